@@ -1,0 +1,59 @@
+//! `file:///abs/path`: secrets mounted as files (Docker and Kubernetes secrets,
+//! systemd credentials under `$CREDENTIALS_DIRECTORY`).
+//!
+//! Owns reading one file per reference. Read-only: mounted secrets are managed
+//! by whoever mounts them. Must not follow anything but the given path.
+
+use std::io;
+use std::path::Path;
+
+use super::{Backend, BackendError, BoxFuture, ErrorKind};
+use crate::reference::{Scheme, SecretRef};
+use crate::secret::SecretValue;
+
+/// Files larger than this are not secrets; refuse rather than fill memory.
+const MAX_BYTES: u64 = 1 << 20;
+
+pub struct FileBackend;
+
+fn read_one(r: &SecretRef) -> Result<SecretValue, BackendError> {
+    BackendError::check_params(r, &[])?;
+    let path = Path::new(&r.location);
+    if !path.is_absolute() {
+        return Err(BackendError::new(
+            ErrorKind::Config,
+            r,
+            "file:// needs an absolute path, e.g. file:///run/secrets/api-key",
+        ));
+    }
+    let err = |e: io::Error| {
+        let (kind, hint) = match e.kind() {
+            io::ErrorKind::NotFound => (ErrorKind::NotFound, "check the path and that the secret is mounted"),
+            io::ErrorKind::PermissionDenied => (ErrorKind::Denied, "check the file's owner and mode"),
+            _ => (ErrorKind::Io, "check the path"),
+        };
+        BackendError::new(kind, r, format!("cannot read: {e}; {hint}"))
+    };
+    let meta = std::fs::metadata(path).map_err(err)?;
+    if !meta.is_file() {
+        return Err(BackendError::new(ErrorKind::Config, r, "not a regular file"));
+    }
+    if meta.len() > MAX_BYTES {
+        return Err(BackendError::new(
+            ErrorKind::BadData,
+            r,
+            format!("file is {} bytes; secrets over {MAX_BYTES} bytes are refused", meta.len()),
+        ));
+    }
+    std::fs::read(path).map(SecretValue::new).map_err(err)
+}
+
+impl Backend for FileBackend {
+    fn scheme(&self) -> Scheme {
+        Scheme::File
+    }
+
+    fn fetch<'a>(&'a self, refs: &'a [SecretRef]) -> BoxFuture<'a, Vec<Result<SecretValue, BackendError>>> {
+        Box::pin(async move { refs.iter().map(read_one).collect() })
+    }
+}

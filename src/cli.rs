@@ -1,0 +1,196 @@
+//! Command-line definitions (clap). Nothing else: no behaviour lives here.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Takes long-lived secrets out of MCP server configurations.
+///
+/// Secrets are fetched just-in-time from a backend and injected into one
+/// server's environment only; the server runs behind a redacting JSON-RPC
+/// proxy that writes an audit log and enforces tool policy.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-warden", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an MCP server with secrets injected into its environment only.
+    Run(RunArgs),
+    /// Manage secrets: set, get, ls, rm, info.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Show and filter the audit log of tool calls.
+    Audit(AuditArgs),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `run [OPTIONS] [NAME=REF ...] -- COMMAND [ARGS...]`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "REFERENCES: SCHEME://LOCATION[?PARAMS][#SELECTOR], e.g. local://github-pat, \
+file:///run/secrets/token, aws-sm://prod/db?region=eu-west-1#password, aws-ssm:///app/key. \
+A bare name (no scheme) means --vault-type's backend, or local:// when none is set.\n\n\
+Everything after `--` goes to the server untouched; no shell is involved.\n\n\
+EXIT STATUS: the server's own code, or 128+N when signal N killed it. Otherwise 64 usage, \
+65 bad secret data, 69 backend unreachable or timed out, 77 permission denied, 78 configuration \
+(e.g. secret not found), 126/127 command not executable/not found."
+)]
+pub struct RunArgs {
+    /// Secrets to inject: NAME=REF, split at the first '='.
+    #[arg(value_name = "NAME=REF")]
+    pub assignments: Vec<String>,
+
+    /// The server to run, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND", allow_hyphen_values = true)]
+    pub command: Vec<OsString>,
+
+    /// Replace mcp-warden with the server (execve): no proxy, no redaction, no audit.
+    #[arg(long)]
+    pub exec: bool,
+
+    /// Per-reference timeout, e.g. 10s, 1500ms.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Keep this variable in the server's environment even though it would be removed (repeatable).
+    #[arg(long = "pass-env", value_name = "NAME")]
+    pub pass_env: Vec<String>,
+
+    /// Pass only a minimal allowlist (PATH, HOME, LANG, ...) plus --pass-env and the secrets.
+    #[arg(long)]
+    pub clean_env: bool,
+
+    /// Backend for bare names: aws (Secrets Manager), aws-ssm, local, file, ... [mcp-secret-wrapper compatible]
+    #[arg(long, env = "VAULT_TYPE", value_name = "TYPE", hide_env_values = true)]
+    pub vault_type: Option<String>,
+
+    /// Default AWS region for references that name none.
+    #[arg(long, env = "VAULT_REGION", value_name = "REGION", hide_env_values = true)]
+    pub vault_region: Option<String>,
+
+    /// Default AWS profile for references that name none.
+    #[arg(long, env = "VAULT_PROFILE", value_name = "PROFILE", hide_env_values = true)]
+    pub vault_profile: Option<String>,
+
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+/// Options of the stdio proxy (supervise mode).
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// Server label in the audit log [default: the command's basename].
+    #[arg(long, value_name = "LABEL")]
+    pub name: Option<String>,
+
+    /// Do not redact secret values from what the server sends.
+    #[arg(long)]
+    pub no_redact: bool,
+
+    /// Do not write the audit log.
+    #[arg(long)]
+    pub no_audit: bool,
+
+    /// Audit log file [default: <data dir>/audit/audit.jsonl].
+    #[arg(long, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+
+    /// Record tool-call arguments (redacted) in the audit log, not only their SHA-256.
+    #[arg(long)]
+    pub audit_arguments: bool,
+
+    /// Allow only tools matching this glob (repeatable).
+    #[arg(long = "allow-tool", value_name = "GLOB")]
+    pub allow_tool: Vec<String>,
+
+    /// Deny tools matching this glob (repeatable; wins over --allow-tool).
+    #[arg(long = "deny-tool", value_name = "GLOB")]
+    pub deny_tool: Vec<String>,
+
+    /// After the client closes stdin: wait this long before SIGTERM.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub stdin_grace: String,
+
+    /// After SIGTERM: wait this long before SIGKILL.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub term_grace: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret. The value comes from stdin, a no-echo prompt, or --from-file; never argv.
+    Set {
+        /// Local name, or a reference to a writable backend (aws-sm://NAME, aws-ssm:///path).
+        target: String,
+        /// Read the value from this file, byte for byte.
+        #[arg(long, value_name = "PATH")]
+        from_file: Option<PathBuf>,
+        /// Keep a trailing newline read from stdin (stripped by default).
+        #[arg(long)]
+        keep_newline: bool,
+    },
+    /// Print a secret's value to stdout (for pipes).
+    Get {
+        /// Local name or reference (selectors allowed).
+        target: String,
+    },
+    /// List secrets with their created/updated times; never values.
+    Ls {
+        /// What to list: nothing for the local store, a scheme (aws-sm://), or a reference prefix.
+        scope: Option<String>,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a secret.
+    Rm {
+        /// Local name or reference.
+        target: String,
+    },
+    /// Show where the local store and its key live.
+    Info,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Outcome {
+    Ok,
+    Error,
+    ToolError,
+    Denied,
+    Cancelled,
+}
+
+/// `audit`: show the audit log.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Audit log file [default: <data dir>/audit/audit.jsonl].
+    #[arg(long, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+    /// Only records of this server label.
+    #[arg(long, value_name = "LABEL")]
+    pub server: Option<String>,
+    /// Only this JSON-RPC method.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Only calls of this tool.
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// Only this outcome.
+    #[arg(long, value_enum)]
+    pub outcome: Option<Outcome>,
+    /// Only records newer than this, e.g. 1h, 2days.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Print matching records as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}

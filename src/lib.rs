@@ -1,0 +1,17 @@
+//! mcp-warden: takes long-lived secrets out of MCP server configurations.
+//!
+//! Dependencies point one way:
+//! `main/cli -> verbs -> (resolve, launch, proxy) -> (backend, reference, secret)`.
+
+pub mod atomic_file;
+pub mod backend;
+pub mod cli;
+pub mod exit;
+pub mod harden;
+pub mod launch;
+pub mod paths;
+pub mod proxy;
+pub mod reference;
+pub mod resolve;
+pub mod secret;
+pub mod verbs;

@@ -1,0 +1,153 @@
+//! The table of requests awaiting a response, to pair them for the audit log and
+//! to know which response answers a `tools/list`.
+//!
+//! Owns [`Pending`]: id → what the audit record needs, bounded to [`CAPACITY`]
+//! entries per direction (the oldest is evicted and reported unanswered). It must
+//! not parse messages or write records; the guard does both.
+
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime};
+
+use super::message::IdKey;
+
+/// Most requests tracked per direction.
+pub const CAPACITY: usize = 4096;
+
+/// One request awaiting its response.
+#[derive(Debug)]
+pub struct Entry {
+    pub method: Box<str>,
+    pub id_raw: Box<str>,
+    pub tool: Option<Box<str>>,
+    pub args_sha256: Option<Box<str>>,
+    pub arguments: Option<Box<str>>,
+    pub ts: SystemTime,
+    pub start: Instant,
+    pub request_bytes: u64,
+    /// The response must go through the `tools/list` filter.
+    pub filter_tools: bool,
+    seq: u64,
+}
+
+impl Entry {
+    pub fn new(method: &str, id_raw: &str, request_bytes: u64) -> Self {
+        Self {
+            method: method.into(),
+            id_raw: id_raw.into(),
+            tool: None,
+            args_sha256: None,
+            arguments: None,
+            ts: SystemTime::now(),
+            start: Instant::now(),
+            request_bytes,
+            filter_tools: false,
+            seq: 0,
+        }
+    }
+}
+
+/// Requests in flight in one direction.
+#[derive(Debug)]
+pub struct Pending {
+    map: HashMap<IdKey, Entry>,
+    cap: usize,
+    seq: u64,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Self::with_capacity(CAPACITY)
+    }
+}
+
+impl Pending {
+    pub fn with_capacity(cap: usize) -> Self {
+        Self {
+            map: HashMap::new(),
+            cap: cap.max(1),
+            seq: 0,
+        }
+    }
+
+    /// Tracks a request. Returns an entry that fell out: the previous one with
+    /// the same id, or the oldest one when the table is full.
+    pub fn insert(&mut self, key: IdKey, mut entry: Entry) -> Option<Entry> {
+        self.seq += 1;
+        entry.seq = self.seq;
+        if let Some(old) = self.map.insert(key.clone(), entry) {
+            return Some(old);
+        }
+        if self.map.len() > self.cap {
+            let oldest = self
+                .map
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .min_by_key(|(_, e)| e.seq)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                return self.map.remove(&k);
+            }
+        }
+        None
+    }
+
+    pub fn remove(&mut self, key: &IdKey) -> Option<Entry> {
+        self.map.remove(key)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Everything still waiting, oldest first.
+    pub fn drain(&mut self) -> Vec<Entry> {
+        let mut v: Vec<Entry> = self.map.drain().map(|(_, e)| e).collect();
+        v.sort_by_key(|e| e.seq);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(n: u32) -> IdKey {
+        IdKey::Num(n.to_string().into())
+    }
+
+    #[test]
+    fn bounded_and_evicts_oldest() {
+        let mut p = Pending::with_capacity(3);
+        for i in 0..3 {
+            assert!(p.insert(k(i), Entry::new("m", &i.to_string(), 1)).is_none());
+        }
+        let ev = p.insert(k(9), Entry::new("m", "9", 1)).expect("evicted");
+        assert_eq!(&*ev.id_raw, "0");
+        assert_eq!(p.len(), 3);
+        assert!(p.remove(&k(0)).is_none());
+        assert!(p.remove(&k(9)).is_some());
+    }
+
+    #[test]
+    fn duplicate_id_replaces() {
+        let mut p = Pending::default();
+        p.insert(k(1), Entry::new("a", "1", 1));
+        let old = p.insert(k(1), Entry::new("b", "1", 1)).expect("replaced");
+        assert_eq!(&*old.method, "a");
+        assert_eq!(&*p.remove(&k(1)).expect("b").method, "b");
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn string_and_number_ids_are_distinct() {
+        let mut p = Pending::default();
+        p.insert(k(1), Entry::new("num", "1", 1));
+        p.insert(IdKey::Str("1".into()), Entry::new("str", "\"1\"", 1));
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.drain().len(), 2);
+    }
+}

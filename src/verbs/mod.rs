@@ -1,0 +1,102 @@
+//! The verbs: one module per command, each turning parsed arguments into work
+//! done by the lower layers (resolve, launch, proxy, backend).
+//!
+//! Owns the edge error type that `main` prints as one line and maps to an exit
+//! code. Verbs may print; the layers below them must not.
+
+pub mod audit;
+pub mod completions;
+mod guard;
+pub mod run;
+pub mod secret;
+
+use crate::backend::BackendError;
+use crate::exit::{Code, ExitStatus};
+use crate::launch::LaunchError;
+use crate::reference::ParseError;
+use crate::resolve::{ResolveError, ResolveFailure};
+
+/// Everything a verb can fail with, as one line for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad command line; the message says how to fix it.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Reference(#[from] ParseError),
+    #[error(transparent)]
+    Resolve(#[from] ResolveFailure),
+    #[error(transparent)]
+    ResolveOne(#[from] ResolveError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// Our own files or streams.
+    #[error("{0}")]
+    Io(String),
+    /// A configuration problem found by a verb.
+    #[error("{0}")]
+    Config(String),
+    /// A bug: should never happen.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ExitStatus for Error {
+    fn exit_code(&self) -> Code {
+        match self {
+            Error::Usage(_) | Error::Reference(_) => Code::Usage,
+            Error::Resolve(e) => e.exit_code(),
+            Error::ResolveOne(e) => e.exit_code(),
+            Error::Backend(e) => e.exit_code(),
+            Error::Launch(e) => e.exit_code(),
+            Error::Io(_) => Code::IoErr,
+            Error::Config(_) => Code::Config,
+            Error::Internal(_) => Code::Software,
+        }
+    }
+}
+
+impl Error {
+    /// The process exit code for this failure (launch failures follow shell conventions).
+    pub fn process_exit_code(&self) -> i32 {
+        match self {
+            Error::Launch(e) => e.process_exit_code(),
+            other => other.exit_code().as_i32(),
+        }
+    }
+}
+
+/// A current-thread runtime: one thread keeps start-up cheap, and the thread
+/// that spawns the child outlives it (the parent-death signal is per thread).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
+}
+
+/// Parses a duration like `10s`, `1500ms`, or a bare number of seconds.
+pub fn parse_duration(flag: &str, text: &str) -> Result<std::time::Duration, Error> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Ok(std::time::Duration::from_secs_f64(secs));
+    }
+    humantime::parse_duration(t)
+        .map_err(|_| Error::Usage(format!("{flag} {text:?} is not a duration; write e.g. 10s or 1500ms")))
+}
+
+/// Dispatches a parsed command line. Returns the process exit code.
+pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
+    use crate::cli::Command;
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Secret(cmd) => secret::run(cmd),
+        Command::Audit(args) => audit::run(args),
+        Command::Completions { shell } => completions::run(shell),
+    }
+}

@@ -1,0 +1,195 @@
+//! `run`: resolve the references, then start the server with the values in
+//! its environment only — replacing mcp-warden (`--exec`) or supervising it.
+//!
+//! Owns turning `NAME=REF` arguments into resolve requests (including the
+//! mcp-secret-wrapper forms: bare IDs, ARNs, `--vault-type/region/profile`
+//! and `VAULT_*`), the order of work (all references resolve before anything
+//! starts), and composing launch with the proxy. Prints nothing on stdout.
+
+use std::ffi::OsString;
+
+use super::{Error, parse_duration, runtime};
+use crate::backend::{Registry, Settings};
+use crate::cli::RunArgs;
+use crate::launch::env::EnvPolicy;
+use crate::launch::supervise::{Grace, supervise};
+use crate::launch::{Prepared, exec};
+use crate::paths::Paths;
+use crate::reference::{Scheme, SecretRef};
+use crate::resolve::{Request, resolve};
+
+/// The `--vault-*` options mcp-secret-wrapper users may pass that we accept.
+const WRAPPER_OPTIONS: &[&str] = &["--vault-type", "--vault-region", "--vault-profile"];
+
+/// Checks raw `run` arguments before clap sees them, so an unsupported
+/// mcp-secret-wrapper option that carries a credential (`--vault-accessKeyId=...`)
+/// is refused without echoing its value.
+pub fn precheck(args: &[OsString]) -> Result<(), Error> {
+    let ours = args.iter().take_while(|a| *a != "--");
+    for a in ours {
+        let Some(s) = a.to_str() else { continue };
+        if let Some(rest) = s.strip_prefix("--vault-") {
+            let name = format!("--vault-{}", rest.split('=').next().unwrap_or(""));
+            if !WRAPPER_OPTIONS.contains(&name.as_str()) {
+                return Err(Error::Usage(format!(
+                    "{name} is not supported: credentials do not belong on a command line; \
+                     use --vault-profile (an AWS profile) or the backend's own environment"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Maps `--vault-type` (mcp-secret-wrapper's names and ours) to the scheme of bare names.
+fn vault_scheme(vault_type: Option<&str>) -> Result<Scheme, Error> {
+    let Some(t) = vault_type.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(Scheme::Local);
+    };
+    match t.to_ascii_lowercase().as_str() {
+        "aws" | "aws-secrets-manager" | "secretsmanager" => Ok(Scheme::AwsSm),
+        "ssm" => Ok(Scheme::AwsSsm),
+        "gcp" => Ok(Scheme::GcpSm),
+        "azure" => Ok(Scheme::AzureKv),
+        "hashicorp" | "hashicorp-vault" => Ok(Scheme::Vault),
+        other => Scheme::from_name(other).ok_or_else(|| {
+            Error::Usage(format!(
+                "--vault-type {t:?} is unknown; use aws, ssm, gcp, azure, or a scheme: {}",
+                Scheme::ALL.map(Scheme::as_str).join(", ")
+            ))
+        }),
+    }
+}
+
+/// Well-known token prefixes: a "reference" starting with one is a pasted value.
+const TOKEN_PREFIXES: &[&str] = &[
+    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-", "xapp-", "sk-", "sk_live_",
+    "rk_live_", "AKIA", "ASIA", "hf_", "npm_", "pypi-", "dop_v1_", "shpat_", "SG.",
+];
+
+fn looks_like_a_value(reference: &str) -> bool {
+    !reference.contains("://") && TOKEN_PREFIXES.iter().any(|p| reference.starts_with(p))
+}
+
+/// Splits `NAME=REF` arguments into resolve requests.
+fn requests(assignments: &[String], default_scheme: Scheme) -> Result<Vec<Request>, Error> {
+    let mut out: Vec<Request> = Vec::with_capacity(assignments.len());
+    for a in assignments {
+        let Some((var, reference)) = a.split_once('=') else {
+            return Err(Error::Usage(format!(
+                "expected NAME=REF before '--', got {a:?}; put the server's own arguments after '--'"
+            )));
+        };
+        if var.is_empty() || var.contains('\0') {
+            return Err(Error::Usage(format!("{a:?}: the variable name is empty")));
+        }
+        if out.iter().any(|r| r.var == var) {
+            return Err(Error::Usage(format!("{var} is assigned twice")));
+        }
+        if reference.is_empty() {
+            return Err(Error::Usage(format!("{var}= has no reference; write {var}=local://NAME")));
+        }
+        if looks_like_a_value(reference) {
+            // Never echo it: it is probably a live credential.
+            return Err(Error::Usage(format!(
+                "{var}= holds what looks like a secret value, not a reference; store it with \
+                 `mcp-warden secret set NAME` and write {var}=local://NAME"
+            )));
+        }
+        let reference = SecretRef::parse_or_bare(reference, default_scheme)?;
+        out.push(Request {
+            var: var.to_string(),
+            reference,
+        });
+    }
+    Ok(out)
+}
+
+pub fn run(args: RunArgs) -> Result<i32, Error> {
+    let timeout = parse_duration("--timeout", &args.timeout)?;
+    if timeout.is_zero() {
+        return Err(Error::Usage("--timeout must be greater than zero".into()));
+    }
+    let grace = Grace {
+        stdin: parse_duration("--stdin-grace", &args.guard.stdin_grace)?,
+        term: parse_duration("--term-grace", &args.guard.term_grace)?,
+        ..Grace::default()
+    };
+    let default_scheme = vault_scheme(args.vault_type.as_deref())?;
+    let reqs = requests(&args.assignments, default_scheme)?;
+    let paths = Paths::from_env().ok_or_else(|| {
+        Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
+    })?;
+    let registry = Registry::new(Settings {
+        paths,
+        aws_region: args.vault_region.clone().filter(|s| !s.is_empty()),
+        aws_profile: args.vault_profile.clone().filter(|s| !s.is_empty()),
+        timeout,
+    });
+    let policy = EnvPolicy {
+        pass: args.pass_env.clone(),
+        clean: args.clean_env,
+    };
+
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let resolved = if reqs.is_empty() {
+            Vec::new()
+        } else {
+            resolve(&registry, &reqs, timeout).await?
+        };
+        let env = policy.build(std::env::vars_os(), &resolved);
+        let prepared = Prepared::new(&args.command, env)?;
+        if args.exec {
+            return Err(Error::Launch(exec::exec(prepared)));
+        }
+        let relay = super::guard::relay_for(&args.guard, &args.command, &resolved, &registry)?;
+        drop(resolved);
+        let exit = supervise(prepared, relay, grace).await?;
+        Ok(exit.exit_code())
+    })
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_first_equals_and_maps_bare_names() {
+        let r = requests(&["K=aws-sm://a=b=c".into(), "J=x/y#k".into()], Scheme::AwsSm).unwrap();
+        assert_eq!(r[0].var, "K");
+        assert_eq!(r[0].reference.location, "a=b=c");
+        assert_eq!(r[1].reference.scheme, Scheme::AwsSm);
+        assert_eq!(r[1].reference.location, "x/y");
+    }
+
+    #[test]
+    fn refuses_pasted_values_without_echoing_them() {
+        let e = requests(&["T=ghp_canaryCANARY123".into()], Scheme::Local).unwrap_err();
+        assert!(!e.to_string().contains("canary"), "{e}");
+    }
+
+    #[test]
+    fn precheck_refuses_credential_options_without_echo() {
+        let args: Vec<OsString> = ["mcp-warden", "run", "--vault-accessKeyId=AKIACANARY", "--", "x", "--vault-zzz"]
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let e = precheck(&args).unwrap_err().to_string();
+        assert!(e.contains("--vault-accessKeyId") && !e.contains("CANARY"), "{e}");
+        let ok: Vec<OsString> = ["run", "--vault-type=aws", "--", "x", "--vault-zzz=1"]
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        assert!(precheck(&ok).is_ok());
+    }
+
+    #[test]
+    fn vault_types() {
+        assert_eq!(vault_scheme(None).unwrap(), Scheme::Local);
+        assert_eq!(vault_scheme(Some("aws")).unwrap(), Scheme::AwsSm);
+        assert_eq!(vault_scheme(Some("bao")).unwrap(), Scheme::Vault);
+        assert!(vault_scheme(Some("nope")).is_err());
+    }
+}
