@@ -54,6 +54,16 @@ impl Backend for FileBackend {
     }
 
     fn fetch<'a>(&'a self, refs: &'a [SecretRef]) -> BoxFuture<'a, Vec<Result<SecretValue, BackendError>>> {
-        Box::pin(async move { refs.iter().map(read_one).collect() })
+        let owned = refs.to_vec();
+        Box::pin(async move {
+            // Off the async thread: a stalled mount must not defeat the resolver's timeout.
+            tokio::task::spawn_blocking(move || owned.iter().map(read_one).collect())
+                .await
+                .unwrap_or_else(|e| {
+                    refs.iter()
+                        .map(|r| Err(BackendError::new(ErrorKind::Io, r, format!("reader failed: {e}"))))
+                        .collect()
+                })
+        })
     }
 }

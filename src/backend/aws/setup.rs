@@ -13,7 +13,6 @@ use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_secretsmanager::config::interceptors::InterceptorContext;
 use aws_sdk_secretsmanager::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_secretsmanager::config::{ProvideCredentials, SharedCredentialsProvider};
@@ -290,15 +289,19 @@ impl ClassifyRetry for ThrottlingAnd5xxOnly {
 }
 
 /// A credentials failure as a one-line message with a hint.
-fn credentials_failure(e: &CredentialsError, who: &str) -> Fail {
+///
+/// `CredentialsError` lives in `aws-credential-types`, which is not a direct
+/// dependency; its variants are told apart by their fixed `Display` texts
+/// (see [`credentials_kind`]), and anything unrecognised is a configuration error.
+fn credentials_failure(e: &(dyn std::error::Error + 'static), who: &str) -> Fail {
     let cause = super::error::root_cause(e);
-    let cause = if cause.is_empty() {
+    let cause = if cause.is_empty() || cause == e.to_string() {
         String::new()
     } else {
         format!(": {cause}")
     };
-    match e {
-        CredentialsError::CredentialsNotLoaded(_) => Fail::new(
+    match credentials_kind(&e.to_string()) {
+        CredentialsKind::NotLoaded => Fail::new(
             ErrorKind::Config,
             format!(
                 "no AWS credentials found by {who}; set AWS_ACCESS_KEY_ID and \
@@ -306,25 +309,50 @@ fn credentials_failure(e: &CredentialsError, who: &str) -> Fail {
                  run `aws sso login`"
             ),
         ),
-        CredentialsError::ProviderTimedOut(_) => Fail::new(
+        CredentialsKind::TimedOut => Fail::new(
             ErrorKind::TimedOut,
             format!("loading credentials from {who} timed out{cause}"),
         ),
-        CredentialsError::InvalidConfiguration(_) => Fail::new(
+        CredentialsKind::Invalid => Fail::new(
             ErrorKind::Config,
             format!("{who} is not usable{cause}; check ~/.aws/config and ~/.aws/credentials"),
         ),
-        CredentialsError::ProviderError(_) => Fail::new(
+        CredentialsKind::Provider => Fail::new(
             ErrorKind::Denied,
             format!(
                 "{who} could not provide credentials{cause}; log in again (e.g. `aws sso login`) \
                  or check credential_process"
             ),
         ),
-        _ => Fail::new(
+        CredentialsKind::Other => Fail::new(
             ErrorKind::Config,
             format!("{who} failed to provide credentials{cause}"),
         ),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum CredentialsKind {
+    NotLoaded,
+    TimedOut,
+    Invalid,
+    Provider,
+    Other,
+}
+
+/// The variant of an `aws_credential_types::provider::error::CredentialsError`,
+/// from its `Display` text (stable across aws-credential-types 1.x).
+fn credentials_kind(display: &str) -> CredentialsKind {
+    if display.starts_with("the credential provider was not enabled") {
+        CredentialsKind::NotLoaded
+    } else if display.starts_with("credentials provider timed out") {
+        CredentialsKind::TimedOut
+    } else if display.starts_with("the credentials provider was not properly configured") {
+        CredentialsKind::Invalid
+    } else if display.starts_with("an error occurred while loading credentials") {
+        CredentialsKind::Provider
+    } else {
+        CredentialsKind::Other
     }
 }
 
@@ -354,6 +382,28 @@ mod tests {
             "http://127.0.0.1:5000"
         );
         assert_eq!(strip_userinfo("https://u:p@host/x@y"), "https://host/x@y");
+    }
+
+    #[test]
+    fn credential_error_texts_are_recognised() {
+        use CredentialsKind::*;
+        assert_eq!(
+            credentials_kind("the credential provider was not enabled"),
+            NotLoaded
+        );
+        assert_eq!(
+            credentials_kind("credentials provider timed out after 5 seconds"),
+            TimedOut
+        );
+        assert_eq!(
+            credentials_kind("the credentials provider was not properly configured"),
+            Invalid
+        );
+        assert_eq!(
+            credentials_kind("an error occurred while loading credentials"),
+            Provider
+        );
+        assert_eq!(credentials_kind("unexpected credentials error"), Other);
     }
 
     #[test]

@@ -179,22 +179,33 @@ impl Backend for LocalBackend {
     }
 
     fn fetch<'a>(&'a self, refs: &'a [SecretRef]) -> BoxFuture<'a, Vec<Result<SecretValue, BackendError>>> {
+        let backend = LocalBackend::new(self.paths.clone());
+        let owned = refs.to_vec();
         Box::pin(async move {
-            // One decryption serves every reference of the run.
-            let contents = match self.open() {
-                Ok(c) => c,
-                Err(e) => return refs.iter().map(|_| Err(e.clone())).collect(),
-            };
-            refs.iter()
-                .map(|r| {
-                    check_name(r)?;
-                    contents
-                        .as_ref()
-                        .and_then(|c| c.secrets.get(&r.location))
-                        .map(|e| e.value.clone())
-                        .ok_or_else(|| not_found(r))
-                })
-                .collect()
+            // File and keychain I/O run off the async thread, so the resolver's
+            // timeout holds even if the disk or D-Bus stalls.
+            let job = tokio::task::spawn_blocking(move || {
+                // One decryption serves every reference of the run.
+                let contents = match backend.open() {
+                    Ok(c) => c,
+                    Err(e) => return owned.iter().map(|_| Err(e.clone())).collect(),
+                };
+                owned
+                    .iter()
+                    .map(|r| {
+                        check_name(r)?;
+                        contents
+                            .as_ref()
+                            .and_then(|c| c.secrets.get(&r.location))
+                            .map(|e| e.value.clone())
+                            .ok_or_else(|| not_found(r))
+                    })
+                    .collect()
+            });
+            job.await.unwrap_or_else(|e| {
+                let err = BackendError::new(ErrorKind::Io, SUBJECT, format!("reader failed: {e}"));
+                refs.iter().map(|_| Err(err.clone())).collect()
+            })
         })
     }
 

@@ -1,0 +1,110 @@
+//! Shared test harness: the binary, an isolated home, and the services
+//! `scripts/test` starts.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+/// A canary: if this string shows up in any output, a secret leaked.
+pub const CANARY: &str = "canary-3f9a7c1e-do-not-leak";
+
+pub fn bin_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("mcp-warden")
+}
+
+/// An isolated mcp-warden home with its key in a key file.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `mcp-warden` with this home, a key file, and no ambient backend settings.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin_path());
+        c.env("MCP_WARDEN_HOME", self.path())
+            .env("MCP_WARDEN_KEY_STORE", "file")
+            .env_remove("VAULT_TYPE")
+            .env_remove("VAULT_REGION")
+            .env_remove("VAULT_PROFILE");
+        c
+    }
+
+    /// A `std::process::Command` for tests that signal the process.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(bin_path());
+        c.env("MCP_WARDEN_HOME", self.path())
+            .env("MCP_WARDEN_KEY_STORE", "file")
+            .env_remove("VAULT_TYPE");
+        c
+    }
+
+    /// Stores `value` under `name` in the local store, through the CLI.
+    pub fn set(&self, name: &str, value: &[u8]) {
+        self.cmd()
+            .args(["secret", "set", name, "--keep-newline"])
+            .write_stdin(value.to_vec())
+            .assert()
+            .success();
+    }
+}
+
+/// An environment variable `scripts/test` exports; a clear failure when absent.
+pub fn service_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite through scripts/test, which starts the services"))
+}
+
+/// Polls `check` every 20 ms until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
+}
+
+/// Whether process `pid` is gone (or a zombie nobody reaped yet).
+pub fn process_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+            .unwrap_or(false),
+    }
+}
+
+/// Sends `sig` (e.g. "TERM") to `pid` with kill(1).
+pub fn kill(pid: i32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "kill -{sig} {pid} failed");
+}
+
+/// Reads a pid a child wrote to `path`, waiting up to 10 s for it.
+pub fn read_pid(path: &Path) -> i32 {
+    let mut pid = None;
+    wait_until(Duration::from_secs(10), || {
+        pid = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok());
+        pid.is_some()
+    });
+    pid.unwrap_or_else(|| panic!("no pid in {}", path.display()))
+}
