@@ -11,7 +11,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// server's environment only; the server runs behind a redacting JSON-RPC
 /// proxy that writes an audit log and enforces tool policy.
 #[derive(Debug, Parser)]
-#[command(name = "mcp-warden", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "mcp-warden",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -50,7 +55,12 @@ pub struct RunArgs {
     pub assignments: Vec<String>,
 
     /// The server to run, after `--`.
-    #[arg(last = true, required = true, value_name = "COMMAND", allow_hyphen_values = true)]
+    #[arg(
+        last = true,
+        required = true,
+        value_name = "COMMAND",
+        allow_hyphen_values = true
+    )]
     pub command: Vec<OsString>,
 
     /// Replace mcp-warden with the server (execve): no proxy, no redaction, no audit.
@@ -74,11 +84,21 @@ pub struct RunArgs {
     pub vault_type: Option<String>,
 
     /// Default AWS region for references that name none.
-    #[arg(long, env = "VAULT_REGION", value_name = "REGION", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "VAULT_REGION",
+        value_name = "REGION",
+        hide_env_values = true
+    )]
     pub vault_region: Option<String>,
 
     /// Default AWS profile for references that name none.
-    #[arg(long, env = "VAULT_PROFILE", value_name = "PROFILE", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "VAULT_PROFILE",
+        value_name = "PROFILE",
+        hide_env_values = true
+    )]
     pub vault_profile: Option<String>,
 
     #[command(flatten)]

@@ -15,7 +15,8 @@ static ORIGINAL_CORE: OnceLock<Rlimit> = OnceLock::new();
 pub fn harden_process() {
     #[cfg(target_os = "linux")]
     {
-        let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+        let _ =
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     }
     let original = rustix::process::getrlimit(Resource::Core);
     let _ = ORIGINAL_CORE.set(Rlimit {

@@ -42,7 +42,9 @@ fn parse(args: &[OsString]) -> Result<Cli, i32> {
         return Err(e.exit_code().as_i32());
     }
     Cli::try_parse_from(args).map_err(|e| match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 Code::Usage.as_i32()
@@ -58,13 +60,17 @@ fn parse(args: &[OsString]) -> Result<Cli, i32> {
 }
 
 /// One line for a clap error. An unknown `--flag=value` is named without its
-/// value, which could be a credential.
+/// value, and a stray positional not at all: either could be a credential.
 fn usage_line(e: &clap::Error) -> String {
     if e.kind() == ErrorKind::UnknownArgument
         && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
     {
-        let flag = arg.split('=').next().unwrap_or(arg);
-        return format!("unexpected argument {flag:?}");
+        if arg.starts_with('-') {
+            let flag = arg.split('=').next().unwrap_or(arg);
+            return format!("unexpected argument {flag:?}");
+        }
+        // A stray positional may be a pasted value: never echo it.
+        return "unexpected extra argument (not shown: secret values never belong on the command line)".into();
     }
     let text = e.render().to_string();
     let first = text.lines().next().unwrap_or("invalid arguments");

@@ -21,7 +21,8 @@ impl Paths {
         if let Some(home) = std::env::var_os(HOME_ENV).filter(|v| !v.is_empty()) {
             return Some(Paths::at(PathBuf::from(home)));
         }
-        directories::ProjectDirs::from("", "", "mcp-warden").map(|d| Paths::at(d.data_dir().to_path_buf()))
+        directories::ProjectDirs::from("", "", "mcp-warden")
+            .map(|d| Paths::at(d.data_dir().to_path_buf()))
     }
 
     pub fn at(data_dir: PathBuf) -> Paths {

@@ -148,7 +148,8 @@ pub async fn resolve(
             }
             Err(e) => {
                 // A panicking backend: fail the run without guessing which references it held.
-                let err = BackendError::new(ErrorKind::Io, "backend", format!("internal error: {e}"));
+                let err =
+                    BackendError::new(ErrorKind::Io, "backend", format!("internal error: {e}"));
                 for slot in results.iter_mut().filter(|s| s.is_none()) {
                     *slot = Some(Err(err.clone()));
                 }
@@ -171,7 +172,11 @@ pub async fn resolve(
             None => {
                 errors.push(ResolveError::Backend {
                     var: req.var.clone(),
-                    source: BackendError::new(ErrorKind::Io, &req.reference, "backend returned no result"),
+                    source: BackendError::new(
+                        ErrorKind::Io,
+                        &req.reference,
+                        "backend returned no result",
+                    ),
                 });
                 continue;
             }
@@ -201,16 +206,24 @@ pub async fn fetch_one(registry: &Registry, r: &SecretRef) -> Result<SecretValue
         var: "value".into(),
         reference: r.clone(),
     };
-    let backend = registry.get(r.scheme).map_err(|source| ResolveError::Backend {
-        var: req.var.clone(),
-        source,
-    })?;
+    let backend = registry
+        .get(r.scheme)
+        .map_err(|source| ResolveError::Backend {
+            var: req.var.clone(),
+            source,
+        })?;
     let bare = [r.without_selector()];
     let fetched = backend
         .fetch(&bare)
         .await
         .pop()
-        .unwrap_or_else(|| Err(BackendError::new(ErrorKind::Io, r, "backend returned no result")))
+        .unwrap_or_else(|| {
+            Err(BackendError::new(
+                ErrorKind::Io,
+                r,
+                "backend returned no result",
+            ))
+        })
         .map_err(|source| ResolveError::Backend {
             var: req.var.clone(),
             source,
@@ -236,18 +249,21 @@ fn select(req: &Request, fetched: &SecretValue) -> Result<SecretValue, ResolveEr
     Ok(match &req.reference.selector {
         None => fetched.clone(),
         Some(sel) => {
-            let doc: serde_json::Value = serde_json::from_slice(fetched.expose()).map_err(|_| ResolveError::Select {
-                var: req.var.clone(),
-                reference: reference(),
-                source: SelectError::NotJson {
-                    selector: sel.to_string(),
-                },
-            })?;
-            let picked = sel.select_scalar(&doc).map_err(|source| ResolveError::Select {
-                var: req.var.clone(),
-                reference: reference(),
-                source,
-            });
+            let doc: serde_json::Value =
+                serde_json::from_slice(fetched.expose()).map_err(|_| ResolveError::Select {
+                    var: req.var.clone(),
+                    reference: reference(),
+                    source: SelectError::NotJson {
+                        selector: sel.to_string(),
+                    },
+                })?;
+            let picked = sel
+                .select_scalar(&doc)
+                .map_err(|source| ResolveError::Select {
+                    var: req.var.clone(),
+                    reference: reference(),
+                    source,
+                });
             // The parsed document holds copies of the secret; it drops here, unzeroized by
             // serde_json. The selected text moves into a zeroizing value.
             SecretValue::from_string(picked?)

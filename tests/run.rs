@@ -53,19 +53,43 @@ fn the_child_sees_the_secret_in_its_environment() {
     let home = Home::new();
     home.set("api", CANARY.as_bytes());
     home.cmd()
-        .args(["run", "--exec", "K=local://api", "--", "sh", "-c", "echo \"[$K]\""])
+        .args([
+            "run",
+            "--exec",
+            "K=local://api",
+            "--",
+            "sh",
+            "-c",
+            "echo \"[$K]\"",
+        ])
         .assert()
         .success()
         .stdout(format!("[{CANARY}]\n"))
         .stderr("");
     home.cmd()
-        .args(["run", "--no-redact", "K=local://api", "--", "sh", "-c", "echo \"[$K]\""])
+        .args([
+            "run",
+            "--no-redact",
+            "K=local://api",
+            "--",
+            "sh",
+            "-c",
+            "echo \"[$K]\"",
+        ])
         .assert()
         .success()
         .stdout(format!("[{CANARY}]\n"));
     // Supervised with the proxy on, the child has the value and the client sees it redacted.
     home.cmd()
-        .args(["run", "--no-audit", "K=local://api", "--", "sh", "-c", "echo \"[$K]\""])
+        .args([
+            "run",
+            "--no-audit",
+            "K=local://api",
+            "--",
+            "sh",
+            "-c",
+            "echo \"[$K]\"",
+        ])
         .assert()
         .success()
         .stdout("[[REDACTED:K]]\n");
@@ -92,7 +116,14 @@ fn reference_with_equals_and_encoded_hash() {
     // A JSON secret with a selector in both spellings.
     home.set("db", br#"{"user":"u","pw":{"list":["p0","p1"]}}"#);
     home.cmd()
-        .args(["run", "--exec", "U=local://db#user", "P=local://db#pw.list[1]", "Q=local://db#/pw/list/0", "--"])
+        .args([
+            "run",
+            "--exec",
+            "U=local://db#user",
+            "P=local://db#pw.list[1]",
+            "Q=local://db#/pw/list/0",
+            "--",
+        ])
         .args(["sh", "-c", "echo $U $P $Q"])
         .assert()
         .success()
@@ -136,8 +167,15 @@ fn sigterm_is_forwarded_and_leaves_no_orphan() {
     let child = read_pid(&pidfile);
     kill(p.id() as i32, "TERM");
     let status = p.wait().unwrap();
-    assert_eq!(status.code(), Some(128 + 15), "exit status passes on the child's SIGTERM death");
-    assert!(wait_until(Duration::from_secs(5), || process_gone(child)), "child {child} outlived mcp-warden");
+    assert_eq!(
+        status.code(),
+        Some(128 + 15),
+        "exit status passes on the child's SIGTERM death"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || process_gone(child)),
+        "child {child} outlived mcp-warden"
+    );
 }
 
 #[test]
@@ -157,7 +195,13 @@ fn other_signals_are_forwarded() {
         .unwrap();
     read_pid(&dir.join("child.pid"));
     let got = dir.join("got");
-    let lines = |n: usize| wait_until(Duration::from_secs(5), || std::fs::read_to_string(&got).map(|s| s.lines().count() >= n).unwrap_or(false));
+    let lines = |n: usize| {
+        wait_until(Duration::from_secs(5), || {
+            std::fs::read_to_string(&got)
+                .map(|s| s.lines().count() >= n)
+                .unwrap_or(false)
+        })
+    };
     kill(p.id() as i32, "USR1");
     assert!(lines(1));
     kill(p.id() as i32, "HUP");
@@ -181,7 +225,10 @@ fn sigkill_of_mcp_warden_takes_the_child_with_it() {
     let child = read_pid(&pidfile);
     kill(p.id() as i32, "KILL");
     let _ = p.wait();
-    assert!(wait_until(Duration::from_secs(5), || process_gone(child)), "child {child} survived SIGKILL of its parent");
+    assert!(
+        wait_until(Duration::from_secs(5), || process_gone(child)),
+        "child {child} survived SIGKILL of its parent"
+    );
 }
 
 #[test]
@@ -222,14 +269,28 @@ fn backend_credentials_do_not_reach_the_child() {
         let out = c.assert().success().get_output().stdout.clone();
         let env = String::from_utf8_lossy(&out);
         for (k, _) in creds {
-            assert!(!env.lines().any(|l| l.starts_with(&format!("{k}="))), "{k} reached the child");
+            assert!(
+                !env.lines().any(|l| l.starts_with(&format!("{k}="))),
+                "{k} reached the child"
+            );
         }
-        assert!(!env.contains("MCP_WARDEN_HOME"), "our own settings reached the child");
+        assert!(
+            !env.contains("MCP_WARDEN_HOME"),
+            "our own settings reached the child"
+        );
         assert!(env.contains("UNRELATED_SETTING=kept"));
     }
     // --pass-env keeps one on purpose.
     home.cmd()
-        .args(["run", "--exec", "--pass-env", "AWS_SECRET_ACCESS_KEY", "--", "printenv", "AWS_SECRET_ACCESS_KEY"])
+        .args([
+            "run",
+            "--exec",
+            "--pass-env",
+            "AWS_SECRET_ACCESS_KEY",
+            "--",
+            "printenv",
+            "AWS_SECRET_ACCESS_KEY",
+        ])
         .env("AWS_SECRET_ACCESS_KEY", "aws-canary")
         .assert()
         .success()
@@ -265,7 +326,12 @@ fn ten_megabytes_of_random_bytes_pass_through_byte_identical() {
             .get_output()
             .stdout
             .clone();
-        assert!(out == data, "mode {mode:?}: {} bytes out, {} in", out.len(), data.len());
+        assert!(
+            out == data,
+            "mode {mode:?}: {} bytes out, {} in",
+            out.len(),
+            data.len()
+        );
     }
 }
 
@@ -290,8 +356,16 @@ fn missing_secret_is_one_clear_line_and_nothing_starts() {
             .assert()
             .code(78)
             .stdout("")
-            .stderr(predicate::str::is_match("^mcp-warden: B: local://absent: no secret named \"absent\".*\n$").unwrap());
-        assert!(!marker.exists(), "the child started although a secret was missing");
+            .stderr(
+                predicate::str::is_match(
+                    "^mcp-warden: B: local://absent: no secret named \"absent\".*\n$",
+                )
+                .unwrap(),
+            );
+        assert!(
+            !marker.exists(),
+            "the child started although a secret was missing"
+        );
     }
     // An unbuilt backend is a resolve-time configuration error, not a parse error.
     home.cmd()
@@ -324,7 +398,10 @@ fn nul_in_a_value_is_exit_65_naming_the_variable_not_the_value() {
 #[test]
 fn selector_miss_names_keys_never_values() {
     let home = Home::new();
-    home.set("json", format!(r#"{{"token":"{CANARY}","user":"u"}}"#).as_bytes());
+    home.set(
+        "json",
+        format!(r#"{{"token":"{CANARY}","user":"u"}}"#).as_bytes(),
+    );
     home.cmd()
         .args(["run", "T=local://json#password", "--", "true"])
         .assert()
@@ -362,7 +439,10 @@ fn canary_is_not_in_our_stderr_cmdline_or_environ() {
     let has = |hay: &[u8]| hay.windows(CANARY.len()).any(|w| w == CANARY.as_bytes());
     assert!(!has(&cmdline), "canary in mcp-warden's cmdline");
     assert!(!has(&environ), "canary in mcp-warden's environ");
-    assert!(has(&child_env), "the child must have the value (sanity check)");
+    assert!(
+        has(&child_env),
+        "the child must have the value (sanity check)"
+    );
     kill(me as i32, "TERM");
     let mut err = Vec::new();
     p.stderr.take().unwrap().read_to_end(&mut err).unwrap();
@@ -373,7 +453,11 @@ fn canary_is_not_in_our_stderr_cmdline_or_environ() {
 #[test]
 fn usage_errors_are_one_line_exit_64() {
     let home = Home::new();
-    home.cmd().args(["run", "K=local://x"]).assert().code(64).stderr(predicate::str::starts_with("mcp-warden: "));
+    home.cmd()
+        .args(["run", "K=local://x"])
+        .assert()
+        .code(64)
+        .stderr(predicate::str::starts_with("mcp-warden: "));
     home.cmd()
         .args(["run", "NOEQUALS", "--", "true"])
         .assert()
@@ -386,11 +470,23 @@ fn usage_errors_are_one_line_exit_64() {
         .code(64)
         .stderr(predicate::str::contains("--token").and(predicate::str::contains(CANARY).not()));
     home.cmd()
-        .args(["run", "T=ghp_0123456789abcdefghijklmnopqrstuvwxyz", "--", "true"])
+        .args([
+            "run",
+            "T=ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+            "--",
+            "true",
+        ])
         .assert()
         .code(64)
         .stderr(predicate::str::contains("ghp_0123").not());
-    let out = home.cmd().args(["run", "--timeout", "soon", "--", "true"]).assert().code(64).get_output().stderr.clone();
+    let out = home
+        .cmd()
+        .args(["run", "--timeout", "soon", "--", "true"])
+        .assert()
+        .code(64)
+        .get_output()
+        .stderr
+        .clone();
     assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
 }
 
@@ -399,12 +495,22 @@ fn stdout_stays_the_childs() {
     let home = Home::new();
     home.set("k", b"value-123456");
     for mode in MODES {
-        home.cmd().arg("run").args(mode).args(["K=local://k", "--", "true"]).assert().success().stdout("");
+        home.cmd()
+            .arg("run")
+            .args(mode)
+            .args(["K=local://k", "--", "true"])
+            .assert()
+            .success()
+            .stdout("");
     }
     // A warning-free run writes nothing to stderr either.
     let mut child = home.std_cmd();
     child.args(["run", "--exec", "K=local://k", "--", "true"]);
     let o = child.output().unwrap();
-    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let _ = std::io::stderr().flush();
 }

@@ -28,21 +28,33 @@ fn read_one(r: &SecretRef) -> Result<SecretValue, BackendError> {
     }
     let err = |e: io::Error| {
         let (kind, hint) = match e.kind() {
-            io::ErrorKind::NotFound => (ErrorKind::NotFound, "check the path and that the secret is mounted"),
-            io::ErrorKind::PermissionDenied => (ErrorKind::Denied, "check the file's owner and mode"),
+            io::ErrorKind::NotFound => (
+                ErrorKind::NotFound,
+                "check the path and that the secret is mounted",
+            ),
+            io::ErrorKind::PermissionDenied => {
+                (ErrorKind::Denied, "check the file's owner and mode")
+            }
             _ => (ErrorKind::Io, "check the path"),
         };
         BackendError::new(kind, r, format!("cannot read: {e}; {hint}"))
     };
     let meta = std::fs::metadata(path).map_err(err)?;
     if !meta.is_file() {
-        return Err(BackendError::new(ErrorKind::Config, r, "not a regular file"));
+        return Err(BackendError::new(
+            ErrorKind::Config,
+            r,
+            "not a regular file",
+        ));
     }
     if meta.len() > MAX_BYTES {
         return Err(BackendError::new(
             ErrorKind::BadData,
             r,
-            format!("file is {} bytes; secrets over {MAX_BYTES} bytes are refused", meta.len()),
+            format!(
+                "file is {} bytes; secrets over {MAX_BYTES} bytes are refused",
+                meta.len()
+            ),
         ));
     }
     std::fs::read(path).map(SecretValue::new).map_err(err)
@@ -53,7 +65,10 @@ impl Backend for FileBackend {
         Scheme::File
     }
 
-    fn fetch<'a>(&'a self, refs: &'a [SecretRef]) -> BoxFuture<'a, Vec<Result<SecretValue, BackendError>>> {
+    fn fetch<'a>(
+        &'a self,
+        refs: &'a [SecretRef],
+    ) -> BoxFuture<'a, Vec<Result<SecretValue, BackendError>>> {
         let owned = refs.to_vec();
         Box::pin(async move {
             // Off the async thread: a stalled mount must not defeat the resolver's timeout.
@@ -61,7 +76,13 @@ impl Backend for FileBackend {
                 .await
                 .unwrap_or_else(|e| {
                     refs.iter()
-                        .map(|r| Err(BackendError::new(ErrorKind::Io, r, format!("reader failed: {e}"))))
+                        .map(|r| {
+                            Err(BackendError::new(
+                                ErrorKind::Io,
+                                r,
+                                format!("reader failed: {e}"),
+                            ))
+                        })
                         .collect()
                 })
         })

@@ -86,7 +86,10 @@ impl BackendError {
                 return Err(Self::new(
                     ErrorKind::Config,
                     r,
-                    format!("unknown parameter {k:?} for {}:// (allowed: {allowed})", r.scheme),
+                    format!(
+                        "unknown parameter {k:?} for {}:// (allowed: {allowed})",
+                        r.scheme
+                    ),
                 ));
             }
         }

@@ -63,7 +63,11 @@ impl Registry {
                     format!("{other}://"),
                     format!(
                         "the {other} backend is not built into this mcp-warden yet; available: {}",
-                        BUILT.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        BUILT
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }

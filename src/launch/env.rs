@@ -11,14 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use crate::resolve::Resolved;
 
 /// Variable-name prefixes removed from the child's environment.
-pub const STRIPPED_PREFIXES: &[&str] = &[
-    "MCP_WARDEN_",
-    "VAULT_",
-    "BAO_",
-    "AWS_",
-    "AZURE_",
-    "OP_",
-];
+pub const STRIPPED_PREFIXES: &[&str] = &["MCP_WARDEN_", "VAULT_", "BAO_", "AWS_", "AZURE_", "OP_"];
 
 /// Exact names removed from the child's environment.
 pub const STRIPPED_NAMES: &[&str] = &[
@@ -36,9 +29,26 @@ pub const STRIPPED_NAMES: &[&str] = &[
 
 /// Variables `--clean-env` keeps (plus `LC_*`).
 pub const CLEAN_ALLOWLIST: &[&str] = &[
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE", "TZ", "TMPDIR", "XDG_RUNTIME_DIR",
-    "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "SYSTEMROOT", "COMSPEC", "PATHEXT", "APPDATA",
-    "LOCALAPPDATA", "USERPROFILE",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "TERM",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "SYSTEMROOT",
+    "COMSPEC",
+    "PATHEXT",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "USERPROFILE",
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -50,7 +60,9 @@ pub struct EnvPolicy {
 }
 
 fn is_stripped(name: &[u8]) -> bool {
-    STRIPPED_PREFIXES.iter().any(|p| name.starts_with(p.as_bytes()))
+    STRIPPED_PREFIXES
+        .iter()
+        .any(|p| name.starts_with(p.as_bytes()))
         || STRIPPED_NAMES.iter().any(|n| name == n.as_bytes())
 }
 
@@ -81,7 +93,9 @@ impl EnvPolicy {
     ) -> Vec<(OsString, OsString)> {
         let mut env: Vec<(OsString, OsString)> = parent
             .into_iter()
-            .filter(|(k, _)| self.keeps(k) && !injected.iter().any(|r| r.var.as_bytes() == k.as_bytes()))
+            .filter(|(k, _)| {
+                self.keeps(k) && !injected.iter().any(|r| r.var.as_bytes() == k.as_bytes())
+            })
             .collect();
         for r in injected {
             env.push((
@@ -125,12 +139,20 @@ mod tests {
             pass: vec!["AWS_SECRET_ACCESS_KEY".into()],
             clean: false,
         };
-        assert!(pass.build(parent.clone(), &[]).iter().any(|(k, _)| k == "AWS_SECRET_ACCESS_KEY"));
+        assert!(
+            pass.build(parent.clone(), &[])
+                .iter()
+                .any(|(k, _)| k == "AWS_SECRET_ACCESS_KEY")
+        );
         let clean = EnvPolicy {
             pass: vec!["EDITOR".into()],
             clean: true,
         };
-        let names: Vec<_> = clean.build(parent, &[]).into_iter().map(|(k, _)| k).collect();
+        let names: Vec<_> = clean
+            .build(parent, &[])
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(names, ["PATH", "EDITOR"]);
     }
 }

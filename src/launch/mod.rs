@@ -31,7 +31,10 @@ impl Prepared {
     /// Looks `argv[0]` up on the child's PATH.
     pub fn new(command: &[OsString], env: Vec<(OsString, OsString)>) -> Result<Self, LaunchError> {
         let (argv0, args) = command.split_first().ok_or(LaunchError::NoCommand)?;
-        let path_var = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_os_str());
+        let path_var = env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_os_str());
         let program = path::lookup(argv0, path_var)?;
         Ok(Self {
             program,
@@ -44,7 +47,10 @@ impl Prepared {
     fn command(&self) -> std::process::Command {
         use std::os::unix::process::CommandExt;
         let mut c = std::process::Command::new(&self.program);
-        c.arg0(&self.argv0).args(&self.args).env_clear().envs(self.env.iter().map(|(k, v)| (k, v)));
+        c.arg0(&self.argv0)
+            .args(&self.args)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 }
@@ -68,7 +74,9 @@ impl ExitStatus for LaunchError {
     fn exit_code(&self) -> Code {
         match self {
             LaunchError::NoCommand => Code::Usage,
-            LaunchError::Lookup(_) | LaunchError::Spawn { .. } | LaunchError::Signals(_) => Code::Software,
+            LaunchError::Lookup(_) | LaunchError::Spawn { .. } | LaunchError::Signals(_) => {
+                Code::Software
+            }
         }
     }
 }
@@ -79,8 +87,14 @@ impl LaunchError {
         match self {
             LaunchError::Lookup(path::LookupError::NotFound(_)) => 127,
             LaunchError::Lookup(path::LookupError::NotExecutable(_)) => 126,
-            LaunchError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 127,
-            LaunchError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => 126,
+            LaunchError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                127
+            }
+            LaunchError::Spawn { source, .. }
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                126
+            }
             other => other.exit_code().as_i32(),
         }
     }

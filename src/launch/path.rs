@@ -29,14 +29,22 @@ pub fn lookup(cmd: &OsStr, path_var: Option<&OsStr>) -> Result<PathBuf, LookupEr
         if !p.exists() {
             return Err(LookupError::NotFound(cmd.to_os_string()));
         }
-        return if executable(&p) { Ok(p) } else { Err(LookupError::NotExecutable(p)) };
+        return if executable(&p) {
+            Ok(p)
+        } else {
+            Err(LookupError::NotExecutable(p))
+        };
     }
     let default = OsString::from("/usr/local/bin:/usr/bin:/bin");
     let path_var = path_var.unwrap_or(&default);
     let mut not_exec = None;
     for dir in path_var.as_bytes().split(|&b| b == b':') {
         // An empty PATH entry means the current directory, as in execvp.
-        let dir = if dir.is_empty() { Path::new(".") } else { Path::new(OsStr::from_bytes(dir)) };
+        let dir = if dir.is_empty() {
+            Path::new(".")
+        } else {
+            Path::new(OsStr::from_bytes(dir))
+        };
         let candidate = dir.join(cmd);
         if executable(&candidate) {
             return Ok(candidate);
@@ -57,7 +65,13 @@ mod tests {
 
     #[test]
     fn finds_sh_and_rejects_missing() {
-        assert!(lookup(OsStr::new("sh"), Some(OsStr::new("/nonexistent:/bin:/usr/bin"))).is_ok());
+        assert!(
+            lookup(
+                OsStr::new("sh"),
+                Some(OsStr::new("/nonexistent:/bin:/usr/bin"))
+            )
+            .is_ok()
+        );
         assert!(matches!(
             lookup(OsStr::new("no-such-cmd-xyz"), Some(OsStr::new("/bin"))),
             Err(LookupError::NotFound(_))

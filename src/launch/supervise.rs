@@ -93,9 +93,16 @@ pub async fn supervise(
     grace: Grace,
 ) -> Result<ChildExit, LaunchError> {
     // Handlers first, so a signal that arrives during spawn is not lost.
-    let listen = |i: usize| signal(SignalKind::from_raw(FORWARDED[i].0)).map_err(LaunchError::Signals);
-    let (mut s0, mut s1, mut s2, mut s3, mut s4, mut s5) =
-        (listen(0)?, listen(1)?, listen(2)?, listen(3)?, listen(4)?, listen(5)?);
+    let listen =
+        |i: usize| signal(SignalKind::from_raw(FORWARDED[i].0)).map_err(LaunchError::Signals);
+    let (mut s0, mut s1, mut s2, mut s3, mut s4, mut s5) = (
+        listen(0)?,
+        listen(1)?,
+        listen(2)?,
+        listen(3)?,
+        listen(4)?,
+        listen(5)?,
+    );
 
     let mut std_cmd = prepared.command();
     let parent = rustix::process::getpid();
@@ -117,7 +124,9 @@ pub async fn supervise(
     }
     let mut cmd = tokio::process::Command::from(std_cmd);
     if relay.is_some() {
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
     }
     let mut child = cmd.spawn().map_err(|source| LaunchError::Spawn {
         program: prepared.program.display().to_string(),
@@ -127,7 +136,8 @@ pub async fn supervise(
 
     let mut relay = match relay {
         Some(factory) => {
-            let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+            let (Some(stdin), Some(stdout), Some(stderr)) =
+                (child.stdin.take(), child.stdout.take(), child.stderr.take())
             else {
                 return Err(LaunchError::Spawn {
                     program: prepared.program.display().to_string(),

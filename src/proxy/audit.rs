@@ -82,7 +82,9 @@ pub enum AuditError {
         #[source]
         source: io::Error,
     },
-    #[error("invalid --since {0:?}: expected an RFC 3339 time (2026-11-02T10:00:00Z), a date (2026-11-02) or a duration ago (2h, 3days)")]
+    #[error(
+        "invalid --since {0:?}: expected an RFC 3339 time (2026-11-02T10:00:00Z), a date (2026-11-02) or a duration ago (2h, 3days)"
+    )]
     BadSince(String),
     #[error("invalid filter glob {0:?}")]
     BadGlob(String),
@@ -289,8 +291,7 @@ impl AuditLog {
         #[cfg(unix)]
         let _lock = {
             use rustix::fs::{FlockOperation, flock};
-            flock(&self.file, FlockOperation::LockExclusive)
-                .map_err(io::Error::from)?;
+            flock(&self.file, FlockOperation::LockExclusive).map_err(io::Error::from)?;
             // released when the old descriptor closes below
         };
         if !self.same_file() {
@@ -401,9 +402,15 @@ impl Query {
     fn matches(&self, c: &Compiled, v: &serde_json::Value) -> bool {
         let glob_ok = |p: &Option<glob::Pattern>, k: &str| match p {
             None => true,
-            Some(p) => v.get(k).and_then(|x| x.as_str()).is_some_and(|s| p.matches(s)),
+            Some(p) => v
+                .get(k)
+                .and_then(|x| x.as_str())
+                .is_some_and(|s| p.matches(s)),
         };
-        if !glob_ok(&c.server, "server") || !glob_ok(&c.method, "method") || !glob_ok(&c.tool, "tool") {
+        if !glob_ok(&c.server, "server")
+            || !glob_ok(&c.method, "method")
+            || !glob_ok(&c.tool, "tool")
+        {
             return false;
         }
         if let Some(o) = &self.outcome {
@@ -430,7 +437,12 @@ impl Query {
 /// `query`: as JSONL (the stored lines, unchanged) when `json`, else as a table.
 /// Lines that are not JSON objects are skipped. Returns how many records matched.
 /// A missing log is not an error (nothing matches).
-pub fn show(path: &Path, query: &Query, json: bool, out: &mut dyn Write) -> Result<usize, AuditError> {
+pub fn show(
+    path: &Path,
+    query: &Query,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<usize, AuditError> {
     let compiled = Compiled {
         server: compile(&query.server)?,
         method: compile(&query.method)?,
@@ -533,7 +545,9 @@ fn table_row(v: &serde_json::Value) -> [String; 8] {
 }
 
 fn write_table(rows: &[[String; 8]], out: &mut dyn Write) -> io::Result<()> {
-    const HEAD: [&str; 8] = ["TIME", "SERVER", "SESSION", "ID", "WHAT", "OUTCOME", "MS", "BYTES"];
+    const HEAD: [&str; 8] = [
+        "TIME", "SERVER", "SESSION", "ID", "WHAT", "OUTCOME", "MS", "BYTES",
+    ];
     let mut width = HEAD.map(|h| h.chars().count());
     for r in rows {
         for (w, c) in width.iter_mut().zip(r.iter()) {
@@ -544,7 +558,10 @@ fn write_table(rows: &[[String; 8]], out: &mut dyn Write) -> io::Result<()> {
         let mut s = String::new();
         for (i, c) in cells.iter().enumerate() {
             // every printed field comes from our own file; strip control characters anyway
-            let c: String = c.chars().map(|ch| if ch.is_control() { '?' } else { ch }).collect();
+            let c: String = c
+                .chars()
+                .map(|ch| if ch.is_control() { '?' } else { ch })
+                .collect();
             if i + 1 == cells.len() {
                 s.push_str(&c);
             } else {
@@ -595,7 +612,11 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             let fm = fs::metadata(&p).expect("file").permissions().mode() & 0o777;
-            let dm = fs::metadata(p.parent().expect("parent")).expect("dir").permissions().mode() & 0o777;
+            let dm = fs::metadata(p.parent().expect("parent"))
+                .expect("dir")
+                .permissions()
+                .mode()
+                & 0o777;
             assert_eq!(fm, 0o600);
             assert_eq!(dm, 0o700);
         }
@@ -609,7 +630,12 @@ mod tests {
         let p = dir.path().join("audit.jsonl");
         let mut log = AuditLog::open(&p, 300, 2).expect("open");
         for i in 0..20 {
-            log.append(&rec("2026-01-01T00:00:00.000Z", &format!("m{i}"), None, "ok"));
+            log.append(&rec(
+                "2026-01-01T00:00:00.000Z",
+                &format!("m{i}"),
+                None,
+                "ok",
+            ));
             log.flush();
         }
         drop(log);
@@ -636,7 +662,12 @@ mod tests {
         let mut content = Vec::new();
         for (ts, m, t, o) in [
             ("2026-01-01T00:00:00.000Z", "tools/call", Some("echo"), "ok"),
-            ("2026-02-01T00:00:00.000Z", "tools/call", Some("delete_repo"), "denied"),
+            (
+                "2026-02-01T00:00:00.000Z",
+                "tools/call",
+                Some("delete_repo"),
+                "denied",
+            ),
             ("2026-03-01T00:00:00.000Z", "tools/list", None, "ok"),
         ] {
             content.extend(rec(ts, m, t, o));
@@ -646,12 +677,42 @@ mod tests {
         fs::write(&p, content).expect("write");
         let count = |q: Query| show(&p, &q, true, &mut Vec::new()).expect("show");
         assert_eq!(count(Query::default()), 3);
-        assert_eq!(count(Query { tool: Some("delete_*".into()), ..Default::default() }), 1);
-        assert_eq!(count(Query { outcome: Some("ok".into()), ..Default::default() }), 2);
-        assert_eq!(count(Query { method: Some("tools/*".into()), ..Default::default() }), 3);
-        assert_eq!(count(Query { server: Some("other".into()), ..Default::default() }), 0);
+        assert_eq!(
+            count(Query {
+                tool: Some("delete_*".into()),
+                ..Default::default()
+            }),
+            1
+        );
+        assert_eq!(
+            count(Query {
+                outcome: Some("ok".into()),
+                ..Default::default()
+            }),
+            2
+        );
+        assert_eq!(
+            count(Query {
+                method: Some("tools/*".into()),
+                ..Default::default()
+            }),
+            3
+        );
+        assert_eq!(
+            count(Query {
+                server: Some("other".into()),
+                ..Default::default()
+            }),
+            0
+        );
         let since = parse_since("2026-01-15").expect("date");
-        assert_eq!(count(Query { since: Some(since), ..Default::default() }), 2);
+        assert_eq!(
+            count(Query {
+                since: Some(since),
+                ..Default::default()
+            }),
+            2
+        );
         assert!(parse_since("2h").is_ok());
         assert!(parse_since("2026-02-01T00:00:00Z").is_ok());
         assert!(parse_since("yesterday-ish").is_err());
@@ -661,6 +722,15 @@ mod tests {
         assert!(table.starts_with("TIME"));
         assert!(table.contains("tools/call delete_repo"));
         assert!(table.contains("denied"));
-        assert_eq!(show(&dir.path().join("missing"), &Query::default(), false, &mut Vec::new()).expect("ok"), 0);
+        assert_eq!(
+            show(
+                &dir.path().join("missing"),
+                &Query::default(),
+                false,
+                &mut Vec::new()
+            )
+            .expect("ok"),
+            0
+        );
     }
 }

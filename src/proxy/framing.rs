@@ -225,7 +225,15 @@ mod tests {
     #[test]
     fn splits_lines_and_keeps_tail() {
         let got = split_all(&[b"ab\ncd", b"\n\nef"]);
-        assert_eq!(got, vec![b"ab\n".to_vec(), b"cd\n".to_vec(), b"\n".to_vec(), b"ef".to_vec()]);
+        assert_eq!(
+            got,
+            vec![
+                b"ab\n".to_vec(),
+                b"cd\n".to_vec(),
+                b"\n".to_vec(),
+                b"ef".to_vec()
+            ]
+        );
     }
 
     #[test]
@@ -243,7 +251,11 @@ mod tests {
         let r = lr.next_line().expect("short line");
         assert_eq!(&lr.bytes()[r], b"short\n");
         let _ = lr.spare();
-        assert!(lr.capacity() <= 4 * MIN_READ * 4, "buffer shrank: {}", lr.capacity());
+        assert!(
+            lr.capacity() <= 4 * MIN_READ * 4,
+            "buffer shrank: {}",
+            lr.capacity()
+        );
     }
 
     proptest! {

@@ -445,14 +445,15 @@ impl Guard {
                     else {
                         return ClientAction::Malformed;
                     };
-                    let mut entry = key.as_ref().map(|_| {
-                        Entry::new(method, id.map_or("null", |i| i.get()), bytes as u64)
-                    });
+                    let mut entry = key
+                        .as_ref()
+                        .map(|_| Entry::new(method, id.map_or("null", |i| i.get()), bytes as u64));
                     let tool: &str = &params.name;
                     if let Some(e) = entry.as_mut() {
                         e.tool = Some(tool.into());
                         if let Some(a) = params.arguments {
-                            e.args_sha256 = Some(hex::encode(Sha256::digest(a.get().as_bytes())).into());
+                            e.args_sha256 =
+                                Some(hex::encode(Sha256::digest(a.get().as_bytes())).into());
                             if self.record_arguments {
                                 e.arguments = Some(a.get().into());
                             }
@@ -498,7 +499,8 @@ impl Guard {
                 } else if let Some(k) = key {
                     let filter = method == "tools/list" && self.policy.is_active();
                     if track || filter {
-                        let mut e = Entry::new(method, id.map_or("null", |i| i.get()), bytes as u64);
+                        let mut e =
+                            Entry::new(method, id.map_or("null", |i| i.get()), bytes as u64);
                         e.filter_tools = filter;
                         self.track_client(k, e);
                     }
@@ -570,7 +572,11 @@ impl Guard {
                             }
                             done = d;
                         }
-                        None => self.violation("server", "not a well-formed JSON-RPC message", line.len()),
+                        None => self.violation(
+                            "server",
+                            "not a well-formed JSON-RPC message",
+                            line.len(),
+                        ),
                     },
                     b'[' => match message::split_batch(body) {
                         Some(elems) => {
@@ -597,7 +603,11 @@ impl Guard {
                                         }
                                     }
                                     None => {
-                                        self.violation("server", "not a well-formed JSON-RPC message (in a batch)", b.len());
+                                        self.violation(
+                                            "server",
+                                            "not a well-formed JSON-RPC message (in a batch)",
+                                            b.len(),
+                                        );
                                         outs.push(b.to_vec());
                                     }
                                 }
@@ -609,7 +619,11 @@ impl Guard {
                                 rewritten = true;
                             }
                         }
-                        None => self.violation("server", "not a well-formed JSON-RPC message", line.len()),
+                        None => self.violation(
+                            "server",
+                            "not a well-formed JSON-RPC message",
+                            line.len(),
+                        ),
                     },
                     _ => {
                         let detail = if serde_json::from_slice::<IgnoredAny>(body).is_ok() {
@@ -622,7 +636,11 @@ impl Guard {
                 }
             }
         }
-        let mut verdict = if rewritten { Verdict::Rewritten } else { Verdict::Original };
+        let mut verdict = if rewritten {
+            Verdict::Rewritten
+        } else {
+            Verdict::Original
+        };
         {
             let current: &[u8] = if rewritten { &s.tmp } else { line };
             let mode = if known_json { Mode::Json } else { Mode::Auto };
@@ -633,8 +651,16 @@ impl Guard {
             }
         }
         if let Some((entry, tool_err, code, rt)) = done {
-            let n = if verdict == Verdict::Rewritten { s.out.len() } else { line.len() };
-            self.record_pair("client", &entry, &outcome_of(tool_err, code, rt.as_deref(), n));
+            let n = if verdict == Verdict::Rewritten {
+                s.out.len()
+            } else {
+                line.len()
+            };
+            self.record_pair(
+                "client",
+                &entry,
+                &outcome_of(tool_err, code, rt.as_deref(), n),
+            );
         }
         verdict
     }
@@ -675,7 +701,8 @@ impl Guard {
                 let mut rewritten = false;
                 if entry.filter_tools && env.result.is_some() {
                     let policy = &self.policy;
-                    rewritten = message::filter_tools_list(msg, &|name| policy.allows(name), out) > 0;
+                    rewritten =
+                        message::filter_tools_list(msg, &|name| policy.allows(name), out) > 0;
                 }
                 let (tool_err, rt) = match &env.result {
                     Some(r) => (
@@ -726,7 +753,12 @@ fn unanswered() -> Outcome<'static> {
     }
 }
 
-fn outcome_of<'a>(tool_error: bool, code: Option<i64>, rt: Option<&'a str>, bytes: usize) -> Outcome<'a> {
+fn outcome_of<'a>(
+    tool_error: bool,
+    code: Option<i64>,
+    rt: Option<&'a str>,
+    bytes: usize,
+) -> Outcome<'a> {
     Outcome {
         outcome: if code.is_some() {
             "error"

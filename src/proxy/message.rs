@@ -401,7 +401,8 @@ mod tests {
 
     #[test]
     fn escaped_method_is_decoded() {
-        let env: Envelope<'_, IgnoredAny> = parse(br#"{"method":"tools\/c\u0061ll","id":1}"#).expect("parses");
+        let env: Envelope<'_, IgnoredAny> =
+            parse(br#"{"method":"tools\/c\u0061ll","id":1}"#).expect("parses");
         assert_eq!(env.method.as_deref(), Some("tools/call"));
     }
 
@@ -423,8 +424,18 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).expect("valid");
         assert_eq!(v["id"], "req-1");
         assert_eq!(v["error"]["code"], DENIED_CODE);
-        assert!(v["error"]["message"].as_str().expect("msg").contains("rm \\\"-rf\\\""));
-        assert!(v["error"]["message"].as_str().expect("msg").contains("mcp-warden policy"));
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .expect("msg")
+                .contains("rm \\\"-rf\\\"")
+        );
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .expect("msg")
+                .contains("mcp-warden policy")
+        );
     }
 
     #[test]
@@ -437,7 +448,12 @@ mod tests {
         assert_eq!(v["result"]["nextCursor"], "abc==");
         assert_eq!(v["result"]["_meta"]["k"], 1);
         assert_eq!(v["id"], 2);
-        let names: Vec<_> = v["result"]["tools"].as_array().expect("arr").iter().map(|t| t["name"].clone()).collect();
+        let names: Vec<_> = v["result"]["tools"]
+            .as_array()
+            .expect("arr")
+            .iter()
+            .map(|t| t["name"].clone())
+            .collect();
         assert_eq!(names, vec!["echo", "add"]);
         let mut out2 = Vec::new();
         assert_eq!(filter_tools_list(line, &|_| true, &mut out2), 0);

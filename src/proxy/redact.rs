@@ -106,7 +106,9 @@ impl Redactor {
             {
                 Ok(ac) => Some(ac),
                 Err(_) => {
-                    warnings.push("could not build the redaction automaton; values not redacted".into());
+                    warnings.push(
+                        "could not build the redaction automaton; values not redacted".into(),
+                    );
                     None
                 }
             }
@@ -248,7 +250,16 @@ impl Redactor {
                     while te < n
                         && !matches!(
                             line[te],
-                            b' ' | b'\t' | b'\r' | b'\n' | b',' | b':' | b']' | b'}' | b'[' | b'{' | b'"'
+                            b' ' | b'\t'
+                                | b'\r'
+                                | b'\n'
+                                | b','
+                                | b':'
+                                | b']'
+                                | b'}'
+                                | b'['
+                                | b'{'
+                                | b'"'
                         )
                     {
                         te += 1;
@@ -542,7 +553,13 @@ mod tests {
             URL_SAFE_NO_PAD.encode(v),
             hex::encode(v),
             hex::encode_upper(v),
-            String::from_utf8(percent(v, &|b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b), true, false)).expect("ascii"),
+            String::from_utf8(percent(
+                v,
+                &|b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b),
+                true,
+                false,
+            ))
+            .expect("ascii"),
             String::from_utf8(percent(v, &|_| false, true, false)).expect("ascii"),
             serde_json::to_string(CANARY).expect("json"), // embedded JSON text: escaped twice on the wire
         ];
@@ -556,7 +573,9 @@ mod tests {
             assert_ne!(out, line, "form not found: {t}");
             assert_clean(&out, v);
             let parsed: serde_json::Value = serde_json::from_slice(&out).expect("still JSON");
-            let text = parsed["result"]["content"][0]["text"].as_str().expect("text");
+            let text = parsed["result"]["content"][0]["text"]
+                .as_str()
+                .expect("text");
             assert!(text.contains("[REDACTED:API_KEY]"), "{text}");
             assert!(out.ends_with(b"\n"));
         }
@@ -609,7 +628,10 @@ mod tests {
         let r = redactor("a\",\"b\":\"c");
         let out = red(&r, b"{\"x\":\"a\",\"b\":\"c\"}", Mode::Auto);
         let v: serde_json::Value = serde_json::from_slice(&out).expect("valid");
-        assert!(!String::from_utf8_lossy(&out).contains("a\",\"b\":\"c"), "{v}");
+        assert!(
+            !String::from_utf8_lossy(&out).contains("a\",\"b\":\"c"),
+            "{v}"
+        );
     }
 
     #[test]
@@ -626,7 +648,11 @@ mod tests {
     fn multi_line_values_are_caught_line_by_line() {
         let pem = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END KEY-----\n";
         let r = redactor(pem);
-        let out = red(&r, b"stderr: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n", Mode::Plain);
+        let out = red(
+            &r,
+            b"stderr: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n",
+            Mode::Plain,
+        );
         assert_eq!(out, b"stderr: [REDACTED:API_KEY]\n");
         let line = json_line(pem);
         let out = red(&r, &line, Mode::Auto);
@@ -636,7 +662,8 @@ mod tests {
 
     #[test]
     fn labels_are_json_safe() {
-        let (r, _) = Redactor::new(&[("we\"ird\nname".into(), SecretValue::from_slice(b"abcdefgh"))]);
+        let (r, _) =
+            Redactor::new(&[("we\"ird\nname".into(), SecretValue::from_slice(b"abcdefgh"))]);
         let out = red(&r, b"{\"a\":\"abcdefgh\"}", Mode::Auto);
         let v: serde_json::Value = serde_json::from_slice(&out).expect("valid");
         assert_eq!(v["a"], "[REDACTED:we\"ird?name]");

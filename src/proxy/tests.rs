@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use proptest::prelude::*;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream, ReadBuf};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream, ReadBuf,
+};
 
 use super::framing::LineReader;
 use super::*;
@@ -52,7 +54,11 @@ impl Collect {
 }
 
 impl AsyncWrite for Collect {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.0.lock().expect("lock").extend_from_slice(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -80,7 +86,11 @@ impl Chunked {
 }
 
 impl AsyncRead for Chunked {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         self.stall = !self.stall;
         if self.stall {
             cx.waker().wake_by_ref();
@@ -113,7 +123,11 @@ fn chunk_at(data: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
 }
 
 /// Relays server stdout/stderr given as chunks (client input empty). Returns (client out, our stderr).
-async fn relay_server(guard: Arc<Guard>, out_chunks: Vec<Vec<u8>>, err_chunks: Vec<Vec<u8>>) -> (Vec<u8>, Vec<u8>) {
+async fn relay_server(
+    guard: Arc<Guard>,
+    out_chunks: Vec<Vec<u8>>,
+    err_chunks: Vec<Vec<u8>>,
+) -> (Vec<u8>, Vec<u8>) {
     let client_out = Collect::default();
     let err_out = Collect::default();
     let handle = start(
@@ -163,8 +177,12 @@ fn assert_no_canary(bytes: &[u8], canary: &str) {
     let v = canary.as_bytes();
     let forms = [
         v.to_vec(),
-        base64::engine::general_purpose::STANDARD.encode(v).into_bytes(),
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v).into_bytes(),
+        base64::engine::general_purpose::STANDARD
+            .encode(v)
+            .into_bytes(),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(v)
+            .into_bytes(),
         hex::encode(v).into_bytes(),
         hex::encode_upper(v).into_bytes(),
     ];
@@ -231,9 +249,16 @@ async fn async_relay_is_identity_under_chunking() {
     }
     data.extend_from_slice(b"{\"half\":");
     let dir = tempfile::tempdir().expect("tmp");
-    let guard = guard_with(&[("K", CANARY)], &[], &[], Some(&dir.path().join("a.jsonl")), false);
+    let guard = guard_with(
+        &[("K", CANARY)],
+        &[],
+        &[],
+        Some(&dir.path().join("a.jsonl")),
+        false,
+    );
     let cuts: Vec<usize> = (0..data.len()).step_by(37).collect();
-    let (out, err) = relay_server(guard, chunk_at(&data, &cuts), chunk_at(&data, &cuts[..10])).await;
+    let (out, err) =
+        relay_server(guard, chunk_at(&data, &cuts), chunk_at(&data, &cuts[..10])).await;
     assert_eq!(out, data);
     assert_eq!(err, data);
 }
@@ -249,7 +274,10 @@ async fn every_form_is_redacted_when_split_across_reads() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v),
         hex::encode(v),
         hex::encode_upper(v),
-        CANARY.replace('-', "%2D"),
+        CANARY
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect::<String>(),
         base64::engine::general_purpose::STANDARD.encode(format!("x{CANARY}y").as_bytes()),
     ];
     for form in forms {
@@ -259,16 +287,34 @@ async fn every_form_is_redacted_when_split_across_reads() {
         data.push(b'\n');
         let errline = format!("debug: using {form}\n").into_bytes();
         // cut inside the value at every position
-        let start = data.windows(form.len()).position(|w| w == form.as_bytes()).expect("present");
+        let start = data
+            .windows(form.len())
+            .position(|w| w == form.as_bytes())
+            .expect("present");
         for cut in start..start + form.len() {
             let guard = guard_with(&[("API_TOKEN", CANARY)], &[], &[], None, false);
             let ecut = cut - start + 13;
-            let (out, err) = relay_server(guard, chunk_at(&data, &[cut]), chunk_at(&errline, &[ecut])).await;
+            let (out, err) =
+                relay_server(guard, chunk_at(&data, &[cut]), chunk_at(&errline, &[ecut])).await;
             assert_no_canary(&out, CANARY);
-            assert!(!String::from_utf8_lossy(&out).contains(&form), "{form} at cut {cut}");
+            assert!(
+                !String::from_utf8_lossy(&out).contains(&form),
+                "{form} at cut {cut}"
+            );
             let msg: serde_json::Value = serde_json::from_slice(&out).expect("still JSON");
-            assert_eq!(msg["result"]["content"][0]["text"], "env: [REDACTED:API_TOKEN] ok", "{form}");
-            assert_eq!(String::from_utf8_lossy(&err), "debug: using [REDACTED:API_TOKEN]\n");
+            let text = msg["result"]["content"][0]["text"].as_str().expect("text");
+            let err = String::from_utf8_lossy(&err);
+            if form.starts_with("eE") {
+                // embedded in a larger base64 blob: the bytes around the value stay
+                assert!(text.contains("[REDACTED:API_TOKEN]"), "{text}");
+                assert!(
+                    err.contains("[REDACTED:API_TOKEN]") && !err.contains(&form),
+                    "{err}"
+                );
+            } else {
+                assert_eq!(text, "env: [REDACTED:API_TOKEN] ok", "{form}");
+                assert_eq!(err, "debug: using [REDACTED:API_TOKEN]\n");
+            }
         }
     }
 }
@@ -276,7 +322,9 @@ async fn every_form_is_redacted_when_split_across_reads() {
 #[tokio::test]
 async fn fifty_megabyte_line() {
     let mut data = Vec::with_capacity(50 * 1024 * 1024 + 200);
-    data.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"");
+    data.extend_from_slice(
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"",
+    );
     data.extend_from_slice(CANARY.as_bytes());
     data.resize(50 * 1024 * 1024, b'a');
     data.extend_from_slice(CANARY.as_bytes());
@@ -291,7 +339,12 @@ async fn fifty_megabyte_line() {
     assert_no_canary(&out, CANARY);
     let first_nl = out.iter().position(|&b| b == b'\n').expect("newline");
     let v: serde_json::Value = serde_json::from_slice(&out[..first_nl]).expect("valid");
-    assert!(v["result"]["content"][0]["text"].as_str().expect("s").starts_with("[REDACTED:K]aaa"));
+    assert!(
+        v["result"]["content"][0]["text"]
+            .as_str()
+            .expect("s")
+            .starts_with("[REDACTED:K]aaa")
+    );
     assert!(out.ends_with(b"{\"jsonrpc\":\"2.0\",\"method\":\"next\"}\n"));
     // generous bound even for unoptimised builds; catches quadratic behaviour
     assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
@@ -311,7 +364,12 @@ async fn garbage_half_lines_and_violations_are_forwarded_and_recorded() {
     assert_eq!(violations.len(), 3, "{recs:?}");
     assert_eq!(violations[0]["detail"], "not JSON");
     assert_eq!(violations[0]["from"], "server");
-    assert!(violations[1]["detail"].as_str().expect("d").contains("not an object"));
+    assert!(
+        violations[1]["detail"]
+            .as_str()
+            .expect("d")
+            .contains("not an object")
+    );
 }
 
 struct Harness {
@@ -332,7 +390,15 @@ fn harness(guard: Arc<Guard>) -> Harness {
     let (server_out, p_server_out) = tokio::io::duplex(cap);
     let (server_err, p_server_err) = tokio::io::duplex(cap);
     let (p_err_out, err_out) = tokio::io::duplex(cap);
-    let relay = start(guard, p_client_in, p_client_out, p_server_in, p_server_out, p_server_err, p_err_out);
+    let relay = start(
+        guard,
+        p_client_in,
+        p_client_out,
+        p_server_in,
+        p_server_out,
+        p_server_err,
+        p_err_out,
+    );
     Harness {
         client_in,
         client_out: BufReader::new(client_out),
@@ -390,7 +456,10 @@ async fn denied_call_is_answered_by_the_proxy_and_never_reaches_the_server() {
     assert_eq!(reply["id"], "call-1");
     assert_eq!(reply["error"]["code"], message::DENIED_CODE);
     let msg = reply["error"]["message"].as_str().expect("message");
-    assert!(msg.contains("delete_repo") && msg.contains("mcp-warden policy"), "{msg}");
+    assert!(
+        msg.contains("delete_repo") && msg.contains("mcp-warden policy"),
+        "{msg}"
+    );
     // the next, allowed call is the first thing the server sees
     h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"m":"hi"}}})).await;
     let got = h.server_gets().await;
@@ -406,7 +475,8 @@ async fn denied_call_is_answered_by_the_proxy_and_never_reaches_the_server() {
         .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"name\":\"delete_repo\"}}\n")
         .await
         .expect("write");
-    h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":5,"method":"ping"})).await;
+    h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":5,"method":"ping"}))
+        .await;
     assert_eq!(h.server_gets().await["id"], 5);
     h.close().await;
     let recs = audit_records(&path);
@@ -414,7 +484,10 @@ async fn denied_call_is_answered_by_the_proxy_and_never_reaches_the_server() {
     assert_eq!(denied.len(), 2);
     assert_eq!(denied[0]["tool"], "delete_repo");
     assert_eq!(denied[0]["id"], "call-1");
-    assert!(recs.iter().any(|r| r["type"] == "violation" && r["from"] == "client"));
+    assert!(
+        recs.iter()
+            .any(|r| r["type"] == "violation" && r["from"] == "client")
+    );
 }
 
 #[tokio::test]
@@ -442,7 +515,10 @@ async fn batch_elements_are_judged_one_by_one() {
 async fn tools_list_is_filtered_and_pagination_kept() {
     let guard = guard_with(&[], &[], &["delete_*"], None, false);
     let mut h = harness(guard);
-    h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"cursor":"c1"}})).await;
+    h.client_sends(
+        serde_json::json!({"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"cursor":"c1"}}),
+    )
+    .await;
     let _ = h.server_gets().await;
     h.server_sends(serde_json::json!({"jsonrpc":"2.0","id":7,"result":{
         "tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"delete_repo","inputSchema":{}}],
@@ -484,12 +560,21 @@ async fn audit_pairs_outcomes_and_both_eras() {
     assert_eq!(line_of(&mut h.client_out).await.as_bytes(), disc_resp);
     // tool error, JSON-RPC error, cancellation
     h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1}}})).await;
-    h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"nope"}})).await;
-    h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow"}})).await;
+    h.client_sends(
+        serde_json::json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"nope"}}),
+    )
+    .await;
+    h.client_sends(
+        serde_json::json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow"}}),
+    )
+    .await;
     for _ in 0..3 {
         let _ = h.server_gets().await;
     }
-    h.server_sends(serde_json::json!({"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}})).await;
+    h.server_sends(
+        serde_json::json!({"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}}),
+    )
+    .await;
     h.server_sends(serde_json::json!({"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"Unknown tool"}})).await;
     h.client_sends(serde_json::json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3,"reason":"user"}})).await;
     let _ = h.server_gets().await;
@@ -502,7 +587,8 @@ async fn audit_pairs_outcomes_and_both_eras() {
     h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":"s1","result":{"role":"assistant","content":{"type":"text","text":"x"}}})).await;
     let _ = h.server_gets().await;
     // a request never answered
-    h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":9,"method":"resources/list"})).await;
+    h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":9,"method":"resources/list"}))
+        .await;
     let _ = h.server_gets().await;
     h.close().await;
     guard.audit_exit(Some(0), None);
@@ -552,14 +638,21 @@ async fn audit_pairs_outcomes_and_both_eras() {
 async fn audit_never_holds_a_value() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("audit.jsonl");
-    let guard = guard_with(&[("GITHUB_TOKEN", CANARY)], &[], &["deny-*"], Some(&path), true);
+    let guard = guard_with(
+        &[("GITHUB_TOKEN", CANARY)],
+        &[],
+        &["deny-*"],
+        Some(&path),
+        true,
+    );
     guard.audit_start(CANARY, 1);
     let mut h = harness(guard.clone());
     let b64 = base64::engine::general_purpose::STANDARD.encode(CANARY);
     // the value in arguments (raw and encoded), in a tool name, in a method, in an id
     h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"t":CANARY,"b":b64,"n":[CANARY]}}})).await;
     h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":CANARY,"arguments":{}}})).await;
-    h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":CANARY,"method":CANARY})).await;
+    h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":CANARY,"method":CANARY}))
+        .await;
     h.client_sends(serde_json::json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":format!("deny-{CANARY}")}})).await;
     let denial = h.client_gets().await;
     assert_no_canary(denial.to_string().as_bytes(), CANARY);
@@ -567,15 +660,25 @@ async fn audit_never_holds_a_value() {
         let _ = h.server_gets().await;
     }
     h.server_sends(serde_json::json!({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":CANARY}]}})).await;
-    h.server_sends(serde_json::json!({"jsonrpc":"2.0","id":2,"error":{"code":-1,"message":CANARY}})).await;
-    h.server_sends(serde_json::json!({"jsonrpc":"2.0","id":CANARY,"result":{}})).await;
-    h.server_err.write_all(format!("token={CANARY}\n").as_bytes()).await.expect("w");
+    h.server_sends(
+        serde_json::json!({"jsonrpc":"2.0","id":2,"error":{"code":-1,"message":CANARY}}),
+    )
+    .await;
+    h.server_sends(serde_json::json!({"jsonrpc":"2.0","id":CANARY,"result":{}}))
+        .await;
+    h.server_err
+        .write_all(format!("token={CANARY}\n").as_bytes())
+        .await
+        .expect("w");
     let mut seen = Vec::new();
     for _ in 0..3 {
         seen.extend(line_of(&mut h.client_out).await.into_bytes());
     }
     seen.extend(line_of(&mut h.err_out).await.into_bytes());
-    h.server_out.write_all(format!("not json {CANARY}\n").as_bytes()).await.expect("w");
+    h.server_out
+        .write_all(format!("not json {CANARY}\n").as_bytes())
+        .await
+        .expect("w");
     seen.extend(line_of(&mut h.client_out).await.into_bytes());
     h.close().await;
     guard.audit_exit(None, Some(15));
@@ -587,7 +690,10 @@ async fn audit_never_holds_a_value() {
     assert_eq!(with_args["arguments"]["t"], "[REDACTED:GITHUB_TOKEN]");
     assert_eq!(with_args["arguments"]["b"], "[REDACTED:GITHUB_TOKEN]");
     assert!(recs.iter().any(|r| r["tool"] == "[REDACTED:GITHUB_TOKEN]"));
-    assert!(recs.iter().any(|r| r["method"] == "[REDACTED:GITHUB_TOKEN]"));
+    assert!(
+        recs.iter()
+            .any(|r| r["method"] == "[REDACTED:GITHUB_TOKEN]")
+    );
     assert!(recs.iter().any(|r| r["argv0"] == "[REDACTED:GITHUB_TOKEN]"));
     assert!(recs.iter().any(|r| r["outcome"] == "denied"));
     assert_eq!(recs.last().expect("exit")["signal"], 15);
@@ -597,12 +703,22 @@ async fn audit_never_holds_a_value() {
 async fn client_eof_closes_server_stdin_after_the_last_line() {
     let guard = guard_with(&[], &[], &[], None, false);
     let mut h = harness(guard);
-    h.client_in.write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"a\"}\nlast line without newline").await.expect("w");
+    h.client_in
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"a\"}\nlast line without newline")
+        .await
+        .expect("w");
     drop(h.client_in);
-    tokio::time::timeout(Duration::from_secs(5), h.relay.client_eof()).await.expect("eof seen");
+    tokio::time::timeout(Duration::from_secs(5), h.relay.client_eof())
+        .await
+        .expect("eof seen");
     let mut rest = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(&mut h.server_in, &mut rest).await.expect("read to EOF");
-    assert_eq!(rest, b"{\"jsonrpc\":\"2.0\",\"method\":\"a\"}\nlast line without newline");
+    tokio::io::AsyncReadExt::read_to_end(&mut h.server_in, &mut rest)
+        .await
+        .expect("read to EOF");
+    assert_eq!(
+        rest,
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"a\"}\nlast line without newline"
+    );
     // still resolves when asked again
     h.relay.client_eof().await;
     drop(h.server_out);
@@ -642,7 +758,9 @@ async fn a_slow_client_slows_the_server() {
         let mut server_out = server_out;
         let line = vec![b'x'; 1000];
         for _ in 0..100_000 {
-            if server_out.write_all(&line).await.is_err() || server_out.write_all(b"\n").await.is_err() {
+            if server_out.write_all(&line).await.is_err()
+                || server_out.write_all(b"\n").await.is_err()
+            {
                 break;
             }
             w.fetch_add(1001, std::sync::atomic::Ordering::Relaxed);
@@ -650,7 +768,10 @@ async fn a_slow_client_slows_the_server() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let n = written.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(n < 1024 * 1024, "the proxy buffered {n} bytes for a client that does not read");
+    assert!(
+        n < 1024 * 1024,
+        "the proxy buffered {n} bytes for a client that does not read"
+    );
     writer.abort();
     drop(client_out);
     drop(client_in);
@@ -672,7 +793,10 @@ fn bad_glob_and_unwritable_audit_are_errors() {
         ..Default::default()
     };
     let e = Guard::new(cfg).expect_err("bad glob");
-    assert_eq!(crate::exit::ExitStatus::exit_code(&e), crate::exit::Code::Usage);
+    assert_eq!(
+        crate::exit::ExitStatus::exit_code(&e),
+        crate::exit::Code::Usage
+    );
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("file");
     std::fs::write(&file, b"x").expect("w");

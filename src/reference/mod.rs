@@ -12,7 +12,7 @@ pub mod selector;
 
 use std::fmt;
 
-pub use selector::{Selector, SelectorError, Segment};
+pub use selector::{Segment, Selector, SelectorError};
 
 /// The schemes mcp-warden knows, in DESIGN.md order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -189,15 +189,17 @@ fn parse_after_scheme(input: &str, scheme: Scheme, start: usize) -> Result<Secre
     let (before_sel, selector) = match rest.find('#') {
         Some(i) => {
             let sel_at = start + i + 1;
-            let sel = Selector::parse(&rest[i + 1..]).map_err(|e| {
-                ParseError::new(input, sel_at + e.position, e.message)
-            })?;
+            let sel = Selector::parse(&rest[i + 1..])
+                .map_err(|e| ParseError::new(input, sel_at + e.position, e.message))?;
             (&rest[..i], Some(sel))
         }
         None => (rest, None),
     };
     let (loc_raw, query) = match before_sel.find('?') {
-        Some(i) => (&before_sel[..i], Some((start + i + 1, &before_sel[i + 1..]))),
+        Some(i) => (
+            &before_sel[..i],
+            Some((start + i + 1, &before_sel[i + 1..])),
+        ),
         None => (before_sel, None),
     };
     if loc_raw.is_empty() {
@@ -209,7 +211,11 @@ fn parse_after_scheme(input: &str, scheme: Scheme, start: usize) -> Result<Secre
     }
     let location = decode(input, start, loc_raw)?;
     if location.chars().any(char::is_control) {
-        return Err(ParseError::new(input, start, "control character in location"));
+        return Err(ParseError::new(
+            input,
+            start,
+            "control character in location",
+        ));
     }
     let mut params = Vec::new();
     if let Some((q_at, query)) = query {
@@ -282,10 +288,20 @@ const PARAM_ESCAPES: &percent_encoding::AsciiSet = &LOCATION_ESCAPES.add(b'&').a
 impl fmt::Display for SecretRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use percent_encoding::utf8_percent_encode as enc;
-        write!(f, "{}://{}", self.scheme, enc(&self.location, LOCATION_ESCAPES))?;
+        write!(
+            f,
+            "{}://{}",
+            self.scheme,
+            enc(&self.location, LOCATION_ESCAPES)
+        )?;
         for (i, (k, v)) in self.params.iter().enumerate() {
             let sep = if i == 0 { '?' } else { '&' };
-            write!(f, "{sep}{}={}", enc(k, PARAM_ESCAPES), enc(v, PARAM_ESCAPES))?;
+            write!(
+                f,
+                "{sep}{}={}",
+                enc(k, PARAM_ESCAPES),
+                enc(v, PARAM_ESCAPES)
+            )?;
         }
         if let Some(sel) = &self.selector {
             write!(f, "#{sel}")?;

@@ -34,7 +34,9 @@ pub struct SelectorError {
 /// Why a selector found no usable value. Never holds a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectError {
-    #[error("the secret is not JSON, so selector #{selector} cannot apply; remove the '#...' suffix to use the whole value")]
+    #[error(
+        "the secret is not JSON, so selector #{selector} cannot apply; remove the '#...' suffix to use the whole value"
+    )]
     NotJson { selector: String },
     #[error("selector #{selector}: key {key:?} not found at {at}; available keys: {available}")]
     MissingKey {
@@ -72,7 +74,10 @@ impl Selector {
             message: message.to_string(),
         };
         if text.is_empty() {
-            return Err(err(0, "empty selector after '#'; write #key.sub or #/key/sub"));
+            return Err(err(
+                0,
+                "empty selector after '#'; write #key.sub or #/key/sub",
+            ));
         }
         if let Some(rest) = text.strip_prefix('/') {
             let mut segs = Vec::new();
@@ -85,7 +90,12 @@ impl Selector {
                         match chars.next() {
                             Some((_, '0')) => out.push('~'),
                             Some((_, '1')) => out.push('/'),
-                            _ => return Err(err(at + i, "'~' must be followed by 0 or 1 in a JSON Pointer")),
+                            _ => {
+                                return Err(err(
+                                    at + i,
+                                    "'~' must be followed by 0 or 1 in a JSON Pointer",
+                                ));
+                            }
                         }
                     } else {
                         out.push(c);
@@ -229,7 +239,10 @@ fn key_list(map: &serde_json::Map<String, Value>) -> String {
     if map.is_empty() {
         "(none)".to_string()
     } else {
-        map.keys().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+        map.keys()
+            .map(|k| format!("{k:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -8,13 +8,18 @@ fn parses_every_scheme() {
         assert_eq!(r.scheme, s);
         assert_eq!(r.location, "a/b");
     }
-    assert_eq!(SecretRef::parse("bao://kv/x").unwrap().scheme, Scheme::Vault);
+    assert_eq!(
+        SecretRef::parse("bao://kv/x").unwrap().scheme,
+        Scheme::Vault
+    );
 }
 
 #[test]
 fn params_selector_and_decoding() {
-    let r = SecretRef::parse("aws-sm://my%23name=x?region=eu-west-1&version-stage=AWSPREVIOUS#db.users[1].pw")
-        .unwrap();
+    let r = SecretRef::parse(
+        "aws-sm://my%23name=x?region=eu-west-1&version-stage=AWSPREVIOUS#db.users[1].pw",
+    )
+    .unwrap();
     assert_eq!(r.location, "my#name=x");
     assert_eq!(r.param("region"), Some("eu-west-1"));
     assert_eq!(r.param("version-stage"), Some("AWSPREVIOUS"));
@@ -35,7 +40,11 @@ fn json_pointer_escapes() {
     assert_eq!(r.location, "/run/secrets/x");
     assert_eq!(
         r.selector,
-        Some(Selector::Pointer(vec!["a/b".into(), "c~d".into(), "0".into()]))
+        Some(Selector::Pointer(vec![
+            "a/b".into(),
+            "c~d".into(),
+            "0".into()
+        ]))
     );
     assert_eq!(r.to_string(), "file:///run/secrets/x#/a~1b/c~0d/0");
 }
@@ -45,9 +54,15 @@ fn bare_arn_and_bare_name() {
     let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf#password";
     let r = SecretRef::parse(arn).unwrap();
     assert_eq!(r.scheme, Scheme::AwsSm);
-    assert_eq!(r.location, "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf");
+    assert_eq!(
+        r.location,
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
+    );
     let r = SecretRef::parse_or_bare("prod/api-key#token", Scheme::Local).unwrap();
-    assert_eq!((r.scheme, r.location.as_str()), (Scheme::Local, "prod/api-key"));
+    assert_eq!(
+        (r.scheme, r.location.as_str()),
+        (Scheme::Local, "prod/api-key")
+    );
     assert!(SecretRef::parse("prod/api-key").is_err());
     let ssm = SecretRef::parse("arn:aws:ssm:eu-west-1:1:parameter/app/key").unwrap();
     assert_eq!(ssm.scheme, Scheme::AwsSsm);
@@ -75,9 +90,10 @@ fn errors_point_at_the_offending_position() {
 
 #[test]
 fn selector_applies_and_never_names_values() {
-    let doc: serde_json::Value =
-        serde_json::from_str(r#"{"db":{"port":5432,"on":true,"pw":"hunter2-canary","list":["a","b"]}}"#)
-            .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(
+        r#"{"db":{"port":5432,"on":true,"pw":"hunter2-canary","list":["a","b"]}}"#,
+    )
+    .unwrap();
     let sel = |s: &str| Selector::parse(s).unwrap();
     assert_eq!(sel("db.port").select_scalar(&doc).unwrap(), "5432");
     assert_eq!(sel("db.on").select_scalar(&doc).unwrap(), "true");
@@ -103,10 +119,13 @@ fn arb_ref() -> impl Strategy<Value = SecretRef> {
     let selector = prop_oneof![
         Just(None),
         proptest::collection::vec(seg, 1..4)
-            .prop_filter("a key may not follow an index without a dot-joined key", |v| {
-                // Display joins keys with '.', so a dot path is any sequence.
-                !v.is_empty()
-            })
+            .prop_filter(
+                "a key may not follow an index without a dot-joined key",
+                |v| {
+                    // Display joins keys with '.', so a dot path is any sequence.
+                    !v.is_empty()
+                }
+            )
             .prop_map(|v| Some(Selector::DotPath(v))),
         proptest::collection::vec("[^\\x00]{0,5}", 1..4).prop_map(|v| Some(Selector::Pointer(v))),
     ];

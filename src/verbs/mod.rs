@@ -6,7 +6,7 @@
 
 pub mod audit;
 pub mod completions;
-mod guard;
+pub mod guard;
 pub mod run;
 pub mod secret;
 
@@ -86,8 +86,11 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<std::time::Duration, Err
     {
         return Ok(std::time::Duration::from_secs_f64(secs));
     }
-    humantime::parse_duration(t)
-        .map_err(|_| Error::Usage(format!("{flag} {text:?} is not a duration; write e.g. 10s or 1500ms")))
+    humantime::parse_duration(t).map_err(|_| {
+        Error::Usage(format!(
+            "{flag} {text:?} is not a duration; write e.g. 10s or 1500ms"
+        ))
+    })
 }
 
 /// Dispatches a parsed command line. Returns the process exit code.

@@ -63,8 +63,28 @@ fn vault_scheme(vault_type: Option<&str>) -> Result<Scheme, Error> {
 
 /// Well-known token prefixes: a "reference" starting with one is a pasted value.
 const TOKEN_PREFIXES: &[&str] = &[
-    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-", "xapp-", "sk-", "sk_live_",
-    "rk_live_", "AKIA", "ASIA", "hf_", "npm_", "pypi-", "dop_v1_", "shpat_", "SG.",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xapp-",
+    "sk-",
+    "sk_live_",
+    "rk_live_",
+    "AKIA",
+    "ASIA",
+    "hf_",
+    "npm_",
+    "pypi-",
+    "dop_v1_",
+    "shpat_",
+    "SG.",
 ];
 
 fn looks_like_a_value(reference: &str) -> bool {
@@ -87,7 +107,9 @@ fn requests(assignments: &[String], default_scheme: Scheme) -> Result<Vec<Reques
             return Err(Error::Usage(format!("{var} is assigned twice")));
         }
         if reference.is_empty() {
-            return Err(Error::Usage(format!("{var}= has no reference; write {var}=local://NAME")));
+            return Err(Error::Usage(format!(
+                "{var}= has no reference; write {var}=local://NAME"
+            )));
         }
         if looks_like_a_value(reference) {
             // Never echo it: it is probably a live credential.
@@ -143,13 +165,22 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         if args.exec {
             return Err(Error::Launch(exec::exec(prepared)));
         }
-        let relay = super::guard::relay_for(&args.guard, &args.command, &resolved, &registry)?;
+        let guard = super::guard::build(
+            &args.guard,
+            &args.command,
+            &resolved,
+            &registry.settings().paths,
+        )?;
         drop(resolved);
+        let argv0 = prepared.argv0.to_string_lossy().into_owned();
+        let relay = guard.clone().map(|g| super::guard::relay(g, argv0));
         let exit = supervise(prepared, relay, grace).await?;
+        if let Some(g) = &guard {
+            g.audit_exit(exit.code, exit.signal);
+        }
         Ok(exit.exit_code())
     })
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -157,7 +188,11 @@ mod tests {
 
     #[test]
     fn splits_at_first_equals_and_maps_bare_names() {
-        let r = requests(&["K=aws-sm://a=b=c".into(), "J=x/y#k".into()], Scheme::AwsSm).unwrap();
+        let r = requests(
+            &["K=aws-sm://a=b=c".into(), "J=x/y#k".into()],
+            Scheme::AwsSm,
+        )
+        .unwrap();
         assert_eq!(r[0].var, "K");
         assert_eq!(r[0].reference.location, "a=b=c");
         assert_eq!(r[1].reference.scheme, Scheme::AwsSm);
@@ -172,12 +207,22 @@ mod tests {
 
     #[test]
     fn precheck_refuses_credential_options_without_echo() {
-        let args: Vec<OsString> = ["mcp-warden", "run", "--vault-accessKeyId=AKIACANARY", "--", "x", "--vault-zzz"]
-            .into_iter()
-            .map(Into::into)
-            .collect();
+        let args: Vec<OsString> = [
+            "mcp-warden",
+            "run",
+            "--vault-accessKeyId=AKIACANARY",
+            "--",
+            "x",
+            "--vault-zzz",
+        ]
+        .into_iter()
+        .map(Into::into)
+        .collect();
         let e = precheck(&args).unwrap_err().to_string();
-        assert!(e.contains("--vault-accessKeyId") && !e.contains("CANARY"), "{e}");
+        assert!(
+            e.contains("--vault-accessKeyId") && !e.contains("CANARY"),
+            "{e}"
+        );
         let ok: Vec<OsString> = ["run", "--vault-type=aws", "--", "x", "--vault-zzz=1"]
             .into_iter()
             .map(Into::into)

@@ -20,7 +20,9 @@ use crate::secret::SecretValue;
 const MAX_VALUE: u64 = 1 << 20;
 
 fn paths() -> Result<Paths, Error> {
-    Paths::from_env().ok_or_else(|| Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into()))
+    Paths::from_env().ok_or_else(|| {
+        Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
+    })
 }
 
 fn registry() -> Result<Registry, Error> {
@@ -39,7 +41,9 @@ fn target(text: &str) -> Result<SecretRef, Error> {
 
 fn no_selector(r: &SecretRef, verb: &str) -> Result<(), Error> {
     if r.selector.is_some() {
-        return Err(Error::Usage(format!("`secret {verb}` takes no #selector: it works on the whole secret")));
+        return Err(Error::Usage(format!(
+            "`secret {verb}` takes no #selector: it works on the whole secret"
+        )));
     }
     Ok(())
 }
@@ -73,10 +77,12 @@ pub fn run(cmd: SecretCommand) -> Result<i32, Error> {
         SecretCommand::Get { target: t } => {
             let r = target(&t)?;
             let reg = registry()?;
-            let value = runtime()?.block_on(fetch_one(&reg, &r)).map_err(|e| match e {
-                ResolveError::Backend { source, .. } => Error::Backend(source),
-                other => Error::ResolveOne(other),
-            })?;
+            let value = runtime()?
+                .block_on(fetch_one(&reg, &r))
+                .map_err(|e| match e {
+                    ResolveError::Backend { source, .. } => Error::Backend(source),
+                    other => Error::ResolveOne(other),
+                })?;
             let mut out = std::io::stdout().lock();
             let tty = out.is_terminal();
             out.write_all(value.expose())
@@ -117,7 +123,8 @@ fn ls(scope: Option<&str>, json: bool) -> Result<i32, Error> {
     let mut items = runtime()?.block_on(backend.list(&prefix, &params))?;
     items.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = std::io::stdout().lock();
-    let w = |r: std::io::Result<()>| r.map_err(|e| Error::Io(format!("cannot write to stdout: {e}")));
+    let w =
+        |r: std::io::Result<()>| r.map_err(|e| Error::Io(format!("cannot write to stdout: {e}")));
     if json {
         for i in &items {
             let line = serde_json::json!({
@@ -149,7 +156,13 @@ fn write_table(out: &mut impl Write, items: &[SecretInfo]) -> std::io::Result<()
     }
     writeln!(out)?;
     for i in items {
-        write!(out, "{:width$}  {:20}  {:20}", i.name, dash(i.created), dash(i.updated))?;
+        write!(
+            out,
+            "{:width$}  {:20}  {:20}",
+            i.name,
+            dash(i.created),
+            dash(i.updated)
+        )?;
         if rotated {
             write!(out, "  {}", dash(i.rotated))?;
         }
@@ -164,7 +177,11 @@ fn info() -> Result<i32, Error> {
     println!(
         "local store:    {}{}",
         info.store.display(),
-        if info.exists { "" } else { " (not created yet)" }
+        if info.exists {
+            ""
+        } else {
+            " (not created yet)"
+        }
     );
     if info.exists {
         println!("store key:      {}", info.key);
@@ -185,9 +202,13 @@ fn info() -> Result<i32, Error> {
 }
 
 fn read_file(path: &std::path::Path) -> Result<SecretValue, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
     if meta.len() > MAX_VALUE {
-        return Err(Error::Usage(format!("{} is over {MAX_VALUE} bytes; not a secret", path.display())));
+        return Err(Error::Usage(format!(
+            "{} is over {MAX_VALUE} bytes; not a secret",
+            path.display()
+        )));
     }
     std::fs::read(path)
         .map(SecretValue::new)
@@ -199,13 +220,17 @@ fn read_value(keep_newline: bool) -> Result<SecretValue, Error> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         let first = zeroize::Zeroizing::new(
-            rpassword::prompt_password("Value (input hidden): ").map_err(|e| Error::Io(format!("cannot prompt: {e}")))?,
+            rpassword::prompt_password("Value (input hidden): ")
+                .map_err(|e| Error::Io(format!("cannot prompt: {e}")))?,
         );
         let again = zeroize::Zeroizing::new(
-            rpassword::prompt_password("Again: ").map_err(|e| Error::Io(format!("cannot prompt: {e}")))?,
+            rpassword::prompt_password("Again: ")
+                .map_err(|e| Error::Io(format!("cannot prompt: {e}")))?,
         );
         if *first != *again {
-            return Err(Error::Usage("the two entries differ; nothing was stored".into()));
+            return Err(Error::Usage(
+                "the two entries differ; nothing was stored".into(),
+            ));
         }
         return Ok(SecretValue::from_slice(first.as_bytes()));
     }
@@ -216,7 +241,9 @@ fn read_value(keep_newline: bool) -> Result<SecretValue, Error> {
         .read_to_end(&mut buf)
         .map_err(|e| Error::Io(format!("cannot read stdin: {e}")))?;
     if buf.len() as u64 > MAX_VALUE {
-        return Err(Error::Usage(format!("stdin is over {MAX_VALUE} bytes; not a secret")));
+        return Err(Error::Usage(format!(
+            "stdin is over {MAX_VALUE} bytes; not a secret"
+        )));
     }
     if !keep_newline {
         let len = buf.len();

@@ -62,7 +62,9 @@ impl Home {
 
 /// An environment variable `scripts/test` exports; a clear failure when absent.
 pub fn service_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite through scripts/test, which starts the services"))
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the suite through scripts/test, which starts the services")
+    })
 }
 
 /// Polls `check` every 20 ms until it holds or `limit` passes.
@@ -103,7 +105,9 @@ pub fn kill(pid: i32, sig: &str) {
 pub fn read_pid(path: &Path) -> i32 {
     let mut pid = None;
     wait_until(Duration::from_secs(10), || {
-        pid = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok());
+        pid = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
         pid.is_some()
     });
     pid.unwrap_or_else(|| panic!("no pid in {}", path.display()))

@@ -29,7 +29,10 @@ const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum KeyLocation {
     File(PathBuf),
     /// OS keychain entry (service, account).
-    Keyring { service: String, account: String },
+    Keyring {
+        service: String,
+        account: String,
+    },
 }
 
 impl std::fmt::Display for KeyLocation {
@@ -37,7 +40,11 @@ impl std::fmt::Display for KeyLocation {
         match self {
             KeyLocation::File(p) => write!(f, "key file {}", p.display()),
             KeyLocation::Keyring { service, account } => {
-                write!(f, "OS keychain ({}), service {service:?}, account {account:?}", keyring_kind())
+                write!(
+                    f,
+                    "OS keychain ({}), service {service:?}, account {account:?}",
+                    keyring_kind()
+                )
             }
         }
     }
@@ -107,10 +114,9 @@ pub fn load(paths: &Paths) -> Result<Option<(Identity, KeyLocation)>, KeyError> 
     let account = keyring_account(paths);
     match keyring_get(&account)? {
         Some(text) => {
-            let id = text
-                .trim()
-                .parse::<Identity>()
-                .map_err(|_| KeyError::Keyring("the keychain entry does not hold an age identity".into()))?;
+            let id = text.trim().parse::<Identity>().map_err(|_| {
+                KeyError::Keyring("the keychain entry does not hold an age identity".into())
+            })?;
             Ok(Some((
                 id,
                 KeyLocation::Keyring {
@@ -186,10 +192,11 @@ fn read_key_file(path: &Path) -> Result<Identity, KeyError> {
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(KeyError::Exposed(path.to_path_buf()));
     }
-    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?);
+    let text =
+        zeroize::Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?);
     text.lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#'))
@@ -221,7 +228,8 @@ fn with_keyring<T: Send + 'static>(
 #[cfg(target_os = "linux")]
 fn entry(account: &str) -> Result<keyring_core::Entry, String> {
     let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| e.to_string())?;
-    keyring_core::Entry::new_in_store(&(store as _), KEYRING_SERVICE, account).map_err(|e| e.to_string())
+    keyring_core::Entry::new_in_store(&(store as _), KEYRING_SERVICE, account)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(not(target_os = "linux"))]

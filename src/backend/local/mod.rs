@@ -39,9 +39,10 @@ const SUBJECT: &str = "local store";
 
 fn key_err(e: KeyError) -> BackendError {
     let kind = match e {
-        KeyError::BadPreference(_) | KeyError::Exposed(_) | KeyError::Malformed(_) | KeyError::Keyring(_) => {
-            ErrorKind::Config
-        }
+        KeyError::BadPreference(_)
+        | KeyError::Exposed(_)
+        | KeyError::Malformed(_)
+        | KeyError::Keyring(_) => ErrorKind::Config,
         KeyError::Read { .. } | KeyError::Write { .. } => ErrorKind::Io,
     };
     BackendError::new(kind, SUBJECT, e.to_string())
@@ -117,7 +118,10 @@ impl LocalBackend {
             // old store); otherwise a new identity goes to the keychain or a key file.
             match key::load_file(&self.paths).map_err(key_err)? {
                 Some(id) => (id, Contents::default()),
-                None => (key::create(&self.paths).map_err(key_err)?.0, Contents::default()),
+                None => (
+                    key::create(&self.paths).map_err(key_err)?.0,
+                    Contents::default(),
+                ),
             }
         };
         let out = change(&mut contents)?;
@@ -178,7 +182,10 @@ impl Backend for LocalBackend {
         Scheme::Local
     }
 
-    fn fetch<'a>(&'a self, refs: &'a [SecretRef]) -> BoxFuture<'a, Vec<Result<SecretValue, BackendError>>> {
+    fn fetch<'a>(
+        &'a self,
+        refs: &'a [SecretRef],
+    ) -> BoxFuture<'a, Vec<Result<SecretValue, BackendError>>> {
         let backend = LocalBackend::new(self.paths.clone());
         let owned = refs.to_vec();
         Box::pin(async move {
@@ -209,7 +216,11 @@ impl Backend for LocalBackend {
         })
     }
 
-    fn write<'a>(&'a self, r: &'a SecretRef, value: &'a SecretValue) -> BoxFuture<'a, Result<WriteOutcome, BackendError>> {
+    fn write<'a>(
+        &'a self,
+        r: &'a SecretRef,
+        value: &'a SecretValue,
+    ) -> BoxFuture<'a, Result<WriteOutcome, BackendError>> {
         Box::pin(async move {
             check_name(r)?;
             self.modify(|c| {
@@ -223,7 +234,11 @@ impl Backend for LocalBackend {
                     None => {
                         c.secrets.insert(
                             r.location.clone(),
-                            Entry { value: value.clone(), created: now, updated: now },
+                            Entry {
+                                value: value.clone(),
+                                created: now,
+                                updated: now,
+                            },
                         );
                         WriteOutcome::Created
                     }
@@ -238,14 +253,27 @@ impl Backend for LocalBackend {
             if !self.paths.store().exists() {
                 return Err(not_found(r));
             }
-            self.modify(|c| c.secrets.remove(&r.location).map(|_| ()).ok_or_else(|| not_found(r)))
+            self.modify(|c| {
+                c.secrets
+                    .remove(&r.location)
+                    .map(|_| ())
+                    .ok_or_else(|| not_found(r))
+            })
         })
     }
 
-    fn list<'a>(&'a self, prefix: &'a str, params: &'a [(String, String)]) -> BoxFuture<'a, Result<Vec<SecretInfo>, BackendError>> {
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        params: &'a [(String, String)],
+    ) -> BoxFuture<'a, Result<Vec<SecretInfo>, BackendError>> {
         Box::pin(async move {
             if let Some((k, _)) = params.first() {
-                return Err(BackendError::new(ErrorKind::Config, SUBJECT, format!("unknown parameter {k:?} for local://")));
+                return Err(BackendError::new(
+                    ErrorKind::Config,
+                    SUBJECT,
+                    format!("unknown parameter {k:?} for local://"),
+                ));
             }
             Ok(self
                 .open()?

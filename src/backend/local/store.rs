@@ -65,7 +65,11 @@ pub fn to_system_time(secs: u64) -> SystemTime {
 }
 
 /// Reads and decrypts the store at `path`; `Ok(None)` when there is no store yet.
-pub fn read(path: &Path, identity: &Identity, key_desc: &str) -> Result<Option<Contents>, StoreError> {
+pub fn read(
+    path: &Path,
+    identity: &Identity,
+    key_desc: &str,
+) -> Result<Option<Contents>, StoreError> {
     let cipher = match fs::read(path) {
         Ok(c) => c,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -76,10 +80,13 @@ pub fn read(path: &Path, identity: &Identity, key_desc: &str) -> Result<Option<C
             });
         }
     };
-    let plain = Zeroizing::new(age::decrypt(identity, &cipher).map_err(|_| StoreError::Decrypt {
-        path: path.to_path_buf(),
-        key: key_desc.to_string(),
-    })?);
+    let plain =
+        Zeroizing::new(
+            age::decrypt(identity, &cipher).map_err(|_| StoreError::Decrypt {
+                path: path.to_path_buf(),
+                key: key_desc.to_string(),
+            })?,
+        );
     decode(&plain)
         .map(Some)
         .map_err(|reason| StoreError::Format {
@@ -91,7 +98,8 @@ pub fn read(path: &Path, identity: &Identity, key_desc: &str) -> Result<Option<C
 /// Encrypts `contents` to `identity`'s recipient and atomically replaces `path` (mode 0600).
 pub fn write(path: &Path, identity: &Identity, contents: &Contents) -> Result<(), StoreError> {
     let plain = encode(contents);
-    let cipher = age::encrypt(&identity.to_public(), &plain).map_err(|e| StoreError::Encrypt(e.to_string()))?;
+    let cipher = age::encrypt(&identity.to_public(), &plain)
+        .map_err(|e| StoreError::Encrypt(e.to_string()))?;
     atomic_file::replace(path, &cipher, 0o600).map_err(|source| StoreError::Write {
         path: path.to_path_buf(),
         source,
@@ -198,7 +206,8 @@ fn encode(contents: &Contents) -> Zeroizing<Vec<u8>> {
 }
 
 fn decode(plain: &[u8]) -> Result<Contents, String> {
-    let file: FileIn = serde_json::from_slice(plain).map_err(|e| format!("invalid JSON at line {} column {}", e.line(), e.column()))?;
+    let file: FileIn = serde_json::from_slice(plain)
+        .map_err(|e| format!("invalid JSON at line {} column {}", e.line(), e.column()))?;
     if file.version != FORMAT_VERSION {
         return Err(format!("format version {} is not supported", file.version));
     }
@@ -212,7 +221,11 @@ fn decode(plain: &[u8]) -> Result<Contents, String> {
                     .map_err(|_| format!("secret {name:?} has an invalid value_base64"))?;
                 SecretValue::new(bytes)
             }
-            _ => return Err(format!("secret {name:?} needs exactly one of value, value_base64")),
+            _ => {
+                return Err(format!(
+                    "secret {name:?} needs exactly one of value, value_base64"
+                ));
+            }
         };
         secrets.insert(
             name,
@@ -257,19 +270,36 @@ mod tests {
         let mut c = Contents::default();
         c.secrets.insert(
             "a".into(),
-            Entry { value: SecretValue::from_slice(b"text \"quoted\" \\ value"), created: 1, updated: 2 },
+            Entry {
+                value: SecretValue::from_slice(b"text \"quoted\" \\ value"),
+                created: 1,
+                updated: 2,
+            },
         );
         c.secrets.insert(
             "b".into(),
-            Entry { value: SecretValue::from_slice(&[0xff, 0, 1]), created: 3, updated: 4 },
+            Entry {
+                value: SecretValue::from_slice(&[0xff, 0, 1]),
+                created: 3,
+                updated: 4,
+            },
         );
         write(&p, &id, &c).unwrap();
         let raw = fs::read(&p).unwrap();
-        assert!(!raw.windows(6).any(|w| w == b"quoted"), "store must be encrypted");
+        assert!(
+            !raw.windows(6).any(|w| w == b"quoted"),
+            "store must be encrypted"
+        );
         let back = read(&p, &id, "test key").unwrap().unwrap();
-        assert_eq!(back.secrets["a"].value.expose(), b"text \"quoted\" \\ value");
+        assert_eq!(
+            back.secrets["a"].value.expose(),
+            b"text \"quoted\" \\ value"
+        );
         assert_eq!(back.secrets["b"].value.expose(), &[0xff, 0, 1]);
-        assert_eq!((back.secrets["b"].created, back.secrets["b"].updated), (3, 4));
+        assert_eq!(
+            (back.secrets["b"].created, back.secrets["b"].updated),
+            (3, 4)
+        );
     }
 
     #[test]
