@@ -38,7 +38,7 @@ pub enum ResolveError {
     Select {
         var: String,
         reference: String,
-        source: SelectError,
+        source: Box<SelectError>,
     },
     #[error(
         "{var}: the value of {reference} holds a NUL byte (at byte {position}), which no environment variable can carry"
@@ -253,16 +253,16 @@ fn select(req: &Request, fetched: &SecretValue) -> Result<SecretValue, ResolveEr
                 serde_json::from_slice(fetched.expose()).map_err(|_| ResolveError::Select {
                     var: req.var.clone(),
                     reference: reference(),
-                    source: SelectError::NotJson {
+                    source: Box::new(SelectError::NotJson {
                         selector: sel.to_string(),
-                    },
+                    }),
                 })?;
             let picked = sel
                 .select_scalar(&doc)
                 .map_err(|source| ResolveError::Select {
                     var: req.var.clone(),
                     reference: reference(),
-                    source,
+                    source: Box::new(source),
                 });
             // The parsed document holds copies of the secret; it drops here, unzeroized by
             // serde_json. The selected text moves into a zeroizing value.

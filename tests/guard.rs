@@ -26,8 +26,14 @@ fn session(home: &Home, run_args: &[&str], calls: &[Value]) -> Value {
     for call in calls {
         c.arg("--call").arg(call.to_string());
     }
-    c.arg("--").arg(bin_path()).arg("run").args(run_args).arg("--").args(everything());
-    c.env("MCP_WARDEN_HOME", home.path()).env("MCP_WARDEN_KEY_STORE", "file");
+    c.arg("--")
+        .arg(bin_path())
+        .arg("run")
+        .args(run_args)
+        .arg("--")
+        .args(everything());
+    c.env("MCP_WARDEN_HOME", home.path())
+        .env("MCP_WARDEN_KEY_STORE", "file");
     let out = c.output().expect("python MCP client");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -35,7 +41,10 @@ fn session(home: &Home, run_args: &[&str], calls: &[Value]) -> Value {
         "client failed: {text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!text.contains(CANARY), "the canary reached the client: {text}");
+    assert!(
+        !text.contains(CANARY),
+        "the canary reached the client: {text}"
+    );
     serde_json::from_str(&text).expect("client output is JSON")
 }
 
@@ -58,8 +67,16 @@ fn initialize_list_and_call_through_the_proxy() {
         &[serde_json::json!({"name": "echo", "arguments": {"message": "hello"}})],
     );
     assert_eq!(out["serverInfo"]["name"], "mcp-servers/everything");
-    let tools: Vec<&str> = out["tools"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(tools.contains(&"echo") && tools.contains(&"get-env"), "{tools:?}");
+    let tools: Vec<&str> = out["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        tools.contains(&"echo") && tools.contains(&"get-env"),
+        "{tools:?}"
+    );
     assert_eq!(out["calls"][0]["texts"][0], "Echo: hello");
 }
 
@@ -83,10 +100,7 @@ fn a_denied_tool_errors_and_never_reaches_the_server() {
     let home = Home::new();
     let seen = home.path().join("server-stdin.log");
     // The real server, with a tee recording every byte it receives.
-    let wrapper = format!(
-        "tee {} | exec \"$0\" \"$@\"",
-        seen.display()
-    );
+    let wrapper = format!("tee {} | exec \"$0\" \"$@\"", seen.display());
     let mut c = Command::new(service_env("MCP_WARDEN_TEST_PYTHON"));
     c.arg(service_env("MCP_WARDEN_TEST_MCP_SESSION"))
         .arg("--call")
@@ -100,20 +114,46 @@ fn a_denied_tool_errors_and_never_reaches_the_server() {
         .env("MCP_WARDEN_HOME", home.path())
         .env("MCP_WARDEN_KEY_STORE", "file");
     let out = c.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let tools: Vec<&str> = v["tools"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(!tools.iter().any(|t| t.starts_with("get-")), "denied tools listed: {tools:?}");
+    let tools: Vec<&str> = v["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        !tools.iter().any(|t| t.starts_with("get-")),
+        "denied tools listed: {tools:?}"
+    );
     assert!(tools.contains(&"echo"));
     let denied = &v["calls"][0];
-    assert!(denied["error"]["message"].as_str().unwrap().contains("get-env"), "{denied}");
+    assert!(
+        denied["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("get-env"),
+        "{denied}"
+    );
     assert_eq!(v["calls"][1]["texts"][0], "Echo: allowed");
     let received = std::fs::read_to_string(&seen).unwrap();
-    assert!(received.contains("\"echo\""), "sanity: the server saw the allowed call");
-    assert!(!received.contains("get-env"), "the server saw the denied call");
+    assert!(
+        received.contains("\"echo\""),
+        "sanity: the server saw the allowed call"
+    );
+    assert!(
+        !received.contains("get-env"),
+        "the server saw the denied call"
+    );
     let records = audit_records(&home);
     assert!(
-        records.iter().any(|r| r["tool"] == "get-env" && r["outcome"] == "denied"),
+        records
+            .iter()
+            .any(|r| r["tool"] == "get-env" && r["outcome"] == "denied"),
         "{records:?}"
     );
 }
@@ -124,7 +164,12 @@ fn audit_records_are_well_formed_and_free_of_the_canary() {
     home.set("tok", CANARY.as_bytes());
     session(
         &home,
-        &["TOKEN=local://tok", "--name", "everything", "--audit-arguments"],
+        &[
+            "TOKEN=local://tok",
+            "--name",
+            "everything",
+            "--audit-arguments",
+        ],
         &[
             // The client itself sends the canary as an argument: recorded arguments are redacted too.
             serde_json::json!({"name": "echo", "arguments": {"message": CANARY}}),
@@ -134,7 +179,11 @@ fn audit_records_are_well_formed_and_free_of_the_canary() {
     let records = audit_records(&home);
     let mode = {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(home.path().join("audit/audit.jsonl")).unwrap().permissions().mode() & 0o777
+        std::fs::metadata(home.path().join("audit/audit.jsonl"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
     };
     assert_eq!(mode, 0o600);
     let kinds: Vec<&str> = records.iter().filter_map(|r| r["type"].as_str()).collect();
@@ -146,16 +195,27 @@ fn audit_records_are_well_formed_and_free_of_the_canary() {
         assert_eq!(r["session"], session_id);
         assert!(r["ts"].as_str().unwrap().ends_with('Z'));
     }
-    let call = |tool: &str| records.iter().find(|r| r["tool"] == tool).unwrap_or_else(|| panic!("no record for {tool}"));
+    let call = |tool: &str| {
+        records
+            .iter()
+            .find(|r| r["tool"] == tool)
+            .unwrap_or_else(|| panic!("no record for {tool}"))
+    };
     let echo = call("echo");
     assert_eq!(echo["method"], "tools/call");
     assert_eq!(echo["outcome"], "ok");
     assert_eq!(echo["args_sha256"].as_str().unwrap().len(), 64);
     assert!(echo["duration_ms"].as_f64().is_some());
-    assert!(echo["request_bytes"].as_u64().unwrap() > 0 && echo["response_bytes"].as_u64().unwrap() > 0);
+    assert!(
+        echo["request_bytes"].as_u64().unwrap() > 0 && echo["response_bytes"].as_u64().unwrap() > 0
+    );
     assert!(echo.to_string().contains("[REDACTED:TOKEN]"), "{echo}");
     assert_eq!(call("no-such-tool")["outcome"], "tool_error");
-    assert!(records.iter().any(|r| r["method"] == "initialize" && r["outcome"] == "ok"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["method"] == "initialize" && r["outcome"] == "ok")
+    );
     // `mcp-warden audit` reads it back, filtered.
     let out = home
         .cmd()
@@ -165,7 +225,11 @@ fn audit_records_are_well_formed_and_free_of_the_canary() {
         .get_output()
         .stdout
         .clone();
-    let lines: Vec<Value> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["tool"], "echo");
 }
@@ -186,7 +250,12 @@ fn raw_lines_of_both_eras_pass_through_unchanged() {
     let mut input = lines.join("\n");
     input.push('\n');
     let run = |cmd: &mut Command| -> Vec<String> {
-        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(input.as_bytes()).unwrap();
         // Keep stdin open until every request has an answer, then close it.
@@ -224,7 +293,16 @@ fn a_stubborn_server_is_killed_after_client_eof() {
     let home = Home::new();
     let started = Instant::now();
     home.cmd()
-        .args(["run", "--stdin-grace", "200ms", "--term-grace", "200ms", "--", "sh", "-c"])
+        .args([
+            "run",
+            "--stdin-grace",
+            "200ms",
+            "--term-grace",
+            "200ms",
+            "--",
+            "sh",
+            "-c",
+        ])
         .arg("trap '' TERM; exec 0<&-; while :; do sleep 0.05; done")
         .write_stdin("")
         .timeout(Duration::from_secs(20))
@@ -232,7 +310,11 @@ fn a_stubborn_server_is_killed_after_client_eof() {
         .code(137);
     assert!(started.elapsed() < Duration::from_secs(10));
     // A server that exits on EOF by itself keeps its own status.
-    home.cmd().args(["run", "--", "sh", "-c", "cat >/dev/null; exit 4"]).write_stdin("x\n").assert().code(4);
+    home.cmd()
+        .args(["run", "--", "sh", "-c", "cat >/dev/null; exit 4"])
+        .write_stdin("x\n")
+        .assert()
+        .code(4);
 }
 
 #[test]
@@ -241,7 +323,15 @@ fn stderr_is_relayed_with_redaction() {
     home.set("tok", CANARY.as_bytes());
     let out = home
         .cmd()
-        .args(["run", "--no-audit", "K=local://tok", "--", "sh", "-c", "echo \"oops $K\" >&2"])
+        .args([
+            "run",
+            "--no-audit",
+            "K=local://tok",
+            "--",
+            "sh",
+            "-c",
+            "echo \"oops $K\" >&2",
+        ])
         .assert()
         .success()
         .get_output()
@@ -250,4 +340,3 @@ fn stderr_is_relayed_with_redaction() {
     let text = String::from_utf8_lossy(&out);
     assert_eq!(text, "oops [REDACTED:K]\n");
 }
-

@@ -443,6 +443,25 @@ fn canary_is_not_in_our_stderr_cmdline_or_environ() {
         has(&child_env),
         "the child must have the value (sanity check)"
     );
+    // Hardened: no core dumps for mcp-warden; the child keeps its own limit.
+    let limits = std::fs::read_to_string(format!("/proc/{me}/limits")).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(core.split_whitespace().nth(4), Some("0"), "{core}");
+    let ours = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let child_limits = std::fs::read_to_string(format!("/proc/{child}/limits")).unwrap();
+    let line = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .map(String::from)
+    };
+    assert_eq!(
+        line(&child_limits),
+        line(&ours),
+        "the child gets the core limit it would have had"
+    );
     kill(me as i32, "TERM");
     let mut err = Vec::new();
     p.stderr.take().unwrap().read_to_end(&mut err).unwrap();

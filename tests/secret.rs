@@ -283,3 +283,57 @@ fn falls_back_to_a_key_file_without_a_keychain() {
         .success();
     assert!(home.path().join("store.key").exists());
 }
+
+/// On a terminal, `secret set` prompts twice without echo. A real pty from
+/// Python's `pty` module stands in for the user's terminal.
+#[test]
+fn set_prompts_without_echo_on_a_terminal() {
+    let py = common::service_env("MCP_WARDEN_TEST_PYTHON");
+    let home = Home::new();
+    let script = r#"
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "secret", "set", "typed"])
+seen = b""
+def read_until(token, limit=10.0):
+    global seen
+    end = time.time() + limit
+    while token not in seen and time.time() < end:
+        try:
+            seen += os.read(fd, 1024)
+        except OSError:
+            break
+read_until(b"Value")
+os.write(fd, sys.argv[2].encode() + b"\r")
+read_until(b"Again")
+os.write(fd, sys.argv[2].encode() + b"\r")
+read_until(b"created", 10.0)
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let out = std::process::Command::new(py)
+        .args(["-c", script])
+        .arg(common::bin_path())
+        .arg(CANARY)
+        .env("MCP_WARDEN_HOME", home.path())
+        .env("MCP_WARDEN_KEY_STORE", "file")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("Value") && screen.contains("Again"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains(CANARY),
+        "the typed value was echoed: {screen}"
+    );
+    home.cmd()
+        .args(["secret", "get", "typed"])
+        .assert()
+        .success()
+        .stdout(CANARY);
+}

@@ -73,8 +73,9 @@ fn errors_point_at_the_offending_position() {
     let e = SecretRef::parse("local://ab%zz").unwrap_err();
     assert_eq!(e.position, 10);
     assert!(e.to_string().contains("character 11"), "{e}");
+    // The second '.' is where the empty segment shows.
     let e = SecretRef::parse("local://x#a..b").unwrap_err();
-    assert_eq!(e.position, 11);
+    assert_eq!(e.position, 12);
     let e = SecretRef::parse("local://x#/a~2").unwrap_err();
     assert_eq!(e.position, 12);
     let e = SecretRef::parse("nope://x").unwrap_err();
