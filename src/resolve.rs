@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use crate::backend::{BackendError, ErrorKind, Registry};
+use std::sync::Arc;
+
+use crate::backend::{Backend, BackendError, ErrorKind, Registry};
 use crate::exit::{Code, ExitStatus};
-use crate::reference::{SecretRef, selector::SelectError};
+use crate::reference::{Scheme, SecretRef, selector::SelectError};
 use crate::secret::SecretValue;
 
 /// One `NAME=REF` to resolve.
@@ -81,10 +83,22 @@ impl ExitStatus for ResolveFailure {
     }
 }
 
+/// Where the resolver finds the backend of a scheme: the [`Registry`] in the
+/// product; a stand-in in unit tests.
+pub trait Backends {
+    fn backend(&self, scheme: Scheme) -> Result<Arc<dyn Backend>, BackendError>;
+}
+
+impl Backends for Registry {
+    fn backend(&self, scheme: Scheme) -> Result<Arc<dyn Backend>, BackendError> {
+        self.get(scheme)
+    }
+}
+
 /// Resolves every request concurrently; each backend call is bounded by `timeout`.
 /// Returns all values in request order, or the first failure.
 pub async fn resolve(
-    registry: &Registry,
+    registry: &impl Backends,
     requests: &[Request],
     timeout: Duration,
 ) -> Result<Vec<Resolved>, ResolveFailure> {
@@ -110,7 +124,7 @@ pub async fn resolve(
     let mut tasks = JoinSet::new();
     for (scheme, idxs) in groups {
         let refs: Vec<SecretRef> = idxs.iter().map(|&i| fetches[i].clone()).collect();
-        match registry.get(scheme) {
+        match registry.backend(scheme) {
             Err(e) => {
                 for &i in &idxs {
                     results[i] = Some(Err(e.clone()));
@@ -269,4 +283,174 @@ fn select(req: &Request, fetched: &SecretValue) -> Result<SecretValue, ResolveEr
             SecretValue::from_string(picked?)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The backends here are hand-written stand-ins: the resolver's timeout
+    //! and concurrency are properties of the resolver, tested without a network.
+    use std::collections::HashMap as Map;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::backend::BoxFuture;
+
+    /// Answers after `delay` (forever when `None`), counting calls in flight.
+    struct StandIn {
+        scheme: Scheme,
+        delay: Option<Duration>,
+        values: Map<String, &'static [u8]>,
+        in_flight: Arc<AtomicUsize>,
+        max_in_flight: Arc<AtomicUsize>,
+        calls: Mutex<usize>,
+    }
+
+    impl Backend for StandIn {
+        fn scheme(&self) -> Scheme {
+            self.scheme
+        }
+        fn fetch<'a>(
+            &'a self,
+            refs: &'a [SecretRef],
+        ) -> BoxFuture<'a, Vec<Result<SecretValue, BackendError>>> {
+            Box::pin(async move {
+                *self.calls.lock().unwrap() += 1;
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+                match self.delay {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending::<()>().await,
+                }
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                refs.iter()
+                    .map(|r| {
+                        self.values
+                            .get(&r.location)
+                            .map(|v| SecretValue::from_slice(v))
+                            .ok_or_else(|| BackendError::new(ErrorKind::NotFound, r, "absent"))
+                    })
+                    .collect()
+            })
+        }
+    }
+
+    struct Set(Vec<Arc<StandIn>>);
+
+    impl Backends for Set {
+        fn backend(&self, scheme: Scheme) -> Result<Arc<dyn Backend>, BackendError> {
+            self.0
+                .iter()
+                .find(|b| b.scheme == scheme)
+                .map(|b| b.clone() as Arc<dyn Backend>)
+                .ok_or_else(|| BackendError::new(ErrorKind::Config, scheme, "not built"))
+        }
+    }
+
+    fn stand_in(
+        scheme: Scheme,
+        delay: Option<Duration>,
+        gauge: &(Arc<AtomicUsize>, Arc<AtomicUsize>),
+    ) -> Arc<StandIn> {
+        Arc::new(StandIn {
+            scheme,
+            delay,
+            values: Map::from([
+                ("a".to_string(), &b"{\"k\":\"va\"}"[..]),
+                ("b".to_string(), &b"vb"[..]),
+            ]),
+            in_flight: gauge.0.clone(),
+            max_in_flight: gauge.1.clone(),
+            calls: Mutex::new(0),
+        })
+    }
+
+    fn req(var: &str, r: &str) -> Request {
+        Request {
+            var: var.into(),
+            reference: SecretRef::parse(r).unwrap(),
+        }
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn backends_run_concurrently_and_identical_fetches_are_shared() {
+        let gauge = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let sm = stand_in(Scheme::AwsSm, Some(Duration::from_millis(50)), &gauge);
+        let ssm = stand_in(Scheme::AwsSsm, Some(Duration::from_millis(50)), &gauge);
+        let set = Set(vec![sm.clone(), ssm.clone()]);
+        let reqs = [
+            req("A", "aws-sm://a#k"),
+            req("A2", "aws-sm://a"),
+            req("B", "aws-ssm://b"),
+            req("A3", "aws-sm://a#/k"),
+        ];
+        let out = rt()
+            .block_on(resolve(&set, &reqs, Duration::from_secs(5)))
+            .unwrap();
+        let got: Vec<(&str, &[u8])> = out
+            .iter()
+            .map(|r| (r.var.as_str(), r.value.expose()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("A", &b"va"[..]),
+                ("A2", &b"{\"k\":\"va\"}"[..]),
+                ("B", &b"vb"[..]),
+                ("A3", &b"va"[..])
+            ]
+        );
+        assert_eq!(
+            gauge.1.load(Ordering::SeqCst),
+            2,
+            "both backends were asked at once"
+        );
+        assert_eq!(*sm.calls.lock().unwrap(), 1, "one batch per backend");
+    }
+
+    #[test]
+    fn a_silent_backend_times_out_and_nothing_resolves() {
+        let gauge = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let set = Set(vec![
+            stand_in(Scheme::AwsSm, None, &gauge),
+            stand_in(Scheme::AwsSsm, Some(Duration::ZERO), &gauge),
+        ]);
+        let reqs = [req("FAST", "aws-ssm://b"), req("SLOW", "aws-sm://a")];
+        let e = rt()
+            .block_on(resolve(&set, &reqs, Duration::from_millis(100)))
+            .unwrap_err();
+        assert_eq!(e.exit_code(), Code::Unavailable);
+        assert!(
+            e.to_string()
+                .starts_with("SLOW: aws-sm://a: no answer within 100ms"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn failures_are_reported_in_argument_order_with_a_count() {
+        let gauge = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let set = Set(vec![stand_in(Scheme::AwsSm, Some(Duration::ZERO), &gauge)]);
+        let reqs = [
+            req("X", "aws-sm://nope"),
+            req("Y", "vault://kv/x"),
+            req("Z", "aws-sm://b"),
+        ];
+        let e = rt()
+            .block_on(resolve(&set, &reqs, Duration::from_secs(5)))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("X: aws-sm://nope: absent (and 1 more reference failed)"),
+            "{e}"
+        );
+        assert_eq!(e.exit_code(), Code::Config);
+    }
 }
