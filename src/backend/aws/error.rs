@@ -161,6 +161,17 @@ pub(crate) fn from_code(
             ),
         );
     }
+    if code.is_none() && matches!(status, 401 | 403) {
+        return Fail::new(
+            ErrorKind::Denied,
+            format!(
+                "{title} answered HTTP {status} (forbidden); check the credentials (access key, \
+                 secret key, session token) and that the IAM and resource policies allow {} \
+                 ({scope})",
+                action.iam
+            ),
+        );
+    }
     if has(DENIED) || code_str.starts_with("AccessDenied") || matches!(status, 401 | 403) {
         return Fail::new(
             ErrorKind::Denied,

@@ -4,6 +4,7 @@
 //! Owns the timeout and retry policy every AWS call runs under. Must not make
 //! a service call itself: only the credential chain may touch the network here.
 
+use aws_credential_types::provider::error::CredentialsError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -150,7 +151,7 @@ impl Sdk {
             };
             match tokio::time::timeout(timeout, provider.provide_credentials()).await {
                 Ok(Ok(creds)) => Ok(SharedCredentialsProvider::new(creds)),
-                Ok(Err(e)) => Err(credentials_failure(&e, &who)),
+                Ok(Err(e)) => Err(credentials_failure(&e, &who, scope.profile.as_deref())),
                 Err(_) => Err(Fail::new(
                     ErrorKind::TimedOut,
                     format!(
@@ -289,18 +290,22 @@ impl ClassifyRetry for ThrottlingAnd5xxOnly {
 }
 
 /// A credentials failure as a one-line message with a hint.
-///
-/// `CredentialsError` lives in `aws-credential-types`, which is not a direct
-/// dependency; its variants are told apart by their fixed `Display` texts
-/// (see [`credentials_kind`]), and anything unrecognised is a configuration error.
-fn credentials_failure(e: &(dyn std::error::Error + 'static), who: &str) -> Fail {
+fn credentials_failure(e: &CredentialsError, who: &str, profile: Option<&str>) -> Fail {
     let cause = super::error::root_cause(e);
     let cause = if cause.is_empty() || cause == e.to_string() {
         String::new()
     } else {
         format!(": {cause}")
     };
-    match credentials_kind(&e.to_string()) {
+    match credentials_kind(e) {
+        CredentialsKind::NotLoaded if profile.is_some() => Fail::new(
+            ErrorKind::Config,
+            format!(
+                "no AWS credentials found for {who}; check that the profile exists in \
+                 ~/.aws/config or ~/.aws/credentials (AWS_CONFIG_FILE, \
+                 AWS_SHARED_CREDENTIALS_FILE) and has credentials, or run `aws sso login`"
+            ),
+        ),
         CredentialsKind::NotLoaded => Fail::new(
             ErrorKind::Config,
             format!(
@@ -340,19 +345,14 @@ enum CredentialsKind {
     Other,
 }
 
-/// The variant of an `aws_credential_types::provider::error::CredentialsError`,
-/// from its `Display` text (stable across aws-credential-types 1.x).
-fn credentials_kind(display: &str) -> CredentialsKind {
-    if display.starts_with("the credential provider was not enabled") {
-        CredentialsKind::NotLoaded
-    } else if display.starts_with("credentials provider timed out") {
-        CredentialsKind::TimedOut
-    } else if display.starts_with("the credentials provider was not properly configured") {
-        CredentialsKind::Invalid
-    } else if display.starts_with("an error occurred while loading credentials") {
-        CredentialsKind::Provider
-    } else {
-        CredentialsKind::Other
+/// Which kind of credentials failure `e` is.
+fn credentials_kind(e: &CredentialsError) -> CredentialsKind {
+    match e {
+        CredentialsError::CredentialsNotLoaded(_) => CredentialsKind::NotLoaded,
+        CredentialsError::ProviderTimedOut(_) => CredentialsKind::TimedOut,
+        CredentialsError::InvalidConfiguration(_) => CredentialsKind::Invalid,
+        CredentialsError::ProviderError(_) => CredentialsKind::Provider,
+        _ => CredentialsKind::Other,
     }
 }
 
@@ -385,25 +385,21 @@ mod tests {
     }
 
     #[test]
-    fn credential_error_texts_are_recognised() {
+    fn credential_errors_are_classified() {
         use CredentialsKind::*;
-        assert_eq!(
-            credentials_kind("the credential provider was not enabled"),
-            NotLoaded
-        );
-        assert_eq!(
-            credentials_kind("credentials provider timed out after 5 seconds"),
-            TimedOut
-        );
-        assert_eq!(
-            credentials_kind("the credentials provider was not properly configured"),
-            Invalid
-        );
-        assert_eq!(
-            credentials_kind("an error occurred while loading credentials"),
-            Provider
-        );
-        assert_eq!(credentials_kind("unexpected credentials error"), Other);
+        let cases = [
+            (CredentialsError::not_loaded("x"), NotLoaded),
+            (
+                CredentialsError::provider_timed_out(Duration::from_secs(1)),
+                TimedOut,
+            ),
+            (CredentialsError::invalid_configuration("x"), Invalid),
+            (CredentialsError::provider_error("x"), Provider),
+            (CredentialsError::unhandled("x"), Other),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(credentials_kind(&e), kind, "{e}");
+        }
     }
 
     #[test]
