@@ -533,3 +533,41 @@ fn stdout_stays_the_childs() {
     );
     let _ = std::io::stderr().flush();
 }
+
+#[test]
+fn file_references_read_mounted_secrets_with_selectors() {
+    let home = Home::new();
+    let dir = home.path().join("run-secrets");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("token"), CANARY).unwrap();
+    std::fs::write(dir.join("db.json"), r#"{"db":{"user":"app","port":5432}}"#).unwrap();
+    let token = format!("T=file://{}", dir.join("token").display());
+    let user = format!("U=file://{}#db.user", dir.join("db.json").display());
+    let port = format!("P=file://{}#/db/port", dir.join("db.json").display());
+    home.cmd()
+        .args([
+            "run",
+            "--exec",
+            &token,
+            &user,
+            &port,
+            "--",
+            "sh",
+            "-c",
+            "echo \"$T $U $P\"",
+        ])
+        .assert()
+        .success()
+        .stdout(format!("{CANARY} app 5432\n"));
+    let missing = format!("M=file://{}", dir.join("absent").display());
+    home.cmd()
+        .args(["run", &missing, "--", "true"])
+        .assert()
+        .code(78)
+        .stderr(predicate::str::contains("absent"));
+    home.cmd()
+        .args(["run", "R=file://relative/path", "--", "true"])
+        .assert()
+        .code(78)
+        .stderr(predicate::str::contains("absolute path"));
+}
