@@ -203,17 +203,17 @@ fn open_file(path: &Path) -> io::Result<File> {
 impl AuditLog {
     /// Creates the parent directory (0700) and opens the file (0600) for appending.
     pub fn open(path: &Path, max_bytes: u64, keep: usize) -> Result<Self, AuditError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if !parent.exists() {
-                let mut b = fs::DirBuilder::new();
-                b.recursive(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::DirBuilderExt;
-                    b.mode(0o700);
-                }
-                b.create(parent).map_err(io_err(parent))?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && !parent.exists()
+        {
+            let mut b = fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
             }
+            b.create(parent).map_err(io_err(parent))?;
         }
         let file = open_file(path).map_err(io_err(path))?;
         let size = file.metadata().map_err(io_err(path))?.len();
@@ -248,9 +248,8 @@ impl AuditLog {
             self.follow_rotation();
         }
         if self.size > 0 && self.size + self.buf.len() as u64 > self.max_bytes {
-            if let Err(_e) = self.rotate() {
-                // keep appending to the current file rather than lose records
-            }
+            // on failure keep appending to the current file rather than lose records
+            let _ = self.rotate();
         }
         match self.file.write_all(&self.buf) {
             Ok(()) => self.size += self.buf.len() as u64,
@@ -263,10 +262,10 @@ impl AuditLog {
 
     /// Whether the path still names our file; if another process rotated it, reopen.
     fn follow_rotation(&mut self) {
-        if !self.same_file() {
-            if let Ok(f) = open_file(&self.path) {
-                self.file = f;
-            }
+        if !self.same_file()
+            && let Ok(f) = open_file(&self.path)
+        {
+            self.file = f;
         }
         if let Ok(m) = self.file.metadata() {
             self.size = m.len();
@@ -288,12 +287,10 @@ impl AuditLog {
     }
 
     fn rotate(&mut self) -> io::Result<()> {
+        // The lock is released when the old descriptor is replaced below.
         #[cfg(unix)]
-        let _lock = {
-            use rustix::fs::{FlockOperation, flock};
-            flock(&self.file, FlockOperation::LockExclusive).map_err(io::Error::from)?;
-            // released when the old descriptor closes below
-        };
+        rustix::fs::flock(&self.file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(io::Error::from)?;
         if !self.same_file() {
             // someone else rotated while we waited
             self.file = open_file(&self.path)?;
@@ -413,15 +410,15 @@ impl Query {
         {
             return false;
         }
-        if let Some(o) = &self.outcome {
-            if field(v, "outcome") != o {
-                return false;
-            }
+        if let Some(o) = &self.outcome
+            && field(v, "outcome") != o
+        {
+            return false;
         }
-        if let Some(s) = &self.session {
-            if !field(v, "session").starts_with(s.as_str()) {
-                return false;
-            }
+        if let Some(s) = &self.session
+            && !field(v, "session").starts_with(s.as_str())
+        {
+            return false;
         }
         if let Some(since) = self.since {
             match humantime::parse_rfc3339_weak(field(v, "ts")) {

@@ -16,6 +16,10 @@ use std::ops::Range;
 
 /// Smallest read the reader offers to the caller.
 const MIN_READ: usize = 16 * 1024;
+/// A buffer larger than this is shrunk as soon as its long line is gone.
+const SHRINK_AT_ONCE: usize = 16 * 1024 * 1024;
+/// Otherwise it is shrunk after this many consecutive short lines.
+const SHORT_RUN: u32 = 32;
 
 /// Finds the first `\n` in `hay` (word-at-a-time scan).
 pub fn find_newline(hay: &[u8]) -> Option<usize> {
@@ -66,6 +70,8 @@ pub struct LineReader {
     filled: usize,
     eof: bool,
     initial: usize,
+    /// Consecutive lines shorter than an eighth of the buffer.
+    short_lines: u32,
 }
 
 impl LineReader {
@@ -79,6 +85,7 @@ impl LineReader {
             filled: 0,
             eof: false,
             initial,
+            short_lines: 0,
         }
     }
 
@@ -92,6 +99,11 @@ impl LineReader {
             Some(p) => {
                 let end = self.scanned + p + 1;
                 let r = self.start..end;
+                if r.len() <= self.buf.len() / 8 {
+                    self.short_lines = self.short_lines.saturating_add(1);
+                } else {
+                    self.short_lines = 0;
+                }
                 self.start = end;
                 self.scanned = end;
                 Some(r)
@@ -133,8 +145,13 @@ impl LineReader {
     /// (amortised O(1) per byte) and shrinks it after a long line.
     pub fn spare(&mut self) -> &mut [u8] {
         let live = self.filled - self.start;
-        // Shrink back after a long line once it is gone.
-        if self.buf.len() > 4 * self.initial && live <= self.buf.len() / 8 {
+        // Shrink back after a long line once it is gone: at once when the buffer is
+        // huge, else after a run of short lines (so steady 1 MB traffic keeps its buffer).
+        if self.buf.len() > 4 * self.initial
+            && live <= self.buf.len() / 8
+            && (self.buf.len() > SHRINK_AT_ONCE || self.short_lines >= SHORT_RUN)
+        {
+            self.short_lines = 0;
             self.compact();
             let keep = (live * 2).max(self.initial);
             self.buf.truncate(keep);
@@ -252,7 +269,26 @@ mod tests {
         assert_eq!(&lr.bytes()[r], b"short\n");
         let _ = lr.spare();
         assert!(
-            lr.capacity() <= 4 * MIN_READ * 4,
+            lr.capacity() > 8 * 1024 * 1024,
+            "an 8 MB buffer is kept for a while"
+        );
+        for _ in 0..SHORT_RUN {
+            lr.push(b"short\n");
+            assert!(lr.next_line().is_some());
+        }
+        let _ = lr.spare();
+        assert!(
+            lr.capacity() <= 4 * MIN_READ,
+            "buffer shrank: {}",
+            lr.capacity()
+        );
+        // a huge line's buffer goes at once
+        lr.push(&vec![b'x'; 20 * 1024 * 1024]);
+        lr.push(b"\n");
+        assert!(lr.next_line().is_some());
+        let _ = lr.spare();
+        assert!(
+            lr.capacity() <= 4 * MIN_READ,
             "buffer shrank: {}",
             lr.capacity()
         );

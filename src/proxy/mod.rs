@@ -22,10 +22,10 @@
 //! })?);
 //! for w in guard.warnings() { eprintln!("mcp-warden: {w}"); }
 //! guard.audit_start("npx", child.id().unwrap_or(0));
-//! let mut relay = proxy::start(guard.clone(),
-//!     tokio::io::stdin(), tokio::io::stdout(),
-//!     child.stdin.take().unwrap(), child.stdout.take().unwrap(), child.stderr.take().unwrap(),
-//!     tokio::io::stderr());
+//! let (Some(stdin), Some(stdout), Some(stderr)) =
+//!     (child.stdin.take(), child.stdout.take(), child.stderr.take()) else { return Ok(()) };
+//! let mut relay = proxy::start(guard.clone(), tokio::io::stdin(), tokio::io::stdout(),
+//!     stdin, stdout, stderr, tokio::io::stderr());
 //! tokio::select! {
 //!     _ = relay.client_eof() => { /* stdin is closed: wait, SIGTERM, wait, SIGKILL */ }
 //!     _ = child.wait() => {}
@@ -60,6 +60,11 @@
 //!   non-JSON lines and a final line without newline pass through.
 //! - Redaction covers what the server sends (stdout and stderr), not what the
 //!   client sends; the audit log is redacted as a whole, record by record.
+//! - Tool policy applies to `tools/call` requests from the client, one by one
+//!   inside a batch: denied elements are answered by the proxy (one array for a
+//!   batch) and the rest is forwarded. With a policy active, a client line that
+//!   cannot be read as JSON-RPC (invalid JSON, duplicate keys) is dropped, since
+//!   the server might read it differently; without one it is forwarded.
 //! - The tables of requests awaiting a response hold at most 4096 entries per
 //!   direction; a `tools/list` answer whose request was evicted or cancelled is
 //!   not filtered (the calls themselves are still denied).

@@ -18,7 +18,7 @@
 //! variable. It works on whole lines only: framing guarantees a value split
 //! across reads is seen whole.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
@@ -48,6 +48,10 @@ struct Label {
 
 /// Finds and replaces injected values. Cheap to query when nothing matches.
 pub struct Redactor {
+    /// Leftmost-first automaton: the fast "any match?" test (uses the SIMD
+    /// packed searcher, which the standard match kind cannot use).
+    fast: Option<AhoCorasick>,
+    /// Standard automaton for overlapping search in lines that matched.
     ac: Option<AhoCorasick>,
     pattern_label: Vec<u32>,
     labels: Vec<Label>,
@@ -97,24 +101,33 @@ impl Redactor {
                 pattern_label.push(label);
             }
         }
-        let ac = if patterns.is_empty() {
-            None
-        } else {
-            match AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
+        let build = |kind, automaton| {
+            AhoCorasick::builder()
+                .match_kind(kind)
+                .kind(automaton)
                 .build(patterns.iter().map(|p| p.as_slice()))
-            {
-                Ok(ac) => Some(ac),
-                Err(_) => {
+        };
+        let (fast, ac) = if patterns.is_empty() {
+            (None, None)
+        } else {
+            // the overlapping search runs only on lines that matched: a contiguous
+            // NFA is cheap to build and fast enough there
+            match (
+                build(MatchKind::LeftmostFirst, None),
+                build(MatchKind::Standard, Some(AhoCorasickKind::ContiguousNFA)),
+            ) {
+                (Ok(f), Ok(a)) => (Some(f), Some(a)),
+                _ => {
                     warnings.push(
                         "could not build the redaction automaton; values not redacted".into(),
                     );
-                    None
+                    (None, None)
                 }
             }
         };
         (
             Self {
+                fast,
                 ac,
                 pattern_label,
                 labels,
@@ -126,6 +139,7 @@ impl Redactor {
     /// A redactor that redacts nothing (`--no-redact`).
     pub fn disabled() -> Self {
         Self {
+            fast: None,
             ac: None,
             pattern_label: Vec::new(),
             labels: Vec::new(),
@@ -140,7 +154,7 @@ impl Redactor {
     /// Whether `hay` holds any form of any value (the fast-path test).
     #[inline]
     pub fn matches(&self, hay: &[u8]) -> bool {
-        match &self.ac {
+        match &self.fast {
             Some(ac) => ac.is_match(hay),
             None => false,
         }
@@ -150,7 +164,7 @@ impl Redactor {
     /// whether it did. When it returns false, `out` is untouched.
     pub fn redact(&self, line: &[u8], mode: Mode, out: &mut Vec<u8>) -> bool {
         let Some(ac) = &self.ac else { return false };
-        if !ac.is_match(line) {
+        if !self.matches(line) {
             return false;
         }
         let mut spans: Vec<Span> = ac

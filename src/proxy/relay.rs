@@ -36,7 +36,7 @@ const QUEUE_MAX: usize = 64 * 1024;
 /// Initial read buffer.
 const READ_BUF: usize = 64 * 1024;
 /// Scratch buffers bigger than this are released after use.
-const SCRATCH_KEEP: usize = 1024 * 1024;
+const SCRATCH_KEEP: usize = 2 * 1024 * 1024 + 64 * 1024;
 
 /// One output stream. After a write error it discards (the peer is gone), so
 /// the reading side keeps draining and pairing.

@@ -196,8 +196,29 @@ fn assert_no_canary(bytes: &[u8], canary: &str) {
     }
 }
 
+/// One guard for all property cases (building automata is slow in debug builds).
+fn shared_guard() -> Arc<Guard> {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    static GUARD: std::sync::OnceLock<Arc<Guard>> = std::sync::OnceLock::new();
+    GUARD
+        .get_or_init(|| {
+            let dir = DIR.get_or_init(|| tempfile::tempdir().expect("tmp"));
+            guard_with(
+                &[
+                    ("K", "\u{1}\u{2}\u{3}zz\u{4}\u{5}\u{6}"),
+                    ("K2", "never-present-value"),
+                ],
+                &[],
+                &["x*"],
+                Some(&dir.path().join("a.jsonl")),
+                true,
+            )
+        })
+        .clone()
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
     /// No value present: the server's bytes come out unchanged, however they are chunked,
     /// with the audit log on (every line parsed) and a policy active.
@@ -208,8 +229,7 @@ proptest! {
             10 => any::<u8>()], 0..3000),
         cuts in proptest::collection::vec(0usize..3000, 0..30),
     ) {
-        let dir = tempfile::tempdir().expect("tmp");
-        let guard = guard_with(&[("K", "\u{1}\u{2}\u{3}zz\u{4}\u{5}\u{6}")], &[], &["x*"], Some(&dir.path().join("a.jsonl")), false);
+        let guard = shared_guard();
         let chunks = chunk_at(&data, &cuts);
         let refs: Vec<&[u8]> = chunks.iter().map(|c| c.as_slice()).collect();
         prop_assert_eq!(sync_server_relay(&guard, &refs), data);
@@ -230,8 +250,7 @@ proptest! {
             data.extend(serde_json::to_vec(&v).expect("json"));
             data.push(b'\n');
         }
-        let dir = tempfile::tempdir().expect("tmp");
-        let guard = guard_with(&[("K", "never-present-value")], &[], &[], Some(&dir.path().join("a.jsonl")), true);
+        let guard = shared_guard();
         let chunks = chunk_at(&data, &cuts);
         let refs: Vec<&[u8]> = chunks.iter().map(|c| c.as_slice()).collect();
         prop_assert_eq!(sync_server_relay(&guard, &refs), data);
@@ -355,7 +374,7 @@ async fn garbage_half_lines_and_violations_are_forwarded_and_recorded() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("audit.jsonl");
     let guard = guard_with(&[("K", CANARY)], &[], &[], Some(&path), false);
-    let data = b"Server starting on stdio...\n{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n42\n{\"jsonrpc\":\"2.0\",\"id\":1,\"res".to_vec();
+    let data = b"Server starting on stdio...\n{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"Parse error\"}}\n42\n{\"jsonrpc\":\"2.0\",\"id\":1,\"res".to_vec();
     let (out, _) = relay_server(guard.clone(), chunk_at(&data, &[5, 40, 90]), vec![]).await;
     assert_eq!(out, data);
     guard.flush_audit();
@@ -805,4 +824,139 @@ fn bad_glob_and_unwritable_audit_are_errors() {
         ..Default::default()
     };
     assert!(Guard::new(cfg).is_err());
+}
+
+/// Throughput of the relay path in this build (run with `--release --ignored --nocapture`).
+#[tokio::test]
+#[ignore]
+async fn throughput_report() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let audit = dir.path().join("a.jsonl");
+    // printable ASCII, pseudo-random (a worst case for byte-frequency prefilters)
+    let mut x: u32 = 1;
+    let text: String = (0..1_000_000)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (b' ' + ((x >> 16) % 95) as u8) as char
+        })
+        .collect();
+    let big = |id: usize| {
+        let mut v = serde_json::to_vec(&serde_json::json!({"jsonrpc":"2.0","id":id,"result":{"content":[{"type":"text","text":text}]}})).expect("json");
+        v.push(b'\n');
+        v
+    };
+    let small = |id: usize| {
+        format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"content\":[{{\"type\":\"text\",\"text\":\"ok {id}\"}}]}}}}\n").into_bytes()
+    };
+    let request = |id: usize| {
+        format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{{\"name\":\"echo\",\"arguments\":{{\"m\":\"x\"}}}}}}\n").into_bytes()
+    };
+    type Gen<'a> = &'a dyn Fn(usize) -> Vec<u8>;
+    let cases: [(&str, Gen<'_>, usize); 2] = [("1 MB", &big, 200), ("small", &small, 300_000)];
+    for (name, gen_resp, count) in cases {
+        let responses: Vec<Vec<u8>> = (0..count.min(50)).map(gen_resp).collect();
+        for (label, audit) in [("audit on", Some(audit.as_path())), ("audit off", None)] {
+            let g = guard_with(&[("GITHUB_TOKEN", CANARY)], &[], &[], audit, false);
+            let mut s = Scratch::default();
+            let mut lr = LineReader::new(0);
+            let mut bytes = 0usize;
+            let t = std::time::Instant::now();
+            for id in 0..count {
+                let req = request(id % responses.len());
+                let _ = g.client_line(&req, &mut s);
+                let resp = &responses[id % responses.len()];
+                for piece in resp.chunks(64 * 1024) {
+                    lr.push(piece);
+                    while let Some(r) = lr.next_line() {
+                        let line = &lr.bytes()[r];
+                        bytes += line.len();
+                        let _ = g.server_line(line, &mut s);
+                    }
+                }
+            }
+            let el = t.elapsed();
+            g.flush_audit();
+            println!(
+                "{name}, {label}: {:.0} MB/s, {:.0} request/response pairs/s",
+                bytes as f64 / el.as_secs_f64() / 1e6,
+                count as f64 / el.as_secs_f64()
+            );
+        }
+    }
+    // the async relay over in-memory pipes (server stdout -> client stdout)
+    for (name, line, count) in [("1 MB", big(1), 300usize), ("small", small(1), 300_000)] {
+        let g = guard_with(&[("GITHUB_TOKEN", CANARY)], &[], &[], Some(&audit), false);
+        let (mut server_w, p_server_out) = tokio::io::duplex(256 * 1024);
+        let (p_client_out, mut client_r) = tokio::io::duplex(256 * 1024);
+        let relay = start(
+            g,
+            tokio::io::empty(),
+            p_client_out,
+            tokio::io::sink(),
+            p_server_out,
+            tokio::io::empty(),
+            tokio::io::sink(),
+        );
+        let total = line.len() * count;
+        let t = std::time::Instant::now();
+        let writer = tokio::spawn(async move {
+            let mut batch = Vec::new();
+            for _ in 0..count {
+                batch.extend_from_slice(&line);
+                if batch.len() >= 64 * 1024 {
+                    server_w.write_all(&batch).await.expect("w");
+                    batch.clear();
+                }
+            }
+            server_w.write_all(&batch).await.expect("w");
+        });
+        let mut got = 0usize;
+        let mut buf = vec![0u8; 256 * 1024];
+        while got < total {
+            let n = tokio::io::AsyncReadExt::read(&mut client_r, &mut buf)
+                .await
+                .expect("r");
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        let el = t.elapsed();
+        writer.await.expect("writer");
+        assert_eq!(got, total);
+        println!(
+            "async relay {name}: {:.0} MB/s, {:.0} msg/s",
+            total as f64 / el.as_secs_f64() / 1e6,
+            count as f64 / el.as_secs_f64()
+        );
+        relay.finish(Duration::from_millis(100)).await;
+    }
+    // components, on the 1 MB line
+    let line = big(1);
+    let g = guard_with(&[("GITHUB_TOKEN", CANARY)], &[], &[], None, false);
+    let reps = 200;
+    let t = std::time::Instant::now();
+    for _ in 0..reps {
+        std::hint::black_box(framing::find_newline(&line[..line.len() - 1]));
+    }
+    let nl = t.elapsed();
+    let (r, _) = redact::Redactor::new(&[("K".into(), SecretValue::from_slice(CANARY.as_bytes()))]);
+    let t = std::time::Instant::now();
+    for _ in 0..reps {
+        std::hint::black_box(r.matches(&line));
+    }
+    let ac = t.elapsed();
+    let t = std::time::Instant::now();
+    for _ in 0..reps {
+        std::hint::black_box(message::parse::<message::ResultProbe<'_>>(&line).is_some());
+    }
+    let parse = t.elapsed();
+    let mb = (line.len() * reps) as f64 / 1e6;
+    println!(
+        "components: newline scan {:.0} MB/s, redaction scan {:.0} MB/s, envelope parse {:.0} MB/s",
+        mb / nl.as_secs_f64(),
+        mb / ac.as_secs_f64(),
+        mb / parse.as_secs_f64()
+    );
+    drop(g);
 }

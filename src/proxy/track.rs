@@ -5,7 +5,7 @@
 //! entries per direction (the oldest is evicted and reported unanswered). It must
 //! not parse messages or write records; the guard does both.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Instant, SystemTime};
 
 use super::message::IdKey;
@@ -50,6 +50,8 @@ impl Entry {
 #[derive(Debug)]
 pub struct Pending {
     map: HashMap<IdKey, Entry>,
+    /// Insertion order, with stale keys (already removed) skipped lazily.
+    order: VecDeque<(IdKey, u64)>,
     cap: usize,
     seq: u64,
 }
@@ -64,6 +66,7 @@ impl Pending {
     pub fn with_capacity(cap: usize) -> Self {
         Self {
             map: HashMap::new(),
+            order: VecDeque::new(),
             cap: cap.max(1),
             seq: 0,
         }
@@ -74,18 +77,21 @@ impl Pending {
     pub fn insert(&mut self, key: IdKey, mut entry: Entry) -> Option<Entry> {
         self.seq += 1;
         entry.seq = self.seq;
-        if let Some(old) = self.map.insert(key.clone(), entry) {
+        if self.order.len() > 2 * self.cap + 16 {
+            // drop stale order entries so the queue stays bounded
+            let map = &self.map;
+            self.order
+                .retain(|(k, seq)| map.get(k).is_some_and(|e| e.seq == *seq));
+        }
+        self.order.push_back((key.clone(), self.seq));
+        if let Some(old) = self.map.insert(key, entry) {
             return Some(old);
         }
         if self.map.len() > self.cap {
-            let oldest = self
-                .map
-                .iter()
-                .filter(|(k, _)| **k != key)
-                .min_by_key(|(_, e)| e.seq)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                return self.map.remove(&k);
+            while let Some((k, seq)) = self.order.pop_front() {
+                if self.map.get(&k).is_some_and(|e| e.seq == seq) {
+                    return self.map.remove(&k);
+                }
             }
         }
         None
@@ -99,12 +105,14 @@ impl Pending {
         self.map.is_empty()
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.map.len()
     }
 
     /// Everything still waiting, oldest first.
     pub fn drain(&mut self) -> Vec<Entry> {
+        self.order.clear();
         let mut v: Vec<Entry> = self.map.drain().map(|(_, e)| e).collect();
         v.sort_by_key(|e| e.seq);
         v
@@ -130,6 +138,22 @@ mod tests {
         assert_eq!(p.len(), 3);
         assert!(p.remove(&k(0)).is_none());
         assert!(p.remove(&k(9)).is_some());
+    }
+
+    #[test]
+    fn order_queue_stays_bounded_under_churn() {
+        let mut p = Pending::with_capacity(4);
+        for i in 0..10_000 {
+            p.insert(k(i), Entry::new("m", "x", 1));
+            if i % 3 != 0 {
+                p.remove(&k(i));
+            }
+            assert!(p.order.len() <= 2 * 4 + 17);
+            assert!(p.len() <= 4);
+        }
+        let left = p.drain();
+        assert_eq!(left.len(), 4);
+        assert!(left.windows(2).all(|w| w[0].seq < w[1].seq));
     }
 
     #[test]
