@@ -6,10 +6,14 @@
 
 use std::ffi::OsString;
 use std::future::Future;
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::unix::pipe;
 
 use super::Error;
 use crate::cli::GuardArgs;
@@ -89,14 +93,41 @@ pub fn build(
     Ok(Some(Arc::new(guard)))
 }
 
+type ClientIn = Box<dyn AsyncRead + Unpin + Send>;
+type ClientOut = Box<dyn AsyncWrite + Unpin + Send>;
+
+/// Our stdin and stdout for the relay. When they are pipes (as an MCP client
+/// connects them) they are driven by the event loop directly; otherwise (a
+/// terminal, a file) through tokio's blocking-thread wrappers.
+fn client_stdio() -> (ClientIn, ClientOut) {
+    let input: ClientIn = match std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(pipe::Receiver::from_owned_fd)
+    {
+        Ok(r) => Box::new(r),
+        Err(_) => Box::new(tokio::io::stdin()),
+    };
+    let output: ClientOut = match std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(pipe::Sender::from_owned_fd)
+    {
+        Ok(w) => Box::new(w),
+        Err(_) => Box::new(tokio::io::stdout()),
+    };
+    (input, output)
+}
+
 /// The relay factory launch calls once the child's pipes exist.
 pub fn relay(guard: Arc<Guard>, argv0: String) -> RelayFactory {
     Box::new(move |p: Piped| {
         guard.audit_start(&argv0, p.pid);
+        let (client_in, client_out) = client_stdio();
         let handle = proxy::start(
             guard,
-            tokio::io::stdin(),
-            tokio::io::stdout(),
+            client_in,
+            client_out,
             p.stdin,
             p.stdout,
             p.stderr,
