@@ -68,6 +68,19 @@ impl Sdk {
         call_timeout(self.settings.timeout)
     }
 
+    /// The group serving reference `r` of `service`, after checking its
+    /// parameters against `known`.
+    pub async fn group_for(
+        &self,
+        r: &crate::reference::SecretRef,
+        service: super::Service,
+        known: &[&str],
+    ) -> Result<Arc<Group>, crate::backend::BackendError> {
+        crate::backend::BackendError::check_params(r, known)?;
+        let scope = Scope::of(r, service, &self.settings)?;
+        self.group(&scope).await.map_err(|f| f.at(r))
+    }
+
     /// The configuration for `scope`, loading it on first use. Concurrent
     /// callers for the same scope wait for one load.
     pub async fn group(&self, scope: &Scope) -> Result<Arc<Group>, Fail> {

@@ -50,13 +50,6 @@ impl SmBackend {
     pub fn new(sdk: Arc<Sdk>) -> Self {
         Self { sdk }
     }
-
-    /// The group for a reference used with `known` parameters.
-    async fn group_for(&self, r: &SecretRef, known: &[&str]) -> Result<Arc<Group>, BackendError> {
-        BackendError::check_params(r, known)?;
-        let scope = Scope::of(r, SERVICE, self.sdk.settings())?;
-        self.sdk.group(&scope).await.map_err(|f| f.at(r))
-    }
 }
 
 impl Backend for SmBackend {
@@ -79,7 +72,7 @@ impl Backend for SmBackend {
         value: &'a SecretValue,
     ) -> BoxFuture<'a, Result<WriteOutcome, BackendError>> {
         Box::pin(async move {
-            let group = self.group_for(r, SCOPE_PARAMS).await?;
+            let group = self.sdk.group_for(r, SERVICE, SCOPE_PARAMS).await?;
             let client = group.sm();
             let put_action = action("secretsmanager:PutSecretValue", "secret");
             let put = || {
@@ -126,7 +119,7 @@ impl Backend for SmBackend {
     /// stays taken.
     fn delete<'a>(&'a self, r: &'a SecretRef) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
-            let group = self.group_for(r, SCOPE_PARAMS).await?;
+            let group = self.sdk.group_for(r, SERVICE, SCOPE_PARAMS).await?;
             group
                 .sm()
                 .delete_secret()
@@ -199,7 +192,7 @@ impl Backend for SmBackend {
     /// DescribeSecret: created, last changed, last rotated, the AWSCURRENT version.
     fn describe<'a>(&'a self, r: &'a SecretRef) -> BoxFuture<'a, Result<SecretInfo, BackendError>> {
         Box::pin(async move {
-            let group = self.group_for(r, READ_PARAMS).await?;
+            let group = self.sdk.group_for(r, SERVICE, READ_PARAMS).await?;
             let d = group
                 .sm()
                 .describe_secret()

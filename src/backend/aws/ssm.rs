@@ -45,12 +45,6 @@ impl SsmBackend {
     pub fn new(sdk: Arc<Sdk>) -> Self {
         Self { sdk }
     }
-
-    async fn group_for(&self, r: &SecretRef, known: &[&str]) -> Result<Arc<Group>, BackendError> {
-        BackendError::check_params(r, known)?;
-        let scope = Scope::of(r, SERVICE, self.sdk.settings())?;
-        self.sdk.group(&scope).await.map_err(|f| f.at(r))
-    }
 }
 
 impl Backend for SsmBackend {
@@ -72,7 +66,7 @@ impl Backend for SsmBackend {
         value: &'a SecretValue,
     ) -> BoxFuture<'a, Result<WriteOutcome, BackendError>> {
         Box::pin(async move {
-            let group = self.group_for(r, SCOPE_PARAMS).await?;
+            let group = self.sdk.group_for(r, SERVICE, SCOPE_PARAMS).await?;
             let Some(text) = value.as_str() else {
                 return Err(BackendError::new(
                     ErrorKind::BadData,
@@ -101,7 +95,7 @@ impl Backend for SsmBackend {
     /// DeleteParameter: immediate; SSM has no recovery window.
     fn delete<'a>(&'a self, r: &'a SecretRef) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
-            let group = self.group_for(r, SCOPE_PARAMS).await?;
+            let group = self.sdk.group_for(r, SERVICE, SCOPE_PARAMS).await?;
             group
                 .ssm()
                 .delete_parameter()
@@ -136,7 +130,7 @@ impl Backend for SsmBackend {
     /// creation or rotation time).
     fn describe<'a>(&'a self, r: &'a SecretRef) -> BoxFuture<'a, Result<SecretInfo, BackendError>> {
         Box::pin(async move {
-            let group = self.group_for(r, READ_PARAMS).await?;
+            let group = self.sdk.group_for(r, SERVICE, READ_PARAMS).await?;
             let name = name_of(&r.location);
             let found = describe(&group, Some(("Equals", name)))
                 .await
