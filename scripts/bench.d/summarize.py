@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Summarize one `scripts/bench` results directory against the issue targets.
+
+    summarize.py .cache/bench/results/<stamp>
+
+Reads whatever sections are present and prints Markdown. Sizes: kB from
+/proc and GNU time are KiB; "MB" here is 10^6 bytes (the targets' unit),
+"MiB" is 2^20.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+D = Path(sys.argv[1])
+
+
+def ok(cond: bool) -> str:
+    return "**met**" if cond else "**MISSED**"
+
+
+def mb(kib: float) -> float:
+    return kib * 1024 / 1e6
+
+
+def load_lines() -> None:
+    f = D / "load.txt"
+    if f.exists():
+        print("Load average (1/5/15 min) around each section:\n")
+        for line in f.read_text().splitlines():
+            print(f"    {line}")
+        print()
+
+
+def hyper(name: str) -> dict[str, dict] | None:
+    f = D / name
+    if not f.exists():
+        return None
+    return {r["command"]: r for r in json.loads(f.read_text())["results"]}
+
+
+def time_v(name: str) -> int | None:
+    f = D / name
+    if not f.exists():
+        return None
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read_text())
+    return int(m.group(1)) if m else None
+
+
+def startup() -> None:
+    h = hyper("startup.json")
+    if not h:
+        return
+    print("## startup (issue 2)\n")
+    base = h["true"]["median"]
+    print("| command | median | mean ± σ | overhead over `true` (median) |")
+    print("|---|---|---|---|")
+    for name, r in h.items():
+        print(f"| {name} | {r['median'] * 1e3:.2f} ms | {r['mean'] * 1e3:.2f} ± {r['stddev'] * 1e3:.2f} ms | "
+              f"{(r['median'] - base) * 1e3:+.2f} ms |")
+    print()
+    for name in ("run --exec (1 local secret)", "run (supervise, default flags)", "run --no-audit"):
+        if name in h:
+            over = (h[name]["median"] - base) * 1e3
+            print(f"- target start-up overhead ≤ 5 ms, {name}: {over:.2f} ms → {ok(over <= 5)}")
+    print()
+
+
+def rss() -> None:
+    f = D / "rss.jsonl"
+    if not f.exists():
+        return
+    print("## rss (issues 2, 4): VmHWM of the mcp-warden process itself\n")
+    print("| scenario | mcp-warden VmHWM | RssAnon / RssFile at end | child VmHWM |")
+    print("|---|---|---|---|")
+    worst = 0
+    idle = None
+    for line in f.read_text().splitlines():
+        r = json.loads(line)
+        m = r["mem"]
+        kids = ", ".join(f"{mb(k['mem']['vm_hwm_kb']):.2f} MB" for k in r["children"] if k["mem"]) or "-"
+        print(f"| {r['label']} | {m['vm_hwm_kb']} KiB = {mb(m['vm_hwm_kb']):.2f} MB | "
+              f"{m['rss_anon_kb']} / {m['rss_file_kb']} KiB | {kids} |")
+        worst = max(worst, m["vm_hwm_kb"])
+        if r["label"].startswith("idle"):
+            idle = m["vm_hwm_kb"]
+    print()
+    for n, label in (("rss.time-true.txt", "child `true`"), ("rss.time-cat.txt", "child `cat`, 8 MB piped"),
+                     ("rss.time-fat.txt", "child python touching 64 MiB")):
+        v = time_v(n)
+        if v is not None:
+            print(f"- `/usr/bin/time -v` \"Maximum resident set size\", {label}: {v} KiB = {mb(v):.2f} MB")
+    sm = D / "rss.smaps.json"
+    if sm.exists():
+        j = json.loads(sm.read_text())
+        parts = ", ".join(f"{k} {v} KiB" for k, v in j["rss_kb_by_mapping"].items() if v)
+        print(f"- idle resident pages by mapping (binary is {j['exe_bytes'] / 1e6:.1f} MB on disk): {parts}")
+        if "Pss_kb" in j:
+            print(f"- idle PSS {j['Pss_kb']} KiB (anon {j.get('Pss_Anon_kb')}, file {j.get('Pss_File_kb')}); "
+                  f"private dirty {j.get('Private_Dirty_kb')} KiB, private clean {j.get('Private_Clean_kb')} KiB, "
+                  f"shared clean {j.get('Shared_Clean_kb')} KiB")
+    p = D / "rss.parent-status.txt"
+    if p.exists():
+        print(f"- child reading its parent's /proc status: {' '.join(p.read_text().split())}")
+    print()
+    if idle is not None:
+        print(f"- target supervising peak RSS ≤ 8 MB (issue 2), idle: {mb(idle):.2f} MB → {ok(mb(idle) <= 8)}")
+    print(f"- target supervising peak RSS ≤ 8 MB (issue 2), worst relaying case: {mb(worst):.2f} MB → {ok(mb(worst) <= 8)}")
+    print(f"- target RSS while relaying ≤ 10 MB (issue 4), worst case: {mb(worst):.2f} MB → {ok(mb(worst) <= 10)}")
+    print()
+
+
+def aws() -> None:
+    if (D / "aws.pending").exists():
+        print("## aws (issue 3)\n\nPENDING: " + (D / "aws.pending").read_text().strip() + "\n")
+        return
+    d = hyper("aws.direct.json")
+    if not d:
+        return
+    dl = hyper("aws.delayed.json") or {}
+    rtt = json.loads((D / "aws.rtt.json").read_text()) if (D / "aws.rtt.json").exists() else None
+    print("## aws (issue 3)\n")
+    reqs = {}
+    if (D / "aws.requests.txt").exists():
+        for line in (D / "aws.requests.txt").read_text().splitlines():
+            kv = dict(x.split("=") for x in line.split())
+            reqs[int(kv["secrets"])] = (int(kv["requests"]), int(kv["connections"]))
+    print("| command | median | mean ± σ | HTTP requests / connections | peak RSS (VmHWM, after resolve) | /usr/bin/time -v max RSS |")
+    print("|---|---|---|---|---|---|")
+    dc = hyper("aws.direct-certs.json") or {}
+    for label, h in (("direct", d), ("direct", dc), ("delayed", dl)):
+        for name, r in h.items():
+            n = int(name.split()[0]) if name[0].isdigit() and "SSL" not in name else None
+            rq = f"{reqs[n][0]} / {reqs[n][1]}" if n in reqs and label == "delayed" else ""
+            hwm = ""
+            tv = ""
+            if n is not None and "--exec" not in name:
+                f = D / f"aws.rss.{label}.{n}.txt"
+                if f.exists():
+                    m = re.search(r"(\d+) kB", f.read_text())
+                    hwm = f"{mb(int(m.group(1))):.2f} MB" if m else "?"
+                t = time_v(f"aws.time.{label}.{n}.txt")
+                tv = f"{mb(t):.2f} MB" if t else ""
+            print(f"| {name} ({label}) | {r['median'] * 1e3:.1f} ms | {r['mean'] * 1e3:.1f} ± {r['stddev'] * 1e3:.1f} ms | {rq} | {hwm} | {tv} |")
+    print()
+    if rtt:
+        c, w, b = rtt["cold_new_connection"], rtt["warm_keepalive"], rtt["boto3_warm"]
+        print(f"- direct GetSecretValue round trip to moto: new connection median {c['median_ms']} ms "
+              f"(p90 {c['p90_ms']}), kept-alive {w['median_ms']} ms, boto3 warm client {b['median_ms']} ms")
+        base = d["true"]["median"] * 1e3
+        one = d["1 secret"]["median"] * 1e3
+        limit = base + c["median_ms"] + 10
+        print(f"- target 1 secret ≤ direct + one round trip + 10 ms: {one:.1f} ms vs "
+              f"{base:.2f} + {c['median_ms']} + 10 = {limit:.1f} ms → {ok(one <= limit)}")
+    if "20 secrets +200ms" in dl:
+        t = dl["20 secrets +200ms"]["median"] * 1e3
+        print(f"- target 20 secrets behind +200 ms ≤ 450 ms: {t:.0f} ms → {ok(t <= 450)}")
+    print()
+
+
+def relay() -> None:
+    f = D / "relay.jsonl"
+    if not f.exists():
+        return
+    rows: dict[str, dict[str, list[dict]]] = {}
+    for line in f.read_text().splitlines():
+        r = json.loads(line)
+        v, kind = r["label"].split("|")
+        rows.setdefault(kind, {}).setdefault(v, []).append(r)
+    names = {"pipe": "plain pipe (no mcp-warden)", "default": "mcp-warden, default (redact + audit)",
+             "no-audit": "mcp-warden --no-audit (redact only)",
+             "bare": "mcp-warden --no-audit --no-redact (no proxy: the child inherits stdio)"}
+    med = lambda xs, k: statistics.median(x[k] for x in xs)  # noqa: E731
+    hwm = lambda xs: max(x["mem"]["vm_hwm_kb"] for x in xs)  # noqa: E731
+    print("## relay (issue 4)\n")
+    n_rep = len(next(iter(rows.values()))["pipe"]) if rows else 0
+    print(f"Median of {n_rep} repetitions; peak RSS is the max VmHWM of the mcp-warden process over them.\n")
+    for kind, title, key, unit in (("resp1MB", "1 MB responses (server → client, the redacted direction) to small requests", "resp_mb_per_s", "MB/s"),
+                                    ("req1MB", "1 MB requests (client → server) with small responses", "req_mb_per_s", "MB/s"),
+                                    ("small", "small messages (~150 B each way), pipelined", "msgs_per_s", "msg/s")):
+        if kind not in rows:
+            continue
+        print(f"**{title}**\n")
+        print(f"| variant | {unit} | bytes delivered (same as pipe?) | mcp-warden VmHWM |")
+        print("|---|---|---|---|")
+        pipe_bytes = med(rows[kind]["pipe"], "resp_bytes_total")
+        for v, xs in rows[kind].items():
+            same = "yes" if all(x["resp_bytes_total"] == pipe_bytes for x in xs) else "NO"
+            h = f"{mb(hwm(xs)):.2f} MB" if v != "pipe" else "-"
+            val = med(xs, key)
+            print(f"| {names[v]} | {val:,.0f} | {pipe_bytes:,} ({same}) | {h} |")
+        print()
+    if "lat" in rows:
+        print("**round-trip latency, one small request at a time** (20,000 samples after 2,000 warm-up)\n")
+        print("| variant | p50 | p90 | p99 | added p50 | added p99 | mcp-warden VmHWM |")
+        print("|---|---|---|---|---|---|---|")
+        p = rows["lat"]["pipe"]
+        for v, xs in rows["lat"].items():
+            h = f"{mb(hwm(xs)):.2f} MB" if v != "pipe" else "-"
+            print(f"| {names[v]} | {med(xs, 'p50_us'):.1f} µs | {med(xs, 'p90_us'):.1f} µs | {med(xs, 'p99_us'):.1f} µs | "
+                  f"{med(xs, 'p50_us') - med(p, 'p50_us'):+.1f} µs | {med(xs, 'p99_us') - med(p, 'p99_us'):+.1f} µs | {h} |")
+        print()
+    if "resp1MB" in rows and "default" in rows["resp1MB"]:
+        v = med(rows["resp1MB"]["default"], "resp_mb_per_s")
+        print(f"- target ≥ 500 MB/s with 1 MB messages, redaction on (default flags): {v:,.0f} MB/s → {ok(v >= 500)}")
+        if "no-audit" in rows["resp1MB"]:
+            v2 = med(rows["resp1MB"]["no-audit"], "resp_mb_per_s")
+            print(f"  (--no-audit, redaction only: {v2:,.0f} MB/s → {ok(v2 >= 500)})")
+    if "small" in rows and "default" in rows["small"]:
+        v = med(rows["small"]["default"], "msgs_per_s")
+        print(f"- target ≥ 200,000 small messages/s, redaction on (default flags): {v:,.0f} → {ok(v >= 200_000)}")
+        if "no-audit" in rows["small"]:
+            v2 = med(rows["small"]["no-audit"], "msgs_per_s")
+            print(f"  (--no-audit, redaction only: {v2:,.0f} → {ok(v2 >= 200_000)})")
+    if "lat" in rows and "default" in rows["lat"]:
+        a = med(rows["lat"]["default"], "p50_us") - med(rows["lat"]["pipe"], "p50_us")
+        print(f"- target added p50 latency ≤ 50 µs (default flags): {a:+.1f} µs → {ok(a <= 50)}")
+    worst = max((hwm(xs) for kind in rows.values() for v, xs in kind.items() if v != "pipe"), default=0)
+    if worst:
+        print(f"- target RSS ≤ 10 MB while relaying: worst VmHWM {mb(worst):.2f} MB → {ok(mb(worst) <= 10)}")
+    print()
+
+
+def mcp() -> None:
+    f = D / "mcp.json"
+    if not f.exists():
+        return
+    r = json.loads(f.read_text())
+    print(f"## mcp (issue 4): server-everything spawn + initialize + tools/list, {r['runs']} interleaved runs\n")
+    print("| variant | tools | ready (median / p90) | ratio | incl. shutdown (median) | ratio |")
+    print("|---|---|---|---|---|---|")
+    for lab, v in r["variants"].items():
+        print(f"| {lab} | {v['tools']} | {v['ready_ms']['median']:.1f} / {v['ready_ms']['p90']:.1f} ms | "
+              f"{v['ready_ratio_vs_first']:.3f}× | {v['total_ms']['median']:.1f} ms | {v['total_ratio_vs_first']:.3f}× |")
+    print()
+    h = hyper("mcp.hyperfine.json")
+    if h:
+        for name, x in h.items():
+            print(f"- hyperfine `{name}` (incl. Python start-up): median {x['median'] * 1e3:.0f} ms")
+    if "mcp-warden" in r["variants"]:
+        ratio = r["variants"]["mcp-warden"]["ready_ratio_vs_first"]
+        print(f"- target spawn + initialize + tools/list ≤ 1.1× direct: {ratio:.3f}× → {ok(ratio <= 1.1)}")
+    print()
+
+
+m = D / "machine.txt"
+if m.exists():
+    print("# mcp-warden benchmark summary\n")
+    for line in m.read_text().splitlines():
+        print(f"    {line}")
+    print()
+load_lines()
+for section in (startup, rss, aws, relay, mcp):
+    try:
+        section()
+    except Exception as e:  # a half-finished section must not hide the others
+        print(f"## {section.__name__}: could not summarize ({type(e).__name__}: {e})\n")
