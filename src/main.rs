@@ -59,20 +59,41 @@ fn parse(args: &[OsString]) -> Result<Cli, i32> {
     })
 }
 
-/// One line for a clap error. An unknown `--flag=value` is named without its
-/// value, and a stray positional not at all: either could be a credential.
+/// One line for a clap error, without echoing what the user typed: a value,
+/// a stray positional or a mistyped subcommand could be a pasted credential.
+/// Flags are named (without any `=value`).
 fn usage_line(e: &clap::Error) -> String {
-    if e.kind() == ErrorKind::UnknownArgument
-        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
-    {
-        if arg.starts_with('-') {
-            let flag = arg.split('=').next().unwrap_or(arg);
-            return format!("unexpected argument {flag:?}");
+    let flag = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) if arg.starts_with('-') => {
+            Some(arg.split(['=', ' ']).next().unwrap_or(arg).to_string())
         }
-        // A stray positional may be a pasted value: never echo it.
-        return "unexpected extra argument (not shown: secret values never belong on the command line)".into();
+        _ => None,
+    };
+    let about = |what: &str| match &flag {
+        Some(f) => format!("{what} {f}"),
+        None => what.to_string(),
+    };
+    match e.kind() {
+        ErrorKind::UnknownArgument if flag.is_some() => about("unexpected argument"),
+        ErrorKind::UnknownArgument => {
+            "unexpected extra argument (not shown: secret values never belong on the command line)"
+                .into()
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => about("invalid value for"),
+        ErrorKind::NoEquals
+        | ErrorKind::TooManyValues
+        | ErrorKind::TooFewValues
+        | ErrorKind::WrongNumberOfValues => about("wrong number of values for"),
+        ErrorKind::InvalidSubcommand => {
+            "unknown command (not shown); try run, secret, audit, completions".into()
+        }
+        ErrorKind::MissingRequiredArgument
+        | ErrorKind::MissingSubcommand
+        | ErrorKind::ArgumentConflict => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            first.strip_prefix("error: ").unwrap_or(first).to_string()
+        }
+        _ => about("invalid arguments"),
     }
-    let text = e.render().to_string();
-    let first = text.lines().next().unwrap_or("invalid arguments");
-    first.strip_prefix("error: ").unwrap_or(first).to_string()
 }

@@ -162,8 +162,14 @@ pub async fn resolve(
             }
             Err(e) => {
                 // A panicking backend: fail the run without guessing which references it held.
-                let err =
-                    BackendError::new(ErrorKind::Io, "backend", format!("internal error: {e}"));
+                let err = BackendError::new(
+                    ErrorKind::Io,
+                    "backend",
+                    format!(
+                        "internal error: a backend task {}",
+                        crate::backend::join_text(&e)
+                    ),
+                );
                 for slot in results.iter_mut().filter(|s| s.is_none()) {
                     *slot = Some(Err(err.clone()));
                 }

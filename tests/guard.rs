@@ -340,3 +340,76 @@ fn stderr_is_relayed_with_redaction() {
     let text = String::from_utf8_lossy(&out);
     assert_eq!(text, "oops [REDACTED:K]\n");
 }
+
+/// `--no-redact` lets values reach the client on purpose, but never the audit log.
+#[test]
+fn no_redact_still_keeps_values_out_of_the_audit_log() {
+    let home = Home::new();
+    home.set("tok", CANARY.as_bytes());
+    let script = r#"printf '{"jsonrpc":"2.0","id":"%s","method":"roots/list"}\n' "$K"; printf '%s\n' "$K" >&2"#;
+    let out = home
+        .cmd()
+        .args(["run", "--no-redact", "--audit-arguments", "K=local://tok", "--", "sh", "-c", script])
+        .write_stdin(format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"x\",\"arguments\":{{\"a\":\"{CANARY}\"}}}}}}\n"
+        ))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(CANARY),
+        "--no-redact shows the value to the client"
+    );
+    // audit_records() fails if the canary is anywhere in the log.
+    let records = audit_records(&home);
+    assert!(
+        records.iter().any(|r| r["method"] == "roots/list"),
+        "{records:?}"
+    );
+}
+
+/// Node-based MCP clients connect a server's stdio with socket pairs, not pipes.
+#[test]
+fn socket_stdio_is_relayed_and_the_childs_exit_ends_the_run() {
+    use std::io::{BufRead, BufReader};
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+    let home = Home::new();
+    let (mut client_in, server_in) = UnixStream::pair().unwrap();
+    let (client_out, server_out) = UnixStream::pair().unwrap();
+    let mut p = home
+        .std_cmd()
+        .args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "read line; echo \"got $line\"; sleep 0.2; exit 5",
+        ])
+        .stdin(Stdio::from(OwnedFd::from(server_in)))
+        .stdout(Stdio::from(OwnedFd::from(server_out)))
+        .spawn()
+        .unwrap();
+    client_in.write_all(b"hello\n").unwrap();
+    client_out
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(&client_out).read_line(&mut line).unwrap();
+    assert_eq!(line, "got hello\n");
+    // The client keeps its end open, as a live MCP client does.
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = p.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "mcp-warden outlived its server"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(5));
+    drop(client_in);
+}

@@ -571,3 +571,66 @@ fn file_references_read_mounted_secrets_with_selectors() {
         .code(78)
         .stderr(predicate::str::contains("absolute path"));
 }
+
+#[test]
+fn random_bytes_pass_through_the_redacting_proxy_unchanged() {
+    let home = Home::new();
+    home.set("k", CANARY.as_bytes());
+    let data = random_bytes(10 * 1024 * 1024);
+    let out = home
+        .cmd()
+        .args(["run", "K=local://k", "--", "cat"])
+        .write_stdin(data.clone())
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(out == data, "{} bytes out, {} in", out.len(), data.len());
+}
+
+#[test]
+fn malformed_arguments_are_never_echoed() {
+    let home = Home::new();
+    let cases: Vec<Vec<String>> = vec![
+        vec![
+            "run".into(),
+            format!("--exec={CANARY}"),
+            "--".into(),
+            "true".into(),
+        ],
+        vec!["run".into(), CANARY.into(), "--".into(), "true".into()],
+        vec![
+            "run".into(),
+            format!("={CANARY}"),
+            "--".into(),
+            "true".into(),
+        ],
+        vec![
+            "run".into(),
+            format!("K=local://{CANARY}%zz"),
+            "--".into(),
+            "true".into(),
+        ],
+        vec![
+            "run".into(),
+            "--timeout".into(),
+            CANARY.into(),
+            "--".into(),
+            "true".into(),
+        ],
+        vec![CANARY.into()],
+        vec!["secret".into(), "get".into(), format!("{CANARY}%q")],
+    ];
+    for args in cases {
+        let o = home.cmd().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(64), "{args:?}: {err}");
+        assert!(!err.contains(CANARY), "{args:?} echoed: {err}");
+        assert!(
+            err.starts_with("mcp-warden: ") && err.lines().count() == 1,
+            "{err}"
+        );
+    }
+}

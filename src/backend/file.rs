@@ -4,7 +4,7 @@
 //! Owns reading one file per reference. Read-only: mounted secrets are managed
 //! by whoever mounts them. Must not follow anything but the given path.
 
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 
 use super::{Backend, BackendError, BoxFuture, ErrorKind};
@@ -57,7 +57,19 @@ fn read_one(r: &SecretRef) -> Result<SecretValue, BackendError> {
             ),
         ));
     }
-    std::fs::read(path).map(SecretValue::new).map_err(err)
+    // Read at most one byte past the limit: the file may have grown since `metadata`.
+    let mut buf = Vec::with_capacity(meta.len() as usize + 1);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut buf))
+        .map_err(err)?;
+    if buf.len() as u64 > MAX_BYTES {
+        return Err(BackendError::new(
+            ErrorKind::BadData,
+            r,
+            format!("file is over {MAX_BYTES} bytes; secrets that large are refused"),
+        ));
+    }
+    Ok(SecretValue::new(buf))
 }
 
 impl Backend for FileBackend {
@@ -80,7 +92,7 @@ impl Backend for FileBackend {
                             Err(BackendError::new(
                                 ErrorKind::Io,
                                 r,
-                                format!("reader failed: {e}"),
+                                format!("reader {}", crate::backend::join_text(&e)),
                             ))
                         })
                         .collect()

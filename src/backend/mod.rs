@@ -109,6 +109,15 @@ impl ExitStatus for BackendError {
     }
 }
 
+/// Describes a failed blocking task without its panic message, which could hold data.
+pub fn join_text(e: &tokio::task::JoinError) -> &'static str {
+    if e.is_panic() {
+        "panicked"
+    } else {
+        "was cancelled"
+    }
+}
+
 /// Metadata about one stored secret: never its value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SecretInfo {

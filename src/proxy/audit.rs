@@ -287,10 +287,19 @@ impl AuditLog {
     }
 
     fn rotate(&mut self) -> io::Result<()> {
-        // The lock is released when the old descriptor is replaced below.
         #[cfg(unix)]
         rustix::fs::flock(&self.file, rustix::fs::FlockOperation::LockExclusive)
             .map_err(io::Error::from)?;
+        let result = self.rotate_locked();
+        // Released on every path: closing a replaced descriptor already released
+        // it; a kept one (no rotation needed, or an error) must not stay locked,
+        // or every other mcp-warden writing this log would wait forever.
+        #[cfg(unix)]
+        let _ = rustix::fs::flock(&self.file, rustix::fs::FlockOperation::Unlock);
+        result
+    }
+
+    fn rotate_locked(&mut self) -> io::Result<()> {
         if !self.same_file() {
             // someone else rotated while we waited
             self.file = open_file(&self.path)?;

@@ -80,7 +80,11 @@ struct AuditState {
 
 /// Shared state of one supervised server. `Send + Sync`; share it with `Arc`.
 pub struct Guard {
+    /// Redacts what reaches the client and our stderr; disabled by `--no-redact`.
     redactor: Redactor,
+    /// Redacts audit records when `redactor` is disabled: `--no-redact` never
+    /// lets a value into the audit log.
+    audit_redactor: Option<Redactor>,
     policy: ToolPolicy,
     audit: Option<Mutex<AuditState>>,
     server_label: String,
@@ -163,6 +167,8 @@ impl Guard {
         } else {
             (Redactor::disabled(), Vec::new())
         };
+        let audit_redactor =
+            (!config.redact && config.audit.is_some()).then(|| Redactor::new(&config.secrets).0);
         let policy = ToolPolicy::new(&config.allow_tools, &config.deny_tools)?;
         let (audit, server_label, record_arguments) = match config.audit {
             Some(AuditConfig {
@@ -184,6 +190,7 @@ impl Guard {
         };
         Ok(Self {
             redactor,
+            audit_redactor,
             policy,
             audit,
             server_label,
@@ -275,7 +282,8 @@ impl Guard {
         if serde_json::to_writer(&mut st.buf, rec).is_err() {
             return;
         }
-        if self.redactor.redact(&st.buf, Mode::Json, &mut st.redacted) {
+        let redactor = self.audit_redactor.as_ref().unwrap_or(&self.redactor);
+        if redactor.redact(&st.buf, Mode::Json, &mut st.redacted) {
             st.log.append(&st.redacted);
         } else {
             st.log.append(&st.buf);

@@ -83,9 +83,10 @@ pub struct SecretRef {
     pub selector: Option<Selector>,
 }
 
-/// Why a reference did not parse, and where.
+/// Why a reference did not parse, and where. The message never quotes the
+/// input: a malformed "reference" may be a pasted secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid secret reference {input:?}: {message} (at character {})", .position + 1)]
+#[error("invalid secret reference: {message} (at character {})", .position + 1)]
 pub struct ParseError {
     pub input: String,
     /// Byte offset of the offending character.

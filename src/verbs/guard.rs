@@ -6,7 +6,7 @@
 
 use std::ffi::OsString;
 use std::future::Future;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -96,27 +96,52 @@ pub fn build(
 type ClientIn = Box<dyn AsyncRead + Unpin + Send>;
 type ClientOut = Box<dyn AsyncWrite + Unpin + Send>;
 
-/// Our stdin and stdout for the relay. When they are pipes (as an MCP client
-/// connects them) they are driven by the event loop directly; otherwise (a
-/// terminal, a file) through tokio's blocking-thread wrappers.
+/// Our stdin and stdout for the relay. Pipes (as most MCP clients connect
+/// them) and sockets (Node-based clients use socket pairs) are driven by the
+/// event loop directly; anything else (a terminal, a file) goes through
+/// tokio's blocking-thread wrappers.
 fn client_stdio() -> (ClientIn, ClientOut) {
-    let input: ClientIn = match std::io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .and_then(pipe::Receiver::from_owned_fd)
-    {
-        Ok(r) => Box::new(r),
-        Err(_) => Box::new(tokio::io::stdin()),
+    let stdin = std::io::stdin();
+    let input: ClientIn = match event_loop_stream(stdin.as_fd()) {
+        Some(Stream::Pipe(fd)) => match pipe::Receiver::from_owned_fd(fd) {
+            Ok(r) => Box::new(r),
+            Err(_) => Box::new(tokio::io::stdin()),
+        },
+        Some(Stream::Socket(s)) => Box::new(s),
+        None => Box::new(tokio::io::stdin()),
     };
-    let output: ClientOut = match std::io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .and_then(pipe::Sender::from_owned_fd)
-    {
-        Ok(w) => Box::new(w),
-        Err(_) => Box::new(tokio::io::stdout()),
+    let stdout = std::io::stdout();
+    let output: ClientOut = match event_loop_stream(stdout.as_fd()) {
+        Some(Stream::Pipe(fd)) => match pipe::Sender::from_owned_fd(fd) {
+            Ok(w) => Box::new(w),
+            Err(_) => Box::new(tokio::io::stdout()),
+        },
+        Some(Stream::Socket(s)) => Box::new(s),
+        None => Box::new(tokio::io::stdout()),
     };
     (input, output)
+}
+
+enum Stream {
+    Pipe(OwnedFd),
+    Socket(tokio::net::UnixStream),
+}
+
+/// A duplicate of `fd` the event loop can drive, if it is a pipe or a socket.
+fn event_loop_stream(fd: BorrowedFd<'_>) -> Option<Stream> {
+    let kind = rustix::fs::FileType::from_raw_mode(rustix::fs::fstat(fd).ok()?.st_mode);
+    let dup = fd.try_clone_to_owned().ok()?;
+    match kind {
+        rustix::fs::FileType::Fifo => Some(Stream::Pipe(dup)),
+        rustix::fs::FileType::Socket => {
+            let std = std::os::unix::net::UnixStream::from(dup);
+            std.set_nonblocking(true).ok()?;
+            tokio::net::UnixStream::from_std(std)
+                .ok()
+                .map(Stream::Socket)
+        }
+        _ => None,
+    }
 }
 
 /// The relay factory launch calls once the child's pipes exist.

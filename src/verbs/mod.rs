@@ -68,13 +68,19 @@ impl Error {
     }
 }
 
-/// A current-thread runtime: one thread keeps start-up cheap, and the thread
-/// that spawns the child outlives it (the parent-death signal is per thread).
-pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
+/// Runs `work` to completion on a current-thread runtime: one thread keeps
+/// start-up cheap, and the thread that spawns the child outlives it (the
+/// parent-death signal is per thread). The runtime is then shut down without
+/// waiting for blocking threads: a read of a terminal, or of a stalled mount
+/// the resolver already gave up on, must not keep mcp-warden from exiting.
+pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let out = rt.block_on(work);
+    rt.shutdown_background();
+    Ok(out)
 }
 
 /// Parses a duration like `10s`, `1500ms`, or a bare number of seconds.
@@ -88,7 +94,7 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<std::time::Duration, Err
     }
     humantime::parse_duration(t).map_err(|_| {
         Error::Usage(format!(
-            "{flag} {text:?} is not a duration; write e.g. 10s or 1500ms"
+            "{flag} takes a duration, e.g. 10s or 1500ms (the value given is not one)"
         ))
     })
 }

@@ -8,7 +8,7 @@
 
 use std::ffi::OsString;
 
-use super::{Error, parse_duration, runtime};
+use super::{Error, block_on, parse_duration};
 use crate::backend::{Registry, Settings};
 use crate::cli::RunArgs;
 use crate::launch::env::EnvPolicy;
@@ -94,14 +94,19 @@ fn looks_like_a_value(reference: &str) -> bool {
 /// Splits `NAME=REF` arguments into resolve requests.
 fn requests(assignments: &[String], default_scheme: Scheme) -> Result<Vec<Request>, Error> {
     let mut out: Vec<Request> = Vec::with_capacity(assignments.len());
-    for a in assignments {
+    // Arguments are never echoed whole: a malformed one may be a pasted value.
+    for (n, a) in assignments.iter().enumerate() {
         let Some((var, reference)) = a.split_once('=') else {
             return Err(Error::Usage(format!(
-                "expected NAME=REF before '--', got {a:?}; put the server's own arguments after '--'"
+                "argument {} before '--' is not NAME=REF (not shown); put the server's own arguments after '--'",
+                n + 1
             )));
         };
         if var.is_empty() || var.contains('\0') {
-            return Err(Error::Usage(format!("{a:?}: the variable name is empty")));
+            return Err(Error::Usage(format!(
+                "argument {} before '--' has an empty variable name; write NAME=REF",
+                n + 1
+            )));
         }
         if out.iter().any(|r| r.var == var) {
             return Err(Error::Usage(format!("{var} is assigned twice")));
@@ -118,7 +123,8 @@ fn requests(assignments: &[String], default_scheme: Scheme) -> Result<Vec<Reques
                  `mcp-warden secret set NAME` and write {var}=local://NAME"
             )));
         }
-        let reference = SecretRef::parse_or_bare(reference, default_scheme)?;
+        let reference = SecretRef::parse_or_bare(reference, default_scheme)
+            .map_err(|e| Error::Usage(format!("{var}: {e}")))?;
         out.push(Request {
             var: var.to_string(),
             reference,
@@ -153,8 +159,7 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         clean: args.clean_env,
     };
 
-    let rt = runtime()?;
-    rt.block_on(async move {
+    block_on(async move {
         let resolved = if reqs.is_empty() {
             Vec::new()
         } else {
@@ -179,7 +184,7 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
             g.audit_exit(exit.code, exit.signal);
         }
         Ok(exit.exit_code())
-    })
+    })?
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use std::io::{IsTerminal, Read, Write};
 use std::time::SystemTime;
 
-use super::{Error, runtime};
+use super::{Error, block_on};
 use crate::backend::local::LocalBackend;
 use crate::backend::{Registry, SecretInfo, Settings, WriteOutcome};
 use crate::cli::SecretCommand;
@@ -66,7 +66,7 @@ pub fn run(cmd: SecretCommand) -> Result<i32, Error> {
             }
             let reg = registry()?;
             let backend = reg.get(r.scheme)?;
-            let outcome = runtime()?.block_on(backend.write(&r, &value))?;
+            let outcome = block_on(backend.write(&r, &value))??;
             let verb = match outcome {
                 WriteOutcome::Created => "created",
                 WriteOutcome::Updated => "updated",
@@ -77,12 +77,10 @@ pub fn run(cmd: SecretCommand) -> Result<i32, Error> {
         SecretCommand::Get { target: t } => {
             let r = target(&t)?;
             let reg = registry()?;
-            let value = runtime()?
-                .block_on(fetch_one(&reg, &r))
-                .map_err(|e| match e {
-                    ResolveError::Backend { source, .. } => Error::Backend(source),
-                    other => Error::ResolveOne(other),
-                })?;
+            let value = block_on(fetch_one(&reg, &r))?.map_err(|e| match e {
+                ResolveError::Backend { source, .. } => Error::Backend(source),
+                other => Error::ResolveOne(other),
+            })?;
             let mut out = std::io::stdout().lock();
             let tty = out.is_terminal();
             out.write_all(value.expose())
@@ -96,7 +94,7 @@ pub fn run(cmd: SecretCommand) -> Result<i32, Error> {
             no_selector(&r, "rm")?;
             let reg = registry()?;
             let backend = reg.get(r.scheme)?;
-            runtime()?.block_on(backend.delete(&r))?;
+            block_on(backend.delete(&r))??;
             eprintln!("mcp-warden: deleted {r}");
             Ok(0)
         }
@@ -120,7 +118,7 @@ fn ls(scope: Option<&str>, json: bool) -> Result<i32, Error> {
     };
     let reg = registry()?;
     let backend = reg.get(scheme)?;
-    let mut items = runtime()?.block_on(backend.list(&prefix, &params))?;
+    let mut items = block_on(backend.list(&prefix, &params))??;
     items.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = std::io::stdout().lock();
     let w =
@@ -202,17 +200,19 @@ fn info() -> Result<i32, Error> {
 }
 
 fn read_file(path: &std::path::Path) -> Result<SecretValue, Error> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
-    if meta.len() > MAX_VALUE {
+    let io = |e: std::io::Error| Error::Io(format!("cannot read {}: {e}", path.display()));
+    // Read at most one byte past the limit into a buffer that never reallocates.
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_VALUE as usize + 1));
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_VALUE + 1).read_to_end(&mut buf))
+        .map_err(io)?;
+    if buf.len() as u64 > MAX_VALUE {
         return Err(Error::Usage(format!(
             "{} is over {MAX_VALUE} bytes; not a secret",
             path.display()
         )));
     }
-    std::fs::read(path)
-        .map(SecretValue::new)
-        .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))
+    Ok(SecretValue::from_slice(&buf))
 }
 
 /// From a no-echo prompt on a terminal, else all of stdin.
@@ -234,7 +234,9 @@ fn read_value(keep_newline: bool) -> Result<SecretValue, Error> {
         }
         return Ok(SecretValue::from_slice(first.as_bytes()));
     }
-    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(256));
+    // Sized for the largest accepted value so the buffer never reallocates
+    // (a reallocation would leave an unzeroized copy behind).
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_VALUE as usize + 1));
     stdin
         .lock()
         .take(MAX_VALUE + 1)

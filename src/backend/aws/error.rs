@@ -122,6 +122,10 @@ pub(crate) fn from_code(
 ) -> Fail {
     let code_str = code.unwrap_or("");
     let status = status.unwrap_or(0);
+    // A write's rejection can quote the value it was given (a validation
+    // message echoing the input): for writes only the code is shown.
+    let writes = action.iam.contains(":Put") || action.iam.contains(":Create");
+    let message = message.filter(|_| !writes);
     let said = match (
         code,
         message.map(|m| one_line(m, 300)).filter(|m| !m.is_empty()),
@@ -209,5 +213,12 @@ pub(crate) fn root_cause(err: &(dyn StdError + 'static)) -> String {
     while let Some(next) = current.source() {
         current = next;
     }
-    one_line(&current.to_string(), 200)
+    let text = current.to_string();
+    // A failed credential_process's stderr is quoted after "Stderr:"; it may
+    // hold anything the helper printed, so it never reaches a message.
+    let text = match text.find("Stderr:") {
+        Some(i) => text[..i].trim_end().to_string(),
+        None => text,
+    };
+    one_line(&text, 200)
 }

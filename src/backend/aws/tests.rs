@@ -237,3 +237,40 @@ async fn parameter_errors_come_back_per_reference_without_network() {
         }
     }
 }
+
+#[test]
+fn write_rejections_and_helper_stderr_never_reach_a_message() {
+    const CANARY: &str = "canary-aws-5e1d-do-not-leak";
+    let g = Group::for_test("us-east-1", None);
+    let put = Action {
+        service: Service::SecretsManager,
+        iam: "secretsmanager:PutSecretValue",
+        noun: "secret",
+    };
+    let f = from_code(
+        Some("ValidationException"),
+        Some(&format!(
+            "Value '{CANARY}' at 'secretString' failed to satisfy constraint"
+        )),
+        Some(400),
+        &g,
+        put,
+    );
+    assert!(!f.message.contains(CANARY), "{}", f.message);
+    assert!(f.message.contains("ValidationException"), "{}", f.message);
+
+    #[derive(Debug)]
+    struct HelperFailed;
+    impl std::fmt::Display for HelperFailed {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(
+                f,
+                "credential_process exited with status 1. Stderr: token={CANARY}"
+            )
+        }
+    }
+    impl std::error::Error for HelperFailed {}
+    let cause = super::error::root_cause(&HelperFailed);
+    assert!(!cause.contains(CANARY), "{cause}");
+    assert!(cause.contains("exited with status 1"), "{cause}");
+}

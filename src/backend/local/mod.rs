@@ -210,7 +210,11 @@ impl Backend for LocalBackend {
                     .collect()
             });
             job.await.unwrap_or_else(|e| {
-                let err = BackendError::new(ErrorKind::Io, SUBJECT, format!("reader failed: {e}"));
+                let err = BackendError::new(
+                    ErrorKind::Io,
+                    SUBJECT,
+                    format!("reader {}", crate::backend::join_text(&e)),
+                );
                 refs.iter().map(|_| Err(err.clone())).collect()
             })
         })
