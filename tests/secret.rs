@@ -291,7 +291,7 @@ fn set_prompts_without_echo_on_a_terminal() {
     let py = common::service_env("MCP_WARDEN_TEST_PYTHON");
     let home = Home::new();
     let script = r#"
-import os, pty, sys, time
+import os, pty, sys, termios, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "secret", "set", "typed"])
@@ -304,9 +304,16 @@ def read_until(token, limit=10.0):
             seen += os.read(fd, 1024)
         except OSError:
             break
+def echo_off(limit=10.0):
+    # Type only once the program has turned echo off, as a person would after the prompt.
+    end = time.time() + limit
+    while termios.tcgetattr(fd)[3] & termios.ECHO and time.time() < end:
+        time.sleep(0.01)
 read_until(b"Value")
+echo_off()
 os.write(fd, sys.argv[2].encode() + b"\r")
 read_until(b"Again")
+echo_off()
 os.write(fd, sys.argv[2].encode() + b"\r")
 read_until(b"created", 10.0)
 _, status = os.waitpid(pid, 0)
