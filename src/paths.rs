@@ -47,9 +47,4 @@ impl Paths {
     pub fn store_lock(&self) -> PathBuf {
         self.data_dir.join("store.lock")
     }
-
-    /// The audit log directory.
-    pub fn audit_dir(&self) -> PathBuf {
-        self.data_dir.join("audit")
-    }
 }

@@ -480,6 +480,12 @@ fn usage_errors_are_one_line_exit_64() {
         .assert()
         .code(64)
         .stderr(predicate::str::starts_with("mcp-warden: "));
+    // --exec removes the proxy, so a policy given with it is refused, not ignored.
+    home.cmd()
+        .args(["run", "--exec", "--deny-tool", "delete_*", "--", "true"])
+        .assert()
+        .code(64)
+        .stderr(predicate::str::contains("--deny-tool needs the proxy"));
     home.cmd()
         .args(["run", "NOEQUALS", "--", "true"])
         .assert()

@@ -143,6 +143,21 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         term: parse_duration("--term-grace", &args.guard.term_grace)?,
         ..Grace::default()
     };
+    if args.exec {
+        let g = &args.guard;
+        let proxy_only = [
+            (!g.allow_tool.is_empty(), "--allow-tool"),
+            (!g.deny_tool.is_empty(), "--deny-tool"),
+            (g.audit_log.is_some(), "--audit-log"),
+            (g.audit_arguments, "--audit-arguments"),
+        ];
+        // A policy or audit the user asked for must never be dropped silently.
+        if let Some((_, flag)) = proxy_only.iter().find(|(set, _)| *set) {
+            return Err(Error::Usage(format!(
+                "{flag} needs the proxy, which --exec removes; drop --exec"
+            )));
+        }
+    }
     let default_scheme = vault_scheme(args.vault_type.as_deref())?;
     let reqs = requests(&args.assignments, default_scheme)?;
     let paths = Paths::from_env().ok_or_else(|| {
