@@ -63,7 +63,8 @@ pub struct RunArgs {
     )]
     pub command: Vec<OsString>,
 
-    /// Replace mcp-warden with the server (execve): no proxy, no redaction, no audit.
+    /// Replace mcp-warden with the server (execve): no proxy, no redaction, no audit
+    /// (so --allow-tool, --deny-tool, --audit-log and --audit-arguments are refused with it).
     #[arg(long)]
     pub exec: bool,
 
