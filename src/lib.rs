@@ -1,10 +1,11 @@
 //! mcp-warden: takes long-lived secrets out of MCP server configurations.
 //!
 //! Dependencies point one way:
-//! `main/cli -> verbs -> (resolve, launch, proxy) -> (backend, reference, secret)`.
+//! `main/cli -> verbs -> (resolve, launch, proxy, clients, scan) -> (backend, reference, secret)`.
 
 pub mod atomic_file;
 pub mod backend;
+pub mod clients;
 pub mod cli;
 pub mod exit;
 pub mod harden;
@@ -13,5 +14,6 @@ pub mod paths;
 pub mod proxy;
 pub mod reference;
 pub mod resolve;
+pub mod scan;
 pub mod secret;
 pub mod verbs;

@@ -1,0 +1,12 @@
+//! MCP client config formats: where each client keeps its config on Linux,
+//! macOS and Windows ([`catalog`]), and how to read an entry into the common
+//! [`model`] with the position of every value ([`read`]).
+//!
+//! Knows nothing of secrets, detection or backends: it reports what a file
+//! says and where. Never writes a file (rewrites belong to `protect`).
+
+pub mod catalog;
+pub mod model;
+pub mod read;
+
+pub use model::{ConfigFile, Format, Located, Location, OsFamily, ReadError, Scope, Server, Transport};

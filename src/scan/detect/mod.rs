@@ -1,0 +1,105 @@
+//! Detectors: does a config value hold a plaintext secret, and which kind.
+//!
+//! Owns the typed token rules (written from each provider's published format),
+//! the name heuristics gated by length and entropy, placeholder and reference
+//! recognition, and the splitting of argument lists, URLs and header values
+//! into the part that could be a secret. Knows nothing of files, clients or
+//! output; never returns or formats a value, only byte ranges into it.
+
+use std::ops::Range;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// Where a value sits in a server entry: decides which detectors apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field<'a> {
+    /// An environment value; `name` is the variable.
+    Env { name: &'a str },
+    /// A header value; `name` is the header.
+    Header { name: &'a str },
+    /// A server URL (userinfo password, query parameters, secret path segments).
+    Url,
+    /// A field of a plaintext token store (`access_token`, ...).
+    Credential { key: &'a str },
+}
+
+/// Why a value was flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detector {
+    /// A provider's token format matched.
+    Format,
+    /// A secret-like name (`*_TOKEN`, `Authorization`, `--api-key`) with a value
+    /// long and random enough to be real.
+    Heuristic,
+    /// A password in a URL's userinfo or a credential query parameter.
+    Url,
+}
+
+/// One plaintext secret found in a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Stable rule id, e.g. `github-pat-classic`, `generic-secret-name`, `url-password`.
+    pub rule: &'static str,
+    /// What it is, for people: "GitHub personal access token (classic)".
+    pub title: &'static str,
+    pub severity: Severity,
+    pub detector: Detector,
+    /// Byte range of the secret inside the value it was found in.
+    pub range: Range<usize>,
+}
+
+/// A value that points elsewhere instead of holding the secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Indirection {
+    /// Taken from the client's environment: `${VAR}`, `${env:VAR}`, `$VAR`, `${VAR:-d}`.
+    Env,
+    /// VS Code `${input:id}` (kept in the editor's secret storage).
+    Input,
+    /// A vault reference: mcp-warden schemes, `op://`, AWS/GCP/Azure ids.
+    Vault,
+}
+
+/// PLACEHOLDER body: the detection helper replaces it.
+/// Plaintext secrets in one value of `field`'s kind. Empty for references.
+pub fn scan_value(_field: Field<'_>, _value: &str) -> Vec<Hit> {
+    unimplemented!()
+}
+
+/// A hit inside one element of an argument list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgHit {
+    /// Index into the argument list; `hit.range` is into that argument.
+    pub index: usize,
+    pub hit: Hit,
+}
+
+/// PLACEHOLDER body. Plaintext secrets in a command's arguments: `--api-key=V`,
+/// `--token V`, `-e K=V`, `--header "Authorization: Bearer V"`, connection URLs
+/// with passwords, bare tokens of a known format.
+pub fn scan_args(_args: &[&str]) -> Vec<ArgHit> {
+    unimplemented!()
+}
+
+/// PLACEHOLDER body. Whether the secret-bearing part of `value` is a reference
+/// rather than a secret (`${VAR}`, `Bearer ${env:T}`, `${input:id}`, `local://x`, ...).
+pub fn indirection(_value: &str) -> Option<Indirection> {
+    unimplemented!()
+}
