@@ -31,6 +31,8 @@ pub enum Command {
     Secret(SecretCommand),
     /// Show and filter the audit log of tool calls.
     Audit(AuditArgs),
+    /// Find plaintext secrets in MCP client configs, never printing them.
+    Scan(ScanArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -214,4 +216,71 @@ pub struct AuditArgs {
     /// Print matching records as JSON lines.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `scan [PATH...]`
+#[derive(Debug, Args)]
+#[command(after_help = "Without PATH, scans the MCP client configs of this machine (Claude Desktop, \
+Claude Code, Cursor, VS Code, Windsurf, Zed, Cline, Continue, Gemini CLI, Codex, Goose, LM Studio, \
+Kiro, Copilot CLI, opencode, ...) and the plaintext token files MCP tools leave behind. With PATH, \
+walks those files or trees (honouring .gitignore) for project-level configs (.mcp.json, \
+.vscode/mcp.json, .cursor/mcp.json, ...).\n\n\
+Reads only: never writes a file, never starts a server. Secrets are shown as at most their first \
+4 characters and their length.\n\n\
+EXIT STATUS: 0, or 1 when a finding reaches --fail-on; 64 usage.")]
+pub struct ScanArgs {
+    /// Files or directories to scan instead of this machine's client configs.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Scan the client configs under this home directory instead of yours
+    /// (environment overrides such as XDG_CONFIG_HOME are then ignored).
+    #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+    pub home: Option<PathBuf>,
+
+    /// Whose config locations to look in.
+    #[arg(long, value_enum, default_value_t = ScanOs::Current)]
+    pub os: ScanOs,
+
+    /// Leave out administrator-managed files (e.g. /etc/claude-code/managed-mcp.json);
+    /// they are read by default unless --home is given.
+    #[arg(long)]
+    pub no_system: bool,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+
+    /// Exit 1 when a finding has at least this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanOs {
+    /// The system mcp-warden runs on.
+    Current,
+    Linux,
+    Macos,
+    Windows,
+    /// Every path set (a home shared between systems, or a backup).
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Grouped by client and file, for people.
+    Table,
+    /// The documented `mcp-warden/scan/v1` schema.
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
 }

@@ -254,7 +254,33 @@ if m.exists():
         print(f"    {line}")
     print()
 load_lines()
-for section in (startup, rss, aws, relay, mcp):
+def scan() -> None:
+    h = hyper("scan.json")
+    if not h:
+        return
+    print("## scan (issue 5)\n")
+    tree = D / "scan.tree.json"
+    if tree.exists():
+        print(f"Tree: {tree.read_text().strip()}\n")
+    summ = D / "scan.summary.json"
+    if summ.exists():
+        print(f"Scan summary of the tree: {summ.read_text().strip()}\n")
+    print("| command | median | mean ± σ | min | max |")
+    print("|---|---|---|---|---|")
+    for name, r in h.items():
+        print(f"| {name} | {r['median'] * 1e3:.1f} ms | {r['mean'] * 1e3:.1f} ± {r['stddev'] * 1e3:.1f} ms | "
+              f"{r['min'] * 1e3:.1f} ms | {r['max'] * 1e3:.1f} ms |")
+    print()
+    for name, r in h.items():
+        if "tree" in name:
+            print(f"- target 50,000-file tree ≤ 2 s, {name}: {r['median']:.3f} s → {ok(r['median'] <= 2)}")
+    kib = time_v("scan.time.txt")
+    if kib:
+        print(f"- peak RSS of the tree scan (GNU time): {mb(kib):.1f} MB")
+    print()
+
+
+for section in (startup, rss, aws, relay, mcp, scan):
     try:
         section()
     except Exception as e:  # a half-finished section must not hide the others

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod completions;
 pub mod guard;
 pub mod run;
+pub mod scan;
 pub mod secret;
 
 use crate::backend::BackendError;
@@ -106,6 +107,7 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
         Command::Run(args) => run::run(args),
         Command::Secret(cmd) => secret::run(cmd),
         Command::Audit(args) => audit::run(args),
+        Command::Scan(args) => scan::run(args),
         Command::Completions { shell } => completions::run(shell),
     }
 }
