@@ -70,6 +70,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub exec: bool,
 
+    /// Replace %{NAME} in the server's arguments with the injected NAME's value (%%{ for a
+    /// literal %{). Off by default: arguments are visible to every local process (ps,
+    /// /proc/PID/cmdline), so prefer the environment whenever the server reads it.
+    #[arg(long)]
+    pub expand_args: bool,
+
     /// Per-reference timeout, e.g. 10s, 1500ms.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub timeout: String,
@@ -220,14 +226,16 @@ pub struct AuditArgs {
 
 /// `scan [PATH...]`
 #[derive(Debug, Args)]
-#[command(after_help = "Without PATH, scans the MCP client configs of this machine (Claude Desktop, \
+#[command(
+    after_help = "Without PATH, scans the MCP client configs of this machine (Claude Desktop, \
 Claude Code, Cursor, VS Code, Windsurf, Zed, Cline, Continue, Gemini CLI, Codex, Goose, LM Studio, \
 Kiro, Copilot CLI, opencode, ...) and the plaintext token files MCP tools leave behind. With PATH, \
 walks those files or trees (honouring .gitignore) for project-level configs (.mcp.json, \
 .vscode/mcp.json, .cursor/mcp.json, ...).\n\n\
 Reads only: never writes a file, never starts a server. Secrets are shown as at most their first \
 4 characters and their length.\n\n\
-EXIT STATUS: 0, or 1 when a finding reaches --fail-on; 64 usage.")]
+EXIT STATUS: 0, or 1 when a finding reaches --fail-on; 64 usage."
+)]
 pub struct ScanArgs {
     /// Files or directories to scan instead of this machine's client configs.
     #[arg(value_name = "PATH")]

@@ -5,8 +5,8 @@
 
 pub mod atomic_file;
 pub mod backend;
-pub mod clients;
 pub mod cli;
+pub mod clients;
 pub mod exit;
 pub mod harden;
 pub mod launch;

@@ -625,3 +625,65 @@ fn malformed_arguments_are_never_echoed() {
         );
     }
 }
+
+#[test]
+fn expand_args_places_a_value_in_the_arguments_only_when_asked() {
+    let home = Home::new();
+    home.set("api", CANARY.as_bytes());
+    let out = home.path().join("args.txt");
+    let o = out.display().to_string();
+    // The child writes its arguments to a file: stdout would be redacted by the proxy.
+    let script = format!("printf '%s\\n' \"$@\" > {o}");
+    for mode in MODES {
+        // Opt-in: %{K} becomes the value; %%{ is a literal %{; $0 (the program) is never touched.
+        home.cmd()
+            .arg("run")
+            .args(mode)
+            .args([
+                "--expand-args",
+                "K=local://api",
+                "--",
+                "sh",
+                "-c",
+                &script,
+                "sh",
+            ])
+            .args(["--api-key=%{K}", "%%{K}", "100%"])
+            .assert()
+            .success();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            format!("--api-key={CANARY}\n%{{K}}\n100%\n")
+        );
+        // Without the flag, everything after -- is untouched.
+        home.cmd()
+            .arg("run")
+            .args(mode)
+            .args([
+                "K=local://api",
+                "--",
+                "sh",
+                "-c",
+                &script,
+                "sh",
+                "--api-key=%{K}",
+            ])
+            .assert()
+            .success();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "--api-key=%{K}\n");
+    }
+    // A name that was not injected is a usage error naming the placeholder, never a value.
+    home.cmd()
+        .args([
+            "run",
+            "--expand-args",
+            "K=local://api",
+            "--",
+            "true",
+            "%{KEY}",
+        ])
+        .assert()
+        .code(64)
+        .stdout("")
+        .stderr(predicate::str::contains("%{KEY}").and(predicate::str::contains(CANARY).not()));
+}

@@ -6,6 +6,7 @@
 //! (signal forwarding, parent-death signal, the stdio proxy when guarding).
 //! Must not resolve secrets or parse MCP messages.
 
+pub mod args;
 pub mod env;
 pub mod exec;
 pub mod path;
@@ -68,12 +69,14 @@ pub enum LaunchError {
     },
     #[error("cannot set up signal handling: {0}")]
     Signals(std::io::Error),
+    #[error(transparent)]
+    Args(#[from] args::ArgError),
 }
 
 impl ExitStatus for LaunchError {
     fn exit_code(&self) -> Code {
         match self {
-            LaunchError::NoCommand => Code::Usage,
+            LaunchError::NoCommand | LaunchError::Args(_) => Code::Usage,
             LaunchError::Lookup(_) | LaunchError::Spawn { .. } | LaunchError::Signals(_) => {
                 Code::Software
             }

@@ -44,7 +44,9 @@ pub fn posture(server: &Server, findings: &[Finding]) -> Posture {
     {
         return Posture::VaultWrapped;
     }
-    if !indirections.is_empty() || !server.forwarded_env.is_empty() || server.headers_helper.is_some()
+    if !indirections.is_empty()
+        || !server.forwarded_env.is_empty()
+        || server.headers_helper.is_some()
     {
         return Posture::EnvIndirection;
     }

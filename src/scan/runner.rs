@@ -231,24 +231,54 @@ pub fn package_runner<'a>(argv: &[&'a str]) -> Option<Launched<'a>> {
             NPX_VALUE_FLAGS,
             &["-p", "--package"],
         ),
-        ("npm", "exec") => ("npm exec", PackageKind::Npm, 2, NPX_VALUE_FLAGS, &["-p", "--package"]),
+        ("npm", "exec") => (
+            "npm exec",
+            PackageKind::Npm,
+            2,
+            NPX_VALUE_FLAGS,
+            &["-p", "--package"],
+        ),
         ("pnpm", "dlx") => ("pnpm dlx", PackageKind::Npm, 2, NPX_VALUE_FLAGS, &[]),
-        ("yarn", "dlx") => ("yarn dlx", PackageKind::Npm, 2, NPX_VALUE_FLAGS, &["-p", "--package"]),
+        ("yarn", "dlx") => (
+            "yarn dlx",
+            PackageKind::Npm,
+            2,
+            NPX_VALUE_FLAGS,
+            &["-p", "--package"],
+        ),
         ("bun", "x") => ("bun x", PackageKind::Npm, 2, NPX_VALUE_FLAGS, &[]),
         ("uvx", _) => ("uvx", PackageKind::Python, 1, UVX_VALUE_FLAGS, &["--from"]),
-        ("uv", "tool") if argv.get(2) == Some(&"run") => {
-            ("uv tool run", PackageKind::Python, 3, UVX_VALUE_FLAGS, &["--from"])
-        }
-        ("pipx", "run") => ("pipx run", PackageKind::Python, 2, UVX_VALUE_FLAGS, &["--spec"]),
+        ("uv", "tool") if argv.get(2) == Some(&"run") => (
+            "uv tool run",
+            PackageKind::Python,
+            3,
+            UVX_VALUE_FLAGS,
+            &["--from"],
+        ),
+        ("pipx", "run") => (
+            "pipx run",
+            PackageKind::Python,
+            2,
+            UVX_VALUE_FLAGS,
+            &["--spec"],
+        ),
         ("docker" | "podman", "run") => (
-            if prog == "docker" { "docker run" } else { "podman run" },
+            if prog == "docker" {
+                "docker run"
+            } else {
+                "podman run"
+            },
             PackageKind::Image,
             2,
             DOCKER_VALUE_FLAGS,
             &[],
         ),
         ("docker" | "podman", "container") if argv.get(2) == Some(&"run") => (
-            if prog == "docker" { "docker run" } else { "podman run" },
+            if prog == "docker" {
+                "docker run"
+            } else {
+                "podman run"
+            },
             PackageKind::Image,
             3,
             DOCKER_VALUE_FLAGS,
@@ -337,9 +367,13 @@ pub fn unpinned_reason(launched: &Launched<'_>) -> Option<String> {
             let name = package_name(spec);
             let version = spec.get(name.len() + 1..).unwrap_or("");
             if version.is_empty() {
-                Some(format!("{runner} runs {name} without a version (whatever was published last)"))
+                Some(format!(
+                    "{runner} runs {name} without a version (whatever was published last)"
+                ))
             } else if !exact_version(version) {
-                Some(format!("{runner} runs {name}@{version}, not an exact version"))
+                Some(format!(
+                    "{runner} runs {name}@{version}, not an exact version"
+                ))
             } else {
                 None
             }
@@ -355,13 +389,15 @@ pub fn unpinned_reason(launched: &Launched<'_>) -> Option<String> {
             }
         }
         PackageKind::Image => {
-            let pinned = spec.split_once("@sha256:").is_some_and(|(_, d)| {
-                d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit())
-            });
+            let pinned = spec
+                .split_once("@sha256:")
+                .is_some_and(|(_, d)| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()));
             if pinned {
                 None
             } else {
-                Some(format!("{runner} runs image {spec} without an @sha256: digest"))
+                Some(format!(
+                    "{runner} runs image {spec} without an @sha256: digest"
+                ))
             }
         }
     }
@@ -424,7 +460,9 @@ mod tests {
 
     #[test]
     fn images_need_digests() {
-        assert!(unp("docker run -i --rm -e GITHUB_TOKEN ghcr.io/github/github-mcp-server").is_some());
+        assert!(
+            unp("docker run -i --rm -e GITHUB_TOKEN ghcr.io/github/github-mcp-server").is_some()
+        );
         assert!(unp("docker run -i --rm ghcr.io/github/github-mcp-server:v1.0").is_some());
         let digest = format!("ghcr.io/x/y@sha256:{}", "a".repeat(64));
         assert!(unp(&format!("docker run -i --rm -v /a:/b --name n {digest}")).is_none());
@@ -436,7 +474,8 @@ mod tests {
         assert!(unp("mcp-warden run K=local://x -- npx -y pkg").is_some());
         assert!(unp("mcp-warden run K=local://x -- npx -y pkg@1.0.0").is_none());
         // The wrapper itself unpinned gets the secrets: that is what is reported.
-        let r = unp("npx -y @astrixsecurity/mcp-secret-wrapper K=arn -- docker run -i img").unwrap();
+        let r =
+            unp("npx -y @astrixsecurity/mcp-secret-wrapper K=arn -- docker run -i img").unwrap();
         assert!(r.contains("mcp-secret-wrapper"), "{r}");
         assert!(
             unp("npx -y @astrixsecurity/mcp-secret-wrapper@1.0.3 K=arn -- docker run -i img")

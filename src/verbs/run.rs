@@ -181,7 +181,13 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
             resolve(&registry, &reqs, timeout).await?
         };
         let env = policy.build(std::env::vars_os(), &resolved);
-        let prepared = Prepared::new(&args.command, env)?;
+        let command = if args.expand_args {
+            crate::launch::args::expand(&args.command, &resolved)
+                .map_err(crate::launch::LaunchError::from)?
+        } else {
+            args.command.clone()
+        };
+        let prepared = Prepared::new(&command, env)?;
         if args.exec {
             return Err(Error::Launch(exec::exec(prepared)));
         }

@@ -32,7 +32,10 @@ pub fn run(args: ScanArgs) -> Result<i32, Error> {
             )));
         }
         let include_system = !overridden && !args.no_system;
-        (machine(&home, args.os, overridden, include_system), Some(home))
+        (
+            machine(&home, args.os, overridden, include_system),
+            Some(home),
+        )
     } else {
         (paths(&args.paths)?, std::env::home_dir())
     };

@@ -18,7 +18,12 @@ pub fn render(report: &Report) -> String {
         postures.insert(p.as_str().to_string(), json!(n));
     }
     let mut by_severity = serde_json::Map::new();
-    for sev in [Severity::Critical, Severity::High, Severity::Medium, Severity::Low] {
+    for sev in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ] {
         let n = report
             .files
             .iter()

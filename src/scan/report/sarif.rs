@@ -184,7 +184,10 @@ pub fn render(report: &Report) -> String {
                 uri.push('/');
             }
             let sep = if uri.starts_with('/') { "" } else { "/" };
-            (format!("ROOT{i}"), json!({ "uri": format!("file://{sep}{uri}") }))
+            (
+                format!("ROOT{i}"),
+                json!({ "uri": format!("file://{sep}{uri}") }),
+            )
         })
         .collect();
     let doc = json!({

@@ -24,12 +24,7 @@ pub fn render(report: &Report, home: Option<&Path>, color: bool) -> String {
             let _ = writeln!(out, "{}", paint("1", file.client));
             last_client = file.client;
         }
-        let _ = writeln!(
-            out,
-            "  {} ({})",
-            display_path(&file.path, home),
-            file.scope
-        );
+        let _ = writeln!(out, "  {} ({})", display_path(&file.path, home), file.scope);
         if let Some(err) = &file.error {
             let _ = writeln!(out, "    {} {err}", paint("33", "unreadable:"));
             continue;
@@ -75,7 +70,10 @@ fn render_file(out: &mut String, file: &FileResult, paint: &dyn Fn(&str, &str) -
             let _ = writeln!(
                 out,
                 "      {:<8}  {}  line {}  {}  {}",
-                paint(severity_color(f.severity), &f.severity.as_str().to_uppercase()),
+                paint(
+                    severity_color(f.severity),
+                    &f.severity.as_str().to_uppercase()
+                ),
                 f.site.describe(),
                 f.line,
                 f.title,
@@ -87,7 +85,10 @@ fn render_file(out: &mut String, file: &FileResult, paint: &dyn Fn(&str, &str) -
         let _ = writeln!(
             out,
             "    {:<8}  {}  line {}  {}  {}",
-            paint(severity_color(f.severity), &f.severity.as_str().to_uppercase()),
+            paint(
+                severity_color(f.severity),
+                &f.severity.as_str().to_uppercase()
+            ),
             f.site.describe(),
             f.line,
             f.title,
