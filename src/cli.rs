@@ -33,6 +33,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// Find plaintext secrets in MCP client configs, never printing them.
     Scan(ScanArgs),
+    /// Print HTTP headers holding secrets from a backend as a JSON map (Claude Code headersHelper).
+    Headers(HeadersArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -291,4 +293,33 @@ pub enum SeverityArg {
     Medium,
     High,
     Critical,
+}
+
+/// `headers -H 'NAME: TEMPLATE'... [VAR=REF ...]`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Prints one JSON object, e.g. {\"Authorization\":\"Bearer ...\"}, on stdout: the \
+shape Claude Code's `headersHelper` expects. In a TEMPLATE, %{VAR} is replaced by VAR's value and %%{ \
+stands for a literal %{.\n\nExample (what `mcp-warden protect` writes):\n  \
+mcp-warden headers -H 'Authorization: Bearer %{TOKEN}' TOKEN=local://claude-code/api/Authorization\n\n\
+EXIT STATUS: 0; 64 usage; 65 a value that cannot go in a header (not UTF-8, line break); 69, 77, 78 \
+as for run."
+)]
+pub struct HeadersArgs {
+    /// A header to print: 'Name: TEMPLATE' (repeatable).
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "NAME: TEMPLATE",
+        required = true
+    )]
+    pub headers: Vec<String>,
+
+    /// Secrets the templates use: VAR=REF.
+    #[arg(value_name = "VAR=REF")]
+    pub assignments: Vec<String>,
+
+    /// Per-reference timeout, e.g. 10s, 1500ms (Claude Code gives the helper 10 s in all).
+    #[arg(long, default_value = "8s", value_name = "DURATION")]
+    pub timeout: String,
 }

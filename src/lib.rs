@@ -16,4 +16,5 @@ pub mod reference;
 pub mod resolve;
 pub mod scan;
 pub mod secret;
+pub mod template;
 pub mod verbs;

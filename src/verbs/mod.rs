@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod completions;
 pub mod guard;
+pub mod headers;
 pub mod run;
 pub mod scan;
 pub mod secret;
@@ -36,6 +37,9 @@ pub enum Error {
     /// Our own files or streams.
     #[error("{0}")]
     Io(String),
+    /// A value that cannot be used where it is needed (65).
+    #[error("{0}")]
+    Data(String),
     /// A configuration problem found by a verb.
     #[error("{0}")]
     Config(String),
@@ -53,6 +57,7 @@ impl ExitStatus for Error {
             Error::Backend(e) => e.exit_code(),
             Error::Launch(e) => e.exit_code(),
             Error::Io(_) => Code::IoErr,
+            Error::Data(_) => Code::DataErr,
             Error::Config(_) => Code::Config,
             Error::Internal(_) => Code::Software,
         }
@@ -108,6 +113,7 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
         Command::Secret(cmd) => secret::run(cmd),
         Command::Audit(args) => audit::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Headers(args) => headers::run(args),
         Command::Completions { shell } => completions::run(shell),
     }
 }

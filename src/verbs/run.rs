@@ -92,7 +92,10 @@ fn looks_like_a_value(reference: &str) -> bool {
 }
 
 /// Splits `NAME=REF` arguments into resolve requests.
-fn requests(assignments: &[String], default_scheme: Scheme) -> Result<Vec<Request>, Error> {
+pub(crate) fn requests(
+    assignments: &[String],
+    default_scheme: Scheme,
+) -> Result<Vec<Request>, Error> {
     let mut out: Vec<Request> = Vec::with_capacity(assignments.len());
     // Arguments are never echoed whole: a malformed one may be a pasted value.
     for (n, a) in assignments.iter().enumerate() {
