@@ -33,6 +33,10 @@ pub enum Command {
     Audit(AuditArgs),
     /// Find plaintext secrets in MCP client configs, never printing them.
     Scan(ScanArgs),
+    /// Move plaintext secrets found by scan into a backend and rewrite the configs (dry run by default).
+    Protect(ProtectArgs),
+    /// Put back the entries protect rewrote, with the values from their backend (dry run by default).
+    Restore(RestoreArgs),
     /// Print HTTP headers holding secrets from a backend as a JSON map (Claude Code headersHelper).
     Headers(HeadersArgs),
     /// Print a shell completion script.
@@ -239,11 +243,26 @@ Reads only: never writes a file, never starts a server. Secrets are shown as at 
 EXIT STATUS: 0, or 1 when a finding reaches --fail-on; 64 usage."
 )]
 pub struct ScanArgs {
-    /// Files or directories to scan instead of this machine's client configs.
+    #[command(flatten)]
+    pub discover: Discover,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+
+    /// Exit 1 when a finding has at least this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArg>,
+}
+
+/// Which config files `scan` and `protect` look at.
+#[derive(Debug, Args)]
+pub struct Discover {
+    /// Files or directories to use instead of this machine's client configs.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Scan the client configs under this home directory instead of yours
+    /// Use the client configs under this home directory instead of yours
     /// (environment overrides such as XDG_CONFIG_HOME are then ignored).
     #[arg(long, value_name = "DIR", conflicts_with = "paths")]
     pub home: Option<PathBuf>,
@@ -256,14 +275,6 @@ pub struct ScanArgs {
     /// they are read by default unless --home is given.
     #[arg(long)]
     pub no_system: bool,
-
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
-    pub format: ScanFormat,
-
-    /// Exit 1 when a finding has at least this severity.
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<SeverityArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -321,5 +332,80 @@ pub struct HeadersArgs {
 
     /// Per-reference timeout, e.g. 10s, 1500ms (Claude Code gives the helper 10 s in all).
     #[arg(long, default_value = "8s", value_name = "DURATION")]
+    pub timeout: String,
+}
+
+/// `protect [PATH...]`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Plans from scan's findings. For each plaintext secret: store it in the \
+backend (--to), read it back and compare, then rewrite the entry so the server starts through \
+`mcp-warden run VAR=REF ... -- <original command>`; a secret passed as an argument is placed back at \
+launch with --expand-args (%{VAR}); a Claude Code remote server's secret header is fetched by a \
+headersHelper running `mcp-warden headers`. Anything else is reported as not protectable, with the \
+reason.\n\n\
+Without --apply nothing is stored or written: a unified diff (values masked) shows what would \
+change. With --apply each file is replaced atomically after its secrets are stored and verified; a \
+journal without plaintext lets `mcp-warden restore` undo it. Running it twice changes nothing.\n\n\
+EXIT STATUS: 0; 1 when some file could not be protected; 64 usage."
+)]
+pub struct ProtectArgs {
+    #[command(flatten)]
+    pub discover: Discover,
+
+    /// Where secrets go: SCHEME://PREFIX[?PARAMS], e.g. local://, aws-sm://mcp/?region=eu-west-1,
+    /// vault://secret/mcp/.
+    #[arg(long, default_value = "local://", value_name = "REF-PREFIX")]
+    pub to: String,
+
+    /// Name of each stored secret under --to, from {client}, {server}, {var}, {scope}.
+    #[arg(
+        long,
+        default_value = "{client}/{server}/{var}",
+        value_name = "TEMPLATE"
+    )]
+    pub name_template: String,
+
+    /// Store the secrets and rewrite the files (without it: a dry run printing a diff).
+    #[arg(long)]
+    pub apply: bool,
+
+    /// Also rewrite entries wrapped by mcp-secret-wrapper into mcp-warden syntax.
+    #[arg(long)]
+    pub convert_wrappers: bool,
+
+    /// Only this server entry (repeatable).
+    #[arg(long = "server", value_name = "NAME")]
+    pub servers: Vec<String>,
+
+    /// The mcp-warden command written into configs (default: this executable's absolute path,
+    /// so clients started without your shell's PATH still find it).
+    #[arg(long, value_name = "PATH")]
+    pub warden: Option<PathBuf>,
+
+    /// Per-secret backend timeout, e.g. 10s.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
+}
+
+/// `restore [FILE...]`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Reads protect's journal, fetches each value from its backend and puts the \
+original entry back byte for byte, newest protect first. An entry edited since protect is left alone \
+and reported. Without --apply: a diff (values masked). The secrets stay in their backend.\n\n\
+EXIT STATUS: 0; 1 when some entry could not be restored; 64 usage."
+)]
+pub struct RestoreArgs {
+    /// Only these config files (default: every file protect rewrote).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Write the restored files (without it: a dry run printing a diff).
+    #[arg(long)]
+    pub apply: bool,
+
+    /// Per-secret backend timeout, e.g. 10s.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub timeout: String,
 }

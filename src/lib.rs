@@ -11,6 +11,7 @@ pub mod exit;
 pub mod harden;
 pub mod launch;
 pub mod paths;
+pub mod protect;
 pub mod proxy;
 pub mod reference;
 pub mod resolve;

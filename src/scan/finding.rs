@@ -75,6 +75,8 @@ pub struct Finding {
     /// 1-based position of that string in the file.
     pub line: u32,
     pub column: u32,
+    /// Byte range of the secret inside that string (a position, not a value).
+    pub range: std::ops::Range<usize>,
     pub masked: Masked,
 }
 
@@ -90,6 +92,7 @@ impl Finding {
             pointer: at.pointer.clone(),
             line: at.line,
             column: at.column,
+            range: hit.range.clone(),
             masked: Masked::of(secret),
         }
     }

@@ -7,38 +7,64 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use crate::cli::{ScanArgs, ScanFormat, ScanOs, SeverityArg};
-use crate::clients::OsFamily;
+use crate::cli::{Discover, ScanArgs, ScanFormat, ScanOs, SeverityArg};
 use crate::clients::catalog;
+use crate::clients::{Location, OsFamily};
 use crate::scan::detect::Severity;
 use crate::scan::finding::FileResult;
 use crate::scan::{self, Report, report};
 
-pub fn run(args: ScanArgs) -> Result<i32, Error> {
-    let (report, home) = if args.paths.is_empty() {
-        let (home, overridden) = match &args.home {
-            Some(h) => (h.clone(), true),
-            None => (
-                std::env::home_dir().ok_or_else(|| {
-                    Error::Config("cannot tell your home directory; pass --home DIR".to_string())
-                })?,
-                false,
-            ),
-        };
-        if !home.is_dir() {
-            return Err(Error::Usage(format!(
-                "--home {}: not a directory",
-                home.display()
-            )));
-        }
-        let include_system = !overridden && !args.no_system;
-        (
-            machine(&home, args.os, overridden, include_system),
-            Some(home),
-        )
-    } else {
-        (paths(&args.paths)?, std::env::home_dir())
+/// The config files `discover` selects, and how they were found.
+pub struct Found {
+    pub mode: &'static str,
+    pub roots: Vec<PathBuf>,
+    pub locations: Vec<Location>,
+    /// Entries the walk could not read.
+    pub problems: Vec<FileResult>,
+    /// The home used (machine mode), or the user's home (to shorten paths).
+    pub home: Option<PathBuf>,
+}
+
+/// Finds the config files for `scan` and `protect`.
+pub fn discover(d: &Discover) -> Result<Found, Error> {
+    if !d.paths.is_empty() {
+        return paths(&d.paths);
+    }
+    let (home, overridden) = match &d.home {
+        Some(h) => (h.clone(), true),
+        None => (
+            std::env::home_dir().ok_or_else(|| {
+                Error::Config("cannot tell your home directory; pass --home DIR".to_string())
+            })?,
+            false,
+        ),
     };
+    if !home.is_dir() {
+        return Err(Error::Usage(format!(
+            "--home {}: not a directory",
+            home.display()
+        )));
+    }
+    let include_system = !overridden && !d.no_system;
+    Ok(Found {
+        mode: "machine",
+        roots: vec![home.clone()],
+        locations: machine(&home, d.os, overridden, include_system),
+        problems: Vec::new(),
+        home: Some(home),
+    })
+}
+
+pub fn run(args: ScanArgs) -> Result<i32, Error> {
+    let found = discover(&args.discover)?;
+    let mut files = scan::scan_locations(found.locations);
+    files.extend(found.problems);
+    let report = Report {
+        mode: found.mode,
+        roots: found.roots,
+        files,
+    };
+    let home = found.home;
 
     let text = match args.format {
         ScanFormat::Table => {
@@ -67,7 +93,7 @@ pub fn run(args: ScanArgs) -> Result<i32, Error> {
     })
 }
 
-fn machine(home: &Path, os: ScanOs, overridden: bool, include_system: bool) -> Report {
+fn machine(home: &Path, os: ScanOs, overridden: bool, include_system: bool) -> Vec<Location> {
     let families: &[OsFamily] = match os {
         ScanOs::Current => &[OsFamily::current()],
         ScanOs::Linux => &[OsFamily::Linux],
@@ -82,14 +108,10 @@ fn machine(home: &Path, os: ScanOs, overridden: bool, include_system: bool) -> R
     for os in families {
         locations.extend(catalog::machine_locations(home, *os, env, include_system));
     }
-    Report {
-        mode: "machine",
-        roots: vec![home.to_path_buf()],
-        files: scan::scan_locations(locations),
-    }
+    locations
 }
 
-fn paths(roots: &[PathBuf]) -> Result<Report, Error> {
+fn paths(roots: &[PathBuf]) -> Result<Found, Error> {
     let mut locations = Vec::new();
     let mut problems: Vec<FileResult> = Vec::new();
     let mut abs_roots = Vec::new();
@@ -113,11 +135,11 @@ fn paths(roots: &[PathBuf]) -> Result<Report, Error> {
             abs
         });
     }
-    let mut files = scan::scan_locations(locations);
-    files.extend(problems);
-    Ok(Report {
+    Ok(Found {
         mode: "paths",
         roots: abs_roots,
-        files,
+        locations,
+        problems,
+        home: std::env::home_dir(),
     })
 }

@@ -1,0 +1,214 @@
+//! Protect and restore: move plaintext secrets found by scan into a backend
+//! and rewrite each affected config entry to start through `mcp-warden run`
+//! (or, for Claude Code remote servers, to fetch its headers through
+//! `mcp-warden headers`); and undo it.
+//!
+//! Order of work for one file, so a crash at any instant is safe: plan in
+//! memory; store every secret and read it back; write the journal (no
+//! plaintext); check the file is unchanged since it was read; replace it
+//! atomically. Running protect again changes nothing: the rewritten entries
+//! hold no plaintext. Owns planning, the journal and the order; the verbs
+//! print, the clients editor edits, the backends store.
+
+pub mod diff;
+pub mod journal;
+pub mod naming;
+pub mod plan;
+pub mod restore;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::clients::edit;
+use crate::clients::read::{MAX_CONFIG_BYTES, parse};
+use crate::clients::{Format, Location};
+use crate::scan::finding::format_name;
+use journal::{Encoding, Record, SecretRecord};
+use plan::{FilePlan, Options};
+
+/// One file, planned and edited in memory.
+pub struct Prepared {
+    pub location: Location,
+    /// The file to write (symbolic links resolved, so a link stays a link).
+    pub target: PathBuf,
+    pub original: Vec<u8>,
+    pub new: Vec<u8>,
+    pub plan: FilePlan,
+    /// Journal records, one per rewritten entry (times set when written).
+    pub records: Vec<Record>,
+}
+
+impl Prepared {
+    pub fn changes(&self) -> bool {
+        !self.plan.entries.is_empty()
+    }
+
+    /// Masks for the diff: every secret in every form it may take in the text.
+    pub fn masks(&self) -> Vec<diff::Mask> {
+        self.plan
+            .entries
+            .iter()
+            .flat_map(|e| e.secrets.iter())
+            .filter_map(|s| {
+                let text = s.value.as_str()?;
+                Some([Encoding::Raw, Encoding::Json].map(|enc| diff::Mask {
+                    text: journal::encode(text, enc),
+                    shown: format!("[{}]", s.masked),
+                }))
+            })
+            .flatten()
+            .collect()
+    }
+}
+
+/// Reads a config file of at most [`MAX_CONFIG_BYTES`].
+pub fn read_config(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(format!("larger than {MAX_CONFIG_BYTES} bytes"));
+    }
+    std::fs::read(path).map_err(|e| e.to_string())
+}
+
+fn entry_text(format: Format, bytes: &[u8], pointer: &str) -> Result<String, String> {
+    let span = edit::span(format, bytes, pointer).map_err(|e| e.to_string())?;
+    let text = bytes
+        .get(span)
+        .ok_or_else(|| format!("{pointer}: span outside the file"))?;
+    String::from_utf8(text.to_vec()).map_err(|_| format!("{pointer}: not UTF-8 text"))
+}
+
+/// Plans one file and applies the edits in memory. `Ok(None)`: nothing to do.
+pub fn prepare(location: Location, opts: &Options<'_>) -> Result<Prepared, String> {
+    let target = std::fs::canonicalize(&location.path).map_err(|e| e.to_string())?;
+    let original = read_config(&target)?;
+    let cfg = parse(location.clone(), &original).map_err(|e| e.to_string())?;
+    let mut plan = plan::plan_file(&cfg, &original, opts);
+    let format = location.format;
+    let mut records = Vec::new();
+    let mut kept = Vec::new();
+    let mut edits = Vec::new();
+    // Each entry is checked on its own: one that cannot be reversed exactly is skipped.
+    for entry in std::mem::take(&mut plan.entries) {
+        let old_text = entry_text(format, &original, &entry.pointer)?;
+        let mut secrets = Vec::new();
+        let mut forms = Vec::new();
+        let mut exact = true;
+        for s in &entry.secrets {
+            let Some(v) = s.value.as_str() else {
+                exact = false;
+                break;
+            };
+            let enc = [Encoding::Raw, Encoding::Json]
+                .into_iter()
+                .find(|e| old_text.contains(&journal::encode(v, *e)));
+            match enc {
+                Some(e) => {
+                    forms.push(journal::encode(v, e));
+                    secrets.push(SecretRecord {
+                        reference: s.reference.to_string(),
+                        encoding: e,
+                    });
+                }
+                None => {
+                    exact = false;
+                    break;
+                }
+            }
+        }
+        let segments = if exact {
+            journal::segments(&old_text, &forms)
+        } else {
+            None
+        };
+        let Some(original_segments) = segments else {
+            plan.skipped.push(plan::Skipped {
+                server: entry.server.clone(),
+                site: "entry".into(),
+                reason: "a value is written with escape sequences; protect could not promise an exact restore".into(),
+            });
+            continue;
+        };
+        edits.extend(entry.edits.iter().cloned());
+        records.push(Record {
+            version: journal::VERSION,
+            path: target.clone(),
+            client: location.client.to_string(),
+            format: format_name(format).to_string(),
+            server: entry.server.clone(),
+            entry: entry.pointer.clone(),
+            original: original_segments,
+            secrets,
+            protected: String::new(),
+            created: 0,
+            sequence: 0,
+        });
+        kept.push(entry);
+    }
+    plan.entries = kept;
+    let new = if edits.is_empty() {
+        original.clone()
+    } else {
+        edit::apply(format, &original, &edits).map_err(|e| e.to_string())?
+    };
+    for r in &mut records {
+        r.protected = entry_text(format, &new, &r.entry)?;
+    }
+    // The rewritten file must still read as the same client's config, with no plaintext left where we worked.
+    if !plan.entries.is_empty() {
+        let reread = parse(location.clone(), &new)
+            .map_err(|e| format!("the rewritten file would not parse: {e}"))?;
+        for entry in &plan.entries {
+            if let Some(server) = reread.servers.iter().find(|s| s.pointer == entry.pointer)
+                && !crate::scan::server_findings(server).iter().all(|f| {
+                    plan.skipped
+                        .iter()
+                        .any(|s| s.server == entry.server && s.site == f.site.describe())
+                })
+            {
+                return Err(format!(
+                    "{}: the rewritten entry still holds a plaintext secret; nothing written",
+                    entry.server
+                ));
+            }
+        }
+    }
+    Ok(Prepared {
+        location,
+        target,
+        original,
+        new,
+        plan,
+        records,
+    })
+}
+
+/// Stamps and writes the journal records of `prepared`.
+pub fn write_journal(data_dir: &Path, prepared: &mut Prepared) -> Result<Vec<PathBuf>, String> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut written = Vec::new();
+    for r in &mut prepared.records {
+        r.created = now.as_secs();
+        r.sequence = u64::from(now.subsec_nanos());
+        written.push(
+            journal::write(data_dir, r)
+                .map_err(|e| format!("cannot write the journal in {}: {e}", data_dir.display()))?,
+        );
+    }
+    Ok(written)
+}
+
+/// Replaces the file with the new text, unless it changed since it was read.
+pub fn write_file(prepared: &Prepared) -> Result<(), String> {
+    let now = read_config(&prepared.target)?;
+    if now != prepared.original {
+        return Err("the file changed while protect ran; run it again".into());
+    }
+    crate::atomic_file::replace(&prepared.target, &prepared.new, 0o600).map_err(|e| e.to_string())
+}

@@ -1,0 +1,48 @@
+//! Storing and verifying: each secret is written to its backend (unless the
+//! same value is already there), read back and compared, before any config
+//! points at it. Refuses to overwrite a different value under the same name.
+//!
+//! Talks to backends only; never to config files. Errors name references, never values.
+
+use crate::backend::{ErrorKind, Registry};
+use crate::resolve::{ResolveError, fetch_one};
+
+use super::plan::Secret;
+
+/// What happened to one secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Written now and read back equal.
+    Written,
+    /// The backend already held exactly this value (a re-run after a crash).
+    AlreadyThere,
+}
+
+/// Stores and verifies `secret`. One line of error text on failure.
+pub async fn store(registry: &Registry, secret: &Secret) -> Result<Stored, String> {
+    let r = &secret.reference;
+    let backend = registry.get(r.scheme).map_err(|e| e.to_string())?;
+    match fetch_one(registry, r).await {
+        Ok(existing) if existing == secret.value => return Ok(Stored::AlreadyThere),
+        Ok(_) => {
+            return Err(format!(
+                "{r} already holds a different value; not overwritten (choose other names with --name-template, or remove it first)"
+            ));
+        }
+        Err(ResolveError::Backend { source, .. }) if source.kind == ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot check {r}: {e}")),
+    }
+    backend
+        .write(r, &secret.value)
+        .await
+        .map_err(|e| format!("cannot store {}: {e}", secret.var))?;
+    match fetch_one(registry, r).await {
+        Ok(v) if v == secret.value => Ok(Stored::Written),
+        Ok(_) => Err(format!(
+            "{r} reads back a different value than was written; config left unchanged"
+        )),
+        Err(e) => Err(format!(
+            "{r} cannot be read back after writing ({e}); config left unchanged"
+        )),
+    }
+}
