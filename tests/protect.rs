@@ -1,0 +1,368 @@
+//! `mcp-warden protect` / `restore`: plaintext secrets in real-shaped client
+//! configs (JSON, JSONC, TOML, YAML) move into a backend, entries are
+//! rewritten in place, and restore gives back the original bytes.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::Duration;
+
+use common::{Home, bin_path, service_env};
+use predicates::prelude::*;
+use serde_json::Value;
+
+const FIXTURE: &str = "tests/fixtures/protect/home";
+
+/// Every fake token planted in the fixture home (none may ever be printed).
+const TOKENS: &[&str] = &[
+    "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d",
+    "ghp_KLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR",
+    "glpat-ojfljoQoaF1LlqsajAIx",
+    "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",
+    "lin_api_gaKjIg8xNbe3nNyjOq9wMxEhh2FDEEtfjgVvVqE1",
+    "xoxb-912304330959-7997565222787-z63FfkCzJr4i0B3JrTAwR4y9",
+    "sk-ant-api03-IBXuDL7DxtpYlSXpfKtHF4vUCsMehGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rESQedUStPKR0CsTy4Qwb8DwkNhFdnXsAA",
+    "SkHbn88HxjSI6bWHtP3fS2qHx6kwXoII",
+];
+
+/// A copy of the fixture home, and an mcp-warden home for the store and journal.
+struct Setup {
+    warden: Home,
+    user: tempfile::TempDir,
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+fn setup() -> Setup {
+    let user = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(FIXTURE), user.path());
+    Setup {
+        warden: Home::new(),
+        user,
+    }
+}
+
+impl Setup {
+    fn home(&self) -> &Path {
+        self.user.path()
+    }
+
+    fn cmd(&self, verb: &str) -> assert_cmd::Command {
+        let mut c = self.warden.cmd();
+        c.arg(verb);
+        if verb == "protect" {
+            c.arg("--home").arg(self.home());
+        }
+        c
+    }
+
+    fn file(&self, rel: &str) -> PathBuf {
+        self.home().join(rel)
+    }
+}
+
+/// Every file under `dir` by relative path.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                walk(root, &e.path(), out);
+            } else {
+                let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
+                out.insert(rel, std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn assert_no_token(what: &str, text: &[u8]) {
+    let text = String::from_utf8_lossy(text);
+    for t in TOKENS {
+        assert!(!text.contains(t), "{what} holds a plaintext token");
+    }
+}
+
+fn json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn dry_run_shows_a_masked_diff_and_changes_nothing() {
+    let s = setup();
+    let before = snapshot(s.home());
+    let out = s.cmd("protect").assert().success().get_output().clone();
+    assert_no_token("stdout", &out.stdout);
+    assert_no_token("stderr", &out.stderr);
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(diff.contains("+++ "), "no diff: {diff}");
+    assert!(diff.contains("local://claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN"));
+    assert!(diff.contains("[ghp_"), "the removed value is shown masked: {diff}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--apply"));
+    assert_eq!(snapshot(s.home()), before, "a dry run wrote a file");
+    // Nothing stored either.
+    s.warden
+        .cmd()
+        .args(["secret", "ls"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("claude-desktop").not());
+}
+
+#[test]
+fn apply_rewrites_every_format_and_restore_gives_back_the_exact_bytes() {
+    let s = setup();
+    let desktop = s.file(".config/Claude/claude_desktop_config.json");
+    std::fs::set_permissions(&desktop, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before = snapshot(s.home());
+    let warden = bin_path().canonicalize().unwrap().display().to_string();
+
+    let out = s.cmd("protect").arg("--apply").assert().success().get_output().clone();
+    assert_no_token("stdout", &out.stdout);
+    assert_no_token("stderr", &out.stderr);
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Cursor has no header helper: reported, file untouched.
+    assert!(err.contains("cursor") || err.contains(".cursor"), "{err}");
+    assert!(err.contains("not protected"), "{err}");
+    let after = snapshot(s.home());
+    assert_eq!(after[Path::new(".cursor/mcp.json")], before[Path::new(".cursor/mcp.json")]);
+    for (rel, bytes) in &after {
+        if rel != Path::new(".cursor/mcp.json") {
+            assert_no_token(&rel.display().to_string(), bytes);
+            assert_ne!(bytes, &before[rel], "{} was not rewritten", rel.display());
+        }
+    }
+    assert_eq!(
+        std::fs::metadata(&desktop).unwrap().permissions().mode() & 0o777,
+        0o640,
+        "the file mode changed"
+    );
+
+    // Claude Desktop: env secret -> run assignment; docker -e K=V -> -e K.
+    let cfg = json(&desktop);
+    let gh = &cfg["mcpServers"]["github"];
+    assert_eq!(gh["command"], warden.as_str());
+    let args = strings(&gh["args"]);
+    assert_eq!(
+        args,
+        [
+            "run",
+            "GITHUB_PERSONAL_ACCESS_TOKEN=local://claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN",
+            "--",
+            "npx",
+            "-y",
+            "@modelcontextprotocol/server-github@2025.4.8"
+        ]
+    );
+    assert_eq!(gh["env"], serde_json::json!({"GITHUB_TOOLSETS": "repos,issues"}));
+    let gl = strings(&cfg["mcpServers"]["gitlab"]["args"]);
+    assert!(gl.contains(&"GITLAB_PERSONAL_ACCESS_TOKEN".to_string()), "{gl:?}");
+    assert!(gl[1].starts_with("GITLAB_PERSONAL_ACCESS_TOKEN=local://"), "{gl:?}");
+    // Untouched entry stays as it was.
+    assert_eq!(
+        cfg["mcpServers"]["filesystem"]["command"],
+        "npx",
+        "an entry without secrets changed"
+    );
+    // The values are in the store.
+    s.warden
+        .cmd()
+        .args(["secret", "get", "claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN"])
+        .assert()
+        .success()
+        .stdout(TOKENS[0]);
+
+    // Codex: an argument secret goes back in at launch through --expand-args.
+    let codex = std::fs::read_to_string(s.file(".codex/config.toml")).unwrap();
+    assert!(codex.contains("\"--expand-args\""), "{codex}");
+    assert!(codex.contains("--api-key=%{API_KEY}"), "{codex}");
+    assert!(codex.contains("# Codex CLI configuration"), "a comment was lost");
+
+    // Claude Code remote: a headersHelper prints the header from the store.
+    let cc = json(&s.file(".claude.json"));
+    let helper = cc["mcpServers"]["internal-api"]["headersHelper"]
+        .as_str()
+        .expect("headersHelper written")
+        .to_string();
+    assert_eq!(cc["mcpServers"]["internal-api"]["headers"], serde_json::json!({"X-Team": "platform"}));
+    let out = StdCommand::new("sh")
+        .args(["-c", &helper])
+        .env("MCP_WARDEN_HOME", s.warden.path())
+        .env("MCP_WARDEN_KEY_STORE", "file")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let headers: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(headers["Authorization"], format!("Bearer {}", TOKENS[7]));
+
+    // A second run changes nothing.
+    s.cmd("protect").arg("--apply").assert().success();
+    assert_eq!(snapshot(s.home()), after, "protect is not idempotent");
+
+    // Dry-run restore shows a masked diff and writes nothing.
+    let out = s.cmd("restore").assert().success().get_output().clone();
+    assert_no_token("restore stdout", &out.stdout);
+    assert_no_token("restore stderr", &out.stderr);
+    assert_eq!(snapshot(s.home()), after);
+
+    s.cmd("restore").arg("--apply").assert().success();
+    let restored = snapshot(s.home());
+    for (rel, bytes) in &before {
+        assert!(
+            restored[rel] == *bytes,
+            "{} is not byte-identical after restore",
+            rel.display()
+        );
+    }
+    assert_eq!(
+        std::fs::metadata(&desktop).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    // The journal is spent.
+    s.cmd("restore")
+        .arg("--apply")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("nothing to restore"));
+}
+
+#[test]
+fn an_existing_different_value_is_never_overwritten() {
+    let s = setup();
+    s.warden.set(
+        "claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN",
+        b"someone-elses-value",
+    );
+    let desktop = s.file(".config/Claude/claude_desktop_config.json");
+    let before = std::fs::read(&desktop).unwrap();
+    let out = s.cmd("protect").arg("--apply").assert().code(1).get_output().clone();
+    assert_no_token("stderr", &out.stderr);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("different value"));
+    assert_eq!(std::fs::read(&desktop).unwrap(), before, "file changed despite the conflict");
+    s.warden
+        .cmd()
+        .args(["secret", "get", "claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN"])
+        .assert()
+        .stdout("someone-elses-value");
+}
+
+/// Every reference a rewritten config holds must resolve: no config may point at a missing secret.
+fn assert_refs_resolve(s: &Setup, text: &str) {
+    for (i, _) in text.match_indices("local://") {
+        let rest = &text[i..];
+        let end = rest
+            .find(|c: char| c == '"' || c == '\'' || c == ' ' || c == ',')
+            .unwrap_or(rest.len());
+        let r = &rest[..end];
+        s.warden
+            .cmd()
+            .args(["secret", "get", r])
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn sigkill_at_random_instants_never_leaves_a_half_written_file_or_a_dangling_reference() {
+    let s = setup();
+    let before = snapshot(s.home());
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    // Bounded: 25 kills, each after at most 60 ms.
+    for _ in 0..25 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_micros(seed % 60_000);
+        let mut child = StdCommand::new(bin_path())
+            .args(["protect", "--apply", "--home"])
+            .arg(s.home())
+            .env("MCP_WARDEN_HOME", s.warden.path())
+            .env("MCP_WARDEN_KEY_STORE", "file")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        for (rel, bytes) in snapshot(s.home()) {
+            if rel.to_string_lossy().ends_with(".tmp") {
+                continue; // an orphaned temp file next to the config is harmless
+            }
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if bytes != before[&rel] {
+                assert_no_token(&rel.display().to_string(), &bytes);
+            }
+            assert_refs_resolve(&s, &text);
+        }
+    }
+    // Finishing the job and undoing it still gives the original bytes.
+    s.cmd("protect").arg("--apply").assert().success();
+    s.cmd("restore").arg("--apply").assert().success();
+    let after = snapshot(s.home());
+    for (rel, bytes) in &before {
+        assert!(after[rel] == *bytes, "{} differs after kill/protect/restore", rel.display());
+    }
+}
+
+#[test]
+fn a_protected_entry_starts_and_answers_a_real_mcp_exchange() {
+    let node = service_env("MCP_WARDEN_TEST_NODE");
+    let everything = service_env("MCP_WARDEN_TEST_EVERYTHING");
+    let s = setup();
+    let token = "ghp_Zq8rT2vYx4Lm9NcB6dWf1HjK3sPa7UeR0iGo";
+    let desktop = s.file(".config/Claude/claude_desktop_config.json");
+    let cfg = serde_json::json!({"mcpServers": {"everything": {
+        "command": node, "args": [everything, "stdio"],
+        "env": {"GITHUB_TOKEN": token}
+    }}});
+    std::fs::write(&desktop, serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
+    s.cmd("protect").arg("--apply").assert().success();
+    let entry = json(&desktop)["mcpServers"]["everything"].clone();
+    assert!(!entry.to_string().contains(token));
+    let mut argv = vec![entry["command"].as_str().unwrap().to_string()];
+    argv.extend(strings(&entry["args"]));
+
+    let out = StdCommand::new(service_env("MCP_WARDEN_TEST_PYTHON"))
+        .arg(service_env("MCP_WARDEN_TEST_MCP_SESSION"))
+        .args(["--call", r#"{"name":"get-env","arguments":{}}"#, "--"])
+        .args(&argv)
+        .env("MCP_WARDEN_HOME", s.warden.path())
+        .env("MCP_WARDEN_KEY_STORE", "file")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(v["tools"].as_array().unwrap().iter().any(|t| t == "get-env"));
+    // The server had the value (the proxy replaced it on the way out), and the client never saw it.
+    assert!(!text.contains(token), "the token reached the client");
+    assert!(text.contains("[REDACTED:GITHUB_TOKEN]"), "the server did not get the secret: {text}");
+}
