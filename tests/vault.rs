@@ -659,37 +659,114 @@ fn no_token_and_unreachable_and_skip_verify_are_explained() {
     );
 }
 
+/// A private OpenBao dev server (root token `root`), killed on drop.
+struct PrivateBao {
+    server: std::process::Child,
+    addr: String,
+}
+
+impl PrivateBao {
+    /// Starts one on a free port; with `tls_dir`, over TLS with its CA written there.
+    fn start(home: &Path, tls_dir: Option<&Path>) -> PrivateBao {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let mut c = StdCommand::new(service_env("MCP_WARDEN_TEST_BAO"));
+        c.args(["server", "-dev", "-dev-root-token-id=root"])
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .env("HOME", home)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(d) = tls_dir {
+            c.arg("-dev-tls")
+                .arg(format!("-dev-tls-cert-dir={}", d.display()));
+        }
+        let server = c.spawn().expect("start bao");
+        let scheme = if tls_dir.is_some() { "https" } else { "http" };
+        let bao = PrivateBao {
+            server,
+            addr: format!("{scheme}://127.0.0.1:{port}"),
+        };
+        let up = wait_until(Duration::from_secs(15), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && tls_dir.is_none_or(|d| d.join("vault-ca.pem").exists())
+        });
+        assert!(up, "private OpenBao did not start");
+        bao
+    }
+}
+
+impl Drop for PrivateBao {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
 #[test]
 fn a_sealed_server_is_69() {
     let home = Home::new();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
-    let at = format!("http://127.0.0.1:{port}");
-    let mut server = StdCommand::new(service_env("MCP_WARDEN_TEST_BAO"))
-        .args(["server", "-dev", "-dev-root-token-id=root"])
-        .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+    let bao = PrivateBao::start(home.path(), None);
+    bao_at(&bao.addr, &["operator", "seal"]);
+    let mut c = root(&home);
+    c.env("VAULT_ADDR", &bao.addr).env("VAULT_TOKEN", "root");
+    fails(print_vars(c, &["A=vault://secret/x#k"]), 69, &["sealed"]);
+}
+
+#[test]
+fn tls_is_verified_against_vault_cacert_or_capath() {
+    let home = Home::new();
+    let certs = home.path().join("tls");
+    std::fs::create_dir(&certs).expect("dir");
+    let bao = PrivateBao::start(home.path(), Some(&certs));
+    let ca = certs.join("vault-ca.pem");
+    let put = StdCommand::new(service_env("MCP_WARDEN_TEST_BAO"))
+        .args(["kv", "put", "secret/app", "k=over-tls"])
+        .env("BAO_ADDR", &bao.addr)
+        .env("BAO_TOKEN", "root")
+        .env("BAO_CACERT", &ca)
         .env("HOME", home.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bao");
-    let up = wait_until(Duration::from_secs(15), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    let result = std::panic::catch_unwind(|| {
-        assert!(up, "private OpenBao did not start");
-        bao_at(&at, &["operator", "seal"]);
+        .output()
+        .expect("bao kv put");
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let tls = |var: Option<(&str, &Path)>| {
         let mut c = root(&home);
-        c.env("VAULT_ADDR", &at).env("VAULT_TOKEN", "root");
-        fails(print_vars(c, &["A=vault://secret/x#k"]), 69, &["sealed"]);
-    });
-    let _ = server.kill();
-    let _ = server.wait();
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
+        c.env("VAULT_ADDR", &bao.addr).env("VAULT_TOKEN", "root");
+        if let Some((k, v)) = var {
+            c.env(k, v);
+        }
+        print_vars(c, &["A=vault://secret/app#k"])
+    };
+    // The dev CA is in no system store: refused, with the variable to set.
+    fails(tls(None), 69, &["UnknownIssuer", "VAULT_CACERT"]);
+    assert_eq!(ok(tls(Some(("VAULT_CACERT", &ca)))), "over-tls|");
+    let dir = home.path().join("capath");
+    std::fs::create_dir(&dir).expect("dir");
+    std::fs::copy(&ca, dir.join("ca.pem")).expect("copy");
+    std::fs::write(dir.join("README"), "not a certificate").expect("write");
+    assert_eq!(ok(tls(Some(("BAO_CAPATH", &dir)))), "over-tls|");
+    // A CA that did not sign the server's certificate is refused too.
+    let other = home.path().join("other-ca.pem");
+    let key = home.path().join("other-key.pem");
+    let made = StdCommand::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=other"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&other)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl req");
+    assert!(made.success());
+    fails(tls(Some(("VAULT_CACERT", &other))), 69, &["VAULT_CACERT"]);
 }
 
 // --- leases --------------------------------------------------------------------
