@@ -8,18 +8,22 @@
 
 pub mod aws;
 pub mod file;
+pub mod lease;
 pub mod local;
 pub mod registry;
+pub mod vault;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::exit::{Code, ExitStatus};
 use crate::reference::{Scheme, SecretRef};
 use crate::secret::SecretValue;
 
+pub use lease::Lease;
 pub use registry::{Registry, Settings};
 
 /// A boxed future, so `dyn Backend` stays object-safe.
@@ -186,5 +190,11 @@ pub trait Backend: Send + Sync {
     /// Metadata for one secret: created, last changed, last rotated.
     fn describe<'a>(&'a self, r: &'a SecretRef) -> BoxFuture<'a, Result<SecretInfo, BackendError>> {
         Box::pin(async move { Err(BackendError::unsupported(r, "metadata")) })
+    }
+
+    /// Hands over the leases and login tokens obtained since the last call
+    /// (dynamic secrets, tokens from a login), for the caller to renew and revoke.
+    fn held(&self) -> Vec<Arc<dyn Lease>> {
+        Vec::new()
     }
 }

@@ -6,9 +6,10 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use super::{Backend, BackendError, ErrorKind};
+use super::{Backend, BackendError, BoxFuture, ErrorKind, Lease};
 use crate::paths::Paths;
-use crate::reference::Scheme;
+use crate::reference::{Scheme, SecretRef};
+use crate::secret::SecretValue;
 
 /// Settings every backend may read. Built once per invocation from the CLI.
 #[derive(Debug, Clone)]
@@ -23,7 +24,13 @@ pub struct Settings {
 }
 
 /// The schemes built into this binary.
-pub const BUILT: &[Scheme] = &[Scheme::Local, Scheme::File, Scheme::AwsSm, Scheme::AwsSsm];
+pub const BUILT: &[Scheme] = &[
+    Scheme::Local,
+    Scheme::File,
+    Scheme::AwsSm,
+    Scheme::AwsSsm,
+    Scheme::Vault,
+];
 
 pub struct Registry {
     settings: Settings,
@@ -31,6 +38,7 @@ pub struct Registry {
     file: OnceLock<Arc<dyn Backend>>,
     /// Both AWS backends, built together: they share one SDK configuration cache.
     aws: OnceLock<super::aws::AwsBackends>,
+    vault: OnceLock<Arc<dyn Backend>>,
 }
 
 impl Registry {
@@ -40,6 +48,7 @@ impl Registry {
             local: OnceLock::new(),
             file: OnceLock::new(),
             aws: OnceLock::new(),
+            vault: OnceLock::new(),
         }
     }
 
@@ -57,6 +66,12 @@ impl Registry {
             Scheme::File => self.file.get_or_init(|| Arc::new(super::file::FileBackend)),
             Scheme::AwsSm => &self.aws.get_or_init(|| super::aws::AwsBackends::new(s)).sm,
             Scheme::AwsSsm => &self.aws.get_or_init(|| super::aws::AwsBackends::new(s)).ssm,
+            Scheme::Vault => self.vault.get_or_init(|| {
+                Arc::new(super::vault::VaultBackend::new(
+                    s.timeout,
+                    Arc::new(CredentialFetcher(s.clone())),
+                ))
+            }),
             other => {
                 return Err(BackendError::new(
                     ErrorKind::Config,
@@ -73,5 +88,77 @@ impl Registry {
             }
         };
         Ok(b.clone())
+    }
+}
+
+impl Registry {
+    /// Leases and login tokens every built backend obtained so far, handed over
+    /// to the caller to renew and revoke.
+    pub fn held(&self) -> Vec<Arc<dyn Lease>> {
+        let mut out = Vec::new();
+        for b in [&self.local, &self.file, &self.vault] {
+            if let Some(b) = b.get() {
+                out.extend(b.held());
+            }
+        }
+        if let Some(aws) = self.aws.get() {
+            out.extend(aws.sm.held());
+            out.extend(aws.ssm.held());
+        }
+        out
+    }
+}
+
+/// Fetches a backend's own login credentials (a Vault secret id from
+/// `local://`, a JWT from `file://`) through a registry of its own, with the
+/// reference's selector applied.
+struct CredentialFetcher(Settings);
+
+impl super::vault::Credentials for CredentialFetcher {
+    fn fetch<'a>(&'a self, r: &'a SecretRef) -> BoxFuture<'a, Result<SecretValue, BackendError>> {
+        Box::pin(async move {
+            if r.scheme == Scheme::Vault {
+                return Err(BackendError::new(
+                    ErrorKind::Config,
+                    r,
+                    "a Vault login credential cannot itself come from Vault",
+                ));
+            }
+            let backend = Registry::new(self.0.clone()).get(r.scheme)?;
+            let bare = [r.without_selector()];
+            let fetch = tokio::time::timeout(self.0.timeout, backend.fetch(&bare));
+            let whole = match fetch.await {
+                Ok(mut v) => v.pop().unwrap_or_else(|| {
+                    Err(BackendError::new(
+                        ErrorKind::Io,
+                        r,
+                        "backend returned no result",
+                    ))
+                })?,
+                Err(_) => {
+                    return Err(BackendError::new(
+                        ErrorKind::TimedOut,
+                        r,
+                        "no answer in time; check the backend is reachable",
+                    ));
+                }
+            };
+            match &r.selector {
+                None => Ok(whole),
+                Some(sel) => {
+                    let doc: serde_json::Value =
+                        serde_json::from_slice(whole.expose()).map_err(|_| {
+                            BackendError::new(
+                                ErrorKind::BadData,
+                                r,
+                                "the value is not JSON, so the selector cannot apply",
+                            )
+                        })?;
+                    sel.select_scalar(&doc)
+                        .map(SecretValue::from_string)
+                        .map_err(|e| BackendError::new(ErrorKind::BadData, r, e.to_string()))
+                }
+            }
+        })
     }
 }

@@ -7,8 +7,10 @@
 //! starts), and composing launch with the proxy. Prints nothing on stdout.
 
 use std::ffi::OsString;
+use std::sync::Arc;
 
 use super::{Error, block_on, parse_duration};
+use crate::backend::lease::{Keeper, Report};
 use crate::backend::{Registry, Settings};
 use crate::cli::RunArgs;
 use crate::launch::env::EnvPolicy;
@@ -179,36 +181,57 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
 
     block_on(async move {
         let resolved = if reqs.is_empty() {
-            Vec::new()
+            Ok(Vec::new())
         } else {
-            resolve(&registry, &reqs, timeout).await?
+            resolve(&registry, &reqs, timeout).await
         };
-        let env = policy.build(std::env::vars_os(), &resolved);
-        let command = if args.expand_args {
-            crate::launch::args::expand(&args.command, &resolved)
-                .map_err(crate::launch::LaunchError::from)?
-        } else {
-            args.command.clone()
-        };
-        let prepared = Prepared::new(&command, env)?;
-        if args.exec {
-            return Err(Error::Launch(exec::exec(prepared)));
-        }
-        let guard = super::guard::build(
-            &args.guard,
-            &args.command,
-            &resolved,
-            &registry.settings().paths,
-        )?;
-        drop(resolved);
-        let argv0 = prepared.argv0.to_string_lossy().into_owned();
-        let relay = guard.clone().map(|g| super::guard::relay(g, argv0));
-        let exit = supervise(prepared, relay, grace).await?;
-        if let Some(g) = &guard {
-            g.audit_exit(exit.code, exit.signal);
-        }
-        Ok(exit.exit_code())
+        // Leases and login tokens obtained while resolving: renewed while the
+        // server runs, revoked when it ends (or now, when nothing starts).
+        let held = registry.held();
+        let report: Report = Arc::new(|line| eprintln!("mcp-warden: {line}"));
+        let keeper = Keeper::start(held, timeout, report.clone());
+        let outcome = serve(args, policy, grace, &registry, resolved, &keeper).await;
+        keeper.release().await;
+        outcome
     })?
+}
+
+/// Everything after resolving: start the server and wait for it.
+async fn serve(
+    args: RunArgs,
+    policy: EnvPolicy,
+    grace: Grace,
+    registry: &Registry,
+    resolved: Result<Vec<crate::resolve::Resolved>, crate::resolve::ResolveFailure>,
+    keeper: &Keeper,
+) -> Result<i32, Error> {
+    let resolved = resolved?;
+    let env = policy.build(std::env::vars_os(), &resolved);
+    let command = if args.expand_args {
+        crate::launch::args::expand(&args.command, &resolved)
+            .map_err(crate::launch::LaunchError::from)?
+    } else {
+        args.command.clone()
+    };
+    let prepared = Prepared::new(&command, env)?;
+    if args.exec {
+        keeper.before_exec().await;
+        return Err(Error::Launch(exec::exec(prepared)));
+    }
+    let guard = super::guard::build(
+        &args.guard,
+        &args.command,
+        &resolved,
+        &registry.settings().paths,
+    )?;
+    drop(resolved);
+    let argv0 = prepared.argv0.to_string_lossy().into_owned();
+    let relay = guard.clone().map(|g| super::guard::relay(g, argv0));
+    let exit = supervise(prepared, relay, grace).await?;
+    if let Some(g) = &guard {
+        g.audit_exit(exit.code, exit.signal);
+    }
+    Ok(exit.exit_code())
 }
 
 #[cfg(test)]
