@@ -9,4 +9,6 @@ pub mod catalog;
 pub mod model;
 pub mod read;
 
-pub use model::{ConfigFile, Format, Located, Location, OsFamily, ReadError, Scope, Server, Transport};
+pub use model::{
+    ConfigFile, Format, Located, Location, OsFamily, ReadError, Scope, Server, Transport,
+};

@@ -1,0 +1,534 @@
+//! Where every known MCP client keeps its config files on Linux, macOS and
+//! Windows ([`machine_locations`]), and which files in a walked tree are
+//! client configs ([`classify_project_file`]).
+//!
+//! Paths are built from an injected home and environment, so tests and
+//! `scan --home DIR` can point at a fixture home and any OS's path set. Only
+//! checks whether files exist; never reads or writes one.
+
+mod project;
+mod walk;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub use project::classify_project_file;
+use walk::Limits;
+
+use super::model::{Format, Location, OsFamily, Scope};
+
+/// Looks up an environment variable (`APPDATA`, `XDG_CONFIG_HOME`, `CODEX_HOME`,
+/// `CLAUDE_CONFIG_DIR`, ...). Injected so tests and `--home` control it.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Plugin trees: deep enough for `<marketplace>/<plugin>/<version>/.claude-plugin/plugin.json`.
+const PLUGIN_WALK: Limits = Limits {
+    depth: 8,
+    entries: 20_000,
+};
+/// Token caches and block folders: a few levels.
+const SHALLOW_WALK: Limits = Limits {
+    depth: 3,
+    entries: 5_000,
+};
+/// One folder's own entries.
+const FLAT: Limits = Limits {
+    depth: 1,
+    entries: 5_000,
+};
+
+/// The format a file name implies (`.toml`, `.yaml`/`.yml`, else JSON).
+pub(crate) fn format_of(name: &str) -> Format {
+    if name.ends_with(".toml") {
+        Format::Toml
+    } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+        Format::Yaml
+    } else {
+        Format::Json
+    }
+}
+
+/// The base directories of one OS's path set, rooted at `home`.
+struct Roots {
+    os: OsFamily,
+    home: PathBuf,
+    /// Linux `$XDG_CONFIG_HOME` or `~/.config`; elsewhere `~/.config` (the
+    /// folder cross-platform CLIs such as Zed, Goose, opencode use).
+    config: PathBuf,
+    /// Where Electron apps keep user data: Linux `config`, macOS
+    /// `~/Library/Application Support`, Windows `%APPDATA%`.
+    app_data: PathBuf,
+    /// `$XDG_DATA_HOME` or `~/.local/share` (opencode uses it on every OS).
+    data: PathBuf,
+}
+
+impl Roots {
+    fn new(home: &Path, os: OsFamily, env: EnvLookup<'_>) -> Self {
+        let config = match os {
+            OsFamily::Linux => {
+                dir_var(env, "XDG_CONFIG_HOME").unwrap_or_else(|| home.join(".config"))
+            }
+            _ => home.join(".config"),
+        };
+        let app_data = match os {
+            OsFamily::Linux => config.clone(),
+            OsFamily::MacOs => home.join("Library").join("Application Support"),
+            OsFamily::Windows => {
+                dir_var(env, "APPDATA").unwrap_or_else(|| home.join("AppData").join("Roaming"))
+            }
+        };
+        let data = match os {
+            OsFamily::Linux => dir_var(env, "XDG_DATA_HOME"),
+            _ => None,
+        }
+        .unwrap_or_else(|| home.join(".local").join("share"));
+        Self {
+            os,
+            home: home.to_path_buf(),
+            config,
+            app_data,
+            data,
+        }
+    }
+}
+
+/// An environment variable holding an absolute path (relative ones are
+/// ignored, as the XDG specification says).
+fn dir_var(env: EnvLookup<'_>, name: &str) -> Option<PathBuf> {
+    env(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+}
+
+/// Collects candidates; keeps the existing ones, each path once.
+struct Found {
+    locations: Vec<Location>,
+    seen: HashSet<PathBuf>,
+}
+
+impl Found {
+    fn file(&mut self, client: &'static str, scope: Scope, path: PathBuf) {
+        if path.is_file() && self.seen.insert(path.clone()) {
+            let format = format_of(
+                &path
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+            );
+            self.locations.push(Location {
+                client,
+                scope,
+                path,
+                format,
+            });
+        }
+    }
+
+    fn walk(
+        &mut self,
+        client: &'static str,
+        scope: Scope,
+        dir: &Path,
+        limits: Limits,
+        wanted: &dyn Fn(&Path) -> bool,
+    ) {
+        if dir.is_dir() {
+            for path in walk::files(dir, limits, wanted) {
+                self.file(client, scope, path);
+            }
+        }
+    }
+}
+
+fn name_of(p: &Path) -> &str {
+    p.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+/// Every existing config file of every known client under `home` (plus the
+/// system-wide managed files for `os` when `include_system`), for `os`'s path set.
+pub fn machine_locations(
+    home: &Path,
+    os: OsFamily,
+    env: EnvLookup<'_>,
+    include_system: bool,
+) -> Vec<Location> {
+    let r = Roots::new(home, os, env);
+    let mut f = Found {
+        locations: Vec::new(),
+        seen: HashSet::new(),
+    };
+    anthropic(&r, env, &mut f);
+    editors(&r, env, &mut f);
+    google(&r, &mut f);
+    codex(&r, env, &mut f);
+    other_clients(&r, env, &mut f);
+    token_stores(&r, &mut f);
+    if include_system {
+        system(&r, env, &mut f);
+    }
+    f.locations
+}
+
+/// Claude Desktop and Claude Code (user file, plugins).
+fn anthropic(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
+    f.file(
+        "claude-desktop",
+        Scope::User,
+        r.app_data.join("Claude").join("claude_desktop_config.json"),
+    );
+    let claude_dir = dir_var(env, "CLAUDE_CONFIG_DIR");
+    if let Some(dir) = &claude_dir {
+        f.file("claude-code", Scope::User, dir.join(".claude.json"));
+    }
+    f.file("claude-code", Scope::User, r.home.join(".claude.json"));
+    let plugin_file = |p: &Path| {
+        let name = name_of(p);
+        name == ".mcp.json"
+            || (name == "plugin.json" && p.parent().is_some_and(|d| name_of(d) == ".claude-plugin"))
+    };
+    for base in claude_dir
+        .iter()
+        .chain(std::iter::once(&r.home.join(".claude")))
+    {
+        f.walk(
+            "claude-code",
+            Scope::Plugin,
+            &base.join("plugins"),
+            PLUGIN_WALK,
+            &plugin_file,
+        );
+    }
+}
+
+/// VS Code and its forks (user files, profiles, remote server), and the
+/// extensions that keep their own file in an editor's global storage.
+fn editors(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
+    const VSCODE_FAMILY: [(&str, &str); 3] = [
+        ("vscode", "Code"),
+        ("vscode-insiders", "Code - Insiders"),
+        ("vscodium", "VSCodium"),
+    ];
+    let mut user_dirs: Vec<PathBuf> = Vec::new();
+    for (client, app) in VSCODE_FAMILY {
+        let user = r.app_data.join(app).join("User");
+        vscode_user(client, &user, f);
+        user_dirs.push(user);
+    }
+    for (client, server_dir) in [
+        ("vscode", ".vscode-server"),
+        ("vscode-insiders", ".vscode-server-insiders"),
+    ] {
+        let user = r.home.join(server_dir).join("data").join("User");
+        vscode_user(client, &user, f);
+        user_dirs.push(user);
+    }
+    for app in ["Cursor", "Windsurf", "Trae"] {
+        user_dirs.push(r.app_data.join(app).join("User"));
+    }
+    f.file(
+        "trae",
+        Scope::User,
+        r.app_data.join("Trae").join("User").join("mcp.json"),
+    );
+    f.file(
+        "cursor",
+        Scope::User,
+        r.home.join(".cursor").join("mcp.json"),
+    );
+
+    if let Some(path) = env("CLINE_MCP_SETTINGS_PATH")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        f.file("cline", Scope::User, path);
+    }
+    f.file(
+        "cline",
+        Scope::User,
+        r.home
+            .join(".cline")
+            .join("data")
+            .join("settings")
+            .join("cline_mcp_settings.json"),
+    );
+    for user in &user_dirs {
+        let storage = user.join("globalStorage");
+        f.file(
+            "cline",
+            Scope::User,
+            storage
+                .join("saoudrizwan.claude-dev")
+                .join("settings")
+                .join("cline_mcp_settings.json"),
+        );
+        f.file(
+            "roo-code",
+            Scope::User,
+            storage
+                .join("rooveterinaryinc.roo-cline")
+                .join("settings")
+                .join("mcp_settings.json"),
+        );
+        f.file(
+            "kilo-code",
+            Scope::User,
+            storage
+                .join("kilocode.kilo-code")
+                .join("settings")
+                .join("mcp_settings.json"),
+        );
+    }
+}
+
+/// A VS Code user folder: `mcp.json`, legacy `settings.json`, and the same two
+/// in every profile.
+fn vscode_user(client: &'static str, user: &Path, f: &mut Found) {
+    f.file(client, Scope::User, user.join("mcp.json"));
+    f.file(client, Scope::User, user.join("settings.json"));
+    let profiles = user.join("profiles");
+    let wanted = |p: &Path| {
+        p.components().count() == 2 && matches!(name_of(p), "mcp.json" | "settings.json")
+    };
+    f.walk(
+        client,
+        Scope::User,
+        &profiles,
+        Limits { depth: 2, ..FLAT },
+        &wanted,
+    );
+}
+
+/// Gemini CLI and Antigravity (their token files are in [`token_stores`]).
+fn google(r: &Roots, f: &mut Found) {
+    let gemini = r.home.join(".gemini");
+    f.file("gemini-cli", Scope::User, gemini.join("settings.json"));
+    f.file(
+        "antigravity",
+        Scope::User,
+        gemini.join("antigravity").join("mcp_config.json"),
+    );
+}
+
+/// Codex: `config.toml`, profile overlays, plugins, its OAuth fallback file.
+fn codex(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
+    let home = dir_var(env, "CODEX_HOME").unwrap_or_else(|| r.home.join(".codex"));
+    f.file("codex", Scope::User, home.join("config.toml"));
+    f.walk("codex", Scope::User, &home, FLAT, &|p: &Path| {
+        name_of(p).ends_with(".config.toml")
+    });
+    f.walk(
+        "codex",
+        Scope::Plugin,
+        &home.join("plugins"),
+        PLUGIN_WALK,
+        &|p: &Path| name_of(p) == ".mcp.json",
+    );
+    f.file("codex", Scope::TokenStore, home.join(".credentials.json"));
+}
+
+/// The remaining clients, one or two fixed paths each.
+fn other_clients(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
+    let h = &r.home;
+    // Windsurf and its JetBrains plugin.
+    f.file(
+        "windsurf",
+        Scope::User,
+        h.join(".codeium").join("windsurf").join("mcp_config.json"),
+    );
+    f.file(
+        "windsurf",
+        Scope::User,
+        h.join(".codeium")
+            .join("windsurf-next")
+            .join("mcp_config.json"),
+    );
+    f.file(
+        "windsurf-jetbrains",
+        Scope::User,
+        h.join(".codeium").join("mcp_config.json"),
+    );
+    // Zed.
+    let zed = match r.os {
+        OsFamily::Windows => r.app_data.join("Zed"),
+        _ => r.config.join("zed"),
+    };
+    f.file("zed", Scope::User, zed.join("settings.json"));
+    // Continue: config, legacy config, user block files.
+    let cont = dir_var(env, "CONTINUE_GLOBAL_DIR").unwrap_or_else(|| h.join(".continue"));
+    f.file("continue", Scope::User, cont.join("config.yaml"));
+    f.file("continue", Scope::User, cont.join("config.json"));
+    f.walk(
+        "continue",
+        Scope::User,
+        &cont.join("mcpServers"),
+        FLAT,
+        &|p: &Path| matches!(format_ext(p), Some("yaml" | "yml" | "json")),
+    );
+    // Goose.
+    let goose = match r.os {
+        OsFamily::Windows => r.app_data.join("Block").join("goose").join("config"),
+        _ => r.config.join("goose"),
+    };
+    f.file("goose", Scope::User, goose.join("config.yaml"));
+    // opencode.
+    if let Some(path) = env("OPENCODE_CONFIG")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        f.file("opencode", Scope::User, path);
+    }
+    let opencode = match r.os {
+        OsFamily::Linux => r.config.join("opencode"),
+        _ => h.join(".config").join("opencode"),
+    };
+    for name in ["opencode.json", "opencode.jsonc", "config.json"] {
+        f.file("opencode", Scope::User, opencode.join(name));
+    }
+    // Amp.
+    f.file(
+        "amp",
+        Scope::User,
+        r.config.join("amp").join("settings.json"),
+    );
+    if r.os == OsFamily::Windows {
+        f.file(
+            "amp",
+            Scope::User,
+            r.app_data.join("amp").join("settings.json"),
+        );
+    }
+    // Single-file clients.
+    for (client, path) in [
+        ("lm-studio", h.join(".lmstudio").join("mcp.json")),
+        (
+            "lm-studio",
+            h.join(".cache").join("lm-studio").join("mcp.json"),
+        ),
+        ("kiro", h.join(".kiro").join("settings").join("mcp.json")),
+        ("copilot-cli", h.join(".copilot").join("mcp-config.json")),
+        ("factory", h.join(".factory").join("mcp.json")),
+        ("kimi", h.join(".kimi").join("mcp.json")),
+        ("mistral-vibe", h.join(".vibe").join("config.toml")),
+        ("amazon-q", h.join(".aws").join("amazonq").join("mcp.json")),
+    ] {
+        f.file(client, Scope::User, path);
+    }
+}
+
+fn format_ext(p: &Path) -> Option<&str> {
+    p.extension().and_then(|e| e.to_str())
+}
+
+/// Plaintext OAuth caches and secret fallbacks other tools leave behind.
+fn token_stores(r: &Roots, f: &mut Found) {
+    let h = &r.home;
+    let t = Scope::TokenStore;
+    f.file(
+        "gemini-cli",
+        t,
+        h.join(".gemini").join("mcp-oauth-tokens.json"),
+    );
+    f.file(
+        "antigravity",
+        t,
+        h.join(".gemini")
+            .join("antigravity-cli")
+            .join("mcp_oauth_tokens.json"),
+    );
+    f.walk(
+        "copilot-cli",
+        t,
+        &h.join(".copilot").join("mcp-oauth-config"),
+        FLAT,
+        &|p: &Path| format_ext(p) == Some("json"),
+    );
+    f.file("opencode", t, r.data.join("opencode").join("mcp-auth.json"));
+    f.walk(
+        "mcp-remote",
+        t,
+        &h.join(".mcp-auth"),
+        SHALLOW_WALK,
+        &|p: &Path| {
+            let name = name_of(p);
+            name.ends_with("_tokens.json") || name.ends_with("_client_info.json")
+        },
+    );
+    let goose = match r.os {
+        OsFamily::Windows => r.app_data.join("Block").join("goose").join("config"),
+        _ => r.config.join("goose"),
+    };
+    f.file("goose", t, goose.join("secrets.yaml"));
+}
+
+/// Administrator-managed files, outside any home.
+fn system(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
+    let m = Scope::Managed;
+    if let Some(path) = env("GEMINI_CLI_SYSTEM_SETTINGS_PATH")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        f.file("gemini-cli", m, path);
+    }
+    match r.os {
+        OsFamily::Linux => {
+            f.file(
+                "claude-code",
+                m,
+                PathBuf::from("/etc/claude-code/managed-mcp.json"),
+            );
+            f.file("codex", m, PathBuf::from("/etc/codex/config.toml"));
+            f.file(
+                "gemini-cli",
+                m,
+                PathBuf::from("/etc/gemini-cli/settings.json"),
+            );
+        }
+        OsFamily::MacOs => {
+            let support = PathBuf::from("/Library/Application Support");
+            f.file(
+                "claude-code",
+                m,
+                support.join("ClaudeCode").join("managed-mcp.json"),
+            );
+            f.file("codex", m, PathBuf::from("/etc/codex/config.toml"));
+            f.file(
+                "gemini-cli",
+                m,
+                support.join("GeminiCli").join("settings.json"),
+            );
+        }
+        OsFamily::Windows => {
+            let program_files = env("ProgramFiles")
+                .map_or_else(|| PathBuf::from(r"C:\Program Files"), PathBuf::from);
+            let program_data =
+                env("ProgramData").map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
+            f.file(
+                "claude-code",
+                m,
+                program_files.join("ClaudeCode").join("managed-mcp.json"),
+            );
+            f.file(
+                "claude-code",
+                m,
+                program_data.join("ClaudeCode").join("managed-mcp.json"),
+            );
+            f.file(
+                "codex",
+                m,
+                program_data
+                    .join("OpenAI")
+                    .join("Codex")
+                    .join("config.toml"),
+            );
+            f.file(
+                "gemini-cli",
+                m,
+                program_data.join("gemini-cli").join("settings.json"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

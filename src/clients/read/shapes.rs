@@ -1,0 +1,397 @@
+//! Client shapes: where each client keeps its server entries inside a parsed
+//! document, and how one entry's fields map onto [`Server`].
+//!
+//! Works on the positioned tree only (format-independent). One entry of an
+//! unexpected shape is skipped; the rest of the file is still read.
+
+use super::tree::{Entry, Kind, Node, child, child_index};
+use crate::clients::model::{Located, Scope, Server, Transport};
+
+/// What the servers of one file are read with.
+pub(crate) struct Context<'a> {
+    pub client: &'a str,
+    pub scope: Scope,
+    /// The file's name (`settings.json`, `.claude.json`, ...).
+    pub file_name: &'a str,
+}
+
+/// The servers and VS Code input ids declared in `root`.
+pub(crate) fn read(cx: &Context<'_>, root: &Node) -> (Vec<Server>, Vec<String>) {
+    let mut servers = Vec::new();
+    let mut inputs = Vec::new();
+    let mut add =
+        |container: Option<&Node>, pointer: String, scope: Scope, project: Option<&str>| {
+            if let Some(node) = container {
+                collect(cx, node, &pointer, scope, project, &mut servers);
+            }
+        };
+    match cx.client {
+        "vscode" | "vscode-insiders" | "vscodium" if cx.file_name == "settings.json" => {
+            let mcp = root.get("mcp");
+            add(
+                mcp.and_then(|m| m.get("servers")),
+                "/mcp/servers".into(),
+                cx.scope,
+                None,
+            );
+            inputs = input_ids(mcp.and_then(|m| m.get("inputs")));
+        }
+        "zed" => add(
+            root.get("context_servers"),
+            "/context_servers".into(),
+            cx.scope,
+            None,
+        ),
+        "codex" | "mistral-vibe" => add(
+            root.get("mcp_servers"),
+            "/mcp_servers".into(),
+            cx.scope,
+            None,
+        ),
+        "goose" => add(root.get("extensions"), "/extensions".into(), cx.scope, None),
+        "opencode" => add(root.get("mcp"), "/mcp".into(), cx.scope, None),
+        "amp" => {
+            add(
+                root.get("amp.mcpServers"),
+                child("", "amp.mcpServers"),
+                cx.scope,
+                None,
+            );
+            add(
+                root.get("amp").and_then(|a| a.get("mcpServers")),
+                "/amp/mcpServers".into(),
+                cx.scope,
+                None,
+            );
+        }
+        "continue" => {
+            add(root.get("mcpServers"), "/mcpServers".into(), cx.scope, None);
+            add(
+                root.get("experimental")
+                    .and_then(|e| e.get("modelContextProtocolServers")),
+                "/experimental/modelContextProtocolServers".into(),
+                cx.scope,
+                None,
+            );
+            if root.get("mcpServers").is_none() && root.get("experimental").is_none() {
+                add(flat(root), String::new(), cx.scope, None);
+            }
+        }
+        _ => {
+            add(root.get("mcpServers"), "/mcpServers".into(), cx.scope, None);
+            let settings_file = cx.file_name == "settings.json" || cx.file_name == ".claude.json";
+            if !settings_file {
+                add(root.get("servers"), "/servers".into(), cx.scope, None);
+                inputs = input_ids(root.get("inputs"));
+            }
+            if cx.client == "claude-code" && cx.file_name == ".claude.json" {
+                for project in root
+                    .get("projects")
+                    .and_then(Node::entries)
+                    .unwrap_or_default()
+                {
+                    let pointer = child(&child("/projects", &project.key), "mcpServers");
+                    add(
+                        project.value.get("mcpServers"),
+                        pointer,
+                        Scope::Local,
+                        Some(&project.key),
+                    );
+                }
+            }
+            let wrapped = root.get("mcpServers").is_some() || root.get("servers").is_some();
+            if cx.scope == Scope::Plugin && !wrapped {
+                add(flat(root), String::new(), cx.scope, None);
+            }
+        }
+    }
+    (servers, inputs)
+}
+
+/// `root` itself when it is a flat map of entries (`{"name": {"command": ...}}`),
+/// the form plugin `.mcp.json` files and Continue block files may take.
+fn flat(root: &Node) -> Option<&Node> {
+    let entries = root.entries()?;
+    let looks_like_entry = |n: &Node| {
+        ["command", "url", "type", "serverUrl", "httpUrl"]
+            .iter()
+            .any(|k| n.get(k).is_some())
+    };
+    (!entries.is_empty() && entries.iter().all(|e| looks_like_entry(&e.value))).then_some(root)
+}
+
+fn input_ids(inputs: Option<&Node>) -> Vec<String> {
+    inputs
+        .and_then(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.get("id").and_then(Node::as_str).map(str::to_string))
+        .collect()
+}
+
+/// Entries of a container: a map keyed by name, or a list of entries with `name`.
+fn collect(
+    cx: &Context<'_>,
+    container: &Node,
+    pointer: &str,
+    scope: Scope,
+    project: Option<&str>,
+    out: &mut Vec<Server>,
+) {
+    match &container.kind {
+        Kind::Map(entries) => {
+            for Entry {
+                key, line, value, ..
+            } in entries
+            {
+                if let Some(server) = entry(
+                    cx,
+                    key.clone(),
+                    child(pointer, key),
+                    *line,
+                    value,
+                    scope,
+                    project,
+                ) {
+                    out.push(server);
+                }
+            }
+        }
+        Kind::List(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let name = item
+                    .get("name")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_else(|| i.to_string());
+                if let Some(server) = entry(
+                    cx,
+                    name,
+                    child_index(pointer, i),
+                    item.line,
+                    item,
+                    scope,
+                    project,
+                ) {
+                    out.push(server);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One entry; `None` when it is not a mapping.
+fn entry(
+    cx: &Context<'_>,
+    name: String,
+    pointer: String,
+    line: u32,
+    node: &Node,
+    scope: Scope,
+    project: Option<&str>,
+) -> Option<Server> {
+    node.entries()?;
+    let mut server = Server {
+        name,
+        pointer: pointer.clone(),
+        line,
+        transport: Transport::Unknown,
+        command: None,
+        args: Vec::new(),
+        env: Vec::new(),
+        forwarded_env: Vec::new(),
+        url: None,
+        headers: Vec::new(),
+        headers_helper: None,
+        env_file: None,
+        disabled: node.get("disabled").and_then(Node::as_bool) == Some(true)
+            || node.get("enabled").and_then(Node::as_bool) == Some(false),
+        scope,
+        project: project.map(str::to_string),
+    };
+    read_fields(cx, node, &pointer, &mut server);
+    // Continue's legacy entries keep their launch fields under `transport`.
+    if let Some(inner) = node.get("transport").filter(|t| t.entries().is_some()) {
+        read_fields(cx, inner, &child(&pointer, "transport"), &mut server);
+    }
+    Some(server)
+}
+
+fn read_fields(cx: &Context<'_>, node: &Node, pointer: &str, server: &mut Server) {
+    let at = |key: &str| child(pointer, key);
+    let mut url_key = None;
+
+    // stdio launch: `command` (string, or opencode's argv array) or Goose `cmd`.
+    match node.get("command").map(|c| &c.kind) {
+        Some(Kind::List(argv)) => {
+            let base = at("command");
+            for (i, item) in argv.iter().enumerate() {
+                if let Some(v) = item.located(child_index(&base, i)) {
+                    if i == 0 {
+                        server.command = Some(v);
+                    } else {
+                        server.args.push(v);
+                    }
+                }
+            }
+        }
+        Some(_) => set(
+            &mut server.command,
+            node.get("command")
+                .and_then(|c| c.located_str(at("command"))),
+        ),
+        None => set(
+            &mut server.command,
+            node.get("cmd").and_then(|c| c.located_str(at("cmd"))),
+        ),
+    }
+    if let Some(args) = node.get("args") {
+        let base = at("args");
+        match &args.kind {
+            Kind::List(items) => server.args.extend(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, a)| a.located(child_index(&base, i))),
+            ),
+            // A single string where a list belongs still gets read.
+            _ => server.args.extend(args.located_str(base)),
+        }
+    }
+
+    for key in ["env", "envs", "environment"] {
+        server.env.extend(pairs(node.get(key), &at(key)));
+    }
+    for key in ["headers", "http_headers"] {
+        server.headers.extend(pairs(node.get(key), &at(key)));
+    }
+    if let Some(options) = node.get("requestOptions") {
+        server.headers.extend(pairs(
+            options.get("headers"),
+            &child(&at("requestOptions"), "headers"),
+        ));
+    }
+    // Codex refuses an inline `bearer_token`, but one written there is still a
+    // plaintext secret in the file: report it as the header it would become.
+    if let Some(token) = node
+        .get("bearer_token")
+        .and_then(|t| t.located_str(at("bearer_token")))
+    {
+        server.headers.push(("Authorization".to_string(), token));
+    }
+
+    for key in ["env_vars", "env_keys"] {
+        for item in node.get(key).and_then(Node::items).unwrap_or_default() {
+            let name = item
+                .as_str()
+                .or_else(|| item.get("name").and_then(Node::as_str));
+            if let Some(name) = name {
+                server.forwarded_env.push(name.to_string());
+            }
+        }
+    }
+    if let Some(name) = node.get("bearer_token_env_var").and_then(Node::as_str) {
+        server.forwarded_env.push(name.to_string());
+    }
+    for e in node
+        .get("env_http_headers")
+        .and_then(Node::entries)
+        .unwrap_or_default()
+    {
+        if let Some(name) = e.value.as_str() {
+            server.forwarded_env.push(name.to_string());
+        }
+    }
+
+    for key in ["url", "serverUrl", "httpUrl", "uri"] {
+        if server.url.is_none()
+            && let Some(v) = node.get(key).and_then(|u| u.located_str(at(key)))
+        {
+            server.url = Some(v);
+            url_key = Some(key);
+        }
+    }
+    set(
+        &mut server.headers_helper,
+        node.get("headersHelper")
+            .and_then(|h| h.located_str(at("headersHelper"))),
+    );
+    set(
+        &mut server.env_file,
+        node.get("envFile")
+            .and_then(|h| h.located_str(at("envFile"))),
+    );
+
+    let declared = node
+        .get("type")
+        .or_else(|| node.get("transport"))
+        .and_then(Node::as_str)
+        .map(transport_of);
+    let inferred = match url_key {
+        Some("httpUrl") => Some(Transport::Http),
+        Some("url") if cx.client == "gemini-cli" => Some(Transport::Sse),
+        Some(_) => Some(Transport::Http),
+        None if server.command.is_some() => Some(Transport::Stdio),
+        None => None,
+    };
+    let chosen = match declared {
+        Some(t) if t != Transport::Unknown => Some(t),
+        _ => inferred.or(declared),
+    };
+    if let Some(t) = chosen {
+        server.transport = t;
+    }
+}
+
+fn set(slot: &mut Option<Located>, value: Option<Located>) {
+    if value.is_some() {
+        *slot = value;
+    }
+}
+
+/// A map of names to scalar values, in file order (non-scalars skipped).
+fn pairs(map: Option<&Node>, pointer: &str) -> Vec<(String, Located)> {
+    map.and_then(Node::entries)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| Some((e.key.clone(), e.value.located(child(pointer, &e.key))?)))
+        .collect()
+}
+
+/// Every client's spelling of a transport.
+fn transport_of(tag: &str) -> Transport {
+    let t: String = tag
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    match t.as_str() {
+        "stdio" | "local" | "command" => Transport::Stdio,
+        "http" | "https" | "streamablehttp" | "streamable" | "remote" => Transport::Http,
+        "sse" => Transport::Sse,
+        "ws" | "websocket" => Transport::WebSocket,
+        _ => Transport::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_spellings() {
+        for (tag, t) in [
+            ("stdio", Transport::Stdio),
+            ("local", Transport::Stdio),
+            ("streamable-http", Transport::Http),
+            ("streamableHttp", Transport::Http),
+            ("streamable_http", Transport::Http),
+            ("remote", Transport::Http),
+            ("sse", Transport::Sse),
+            ("ws", Transport::WebSocket),
+            ("builtin", Transport::Unknown),
+        ] {
+            assert_eq!(transport_of(tag), t, "{tag}");
+        }
+    }
+}
