@@ -34,7 +34,7 @@ fn locations(os: OsFamily) -> Vec<Location> {
     machine_locations(&home(), os, &no_env, false)
 }
 
-fn read(loc: Location) -> ConfigFile {
+fn read_file(loc: Location) -> ConfigFile {
     let shown = rel(&loc.path);
     let bytes = std::fs::read(&loc.path).unwrap_or_else(|e| panic!("{shown}: {e}"));
     parse(loc, &bytes).unwrap_or_else(|e| panic!("{shown}: {e}"))
@@ -88,6 +88,9 @@ fn values(file: &ConfigFile) -> Vec<(String, String, Located)> {
         if let Some(l) = &s.env_file {
             push("envFile".into(), l);
         }
+        for (k, l) in &s.credentials {
+            push(format!("credential {k}"), l);
+        }
     }
     for (k, l) in &file.credentials {
         out.push(("-".into(), format!("credential {k}"), l.clone()));
@@ -100,7 +103,7 @@ fn parsed(relative: &str) -> ConfigFile {
     SETS.iter()
         .flat_map(|(_, os)| locations(*os))
         .find(|l| rel(&l.path) == relative)
-        .map(read)
+        .map(read_file)
         .unwrap_or_else(|| panic!("{relative} not found by any OS path set"))
 }
 
@@ -271,7 +274,8 @@ fn shapes_of_the_fixture_entries() {
             Transport::Http,
             Transport::Stdio,
             Transport::Stdio,
-            Transport::Sse
+            Transport::Sse,
+            Transport::Http,
         ]
     );
 
@@ -297,4 +301,24 @@ fn shapes_of_the_fixture_entries() {
         .find(|s| s.name == "my-server")
         .and_then(|s| s.headers_helper.clone());
     assert_eq!(header.map(|h| h.value), Some("./get-token.sh".to_string()));
+}
+
+#[test]
+fn entry_credentials_are_exactly_the_planted_ones() {
+    let planted: BTreeSet<(String, String)> = table("Planted plaintext secrets")
+        .into_iter()
+        .filter(|r| r[1] != "-" && r[2].starts_with("credential "))
+        .map(|r| (r[0].clone(), r[3].clone()))
+        .collect();
+    let mut read = BTreeSet::new();
+    for (_, os) in SETS {
+        for file in locations(os).into_iter().map(read_file) {
+            for s in &file.servers {
+                for (_, l) in &s.credentials {
+                    read.insert((rel(&file.location.path), l.pointer.clone()));
+                }
+            }
+        }
+    }
+    assert_eq!(read, planted);
 }

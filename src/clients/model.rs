@@ -149,6 +149,10 @@ pub struct Server {
     /// For [`Scope::Local`] entries: the project path they belong to (the key
     /// under `projects`).
     pub project: Option<String>,
+    /// Credential-looking string fields elsewhere in the entry, with their key
+    /// (Gemini `oauth.clientSecret`, a Zed extension's `settings.api_key`,
+    /// Continue `apiKey`, ...): values not already in a field above.
+    pub credentials: Vec<(String, Located)>,
 }
 
 /// A parsed config file.

@@ -208,12 +208,14 @@ fn entry(
             || node.get("enabled").and_then(Node::as_bool) == Some(false),
         scope,
         project: project.map(str::to_string),
+        credentials: Vec::new(),
     };
     read_fields(cx, node, &pointer, &mut server);
     // Continue's legacy entries keep their launch fields under `transport`.
     if let Some(inner) = node.get("transport").filter(|t| t.entries().is_some()) {
         read_fields(cx, inner, &child(&pointer, "transport"), &mut server);
     }
+    server.credentials = other_credentials(node, &pointer, &server);
     Some(server)
 }
 
@@ -341,6 +343,38 @@ fn read_fields(cx: &Context<'_>, node: &Node, pointer: &str, server: &mut Server
     if let Some(t) = chosen {
         server.transport = t;
     }
+}
+
+/// Keys whose values name environment variables instead of holding values.
+const FORWARDING_KEYS: [&str; 4] = [
+    "env_vars",
+    "env_keys",
+    "env_http_headers",
+    "bearer_token_env_var",
+];
+
+/// Credential-looking strings of the entry that no field above has read.
+fn other_credentials(node: &Node, pointer: &str, server: &Server) -> Vec<(String, Located)> {
+    let mut read: Vec<&str> = Vec::new();
+    read.extend(server.command.iter().map(|l| l.pointer.as_str()));
+    read.extend(server.args.iter().map(|l| l.pointer.as_str()));
+    read.extend(server.env.iter().map(|(_, l)| l.pointer.as_str()));
+    read.extend(server.url.iter().map(|l| l.pointer.as_str()));
+    read.extend(server.headers.iter().map(|(_, l)| l.pointer.as_str()));
+    read.extend(server.headers_helper.iter().map(|l| l.pointer.as_str()));
+    read.extend(server.env_file.iter().map(|l| l.pointer.as_str()));
+    let mut out = Vec::new();
+    for e in node.entries().unwrap_or_default() {
+        if !FORWARDING_KEYS.contains(&e.key.as_str()) {
+            out.extend(super::tokens::credentials_at(
+                &e.value,
+                &e.key,
+                &child(pointer, &e.key),
+            ));
+        }
+    }
+    out.retain(|(_, l)| !read.contains(&l.pointer.as_str()));
+    out
 }
 
 fn set(slot: &mut Option<Located>, value: Option<Located>) {

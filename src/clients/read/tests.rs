@@ -534,3 +534,31 @@ fn formats_follow_the_location() {
     assert_eq!(l.format, Format::Json);
     assert!(parse(l, br#"{"mcpServers": {"p": {"command": "x"}}}"#).is_ok());
 }
+
+#[test]
+fn other_credential_fields_of_an_entry() {
+    let text = r#"{"mcpServers": {"s": {
+      "httpUrl": "https://s", "headers": {"Authorization": "Bearer a"},
+      "oauth": {"clientId": "id", "clientSecret": "cs", "tokenUrl": "https://t", "scopes": ["x"]},
+      "apiKey": "k", "authProviderType": "google_credentials", "password": true,
+      "settings": {"tokens": ["t0"]}}}}"#;
+    let file = read("gemini-cli", "settings.json", text);
+    let creds: Vec<_> = file.servers[0]
+        .credentials
+        .iter()
+        .map(|(k, l)| (k.as_str(), l.pointer.as_str()))
+        .collect();
+    assert_eq!(
+        creds,
+        [
+            ("clientSecret", "/mcpServers/s/oauth/clientSecret"),
+            ("apiKey", "/mcpServers/s/apiKey"),
+            ("tokens", "/mcpServers/s/settings/tokens/0"),
+        ]
+    );
+    // Names of variables to forward are not credentials; nor are values
+    // already read as env, headers or args.
+    let codex = "[mcp_servers.c]\nurl = \"https://c\"\nbearer_token_env_var = \"C_TOKEN\"\nenv_http_headers = { Authorization = \"C_AUTH\" }\nenv_vars = [\"SECRET_TOKEN\"]\nbearer_token = \"inline\"\nenv = { API_TOKEN = \"x\" }\n";
+    let file = read("codex", "config.toml", codex);
+    assert!(file.servers[0].credentials.is_empty());
+}

@@ -16,6 +16,14 @@ pub(crate) fn credentials(root: &Node, every_string: bool) -> Vec<(String, Locat
     out
 }
 
+/// Credential-looking string fields of `node`, which sits at `pointer` under
+/// `key` (so a credential key's own string value counts too).
+pub(crate) fn credentials_at(node: &Node, key: &str, pointer: &str) -> Vec<(String, Located)> {
+    let mut out = Vec::new();
+    walk(node, key, pointer, false, &mut out);
+    out
+}
+
 fn walk(
     node: &Node,
     key: &str,
