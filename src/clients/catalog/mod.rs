@@ -162,6 +162,7 @@ pub fn machine_locations(
     editors(&r, env, &mut f);
     google(&r, &mut f);
     codex(&r, env, &mut f);
+    copilot(&r, env, &mut f);
     other_clients(&r, env, &mut f);
     token_stores(&r, &mut f);
     if include_system {
@@ -177,6 +178,21 @@ fn anthropic(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
         Scope::User,
         r.app_data.join("Claude").join("claude_desktop_config.json"),
     );
+    if r.os == OsFamily::Windows {
+        // The Microsoft Store (MSIX) build keeps its roaming data in a
+        // per-package virtualised folder.
+        let local =
+            dir_var(env, "LOCALAPPDATA").unwrap_or_else(|| r.home.join("AppData").join("Local"));
+        let packages = local.join("Packages");
+        for package in walk::subdirs(&packages, FLAT.entries, &|n| n.starts_with("Claude_")) {
+            let roaming = package.join("LocalCache").join("Roaming").join("Claude");
+            f.file(
+                "claude-desktop",
+                Scope::User,
+                roaming.join("claude_desktop_config.json"),
+            );
+        }
+    }
     let claude_dir = dir_var(env, "CLAUDE_CONFIG_DIR");
     if let Some(dir) = &claude_dir {
         f.file("claude-code", Scope::User, dir.join(".claude.json"));
@@ -327,6 +343,26 @@ fn codex(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
     f.file("codex", Scope::TokenStore, home.join(".credentials.json"));
 }
 
+/// GitHub Copilot CLI: `~/.copilot` (moved by `COPILOT_HOME`; some versions
+/// used `$XDG_CONFIG_HOME/.copilot`), its MCP file and its OAuth token files.
+fn copilot(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
+    let dirs = [
+        dir_var(env, "COPILOT_HOME"),
+        dir_var(env, "XDG_CONFIG_HOME").map(|x| x.join(".copilot")),
+        Some(r.home.join(".copilot")),
+    ];
+    for dir in dirs.into_iter().flatten() {
+        f.file("copilot-cli", Scope::User, dir.join("mcp-config.json"));
+        f.walk(
+            "copilot-cli",
+            Scope::TokenStore,
+            &dir.join("mcp-oauth-config"),
+            FLAT,
+            &|p: &Path| format_ext(p) == Some("json"),
+        );
+    }
+}
+
 /// The remaining clients, one or two fixed paths each.
 fn other_clients(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
     let h = &r.home;
@@ -406,7 +442,6 @@ fn other_clients(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
             h.join(".cache").join("lm-studio").join("mcp.json"),
         ),
         ("kiro", h.join(".kiro").join("settings").join("mcp.json")),
-        ("copilot-cli", h.join(".copilot").join("mcp-config.json")),
         ("factory", h.join(".factory").join("mcp.json")),
         ("kimi", h.join(".kimi").join("mcp.json")),
         ("mistral-vibe", h.join(".vibe").join("config.toml")),
@@ -435,13 +470,6 @@ fn token_stores(r: &Roots, f: &mut Found) {
         h.join(".gemini")
             .join("antigravity-cli")
             .join("mcp_oauth_tokens.json"),
-    );
-    f.walk(
-        "copilot-cli",
-        t,
-        &h.join(".copilot").join("mcp-oauth-config"),
-        FLAT,
-        &|p: &Path| format_ext(p) == Some("json"),
     );
     f.file("opencode", t, r.data.join("opencode").join("mcp-auth.json"));
     f.walk(

@@ -277,3 +277,47 @@ fn system_files_only_when_asked_and_only_if_present() {
     let without = machine_locations(t.path(), OsFamily::Linux, &env, false);
     assert!(without.is_empty());
 }
+
+#[test]
+fn copilot_homes_and_the_store_build_of_claude_desktop() {
+    let t = tmp();
+    let h = t.path();
+    touch(
+        h,
+        "AppData/Local/Packages/Claude_pzs8sxrjxfjjc/LocalCache/Roaming/Claude/claude_desktop_config.json",
+    );
+    touch(
+        h,
+        "AppData/Local/Packages/Other_123/LocalCache/Roaming/Claude/claude_desktop_config.json",
+    );
+    touch(h, "relocated/mcp-config.json");
+    touch(h, "relocated/mcp-oauth-config/a.tokens.json");
+    let win = found(h, OsFamily::Windows, &|_| None);
+    assert_eq!(
+        win,
+        vec![(
+            "AppData/Local/Packages/Claude_pzs8sxrjxfjjc/LocalCache/Roaming/Claude/claude_desktop_config.json".to_string(),
+            "claude-desktop",
+            Scope::User
+        )]
+    );
+    let relocated = h.join("relocated").display().to_string();
+    let got = found(h, OsFamily::Linux, &move |n| {
+        (n == "COPILOT_HOME").then(|| relocated.clone())
+    });
+    assert_eq!(
+        got,
+        vec![
+            (
+                "relocated/mcp-config.json".to_string(),
+                "copilot-cli",
+                Scope::User
+            ),
+            (
+                "relocated/mcp-oauth-config/a.tokens.json".to_string(),
+                "copilot-cli",
+                Scope::TokenStore
+            ),
+        ]
+    );
+}

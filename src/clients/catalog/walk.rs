@@ -53,6 +53,23 @@ pub(crate) fn files(dir: &Path, limits: Limits, wanted: &dyn Fn(&Path) -> bool) 
     found
 }
 
+/// The real subdirectories (not links) of `dir` whose name `wanted` accepts,
+/// sorted, looking at no more than `limit` entries.
+pub(crate) fn subdirs(dir: &Path, limit: usize, wanted: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
+    let Ok(reader) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = reader
+        .take(limit)
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| e.file_name().to_str().is_some_and(wanted))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

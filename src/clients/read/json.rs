@@ -44,41 +44,43 @@ fn syntax(line: u32, column: u32, message: String) -> ReadError {
 }
 
 fn convert(value: &Value<'_>, index: &LineIndex<'_>) -> Node {
-    let at = |start: usize, kind: Kind| {
-        let (line, column) = index.position(start);
-        Node::new(line, column, kind)
+    let start = match value {
+        Value::StringLit(s) => s.range.start,
+        Value::NumberLit(n) => n.range.start,
+        Value::BooleanLit(b) => b.range.start,
+        Value::NullKeyword(n) => n.range.start,
+        Value::Array(a) => a.range.start,
+        Value::Object(o) => o.range.start,
     };
-    match value {
-        Value::StringLit(s) => at(s.range.start, Kind::Str(s.value.to_string())),
-        Value::NumberLit(n) => at(n.range.start, Kind::Number(n.value.to_string())),
-        Value::BooleanLit(b) => at(b.range.start, Kind::Bool(b.value)),
-        Value::NullKeyword(n) => at(n.range.start, Kind::Null),
-        Value::Array(a) => at(
-            a.range.start,
-            Kind::List(a.elements.iter().map(|e| convert(e, index)).collect()),
+    // Positions are asked in document order (this node before its children),
+    // which keeps the line index linear.
+    let (line, column) = index.position(start);
+    let kind = match value {
+        Value::StringLit(s) => Kind::Str(s.value.to_string()),
+        Value::NumberLit(n) => Kind::Number(n.value.to_string()),
+        Value::BooleanLit(b) => Kind::Bool(b.value),
+        Value::NullKeyword(_) => Kind::Null,
+        Value::Array(a) => Kind::List(a.elements.iter().map(|e| convert(e, index)).collect()),
+        Value::Object(o) => Kind::Map(
+            o.properties
+                .iter()
+                .map(|p| {
+                    let (key, start) = match &p.name {
+                        ObjectPropName::String(s) => (s.value.to_string(), s.range.start),
+                        ObjectPropName::Word(w) => (w.value.to_string(), w.range.start),
+                    };
+                    let (line, column) = index.position(start);
+                    Entry {
+                        key,
+                        line,
+                        column,
+                        value: convert(&p.value, index),
+                    }
+                })
+                .collect(),
         ),
-        Value::Object(o) => at(
-            o.range.start,
-            Kind::Map(
-                o.properties
-                    .iter()
-                    .map(|p| {
-                        let (key, start) = match &p.name {
-                            ObjectPropName::String(s) => (s.value.to_string(), s.range.start),
-                            ObjectPropName::Word(w) => (w.value.to_string(), w.range.start),
-                        };
-                        let (line, column) = index.position(start);
-                        Entry {
-                            key,
-                            line,
-                            column,
-                            value: convert(&p.value, index),
-                        }
-                    })
-                    .collect(),
-            ),
-        ),
-    }
+    };
+    Node::new(line, column, kind)
 }
 
 /// Byte offset of the first bracket that opens level `MAX_DEPTH + 1`, if any.

@@ -562,3 +562,28 @@ fn other_credential_fields_of_an_entry() {
     let file = read("codex", "config.toml", codex);
     assert!(file.servers[0].credentials.is_empty());
 }
+
+#[test]
+fn a_huge_minified_line_reads_in_linear_time() {
+    let mut text = String::from("{\"mcpServers\":{");
+    for i in 0..20_000 {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!(
+            "\"s{i}\":{{\"command\":\"npx\",\"args\":[\"-y\",\"p\u{e9}kg\",\"a\",\"b\"],\"env\":{{\"K\":\"v\"}}}}"
+        ));
+    }
+    text.push_str("}}");
+    let started = std::time::Instant::now();
+    let file = read("cursor", "mcp.json", &text);
+    assert_eq!(file.servers.len(), 20_000);
+    let last = &file.servers[19_999].env[0].1;
+    let expected = text[..text.rfind("\"v\"").unwrap_or(0)].chars().count() + 1;
+    assert_eq!((last.line, last.column as usize), (1, expected));
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -5,6 +5,8 @@
 //!
 //! Owns no format and no client knowledge.
 
+use std::cell::Cell;
+
 use crate::clients::model::Located;
 
 /// Deepest nesting any converter keeps. Real configs stay under 15 levels;
@@ -132,9 +134,14 @@ pub(crate) fn child_index(base: &str, index: usize) -> String {
 
 /// Maps byte offsets of one text to 1-based lines and character columns.
 /// `\n`, `\r\n` and a lone `\r` each end a line.
+///
+/// Remembers the last answer, so offsets asked in document order (as the
+/// converters do) cost linear time overall even on one huge minified line.
 pub(crate) struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
+    /// (byte offset, line index, characters from the line start) last answered.
+    last: Cell<(usize, usize, usize)>,
 }
 
 impl<'a> LineIndex<'a> {
@@ -150,18 +157,29 @@ impl<'a> LineIndex<'a> {
             }
             i += 1;
         }
-        Self { text, starts }
+        Self {
+            text,
+            starts,
+            last: Cell::new((0, 0, 0)),
+        }
     }
 
     /// 1-based line and column (in characters) of byte `offset`.
     pub fn position(&self, offset: usize) -> (u32, u32) {
         let offset = offset.min(self.text.len());
         let line = self.starts.partition_point(|&s| s <= offset).max(1) - 1;
-        let start = self.starts[line];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(0, |prefix| prefix.chars().count());
+        let (last_offset, last_line, last_column) = self.last.get();
+        let (from, base) = if last_line == line && last_offset <= offset {
+            (last_offset, last_column)
+        } else {
+            (self.starts[line], 0)
+        };
+        let column = base
+            + self
+                .text
+                .get(from..offset)
+                .map_or(0, |part| part.chars().count());
+        self.last.set((offset, line, column));
         (to_u32(line + 1), to_u32(column + 1))
     }
 }
