@@ -1,12 +1,13 @@
 //! Reading one client config file into a [`ConfigFile`]: bytes to text (BOM,
 //! UTF-16, size limit), text to a positioned tree per format ([`json`],
-//! [`toml`], [`yaml`]), then the client's shape to servers ([`shapes`]) or,
-//! for token stores, credential fields ([`tokens`]).
+//! [`toml`], [`yaml`]), then the client's shape to servers ([`containers`],
+//! [`entry`]) or, for token stores, credential fields ([`tokens`]).
 //!
 //! Never touches the file system and never puts file content in an error.
 
+mod containers;
+mod entry;
 mod json;
-mod shapes;
 mod tokens;
 mod toml;
 mod tree;
@@ -63,12 +64,12 @@ pub fn parse(location: Location, bytes: &[u8]) -> Result<ConfigFile, ReadError> 
             "the top level is not an object or mapping".to_string(),
         ));
     }
-    let cx = shapes::Context {
+    let cx = containers::Context {
         client: file.location.client,
         scope: file.location.scope,
         file_name: &file_name,
     };
-    let (servers, inputs) = shapes::read(&cx, &root);
+    let (servers, inputs) = containers::read(&cx, &root);
     file.servers = servers;
     file.inputs = inputs;
     Ok(file)
