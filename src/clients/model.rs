@@ -142,6 +142,17 @@ pub struct Server {
     pub env_file: Option<Located>,
     /// `disabled: true` / `enabled: false`.
     pub disabled: bool,
+    /// The entry's own scope: the file's scope, except Claude Code's per-project
+    /// entries in `~/.claude.json` (`projects.<path>.mcpServers`), which are
+    /// [`Scope::Local`].
+    pub scope: Scope,
+    /// For [`Scope::Local`] entries: the project path they belong to (the key
+    /// under `projects`).
+    pub project: Option<String>,
+    /// Credential-looking string fields elsewhere in the entry, with their key
+    /// (Gemini `oauth.clientSecret`, a Zed extension's `settings.api_key`,
+    /// Continue `apiKey`, ...): values not already in a field above.
+    pub credentials: Vec<(String, Located)>,
 }
 
 /// A parsed config file.

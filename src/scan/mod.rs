@@ -161,6 +161,11 @@ pub fn server_findings(server: &Server) -> Vec<Finding> {
             out.push(Finding::new(&h, Site::Header(name.clone()), at));
         }
     }
+    for (key, at) in &server.credentials {
+        for h in detect::scan_value(Field::Credential { key }, &at.value) {
+            out.push(Finding::new(&h, Site::Credential(key.clone()), at));
+        }
+    }
     out
 }
 
