@@ -29,9 +29,19 @@ const MARKERS: &[&str] = &[
     ">",
     "0000000000",
     "123e4567-e89b-12d3-a456-426614174000",
-    // the jwt.io example token's payload and signature
+    // Well-known documentation values (lowercased): the jwt.io example token,
+    // Stripe's, GitHub's, Slack's, Mailgun's and Google's published examples,
+    // and the Azure Storage (Azurite) and Cosmos DB emulator keys.
     "eyjzdwiioiixmjm0nty3odkwiiwibmftzsi6ikpvag4grg9liiwiawf0ijoxnte2mjm5mdiyfq",
     "sflkxwrjsmekkf2qt4fwpmejf36pok6yjv_adqssw5c",
+    "4ec39hqlyjwdarjtt1zdp7dc",
+    "bqokikjovbii2hlwgh4olfq2",
+    "16c7e42f292c6912e7710c838347ae178b4a",
+    "pdfzkvetue8sk7oocbrzbqgy",
+    "3ax6xnjp29jd6fds4gc373sgvjxteol0",
+    "aizasydagmwka4jsxz-hjgw7isln_3nambgewqe",
+    "eby8vdm02xnocqflquwjpllmetlcdxj1ouzft50usrz6ifsufq2uvercz4i6tq",
+    "c2y6ydjf5/r+ob0n8a7cgv30vrdjiwehlm+4qdu5de2nq9nduvtqobd4b8mggypmbiznqymsecagqy67xiw",
 ];
 
 /// Whole-word parts (lowercase) that mark a hand-written, non-random value
@@ -102,12 +112,6 @@ const NON_SECRET_VALUES: &[&str] = &[
     "bearer",
 ];
 
-/// Whether `lower` (lowercase) is a dictionary default or placeholder word
-/// (`password`, `changeme`, `secret`, `postgres`).
-pub(super) fn is_placeholder_word(lower: &str) -> bool {
-    NON_SECRET_VALUES.contains(&lower)
-}
-
 /// Whether `s` contains a placeholder marker (`<TOKEN>`, `xxxx`, `sk-...`,
 /// `your-api-key`, `EXAMPLE`) or is a hand-written pattern: one repeated
 /// character, a long `0123456`/`abcdef` run, a short unit repeated.
@@ -125,7 +129,13 @@ pub(super) fn has_marker(s: &str) -> bool {
     if alnum.len() >= 4 && entropy::dominant_share(&alnum) > 0.5 {
         return true;
     }
-    entropy::longest_sequence(b) >= 6 || entropy::is_periodic(b)
+    // `a1b2c3d4e5f6`: a sequence hidden by interleaving.
+    let letters: Vec<u8> = b.iter().copied().filter(u8::is_ascii_alphabetic).collect();
+    let digits: Vec<u8> = b.iter().copied().filter(u8::is_ascii_digit).collect();
+    entropy::longest_sequence(b) >= 6
+        || entropy::longest_sequence(&letters) >= 6
+        || entropy::longest_sequence(&digits) >= 6
+        || entropy::is_periodic(b)
 }
 
 /// Whether `s` is a value that is never a secret whatever its name: a
@@ -168,8 +178,9 @@ pub(super) fn is_non_secret_shape(s: &str) -> bool {
     {
         return true;
     }
-    // globs and debug namespaces (`mcp:*`, `*`)
-    if t.contains('*') {
+    // globs and debug namespaces (`mcp:*`, `*`, `app.*`)
+    if t == "*" || t.ends_with(":*") || t.ends_with("/*") || t.ends_with(".*") || t.ends_with(",*")
+    {
         return true;
     }
     is_region(&lower)
@@ -244,13 +255,17 @@ pub(super) fn is_word_like(s: &str) -> bool {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|p| !p.is_empty())
         .collect();
-    if separated.len() >= 2
+    let marked = separated.len() >= 2
         && separated
             .iter()
-            .any(|p| WORD_MARKERS.contains(&p.to_ascii_lowercase().as_str()))
-    {
-        return true;
-    }
+            .any(|p| WORD_MARKERS.contains(&p.to_ascii_lowercase().as_str()));
+    marked || reads_as_words(s)
+}
+
+/// Whether every part of `s` (split on separators and case changes) is a
+/// plausible word or a short number, with at least two parts and half of
+/// them words: `ThisIsMyApplication`, `custom-value-2`.
+pub(super) fn reads_as_words(s: &str) -> bool {
     let parts = words(s);
     let is_word = |p: &&str| {
         let b = p.as_bytes();
@@ -284,7 +299,7 @@ pub(super) fn random_enough(s: &str) -> bool {
     }
     let h = entropy::shannon(b);
     let classes = entropy::class_count(b);
-    let floor = if b.len() >= 24 { 3.2 } else { 3.0 };
+    let floor = if b.len() >= 24 { 3.0 } else { 2.7 };
     h >= floor && classes >= 2
 }
 
@@ -304,16 +319,53 @@ pub(super) fn password_like(s: &str) -> bool {
     if is_word_like(s) {
         return false;
     }
-    // `password1`, `Secret2024!`: a default word plus digits or symbols.
-    let letters: String = s
+    !is_default_password(s) && entropy::shannon(b) >= 2.5
+}
+
+/// Words that documentation passwords are built from.
+const PASSWORD_STEMS: &[&str] = &[
+    "password", "passwd", "pass", "pwd", "secret", "changeme", "change", "admin", "root", "test",
+    "demo", "example", "sample", "default", "letmein", "welcome", "qwerty", "your", "my", "user",
+    "db", "dev", "local",
+];
+
+/// A documentation or default password: `password123`, `P@ssw0rd!`,
+/// `mysecretpassword`, `userpass`, `Secret123`, `admin`: once leetspeak is
+/// undone and digits and symbols dropped, nothing but stock words (and at
+/// most three other letters) is left.
+pub(super) fn is_default_password(s: &str) -> bool {
+    let plain: String = s
         .chars()
         .filter(char::is_ascii_alphabetic)
         .collect::<String>()
         .to_ascii_lowercase();
-    if NON_SECRET_VALUES.contains(&letters.as_str()) {
-        return false;
-    }
-    entropy::shannon(b) >= 2.5
+    let leet: String = s
+        .chars()
+        .filter_map(|c| match c {
+            '0' => Some('o'),
+            '1' | '!' => Some('i'),
+            '3' => Some('e'),
+            '4' | '@' => Some('a'),
+            '5' | '$' => Some('s'),
+            '7' => Some('t'),
+            c if c.is_ascii_alphabetic() => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
+    [plain, leet].iter().any(|letters| {
+        if letters.is_empty() || NON_SECRET_VALUES.contains(&letters.as_str()) {
+            return true;
+        }
+        let mut rest = letters.clone();
+        let mut removed = false;
+        for stem in PASSWORD_STEMS {
+            if rest.contains(stem) {
+                rest = rest.replace(stem, "");
+                removed = true;
+            }
+        }
+        removed && rest.len() <= 3 && letters.len() - rest.len() >= 4
+    })
 }
 
 #[cfg(test)]
@@ -390,5 +442,18 @@ mod tests {
         assert!(!password_like("password"));
         assert!(!password_like("Password123"));
         assert!(!password_like("changeme"));
+        for p in [
+            "P@ssw0rd!",
+            "mysecretpassword",
+            "userpass",
+            "Secret123!",
+            "admin123",
+        ] {
+            assert!(is_default_password(p), "{p}");
+        }
+        for p in ["Tr0ub4dor&3x", "s9Vq!2rLm", "Zk3pQ9vX2m", "db4Xk9"] {
+            assert!(!is_default_password(p), "{p}");
+        }
+        assert!(has_marker("a1b2c3d4e5f6g7h8i9j0"));
     }
 }

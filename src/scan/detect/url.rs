@@ -142,14 +142,9 @@ fn url_password(user: &str, pass: &str) -> bool {
     if pass.len() < 4 || placeholder::has_marker(pass) || placeholder::is_non_secret_shape(pass) {
         return false;
     }
-    // `[password]`, `{password}`, `PASSWORD`, `pass123`, `secret`
-    let letters: String = pass
-        .chars()
-        .filter(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_lowercase();
+    // `[password]`, `{password}`, `PASSWORD`, `pass123`, `mypass`
     let bracketed = pass.starts_with(['[', '{', '(']) || pass.ends_with([']', '}', ')']);
-    !bracketed && !placeholder::is_placeholder_word(&letters) && !placeholder::is_word_like(pass)
+    !bracketed && !placeholder::is_default_password(pass) && !placeholder::is_word_like(pass)
 }
 
 fn query_secret(v: &str) -> bool {
