@@ -20,7 +20,16 @@ fn flag_kind(flag: &str) -> Option<Takes> {
     match flag {
         "-e" | "--env" | "--env-var" | "--set-env" | "--environment" => Some(Takes::Env),
         "-H" | "--header" | "--headers" | "--http-header" => Some(Takes::Header),
+        // `--api-key`, and Go-style single-dash long flags (`-token`).
         _ if flag.starts_with("--") && flag.len() > 2 => Some(Takes::Named),
+        _ if flag.starts_with('-')
+            && flag.len() > 3
+            && flag[1..]
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') =>
+        {
+            Some(Takes::Named)
+        }
         _ => None,
     }
 }
@@ -78,7 +87,7 @@ pub(super) fn scan(args: &[&str]) -> Vec<ArgHit> {
 /// `--flag=value` -> (`--flag`, `value`); only for double-dash flags and the
 /// short env/header flags.
 fn split_flag_eq(arg: &str) -> Option<(&str, &str)> {
-    if !arg.starts_with("--") && !arg.starts_with("-e=") && !arg.starts_with("-H=") {
+    if !arg.starts_with('-') || arg.starts_with("-=") {
         return None;
     }
     let (flag, val) = arg.split_once('=')?;

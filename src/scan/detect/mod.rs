@@ -11,6 +11,7 @@ mod checks;
 mod entropy;
 mod header;
 mod heuristic;
+mod json;
 mod names;
 mod placeholder;
 mod reference;

@@ -163,6 +163,21 @@ pub(super) fn is_non_secret_shape(s: &str) -> bool {
     {
         return true;
     }
+    // Publishable keys, public by design: Stripe/Clerk `pk_`, Mapbox `pk.`,
+    // Supabase `sb_publishable_`, Langfuse `pk-lf-`, PostHog project `phc_`.
+    if [
+        "pk_live_",
+        "pk_test_",
+        "pk.eyj",
+        "sb_publishable_",
+        "pk-lf-",
+        "phc_",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
+    {
+        return true;
+    }
     // URLs (credentials inside are the URL detector's job)
     if lower.contains("://") {
         return true;

@@ -214,6 +214,7 @@ pub(super) static RULES: &[Rule] = &[
     rule!("salesforce-access-token", "Salesforce access token", High, r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9_.]{80,}", Some(b"!.")),
     rule!("sonarqube-token", "SonarQube token", High, r"sq[upa]_[a-f0-9]{40}"),
     rule!("harness-pat", "Harness personal access token", High, r"pat\.[A-Za-z0-9_-]{22}\.[a-f0-9]{24}\.[A-Za-z0-9]{20}"),
+    rule!("posthog-personal-api-key", "PostHog personal API key", High, r"phx_[A-Za-z0-9]{43}"),
     rule!("azure-identifiable-key", "Azure identifiable API key (AI services, DevOps, ...)", Critical, r"[A-Za-z0-9]{52}JQQJ9[9DH][A-Za-z0-9]{26,30}"),
     rule!("jwt", "JSON Web Token", High, r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}", WORD, Check::Jwt),
     rule!("connection-string-password", "Password in a connection string", High, r"(?i:(?:^|;)\s*(?:password|pwd)\s*=\s*)(?P<s>[!-:<-~]{1,128})", None, Check::Password),

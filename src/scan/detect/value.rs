@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::{Detector, Field, Hit, header, heuristic, reference, rules, url};
+use super::{Detector, Field, Hit, header, heuristic, json, reference, rules, url};
 
 /// Plaintext secrets in `value`, a value of `field`'s kind.
 pub(super) fn scan(field: Field<'_>, value: &str) -> Vec<Hit> {
@@ -21,10 +21,25 @@ pub(super) fn scan(field: Field<'_>, value: &str) -> Vec<Hit> {
     }
     let mut hits = rules::find(value);
     hits.extend(url::scan_text(value));
+    hits.extend(json::scan(value));
     match field {
         Field::Env { name } | Field::Credential { key: name } => {
-            let range = reference::split_auth_scheme(value).map_or(0..value.len(), |(_, r)| r);
-            hits.extend(heuristic::judge(name, value, range));
+            hits.extend(match reference::split_auth_scheme(value) {
+                // `Bearer V` is a credential whatever the variable is called.
+                Some((scheme, r)) if matches!(scheme.as_str(), "bearer" | "basic" | "token") => {
+                    heuristic::judge_as(
+                        name,
+                        value,
+                        r,
+                        (
+                            "http-authorization",
+                            "Credential in an Authorization header",
+                        ),
+                    )
+                }
+                Some((_, r)) => heuristic::judge(name, value, r),
+                None => heuristic::judge(name, value, 0..value.len()),
+            });
         }
         Field::Header { name } => hits.extend(header::scan(name, value)),
         Field::Url => {}
