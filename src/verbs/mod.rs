@@ -8,6 +8,7 @@ pub mod audit;
 pub mod completions;
 pub mod guard;
 pub mod headers;
+pub mod inventory;
 pub mod protect;
 pub mod run;
 pub mod scan;
@@ -115,6 +116,7 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
         Command::Audit(args) => audit::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Headers(args) => headers::run(args),
+        Command::Inventory(args) => inventory::run(args),
         Command::Protect(args) => protect::protect(args),
         Command::Restore(args) => protect::restore(args),
         Command::Completions { shell } => completions::run(shell),
