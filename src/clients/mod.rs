@@ -6,6 +6,7 @@
 //! says and where. Never writes a file (rewrites belong to `protect`).
 
 pub mod catalog;
+pub mod edit;
 pub mod model;
 pub mod read;
 
