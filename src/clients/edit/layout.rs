@@ -183,7 +183,7 @@ fn plan_set(doc: Doc<'_>, node: &Node, pointer: &str, value: &Value) -> Result<P
     }
 }
 
-/// Renders `value` in the style of `like` (the node it replaces, or a sibling).
+/// Renders `value` in the style of `like` (the node it replaces), if any.
 fn render_value(doc: Doc<'_>, value: &Value, like: Option<&Node>, in_flow: bool) -> String {
     match value {
         Value::String(s) => {
@@ -197,7 +197,7 @@ fn render_value(doc: Doc<'_>, value: &Value, like: Option<&Node>, in_flow: bool)
                 SeqLayout::Block if !items.is_empty() => {
                     render_block_seq(doc, span.start, old, items)
                 }
-                _ => render_bracketed(doc, span, old, items, in_flow),
+                _ => render_bracketed(doc, span, old, items),
             },
             _ => {
                 let style = like
@@ -263,9 +263,7 @@ fn render_bracketed(
     span: std::ops::Range<usize>,
     old: &[Node],
     items: &[String],
-    in_flow: bool,
 ) -> String {
-    let _ = in_flow;
     let t = doc.text;
     let elems: Vec<String> = items
         .iter()
@@ -335,7 +333,7 @@ fn render_block_seq(doc: Doc<'_>, dash: usize, old: &[Node], items: &[String]) -
     let gap = old
         .first()
         .and_then(|n| n.span.as_ref())
-        .map(|s| &t[dash + 1..s.start])
+        .and_then(|s| t.get(dash + 1..s.start))
         .filter(|g| !g.is_empty() && g.bytes().all(|b| b == b' '))
         .unwrap_or(" ");
     let mut out = String::new();

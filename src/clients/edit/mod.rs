@@ -158,10 +158,18 @@ pub fn span(format: Format, bytes: &[u8], pointer: &str) -> Result<Range<usize>,
 }
 
 fn parse(format: Format, text: &str) -> Result<Node, EditError> {
-    match format {
-        Format::Json => json::parse(text),
-        Format::Toml => toml::parse(text),
-        Format::Yaml => yaml::parse(text),
+    let root = match format {
+        Format::Json => json::parse(text)?,
+        Format::Toml => toml::parse(text)?,
+        Format::Yaml => yaml::parse(text)?,
+    };
+    if tree::spans_ok(&root, text) {
+        Ok(root)
+    } else {
+        Err(unsupported_doc(
+            format,
+            "the parser reported positions out of order",
+        ))
     }
 }
 

@@ -673,6 +673,28 @@ fn errors_and_debug_never_show_values() {
     }
 }
 
+#[test]
+fn verification_rejects_an_output_that_does_not_hold_the_edits() {
+    let text = "{\"a\": \"1\", \"b\": \"2\"}";
+    let root = json::parse(text).unwrap();
+    let edits = [set("/a", "x")];
+    assert!(verify(Format::Json, &root, "{\"a\": \"x\", \"b\": \"2\"}", &edits).is_ok());
+    for wrong in [
+        "{\"a\": \"y\", \"b\": \"2\"}",
+        "{\"b\": \"2\", \"a\": \"x\"}",
+        "{\"a\": \"x\"}",
+        "{\"a\": \"x\", \"b\": \"2\"",
+    ] {
+        assert!(
+            matches!(
+                verify(Format::Json, &root, wrong, &edits),
+                Err(EditError::Verify { .. })
+            ),
+            "{wrong}"
+        );
+    }
+}
+
 // ------------------------------------------------------------ properties
 
 const JSON_DOC: &str = "{\n  \"mcpServers\": {\n    \"s\": {\n      \"command\": \"npx\",\n      \"args\": [\"a\"],\n      \"env\": {\"K\": \"v\"} // c\n    }\n  }\n}\n";
@@ -742,6 +764,11 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
     #[test]
     fn apply_never_panics_on_mutated_fixtures(case in 0usize..6, at in any::<prop::sample::Index>(), junk in "[\\[\\]{}:,\"'#\\-\n =a\\\\]{0,6}") {
         let all = cases();
@@ -756,4 +783,40 @@ proptest! {
         // Either refused or a document that re-parses as intended (checked inside).
         let _ = apply(c.format, text.as_bytes(), &c.edits);
     }
+}
+
+#[test]
+fn flow_mappings_lists_of_tables_and_empty_tables() {
+    let y = "a: &x \"q\"\nb: *x\nenv: {A: b, C: 'd'}\nl:\n- k: v\n  seq:\n  - 1\n  - 2\n  z: 1\n";
+    let edits = [
+        rm("/env/A"),
+        ins("/env", "E", "f, g", None),
+        rm("/l/0/seq"),
+        ins("/l/0", "new", "m", Some("z")),
+        ins("/l/0", "n", "yes", None),
+    ];
+    assert_eq!(
+        edit_str(Format::Yaml, y, &edits).unwrap(),
+        "a: &x \"q\"\nb: *x\nenv: {C: 'd', E: \"f, g\"}\nl:\n- k: v\n  new: m\n  z: 1\n  \"n\": \"yes\"\n"
+    );
+    let t = "[[servers]]\nname = \"a\"\nargs = [\n  \"x\", # one\n  \"y\",\n]\n\n[[servers]]\nname = \"b\"\n";
+    let edits = [
+        set_arr("/servers/0/args", &["p", "q"]),
+        set("/servers/1/name", "c"),
+        ins("/servers/1", "env", "e", None),
+    ];
+    assert_eq!(
+        edit_str(Format::Toml, t, &edits).unwrap(),
+        "[[servers]]\nname = \"a\"\nargs = [\n  \"p\",\n  \"q\",\n]\n\n[[servers]]\nname = \"c\"\nenv = \"e\"\n"
+    );
+    let edits = [ins("/t", "k", "v", None), ins("", "b", "2", None)];
+    assert_eq!(
+        edit_str(Format::Toml, "a = 1\n[t]\n", &edits).unwrap(),
+        "a = 1\nb = \"2\"\n[t]\nk = \"v\"\n"
+    );
+    // No final newline: the new line goes after one.
+    assert_eq!(
+        edit_str(Format::Yaml, "k: v", &[ins("", "new", "m", None)]).unwrap(),
+        "k: v\nnew: m"
+    );
 }

@@ -100,6 +100,69 @@ impl Node {
     }
 }
 
+/// Whether every span is on character boundaries of `text`, keys come
+/// before their values, and members sit in order inside their container;
+/// the planners slice between these offsets.
+pub(super) fn spans_ok(node: &Node, text: &str) -> bool {
+    let ok = |r: &Range<usize>| {
+        r.start <= r.end && text.is_char_boundary(r.start) && text.is_char_boundary(r.end)
+    };
+    if let Some(r) = &node.span
+        && !ok(r)
+    {
+        return false;
+    }
+    // (inner start bound, inner end bound) for children of a spanned container.
+    let bracketed = matches!(
+        node.kind,
+        Kind::Seq {
+            layout: SeqLayout::Bracketed,
+            ..
+        } | Kind::Map {
+            layout: MapLayout::Braced,
+            ..
+        }
+    );
+    let inner = node.span.as_ref().map(|r| {
+        if bracketed {
+            (r.start + 1, r.end.saturating_sub(1))
+        } else {
+            (r.start, r.end)
+        }
+    });
+    let mut at = inner.map_or(0, |i| i.0);
+    match &node.kind {
+        Kind::Map { entries, .. } => entries.iter().all(|e| {
+            let key_ok = ok(&e.key_span);
+            let value_ok = match &e.value.span {
+                Some(v) => e.key_span.end <= v.start,
+                None => true,
+            };
+            let in_order = match (inner, &e.value.span) {
+                (Some((_, end)), Some(v)) => {
+                    let fine = at <= e.key_span.start && v.end <= end;
+                    at = v.end;
+                    fine
+                }
+                _ => true,
+            };
+            key_ok && value_ok && in_order && spans_ok(&e.value, text)
+        }),
+        Kind::Seq { items, .. } => items.iter().all(|n| {
+            let in_order = match (inner, &n.span) {
+                (Some((_, end)), Some(r)) => {
+                    let fine = at <= r.start && r.end <= end;
+                    at = r.end;
+                    fine
+                }
+                _ => true,
+            };
+            in_order && spans_ok(n, text)
+        }),
+        _ => true,
+    }
+}
+
 /// Splits an RFC 6901 pointer into unescaped tokens.
 pub(super) fn tokens(pointer: &str) -> Result<Vec<String>, EditError> {
     if pointer.is_empty() {
