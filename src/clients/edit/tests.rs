@@ -697,13 +697,29 @@ fn verification_rejects_an_output_that_does_not_hold_the_edits() {
 
 // ------------------------------------------------------------ properties
 
+/// Strings rich in what escaping must handle: quotes, backslashes, control
+/// characters, line separators, non-BMP characters, YAML/TOML indicators.
+fn tricky() -> impl Strategy<Value = String> {
+    let special = prop::sample::select(vec![
+        '"', '\\', '\'', '\n', '\r', '\t', '\0', '\u{1b}', '\u{7f}', '\u{85}', '\u{a0}',
+        '\u{2028}', '\u{feff}', '😀', 'é', '#', ':', '-', ',', '[', '{', '&', '*', '!', '|', '>',
+        '%', '@', '`', ' ', '~', '/',
+    ]);
+    let ch = prop_oneof![
+        any::<char>(),
+        special,
+        (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap_or('x'))
+    ];
+    prop::collection::vec(ch, 0..24).prop_map(|v| v.into_iter().collect())
+}
+
 const JSON_DOC: &str = "{\n  \"mcpServers\": {\n    \"s\": {\n      \"command\": \"npx\",\n      \"args\": [\"a\"],\n      \"env\": {\"K\": \"v\"} // c\n    }\n  }\n}\n";
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn json_set_reads_back_exactly(value in any::<String>(), items in prop::collection::vec(any::<String>(), 0..4)) {
+    fn json_set_reads_back_exactly(value in tricky(), items in prop::collection::vec(tricky(), 0..4)) {
         let out = apply(Format::Json, JSON_DOC.as_bytes(), &[
             set("/mcpServers/s/env/K", &value),
             set_vec("/mcpServers/s/args", items.clone()),
@@ -729,7 +745,7 @@ proptest! {
     }
 
     #[test]
-    fn toml_and_yaml_set_read_back_exactly(value in any::<String>()) {
+    fn toml_and_yaml_set_read_back_exactly(value in tricky()) {
         let toml_doc = "[mcp_servers.s]\ncommand = 'npx' # c\n\n[mcp_servers.s.env]\nK = \"v\"\n";
         let out = apply(Format::Toml, toml_doc.as_bytes(), &[set("/mcp_servers/s/env/K", &value), set("/mcp_servers/s/command", &value)])
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
