@@ -176,8 +176,13 @@ fn plan_set(doc: Doc<'_>, node: &Node, pointer: &str, value: &Value) -> Result<P
             ..
         } => Err(unsupported("replacing an array of TOML tables")),
         _ => Ok(Patch {
+            // A YAML null written as nothing (`key:`) needs a space first.
+            text: if span.is_empty() && doc.format == Format::Yaml {
+                format!(" {}", render_value(doc, value, Some(node), node.in_flow))
+            } else {
+                render_value(doc, value, Some(node), node.in_flow)
+            },
             range: span,
-            text: render_value(doc, value, Some(node), node.in_flow),
             pointer: pointer.to_owned(),
         }),
     }

@@ -110,6 +110,12 @@ pub(super) fn plan(
             String::new(),
             c.kv_sep.to_owned(),
         ),
+        (None, MapLayout::TomlTable { root: true, .. }) => {
+            // Top-level keys must come before the first header.
+            let lines: String = tail.iter().map(|m| line("", c.kv_sep, m) + nl).collect();
+            out.push(c.patch(0..0, lines));
+            return Ok(());
+        }
         _ => return Err(c.unsupported("the table has no header or member to insert after")),
     };
     if !text::at_eol(t, at) {

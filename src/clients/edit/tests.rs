@@ -350,6 +350,8 @@ fn dropped_lines(a: &str, b: &str) -> Vec<usize> {
     dropped
 }
 
+/// `UPDATE_EDIT_GOLDEN=1 cargo test --lib clients::edit::tests::golden -- --test-threads=1`
+/// rewrites the golden files from the LF run (review the diff before committing).
 fn check_case(case: &Case, transform: fn(&[u8]) -> Vec<u8>) {
     let original = transform(&read(&format!("{DIR}{}", case.file)));
     let golden_path = format!("{DIR}protected/{}", case.file);
@@ -835,4 +837,106 @@ fn flow_mappings_lists_of_tables_and_empty_tables() {
         edit_str(Format::Yaml, "k: v", &[ins("", "new", "m", None)]).unwrap(),
         "k: v\nnew: m"
     );
+}
+
+#[test]
+fn yaml_nulls_documents_tags_and_multiline_scalars() {
+    let cases: Vec<(&str, Vec<Edit>, &str)> = vec![
+        (
+            "a:\n  b:\n  c: 1\n",
+            vec![set("/a/c", "x"), rm("/a/b")],
+            "a:\n  c: x\n",
+        ),
+        (
+            "---\n# c\na: ~\nb: x\n...\n",
+            vec![set("/a", "x"), ins("", "k", "v", None)],
+            "---\n# c\na: x\nb: x\nk: v\n...\n",
+        ),
+        (
+            "m:\n  - name: x\n    args:\n    env:\n      K: v\n",
+            vec![rm("/m/0/env/K"), set("/m/0/args", "q")],
+            "m:\n  - name: x\n    args: q\n    env: {}\n",
+        ),
+        ("a: {b: , c: 1}\n", vec![rm("/a/c")], "a: {b:}\n"),
+        (
+            "a: [1, 2,]\nb: !!str x\n",
+            vec![set_arr("/a", &["q"])],
+            "a: [q]\nb: !!str x\n",
+        ),
+        (
+            "a: \"multi\n  line\"\nb: plain\n  folded\n",
+            vec![set("/a", "x"), set("/b", "y")],
+            "a: \"x\"\nb: \"y\"\n",
+        ),
+        (
+            "k: &anc \"v\"\nz: 1\n",
+            vec![set("/z", "2")],
+            "k: &anc \"v\"\nz: \"2\"\n",
+        ),
+    ];
+    for (y, edits, want) in cases {
+        assert_eq!(edit_str(Format::Yaml, y, &edits).unwrap(), want, "{y:?}");
+    }
+    let err = edit_str(Format::Yaml, "b: !!str x\n", &[set("/b", "y")]).unwrap_err();
+    assert!(err.to_string().contains("tag"), "{err}");
+}
+
+#[test]
+fn toml_and_json_odd_shapes() {
+    let cases: Vec<(Format, &str, Vec<Edit>, &str)> = vec![
+        (
+            Format::Toml,
+            "[a]\nk = \"\"\"multi\nline\"\"\" # c\nz = 1\n",
+            vec![set("/a/z", "x"), rm("/a/k")],
+            "[a]\nz = \"x\"\n",
+        ),
+        (
+            Format::Toml,
+            "[a]\nk = \"\"\"multi\nline\"\"\"\n",
+            vec![set("/a/k", "x")],
+            "[a]\nk = \"x\"\n",
+        ),
+        (
+            Format::Toml,
+            "[a]\n# about k\nk = 1 # c\n\n\"z.q\" = 2\n[b]\n",
+            vec![rm("/a/z.q"), ins("/a", "n", "v", None)],
+            "[a]\n# about k\nk = 1 # c\n\nn = \"v\"\n[b]\n",
+        ),
+        (
+            Format::Toml,
+            "env = { A = { B = 1 }, C = 2 }\n",
+            vec![rm("/env/A")],
+            "env = { C = 2 }\n",
+        ),
+        (
+            Format::Toml,
+            "[t]\n",
+            vec![ins("", "k", "v", None)],
+            "k = \"v\"\n[t]\n",
+        ),
+        (
+            Format::Toml,
+            "a = [\n  1, # one\n  2\n]\n",
+            vec![set_arr("/a", &["x", "y", "z"])],
+            "a = [\n  \"x\",\n  \"y\",\n  \"z\"\n]\n",
+        ),
+        (
+            Format::Json,
+            "{\n  \"a\": 1,\n  \"b\": 2 }",
+            vec![rm("/b"), ins("", "c", "3", None)],
+            "{\n  \"a\": 1, \"c\": \"3\" }",
+        ),
+        (
+            Format::Json,
+            "{\n  \"a\": [[1, 2], {\"x\": [3]}]\n}",
+            vec![set("/a/1/x/0", "q"), set_arr("/a/0", &["p"])],
+            "{\n  \"a\": [[\"p\"], {\"x\": [\"q\"]}]\n}",
+        ),
+        (Format::Json, "[{\"a\": 1}]", vec![rm("/0/a")], "[{}]"),
+    ];
+    for (format, text, edits, want) in cases {
+        assert_eq!(edit_str(format, text, &edits).unwrap(), want, "{text:?}");
+    }
+    let err = edit_str(Format::Json, "{\"a\": 1, \"a\": 2}", &[set("/a", "x")]).unwrap_err();
+    assert!(err.to_string().contains("more than once"), "{err}");
 }

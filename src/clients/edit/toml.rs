@@ -23,14 +23,14 @@ pub(super) fn parse(text: &str) -> Result<Node, EditError> {
             column,
         }
     })?;
-    table(doc.as_table(), text)
+    table(doc.as_table(), text, true)
 }
 
 fn missing_span() -> EditError {
     super::unsupported_doc(Format::Toml, "a key or value without a position")
 }
 
-fn table(t: &Table, text: &str) -> Result<Node, EditError> {
+fn table(t: &Table, text: &str, root: bool) -> Result<Node, EditError> {
     let mut entries = Vec::new();
     for (k, item) in t.iter() {
         let Some((key, _)) = t.get_key_value(k) else {
@@ -39,11 +39,14 @@ fn table(t: &Table, text: &str) -> Result<Node, EditError> {
         let value = match item {
             Item::None => continue,
             Item::Value(v) => value(v, text)?,
-            Item::Table(sub) => table(sub, text)?,
+            Item::Table(sub) => table(sub, text, false)?,
             Item::ArrayOfTables(a) => Node::new(
                 None,
                 Kind::Seq {
-                    items: a.iter().map(|t| table(t, text)).collect::<Result<_, _>>()?,
+                    items: a
+                        .iter()
+                        .map(|t| table(t, text, false))
+                        .collect::<Result<_, _>>()?,
                     layout: SeqLayout::Tables,
                 },
             ),
@@ -54,7 +57,7 @@ fn table(t: &Table, text: &str) -> Result<Node, EditError> {
             value,
         });
     }
-    let header = if t.is_implicit() || t.is_dotted() {
+    let header = if root || t.is_implicit() || t.is_dotted() {
         None
     } else {
         t.span()
@@ -66,6 +69,7 @@ fn table(t: &Table, text: &str) -> Result<Node, EditError> {
             layout: MapLayout::TomlTable {
                 header,
                 dotted: t.is_dotted(),
+                root,
             },
         },
     ))

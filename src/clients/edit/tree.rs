@@ -32,6 +32,8 @@ pub(super) enum MapLayout {
         header: Option<Range<usize>>,
         /// Defined by dotted keys (`env.A = "b"`).
         dotted: bool,
+        /// The document's top level (its keys come before any header).
+        root: bool,
     },
 }
 

@@ -102,6 +102,7 @@ impl<'a> Events<'a> {
                         Some("block scalars (| or >) cannot be edited"),
                     ),
                 };
+                let empty = value.is_empty();
                 let kind = if style == StrStyle::Plain && !plain_safe(&value, in_flow) {
                     Kind::Other {
                         raw: value.into_owned(),
@@ -114,6 +115,24 @@ impl<'a> Events<'a> {
                 };
                 // The parser's end of a quoted scalar can run past it (over
                 // a trailing comment); find the closing quote instead.
+                // An empty plain scalar (a null value) is reported at its
+                // key's end, sometimes over a following `, `: give it an
+                // empty span just past the `:` instead.
+                let (start, end) = if style == StrStyle::Plain && empty {
+                    let b = self.text.as_bytes();
+                    let mut p = start;
+                    while b.get(p) == Some(&b' ') {
+                        p += 1;
+                    }
+                    if b.get(p) == Some(&b':') {
+                        p += 1;
+                    } else {
+                        p = start;
+                    }
+                    (p, p)
+                } else {
+                    (start, end)
+                };
                 let end = match style {
                     StrStyle::Single | StrStyle::Double
                         if matches!(self.text.as_bytes().get(start), Some(b'"' | b'\'')) =>
