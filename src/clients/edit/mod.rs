@@ -4,7 +4,7 @@
 //! file, changing only the bytes of the targeted values and members. Comments,
 //! key order, indentation, trailing commas, line endings (LF or CRLF) and a
 //! UTF-8 byte-order mark stay as they were. All edits of one call are resolved
-//! against the original document, then spliced from the end; overlapping edits
+//! against the original document, then spliced in one pass; overlapping edits
 //! are refused. The result is re-parsed and compared with the expected
 //! document (the original tree with the edits applied) before it is returned.
 //!
@@ -77,7 +77,8 @@ pub enum Edit {
 }
 
 impl Edit {
-    fn pointer(&self) -> &str {
+    /// The pointer the edit is aimed at.
+    pub fn pointer(&self) -> &str {
         match self {
             Self::Set { pointer, .. } | Self::Remove { pointer } | Self::Insert { pointer, .. } => {
                 pointer
@@ -200,9 +201,7 @@ fn verify(format: Format, root: &Node, out: &str, edits: &[Edit]) -> Result<(), 
             });
         }
     }
-    if ordered {
-        // nothing to normalise
-    } else {
+    if !ordered {
         expected.sort_maps();
     }
     if reparsed.plain(ordered) == expected {

@@ -697,6 +697,24 @@ fn verification_rejects_an_output_that_does_not_hold_the_edits() {
     }
 }
 
+#[test]
+fn deep_nesting_is_refused_not_a_crash() {
+    let mut yaml = String::new();
+    for i in 0..300 {
+        yaml.push_str(&" ".repeat(i));
+        yaml.push_str("a:\n");
+    }
+    let err = apply(Format::Yaml, yaml.as_bytes(), &[]).unwrap_err();
+    assert!(
+        matches!(err, EditError::UnsupportedDocument { .. }),
+        "{err}"
+    );
+    let json = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+    assert!(apply(Format::Json, json.as_bytes(), &[]).is_err());
+    let toml = format!("a = {}{}", "[".repeat(20_000), "]".repeat(20_000));
+    assert!(apply(Format::Toml, toml.as_bytes(), &[]).is_err());
+}
+
 // ------------------------------------------------------------ properties
 
 /// Strings rich in what escaping must handle: quotes, backslashes, control

@@ -140,8 +140,9 @@ pub(super) struct Patch {
     pub pointer: String,
 }
 
-/// Applies `patches` (ranges in the original `text`) from the end. Insertions
-/// at one offset keep their order; any overlap is refused.
+/// Applies `patches` (ranges in the original `text`) in one pass over it.
+/// Insertions at one offset keep their planned order and come before a
+/// replacement starting there; any overlap is refused.
 pub(super) fn splice(text: &str, mut patches: Vec<Patch>) -> Result<String, EditError> {
     // Stable sort: equal starts keep plan order; pure insertions go first.
     patches.sort_by_key(|p| (p.range.start, !p.range.is_empty()));

@@ -53,8 +53,11 @@ pub(super) fn parse(text: &str) -> Result<Node, EditError> {
         }
         p.pos += 1;
     }
-    p.node(false, false)
+    p.node(false, false, 0)
 }
+
+/// Deeper documents are refused (the tree is built recursively).
+const MAX_DEPTH: usize = 256;
 
 struct Events<'a> {
     events: Vec<(Event<'a>, Span)>,
@@ -87,7 +90,10 @@ impl<'a> Events<'a> {
 
     /// Parses one node; `in_flow`: inside a flow collection; `parent_block`:
     /// the value of a block mapping entry.
-    fn node(&mut self, in_flow: bool, parent_block: bool) -> Result<Node, EditError> {
+    fn node(&mut self, in_flow: bool, parent_block: bool, depth: usize) -> Result<Node, EditError> {
+        if depth > MAX_DEPTH {
+            return Err(bad("nesting deeper than 256 levels"));
+        }
         let (event, span) = self.next()?;
         let start = self.byte(span.start.index())?;
         let end = self.byte(span.end.index())?;
@@ -160,7 +166,7 @@ impl<'a> Events<'a> {
                         self.pos += 1;
                         break self.byte(s.end.index())?;
                     }
-                    items.push(self.node(in_flow || flow, false)?);
+                    items.push(self.node(in_flow || flow, false, depth + 1)?);
                 };
                 let span = if flow {
                     start..close
@@ -190,8 +196,8 @@ impl<'a> Events<'a> {
                         self.pos += 1;
                         break self.byte(s.end.index())?;
                     }
-                    let key = self.node(in_flow || flow, false)?;
-                    let value = self.node(in_flow || flow, !flow)?;
+                    let key = self.node(in_flow || flow, false, depth + 1)?;
+                    let value = self.node(in_flow || flow, !flow, depth + 1)?;
                     let key_text = match key.kind {
                         Kind::Str { value, .. } => value,
                         Kind::Other { raw } => raw,
