@@ -66,8 +66,11 @@ pub enum Edit {
     /// separators: right before member `before` when given (it must exist),
     /// else after the last member. Strings are written in the format's
     /// default style (JSON/TOML `"..."`, YAML plain when safe, else `"..."`),
-    /// so `Remove` then `Insert` of the same member restores it byte for byte
-    /// when it was written so and had no comment on its line.
+    /// so `Remove` then `Insert` (before its old successor) restores it byte
+    /// for byte when it was written so and had no comment on its line. An
+    /// emptied container forgets two style facts: a JSONC trailing comma
+    /// after its only member, and YAML flow style (`{}` in a block mapping
+    /// is refilled as a block mapping).
     Insert {
         pointer: String,
         key: String,
