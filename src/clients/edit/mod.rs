@@ -146,8 +146,9 @@ pub fn apply(format: Format, original: &[u8], edits: &[Edit]) -> Result<Vec<u8>,
     Ok(bytes)
 }
 
-/// Byte range (in `bytes`, BOM included) of the value at `pointer`; for a
-/// quoted string including its quotes.
+/// Byte range (in `bytes`, BOM included) of the value at `pointer`: for a
+/// quoted string including its quotes, for a YAML block collection from its
+/// first key or `-` to the end of its last value. TOML tables have none.
 pub fn span(format: Format, bytes: &[u8], pointer: &str) -> Result<Range<usize>, EditError> {
     let (bom, text) = text::split_bom(bytes)?;
     let root = parse(format, text)?;
