@@ -252,10 +252,7 @@ pub(super) fn other_clients(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
     {
         f.file("opencode", Scope::User, path);
     }
-    let opencode = match r.os {
-        OsFamily::Linux => r.config.join("opencode"),
-        _ => h.join(".config").join("opencode"),
-    };
+    let opencode = r.xdg_config.join("opencode");
     for name in ["opencode.json", "opencode.jsonc", "config.json"] {
         f.file("opencode", Scope::User, opencode.join(name));
     }
