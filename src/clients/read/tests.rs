@@ -587,3 +587,60 @@ fn a_huge_minified_line_reads_in_linear_time() {
         started.elapsed()
     );
 }
+
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::loc;
+    use crate::clients::model::{ReadError, Scope};
+    use crate::clients::read::parse;
+
+    const NAMES: [(&str, &str); 4] = [
+        ("cursor", "mcp.json"),
+        ("codex", "config.toml"),
+        ("goose", "config.yaml"),
+        ("mcp-remote", "x_tokens.json"),
+    ];
+
+    fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
+        for (client, name) in NAMES {
+            let scope = if name.ends_with("_tokens.json") {
+                Scope::TokenStore
+            } else {
+                Scope::User
+            };
+            if let Err(e) = parse(loc(client, scope, name), bytes) {
+                let shown = e.to_string();
+                prop_assert!(!shown.contains("QQ"), "{} leaked: {}", name, shown);
+                if let ReadError::Syntax { line, column, .. } = e {
+                    prop_assert!(line >= 1 && column >= 1);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            check(&bytes)?;
+        }
+
+        #[test]
+        fn syntax_noise_never_panics_or_leaks(
+            before in "[\\[\\]{}:,\"'=\\n\\t a-z0-9#&*!|>\\-\\\\.~]{0,120}",
+            after in "[\\[\\]{}:,\"'=\\n\\t a-z0-9#&*!|>\\-\\\\.~]{0,120}",
+        ) {
+            let text = format!("{before}QQsk_live_QQ{after}");
+            check(text.as_bytes())?;
+            let text = format!("{{\"mcpServers\": {{\"a\": {{\"env\": {{\"K\": {before}QQ{after}");
+            check(text.as_bytes())?;
+            let text = format!("[mcp_servers.a]\nenv = {{ K = {before}QQ{after}");
+            check(text.as_bytes())?;
+            let text = format!("extensions:\n  a:\n    envs:\n      K: {before}QQ{after}");
+            check(text.as_bytes())?;
+        }
+    }
+}
