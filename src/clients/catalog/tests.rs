@@ -321,3 +321,31 @@ fn copilot_homes_and_the_store_build_of_claude_desktop() {
         ]
     );
 }
+
+#[test]
+fn linux_flatpak_and_oss_builds() {
+    let t = tmp();
+    let h = t.path();
+    touch(
+        h,
+        ".var/app/com.visualstudio.code/config/Code/User/mcp.json",
+    );
+    touch(
+        h,
+        ".var/app/com.visualstudio.code/config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+    );
+    touch(h, ".var/app/dev.zed.Zed/config/zed/settings.json");
+    touch(h, ".config/Code - OSS/User/mcp.json");
+    let mut got = found(h, OsFamily::Linux, &|_| None);
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            (".config/Code - OSS/User/mcp.json".to_string(), "vscode", Scope::User),
+            (".var/app/com.visualstudio.code/config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json".to_string(), "cline", Scope::User),
+            (".var/app/com.visualstudio.code/config/Code/User/mcp.json".to_string(), "vscode", Scope::User),
+            (".var/app/dev.zed.Zed/config/zed/settings.json".to_string(), "zed", Scope::User),
+        ]
+    );
+    assert!(found(h, OsFamily::MacOs, &|_| None).is_empty());
+}
