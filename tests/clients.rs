@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use mcp_warden::clients::catalog::machine_locations;
 use mcp_warden::clients::read::parse;
-use mcp_warden::clients::{ConfigFile, Located, Location, OsFamily};
+use mcp_warden::clients::{ConfigFile, Located, Location, OsFamily, ServerField};
 
 fn home() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/home")
@@ -65,31 +65,18 @@ fn table(section: &str) -> Vec<Vec<String>> {
 fn values(file: &ConfigFile) -> Vec<(String, String, Located)> {
     let mut out = Vec::new();
     for s in &file.servers {
-        let name = s.name.clone();
-        let mut push = |field: String, l: &Located| out.push((name.clone(), field, l.clone()));
-        if let Some(l) = &s.command {
-            push("command".into(), l);
-        }
-        for (i, l) in s.args.iter().enumerate() {
-            push(format!("args[{i}]"), l);
-        }
-        for (k, l) in &s.env {
-            push(format!("env {k}"), l);
-        }
-        if let Some(l) = &s.url {
-            push("url".into(), l);
-        }
-        for (k, l) in &s.headers {
-            push(format!("header {k}"), l);
-        }
-        if let Some(l) = &s.headers_helper {
-            push("headersHelper".into(), l);
-        }
-        if let Some(l) = &s.env_file {
-            push("envFile".into(), l);
-        }
-        for (k, l) in &s.credentials {
-            push(format!("credential {k}"), l);
+        for (field, l) in s.values() {
+            let label = match field {
+                ServerField::Command => "command".to_string(),
+                ServerField::Arg(i) => format!("args[{i}]"),
+                ServerField::Env(k) => format!("env {k}"),
+                ServerField::Url => "url".to_string(),
+                ServerField::Header(k) => format!("header {k}"),
+                ServerField::HeadersHelper => "headersHelper".to_string(),
+                ServerField::EnvFile => "envFile".to_string(),
+                ServerField::Credential(k) => format!("credential {k}"),
+            };
+            out.push((s.name.clone(), label, l.clone()));
         }
     }
     for (k, l) in &file.credentials {

@@ -185,14 +185,8 @@ const FORWARDING_KEYS: [&str; 4] = [
 
 /// Credential-looking strings of the entry that no field above has read.
 fn other_credentials(node: &Node, pointer: &str, server: &Server) -> Vec<(String, Located)> {
-    let mut read: Vec<&str> = Vec::new();
-    read.extend(server.command.iter().map(|l| l.pointer.as_str()));
-    read.extend(server.args.iter().map(|l| l.pointer.as_str()));
-    read.extend(server.env.iter().map(|(_, l)| l.pointer.as_str()));
-    read.extend(server.url.iter().map(|l| l.pointer.as_str()));
-    read.extend(server.headers.iter().map(|(_, l)| l.pointer.as_str()));
-    read.extend(server.headers_helper.iter().map(|l| l.pointer.as_str()));
-    read.extend(server.env_file.iter().map(|l| l.pointer.as_str()));
+    // Called before `server.credentials` is filled: these are the other fields.
+    let read: Vec<&str> = server.values().map(|(_, l)| l.pointer.as_str()).collect();
     let mut out = Vec::new();
     for e in node.entries().unwrap_or_default() {
         if !FORWARDING_KEYS.contains(&e.key.as_str()) {
