@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{MAX_CONFIG_BYTES, parse};
+use super::{MAX_CONFIG_BYTES, max_bytes, parse};
 use crate::clients::model::{ConfigFile, Format, Location, ReadError, Scope, Server, Transport};
 
 fn loc(client: &'static str, scope: Scope, name: &str) -> Location {
@@ -92,11 +92,30 @@ fn empty_files_and_missing_containers_read_as_no_servers() {
 
 #[test]
 fn too_large_is_refused_before_reading() {
-    let big = vec![b' '; usize::try_from(MAX_CONFIG_BYTES).unwrap_or(0) + 1];
+    let ordinary = loc("cursor", Scope::User, "mcp.json");
+    assert_eq!(max_bytes(&ordinary), 16 * 1024 * 1024);
+    let big = vec![b' '; 16 * 1024 * 1024 + 1];
     assert!(matches!(
-        parse(loc("cursor", Scope::User, "mcp.json"), &big),
-        Err(ReadError::TooLarge { .. })
+        parse(ordinary, &big),
+        Err(ReadError::TooLarge { limit }) if limit == 16 * 1024 * 1024
     ));
+    let claude = loc("claude-code", Scope::User, ".claude.json");
+    assert_eq!(max_bytes(&claude), MAX_CONFIG_BYTES);
+    // A bloated ~/.claude.json (history next to the servers) is still read.
+    let mut text = String::from("{\"projects\": {\"/p\": {\"history\": [");
+    let entry = format!("{{\"display\": \"{}\"}},", "x".repeat(1000));
+    while text.len() < 20 * 1024 * 1024 {
+        text.push_str(&entry);
+    }
+    text.push_str("{}], \"mcpServers\": {\"s\": {\"command\": \"a\", \"env\": {\"K\": \"v\"}}}}}, \"mcpServers\": {}}");
+    let file = parse(claude, text.as_bytes());
+    let servers = file.map(|f| {
+        f.servers
+            .iter()
+            .map(|s| s.env[0].1.line)
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(servers.ok(), Some(vec![1]));
 }
 
 #[test]
