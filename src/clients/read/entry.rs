@@ -67,6 +67,22 @@ fn read_fields(cx: &Context<'_>, node: &Node, pointer: &str, server: &mut Server
                 }
             }
         }
+        // Zed's longtime form: `"command": {"path", "args", "env"}`.
+        Some(Kind::Map(_)) => {
+            if let Some(inner) = node.get("command") {
+                let base = at("command");
+                set(
+                    &mut server.command,
+                    inner
+                        .get("path")
+                        .and_then(|p| p.located_str(child(&base, "path"))),
+                );
+                read_args(inner, &base, server);
+                server
+                    .env
+                    .extend(pairs(inner.get("env"), &child(&base, "env")));
+            }
+        }
         Some(_) => set(
             &mut server.command,
             node.get("command")
@@ -77,19 +93,7 @@ fn read_fields(cx: &Context<'_>, node: &Node, pointer: &str, server: &mut Server
             node.get("cmd").and_then(|c| c.located_str(at("cmd"))),
         ),
     }
-    if let Some(args) = node.get("args") {
-        let base = at("args");
-        match &args.kind {
-            Kind::List(items) => server.args.extend(
-                items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, a)| a.located(child_index(&base, i))),
-            ),
-            // A single string where a list belongs still gets read.
-            _ => server.args.extend(args.located_str(base)),
-        }
-    }
+    read_args(node, pointer, server);
 
     for key in ["env", "envs", "environment"] {
         server.env.extend(pairs(node.get(key), &at(key)));
@@ -172,6 +176,23 @@ fn read_fields(cx: &Context<'_>, node: &Node, pointer: &str, server: &mut Server
     };
     if let Some(t) = chosen {
         server.transport = t;
+    }
+}
+
+/// `args` of `node` (at `pointer`), in order.
+fn read_args(node: &Node, pointer: &str, server: &mut Server) {
+    if let Some(args) = node.get("args") {
+        let base = child(pointer, "args");
+        match &args.kind {
+            Kind::List(items) => server.args.extend(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, a)| a.located(child_index(&base, i))),
+            ),
+            // A single string where a list belongs still gets read.
+            _ => server.args.extend(args.located_str(base)),
+        }
     }
 }
 

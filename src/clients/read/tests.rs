@@ -322,6 +322,26 @@ fn vscode_mcp_json_and_legacy_settings() {
 }
 
 #[test]
+fn zed_nested_command_form() {
+    let text = r#"{"context_servers": {"gh": {
+      "command": {"path": "/usr/bin/gh-mcp", "args": ["stdio"], "env": {"GITHUB_TOKEN": "t"}},
+      "settings": {}}}}"#;
+    let file = read("zed", "settings.json", text);
+    let gh = server(&file, "gh");
+    assert_eq!(gh.transport, Transport::Stdio);
+    let got: Vec<_> = gh.values().map(|(_, l)| l.pointer.as_str()).collect();
+    assert_eq!(
+        got,
+        [
+            "/context_servers/gh/command/path",
+            "/context_servers/gh/command/args/0",
+            "/context_servers/gh/command/env/GITHUB_TOKEN",
+        ]
+    );
+    assert!(gh.credentials.is_empty());
+}
+
+#[test]
 fn zed_and_amp_containers() {
     let zed = read(
         "zed",
