@@ -303,9 +303,19 @@ pub(super) fn other_clients(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
         ("kimi", h.join(".kimi").join("mcp.json")),
         ("mistral-vibe", h.join(".vibe").join("config.toml")),
         ("amazon-q", h.join(".aws").join("amazonq").join("mcp.json")),
+        ("junie", h.join(".junie").join("mcp").join("mcp.json")),
+        ("qwen-code", h.join(".qwen").join("settings.json")),
     ] {
         f.file(client, Scope::User, path);
     }
+    // Crush: the XDG config folder, %LOCALAPPDATA% on Windows.
+    let crush = match r.os {
+        OsFamily::Windows => dir_var(env, "LOCALAPPDATA")
+            .unwrap_or_else(|| h.join("AppData").join("Local"))
+            .join("crush"),
+        _ => r.xdg_config.join("crush"),
+    };
+    f.file("crush", Scope::User, crush.join("crush.json"));
 }
 
 fn format_ext(p: &Path) -> Option<&str> {

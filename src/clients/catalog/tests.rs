@@ -349,3 +349,28 @@ fn linux_flatpak_and_oss_builds() {
     );
     assert!(found(h, OsFamily::MacOs, &|_| None).is_empty());
 }
+
+#[test]
+fn junie_qwen_and_crush() {
+    let t = tmp();
+    let h = t.path();
+    touch(h, ".junie/mcp/mcp.json");
+    touch(h, ".qwen/settings.json");
+    touch(h, ".config/crush/crush.json");
+    touch(h, "AppData/Local/crush/crush.json");
+    let linux = found(h, OsFamily::Linux, &|_| None);
+    assert_eq!(
+        linux,
+        vec![
+            (".junie/mcp/mcp.json".to_string(), "junie", Scope::User),
+            (".qwen/settings.json".to_string(), "qwen-code", Scope::User),
+            (".config/crush/crush.json".to_string(), "crush", Scope::User),
+        ]
+    );
+    let windows = found(h, OsFamily::Windows, &|_| None);
+    assert!(windows.contains(&(
+        "AppData/Local/crush/crush.json".to_string(),
+        "crush",
+        Scope::User
+    )));
+}

@@ -53,7 +53,7 @@ pub(crate) fn read(cx: &Context<'_>, root: &Node) -> (Vec<Server>, Vec<String>) 
             None,
         ),
         "goose" => add(root.get("extensions"), "/extensions".into(), cx.scope, None),
-        "opencode" => add(root.get("mcp"), "/mcp".into(), cx.scope, None),
+        "opencode" | "crush" => add(root.get("mcp"), "/mcp".into(), cx.scope, None),
         "amp" => {
             add(
                 root.get("amp.mcpServers"),

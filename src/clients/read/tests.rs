@@ -322,6 +322,23 @@ fn vscode_mcp_json_and_legacy_settings() {
 }
 
 #[test]
+fn crush_mcp_map() {
+    let text = r#"{"$schema": "https://charm.land/crush.json", "mcp": {
+      "fs": {"type": "stdio", "command": "node", "args": ["/srv/fs.js"], "env": {"K": "v"}},
+      "gh": {"type": "http", "url": "https://api.githubcopilot.com/mcp/", "headers": {"Authorization": "Bearer $GH_PAT"}}}}"#;
+    let file = read("crush", "crush.json", text);
+    let t: Vec<_> = file
+        .servers
+        .iter()
+        .map(|s| (s.pointer.as_str(), s.transport))
+        .collect();
+    assert_eq!(
+        t,
+        [("/mcp/fs", Transport::Stdio), ("/mcp/gh", Transport::Http)]
+    );
+}
+
+#[test]
 fn zed_nested_command_form() {
     let text = r#"{"context_servers": {"gh": {
       "command": {"path": "/usr/bin/gh-mcp", "args": ["stdio"], "env": {"GITHUB_TOKEN": "t"}},
