@@ -68,9 +68,11 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     /// Stable client id: `claude-desktop`, `claude-code`, `cursor`, `vscode`,
-    /// `vscode-insiders`, `windsurf`, `zed`, `cline`, `continue`, `gemini-cli`,
-    /// `codex`, `goose`, `lm-studio`, `kiro`, `copilot-cli`, `opencode`,
-    /// `antigravity`, `amp`, `mcp-remote`, ...
+    /// `vscode-insiders`, `vscodium`, `windsurf`, `windsurf-jetbrains`, `zed`,
+    /// `cline`, `roo-code`, `kilo-code`, `continue`, `gemini-cli`,
+    /// `antigravity`, `codex`, `goose`, `lm-studio`, `kiro`, `copilot-cli`,
+    /// `opencode`, `amp`, `trae`, `factory`, `kimi`, `mistral-vibe`,
+    /// `amazon-q`, `junie`, `qwen-code`, `crush`, `mcp-remote`.
     pub client: &'static str,
     pub scope: Scope,
     pub path: PathBuf,
