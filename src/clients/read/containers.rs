@@ -4,7 +4,7 @@
 //! `projects.<path>.mcpServers`, lists with `name`, flat plugin files).
 //!
 //! Works on the positioned tree only (format-independent); each entry is
-//! handed to [`super::entry`]. One entry of an unexpected shape is skipped;
+//! handed to `super::entry`. One entry of an unexpected shape is skipped;
 //! the rest of the file is still read.
 
 use super::entry::entry;

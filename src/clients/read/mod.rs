@@ -1,7 +1,7 @@
 //! Reading one client config file into a [`ConfigFile`]: bytes to text (BOM,
-//! UTF-16, size limit), text to a positioned tree per format ([`json`],
-//! [`toml`], [`yaml`]), then the client's shape to servers ([`containers`],
-//! [`entry`]) or, for token stores, credential fields ([`tokens`]).
+//! UTF-16, size limit), text to a positioned tree per format (`json`, `toml`,
+//! `yaml`), then the client's shape to servers (`containers`, `entry`) or,
+//! for token stores, credential fields (`tokens`).
 //!
 //! Never touches the file system and never puts file content in an error.
 
