@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use mcp_warden::clients::catalog::machine_locations;
 use mcp_warden::clients::read::parse;
-use mcp_warden::clients::{ConfigFile, Located, Location, OsFamily};
+use mcp_warden::clients::{ConfigFile, Located, Location, OsFamily, ServerField};
 
 fn home() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/home")
@@ -65,31 +65,18 @@ fn table(section: &str) -> Vec<Vec<String>> {
 fn values(file: &ConfigFile) -> Vec<(String, String, Located)> {
     let mut out = Vec::new();
     for s in &file.servers {
-        let name = s.name.clone();
-        let mut push = |field: String, l: &Located| out.push((name.clone(), field, l.clone()));
-        if let Some(l) = &s.command {
-            push("command".into(), l);
-        }
-        for (i, l) in s.args.iter().enumerate() {
-            push(format!("args[{i}]"), l);
-        }
-        for (k, l) in &s.env {
-            push(format!("env {k}"), l);
-        }
-        if let Some(l) = &s.url {
-            push("url".into(), l);
-        }
-        for (k, l) in &s.headers {
-            push(format!("header {k}"), l);
-        }
-        if let Some(l) = &s.headers_helper {
-            push("headersHelper".into(), l);
-        }
-        if let Some(l) = &s.env_file {
-            push("envFile".into(), l);
-        }
-        for (k, l) in &s.credentials {
-            push(format!("credential {k}"), l);
+        for (field, l) in s.values() {
+            let label = match field {
+                ServerField::Command => "command".to_string(),
+                ServerField::Arg(i) => format!("args[{i}]"),
+                ServerField::Env(k) => format!("env {k}"),
+                ServerField::Url => "url".to_string(),
+                ServerField::Header(k) => format!("header {k}"),
+                ServerField::HeadersHelper => "headersHelper".to_string(),
+                ServerField::EnvFile => "envFile".to_string(),
+                ServerField::Credential(k) => format!("credential {k}"),
+            };
+            out.push((s.name.clone(), label, l.clone()));
         }
     }
     for (k, l) in &file.credentials {
@@ -321,4 +308,81 @@ fn entry_credentials_are_exactly_the_planted_ones() {
         }
     }
     assert_eq!(read, planted);
+}
+
+/// RFC 6901 reference tokens of `pointer`, unescaped.
+fn tokens(pointer: &str) -> Vec<String> {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// The scalar at `pointer` according to an independent reader of the same
+/// file (jsonc-parser's value API, toml_edit's document), as text.
+fn independent(location: &Location, pointer: &str) -> Option<String> {
+    let text = std::fs::read_to_string(&location.path).ok()?;
+    match location.format {
+        mcp_warden::clients::Format::Json => {
+            use jsonc_parser::JsonValue;
+            let root = jsonc_parser::parse_to_value(&text, &Default::default()).ok()??;
+            let mut at = &root;
+            for t in tokens(pointer) {
+                at = match at {
+                    JsonValue::Object(o) => o.get(&t)?,
+                    JsonValue::Array(a) => a.get(t.parse().ok()?)?,
+                    _ => return None,
+                };
+            }
+            match at {
+                JsonValue::String(s) => Some(s.to_string()),
+                JsonValue::Number(n) => Some(n.to_string()),
+                JsonValue::Boolean(b) => Some(b.to_string()),
+                _ => None,
+            }
+        }
+        mcp_warden::clients::Format::Toml => {
+            let doc: toml_edit::DocumentMut = text.parse().ok()?;
+            let mut at = doc.as_item();
+            for t in tokens(pointer) {
+                at = match t.parse::<usize>() {
+                    Ok(i) if at.is_array() || at.is_array_of_tables() => at.get(i)?,
+                    _ => at.get(t.as_str())?,
+                };
+            }
+            let v = at.as_value()?;
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_integer().map(|i| i.to_string()))
+                .or_else(|| v.as_bool().map(|b| b.to_string()))
+        }
+        mcp_warden::clients::Format::Yaml => None,
+    }
+}
+
+#[test]
+fn every_pointer_resolves_to_its_value_in_an_independent_reader() {
+    let mut seen = BTreeSet::new();
+    let mut checked = 0;
+    for (_, os) in SETS {
+        for location in locations(os) {
+            if location.format == mcp_warden::clients::Format::Yaml
+                || !seen.insert(location.path.clone())
+            {
+                continue;
+            }
+            let file = read_file(location.clone());
+            for (_, _, l) in values(&file) {
+                let shown = format!("{} {}", rel(&location.path), l.pointer);
+                assert_eq!(
+                    independent(&location, &l.pointer).as_deref(),
+                    Some(l.value.as_str()),
+                    "{shown}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 250, "only {checked} values checked");
 }

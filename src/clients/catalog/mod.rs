@@ -59,8 +59,10 @@ struct Roots {
     /// Where Electron apps keep user data: Linux `config`, macOS
     /// `~/Library/Application Support`, Windows `%APPDATA%`.
     app_data: PathBuf,
-    /// `$XDG_DATA_HOME` or `~/.local/share` (opencode uses it on every OS).
+    /// `$XDG_DATA_HOME` or `~/.local/share`, on every OS.
     data: PathBuf,
+    /// `$XDG_CONFIG_HOME` or `~/.config`, on every OS.
+    xdg_config: PathBuf,
 }
 
 impl Roots {
@@ -78,17 +80,17 @@ impl Roots {
                 dir_var(env, "APPDATA").unwrap_or_else(|| home.join("AppData").join("Roaming"))
             }
         };
-        let data = match os {
-            OsFamily::Linux => dir_var(env, "XDG_DATA_HOME"),
-            _ => None,
-        }
-        .unwrap_or_else(|| home.join(".local").join("share"));
+        // opencode follows the XDG variables on every OS (xdg-basedir).
+        let data =
+            dir_var(env, "XDG_DATA_HOME").unwrap_or_else(|| home.join(".local").join("share"));
+        let xdg_config = dir_var(env, "XDG_CONFIG_HOME").unwrap_or_else(|| home.join(".config"));
         Self {
             os,
             home: home.to_path_buf(),
             config,
             app_data,
             data,
+            xdg_config,
         }
     }
 }

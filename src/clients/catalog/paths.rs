@@ -58,16 +58,29 @@ pub(super) fn anthropic(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
 /// VS Code and its forks (user files, profiles, remote server), and the
 /// extensions that keep their own file in an editor's global storage.
 pub(super) fn editors(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
-    const VSCODE_FAMILY: [(&str, &str); 3] = [
+    const VSCODE_FAMILY: [(&str, &str); 4] = [
         ("vscode", "Code"),
         ("vscode-insiders", "Code - Insiders"),
+        ("vscode", "Code - OSS"),
         ("vscodium", "VSCodium"),
+    ];
+    // Linux Flatpak builds keep their config under ~/.var/app/<id>/config.
+    const FLATPAKS: [(&str, &str, &str); 2] = [
+        ("vscode", "com.visualstudio.code", "Code"),
+        ("vscodium", "com.vscodium.codium", "VSCodium"),
     ];
     let mut user_dirs: Vec<PathBuf> = Vec::new();
     for (client, app) in VSCODE_FAMILY {
         let user = r.app_data.join(app).join("User");
         vscode_user(client, &user, f);
         user_dirs.push(user);
+    }
+    if r.os == OsFamily::Linux {
+        for (client, id, app) in FLATPAKS {
+            let user = flatpak_config(r, id).join(app).join("User");
+            vscode_user(client, &user, f);
+            user_dirs.push(user);
+        }
     }
     for (client, server_dir) in [
         ("vscode", ".vscode-server"),
@@ -133,6 +146,11 @@ pub(super) fn editors(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
                 .join("mcp_settings.json"),
         );
     }
+}
+
+/// A Flatpak app's private config folder.
+fn flatpak_config(r: &Roots, id: &str) -> PathBuf {
+    r.home.join(".var").join("app").join(id).join("config")
 }
 
 /// A VS Code user folder: `mcp.json`, legacy `settings.json`, and the same two
@@ -228,6 +246,10 @@ pub(super) fn other_clients(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
         _ => r.config.join("zed"),
     };
     f.file("zed", Scope::User, zed.join("settings.json"));
+    if r.os == OsFamily::Linux {
+        let flatpak = flatpak_config(r, "dev.zed.Zed").join("zed");
+        f.file("zed", Scope::User, flatpak.join("settings.json"));
+    }
     // Continue: config, legacy config, user block files.
     let cont = dir_var(env, "CONTINUE_GLOBAL_DIR").unwrap_or_else(|| h.join(".continue"));
     f.file("continue", Scope::User, cont.join("config.yaml"));
@@ -252,10 +274,7 @@ pub(super) fn other_clients(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
     {
         f.file("opencode", Scope::User, path);
     }
-    let opencode = match r.os {
-        OsFamily::Linux => r.config.join("opencode"),
-        _ => h.join(".config").join("opencode"),
-    };
+    let opencode = r.xdg_config.join("opencode");
     for name in ["opencode.json", "opencode.jsonc", "config.json"] {
         f.file("opencode", Scope::User, opencode.join(name));
     }
@@ -284,9 +303,19 @@ pub(super) fn other_clients(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
         ("kimi", h.join(".kimi").join("mcp.json")),
         ("mistral-vibe", h.join(".vibe").join("config.toml")),
         ("amazon-q", h.join(".aws").join("amazonq").join("mcp.json")),
+        ("junie", h.join(".junie").join("mcp").join("mcp.json")),
+        ("qwen-code", h.join(".qwen").join("settings.json")),
     ] {
         f.file(client, Scope::User, path);
     }
+    // Crush: the XDG config folder, %LOCALAPPDATA% on Windows.
+    let crush = match r.os {
+        OsFamily::Windows => dir_var(env, "LOCALAPPDATA")
+            .unwrap_or_else(|| h.join("AppData").join("Local"))
+            .join("crush"),
+        _ => r.xdg_config.join("crush"),
+    };
+    f.file("crush", Scope::User, crush.join("crush.json"));
 }
 
 fn format_ext(p: &Path) -> Option<&str> {

@@ -29,6 +29,9 @@ const KNOWN: &[(&[&str], &str, Scope)] = &[
     (&[".kilocode", "mcp.json"], "kilo-code", Scope::Project),
     (&[".amazonq", "mcp.json"], "amazon-q", Scope::Project),
     (&[".zed", "settings.json"], "zed", Scope::Project),
+    (&[".junie", "mcp", "mcp.json"], "junie", Scope::Project),
+    (&[".qwen", "settings.json"], "qwen-code", Scope::Project),
+    (&[".config", "crush", "crush.json"], "crush", Scope::User),
     (&[".opencode", "opencode.json"], "opencode", Scope::Project),
     (&[".opencode", "opencode.jsonc"], "opencode", Scope::Project),
     // Home-relative files, as a dotfiles repository keeps them.
@@ -87,6 +90,8 @@ const KNOWN: &[(&[&str], &str, Scope)] = &[
         "claude-desktop",
         Scope::Project,
     ),
+    (&["crush.json"], "crush", Scope::Project),
+    (&[".crush.json"], "crush", Scope::Project),
 ];
 
 /// Recognises a project-level config file by its path relative to the walked
@@ -216,5 +221,21 @@ mod tests {
         assert_eq!(c("package.json"), None);
         assert_eq!(c(".continue/mcpServers/notes.md"), None);
         assert_eq!(c("x.mcp.json"), None);
+        assert_eq!(
+            c(".junie/mcp/mcp.json"),
+            Some(("junie", Scope::Project, Format::Json))
+        );
+        assert_eq!(
+            c(".qwen/settings.json"),
+            Some(("qwen-code", Scope::Project, Format::Json))
+        );
+        assert_eq!(
+            c("crush.json"),
+            Some(("crush", Scope::Project, Format::Json))
+        );
+        assert_eq!(
+            c(".config/crush/crush.json"),
+            Some(("crush", Scope::User, Format::Json))
+        );
     }
 }

@@ -321,3 +321,56 @@ fn copilot_homes_and_the_store_build_of_claude_desktop() {
         ]
     );
 }
+
+#[test]
+fn linux_flatpak_and_oss_builds() {
+    let t = tmp();
+    let h = t.path();
+    touch(
+        h,
+        ".var/app/com.visualstudio.code/config/Code/User/mcp.json",
+    );
+    touch(
+        h,
+        ".var/app/com.visualstudio.code/config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+    );
+    touch(h, ".var/app/dev.zed.Zed/config/zed/settings.json");
+    touch(h, ".config/Code - OSS/User/mcp.json");
+    let mut got = found(h, OsFamily::Linux, &|_| None);
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            (".config/Code - OSS/User/mcp.json".to_string(), "vscode", Scope::User),
+            (".var/app/com.visualstudio.code/config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json".to_string(), "cline", Scope::User),
+            (".var/app/com.visualstudio.code/config/Code/User/mcp.json".to_string(), "vscode", Scope::User),
+            (".var/app/dev.zed.Zed/config/zed/settings.json".to_string(), "zed", Scope::User),
+        ]
+    );
+    assert!(found(h, OsFamily::MacOs, &|_| None).is_empty());
+}
+
+#[test]
+fn junie_qwen_and_crush() {
+    let t = tmp();
+    let h = t.path();
+    touch(h, ".junie/mcp/mcp.json");
+    touch(h, ".qwen/settings.json");
+    touch(h, ".config/crush/crush.json");
+    touch(h, "AppData/Local/crush/crush.json");
+    let linux = found(h, OsFamily::Linux, &|_| None);
+    assert_eq!(
+        linux,
+        vec![
+            (".junie/mcp/mcp.json".to_string(), "junie", Scope::User),
+            (".qwen/settings.json".to_string(), "qwen-code", Scope::User),
+            (".config/crush/crush.json".to_string(), "crush", Scope::User),
+        ]
+    );
+    let windows = found(h, OsFamily::Windows, &|_| None);
+    assert!(windows.contains(&(
+        "AppData/Local/crush/crush.json".to_string(),
+        "crush",
+        Scope::User
+    )));
+}

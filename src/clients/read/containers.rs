@@ -4,7 +4,7 @@
 //! `projects.<path>.mcpServers`, lists with `name`, flat plugin files).
 //!
 //! Works on the positioned tree only (format-independent); each entry is
-//! handed to [`super::entry`]. One entry of an unexpected shape is skipped;
+//! handed to `super::entry`. One entry of an unexpected shape is skipped;
 //! the rest of the file is still read.
 
 use super::entry::entry;
@@ -53,7 +53,7 @@ pub(crate) fn read(cx: &Context<'_>, root: &Node) -> (Vec<Server>, Vec<String>) 
             None,
         ),
         "goose" => add(root.get("extensions"), "/extensions".into(), cx.scope, None),
-        "opencode" => add(root.get("mcp"), "/mcp".into(), cx.scope, None),
+        "opencode" | "crush" => add(root.get("mcp"), "/mcp".into(), cx.scope, None),
         "amp" => {
             add(
                 root.get("amp.mcpServers"),

@@ -67,6 +67,22 @@ fn read_fields(cx: &Context<'_>, node: &Node, pointer: &str, server: &mut Server
                 }
             }
         }
+        // Zed's longtime form: `"command": {"path", "args", "env"}`.
+        Some(Kind::Map(_)) => {
+            if let Some(inner) = node.get("command") {
+                let base = at("command");
+                set(
+                    &mut server.command,
+                    inner
+                        .get("path")
+                        .and_then(|p| p.located_str(child(&base, "path"))),
+                );
+                read_args(inner, &base, server);
+                server
+                    .env
+                    .extend(pairs(inner.get("env"), &child(&base, "env")));
+            }
+        }
         Some(_) => set(
             &mut server.command,
             node.get("command")
@@ -77,19 +93,7 @@ fn read_fields(cx: &Context<'_>, node: &Node, pointer: &str, server: &mut Server
             node.get("cmd").and_then(|c| c.located_str(at("cmd"))),
         ),
     }
-    if let Some(args) = node.get("args") {
-        let base = at("args");
-        match &args.kind {
-            Kind::List(items) => server.args.extend(
-                items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, a)| a.located(child_index(&base, i))),
-            ),
-            // A single string where a list belongs still gets read.
-            _ => server.args.extend(args.located_str(base)),
-        }
-    }
+    read_args(node, pointer, server);
 
     for key in ["env", "envs", "environment"] {
         server.env.extend(pairs(node.get(key), &at(key)));
@@ -175,6 +179,23 @@ fn read_fields(cx: &Context<'_>, node: &Node, pointer: &str, server: &mut Server
     }
 }
 
+/// `args` of `node` (at `pointer`), in order.
+fn read_args(node: &Node, pointer: &str, server: &mut Server) {
+    if let Some(args) = node.get("args") {
+        let base = child(pointer, "args");
+        match &args.kind {
+            Kind::List(items) => server.args.extend(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, a)| a.located(child_index(&base, i))),
+            ),
+            // A single string where a list belongs still gets read.
+            _ => server.args.extend(args.located_str(base)),
+        }
+    }
+}
+
 /// Keys whose values name environment variables instead of holding values.
 const FORWARDING_KEYS: [&str; 4] = [
     "env_vars",
@@ -185,14 +206,8 @@ const FORWARDING_KEYS: [&str; 4] = [
 
 /// Credential-looking strings of the entry that no field above has read.
 fn other_credentials(node: &Node, pointer: &str, server: &Server) -> Vec<(String, Located)> {
-    let mut read: Vec<&str> = Vec::new();
-    read.extend(server.command.iter().map(|l| l.pointer.as_str()));
-    read.extend(server.args.iter().map(|l| l.pointer.as_str()));
-    read.extend(server.env.iter().map(|(_, l)| l.pointer.as_str()));
-    read.extend(server.url.iter().map(|l| l.pointer.as_str()));
-    read.extend(server.headers.iter().map(|(_, l)| l.pointer.as_str()));
-    read.extend(server.headers_helper.iter().map(|l| l.pointer.as_str()));
-    read.extend(server.env_file.iter().map(|l| l.pointer.as_str()));
+    // Called before `server.credentials` is filled: these are the other fields.
+    let read: Vec<&str> = server.values().map(|(_, l)| l.pointer.as_str()).collect();
     let mut out = Vec::new();
     for e in node.entries().unwrap_or_default() {
         if !FORWARDING_KEYS.contains(&e.key.as_str()) {

@@ -11,9 +11,15 @@ use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 use super::tree::{Entry, Kind, LineIndex, MAX_DEPTH, Node};
 use crate::clients::model::ReadError;
 
+/// Which object members to convert, by their key path from the root; the
+/// others become [`Kind::Other`] without copying their content.
+pub(crate) type Keep<'a> = &'a dyn Fn(&[&str]) -> bool;
+
 /// Parses `text` (BOM already removed). `Ok(None)` for a file with no value
-/// (empty, only whitespace or comments).
-pub(crate) fn parse(text: &str) -> Result<Option<Node>, ReadError> {
+/// (empty, only whitespace or comments). With `keep`, only the members it
+/// accepts are converted (a bloated `~/.claude.json` holds megabytes of
+/// history next to a few server entries).
+pub(crate) fn parse(text: &str, keep: Option<Keep<'_>>) -> Result<Option<Node>, ReadError> {
     let index = LineIndex::new(text);
     if let Some(offset) = too_deep(text) {
         let (line, column) = index.position(offset);
@@ -31,7 +37,10 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, ReadError> {
                 describe(e.kind()).to_string(),
             )
         })?;
-    Ok(result.value.map(|v| convert(&v, &index)))
+    Ok(result.value.as_ref().map(|v| {
+        let mut path = Vec::new();
+        convert(v, &index, keep, &mut path)
+    }))
 }
 
 fn syntax(line: u32, column: u32, message: String) -> ReadError {
@@ -43,7 +52,12 @@ fn syntax(line: u32, column: u32, message: String) -> ReadError {
     }
 }
 
-fn convert(value: &Value<'_>, index: &LineIndex<'_>) -> Node {
+fn convert<'t>(
+    value: &'t Value<'_>,
+    index: &LineIndex<'_>,
+    keep: Option<Keep<'_>>,
+    path: &mut Vec<&'t str>,
+) -> Node {
     let start = match value {
         Value::StringLit(s) => s.range.start,
         Value::NumberLit(n) => n.range.start,
@@ -60,21 +74,33 @@ fn convert(value: &Value<'_>, index: &LineIndex<'_>) -> Node {
         Value::NumberLit(n) => Kind::Number(n.value.to_string()),
         Value::BooleanLit(b) => Kind::Bool(b.value),
         Value::NullKeyword(_) => Kind::Null,
-        Value::Array(a) => Kind::List(a.elements.iter().map(|e| convert(e, index)).collect()),
+        Value::Array(a) => Kind::List(
+            a.elements
+                .iter()
+                .map(|e| convert(e, index, keep, path))
+                .collect(),
+        ),
         Value::Object(o) => Kind::Map(
             o.properties
                 .iter()
                 .map(|p| {
                     let (key, start) = match &p.name {
-                        ObjectPropName::String(s) => (s.value.to_string(), s.range.start),
-                        ObjectPropName::Word(w) => (w.value.to_string(), w.range.start),
+                        ObjectPropName::String(s) => (s.value.as_ref(), s.range.start),
+                        ObjectPropName::Word(w) => (w.value, w.range.start),
                     };
                     let (line, column) = index.position(start);
+                    path.push(key);
+                    let value = if keep.is_none_or(|k| k(path)) {
+                        convert(&p.value, index, keep, path)
+                    } else {
+                        Node::new(line, column, Kind::Other)
+                    };
+                    path.pop();
                     Entry {
-                        key,
+                        key: key.to_string(),
                         line,
                         column,
-                        value: convert(&p.value, index),
+                        value,
                     }
                 })
                 .collect(),
@@ -183,7 +209,7 @@ mod tests {
     #[test]
     fn positions_of_keys_and_values() {
         let text = "{\n  // c\n  \"a\": {\"b\": \"x\", \"n\": 5,},\n}";
-        let Ok(Some(root)) = parse(text) else {
+        let Ok(Some(root)) = parse(text, None) else {
             panic!("parse failed")
         };
         let a = &root.entries().unwrap_or_default()[0];
@@ -198,28 +224,28 @@ mod tests {
 
     #[test]
     fn empty_and_comment_only_have_no_value() {
-        assert!(matches!(parse(""), Ok(None)));
-        assert!(matches!(parse("  // nothing\n"), Ok(None)));
+        assert!(matches!(parse("", None), Ok(None)));
+        assert!(matches!(parse("  // nothing\n", None), Ok(None)));
     }
 
     #[test]
     fn depth_bomb_is_refused_without_recursion() {
         let bomb = "[".repeat(200_000);
-        match parse(&bomb) {
+        match parse(&bomb, None) {
             Err(ReadError::Syntax { line, column, .. }) => {
                 assert_eq!((line, column), (1, 101));
             }
             other => panic!("unexpected {other:?}"),
         }
         let fine = format!("{}{}", "[".repeat(90), "]".repeat(90));
-        assert!(parse(&fine).is_ok());
+        assert!(parse(&fine, None).is_ok());
         // brackets inside strings and comments do not count
         let quoted = format!(
             "{{\"a\": \"{}\" /* {} */}}",
             "[".repeat(500),
             "{".repeat(500)
         );
-        assert!(parse(&quoted).is_ok());
+        assert!(parse(&quoted, None).is_ok());
     }
 
     #[test]
@@ -231,7 +257,7 @@ mod tests {
             format!("{{\"k\": \"{secret}"),
             format!("{{\"k\" \"{secret}\"}}"),
         ] {
-            match parse(&text) {
+            match parse(&text, None) {
                 Err(e) => {
                     let shown = e.to_string();
                     assert!(!shown.contains("ghp_"), "{shown}");

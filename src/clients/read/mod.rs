@@ -1,7 +1,7 @@
 //! Reading one client config file into a [`ConfigFile`]: bytes to text (BOM,
-//! UTF-16, size limit), text to a positioned tree per format ([`json`],
-//! [`toml`], [`yaml`]), then the client's shape to servers ([`containers`],
-//! [`entry`]) or, for token stores, credential fields ([`tokens`]).
+//! UTF-16, size limit), text to a positioned tree per format (`json`, `toml`,
+//! `yaml`), then the client's shape to servers (`containers`, `entry`) or,
+//! for token stores, credential fields (`tokens`).
 //!
 //! Never touches the file system and never puts file content in an error.
 
@@ -18,8 +18,41 @@ use std::borrow::Cow;
 use super::model::{ConfigFile, Format, Location, ReadError, Scope};
 use tree::LineIndex;
 
-/// Files larger than this are reported, not read.
-pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+/// Files larger than this are reported, not read. Claude Code's
+/// `~/.claude.json` keeps conversation history and grows to tens of
+/// megabytes (anthropics/claude-code#6394 reports 65 MB and more), so the
+/// bound is generous; [`max_bytes`] is the tighter bound for each file.
+pub const MAX_CONFIG_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Every other config file, and token store, is far below this.
+const MAX_ORDINARY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The size above which `location` is reported, not read: [`MAX_CONFIG_BYTES`]
+/// for Claude Code's user file, 16 MiB for every other file.
+pub fn max_bytes(location: &Location) -> u64 {
+    if is_claude_user_file(location) {
+        MAX_CONFIG_BYTES
+    } else {
+        MAX_ORDINARY_BYTES
+    }
+}
+
+fn is_claude_user_file(location: &Location) -> bool {
+    location.client == "claude-code"
+        && location
+            .path
+            .file_name()
+            .is_some_and(|n| n == ".claude.json")
+}
+
+/// In `~/.claude.json`, only `mcpServers` and `projects.<path>.mcpServers`
+/// matter here; the rest (history, caches) is not converted.
+fn claude_user_file_keep(path: &[&str]) -> bool {
+    matches!(
+        path,
+        ["mcpServers", ..] | ["projects"] | ["projects", _] | ["projects", _, "mcpServers", ..]
+    )
+}
 
 /// Reads `bytes` (the whole file) as `location`'s client format.
 ///
@@ -28,14 +61,15 @@ pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 /// unexpected shape is skipped; a top level that is not a mapping is a
 /// [`ReadError::Shape`].
 pub fn parse(location: Location, bytes: &[u8]) -> Result<ConfigFile, ReadError> {
-    if u64::try_from(bytes.len()).map_or(true, |n| n > MAX_CONFIG_BYTES) {
-        return Err(ReadError::TooLarge {
-            limit: MAX_CONFIG_BYTES,
-        });
+    let limit = max_bytes(&location);
+    if u64::try_from(bytes.len()).map_or(true, |n| n > limit) {
+        return Err(ReadError::TooLarge { limit });
     }
     let text = decode(bytes, location.format)?;
+    let keep: Option<json::Keep<'_>> =
+        is_claude_user_file(&location).then_some(&claude_user_file_keep);
     let root = match location.format {
-        Format::Json => json::parse(&text)?,
+        Format::Json => json::parse(&text, keep)?,
         Format::Toml => Some(toml::parse(&text)?),
         Format::Yaml => yaml::parse(&text)?,
     };

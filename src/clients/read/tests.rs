@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{MAX_CONFIG_BYTES, parse};
+use super::{MAX_CONFIG_BYTES, max_bytes, parse};
 use crate::clients::model::{ConfigFile, Format, Location, ReadError, Scope, Server, Transport};
 
 fn loc(client: &'static str, scope: Scope, name: &str) -> Location {
@@ -92,11 +92,30 @@ fn empty_files_and_missing_containers_read_as_no_servers() {
 
 #[test]
 fn too_large_is_refused_before_reading() {
-    let big = vec![b' '; usize::try_from(MAX_CONFIG_BYTES).unwrap_or(0) + 1];
+    let ordinary = loc("cursor", Scope::User, "mcp.json");
+    assert_eq!(max_bytes(&ordinary), 16 * 1024 * 1024);
+    let big = vec![b' '; 16 * 1024 * 1024 + 1];
     assert!(matches!(
-        parse(loc("cursor", Scope::User, "mcp.json"), &big),
-        Err(ReadError::TooLarge { .. })
+        parse(ordinary, &big),
+        Err(ReadError::TooLarge { limit }) if limit == 16 * 1024 * 1024
     ));
+    let claude = loc("claude-code", Scope::User, ".claude.json");
+    assert_eq!(max_bytes(&claude), MAX_CONFIG_BYTES);
+    // A bloated ~/.claude.json (history next to the servers) is still read.
+    let mut text = String::from("{\"projects\": {\"/p\": {\"history\": [");
+    let entry = format!("{{\"display\": \"{}\"}},", "x".repeat(1000));
+    while text.len() < 20 * 1024 * 1024 {
+        text.push_str(&entry);
+    }
+    text.push_str("{}], \"mcpServers\": {\"s\": {\"command\": \"a\", \"env\": {\"K\": \"v\"}}}}}, \"mcpServers\": {}}");
+    let file = parse(claude, text.as_bytes());
+    let servers = file.map(|f| {
+        f.servers
+            .iter()
+            .map(|s| s.env[0].1.line)
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(servers.ok(), Some(vec![1]));
 }
 
 #[test]
@@ -300,6 +319,43 @@ fn vscode_mcp_json_and_legacy_settings() {
     assert_eq!(file.inputs, ["b"]);
     assert_eq!(file.servers.len(), 1);
     assert_eq!(file.servers[0].pointer, "/mcp/servers/t");
+}
+
+#[test]
+fn crush_mcp_map() {
+    let text = r#"{"$schema": "https://charm.land/crush.json", "mcp": {
+      "fs": {"type": "stdio", "command": "node", "args": ["/srv/fs.js"], "env": {"K": "v"}},
+      "gh": {"type": "http", "url": "https://api.githubcopilot.com/mcp/", "headers": {"Authorization": "Bearer $GH_PAT"}}}}"#;
+    let file = read("crush", "crush.json", text);
+    let t: Vec<_> = file
+        .servers
+        .iter()
+        .map(|s| (s.pointer.as_str(), s.transport))
+        .collect();
+    assert_eq!(
+        t,
+        [("/mcp/fs", Transport::Stdio), ("/mcp/gh", Transport::Http)]
+    );
+}
+
+#[test]
+fn zed_nested_command_form() {
+    let text = r#"{"context_servers": {"gh": {
+      "command": {"path": "/usr/bin/gh-mcp", "args": ["stdio"], "env": {"GITHUB_TOKEN": "t"}},
+      "settings": {}}}}"#;
+    let file = read("zed", "settings.json", text);
+    let gh = server(&file, "gh");
+    assert_eq!(gh.transport, Transport::Stdio);
+    let got: Vec<_> = gh.values().map(|(_, l)| l.pointer.as_str()).collect();
+    assert_eq!(
+        got,
+        [
+            "/context_servers/gh/command/path",
+            "/context_servers/gh/command/args/0",
+            "/context_servers/gh/command/env/GITHUB_TOKEN",
+        ]
+    );
+    assert!(gh.credentials.is_empty());
 }
 
 #[test]
@@ -586,4 +642,61 @@ fn a_huge_minified_line_reads_in_linear_time() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::loc;
+    use crate::clients::model::{ReadError, Scope};
+    use crate::clients::read::parse;
+
+    const NAMES: [(&str, &str); 4] = [
+        ("cursor", "mcp.json"),
+        ("codex", "config.toml"),
+        ("goose", "config.yaml"),
+        ("mcp-remote", "x_tokens.json"),
+    ];
+
+    fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
+        for (client, name) in NAMES {
+            let scope = if name.ends_with("_tokens.json") {
+                Scope::TokenStore
+            } else {
+                Scope::User
+            };
+            if let Err(e) = parse(loc(client, scope, name), bytes) {
+                let shown = e.to_string();
+                prop_assert!(!shown.contains("QQ"), "{} leaked: {}", name, shown);
+                if let ReadError::Syntax { line, column, .. } = e {
+                    prop_assert!(line >= 1 && column >= 1);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            check(&bytes)?;
+        }
+
+        #[test]
+        fn syntax_noise_never_panics_or_leaks(
+            before in "[\\[\\]{}:,\"'=\\n\\t a-z0-9#&*!|>\\-\\\\.~]{0,120}",
+            after in "[\\[\\]{}:,\"'=\\n\\t a-z0-9#&*!|>\\-\\\\.~]{0,120}",
+        ) {
+            let text = format!("{before}QQsk_live_QQ{after}");
+            check(text.as_bytes())?;
+            let text = format!("{{\"mcpServers\": {{\"a\": {{\"env\": {{\"K\": {before}QQ{after}");
+            check(text.as_bytes())?;
+            let text = format!("[mcp_servers.a]\nenv = {{ K = {before}QQ{after}");
+            check(text.as_bytes())?;
+            let text = format!("extensions:\n  a:\n    envs:\n      K: {before}QQ{after}");
+            check(text.as_bytes())?;
+        }
+    }
 }
