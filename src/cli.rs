@@ -414,12 +414,14 @@ pub struct RestoreArgs {
 
 /// `inventory [PATH...]`
 #[derive(Debug, Args)]
-#[command(after_help = "One row per MCP server in every discovered client config: client, file, \
+#[command(
+    after_help = "One row per MCP server in every discovered client config: client, file, \
 name, transport, what it launches and whether that is pinned, credential posture (as scan), the \
 secret references it uses by backend, and each secret's age from the backend's metadata (local store \
 times, AWS last changed/rotated, Vault KV metadata) against the rotation policy, flagged when \
 overdue. Values are never read into the report.\n\n\
-EXIT STATUS: 0; 1 when --fail-on matches; 64 usage.")]
+EXIT STATUS: 0; 1 when --fail-on matches; 64 usage."
+)]
 pub struct InventoryArgs {
     #[command(flatten)]
     pub discover: Discover,

@@ -24,6 +24,7 @@ use crate::clients::edit;
 use crate::clients::read::{MAX_CONFIG_BYTES, parse};
 use crate::clients::{Format, Location};
 use crate::scan::finding::format_name;
+use crate::scan::read_limited;
 use journal::{Encoding, Record, SecretRecord};
 use plan::{FilePlan, Options};
 
@@ -62,22 +63,19 @@ impl Prepared {
     }
 }
 
-/// Reads a config file of at most [`MAX_CONFIG_BYTES`].
+/// Reads a config file (regular files only, at most [`MAX_CONFIG_BYTES`]).
 pub fn read_config(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(format!("larger than {MAX_CONFIG_BYTES} bytes"));
-    }
-    std::fs::read(path).map_err(|e| e.to_string())
+    read_limited(path, MAX_CONFIG_BYTES).map_err(|e| e.to_string())
 }
 
 /// The byte range of a whole server entry: the editor's value span, or for a
 /// TOML table (`[mcp_servers.x]` and its sub-tables such as `[mcp_servers.x.env]`)
 /// the whole lines from its header to its last key.
-pub fn entry_span(format: Format, bytes: &[u8], pointer: &str) -> Result<std::ops::Range<usize>, String> {
+pub fn entry_span(
+    format: Format,
+    bytes: &[u8],
+    pointer: &str,
+) -> Result<std::ops::Range<usize>, String> {
     match edit::span(format, bytes, pointer) {
         Ok(span) => Ok(span),
         Err(e) if format == Format::Toml => {

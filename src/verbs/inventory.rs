@@ -70,7 +70,11 @@ pub fn references(server: &Server) -> Vec<(String, SecretRef)> {
             Some(l) => l.index + 1,
             None => 1 + usize::from(argv.get(1) == Some(&"run")),
         };
-        let ours: Vec<&str> = argv[start..].iter().take_while(|a| **a != "--").copied().collect();
+        let ours: Vec<&str> = argv[start..]
+            .iter()
+            .take_while(|a| **a != "--")
+            .copied()
+            .collect();
         let env_of = |k: &str| {
             server
                 .env
@@ -100,7 +104,10 @@ pub fn references(server: &Server) -> Vec<(String, SecretRef)> {
 
 /// Parses `run` options with clap, as `run` does; the entry's own `VAULT_*`
 /// env stands in for the environment the client would give it.
-fn run_references(ours: &[&str], env_of: &dyn Fn(&str) -> Option<String>) -> Vec<(String, SecretRef)> {
+fn run_references(
+    ours: &[&str],
+    env_of: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(String, SecretRef)> {
     let mut line: Vec<OsString> = vec!["mcp-warden".into(), "run".into()];
     line.extend(ours.iter().map(OsString::from));
     line.push("--".into());
@@ -255,7 +262,10 @@ async fn fill_ages(registry: &Registry, rows: &mut [Row], timeout: Duration) {
                     let result = match tokio::time::timeout(timeout, backend.describe(&r)).await {
                         Ok(Ok(info)) => Ok(info),
                         Ok(Err(e)) => Err(e.to_string()),
-                        Err(_) => Err(format!("{r}: no answer within {}", humantime::format_duration(timeout))),
+                        Err(_) => Err(format!(
+                            "{r}: no answer within {}",
+                            humantime::format_duration(timeout)
+                        )),
                     };
                     (key, result)
                 });
@@ -355,7 +365,11 @@ fn table(rows: &[Row], home: Option<&std::path::Path>) -> String {
             Some(_) => "UNPINNED",
             None => "pinned",
         };
-        let pin = if runner_or_image(&r.launches) { pin } else { "-" };
+        let pin = if runner_or_image(&r.launches) {
+            pin
+        } else {
+            "-"
+        };
         let _ = writeln!(
             out,
             "  {:<24} {:<5} {:<18} {:<8} {}{}",
@@ -364,7 +378,9 @@ fn table(rows: &[Row], home: Option<&std::path::Path>) -> String {
             r.posture.as_str(),
             pin,
             r.launches,
-            r.owner.as_ref().map_or(String::new(), |o| format!("  owner {o}"))
+            r.owner
+                .as_ref()
+                .map_or(String::new(), |o| format!("  owner {o}"))
         );
         for x in &r.refs {
             let age = match (&x.age, &x.error) {
@@ -376,7 +392,11 @@ fn table(rows: &[Row], home: Option<&std::path::Path>) -> String {
             let _ = writeln!(out, "      {} = {}  {age}{flag}", x.var, x.reference);
         }
     }
-    let overdue = rows.iter().flat_map(|r| &r.refs).filter(|x| x.overdue).count();
+    let overdue = rows
+        .iter()
+        .flat_map(|r| &r.refs)
+        .filter(|x| x.overdue)
+        .count();
     let refs: usize = rows.iter().map(|r| r.refs.len()).sum();
     let _ = writeln!(
         out,
@@ -391,14 +411,34 @@ fn table(rows: &[Row], home: Option<&std::path::Path>) -> String {
 }
 
 fn runner_or_image(launches: &str) -> bool {
-    ["npx ", "pnpx ", "bunx ", "npm exec ", "pnpm dlx ", "yarn dlx ", "bun x ", "uvx ", "uv tool run ", "pipx run ", "docker run ", "podman run "]
-        .iter()
-        .any(|p| launches.starts_with(p))
+    [
+        "npx ",
+        "pnpx ",
+        "bunx ",
+        "npm exec ",
+        "pnpm dlx ",
+        "yarn dlx ",
+        "bun x ",
+        "uvx ",
+        "uv tool run ",
+        "pipx run ",
+        "docker run ",
+        "podman run ",
+    ]
+    .iter()
+    .any(|p| launches.starts_with(p))
 }
 
 fn secs(t: Option<SystemTime>) -> Value {
     t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map_or(Value::Null, |d| json!(humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())).to_string()))
+        .map_or(Value::Null, |d| {
+            json!(
+                humantime::format_rfc3339_seconds(
+                    SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())
+                )
+                .to_string()
+            )
+        })
 }
 
 fn json_report(rows: &[Row]) -> String {
@@ -446,8 +486,17 @@ mod tests {
     #[test]
     fn shell_words_split_like_sh() {
         assert_eq!(
-            shell_words(r#"/a/mcp-warden headers -H 'Authorization: Bearer %{T}' "T=local://x" a\ b"#),
-            vec!["/a/mcp-warden", "headers", "-H", "Authorization: Bearer %{T}", "T=local://x", "a b"]
+            shell_words(
+                r#"/a/mcp-warden headers -H 'Authorization: Bearer %{T}' "T=local://x" a\ b"#
+            ),
+            vec![
+                "/a/mcp-warden",
+                "headers",
+                "-H",
+                "Authorization: Bearer %{T}",
+                "T=local://x",
+                "a b"
+            ]
         );
     }
 }
