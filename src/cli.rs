@@ -41,6 +41,8 @@ pub enum Command {
     Headers(HeadersArgs),
     /// Every MCP server, its credentials, their age and pin state, across clients.
     Inventory(InventoryArgs),
+    /// Check every backend referenced anywhere, the keychain, and file permissions.
+    Doctor(DoctorArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -458,4 +460,25 @@ pub enum FailOn {
     Unpinned,
     /// A plaintext secret in a config.
     Plaintext,
+}
+
+/// `doctor [PATH...]`
+#[derive(Debug, Args)]
+#[command(after_help = "Checks, each with a fix hint when it fails: every backend referenced by a \
+client config (reachable, authenticated, each referenced secret readable — values are fetched and \
+dropped, never shown — and the latency); the local store and where its key lives (and whether the \
+keychain is reachable without a D-Bus session, the usual trap for IDE-launched servers); \
+permissions of the store, its key, the audit log, the journal, and of client configs that hold \
+plaintext secrets.\n\nEXIT STATUS: 0; 1 when a check fails; 64 usage.")]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub discover: Discover,
+
+    /// Print one JSON object per check instead of the table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Per-reference timeout, e.g. 5s.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub timeout: String,
 }
