@@ -464,12 +464,14 @@ pub enum FailOn {
 
 /// `doctor [PATH...]`
 #[derive(Debug, Args)]
-#[command(after_help = "Checks, each with a fix hint when it fails: every backend referenced by a \
+#[command(
+    after_help = "Checks, each with a fix hint when it fails: every backend referenced by a \
 client config (reachable, authenticated, each referenced secret readable — values are fetched and \
 dropped, never shown — and the latency); the local store and where its key lives (and whether the \
 keychain is reachable without a D-Bus session, the usual trap for IDE-launched servers); \
 permissions of the store, its key, the audit log, the journal, and of client configs that hold \
-plaintext secrets.\n\nEXIT STATUS: 0; 1 when a check fails; 64 usage.")]
+plaintext secrets.\n\nEXIT STATUS: 0; 1 when a check fails; 64 usage."
+)]
 pub struct DoctorArgs {
     #[command(flatten)]
     pub discover: Discover,

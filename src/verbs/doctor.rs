@@ -142,7 +142,10 @@ fn store_checks(paths: &Paths, out: &mut Vec<Check>) {
         (None, false) => out.push(check(
             Status::Ok,
             "local store",
-            format!("no store yet at {} (created by the first `secret set`)", info.store.display()),
+            format!(
+                "no store yet at {} (created by the first `secret set`)",
+                info.store.display()
+            ),
         )),
     }
     if let KeyLocation::Keyring { .. } = info.key {
@@ -216,22 +219,37 @@ fn config_checks(found: &super::scan::Found, out: &mut Vec<Check>) -> Vec<(Strin
 fn hint(kind: ErrorKind, r: &SecretRef) -> String {
     match kind {
         ErrorKind::NotFound => format!("store it: mcp-warden secret set {r}"),
-        ErrorKind::Denied => "check the credentials mcp-warden uses for this backend and the policy on this path".into(),
+        ErrorKind::Denied => {
+            "check the credentials mcp-warden uses for this backend and the policy on this path"
+                .into()
+        }
         ErrorKind::Unreachable | ErrorKind::TimedOut => {
             "check the backend address, that it is running and unsealed, and the network".into()
         }
-        ErrorKind::BadData => "the value cannot be used as stored; check its selector and encoding".into(),
-        ErrorKind::Config | ErrorKind::Unsupported => "check the reference and the backend settings".into(),
+        ErrorKind::BadData => {
+            "the value cannot be used as stored; check its selector and encoding".into()
+        }
+        ErrorKind::Config | ErrorKind::Unsupported => {
+            "check the reference and the backend settings".into()
+        }
         ErrorKind::Io => "check mcp-warden's own files (see the permission checks)".into(),
     }
 }
 
-async fn backend_checks(registry: &Registry, refs: Vec<(String, SecretRef)>, timeout: Duration) -> Vec<Check> {
+async fn backend_checks(
+    registry: &Registry,
+    refs: Vec<(String, SecretRef)>,
+    timeout: Duration,
+) -> Vec<Check> {
     // One fetch per distinct reference (without selector); uses listed per reference.
     let mut distinct: BTreeMap<String, (SecretRef, Vec<String>)> = BTreeMap::new();
     for (who, r) in refs {
         let bare = r.without_selector();
-        distinct.entry(bare.to_string()).or_insert_with(|| (bare, Vec::new())).1.push(who);
+        distinct
+            .entry(bare.to_string())
+            .or_insert_with(|| (bare, Vec::new()))
+            .1
+            .push(who);
     }
     let mut per_backend: BTreeMap<String, (usize, usize, Vec<Duration>)> = BTreeMap::new();
     let mut out = Vec::new();
@@ -240,7 +258,9 @@ async fn backend_checks(registry: &Registry, refs: Vec<(String, SecretRef)>, tim
         let result = tokio::time::timeout(timeout, fetch_one(registry, &r)).await;
         let took = start.elapsed();
         let scheme = r.scheme.as_str().to_string();
-        let e = per_backend.entry(scheme.clone()).or_insert((0, 0, Vec::new()));
+        let e = per_backend
+            .entry(scheme.clone())
+            .or_insert((0, 0, Vec::new()));
         e.0 += 1;
         match result {
             Ok(Ok(value)) => {
@@ -258,29 +278,44 @@ async fn backend_checks(registry: &Registry, refs: Vec<(String, SecretRef)>, tim
                     other => other.to_string(),
                 };
                 out.push(
-                    check(Status::Fail, format!("{scheme}: {r}"), format!("{detail} (used by {})", users.join(", ")))
-                        .fix(hint(kind, &r)),
+                    check(
+                        Status::Fail,
+                        format!("{scheme}: {r}"),
+                        format!("{detail} (used by {})", users.join(", ")),
+                    )
+                    .fix(hint(kind, &r)),
                 );
             }
             Err(_) => out.push(
                 check(
                     Status::Fail,
                     format!("{scheme}: {r}"),
-                    format!("no answer within {} (used by {})", humantime::format_duration(timeout), users.join(", ")),
+                    format!(
+                        "no answer within {} (used by {})",
+                        humantime::format_duration(timeout),
+                        users.join(", ")
+                    ),
                 )
                 .fix(hint(ErrorKind::TimedOut, &r)),
             ),
         }
     }
     for (scheme, (total, ok, times)) in per_backend {
-        let status = if ok == total { Status::Ok } else { Status::Fail };
-        let latency = times
-            .iter()
-            .max()
-            .map_or(String::new(), |m| format!(", slowest {:.0} ms", m.as_secs_f64() * 1e3));
+        let status = if ok == total {
+            Status::Ok
+        } else {
+            Status::Fail
+        };
+        let latency = times.iter().max().map_or(String::new(), |m| {
+            format!(", slowest {:.0} ms", m.as_secs_f64() * 1e3)
+        });
         out.insert(
             0,
-            check(status, format!("backend {scheme}"), format!("{ok}/{total} referenced secrets readable{latency}")),
+            check(
+                status,
+                format!("backend {scheme}"),
+                format!("{ok}/{total} referenced secrets readable{latency}"),
+            ),
         );
     }
     out
@@ -297,7 +332,11 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
     permission_checks(&paths, &mut checks);
     let refs = config_checks(&found, &mut checks);
     if refs.is_empty() {
-        checks.push(check(Status::Ok, "backends", "no client config references a secret yet"));
+        checks.push(check(
+            Status::Ok,
+            "backends",
+            "no client config references a secret yet",
+        ));
     } else {
         let registry = Registry::new(Settings {
             paths: paths.clone(),
@@ -316,7 +355,12 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
             );
             text.push('\n');
         } else {
-            text.push_str(&format!("{:<4}  {}: {}\n", c.status.as_str(), c.subject, c.detail));
+            text.push_str(&format!(
+                "{:<4}  {}: {}\n",
+                c.status.as_str(),
+                c.subject,
+                c.detail
+            ));
             if let Some(f) = &c.fix
                 && c.status != Status::Ok
             {
@@ -327,7 +371,10 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
     let fails = checks.iter().filter(|c| c.status == Status::Fail).count();
     let warns = checks.iter().filter(|c| c.status == Status::Warn).count();
     if !args.json {
-        text.push_str(&format!("{} checks: {fails} failed, {warns} warnings\n", checks.len()));
+        text.push_str(&format!(
+            "{} checks: {fails} failed, {warns} warnings\n",
+            checks.len()
+        ));
     }
     let mut o = std::io::stdout().lock();
     if let Err(e) = o.write_all(text.as_bytes()).and_then(|()| o.flush())
