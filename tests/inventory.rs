@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use common::{CANARY, Home, service_env};
+use common::{CANARY, Home, service_env, services_env};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -34,27 +34,10 @@ fn home_with(user: &Path, servers: &[(&str, &str, &str)]) {
     .unwrap();
 }
 
-/// mcp-warden with AWS pointed at `url` only (no ambient AWS/VAULT settings) and OpenBao at `bao`.
+/// mcp-warden with AWS pointed at `aws_url` only and OpenBao with `bao_token`.
 fn warden(home: &Home, aws_url: &str, bao_token: &str) -> Command {
     let mut c = home.cmd();
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("AWS_") || k.starts_with("VAULT_") || k.starts_with("BAO_") {
-            c.env_remove(&k);
-        }
-    }
-    c.env("AWS_CONFIG_FILE", home.path().join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.path().join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", aws_url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("VAULT_ADDR", service_env("MCP_WARDEN_TEST_BAO_ADDR"))
-        .env("VAULT_TOKEN", bao_token);
+    services_env(&mut c, home.path(), aws_url, bao_token);
     c
 }
 

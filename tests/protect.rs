@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
 
-use common::{Home, bin_path, service_env};
+use common::{Home, bin_path, service_env, services_env};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -424,4 +424,49 @@ fn a_protected_entry_starts_and_answers_a_real_mcp_exchange() {
         text.contains("[REDACTED:GITHUB_TOKEN]"),
         "the server did not get the secret: {text}"
     );
+}
+
+#[test]
+fn protect_into_moto_and_openbao_and_restore() {
+    let moto = service_env("MCP_WARDEN_TEST_MOTO_URL");
+    let token = service_env("MCP_WARDEN_TEST_BAO_TOKEN");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    for to in [
+        format!("aws-sm://mw-protect-{stamp}/"),
+        format!("vault://secret/mw-protect-{stamp}/"),
+    ] {
+        let s = setup();
+        let before = snapshot(s.home());
+        let with_services = |verb: &str| {
+            let mut c = s.cmd(verb);
+            services_env(&mut c, s.warden.path(), &moto, &token);
+            c
+        };
+        let out = with_services("protect")
+            .args(["--apply", "--to", &to])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        assert_no_token("stderr", &out.stderr);
+        let desktop = json(&s.file(".config/Claude/claude_desktop_config.json"));
+        let args = strings(&desktop["mcpServers"]["github"]["args"]);
+        let assignment = &args[1];
+        let reference = assignment.split_once('=').unwrap().1.to_string();
+        assert!(reference.starts_with(to.as_str()), "{reference}");
+        // The value is in the real service, under the reference the config holds.
+        let mut get = s.warden.cmd();
+        services_env(&mut get, s.warden.path(), &moto, &token);
+        get.args(["secret", "get", &reference]).assert().success().stdout(TOKENS[0]);
+        for (rel, bytes) in snapshot(s.home()) {
+            if rel != Path::new(".cursor/mcp.json") {
+                assert_no_token(&rel.display().to_string(), &bytes);
+            }
+        }
+        with_services("restore").arg("--apply").assert().success();
+        assert!(snapshot(s.home()) == before, "{to}: restore is not byte-identical");
+    }
 }

@@ -108,7 +108,16 @@ impl Target {
             .replace("{server}", &segment(server))
             .replace("{var}", &segment(var))
             .replace("{scope}", &segment(scope));
-        let text = format!("{}://{}{}{}", self.scheme, self.prefix, name, self.query);
+        // A Vault secret is a set of fields: the value lives in field `value`.
+        let selector = if matches!(self.scheme.as_str(), "vault" | "bao" | "openbao") {
+            "#value"
+        } else {
+            ""
+        };
+        let text = format!(
+            "{}://{}{}{}{selector}",
+            self.scheme, self.prefix, name, self.query
+        );
         SecretRef::parse(&text).map_err(|e| format!("--to/--name-template give {text:?}: {e}"))
     }
 }

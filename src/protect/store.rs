@@ -32,8 +32,9 @@ pub async fn store(registry: &Registry, secret: &Secret) -> Result<Stored, Strin
         Err(ResolveError::Backend { source, .. }) if source.kind == ErrorKind::NotFound => {}
         Err(e) => return Err(format!("cannot check {r}: {e}")),
     }
+    let write_ref = write_target(r)?;
     backend
-        .write(r, &secret.value)
+        .write(&write_ref, &secret.value)
         .await
         .map_err(|e| format!("cannot store {}: {e}", secret.var))?;
     match fetch_one(registry, r).await {
@@ -45,4 +46,22 @@ pub async fn store(registry: &Registry, secret: &Secret) -> Result<Stored, Strin
             "{r} cannot be read back after writing ({e}); config left unchanged"
         )),
     }
+}
+
+/// What to write to: the reference itself, or for a Vault field selector
+/// (`#value`) the secret with `?field=value`, which stores the text in that field.
+fn write_target(r: &crate::reference::SecretRef) -> Result<crate::reference::SecretRef, String> {
+    if r.scheme != crate::reference::Scheme::Vault || r.selector.is_none() {
+        return Ok(r.clone());
+    }
+    let text = r.to_string();
+    let (base, field) = text
+        .rsplit_once('#')
+        .ok_or_else(|| format!("{r}: no field to write"))?;
+    let field = field.trim_start_matches('/');
+    if field.is_empty() || field.contains(['/', '.', '[']) {
+        return Err(format!("{r}: protect writes one top-level Vault field (e.g. #value)"));
+    }
+    let sep = if base.contains('?') { '&' } else { '?' };
+    crate::reference::SecretRef::parse(&format!("{base}{sep}field={field}")).map_err(|e| e.to_string())
 }

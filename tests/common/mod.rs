@@ -112,3 +112,24 @@ pub fn read_pid(path: &Path) -> i32 {
     });
     pid.unwrap_or_else(|| panic!("no pid in {}", path.display()))
 }
+
+/// Points `c` at the test services only: AWS at moto (`aws_url`, fake keys,
+/// no ~/.aws, no instance metadata), Vault at the OpenBao dev server with
+/// `bao_token`; every ambient AWS/VAULT/BAO setting removed.
+pub fn services_env(c: &mut Command, dir: &Path, aws_url: &str, bao_token: &str) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("AWS_") || k.starts_with("VAULT_") || k.starts_with("BAO_") {
+            c.env_remove(&k);
+        }
+    }
+    c.env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", aws_url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("VAULT_ADDR", service_env("MCP_WARDEN_TEST_BAO_ADDR"))
+        .env("VAULT_TOKEN", bao_token);
+}
