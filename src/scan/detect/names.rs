@@ -54,7 +54,34 @@ const PASSWORD_WORDS: &[&str] = &[
 ];
 
 /// Trailing words that describe an encoding, skipped before judging.
-const TRAILING_NEUTRAL: &[&str] = &["VALUE", "B64", "BASE64", "RAW", "PLAIN", "STR", "BASE"];
+/// Also stage and rotation suffixes (`GITHUB_TOKEN_PROD`, `API_KEY_OLD`).
+const TRAILING_NEUTRAL: &[&str] = &[
+    "VALUE",
+    "B64",
+    "BASE64",
+    "RAW",
+    "PLAIN",
+    "STR",
+    "BASE",
+    "PROD",
+    "PRODUCTION",
+    "DEV",
+    "STAGING",
+    "STAGE",
+    "OLD",
+    "NEW",
+    "BACKUP",
+    "ALT",
+    "PRIMARY",
+    "SECONDARY",
+    "LIVE",
+    "SANDBOX",
+    "LOCAL",
+    "MAIN",
+    "CURRENT",
+    "NEXT",
+    "PREVIOUS",
+];
 
 /// Words anywhere in a name that make it public by convention.
 const PUBLIC_WORDS: &[&str] = &["PUBLIC", "PUB", "PUBLISHABLE", "ANON"];
@@ -107,11 +134,19 @@ pub(super) fn words(name: &str) -> Vec<String> {
 /// What `name` says about its value.
 pub(super) fn classify(name: &str) -> NameKind {
     let mut w = words(name);
+    // `API_KEY_2`, `KEY2`: numbering says nothing about the value.
     while w.len() > 1
-        && w.last()
-            .is_some_and(|l| TRAILING_NEUTRAL.contains(&l.as_str()))
+        && w.last().is_some_and(|l| {
+            TRAILING_NEUTRAL.contains(&l.as_str()) || l.bytes().all(|c| c.is_ascii_digit())
+        })
     {
         w.pop();
+    }
+    if let Some(last) = w.last_mut() {
+        let trimmed = last.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        if trimmed > 0 {
+            last.truncate(trimmed);
+        }
     }
     let Some(last) = w.last() else {
         return NameKind::Other;
@@ -331,6 +366,9 @@ mod tests {
             "OPENAI_APIKEY",
             "GITLAB_PAT",
             "GOOGLE_APPLICATION_CREDENTIALS",
+            "API_KEY_2",
+            "OPENAI_API_KEY2",
+            "GITHUB_TOKEN_PROD",
         ] {
             assert_eq!(classify(n), NameKind::Secret, "{n}");
         }

@@ -487,3 +487,36 @@ proptest! {
         let _ = scan_args(&["--token", &s, "-e", &s, "--header", &s]);
     }
 }
+
+/// Quick throughput check, not a gate:
+/// `cargo test --release --lib scan::detect::tests::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing, run by hand in release"]
+fn throughput() {
+    let started = std::time::Instant::now();
+    warm_up();
+    let compile = started.elapsed();
+    let values: Vec<String> = run_corpus(POSITIVES)
+        .into_iter()
+        .chain(run_corpus(NEGATIVES))
+        .flat_map(|c| c.texts)
+        .collect();
+    let bytes: usize = values.iter().map(String::len).sum();
+    let rounds = 20;
+    let started = std::time::Instant::now();
+    let mut hits = 0usize;
+    for _ in 0..rounds {
+        for v in &values {
+            hits += scan_value(Field::Env { name: "API_TOKEN" }, v).len();
+        }
+    }
+    let took = started.elapsed();
+    let per_value = took / (rounds * values.len()) as u32;
+    let mib_s = (bytes * rounds) as f64 / took.as_secs_f64() / (1024.0 * 1024.0);
+    eprintln!(
+        "detect throughput: compile {compile:?}; {} values ({bytes} bytes) x {rounds}: \
+         {per_value:?} per value, {mib_s:.1} MiB/s, {hits} hits",
+        values.len()
+    );
+    assert!(hits > 0);
+}

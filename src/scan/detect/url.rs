@@ -136,6 +136,7 @@ fn secret_param(k: &str) -> bool {
 /// A real password: not empty, not a reference, not a placeholder, not the
 /// user name repeated (`guest:guest`, `postgres:postgres`).
 fn url_password(user: &str, pass: &str) -> bool {
+    let pass = &decoded(pass);
     if pass.is_empty() || pass == user || reference::indirection(pass).is_some() {
         return false;
     }
@@ -147,11 +148,19 @@ fn url_password(user: &str, pass: &str) -> bool {
     !bracketed && !placeholder::is_default_password(pass) && !placeholder::is_word_like(pass)
 }
 
+/// Percent-decoded, for placeholder checks (`%3CTOKEN%3E` is `<TOKEN>`).
+fn decoded(v: &str) -> String {
+    percent_encoding::percent_decode_str(v)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 fn query_secret(v: &str) -> bool {
-    if v.len() < 8 || reference::indirection(v).is_some() || v.starts_with('{') {
+    let d = decoded(v);
+    if v.len() < 8 || reference::indirection(&d).is_some() || d.starts_with('{') {
         return false;
     }
-    if placeholder::has_marker(v) || placeholder::is_word_like(v) {
+    if placeholder::has_marker(&d) || placeholder::is_word_like(&d) {
         return false;
     }
     let b = v.as_bytes();
@@ -201,5 +210,7 @@ mod tests {
         assert!(secrets("https://x.io/mcp?token=${TOKEN}").is_empty());
         assert!(secrets("https://x.io/mcp?page=Zk3pQ9vX2mLr8TfW").is_empty());
         assert!(secrets("https://x.io/mcp?key=value").is_empty());
+        assert!(secrets("https://x.io/mcp?token=%3CYOUR_TOKEN%3E").is_empty());
+        assert!(secrets("postgres://u:%3Cpassword%3E@h/db").is_empty());
     }
 }
