@@ -123,6 +123,11 @@ pub(super) const CATALOG: &[(&str, &str, Severity)] = &[
     ("http-cookie", "Session cookie value", Severity::Medium),
     ("url-password", "Password in a URL", Severity::High),
     (
+        "url-userinfo-token",
+        "Token as the user name of a URL",
+        Severity::High,
+    ),
+    (
         "url-query-secret",
         "Credential in a URL query parameter",
         Severity::High,

@@ -331,7 +331,9 @@ pub(super) fn password_like(s: &str) -> bool {
     if has_marker(s) || is_non_secret_shape(s) {
         return false;
     }
-    if is_word_like(s) {
+    // Words only (`custom-value`, `correct horse battery staple` from the
+    // comic); a stock word among other characters (`S3cure!Pass`) is fine.
+    if reads_as_words(s) {
         return false;
     }
     !is_default_password(s) && entropy::shannon(b) >= 2.5
