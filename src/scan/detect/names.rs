@@ -42,6 +42,12 @@ const SECRET_WORDS: &[&str] = &[
     "PRIVATEKEY",
     "SIGNATURE",
     "SIG",
+    "AUTHENTICATION",
+    "ACCESSKEY",
+    "CLIENTSECRET",
+    "APISECRET",
+    "AUTHKEY",
+    "JWT",
 ];
 
 const PASSWORD_WORDS: &[&str] = &[

@@ -468,6 +468,14 @@ proptest! {
                 prop_assert!(s.is_char_boundary(h.range.start) && s.is_char_boundary(h.range.end));
             }
         }
+        for name in ["DB_PASSWORD", "API_KEY", "Authorization", "Cookie"] {
+            for field in [Field::Env { name }, Field::Header { name }] {
+                for h in scan_value(field, &s) {
+                    prop_assert!(s.is_char_boundary(h.range.start) && s.is_char_boundary(h.range.end));
+                    prop_assert!(h.range.start < h.range.end && h.range.end <= s.len());
+                }
+            }
+        }
         let args: Vec<&str> = s.split(' ').collect();
         for h in scan_args(&args) {
             let a = args[h.index];
@@ -479,7 +487,7 @@ proptest! {
 
     #[test]
     fn token_like_strings_never_panic(
-        s in "(ghp_|sk-|xox[bp]-|eyJ|AKIA|-----BEGIN |https://u:|\\$\\{)[A-Za-z0-9_.:/@=+-]{0,120}"
+        s in "(ghp_|sk-|xox[bp]-|eyJ|AKIA|-----BEGIN |https://u:|\\$\\{|Bearer |\\{\"a\":\")[A-Za-z0-9_.:/@=+\"{}é-]{0,120}"
     ) {
         for h in scan_value(Field::Env { name: "API_TOKEN" }, &s) {
             prop_assert!(s.get(h.range.clone()).is_some());
