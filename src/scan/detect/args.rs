@@ -17,6 +17,9 @@ enum Takes {
 }
 
 fn flag_kind(flag: &str) -> Option<Takes> {
+    if flag.contains(char::is_whitespace) {
+        return None;
+    }
     match flag {
         "-e" | "--env" | "--env-var" | "--set-env" | "--environment" => Some(Takes::Env),
         "-H" | "--header" | "--headers" | "--http-header" => Some(Takes::Header),
@@ -44,12 +47,6 @@ pub(super) fn scan(args: &[&str]) -> Vec<ArgHit> {
         if consumed[i] {
             continue;
         }
-        // A shell string or a flag and its value pasted as one argument
-        // (`sh -c "API_KEY=... node x"`, `"--api-key V"`): scan its words.
-        if arg.contains(char::is_whitespace) && !arg.trim_start().starts_with('{') {
-            per_arg[i].extend(words(arg));
-            continue;
-        }
         if let Some((flag, val)) = split_flag_eq(arg) {
             let offset = flag.len() + 1;
             let hits = match flag_kind(flag) {
@@ -75,6 +72,10 @@ pub(super) fn scan(args: &[&str]) -> Vec<ArgHit> {
                 consumed[i + 1] = true;
             }
             per_arg[i + 1].extend(hits);
+        } else if arg.contains(char::is_whitespace) && !arg.trim_start().starts_with('{') {
+            // A shell string or a flag and its value pasted as one argument
+            // (`sh -c "API_KEY=... node x"`, `"--api-key V"`): scan its words.
+            per_arg[i].extend(words(arg));
         } else if !arg.starts_with('-') {
             per_arg[i].extend(env_pair(arg));
         }

@@ -126,7 +126,11 @@ pub(super) fn words(name: &str) -> Vec<String> {
             }
             continue;
         }
-        if c.is_ascii_uppercase() && i > 0 && b[i - 1].is_ascii_lowercase() && !cur.is_empty() {
+        if c.is_ascii_uppercase()
+            && i > 0
+            && (b[i - 1].is_ascii_lowercase() || b[i - 1].is_ascii_digit())
+            && !cur.is_empty()
+        {
             out.push(std::mem::take(&mut cur));
         }
         cur.push(char::from(c.to_ascii_uppercase()));

@@ -282,19 +282,40 @@ pub(super) fn is_word_like(s: &str) -> bool {
 /// them words: `ThisIsMyApplication`, `custom-value-2`.
 pub(super) fn reads_as_words(s: &str) -> bool {
     let parts = words(s);
-    let is_word = |p: &&str| {
-        let b = p.as_bytes();
-        (b == b"A" || b == b"I")
-            || b.iter().all(u8::is_ascii_alphabetic)
-                && (2..=12).contains(&b.len())
-                && (b[1..].iter().all(u8::is_ascii_lowercase)
-                    || b.iter().all(u8::is_ascii_uppercase))
-    };
-    let is_short_number = |p: &&str| p.len() <= 4 && p.bytes().all(|c| c.is_ascii_digit());
     let word_count = parts.iter().filter(|p| is_word(p)).count();
+    let is_short_number = |p: &&str| p.len() <= 4 && p.bytes().all(|c| c.is_ascii_digit());
     parts.len() >= 2
         && parts.iter().all(|p| is_word(p) || is_short_number(p))
         && word_count * 2 >= parts.len()
+}
+
+/// A plausible word: 2..=12 letters, lowercase, Capitalised or an upper-case
+/// acronym of up to four letters; pronounceable (a vowel, no run of five
+/// consonants), so random letters (`hxjlxk`) are not words.
+fn is_word(p: &str) -> bool {
+    let b = p.as_bytes();
+    if b == b"A" || b == b"I" {
+        return true;
+    }
+    if !b.iter().all(u8::is_ascii_alphabetic) || !(2..=12).contains(&b.len()) {
+        return false;
+    }
+    let upper = b.iter().all(u8::is_ascii_uppercase);
+    if upper && b.len() <= 4 {
+        return true;
+    }
+    if !upper && !b[1..].iter().all(u8::is_ascii_lowercase) {
+        return false;
+    }
+    let vowel = |c: &u8| b"aeiouyAEIOUY".contains(c);
+    let mut run = 0;
+    for c in b {
+        run = if vowel(c) { 0 } else { run + 1 };
+        if run >= 5 {
+            return false;
+        }
+    }
+    b.iter().any(vowel)
 }
 
 /// The gate for a value under a secret-like name (`*_TOKEN`, `*_KEY`,
