@@ -16,6 +16,9 @@ pub(super) enum NameKind {
     Secret,
     /// A password or passphrase: shorter values pass.
     Password,
+    /// A wallet recovery phrase (`MNEMONIC`, `SEED_PHRASE`): twelve or more
+    /// words.
+    Mnemonic,
     /// Anything else: only typed formats and URLs apply.
     Other,
 }
@@ -173,8 +176,27 @@ pub(super) fn classify(name: &str) -> NameKind {
     if SECRET_WORDS.contains(&last.as_str()) {
         return NameKind::Secret;
     }
+    if MNEMONIC_WORDS.contains(&last.as_str()) {
+        return NameKind::Mnemonic;
+    }
+    // Run-together names: `PGPASSWORD`, `GHTOKEN`, `NPMAPIKEY`.
+    if ["PASSWORD", "PASSWD", "PASSPHRASE"]
+        .iter()
+        .any(|x| last.len() > x.len() && last.ends_with(x))
+    {
+        return NameKind::Password;
+    }
+    if ["TOKEN", "SECRET", "APIKEY", "ACCESSKEY", "SECRETKEY"]
+        .iter()
+        .any(|x| last.len() > x.len() && last.ends_with(x))
+    {
+        return NameKind::Secret;
+    }
     NameKind::Other
 }
+
+/// Last words of a recovery-phrase name.
+const MNEMONIC_WORDS: &[&str] = &["MNEMONIC", "SEED", "SEEDPHRASE", "PHRASE", "RECOVERY"];
 
 /// A provider-specific rule for a secret-like name, for providers whose
 /// tokens carry no prefix of their own.
@@ -379,10 +401,17 @@ mod tests {
             "API_KEY_2",
             "OPENAI_API_KEY2",
             "GITHUB_TOKEN_PROD",
+            "GHTOKEN",
         ] {
             assert_eq!(classify(n), NameKind::Secret, "{n}");
         }
-        for n in ["DB_PASSWORD", "--password", "REDIS_PASS", "KEY_PASSPHRASE"] {
+        for n in [
+            "DB_PASSWORD",
+            "--password",
+            "REDIS_PASS",
+            "KEY_PASSPHRASE",
+            "PGPASSWORD",
+        ] {
             assert_eq!(classify(n), NameKind::Password, "{n}");
         }
         for n in [
@@ -400,6 +429,10 @@ mod tests {
             "X-Custom-Header",
             "--port",
             "",
+            "HOTKEY",
+            "OAUTH",
+            "BYPASS",
+            "MAXTOKENS",
         ] {
             assert_eq!(classify(n), NameKind::Other, "{n}");
         }

@@ -360,6 +360,23 @@ pub(super) fn password_like(s: &str) -> bool {
     !is_default_password(s) && entropy::shannon(b) >= 2.5
 }
 
+/// A BIP-39-style recovery phrase: 12, 15, 18, 21 or 24 lowercase words of
+/// 3..=8 letters, not a placeholder (`word1 word2 ...`, `your twelve ...`)
+/// and not the same few words repeated.
+pub(super) fn mnemonic_like(s: &str) -> bool {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    if ![12, 15, 18, 21, 24].contains(&words.len()) || has_marker(s) {
+        return false;
+    }
+    let all_words = words
+        .iter()
+        .all(|w| (3..=8).contains(&w.len()) && w.bytes().all(|c| c.is_ascii_lowercase()));
+    let mut distinct = words.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    all_words && distinct.len() * 4 >= words.len() * 3
+}
+
 /// Words that documentation passwords are built from.
 const PASSWORD_STEMS: &[&str] = &[
     "password", "passwd", "pass", "pwd", "secret", "changeme", "change", "admin", "root", "test",

@@ -216,6 +216,7 @@ pub(super) static RULES: &[Rule] = &[
     rule!("harness-pat", "Harness personal access token", High, r"pat\.[A-Za-z0-9_-]{22}\.[a-f0-9]{24}\.[A-Za-z0-9]{20}"),
     rule!("posthog-personal-api-key", "PostHog personal API key", High, r"phx_[A-Za-z0-9]{43}"),
     rule!("azure-identifiable-key", "Azure identifiable API key (AI services, DevOps, ...)", Critical, r"[A-Za-z0-9]{52}JQQJ9[9DH][A-Za-z0-9]{26,30}"),
+    rule!("microsoft-teams-webhook-url", "Microsoft Teams incoming webhook URL", High, r"https://[a-z0-9-]{1,63}\.webhook\.office\.com/webhookb2/[a-f0-9-]{36}@[a-f0-9-]{36}/IncomingWebhook/(?P<s>[a-f0-9]{32})/[a-f0-9-]{36}"),
     rule!("jwt", "JSON Web Token", High, r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}", WORD, Check::Jwt),
     rule!("connection-string-password", "Password in a connection string", High, r"(?i:(?:^|;)\s*(?:password|pwd)\s*=\s*)(?P<s>[!-:<-~]{1,128})", None, Check::Password),
 ];
@@ -263,6 +264,7 @@ const KEYWORDS: &[(&str, &str)] = &[
     ("twitter-bearer-token", r"A{21}"),
     ("sonarqube-token", r"sq[upa]_"),
     ("azure-identifiable-key", r"JQQJ9"),
+    ("microsoft-teams-webhook-url", r"\.webhook\.office\.com/"),
 ];
 
 /// The literal bytes a pattern starts with (regex-escaped), when there are
