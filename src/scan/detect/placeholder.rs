@@ -178,6 +178,19 @@ pub(super) fn is_non_secret_shape(s: &str) -> bool {
     {
         return true;
     }
+    // File names and relative paths: `certs/server.key`, `sa.json`,
+    // `config/tls/private.pem` (no upper case, so not base64).
+    const EXTENSIONS: &[&str] = &[
+        ".json", ".pem", ".key", ".crt", ".cer", ".txt", ".yaml", ".yml", ".env", ".p12", ".pfx",
+        ".jks", ".toml", ".ini", ".conf", ".cfg", ".pub", ".der", ".asc", ".gpg", ".kdbx",
+    ];
+    if EXTENSIONS.iter().any(|e| lower.ends_with(e))
+        || (t.contains('/')
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-/".contains(c)))
+    {
+        return true;
+    }
     // URLs (credentials inside are the URL detector's job)
     if lower.contains("://") {
         return true;
