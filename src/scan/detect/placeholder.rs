@@ -394,7 +394,8 @@ pub(super) fn mnemonic_like(s: &str) -> bool {
 const PASSWORD_STEMS: &[&str] = &[
     "password", "passwd", "pass", "pwd", "secret", "changeme", "change", "admin", "root", "test",
     "demo", "example", "sample", "default", "letmein", "welcome", "qwerty", "your", "my", "user",
-    "db", "dev", "local",
+    "db", "dev", "local", "prod", "redis", "postgres", "mysql", "mongodb", "mongo", "rabbit",
+    "guest", "app", "service", "api", "server", "super", "strong", "mcp",
 ];
 
 /// A documentation or default password: `password123`, `P@ssw0rd!`,
