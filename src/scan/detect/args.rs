@@ -17,6 +17,9 @@ enum Takes {
 }
 
 fn flag_kind(flag: &str) -> Option<Takes> {
+    if flag.contains(char::is_whitespace) {
+        return None;
+    }
     match flag {
         "-e" | "--env" | "--env-var" | "--set-env" | "--environment" => Some(Takes::Env),
         "-H" | "--header" | "--headers" | "--http-header" => Some(Takes::Header),
@@ -69,6 +72,10 @@ pub(super) fn scan(args: &[&str]) -> Vec<ArgHit> {
                 consumed[i + 1] = true;
             }
             per_arg[i + 1].extend(hits);
+        } else if arg.contains(char::is_whitespace) && !arg.trim_start().starts_with('{') {
+            // A shell string or a flag and its value pasted as one argument
+            // (`sh -c "API_KEY=... node x"`, `"--api-key V"`): scan its words.
+            per_arg[i].extend(words(arg));
         } else if !arg.starts_with('-') {
             per_arg[i].extend(env_pair(arg));
         }
@@ -81,6 +88,34 @@ pub(super) fn scan(args: &[&str]) -> Vec<ArgHit> {
                 .into_iter()
                 .map(move |hit| ArgHit { index, hit })
         })
+        .collect()
+}
+
+/// Hits from scanning the whitespace-separated words of `arg` as an
+/// argument list; ranges are into `arg`.
+fn words(arg: &str) -> Vec<Hit> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in arg.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                spans.push(s..i);
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push(s..arg.len());
+    }
+    let words: Vec<&str> = spans.iter().map(|r| &arg[r.clone()]).collect();
+    if words.len() < 2 {
+        return Vec::new();
+    }
+    scan(&words)
+        .into_iter()
+        .map(|h| value::shift(h.hit, spans[h.index].start))
         .collect()
 }
 

@@ -63,7 +63,9 @@ pub(super) fn longest_sequence(s: &[u8]) -> usize {
 
 /// Whether `s` is a short unit repeated at least three times (`abc123abc123abc123`),
 /// possibly with a partial unit at the end.
+/// Only the first 1 KiB is examined, which keeps this linear-time in practice.
 pub(super) fn is_periodic(s: &[u8]) -> bool {
+    let s = &s[..s.len().min(1024)];
     let n = s.len();
     if n < 6 {
         return false;

@@ -54,6 +54,7 @@ fn judge_kind(
     }
     let pass = match kind {
         NameKind::Password => placeholder::password_like(candidate),
+        NameKind::Mnemonic => placeholder::mnemonic_like(candidate),
         _ => placeholder::random_enough(candidate),
     };
     if !pass {
@@ -63,6 +64,12 @@ fn judge_kind(
         (p.id, p.title, p.severity)
     } else if let Some((id, title)) = default {
         (id, title, Severity::Medium)
+    } else if kind == NameKind::Mnemonic {
+        (
+            "wallet-mnemonic",
+            "Wallet recovery phrase",
+            Severity::Critical,
+        )
     } else if kind == NameKind::Password {
         (
             "generic-password",
@@ -120,8 +127,18 @@ pub(super) const CATALOG: &[(&str, &str, Severity)] = &[
         Severity::Medium,
     ),
     ("http-basic-auth", "HTTP Basic credentials", Severity::High),
+    (
+        "wallet-mnemonic",
+        "Wallet recovery phrase",
+        Severity::Critical,
+    ),
     ("http-cookie", "Session cookie value", Severity::Medium),
     ("url-password", "Password in a URL", Severity::High),
+    (
+        "url-userinfo-token",
+        "Token as the user name of a URL",
+        Severity::High,
+    ),
     (
         "url-query-secret",
         "Credential in a URL query parameter",

@@ -12,6 +12,7 @@ mod entropy;
 mod header;
 mod heuristic;
 mod json;
+mod kv;
 mod names;
 mod placeholder;
 mod reference;

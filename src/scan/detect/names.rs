@@ -16,6 +16,9 @@ pub(super) enum NameKind {
     Secret,
     /// A password or passphrase: shorter values pass.
     Password,
+    /// A wallet recovery phrase (`MNEMONIC`, `SEED_PHRASE`): twelve or more
+    /// words.
+    Mnemonic,
     /// Anything else: only typed formats and URLs apply.
     Other,
 }
@@ -42,6 +45,12 @@ const SECRET_WORDS: &[&str] = &[
     "PRIVATEKEY",
     "SIGNATURE",
     "SIG",
+    "AUTHENTICATION",
+    "ACCESSKEY",
+    "CLIENTSECRET",
+    "APISECRET",
+    "AUTHKEY",
+    "JWT",
 ];
 
 const PASSWORD_WORDS: &[&str] = &[
@@ -54,7 +63,34 @@ const PASSWORD_WORDS: &[&str] = &[
 ];
 
 /// Trailing words that describe an encoding, skipped before judging.
-const TRAILING_NEUTRAL: &[&str] = &["VALUE", "B64", "BASE64", "RAW", "PLAIN", "STR", "BASE"];
+/// Also stage and rotation suffixes (`GITHUB_TOKEN_PROD`, `API_KEY_OLD`).
+const TRAILING_NEUTRAL: &[&str] = &[
+    "VALUE",
+    "B64",
+    "BASE64",
+    "RAW",
+    "PLAIN",
+    "STR",
+    "BASE",
+    "PROD",
+    "PRODUCTION",
+    "DEV",
+    "STAGING",
+    "STAGE",
+    "OLD",
+    "NEW",
+    "BACKUP",
+    "ALT",
+    "PRIMARY",
+    "SECONDARY",
+    "LIVE",
+    "SANDBOX",
+    "LOCAL",
+    "MAIN",
+    "CURRENT",
+    "NEXT",
+    "PREVIOUS",
+];
 
 /// Words anywhere in a name that make it public by convention.
 const PUBLIC_WORDS: &[&str] = &["PUBLIC", "PUB", "PUBLISHABLE", "ANON"];
@@ -93,7 +129,11 @@ pub(super) fn words(name: &str) -> Vec<String> {
             }
             continue;
         }
-        if c.is_ascii_uppercase() && i > 0 && b[i - 1].is_ascii_lowercase() && !cur.is_empty() {
+        if c.is_ascii_uppercase()
+            && i > 0
+            && (b[i - 1].is_ascii_lowercase() || b[i - 1].is_ascii_digit())
+            && !cur.is_empty()
+        {
             out.push(std::mem::take(&mut cur));
         }
         cur.push(char::from(c.to_ascii_uppercase()));
@@ -107,11 +147,19 @@ pub(super) fn words(name: &str) -> Vec<String> {
 /// What `name` says about its value.
 pub(super) fn classify(name: &str) -> NameKind {
     let mut w = words(name);
+    // `API_KEY_2`, `KEY2`: numbering says nothing about the value.
     while w.len() > 1
-        && w.last()
-            .is_some_and(|l| TRAILING_NEUTRAL.contains(&l.as_str()))
+        && w.last().is_some_and(|l| {
+            TRAILING_NEUTRAL.contains(&l.as_str()) || l.bytes().all(|c| c.is_ascii_digit())
+        })
     {
         w.pop();
+    }
+    if let Some(last) = w.last_mut() {
+        let trimmed = last.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        if trimmed > 0 {
+            last.truncate(trimmed);
+        }
     }
     let Some(last) = w.last() else {
         return NameKind::Other;
@@ -128,8 +176,27 @@ pub(super) fn classify(name: &str) -> NameKind {
     if SECRET_WORDS.contains(&last.as_str()) {
         return NameKind::Secret;
     }
+    if MNEMONIC_WORDS.contains(&last.as_str()) {
+        return NameKind::Mnemonic;
+    }
+    // Run-together names: `PGPASSWORD`, `GHTOKEN`, `NPMAPIKEY`.
+    if ["PASSWORD", "PASSWD", "PASSPHRASE"]
+        .iter()
+        .any(|x| last.len() > x.len() && last.ends_with(x))
+    {
+        return NameKind::Password;
+    }
+    if ["TOKEN", "SECRET", "APIKEY", "ACCESSKEY", "SECRETKEY"]
+        .iter()
+        .any(|x| last.len() > x.len() && last.ends_with(x))
+    {
+        return NameKind::Secret;
+    }
     NameKind::Other
 }
+
+/// Last words of a recovery-phrase name.
+const MNEMONIC_WORDS: &[&str] = &["MNEMONIC", "SEED", "SEEDPHRASE", "PHRASE", "RECOVERY"];
 
 /// A provider-specific rule for a secret-like name, for providers whose
 /// tokens carry no prefix of their own.
@@ -331,10 +398,20 @@ mod tests {
             "OPENAI_APIKEY",
             "GITLAB_PAT",
             "GOOGLE_APPLICATION_CREDENTIALS",
+            "API_KEY_2",
+            "OPENAI_API_KEY2",
+            "GITHUB_TOKEN_PROD",
+            "GHTOKEN",
         ] {
             assert_eq!(classify(n), NameKind::Secret, "{n}");
         }
-        for n in ["DB_PASSWORD", "--password", "REDIS_PASS", "KEY_PASSPHRASE"] {
+        for n in [
+            "DB_PASSWORD",
+            "--password",
+            "REDIS_PASS",
+            "KEY_PASSPHRASE",
+            "PGPASSWORD",
+        ] {
             assert_eq!(classify(n), NameKind::Password, "{n}");
         }
         for n in [
@@ -352,6 +429,10 @@ mod tests {
             "X-Custom-Header",
             "--port",
             "",
+            "HOTKEY",
+            "OAUTH",
+            "BYPASS",
+            "MAXTOKENS",
         ] {
             assert_eq!(classify(n), NameKind::Other, "{n}");
         }

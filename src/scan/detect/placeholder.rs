@@ -178,6 +178,19 @@ pub(super) fn is_non_secret_shape(s: &str) -> bool {
     {
         return true;
     }
+    // File names and relative paths: `certs/server.key`, `sa.json`,
+    // `config/tls/private.pem` (no upper case, so not base64).
+    const EXTENSIONS: &[&str] = &[
+        ".json", ".pem", ".key", ".crt", ".cer", ".txt", ".yaml", ".yml", ".env", ".p12", ".pfx",
+        ".jks", ".toml", ".ini", ".conf", ".cfg", ".pub", ".der", ".asc", ".gpg", ".kdbx",
+    ];
+    if EXTENSIONS.iter().any(|e| lower.ends_with(e))
+        || (t.contains('/')
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-/".contains(c)))
+    {
+        return true;
+    }
     // URLs (credentials inside are the URL detector's job)
     if lower.contains("://") {
         return true;
@@ -282,19 +295,40 @@ pub(super) fn is_word_like(s: &str) -> bool {
 /// them words: `ThisIsMyApplication`, `custom-value-2`.
 pub(super) fn reads_as_words(s: &str) -> bool {
     let parts = words(s);
-    let is_word = |p: &&str| {
-        let b = p.as_bytes();
-        (b == b"A" || b == b"I")
-            || b.iter().all(u8::is_ascii_alphabetic)
-                && (2..=12).contains(&b.len())
-                && (b[1..].iter().all(u8::is_ascii_lowercase)
-                    || b.iter().all(u8::is_ascii_uppercase))
-    };
-    let is_short_number = |p: &&str| p.len() <= 4 && p.bytes().all(|c| c.is_ascii_digit());
     let word_count = parts.iter().filter(|p| is_word(p)).count();
+    let is_short_number = |p: &&str| p.len() <= 4 && p.bytes().all(|c| c.is_ascii_digit());
     parts.len() >= 2
         && parts.iter().all(|p| is_word(p) || is_short_number(p))
         && word_count * 2 >= parts.len()
+}
+
+/// A plausible word: 2..=12 letters, lowercase, Capitalised or an upper-case
+/// acronym of up to four letters; pronounceable (a vowel, no run of five
+/// consonants), so random letters (`hxjlxk`) are not words.
+fn is_word(p: &str) -> bool {
+    let b = p.as_bytes();
+    if b == b"A" || b == b"I" {
+        return true;
+    }
+    if !b.iter().all(u8::is_ascii_alphabetic) || !(2..=12).contains(&b.len()) {
+        return false;
+    }
+    let upper = b.iter().all(u8::is_ascii_uppercase);
+    if upper && b.len() <= 4 {
+        return true;
+    }
+    if !upper && !b[1..].iter().all(u8::is_ascii_lowercase) {
+        return false;
+    }
+    let vowel = |c: &u8| b"aeiouyAEIOUY".contains(c);
+    let mut run = 0;
+    for c in b {
+        run = if vowel(c) { 0 } else { run + 1 };
+        if run >= 5 {
+            return false;
+        }
+    }
+    b.iter().any(vowel)
 }
 
 /// The gate for a value under a secret-like name (`*_TOKEN`, `*_KEY`,
@@ -331,17 +365,37 @@ pub(super) fn password_like(s: &str) -> bool {
     if has_marker(s) || is_non_secret_shape(s) {
         return false;
     }
-    if is_word_like(s) {
+    // Words only (`custom-value`, `correct horse battery staple` from the
+    // comic); a stock word among other characters (`S3cure!Pass`) is fine.
+    if reads_as_words(s) {
         return false;
     }
     !is_default_password(s) && entropy::shannon(b) >= 2.5
+}
+
+/// A BIP-39-style recovery phrase: 12, 15, 18, 21 or 24 lowercase words of
+/// 3..=8 letters, not a placeholder (`word1 word2 ...`, `your twelve ...`)
+/// and not the same few words repeated.
+pub(super) fn mnemonic_like(s: &str) -> bool {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    if ![12, 15, 18, 21, 24].contains(&words.len()) || has_marker(s) {
+        return false;
+    }
+    let all_words = words
+        .iter()
+        .all(|w| (3..=8).contains(&w.len()) && w.bytes().all(|c| c.is_ascii_lowercase()));
+    let mut distinct = words.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    all_words && distinct.len() * 4 >= words.len() * 3
 }
 
 /// Words that documentation passwords are built from.
 const PASSWORD_STEMS: &[&str] = &[
     "password", "passwd", "pass", "pwd", "secret", "changeme", "change", "admin", "root", "test",
     "demo", "example", "sample", "default", "letmein", "welcome", "qwerty", "your", "my", "user",
-    "db", "dev", "local",
+    "db", "dev", "local", "prod", "redis", "postgres", "mysql", "mongodb", "mongo", "rabbit",
+    "guest", "app", "service", "api", "server", "super", "strong", "mcp",
 ];
 
 /// A documentation or default password: `password123`, `P@ssw0rd!`,

@@ -216,33 +216,114 @@ pub(super) static RULES: &[Rule] = &[
     rule!("harness-pat", "Harness personal access token", High, r"pat\.[A-Za-z0-9_-]{22}\.[a-f0-9]{24}\.[A-Za-z0-9]{20}"),
     rule!("posthog-personal-api-key", "PostHog personal API key", High, r"phx_[A-Za-z0-9]{43}"),
     rule!("azure-identifiable-key", "Azure identifiable API key (AI services, DevOps, ...)", Critical, r"[A-Za-z0-9]{52}JQQJ9[9DH][A-Za-z0-9]{26,30}"),
+    rule!("microsoft-teams-webhook-url", "Microsoft Teams incoming webhook URL", High, r"https://[a-z0-9-]{1,63}\.webhook\.office\.com/webhookb2/[a-f0-9-]{36}@[a-f0-9-]{36}/IncomingWebhook/(?P<s>[a-f0-9]{32})/[a-f0-9-]{36}"),
     rule!("jwt", "JSON Web Token", High, r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}", WORD, Check::Jwt),
     rule!("connection-string-password", "Password in a connection string", High, r"(?i:(?:^|;)\s*(?:password|pwd)\s*=\s*)(?P<s>[!-:<-~]{1,128})", None, Check::Password),
 ];
 
 struct Compiled {
     set: RegexSet,
-    each: Vec<Regex>,
+    /// Each rule's regex and whether it has the `s` group (else the faster
+    /// `find_at` suffices).
+    each: Vec<(Regex, bool)>,
 }
 
 /// Size limit per compiled regex; the largest rule needs well under this.
 const SIZE_LIMIT: usize = 4 << 20;
 
+/// Keywords for rules whose pattern does not start with a literal of three
+/// or more bytes: a short regex that every match of the rule contains.
+#[rustfmt::skip]
+const KEYWORDS: &[(&str, &str)] = &[
+    ("notion-token", r"(?:secret_|ntn_)"),
+    ("discord-bot-token", r"[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\."),
+    ("openai-api-key", r"T3BlbkFJ"),
+    ("gitlab-token", r"gl(?:ptt|oas|cbt|ft|imt|agent|soat|ffct|wt)-"),
+    ("aws-access-key-id", r"A(?:KIA|SIA|BIA|CCA)"),
+    ("aws-secret-access-key", r"(?i:aws_?secret)"),
+    ("azure-storage-account-key", r"(?i:accountkey=)"),
+    ("azure-shared-access-key", r"(?i:sharedaccesskey=)"),
+    ("azure-client-secret", r"[0-9]Q~"),
+    ("stripe-test-key", r"k_test_"),
+    ("square-access-token", r"(?:EAAA|sq0atp-)"),
+    ("atlassian-api-token", r"AT(?:ATT|CTT)3"),
+    ("twilio-api-key", r"SK[0-9a-fA-F]{8}"),
+    ("twilio-account-sid", r"AC[0-9a-f]{8}"),
+    ("mailchimp-api-key", r"-us[0-9]"),
+    ("digitalocean-token", r"do[opr]_v1_"),
+    ("vault-token", r"(?i:hv[sbr]\.|vault_token|bao_token|x-vault-token)"),
+    ("airtable-pat", r"pat[A-Za-z0-9]{14}\."),
+    ("sentry-token", r"sntry[su]_"),
+    ("netlify-token", r"nf[pcou]_"),
+    ("telegram-bot-token", r"[0-9]{8}:AA"),
+    ("terraform-cloud-token", r"\.atlasv1\."),
+    ("zapier-mcp-url", r"zapier\.com/"),
+    ("discord-webhook-url", r"\.com/api/webhooks/"),
+    ("connection-string-password", r"(?i:(?:password|pwd)\s*=)"),
+    ("fly-token", r"(?:fo1_|fm[12][a-z]?_)"),
+    ("twitter-bearer-token", r"A{21}"),
+    ("sonarqube-token", r"sq[upa]_"),
+    ("azure-identifiable-key", r"JQQJ9"),
+    ("microsoft-teams-webhook-url", r"\.webhook\.office\.com/"),
+];
+
+/// The literal bytes a pattern starts with (regex-escaped), when there are
+/// at least three: `ghp_`, `sk-ant-api03-`, `ya29\.`.
+fn literal_prefix(pattern: &str) -> Option<String> {
+    let b = pattern.as_bytes();
+    let mut lit = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        let (c, next) = match b[i] {
+            b'\\' if i + 1 < b.len() && b"./$-".contains(&b[i + 1]) => (b[i + 1], i + 2),
+            c if b"\\[](){}|*+?.^$".contains(&c) => break,
+            c => (c, i + 1),
+        };
+        // A literal followed by a quantifier is optional or repeated.
+        if next < b.len() && b"?*{+".contains(&b[next]) {
+            break;
+        }
+        lit.push(char::from(c));
+        i = next;
+    }
+    (lit.len() >= 3).then(|| regex::escape(&lit))
+}
+
+/// The keyword regex of `rule`: its literal prefix or its `KEYWORDS` entry.
+fn keyword(rule: &Rule) -> Option<String> {
+    KEYWORDS
+        .iter()
+        .find(|(id, _)| *id == rule.id)
+        .map(|(_, k)| (*k).to_string())
+        .or_else(|| literal_prefix(rule.pattern))
+}
+
 static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
-    let patterns: Vec<&str> = RULES.iter().map(|r| r.pattern).collect();
-    let set = RegexSetBuilder::new(&patterns)
+    // The set holds one short keyword per rule (a prefilter); the full
+    // patterns with their long counted repetitions would make its DFA
+    // explode. Only rules whose keyword occurs run their own regex.
+    let keywords: Vec<String> = RULES
+        .iter()
+        .map(|r| keyword(r).unwrap_or_else(|| regex::escape(r.pattern)))
+        .collect();
+    let set = RegexSetBuilder::new(&keywords)
         .unicode(false)
-        .size_limit(SIZE_LIMIT * 8)
+        .size_limit(SIZE_LIMIT)
+        // The lazy DFA of a ~130-pattern set needs room: with the default
+        // cache it thrashes and falls back to a 100x slower engine.
+        .dfa_size_limit(32 << 20)
         .build()
-        .expect("the typed token rules are constants that compile (tested)");
+        .expect("the rule keywords are constants that compile (tested)");
     let each = RULES
         .iter()
         .map(|r| {
-            RegexBuilder::new(r.pattern)
+            let re = RegexBuilder::new(r.pattern)
                 .unicode(false)
                 .size_limit(SIZE_LIMIT)
                 .build()
-                .expect("each typed token rule is a constant that compiles (tested)")
+                .expect("each typed token rule is a constant that compiles (tested)");
+            let grouped = re.capture_names().any(|n| n == Some("s"));
+            (re, grouped)
         })
         .collect();
     Compiled { set, each }
@@ -264,15 +345,22 @@ pub(super) fn find(text: &str) -> Vec<Hit> {
     let mut found: Vec<(usize, Hit)> = Vec::new();
     for idx in compiled.set.matches(bytes).iter() {
         let rule = &RULES[idx];
-        let re = &compiled.each[idx];
+        let (re, grouped) = &compiled.each[idx];
         let mut at = 0;
         while at <= bytes.len() {
-            let Some(caps) = re.captures_at(bytes, at) else {
-                break;
+            let (whole, range) = if *grouped {
+                let Some(caps) = re.captures_at(bytes, at) else {
+                    break;
+                };
+                let Some(whole) = caps.get(0) else { break };
+                let secret = caps.name("s").unwrap_or(whole);
+                (whole, secret.start()..secret.end())
+            } else {
+                let Some(whole) = re.find_at(bytes, at) else {
+                    break;
+                };
+                (whole, whole.start()..whole.end())
             };
-            let Some(whole) = caps.get(0) else { break };
-            let secret = caps.name("s").unwrap_or(whole);
-            let range = secret.start()..secret.end();
             if bounded(bytes, &range, whole.start()..whole.end(), rule.edge)
                 && text.is_char_boundary(range.start)
                 && text.is_char_boundary(range.end)
@@ -360,4 +448,40 @@ pub(super) fn catalog() -> Vec<(&'static str, &'static str, Severity)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_has_a_keyword() {
+        let missing: Vec<&str> = RULES
+            .iter()
+            .filter(|r| keyword(r).is_none())
+            .map(|r| r.id)
+            .collect();
+        assert!(missing.is_empty(), "rules without a keyword: {missing:?}");
+        for (id, _) in KEYWORDS {
+            assert!(
+                RULES.iter().any(|r| r.id == *id),
+                "keyword for unknown rule {id}"
+            );
+        }
+    }
+
+    #[test]
+    fn literal_prefixes() {
+        assert_eq!(
+            literal_prefix(r"ghp_[A-Za-z0-9]{36}").as_deref(),
+            Some("ghp_")
+        );
+        assert_eq!(
+            literal_prefix(r"ya29\.[A-Z]{3}").as_deref(),
+            Some(r"ya29\.")
+        );
+        assert_eq!(literal_prefix(r"A{21}[a-z]"), None);
+        assert_eq!(literal_prefix(r"abcd?e"), Some("abc".to_string()));
+        assert_eq!(literal_prefix(r"(?:bot)?x"), None);
+    }
 }

@@ -468,6 +468,14 @@ proptest! {
                 prop_assert!(s.is_char_boundary(h.range.start) && s.is_char_boundary(h.range.end));
             }
         }
+        for name in ["DB_PASSWORD", "API_KEY", "Authorization", "Cookie"] {
+            for field in [Field::Env { name }, Field::Header { name }] {
+                for h in scan_value(field, &s) {
+                    prop_assert!(s.is_char_boundary(h.range.start) && s.is_char_boundary(h.range.end));
+                    prop_assert!(h.range.start < h.range.end && h.range.end <= s.len());
+                }
+            }
+        }
         let args: Vec<&str> = s.split(' ').collect();
         for h in scan_args(&args) {
             let a = args[h.index];
@@ -479,11 +487,44 @@ proptest! {
 
     #[test]
     fn token_like_strings_never_panic(
-        s in "(ghp_|sk-|xox[bp]-|eyJ|AKIA|-----BEGIN |https://u:|\\$\\{)[A-Za-z0-9_.:/@=+-]{0,120}"
+        s in "(ghp_|sk-|xox[bp]-|eyJ|AKIA|-----BEGIN |https://u:|\\$\\{|Bearer |\\{\"a\":\")[A-Za-z0-9_.:/@=+\"{}é-]{0,120}"
     ) {
         for h in scan_value(Field::Env { name: "API_TOKEN" }, &s) {
             prop_assert!(s.get(h.range.clone()).is_some());
         }
         let _ = scan_args(&["--token", &s, "-e", &s, "--header", &s]);
     }
+}
+
+/// Quick throughput check, not a gate:
+/// `cargo test --release --lib scan::detect::tests::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing, run by hand in release"]
+fn throughput() {
+    let started = std::time::Instant::now();
+    warm_up();
+    let compile = started.elapsed();
+    let values: Vec<String> = run_corpus(POSITIVES)
+        .into_iter()
+        .chain(run_corpus(NEGATIVES))
+        .flat_map(|c| c.texts)
+        .collect();
+    let bytes: usize = values.iter().map(String::len).sum();
+    let rounds = 20;
+    let started = std::time::Instant::now();
+    let mut hits = 0usize;
+    for _ in 0..rounds {
+        for v in &values {
+            hits += scan_value(Field::Env { name: "API_TOKEN" }, v).len();
+        }
+    }
+    let took = started.elapsed();
+    let per_value = took / (rounds * values.len()) as u32;
+    let mib_s = (bytes * rounds) as f64 / took.as_secs_f64() / (1024.0 * 1024.0);
+    eprintln!(
+        "detect throughput: compile {compile:?}; {} values ({bytes} bytes) x {rounds}: \
+         {per_value:?} per value, {mib_s:.1} MiB/s, {hits} hits",
+        values.len()
+    );
+    assert!(hits > 0);
 }

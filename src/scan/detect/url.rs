@@ -91,6 +91,16 @@ fn scan_one(text: &str, url: Range<usize>, hits: &mut Vec<Hit>) {
                     range: pass_start..pass_start + pass.len(),
                 });
             }
+        } else if userinfo_token(userinfo, &authority[at + 1..]) {
+            // `https://TOKEN@host`: a token used as the user name.
+            let start = url.start + after;
+            hits.push(Hit {
+                rule: "url-userinfo-token",
+                title: "Token as the user name of a URL",
+                severity: Severity::High,
+                detector: Detector::Url,
+                range: start..start + userinfo.len(),
+            });
         }
     }
     let tail_start = after + auth_len;
@@ -136,6 +146,7 @@ fn secret_param(k: &str) -> bool {
 /// A real password: not empty, not a reference, not a placeholder, not the
 /// user name repeated (`guest:guest`, `postgres:postgres`).
 fn url_password(user: &str, pass: &str) -> bool {
+    let pass = &decoded(pass);
     if pass.is_empty() || pass == user || reference::indirection(pass).is_some() {
         return false;
     }
@@ -144,14 +155,30 @@ fn url_password(user: &str, pass: &str) -> bool {
     }
     // `[password]`, `{password}`, `PASSWORD`, `pass123`, `mypass`
     let bracketed = pass.starts_with(['[', '{', '(']) || pass.ends_with([']', '}', ')']);
-    !bracketed && !placeholder::is_default_password(pass) && !placeholder::is_word_like(pass)
+    !bracketed && !placeholder::is_default_password(pass) && !placeholder::reads_as_words(pass)
+}
+
+/// Percent-decoded, for placeholder checks (`%3CTOKEN%3E` is `<TOKEN>`).
+fn decoded(v: &str) -> String {
+    percent_encoding::percent_decode_str(v)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A user name that is a random token, on a host other than Sentry's
+/// (whose DSN carries a public key there).
+fn userinfo_token(user: &str, host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let sentry = host.contains("sentry.io") || host.contains("ingest.") || host.contains("sentry");
+    !sentry && reference::indirection(user).is_none() && placeholder::random_enough(&decoded(user))
 }
 
 fn query_secret(v: &str) -> bool {
-    if v.len() < 8 || reference::indirection(v).is_some() || v.starts_with('{') {
+    let d = decoded(v);
+    if v.len() < 8 || reference::indirection(&d).is_some() || d.starts_with('{') {
         return false;
     }
-    if placeholder::has_marker(v) || placeholder::is_word_like(v) {
+    if placeholder::has_marker(&d) || placeholder::is_word_like(&d) {
         return false;
     }
     let b = v.as_bytes();
@@ -185,6 +212,13 @@ mod tests {
         assert!(secrets("postgresql://u:${DB_PASSWORD}@h/db").is_empty());
         assert!(secrets("postgresql://localhost/mydb").is_empty());
         assert!(secrets("https://ghp_x@github.com").is_empty());
+        assert_eq!(
+            secrets("https://Zk3pQ9vX2mLr8TfWq4Hn@git.example.com/r.git"),
+            ["Zk3pQ9vX2mLr8TfWq4Hn"]
+        );
+        assert!(
+            secrets("https://0f9a8e7d6c5b4a3f2e1d0c9b8a7f6e5d@o1.ingest.sentry.io/42").is_empty()
+        );
     }
 
     #[test]
@@ -201,5 +235,7 @@ mod tests {
         assert!(secrets("https://x.io/mcp?token=${TOKEN}").is_empty());
         assert!(secrets("https://x.io/mcp?page=Zk3pQ9vX2mLr8TfW").is_empty());
         assert!(secrets("https://x.io/mcp?key=value").is_empty());
+        assert!(secrets("https://x.io/mcp?token=%3CYOUR_TOKEN%3E").is_empty());
+        assert!(secrets("postgres://u:%3Cpassword%3E@h/db").is_empty());
     }
 }

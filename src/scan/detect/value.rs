@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::{Detector, Field, Hit, header, heuristic, json, reference, rules, url};
+use super::{Detector, Field, Hit, header, heuristic, json, kv, reference, rules, url};
 
 /// Plaintext secrets in `value`, a value of `field`'s kind.
 pub(super) fn scan(field: Field<'_>, value: &str) -> Vec<Hit> {
@@ -22,6 +22,7 @@ pub(super) fn scan(field: Field<'_>, value: &str) -> Vec<Hit> {
     let mut hits = rules::find(value);
     hits.extend(url::scan_text(value));
     hits.extend(json::scan(value));
+    hits.extend(kv::scan(value));
     match field {
         Field::Env { name } | Field::Credential { key: name } => {
             hits.extend(match reference::split_auth_scheme(value) {
