@@ -460,13 +460,19 @@ fn protect_into_moto_and_openbao_and_restore() {
         // The value is in the real service, under the reference the config holds.
         let mut get = s.warden.cmd();
         services_env(&mut get, s.warden.path(), &moto, &token);
-        get.args(["secret", "get", &reference]).assert().success().stdout(TOKENS[0]);
+        get.args(["secret", "get", &reference])
+            .assert()
+            .success()
+            .stdout(TOKENS[0]);
         for (rel, bytes) in snapshot(s.home()) {
             if rel != Path::new(".cursor/mcp.json") {
                 assert_no_token(&rel.display().to_string(), &bytes);
             }
         }
         with_services("restore").arg("--apply").assert().success();
-        assert!(snapshot(s.home()) == before, "{to}: restore is not byte-identical");
+        assert!(
+            snapshot(s.home()) == before,
+            "{to}: restore is not byte-identical"
+        );
     }
 }

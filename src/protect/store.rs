@@ -60,8 +60,11 @@ fn write_target(r: &crate::reference::SecretRef) -> Result<crate::reference::Sec
         .ok_or_else(|| format!("{r}: no field to write"))?;
     let field = field.trim_start_matches('/');
     if field.is_empty() || field.contains(['/', '.', '[']) {
-        return Err(format!("{r}: protect writes one top-level Vault field (e.g. #value)"));
+        return Err(format!(
+            "{r}: protect writes one top-level Vault field (e.g. #value)"
+        ));
     }
     let sep = if base.contains('?') { '&' } else { '?' };
-    crate::reference::SecretRef::parse(&format!("{base}{sep}field={field}")).map_err(|e| e.to_string())
+    crate::reference::SecretRef::parse(&format!("{base}{sep}field={field}"))
+        .map_err(|e| e.to_string())
 }

@@ -124,7 +124,10 @@ pub fn services_env(c: &mut Command, dir: &Path, aws_url: &str, bao_token: &str)
         }
     }
     c.env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ENDPOINT_URL", aws_url)
         .env("AWS_ACCESS_KEY_ID", "testing")

@@ -126,7 +126,7 @@ pub(super) static RULES: &[Rule] = &[
     rule!("apify-api-token", "Apify API token", High, r"apify_api_[A-Za-z0-9]{36}", WORD, M),
     rule!("browserbase-api-key", "Browserbase API key", High, r"bb_live_[A-Za-z0-9_-]{20,}", WORD, M),
     // --- AWS (access key ids: AKIA long-term, ASIA temporary) ---
-    rule!("aws-access-key-id", "AWS access key id", High, r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"),
+    rule!("aws-access-key-id", "AWS access key id", High, r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}"),
     rule!("aws-secret-access-key", "AWS secret access key", Critical, r#"(?i:aws_?secret_?(?:access_?)?key)["']?\s*[:=]\s*["']?(?P<s>[A-Za-z0-9/+]{40})"#, B64),
     // --- Google ---
     rule!("gcp-service-account-key", "Google Cloud service account private key", Critical, r#""private_key"\s*:\s*"(?P<s>-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[A-Za-z0-9+/=\s\\]{64,}-----END [A-Z ]{0,20}PRIVATE KEY-----(?:\\n|\n)?)""#, None, Check::Pem),
