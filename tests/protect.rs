@@ -26,6 +26,8 @@ const TOKENS: &[&str] = &[
     "xoxb-912304330959-7997565222787-z63FfkCzJr4i0B3JrTAwR4y9",
     "sk-ant-api03-IBXuDL7DxtpYlSXpfKtHF4vUCsMehGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rESQedUStPKR0CsTy4Qwb8DwkNhFdnXsAA",
     "SkHbn88HxjSI6bWHtP3fS2qHx6kwXoII",
+    "ghp_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CP",
+    "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",
 ];
 
 /// A copy of the fixture home, and an mcp-warden home for the store and journal.
