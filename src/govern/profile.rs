@@ -231,6 +231,16 @@ pub fn load(path: &Path) -> Result<Config, GovernError> {
     let root = Table::new(&src, doc.as_table(), "the top level");
     root.only(&["defaults", "servers"], |_| None)?;
     let mut defaults = Policy::default();
+    // What [defaults] says explicitly is a floor servers cannot go below;
+    // the built-in defaults are only defaults.
+    let mut floor = Policy {
+        audit: false,
+        redact: false,
+        pin: PinMode::Off,
+        allow_tools: None,
+        deny_tools: Vec::new(),
+        timeout: Duration::MAX,
+    };
     if let Some(d) = root.table("defaults")? {
         let d = Table::new(&src, d, "[defaults]");
         d.only(POLICY_KEYS, |k| {
@@ -238,7 +248,9 @@ pub fn load(path: &Path) -> Result<Config, GovernError> {
                 .contains(&k)
                 .then(|| format!("`{k}` belongs in a [servers.NAME] table, not [defaults]"))
         })?;
-        defaults.set(&layer(&d)?);
+        let l = layer(&d)?;
+        defaults.set(&l);
+        floor.set(&l);
     }
     let mut servers = BTreeMap::new();
     if let Some(all) = root.table("servers")? {
@@ -250,7 +262,7 @@ pub fn load(path: &Path) -> Result<Config, GovernError> {
                     format!("[servers.{name}] must be a table"),
                 ));
             };
-            let profile = server(&src, all, t, name, &defaults)?;
+            let profile = server(&src, all, t, name, &defaults, &floor)?;
             servers.insert(name.to_string(), profile);
         }
     }
@@ -269,6 +281,7 @@ fn server(
     table: &dyn TableLike,
     name: &str,
     defaults: &Policy,
+    floor: &Policy,
 ) -> Result<Profile, GovernError> {
     let t = Table::new(src, table, format!("[servers.{name}]"));
     t.only(SERVER_KEYS, |_| None)?;
@@ -288,9 +301,8 @@ fn server(
             ));
         }
     }
-    let mut policy = defaults.clone();
     let l = layer(&t)?;
-    if let Some(w) = policy.narrow(&l).first() {
+    if let Some(w) = floor.clone().narrow(&l).first() {
         return Err(t.err(
             weak_key(w),
             format!(
@@ -300,6 +312,8 @@ fn server(
             ),
         ));
     }
+    let mut policy = defaults.clone();
+    policy.set(&l);
     let pinned = match t.table("pinned")? {
         None => None,
         Some(p) => Some(pin::parse_recorded(
@@ -508,6 +522,26 @@ timeout = "5s"
         assert!(c.get("nope").unwrap_err().to_string().contains("github"));
         let missing = load(&d.path().join("none.toml")).unwrap();
         assert!(!missing.exists && missing.servers.is_empty());
+    }
+
+    #[test]
+    fn only_explicit_defaults_are_a_floor() {
+        let d = tempfile::tempdir().unwrap();
+        let c = load(&write(
+            d.path(),
+            "c.toml",
+            "[servers.a]\ncommand = \"x\"\npin = \"off\"\naudit = false\n",
+        ))
+        .unwrap();
+        let a = &c.get("a").unwrap().policy;
+        assert_eq!((a.pin, a.audit, a.redact), (PinMode::Off, false, true));
+        let e = load(&write(
+            d.path(),
+            "c.toml",
+            "[defaults]\npin = \"warn\"\n[servers.a]\ncommand = \"x\"\npin = \"off\"\n",
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("c.toml:5:1"), "{e}");
     }
 
     #[test]
