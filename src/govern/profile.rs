@@ -208,6 +208,27 @@ fn weak_key(w: &Weakening) -> &'static str {
     }
 }
 
+/// Whoever can write the user config chooses what runs with your secrets.
+fn refuse_world_writable(path: &Path) -> Result<(), GovernError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    for p in std::iter::once(path).chain(dir) {
+        let meta = std::fs::metadata(p).map_err(GovernError::io(p))?;
+        let mode = meta.permissions().mode();
+        // A sticky directory (like /tmp) lets others create files, not replace ours.
+        let sticky = meta.is_dir() && mode & 0o1000 != 0;
+        if mode & 0o002 != 0 && !sticky {
+            return Err(GovernError::Config(format!(
+                "{} is writable by every user (mode {:o}): whoever can write it chooses what runs \
+                 with your secrets; run chmod o-w on it",
+                p.display(),
+                mode & 0o7777
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Reads the user-level file at `path`. A missing file is an empty config.
 pub fn load(path: &Path) -> Result<Config, GovernError> {
     let text = match std::fs::read_to_string(path) {
@@ -223,6 +244,7 @@ pub fn load(path: &Path) -> Result<Config, GovernError> {
         }
         Err(e) => return Err(GovernError::io(path)(e)),
     };
+    refuse_world_writable(path)?;
     let src = Src {
         file: path,
         text: &text,
@@ -522,6 +544,18 @@ timeout = "5s"
         assert!(c.get("nope").unwrap_err().to_string().contains("github"));
         let missing = load(&d.path().join("none.toml")).unwrap();
         assert!(!missing.exists && missing.servers.is_empty());
+    }
+
+    #[test]
+    fn a_world_writable_config_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), "c.toml", GOOD);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(e.contains("writable by every user"), "{e}");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(load(&p).is_ok());
     }
 
     #[test]

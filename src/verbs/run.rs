@@ -246,8 +246,13 @@ fn from_profile(mut args: RunArgs) -> Result<(RunArgs, Option<PathBuf>), Error> 
             ))
         })?;
         eprintln!(
-            "mcp-warden: warning: {} weaken(s) @{name}'s policy for this run (recorded in {})",
+            "mcp-warden: warning: {} {} @{name}'s policy for this run (recorded in {})",
             flags.join(" "),
+            if flags.len() == 1 {
+                "weakens"
+            } else {
+                "weaken"
+            },
             log.display()
         );
     }
