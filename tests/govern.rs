@@ -568,3 +568,75 @@ fn a_project_file_cannot_disable_audit_but_an_explicit_override_can() {
     // Overrides belong to profiles.
     check(&w.run(&["run", "--insecure-no-audit", "--", "true"]), 64);
 }
+
+/// A stdio JSON-RPC server: logs every line it receives to `$OUT`, answers each request with `{}`.
+const ECHO_PY: &str = r#"import json, os, sys
+log = open(os.environ["OUT"], "a")
+for line in sys.stdin:
+    log.write(line); log.flush()
+    msg = json.loads(line)
+    if "id" in msg:
+        print(json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": {"content": []}}), flush=True)
+"#;
+
+#[test]
+fn project_tool_rules_are_enforced_by_the_proxy() {
+    let w = World::new();
+    w.home.set("api", CANARY.as_bytes());
+    std::fs::write(w.cwd().join("server.py"), ECHO_PY).expect("server");
+    let py = service_env("MCP_WARDEN_TEST_PYTHON");
+    w.write_config(&format!(
+        "[servers.t]\ncommand = \"{py}\"\nargs = [\"server.py\"]\nenv = {{ K = \"local://api\" }}\nallow_tools = [\"search_*\", \"delete_*\"]\npin = \"off\"\n"
+    ));
+    std::fs::write(
+        w.cwd().join(".mcp-warden.toml"),
+        "[defaults]\ndeny_tools = [\"delete_*\"]\n[servers.t]\nallow_tools = [\"search_*\"]\n",
+    )
+    .expect("project");
+    let call = |id: u32, tool: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{}}}}}}"#
+        )
+    };
+    let input = format!(
+        "{}\n{}\n{}\n",
+        call(1, "search_code"),
+        call(2, "delete_repo"),
+        call(3, "get_issue")
+    );
+    let o = w
+        .cmd()
+        .args(["run", "@t"])
+        .write_stdin(input)
+        .output()
+        .expect("run");
+    let out = text(&o.stdout);
+    check(&o, 0);
+    let replies: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let by_id = |id: u64| {
+        replies
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert!(by_id(1).get("result").is_some(), "{out}");
+    assert!(by_id(2).get("error").is_some(), "project deny: {out}");
+    assert!(
+        by_id(3).get("error").is_some(),
+        "outside the narrowed allow list: {out}"
+    );
+    let seen = std::fs::read_to_string(w.out()).expect("server log");
+    assert!(
+        seen.contains("search_code")
+            && !seen.contains("delete_repo")
+            && !seen.contains("get_issue"),
+        "{seen}"
+    );
+    // The command line cannot widen the project's narrowing back.
+    let err = check(&w.run(&["run", "--allow-tool", "get_*", "@t"]), 64);
+    assert!(err.contains("--insecure-no-tool-policy"), "{err}");
+}
