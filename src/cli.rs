@@ -41,6 +41,10 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Print HTTP headers holding secrets from a backend as a JSON map (Claude Code headersHelper).
     Headers(HeadersArgs),
+    /// Every MCP server, its credentials, their age and pin state, across clients.
+    Inventory(InventoryArgs),
+    /// Check every backend referenced anywhere, the keychain, and file permissions.
+    Doctor(DoctorArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -462,5 +466,76 @@ pub struct RestoreArgs {
 
     /// Per-secret backend timeout, e.g. 10s.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
+}
+
+/// `inventory [PATH...]`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "One row per MCP server in every discovered client config: client, file, \
+name, transport, what it launches and whether that is pinned, credential posture (as scan), the \
+secret references it uses by backend, and each secret's age from the backend's metadata (local store \
+times, AWS last changed/rotated, Vault KV metadata) against the rotation policy, flagged when \
+overdue. Values are never read into the report.\n\n\
+EXIT STATUS: 0; 1 when --fail-on matches; 64 usage."
+)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub discover: Discover,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
+    pub format: InventoryFormat,
+
+    /// Rotation policy for secrets no profile gives one: older is overdue (e.g. 90d; 0 = never).
+    #[arg(long, default_value = "90d", value_name = "DURATION")]
+    pub rotate_after: String,
+
+    /// Exit 1 when any server matches (repeatable).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub fail_on: Vec<FailOn>,
+
+    /// Per-backend metadata timeout, e.g. 10s.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    Table,
+    /// The documented `mcp-warden/inventory/v1` schema.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// A secret older than its rotation policy.
+    Overdue,
+    /// A package runner without an exact version or digest.
+    Unpinned,
+    /// A plaintext secret in a config.
+    Plaintext,
+}
+
+/// `doctor [PATH...]`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Checks, each with a fix hint when it fails: every backend referenced by a \
+client config (reachable, authenticated, each referenced secret readable — values are fetched and \
+dropped, never shown — and the latency); the local store and where its key lives (and whether the \
+keychain is reachable without a D-Bus session, the usual trap for IDE-launched servers); \
+permissions of the store, its key, the audit log, the journal, and of client configs that hold \
+plaintext secrets.\n\nEXIT STATUS: 0; 1 when a check fails; 64 usage."
+)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub discover: Discover,
+
+    /// Print one JSON object per check instead of the table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Per-reference timeout, e.g. 5s.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
     pub timeout: String,
 }

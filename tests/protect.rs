@@ -123,7 +123,10 @@ fn dry_run_shows_a_masked_diff_and_changes_nothing() {
     let diff = String::from_utf8_lossy(&out.stdout);
     assert!(diff.contains("+++ "), "no diff: {diff}");
     assert!(diff.contains("local://claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN"));
-    assert!(diff.contains("[ghp_"), "the removed value is shown masked: {diff}");
+    assert!(
+        diff.contains("[ghp_"),
+        "the removed value is shown masked: {diff}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("--apply"));
     assert_eq!(snapshot(s.home()), before, "a dry run wrote a file");
     // Nothing stored either.
@@ -143,7 +146,13 @@ fn apply_rewrites_every_format_and_restore_gives_back_the_exact_bytes() {
     let before = snapshot(s.home());
     let warden = bin_path().canonicalize().unwrap().display().to_string();
 
-    let out = s.cmd("protect").arg("--apply").assert().success().get_output().clone();
+    let out = s
+        .cmd("protect")
+        .arg("--apply")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     assert_no_token("stdout", &out.stdout);
     assert_no_token("stderr", &out.stderr);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -151,7 +160,10 @@ fn apply_rewrites_every_format_and_restore_gives_back_the_exact_bytes() {
     assert!(err.contains("cursor") || err.contains(".cursor"), "{err}");
     assert!(err.contains("not protected"), "{err}");
     let after = snapshot(s.home());
-    assert_eq!(after[Path::new(".cursor/mcp.json")], before[Path::new(".cursor/mcp.json")]);
+    assert_eq!(
+        after[Path::new(".cursor/mcp.json")],
+        before[Path::new(".cursor/mcp.json")]
+    );
     for (rel, bytes) in &after {
         if rel != Path::new(".cursor/mcp.json") {
             assert_no_token(&rel.display().to_string(), bytes);
@@ -180,20 +192,32 @@ fn apply_rewrites_every_format_and_restore_gives_back_the_exact_bytes() {
             "@modelcontextprotocol/server-github@2025.4.8"
         ]
     );
-    assert_eq!(gh["env"], serde_json::json!({"GITHUB_TOOLSETS": "repos,issues"}));
+    assert_eq!(
+        gh["env"],
+        serde_json::json!({"GITHUB_TOOLSETS": "repos,issues"})
+    );
     let gl = strings(&cfg["mcpServers"]["gitlab"]["args"]);
-    assert!(gl.contains(&"GITLAB_PERSONAL_ACCESS_TOKEN".to_string()), "{gl:?}");
-    assert!(gl[1].starts_with("GITLAB_PERSONAL_ACCESS_TOKEN=local://"), "{gl:?}");
+    assert!(
+        gl.contains(&"GITLAB_PERSONAL_ACCESS_TOKEN".to_string()),
+        "{gl:?}"
+    );
+    assert!(
+        gl[1].starts_with("GITLAB_PERSONAL_ACCESS_TOKEN=local://"),
+        "{gl:?}"
+    );
     // Untouched entry stays as it was.
     assert_eq!(
-        cfg["mcpServers"]["filesystem"]["command"],
-        "npx",
+        cfg["mcpServers"]["filesystem"]["command"], "npx",
         "an entry without secrets changed"
     );
     // The values are in the store.
     s.warden
         .cmd()
-        .args(["secret", "get", "claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN"])
+        .args([
+            "secret",
+            "get",
+            "claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN",
+        ])
         .assert()
         .success()
         .stdout(TOKENS[0]);
@@ -202,7 +226,10 @@ fn apply_rewrites_every_format_and_restore_gives_back_the_exact_bytes() {
     let codex = std::fs::read_to_string(s.file(".codex/config.toml")).unwrap();
     assert!(codex.contains("\"--expand-args\""), "{codex}");
     assert!(codex.contains("--api-key=%{API_KEY}"), "{codex}");
-    assert!(codex.contains("# Codex CLI configuration"), "a comment was lost");
+    assert!(
+        codex.contains("# Codex CLI configuration"),
+        "a comment was lost"
+    );
 
     // Claude Code remote: a headersHelper prints the header from the store.
     let cc = json(&s.file(".claude.json"));
@@ -210,14 +237,21 @@ fn apply_rewrites_every_format_and_restore_gives_back_the_exact_bytes() {
         .as_str()
         .expect("headersHelper written")
         .to_string();
-    assert_eq!(cc["mcpServers"]["internal-api"]["headers"], serde_json::json!({"X-Team": "platform"}));
+    assert_eq!(
+        cc["mcpServers"]["internal-api"]["headers"],
+        serde_json::json!({"X-Team": "platform"})
+    );
     let out = StdCommand::new("sh")
         .args(["-c", &helper])
         .env("MCP_WARDEN_HOME", s.warden.path())
         .env("MCP_WARDEN_KEY_STORE", "file")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let headers: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(headers["Authorization"], format!("Bearer {}", TOKENS[7]));
 
@@ -261,13 +295,27 @@ fn an_existing_different_value_is_never_overwritten() {
     );
     let desktop = s.file(".config/Claude/claude_desktop_config.json");
     let before = std::fs::read(&desktop).unwrap();
-    let out = s.cmd("protect").arg("--apply").assert().code(1).get_output().clone();
+    let out = s
+        .cmd("protect")
+        .arg("--apply")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
     assert_no_token("stderr", &out.stderr);
     assert!(String::from_utf8_lossy(&out.stderr).contains("different value"));
-    assert_eq!(std::fs::read(&desktop).unwrap(), before, "file changed despite the conflict");
+    assert_eq!(
+        std::fs::read(&desktop).unwrap(),
+        before,
+        "file changed despite the conflict"
+    );
     s.warden
         .cmd()
-        .args(["secret", "get", "claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN"])
+        .args([
+            "secret",
+            "get",
+            "claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN",
+        ])
         .assert()
         .stdout("someone-elses-value");
 }
@@ -276,15 +324,9 @@ fn an_existing_different_value_is_never_overwritten() {
 fn assert_refs_resolve(s: &Setup, text: &str) {
     for (i, _) in text.match_indices("local://") {
         let rest = &text[i..];
-        let end = rest
-            .find(|c: char| c == '"' || c == '\'' || c == ' ' || c == ',')
-            .unwrap_or(rest.len());
+        let end = rest.find(['"', '\'', ' ', ',']).unwrap_or(rest.len());
         let r = &rest[..end];
-        s.warden
-            .cmd()
-            .args(["secret", "get", r])
-            .assert()
-            .success();
+        s.warden.cmd().args(["secret", "get", r]).assert().success();
     }
 }
 
@@ -327,7 +369,11 @@ fn sigkill_at_random_instants_never_leaves_a_half_written_file_or_a_dangling_ref
     s.cmd("restore").arg("--apply").assert().success();
     let after = snapshot(s.home());
     for (rel, bytes) in &before {
-        assert!(after[rel] == *bytes, "{} differs after kill/protect/restore", rel.display());
+        assert!(
+            after[rel] == *bytes,
+            "{} differs after kill/protect/restore",
+            rel.display()
+        );
     }
 }
 
@@ -358,11 +404,24 @@ fn a_protected_entry_starts_and_answers_a_real_mcp_exchange() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["ok"], true);
-    assert!(v["tools"].as_array().unwrap().iter().any(|t| t == "get-env"));
+    assert!(
+        v["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "get-env")
+    );
     // The server had the value (the proxy replaced it on the way out), and the client never saw it.
     assert!(!text.contains(token), "the token reached the client");
-    assert!(text.contains("[REDACTED:GITHUB_TOKEN]"), "the server did not get the secret: {text}");
+    assert!(
+        text.contains("[REDACTED:GITHUB_TOKEN]"),
+        "the server did not get the secret: {text}"
+    );
 }

@@ -69,7 +69,11 @@ fn found(report: &Value, home: &Path) -> BTreeSet<(String, String, String, Strin
     let mut out = BTreeSet::new();
     for f in report["files"].as_array().unwrap() {
         let path = Path::new(f["path"].as_str().unwrap());
-        let rel = path.strip_prefix(home).unwrap_or(path).display().to_string();
+        let rel = path
+            .strip_prefix(home)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let row = |server: &str, x: &Value| {
             (
                 rel.clone(),
@@ -111,7 +115,12 @@ fn check_os(flag: &str, letter: char) {
         .unwrap()
         .iter()
         .map(|f| {
-            assert!(f["error"].is_null(), "{} unreadable: {}", f["path"], f["error"]);
+            assert!(
+                f["error"].is_null(),
+                "{} unreadable: {}",
+                f["path"],
+                f["error"]
+            );
             let p = Path::new(f["path"].as_str().unwrap());
             p.strip_prefix(&home).unwrap().display().to_string()
         })
@@ -147,7 +156,10 @@ fn posture_and_unpinned_flags() {
             .display()
             .to_string();
         for s in f["servers"].as_array().unwrap() {
-            by_name.insert((rel.clone(), s["name"].as_str().unwrap().to_string()), s.clone());
+            by_name.insert(
+                (rel.clone(), s["name"].as_str().unwrap().to_string()),
+                s.clone(),
+            );
         }
     }
     let get = |file: &str, name: &str| {
@@ -160,10 +172,22 @@ fn posture_and_unpinned_flags() {
     assert_eq!(get(desk, "slack")["posture"], "plaintext-secret");
     assert_eq!(get(desk, "github")["posture"], "vault-wrapped");
     assert_eq!(get(desk, "githubApi")["posture"], "vault-wrapped");
-    assert_eq!(get(".cursor/mcp.json", "userjot")["posture"], "env-indirection");
-    assert_eq!(get(".config/Code/User/mcp.json", "context7")["posture"], "oauth");
-    assert_eq!(get(".codex/config.toml", "remote-server")["posture"], "env-indirection");
-    assert_eq!(get(".codex/config.toml", "filesystem")["posture"], "no-credentials");
+    assert_eq!(
+        get(".cursor/mcp.json", "userjot")["posture"],
+        "env-indirection"
+    );
+    assert_eq!(
+        get(".config/Code/User/mcp.json", "context7")["posture"],
+        "oauth"
+    );
+    assert_eq!(
+        get(".codex/config.toml", "remote-server")["posture"],
+        "env-indirection"
+    );
+    assert_eq!(
+        get(".codex/config.toml", "filesystem")["posture"],
+        "no-credentials"
+    );
     let summary = &report["summary"];
     let total: u64 = summary["postures"]
         .as_object()
@@ -219,9 +243,15 @@ fn no_format_prints_a_secret() {
             .clone();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(!stdout.contains(&token), "{format}: the token was printed");
-        assert!(!stdout.contains(&token[4..]), "{format}: the token's body was printed");
+        assert!(
+            !stdout.contains(&token[4..]),
+            "{format}: the token's body was printed"
+        );
         assert!(!String::from_utf8_lossy(&out.stderr).contains(&token[4..]));
-        assert!(stdout.contains("ghp_"), "{format}: masked prefix missing: {stdout}");
+        assert!(
+            stdout.contains("ghp_"),
+            "{format}: masked prefix missing: {stdout}"
+        );
     }
 }
 
@@ -242,7 +272,11 @@ fn sarif_has_rules_results_and_regions() {
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert!(rules.iter().all(|r| r["properties"]["security-severity"].is_string()));
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["properties"]["security-severity"].is_string())
+    );
     let results = run["results"].as_array().unwrap();
     assert!(results.len() >= 5, "{results:#?}");
     for r in results {
@@ -299,7 +333,10 @@ fn trees_honour_gitignore_and_bad_files_are_reported_while_the_scan_goes_on() {
         .get_output()
         .clone();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(!text.contains("ghp_NotQuoted"), "a syntax error quoted the file");
+    assert!(
+        !text.contains("ghp_NotQuoted"),
+        "a syntax error quoted the file"
+    );
     let report: Value = serde_json::from_str(&text).unwrap();
     let files = report["files"].as_array().unwrap();
     let by_suffix = |s: &str| {
@@ -308,10 +345,23 @@ fn trees_honour_gitignore_and_bad_files_are_reported_while_the_scan_goes_on() {
             .find(|f| f["path"].as_str().unwrap().ends_with(s))
             .unwrap_or_else(|| panic!("{s} not reported: {text}"))
     };
-    assert!(!text.contains("vendor/pkg"), "a .gitignore'd file was scanned");
-    assert!(by_suffix("broken/.cursor/mcp.json")["error"].as_str().unwrap().contains("line"));
+    assert!(
+        !text.contains("vendor/pkg"),
+        "a .gitignore'd file was scanned"
+    );
+    assert!(
+        by_suffix("broken/.cursor/mcp.json")["error"]
+            .as_str()
+            .unwrap()
+            .contains("line")
+    );
     assert!(by_suffix("fifo/.mcp.json")["error"].is_string());
-    assert!(by_suffix("huge/.vscode/mcp.json")["error"].as_str().unwrap().contains("larger"));
+    assert!(
+        by_suffix("huge/.vscode/mcp.json")["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger")
+    );
     // The good files were still scanned.
     assert!(by_suffix("/.mcp.json")["servers"].as_array().unwrap().len() == 3);
     assert!(report["summary"]["findings"].as_u64().unwrap() >= 5);
@@ -362,7 +412,10 @@ fn state(dir: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
         }
         out.insert(
             d.display().to_string(),
-            (Vec::new(), std::fs::metadata(&d).unwrap().modified().unwrap()),
+            (
+                Vec::new(),
+                std::fs::metadata(&d).unwrap().modified().unwrap(),
+            ),
         );
     }
     out

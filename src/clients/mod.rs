@@ -11,5 +11,6 @@ pub mod model;
 pub mod read;
 
 pub use model::{
-    ConfigFile, Format, Located, Location, OsFamily, ReadError, Scope, Server, Transport,
+    ConfigFile, Format, Located, Location, OsFamily, ReadError, Scope, Server, ServerField,
+    Transport,
 };

@@ -68,9 +68,11 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     /// Stable client id: `claude-desktop`, `claude-code`, `cursor`, `vscode`,
-    /// `vscode-insiders`, `windsurf`, `zed`, `cline`, `continue`, `gemini-cli`,
-    /// `codex`, `goose`, `lm-studio`, `kiro`, `copilot-cli`, `opencode`,
-    /// `antigravity`, `amp`, `mcp-remote`, ...
+    /// `vscode-insiders`, `vscodium`, `windsurf`, `windsurf-jetbrains`, `zed`,
+    /// `cline`, `roo-code`, `kilo-code`, `continue`, `gemini-cli`,
+    /// `antigravity`, `codex`, `goose`, `lm-studio`, `kiro`, `copilot-cli`,
+    /// `opencode`, `amp`, `trae`, `factory`, `kimi`, `mistral-vibe`,
+    /// `amazon-q`, `junie`, `qwen-code`, `crush`, `mcp-remote`.
     pub client: &'static str,
     pub scope: Scope,
     pub path: PathBuf,
@@ -142,6 +144,67 @@ pub struct Server {
     pub env_file: Option<Located>,
     /// `disabled: true` / `enabled: false`.
     pub disabled: bool,
+    /// The entry's own scope: the file's scope, except Claude Code's per-project
+    /// entries in `~/.claude.json` (`projects.<path>.mcpServers`), which are
+    /// [`Scope::Local`].
+    pub scope: Scope,
+    /// For [`Scope::Local`] entries: the project path they belong to (the key
+    /// under `projects`).
+    pub project: Option<String>,
+    /// Credential-looking string fields elsewhere in the entry, with their key
+    /// (Gemini `oauth.clientSecret`, a Zed extension's `settings.api_key`,
+    /// Continue `apiKey`, ...): values not already in a field above.
+    pub credentials: Vec<(String, Located)>,
+}
+
+/// Which field of a [`Server`] a value was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerField<'a> {
+    Command,
+    /// The argument's index in [`Server::args`].
+    Arg(usize),
+    Env(&'a str),
+    Url,
+    Header(&'a str),
+    HeadersHelper,
+    EnvFile,
+    /// One of [`Server::credentials`], with its key.
+    Credential(&'a str),
+}
+
+impl Server {
+    /// Every value read from the entry, with the field it came from, in the
+    /// order: command, args, env, url, headers, headers helper, env file,
+    /// other credentials.
+    pub fn values(&self) -> impl Iterator<Item = (ServerField<'_>, &Located)> {
+        self.command
+            .iter()
+            .map(|v| (ServerField::Command, v))
+            .chain(
+                self.args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (ServerField::Arg(i), v)),
+            )
+            .chain(self.env.iter().map(|(k, v)| (ServerField::Env(k), v)))
+            .chain(self.url.iter().map(|v| (ServerField::Url, v)))
+            .chain(
+                self.headers
+                    .iter()
+                    .map(|(k, v)| (ServerField::Header(k), v)),
+            )
+            .chain(
+                self.headers_helper
+                    .iter()
+                    .map(|v| (ServerField::HeadersHelper, v)),
+            )
+            .chain(self.env_file.iter().map(|v| (ServerField::EnvFile, v)))
+            .chain(
+                self.credentials
+                    .iter()
+                    .map(|(k, v)| (ServerField::Credential(k), v)),
+            )
+    }
 }
 
 /// A parsed config file.

@@ -24,6 +24,7 @@ use crate::clients::edit;
 use crate::clients::read::{MAX_CONFIG_BYTES, parse};
 use crate::clients::{Format, Location};
 use crate::scan::finding::format_name;
+use crate::scan::read_limited;
 use journal::{Encoding, Record, SecretRecord};
 use plan::{FilePlan, Options};
 
@@ -62,20 +63,76 @@ impl Prepared {
     }
 }
 
-/// Reads a config file of at most [`MAX_CONFIG_BYTES`].
+/// Reads a config file (regular files only, at most [`MAX_CONFIG_BYTES`]).
 pub fn read_config(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
+    read_limited(path, MAX_CONFIG_BYTES).map_err(|e| e.to_string())
+}
+
+/// The byte range of a whole server entry: the editor's value span, or for a
+/// TOML table (`[mcp_servers.x]` and its sub-tables such as `[mcp_servers.x.env]`)
+/// the whole lines from its header to its last key.
+pub fn entry_span(
+    format: Format,
+    bytes: &[u8],
+    pointer: &str,
+) -> Result<std::ops::Range<usize>, String> {
+    match edit::span(format, bytes, pointer) {
+        Ok(span) => Ok(span),
+        Err(e) if format == Format::Toml => {
+            toml_table_span(bytes, pointer).ok_or_else(|| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
     }
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(format!("larger than {MAX_CONFIG_BYTES} bytes"));
+}
+
+fn toml_table_span(bytes: &[u8], pointer: &str) -> Option<std::ops::Range<usize>> {
+    fn widen(r: &mut std::ops::Range<usize>, s: Option<std::ops::Range<usize>>) {
+        if let Some(s) = s {
+            r.start = r.start.min(s.start);
+            r.end = r.end.max(s.end);
+        }
     }
-    std::fs::read(path).map_err(|e| e.to_string())
+    fn extend(t: &toml_edit::Table, r: &mut std::ops::Range<usize>, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        for (k, item) in t.iter() {
+            widen(r, t.key(k).and_then(toml_edit::Key::span));
+            match item {
+                toml_edit::Item::Table(sub) => {
+                    widen(r, sub.span());
+                    extend(sub, r, depth + 1);
+                }
+                toml_edit::Item::Value(v) => widen(r, v.span()),
+                toml_edit::Item::ArrayOfTables(a) => {
+                    for sub in a.iter() {
+                        widen(r, sub.span());
+                        extend(sub, r, depth + 1);
+                    }
+                }
+                toml_edit::Item::None => {}
+            }
+        }
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let mut item = doc.as_item();
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        item = item.get(seg.as_str())?;
+    }
+    let table = item.as_table()?;
+    let mut range = table.span()?;
+    extend(table, &mut range, 0);
+    let start = text[..range.start].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[range.end..]
+        .find('\n')
+        .map_or(text.len(), |i| range.end + i + 1);
+    Some(start..end)
 }
 
 fn entry_text(format: Format, bytes: &[u8], pointer: &str) -> Result<String, String> {
-    let span = edit::span(format, bytes, pointer).map_err(|e| e.to_string())?;
+    let span = entry_span(format, bytes, pointer)?;
     let text = bytes
         .get(span)
         .ok_or_else(|| format!("{pointer}: span outside the file"))?;

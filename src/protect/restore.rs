@@ -13,7 +13,6 @@ use super::diff::Mask;
 use super::journal::{self, Record, Segment};
 use crate::backend::Registry;
 use crate::clients::Format;
-use crate::clients::edit;
 use crate::reference::SecretRef;
 use crate::resolve::fetch_one;
 
@@ -128,7 +127,7 @@ pub async fn plan(
                 blocked.push(r.entry.clone());
                 continue;
             };
-            let span = match edit::span(format, &text, &r.entry) {
+            let span = match super::entry_span(format, &text, &r.entry) {
                 Ok(s) => s,
                 Err(e) => {
                     fr.problems

@@ -14,7 +14,7 @@ pub mod walk;
 use std::io::Read;
 use std::path::PathBuf;
 
-use crate::clients::read::{MAX_CONFIG_BYTES, parse};
+use crate::clients::read::{max_bytes, parse};
 use crate::clients::{ConfigFile, Location, ReadError, Server};
 use detect::Field;
 use finding::{FileResult, Finding, Posture, ServerResult, Site, format_name};
@@ -75,7 +75,7 @@ impl Report {
 
 /// Reads and scans one config file; any problem becomes the file's `error`.
 pub fn scan_location(location: Location) -> FileResult {
-    match read_limited(&location.path) {
+    match read_limited(&location.path, max_bytes(&location)) {
         Ok(bytes) => match parse(location.clone(), &bytes) {
             Ok(cfg) => scan_config(&cfg),
             Err(e) => FileResult::unread(&location, e.to_string()),
@@ -84,25 +84,21 @@ pub fn scan_location(location: Location) -> FileResult {
     }
 }
 
-/// Reads a regular file of at most [`MAX_CONFIG_BYTES`]: never blocks on a
-/// FIFO or device, never reads a huge file into memory.
-fn read_limited(path: &std::path::Path) -> Result<Vec<u8>, ReadError> {
+/// Reads a regular file of at most `limit` bytes: never blocks on a FIFO or
+/// device, never reads a huge file into memory.
+pub fn read_limited(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         return Err(ReadError::Shape("not a regular file".to_string()));
     }
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(ReadError::TooLarge {
-            limit: MAX_CONFIG_BYTES,
-        });
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge { limit });
     }
     let file = std::fs::File::open(path)?;
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(ReadError::TooLarge {
-            limit: MAX_CONFIG_BYTES,
-        });
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
     }
     Ok(bytes)
 }
@@ -159,6 +155,11 @@ pub fn server_findings(server: &Server) -> Vec<Finding> {
     for (name, at) in &server.headers {
         for h in detect::scan_value(Field::Header { name }, &at.value) {
             out.push(Finding::new(&h, Site::Header(name.clone()), at));
+        }
+    }
+    for (key, at) in &server.credentials {
+        for h in detect::scan_value(Field::Credential { key }, &at.value) {
+            out.push(Finding::new(&h, Site::Credential(key.clone()), at));
         }
     }
     out

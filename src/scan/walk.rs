@@ -36,7 +36,9 @@ pub fn configs_under(root: &Path) -> (Vec<Location>, Vec<(PathBuf, String)>) {
         Box::new(move |entry| {
             match entry {
                 Ok(e) => {
-                    if e.file_type().is_some_and(|t| t.is_file() || t.is_symlink()) {
+                    // Anything but a directory: a FIFO or socket under a config's name is
+                    // reported as unreadable by the reader, never opened.
+                    if e.file_type().is_some_and(|t| !t.is_dir()) {
                         let rel = e.path().strip_prefix(root).unwrap_or(e.path());
                         if let Some((client, scope, format)) = catalog::classify_project_file(rel)
                             && let Ok(mut f) = found.lock()

@@ -6,8 +6,10 @@
 
 pub mod audit;
 pub mod completions;
+pub mod doctor;
 pub mod guard;
 pub mod headers;
+pub mod inventory;
 pub mod pin;
 pub mod protect;
 pub mod run;
@@ -121,6 +123,8 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
         Command::Audit(args) => audit::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Headers(args) => headers::run(args),
+        Command::Inventory(args) => inventory::run(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Protect(args) => protect::protect(args),
         Command::Restore(args) => protect::restore(args),
         Command::Completions { shell } => completions::run(shell),

@@ -48,7 +48,7 @@ pub fn precheck(args: &[OsString]) -> Result<(), Error> {
 }
 
 /// Maps `--vault-type` (mcp-secret-wrapper's names and ours) to the scheme of bare names.
-fn vault_scheme(vault_type: Option<&str>) -> Result<Scheme, Error> {
+pub(crate) fn vault_scheme(vault_type: Option<&str>) -> Result<Scheme, Error> {
     let Some(t) = vault_type.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(Scheme::Local);
     };

@@ -6,6 +6,22 @@
 //! into the part that could be a secret. Knows nothing of files, clients or
 //! output; never returns or formats a value, only byte ranges into it.
 
+mod args;
+mod checks;
+mod entropy;
+mod header;
+mod heuristic;
+mod json;
+mod names;
+mod placeholder;
+mod reference;
+mod rules;
+mod url;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
 use std::ops::Range;
 
 /// How bad a finding is.
@@ -77,10 +93,13 @@ pub enum Indirection {
     Vault,
 }
 
-/// PLACEHOLDER body: the detection helper replaces it.
 /// Plaintext secrets in one value of `field`'s kind. Empty for references.
-pub fn scan_value(_field: Field<'_>, _value: &str) -> Vec<Hit> {
-    unimplemented!()
+///
+/// Typed token formats apply to every field; URL credentials to any URL in
+/// the value; name heuristics to `Env`, `Credential` and `Header` values.
+/// Hits do not overlap and are sorted by position.
+pub fn scan_value(field: Field<'_>, value: &str) -> Vec<Hit> {
+    value::scan(field, value)
 }
 
 /// A hit inside one element of an argument list.
@@ -91,15 +110,51 @@ pub struct ArgHit {
     pub hit: Hit,
 }
 
-/// PLACEHOLDER body. Plaintext secrets in a command's arguments: `--api-key=V`,
+/// Plaintext secrets in a command's arguments: `--api-key=V`,
 /// `--token V`, `-e K=V`, `--header "Authorization: Bearer V"`, connection URLs
-/// with passwords, bare tokens of a known format.
-pub fn scan_args(_args: &[&str]) -> Vec<ArgHit> {
-    unimplemented!()
+/// with passwords, bare tokens of a known format. Sorted by argument index.
+pub fn scan_args(args: &[&str]) -> Vec<ArgHit> {
+    args::scan(args)
 }
 
-/// PLACEHOLDER body. Whether the secret-bearing part of `value` is a reference
-/// rather than a secret (`${VAR}`, `Bearer ${env:T}`, `${input:id}`, `local://x`, ...).
-pub fn indirection(_value: &str) -> Option<Indirection> {
-    unimplemented!()
+/// Whether the secret-bearing part of `value` is a reference rather than a
+/// secret (`${VAR}`, `Bearer ${env:T}`, `${input:id}`, `local://x`,
+/// `postgresql://u:${PW}@h`, ...). A value can hold both a reference and a
+/// plaintext secret; [`scan_value`] hits take precedence.
+pub fn indirection(value: &str) -> Option<Indirection> {
+    reference::indirection(value)
+}
+
+/// One rule the detectors can report, for rule listings (SARIF `rules`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// Severity of a finding by this rule (name-gated provider rules may
+    /// report their provider's severity instead).
+    pub severity: Severity,
+}
+
+/// Every rule id the detectors can report: typed formats, then the
+/// heuristic and URL rules. Ids are unique.
+pub fn rules() -> Vec<RuleInfo> {
+    let mut out: Vec<RuleInfo> = rules::catalog()
+        .into_iter()
+        .chain(heuristic::CATALOG.iter().copied())
+        .chain(names::catalog())
+        .map(|(id, title, severity)| RuleInfo {
+            id,
+            title,
+            severity,
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|r| seen.insert(r.id));
+    out
+}
+
+/// Compiles the detection patterns now rather than on first use.
+pub fn warm_up() {
+    rules::warm();
+    url::warm();
 }

@@ -1,0 +1,178 @@
+//! Where every known MCP client keeps its config files on Linux, macOS and
+//! Windows ([`machine_locations`]), and which files in a walked tree are
+//! client configs ([`classify_project_file`]).
+//!
+//! Paths are built from an injected home and environment, so tests and
+//! `scan --home DIR` can point at a fixture home and any OS's path set. Only
+//! checks whether files exist; never reads or writes one.
+
+mod paths;
+mod project;
+mod walk;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub use project::classify_project_file;
+use walk::Limits;
+
+use super::model::{Format, Location, OsFamily, Scope};
+
+/// Looks up an environment variable (`APPDATA`, `XDG_CONFIG_HOME`, `CODEX_HOME`,
+/// `CLAUDE_CONFIG_DIR`, ...). Injected so tests and `--home` control it.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Plugin trees: deep enough for `<marketplace>/<plugin>/<version>/.claude-plugin/plugin.json`.
+const PLUGIN_WALK: Limits = Limits {
+    depth: 8,
+    entries: 20_000,
+};
+/// Token caches and block folders: a few levels.
+const SHALLOW_WALK: Limits = Limits {
+    depth: 3,
+    entries: 5_000,
+};
+/// One folder's own entries.
+const FLAT: Limits = Limits {
+    depth: 1,
+    entries: 5_000,
+};
+
+/// The format a file name implies (`.toml`, `.yaml`/`.yml`, else JSON).
+pub(crate) fn format_of(name: &str) -> Format {
+    if name.ends_with(".toml") {
+        Format::Toml
+    } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+        Format::Yaml
+    } else {
+        Format::Json
+    }
+}
+
+/// The base directories of one OS's path set, rooted at `home`.
+struct Roots {
+    os: OsFamily,
+    home: PathBuf,
+    /// Linux `$XDG_CONFIG_HOME` or `~/.config`; elsewhere `~/.config` (the
+    /// folder cross-platform CLIs such as Zed, Goose, opencode use).
+    config: PathBuf,
+    /// Where Electron apps keep user data: Linux `config`, macOS
+    /// `~/Library/Application Support`, Windows `%APPDATA%`.
+    app_data: PathBuf,
+    /// `$XDG_DATA_HOME` or `~/.local/share`, on every OS.
+    data: PathBuf,
+    /// `$XDG_CONFIG_HOME` or `~/.config`, on every OS.
+    xdg_config: PathBuf,
+}
+
+impl Roots {
+    fn new(home: &Path, os: OsFamily, env: EnvLookup<'_>) -> Self {
+        let config = match os {
+            OsFamily::Linux => {
+                dir_var(env, "XDG_CONFIG_HOME").unwrap_or_else(|| home.join(".config"))
+            }
+            _ => home.join(".config"),
+        };
+        let app_data = match os {
+            OsFamily::Linux => config.clone(),
+            OsFamily::MacOs => home.join("Library").join("Application Support"),
+            OsFamily::Windows => {
+                dir_var(env, "APPDATA").unwrap_or_else(|| home.join("AppData").join("Roaming"))
+            }
+        };
+        // opencode follows the XDG variables on every OS (xdg-basedir).
+        let data =
+            dir_var(env, "XDG_DATA_HOME").unwrap_or_else(|| home.join(".local").join("share"));
+        let xdg_config = dir_var(env, "XDG_CONFIG_HOME").unwrap_or_else(|| home.join(".config"));
+        Self {
+            os,
+            home: home.to_path_buf(),
+            config,
+            app_data,
+            data,
+            xdg_config,
+        }
+    }
+}
+
+/// An environment variable holding an absolute path (relative ones are
+/// ignored, as the XDG specification says).
+fn dir_var(env: EnvLookup<'_>, name: &str) -> Option<PathBuf> {
+    env(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+}
+
+/// Collects candidates; keeps the existing ones, each path once.
+struct Found {
+    locations: Vec<Location>,
+    seen: HashSet<PathBuf>,
+}
+
+impl Found {
+    fn file(&mut self, client: &'static str, scope: Scope, path: PathBuf) {
+        if path.is_file() && self.seen.insert(path.clone()) {
+            let format = format_of(
+                &path
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+            );
+            self.locations.push(Location {
+                client,
+                scope,
+                path,
+                format,
+            });
+        }
+    }
+
+    fn walk(
+        &mut self,
+        client: &'static str,
+        scope: Scope,
+        dir: &Path,
+        limits: Limits,
+        wanted: &dyn Fn(&Path) -> bool,
+    ) {
+        if dir.is_dir() {
+            for path in walk::files(dir, limits, wanted) {
+                self.file(client, scope, path);
+            }
+        }
+    }
+}
+
+fn name_of(p: &Path) -> &str {
+    p.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+/// Every existing config file of every known client under `home` (plus the
+/// system-wide managed files for `os` when `include_system`), for `os`'s path set.
+pub fn machine_locations(
+    home: &Path,
+    os: OsFamily,
+    env: EnvLookup<'_>,
+    include_system: bool,
+) -> Vec<Location> {
+    let r = Roots::new(home, os, env);
+    let mut f = Found {
+        locations: Vec::new(),
+        seen: HashSet::new(),
+    };
+    paths::anthropic(&r, env, &mut f);
+    paths::editors(&r, env, &mut f);
+    paths::google(&r, &mut f);
+    paths::codex(&r, env, &mut f);
+    paths::copilot(&r, env, &mut f);
+    paths::other_clients(&r, env, &mut f);
+    paths::token_stores(&r, &mut f);
+    if include_system {
+        paths::system(&r, env, &mut f);
+    }
+    f.locations
+}
+
+#[cfg(test)]
+mod tests;

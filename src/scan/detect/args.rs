@@ -1,0 +1,137 @@
+//! `scan_args`: secrets in a command's argument list. Understands
+//! `--api-key=V` / `--api-key V` (judged by the flag's name), `-e K=V` /
+//! `--env K=V` and bare `K=V` (judged by `K`), `--header "Name: V"` / `-H`,
+//! and scans every argument for typed tokens and URL credentials.
+
+use super::{ArgHit, Field, Hit, header, heuristic, value};
+
+/// How a flag treats the argument that follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    /// `-e K=V`: an environment assignment.
+    Env,
+    /// `-H "Name: V"`: a header line.
+    Header,
+    /// `--api-key V`: a value judged by the flag's name.
+    Named,
+}
+
+fn flag_kind(flag: &str) -> Option<Takes> {
+    match flag {
+        "-e" | "--env" | "--env-var" | "--set-env" | "--environment" => Some(Takes::Env),
+        "-H" | "--header" | "--headers" | "--http-header" => Some(Takes::Header),
+        // `--api-key`, and Go-style single-dash long flags (`-token`).
+        _ if flag.starts_with("--") && flag.len() > 2 => Some(Takes::Named),
+        _ if flag.starts_with('-')
+            && flag.len() > 3
+            && flag[1..]
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') =>
+        {
+            Some(Takes::Named)
+        }
+        _ => None,
+    }
+}
+
+/// Plaintext secrets in `args`.
+pub(super) fn scan(args: &[&str]) -> Vec<ArgHit> {
+    let mut per_arg: Vec<Vec<Hit>> = vec![Vec::new(); args.len()];
+    let mut consumed = vec![false; args.len()];
+    for (i, &arg) in args.iter().enumerate() {
+        // Typed tokens and URL credentials anywhere.
+        per_arg[i].extend(value::scan(Field::Url, arg));
+        if consumed[i] {
+            continue;
+        }
+        if let Some((flag, val)) = split_flag_eq(arg) {
+            let offset = flag.len() + 1;
+            let hits = match flag_kind(flag) {
+                Some(Takes::Env) => env_pair(val),
+                Some(Takes::Header) => header_line(val),
+                Some(Takes::Named) => named(flag, val),
+                None => Vec::new(),
+            };
+            per_arg[i].extend(hits.into_iter().map(|h| value::shift(h, offset)));
+        } else if let Some(kind) = flag_kind(arg) {
+            let Some(&next) = args.get(i + 1) else {
+                continue;
+            };
+            if next.starts_with("--") {
+                continue;
+            }
+            let hits = match kind {
+                Takes::Env => env_pair(next),
+                Takes::Header => header_line(next),
+                Takes::Named => named(arg, next),
+            };
+            if kind != Takes::Named || !hits.is_empty() {
+                consumed[i + 1] = true;
+            }
+            per_arg[i + 1].extend(hits);
+        } else if !arg.starts_with('-') {
+            per_arg[i].extend(env_pair(arg));
+        }
+    }
+    per_arg
+        .into_iter()
+        .enumerate()
+        .flat_map(|(index, hits)| {
+            value::merge(hits)
+                .into_iter()
+                .map(move |hit| ArgHit { index, hit })
+        })
+        .collect()
+}
+
+/// `--flag=value` -> (`--flag`, `value`); only for double-dash flags and the
+/// short env/header flags.
+fn split_flag_eq(arg: &str) -> Option<(&str, &str)> {
+    if !arg.starts_with('-') || arg.starts_with("-=") {
+        return None;
+    }
+    let (flag, val) = arg.split_once('=')?;
+    let name_ok = flag.len() > 1
+        && flag
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.');
+    name_ok.then_some((flag, val))
+}
+
+/// `K=V` with `K` an environment variable name: `V` judged as env `K`.
+fn env_pair(arg: &str) -> Vec<Hit> {
+    let Some((k, v)) = arg.split_once('=') else {
+        return Vec::new();
+    };
+    let valid = k
+        .bytes()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    if !valid {
+        return Vec::new();
+    }
+    let offset = k.len() + 1;
+    value::scan(Field::Env { name: k }, v)
+        .into_iter()
+        .map(|h| value::shift(h, offset))
+        .collect()
+}
+
+/// `Name: value` header line.
+fn header_line(line: &str) -> Vec<Hit> {
+    let Some((name, r)) = header::split_line(line) else {
+        return Vec::new();
+    };
+    let offset = r.start;
+    value::scan(Field::Header { name }, &line[r])
+        .into_iter()
+        .map(|h| value::shift(h, offset))
+        .collect()
+}
+
+/// A flag's value, judged by the flag's name (`--figma-api-key`).
+fn named(flag: &str, val: &str) -> Vec<Hit> {
+    let r = value::trimmed(val);
+    heuristic::judge(flag, val, r).into_iter().collect()
+}

@@ -1,0 +1,502 @@
+//! `inventory`: every MCP server from every discovered client config, with
+//! what it launches, its pin state, its credential posture, the secret
+//! references it uses and each secret's age from backend metadata against the
+//! rotation policy.
+//!
+//! Owns reading references back out of a wrapped entry (through the same clap
+//! definitions `run` uses, so the two never disagree) and the report. Never
+//! fetches a value: only `describe` (metadata) is called on backends.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use clap::Parser;
+use serde_json::{Value, json};
+
+use super::{Error, block_on, parse_duration, scan::discover};
+use crate::backend::{Registry, SecretInfo, Settings};
+use crate::cli::{Cli, Command, FailOn, InventoryArgs, InventoryFormat};
+use crate::clients::read::parse;
+use crate::clients::{Location, Server};
+use crate::paths::Paths;
+use crate::reference::SecretRef;
+use crate::scan::finding::Posture;
+use crate::scan::report::display_path;
+use crate::scan::{posture, runner, server_findings};
+
+/// One secret reference a server uses.
+#[derive(Debug, Clone)]
+pub struct RefRow {
+    pub var: String,
+    pub reference: SecretRef,
+    /// Last changed or rotated, from the backend.
+    pub changed: Option<SystemTime>,
+    pub age: Option<Duration>,
+    pub overdue: bool,
+    /// Why the age is unknown.
+    pub error: Option<String>,
+}
+
+/// One server.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub client: &'static str,
+    pub scope: &'static str,
+    pub path: std::path::PathBuf,
+    pub name: String,
+    pub transport: &'static str,
+    /// Program and package (never the full argv: arguments may hold secrets).
+    pub launches: String,
+    pub unpinned: Option<String>,
+    pub posture: Posture,
+    pub plaintext: usize,
+    pub refs: Vec<RefRow>,
+    pub owner: Option<String>,
+    pub rotate_after: Option<Duration>,
+}
+
+/// The references an entry's `mcp-warden run` (or mcp-secret-wrapper, or
+/// `mcp-warden headers`) invocation names.
+pub fn references(server: &Server) -> Vec<(String, SecretRef)> {
+    let argv = posture::argv(server);
+    let mut out = Vec::new();
+    if let Some(w) = runner::wrapper(&argv)
+        && matches!(w.name, "mcp-warden" | "mcp-secret-wrapper")
+    {
+        // Where the wrapper's own arguments start.
+        let start = match runner::package_runner(&argv) {
+            Some(l) => l.index + 1,
+            None => 1 + usize::from(argv.get(1) == Some(&"run")),
+        };
+        let ours: Vec<&str> = argv[start..]
+            .iter()
+            .take_while(|a| **a != "--")
+            .copied()
+            .collect();
+        let env_of = |k: &str| {
+            server
+                .env
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.value.clone())
+        };
+        out.extend(run_references(&ours, &env_of));
+    }
+    if let Some(h) = &server.headers_helper
+        && h.value.contains("mcp-warden")
+        && h.value.contains(" headers")
+    {
+        let words = shell_words(&h.value);
+        let assignments: Vec<String> = words
+            .iter()
+            .skip_while(|w| *w != "headers")
+            .filter(|w| !w.starts_with('-') && w.contains('=') && !w.contains(": "))
+            .cloned()
+            .collect();
+        if let Ok(reqs) = super::run::requests(&assignments, crate::reference::Scheme::Local) {
+            out.extend(reqs.into_iter().map(|r| (r.var, r.reference)));
+        }
+    }
+    out
+}
+
+/// Parses `run` options with clap, as `run` does; the entry's own `VAULT_*`
+/// env stands in for the environment the client would give it.
+fn run_references(
+    ours: &[&str],
+    env_of: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(String, SecretRef)> {
+    let mut line: Vec<OsString> = vec!["mcp-warden".into(), "run".into()];
+    line.extend(ours.iter().map(OsString::from));
+    line.push("--".into());
+    line.push("true".into());
+    let Ok(cli) = Cli::try_parse_from(line) else {
+        return Vec::new();
+    };
+    let Command::Run(args) = cli.command else {
+        return Vec::new();
+    };
+    let flag = |name: &str| ours.iter().any(|a| a.starts_with(name));
+    let pick = |from_flag: Option<String>, name: &str, env: &str| {
+        if flag(name) { from_flag } else { env_of(env) }
+    };
+    let vault_type = pick(args.vault_type, "--vault-type", "VAULT_TYPE");
+    let region = pick(args.vault_region, "--vault-region", "VAULT_REGION");
+    let profile = pick(args.vault_profile, "--vault-profile", "VAULT_PROFILE");
+    let Ok(scheme) = super::run::vault_scheme(vault_type.as_deref()) else {
+        return Vec::new();
+    };
+    let Ok(reqs) = super::run::requests(&args.assignments, scheme) else {
+        return Vec::new();
+    };
+    reqs.into_iter()
+        .map(|mut r| {
+            // The entry's default region/profile travel with each AWS reference.
+            if matches!(r.reference.scheme.as_str(), "aws-sm" | "aws-ssm") {
+                for (k, v) in [("region", &region), ("profile", &profile)] {
+                    if let Some(v) = v.as_ref().filter(|v| !v.is_empty())
+                        && !r.reference.params.iter().any(|(pk, _)| pk == k)
+                    {
+                        r.reference.params.push((k.to_string(), v.clone()));
+                    }
+                }
+            }
+            (r.var, r.reference)
+        })
+        .collect()
+}
+
+/// Splits a POSIX shell command line (single and double quotes, backslashes).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut has = false;
+    let mut chars = line.chars();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), c) => cur.push(c),
+            (Some(_), '\\') => cur.extend(chars.next()),
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                has = true;
+            }
+            (None, '\\') => {
+                cur.extend(chars.next());
+                has = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if has || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                has = false;
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if has || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// What the entry launches, without arguments that could hold secrets.
+fn launches(server: &Server) -> String {
+    let argv = posture::argv(server);
+    let mut start = 0;
+    for _ in 0..8 {
+        match runner::wrapper(&argv[start..]).and_then(|w| w.inner) {
+            Some(i) => start += i,
+            None => break,
+        }
+    }
+    let rest = &argv[start.min(argv.len())..];
+    match (rest.first(), runner::package_runner(rest)) {
+        (_, Some(l)) => format!("{} {}", l.runner, l.spec),
+        (Some(cmd), None) => runner::program_name(cmd).to_string(),
+        (None, None) => server.url.as_ref().map_or_else(String::new, |u| {
+            // Host only: paths and queries may carry secrets.
+            u.value
+                .split("://")
+                .nth(1)
+                .and_then(|r| r.split(['/', '?', '#']).next())
+                .map(|h| h.rsplit('@').next().unwrap_or(h).to_string())
+                .unwrap_or_default()
+        }),
+    }
+}
+
+fn rows_of(location: &Location, bytes: &[u8], rotate: Option<Duration>) -> Vec<Row> {
+    let Ok(cfg) = parse(location.clone(), bytes) else {
+        return Vec::new();
+    };
+    cfg.servers
+        .iter()
+        .map(|s| {
+            let findings = server_findings(s);
+            Row {
+                client: location.client,
+                scope: s.scope.as_str(),
+                path: location.path.clone(),
+                name: s.name.clone(),
+                transport: s.transport.as_str(),
+                launches: launches(s),
+                unpinned: runner::unpinned(&posture::argv(s)),
+                posture: posture::posture(s, &findings),
+                plaintext: findings.len(),
+                refs: references(s)
+                    .into_iter()
+                    .map(|(var, reference)| RefRow {
+                        var,
+                        reference,
+                        changed: None,
+                        age: None,
+                        overdue: false,
+                        error: None,
+                    })
+                    .collect(),
+                owner: None,
+                rotate_after: rotate,
+            }
+        })
+        .collect()
+}
+
+/// Fills in ages: one `describe` per distinct reference, all concurrently.
+async fn fill_ages(registry: &Registry, rows: &mut [Row], timeout: Duration) {
+    let mut distinct: BTreeMap<String, SecretRef> = BTreeMap::new();
+    for r in rows.iter().flat_map(|r| r.refs.iter()) {
+        let bare = r.reference.without_selector();
+        distinct.entry(bare.to_string()).or_insert(bare);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut results: BTreeMap<String, Result<SecretInfo, String>> = BTreeMap::new();
+    for (key, r) in distinct {
+        match registry.get(r.scheme) {
+            Ok(backend) => {
+                tasks.spawn(async move {
+                    let result = match tokio::time::timeout(timeout, backend.describe(&r)).await {
+                        Ok(Ok(info)) => Ok(info),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(format!(
+                            "{r}: no answer within {}",
+                            humantime::format_duration(timeout)
+                        )),
+                    };
+                    (key, result)
+                });
+            }
+            Err(e) => {
+                results.insert(key, Err(e.to_string()));
+            }
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((key, result)) = joined {
+            results.insert(key, result);
+        }
+    }
+    let now = SystemTime::now();
+    for row in rows {
+        for r in &mut row.refs {
+            match results.get(&r.reference.without_selector().to_string()) {
+                Some(Ok(info)) => {
+                    r.changed = [info.rotated, info.updated, info.created]
+                        .into_iter()
+                        .flatten()
+                        .max();
+                    r.age = r.changed.and_then(|c| now.duration_since(c).ok());
+                    r.overdue = match (r.age, row.rotate_after) {
+                        (Some(age), Some(limit)) => !limit.is_zero() && age > limit,
+                        _ => false,
+                    };
+                    if r.changed.is_none() {
+                        r.error = Some("the backend keeps no change time".into());
+                    }
+                }
+                Some(Err(e)) => r.error = Some(e.clone()),
+                None => {}
+            }
+        }
+    }
+}
+
+fn days(d: Duration) -> String {
+    format!("{}d", d.as_secs() / 86_400)
+}
+
+pub fn run(args: InventoryArgs) -> Result<i32, Error> {
+    let timeout = parse_duration("--timeout", &args.timeout)?;
+    let rotate = parse_duration("--rotate-after", &args.rotate_after)?;
+    let found = discover(&args.discover)?;
+    let mut rows = Vec::new();
+    for loc in &found.locations {
+        if let Ok(bytes) = crate::protect::read_config(&loc.path) {
+            rows.extend(rows_of(loc, &bytes, Some(rotate)));
+        }
+    }
+    let paths = Paths::from_env().ok_or_else(|| {
+        Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
+    })?;
+    let registry = Registry::new(Settings {
+        paths,
+        aws_region: None,
+        aws_profile: None,
+        timeout,
+    });
+    if rows.iter().any(|r| !r.refs.is_empty()) {
+        block_on(fill_ages(&registry, &mut rows, timeout))?;
+    }
+    let text = match args.format {
+        InventoryFormat::Table => table(&rows, found.home.as_deref()),
+        InventoryFormat::Json => json_report(&rows),
+    };
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_all(text.as_bytes()).and_then(|()| o.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(Error::Io(format!("cannot write the inventory: {e}")));
+    }
+    let hit = |what: FailOn| {
+        rows.iter().any(|r| match what {
+            FailOn::Overdue => r.refs.iter().any(|x| x.overdue),
+            FailOn::Unpinned => r.unpinned.is_some(),
+            FailOn::Plaintext => r.plaintext > 0,
+        })
+    };
+    Ok(i32::from(args.fail_on.iter().any(|w| hit(*w))))
+}
+
+fn table(rows: &[Row], home: Option<&std::path::Path>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut last = None;
+    for r in rows {
+        let file = display_path(&r.path, home);
+        if last.as_ref() != Some(&(r.client, file.clone())) {
+            let _ = writeln!(out, "{}  {file}", r.client);
+            last = Some((r.client, file));
+        }
+        let pin = match &r.unpinned {
+            Some(_) => "UNPINNED",
+            None => "pinned",
+        };
+        let pin = if runner_or_image(&r.launches) {
+            pin
+        } else {
+            "-"
+        };
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<5} {:<18} {:<8} {}{}",
+            r.name,
+            r.transport,
+            r.posture.as_str(),
+            pin,
+            r.launches,
+            r.owner
+                .as_ref()
+                .map_or(String::new(), |o| format!("  owner {o}"))
+        );
+        for x in &r.refs {
+            let age = match (&x.age, &x.error) {
+                (Some(a), _) => days(*a),
+                (None, Some(e)) => format!("age unknown ({e})"),
+                (None, None) => "age unknown".into(),
+            };
+            let flag = if x.overdue { "  OVERDUE" } else { "" };
+            let _ = writeln!(out, "      {} = {}  {age}{flag}", x.var, x.reference);
+        }
+    }
+    let overdue = rows
+        .iter()
+        .flat_map(|r| &r.refs)
+        .filter(|x| x.overdue)
+        .count();
+    let refs: usize = rows.iter().map(|r| r.refs.len()).sum();
+    let _ = writeln!(
+        out,
+        "{} servers, {} references ({} overdue), {} unpinned, {} with plaintext secrets",
+        rows.len(),
+        refs,
+        overdue,
+        rows.iter().filter(|r| r.unpinned.is_some()).count(),
+        rows.iter().filter(|r| r.plaintext > 0).count()
+    );
+    out
+}
+
+fn runner_or_image(launches: &str) -> bool {
+    [
+        "npx ",
+        "pnpx ",
+        "bunx ",
+        "npm exec ",
+        "pnpm dlx ",
+        "yarn dlx ",
+        "bun x ",
+        "uvx ",
+        "uv tool run ",
+        "pipx run ",
+        "docker run ",
+        "podman run ",
+    ]
+    .iter()
+    .any(|p| launches.starts_with(p))
+}
+
+fn secs(t: Option<SystemTime>) -> Value {
+    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(Value::Null, |d| {
+            json!(
+                humantime::format_rfc3339_seconds(
+                    SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())
+                )
+                .to_string()
+            )
+        })
+}
+
+fn json_report(rows: &[Row]) -> String {
+    let servers: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "client": r.client,
+                "scope": r.scope,
+                "path": r.path.to_string_lossy(),
+                "name": r.name,
+                "transport": r.transport,
+                "launches": r.launches,
+                "unpinned": r.unpinned,
+                "posture": r.posture.as_str(),
+                "plaintext_findings": r.plaintext,
+                "owner": r.owner,
+                "rotate_after_days": r.rotate_after.map(|d| d.as_secs() / 86_400),
+                "references": r.refs.iter().map(|x| json!({
+                    "var": x.var,
+                    "reference": x.reference.to_string(),
+                    "backend": x.reference.scheme.as_str(),
+                    "changed": secs(x.changed),
+                    "age_days": x.age.map(|a| a.as_secs() / 86_400),
+                    "overdue": x.overdue,
+                    "error": x.error,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let doc = json!({
+        "schema": "mcp-warden/inventory/v1",
+        "tool": { "name": "mcp-warden", "version": env!("CARGO_PKG_VERSION") },
+        "servers": servers,
+    });
+    let mut t = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    t.push('\n');
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_split_like_sh() {
+        assert_eq!(
+            shell_words(
+                r#"/a/mcp-warden headers -H 'Authorization: Bearer %{T}' "T=local://x" a\ b"#
+            ),
+            vec![
+                "/a/mcp-warden",
+                "headers",
+                "-H",
+                "Authorization: Bearer %{T}",
+                "T=local://x",
+                "a b"
+            ]
+        );
+    }
+}
