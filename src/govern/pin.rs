@@ -221,6 +221,9 @@ pub fn observe(
             Some((name, Script::File(f))) => {
                 let p = cwd.join(f);
                 match p.canonicalize() {
+                    Ok(p) if p.is_dir() => gaps.push(format!(
+                        "{name} runs the directory {f}, whose entry point cannot be hashed; name the script file"
+                    )),
                     Ok(p) => {
                         script = Some(FileHash {
                             sha256: hash_file(&p)?,
@@ -509,7 +512,9 @@ pub fn write(config: &Path, loaded: &str, server: &str, r: &Recorded) -> Result<
             )));
         }
     }
-    crate::atomic_file::replace(config, doc.to_string().as_bytes(), 0o600)
+    // Through a symlink (dotfile managers link config.toml): replace its target, keep the link.
+    let target = config.canonicalize().map_err(GovernError::io(config))?;
+    crate::atomic_file::replace(&target, doc.to_string().as_bytes(), 0o600)
         .map_err(GovernError::io(config))
 }
 
@@ -608,6 +613,9 @@ mod tests {
         )
         .unwrap();
         assert!(o.gaps[0].contains("module"), "{o:?}");
+        let node = exe(d.path(), "node", "#!/bin/sh\n");
+        let o = observe(&node.display().to_string(), &[".".into()], None, d.path()).unwrap();
+        assert!(o.gaps[0].contains("directory"), "{o:?}");
     }
 
     #[test]
@@ -641,5 +649,32 @@ mod tests {
             write(&cfg, text, "a", &r).is_err(),
             "a changed file is not overwritten"
         );
+    }
+
+    #[test]
+    fn write_into_an_inline_server_through_a_symlink() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real.toml");
+        let text = "servers.a = { command = \"/bin/true\" }\n";
+        std::fs::write(&real, text).unwrap();
+        let link = d.path().join("config.toml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let o = observe("/bin/true", &[], None, d.path()).unwrap();
+        let r = record("a", &o).unwrap();
+        write(&link, text, "a", &r).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let out = std::fs::read_to_string(&real).unwrap();
+        let doc = toml_edit::Document::parse(out.as_str()).unwrap();
+        let t = doc["servers"]["a"]["pinned"].as_table_like().unwrap();
+        let src = Src {
+            file: &real,
+            text: &out,
+        };
+        assert_eq!(parse_recorded(&src, t, "a", None).unwrap(), r);
     }
 }
