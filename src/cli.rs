@@ -26,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Run an MCP server with secrets injected into its environment only.
     Run(RunArgs),
+    /// Record (or check) the hashes of what a profile runs: `pin @NAME`.
+    Pin(PinArgs),
     /// Manage secrets: set, get, ls, rm, info.
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -50,30 +52,56 @@ pub enum Command {
     },
 }
 
-/// `run [OPTIONS] [NAME=REF ...] -- COMMAND [ARGS...]`
+/// `run [OPTIONS] [NAME=REF ...] -- COMMAND [ARGS...]` or `run [OPTIONS] @PROFILE`
 #[derive(Debug, Args)]
 #[command(
     after_help = "REFERENCES: SCHEME://LOCATION[?PARAMS][#SELECTOR], e.g. local://github-pat, \
 file:///run/secrets/token, aws-sm://prod/db?region=eu-west-1#password, aws-ssm:///app/key. \
 A bare name (no scheme) means --vault-type's backend, or local:// when none is set.\n\n\
 Everything after `--` goes to the server untouched; no shell is involved.\n\n\
+PROFILES: `run @NAME` starts [servers.NAME] of the user config (MCP_WARDEN_CONFIG, else \
+$MCP_WARDEN_HOME/config.toml, else ~/.config/mcp-warden/config.toml); no NAME=REF or `--` with it. \
+Its pin is checked before any secret is fetched. A project's .mcp-warden.toml and these options may \
+only narrow its policy; --insecure-* flags weaken it for one run and are recorded in the audit log.\n\n\
 EXIT STATUS: the server's own code, or 128+N when signal N killed it. Otherwise 64 usage, \
-65 bad secret data, 69 backend unreachable or timed out, 77 permission denied, 78 configuration \
-(e.g. secret not found), 126/127 command not executable/not found."
+65 bad secret data, 69 backend unreachable or timed out, 77 permission denied by the backend, or \
+refused by the pin policy (the command does not match its pin, or is unpinned under \
+pin = \"required\" / --pin-required), 78 configuration (e.g. secret not found, a profile error at \
+file:line), 126/127 command not executable/not found."
 )]
 pub struct RunArgs {
-    /// Secrets to inject: NAME=REF, split at the first '='.
-    #[arg(value_name = "NAME=REF")]
+    /// Secrets to inject: NAME=REF, split at the first '='. Or one @PROFILE.
+    #[arg(value_name = "NAME=REF | @PROFILE")]
     pub assignments: Vec<String>,
 
-    /// The server to run, after `--`.
-    #[arg(
-        last = true,
-        required = true,
-        value_name = "COMMAND",
-        allow_hyphen_values = true
-    )]
+    /// The server to run, after `--` (not with @PROFILE).
+    #[arg(last = true, value_name = "COMMAND", allow_hyphen_values = true)]
     pub command: Vec<OsString>,
+
+    /// Refuse a package runner without an exact version or digest (npx pkg@1.2.3,
+    /// uvx pkg==1.2, docker run image@sha256:...); a profile: pin = "required".
+    #[arg(long)]
+    pub pin_required: bool,
+
+    /// With @PROFILE: record what runs now as its pin (after you reviewed the change), then run.
+    #[arg(long)]
+    pub update_pin: bool,
+
+    /// With @PROFILE: run without the audit log its policy requires (recorded in the log first).
+    #[arg(long)]
+    pub insecure_no_audit: bool,
+
+    /// With @PROFILE: do not redact secret values although its policy requires it (recorded).
+    #[arg(long)]
+    pub insecure_no_redact: bool,
+
+    /// With @PROFILE: skip pin checks (recorded in the audit log).
+    #[arg(long)]
+    pub insecure_no_pin: bool,
+
+    /// With @PROFILE: drop its tool allow/deny lists; only this command line's apply (recorded).
+    #[arg(long)]
+    pub insecure_no_tool_policy: bool,
 
     /// Replace mcp-warden with the server (execve): no proxy, no redaction, no audit
     /// (so --allow-tool, --deny-tool, --audit-log and --audit-arguments are refused with it).
@@ -86,9 +114,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub expand_args: bool,
 
-    /// Per-reference timeout, e.g. 10s, 1500ms.
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub timeout: String,
+    /// Per-reference timeout, e.g. 10s, 1500ms [default: 10s, or the profile's; it may only lower it].
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
 
     /// Keep this variable in the server's environment even though it would be removed (repeatable).
     #[arg(long = "pass-env", value_name = "NAME")]
@@ -162,6 +190,33 @@ pub struct GuardArgs {
     /// After SIGTERM: wait this long before SIGKILL.
     #[arg(long, default_value = "5s", value_name = "DURATION")]
     pub term_grace: String,
+}
+
+/// `pin @NAME`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Records what profile NAME runs now in its [servers.NAME.pinned] table of the user \
+config: the SHA-256 of the executable our PATH lookup finds, of an interpreter's script file \
+(node server.js, python server.py, uv run server.py, deno run x.ts, bun x.ts), the exact spec a \
+package runner launches (npx pkg@1.2.3, uvx pkg==1.2, docker run image@sha256:...), and a hash of \
+the profile's command and arguments. Runs nothing and fetches no secret. The rest of the file is \
+kept byte for byte.\n\n\
+EXIT STATUS: 0 recorded, or already matching; 77 the existing pin does not match (nothing written \
+without --update-pin; with --check); 78 configuration (unknown profile, a command that cannot be \
+pinned); 127 command not found."
+)]
+pub struct PinArgs {
+    /// The profile: @NAME (or NAME).
+    #[arg(value_name = "@NAME")]
+    pub profile: String,
+
+    /// Replace an existing pin that no longer matches (after reviewing what changed).
+    #[arg(long, conflicts_with = "check")]
+    pub update_pin: bool,
+
+    /// Only compare what runs now with the recorded pin; write nothing.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ pub mod backend;
 pub mod cli;
 pub mod clients;
 pub mod exit;
+pub mod govern;
 pub mod harden;
 pub mod launch;
 pub mod paths;

@@ -17,7 +17,11 @@
 //!   `denied`, `cancelled`, `unanswered`), `result_type` when a 2026-era result
 //!   says one, `request_bytes`, `response_bytes`;
 //! - `violation`: `from`, `detail`, `bytes` (a line that is not a JSON-RPC message);
-//! - `exit`: `exit_code` or `signal`.
+//! - `exit`: `exit_code` or `signal`;
+//! - `override`: an explicit `--insecure-*` flag weakened a profile's policy
+//!   for one run: `overrides` (the flags), `detail`. Written by `run` before
+//!   anything else happens, in its own session, even when the override turns
+//!   the audit log off.
 //!
 //! Every record has `ts` (RFC 3339, UTC, milliseconds), `server` and `session`.
 //!
@@ -147,11 +151,71 @@ pub(crate) struct Record<'a> {
     pub exit_code: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<&'a [&'a str]>,
 }
 
 /// RFC 3339 UTC with milliseconds.
 pub(crate) fn timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// A fresh random session id (32 hex digits), for records written outside a guard.
+fn fresh_session() -> String {
+    use sha2::{Digest, Sha256};
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = Sha256::new();
+    for i in 0..4u64 {
+        let mut x = std::collections::hash_map::RandomState::new().build_hasher();
+        x.write_u64(i);
+        h.update(x.finish().to_le_bytes());
+    }
+    if let Ok(d) = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
+        h.update(d.as_nanos().to_le_bytes());
+    }
+    h.update(std::process::id().to_le_bytes());
+    hex::encode(&h.finalize()[..16])
+}
+
+/// Appends one `override` record to the log at `path` and flushes it; returns
+/// its session id. `overrides` are flag names and `detail` a sentence: neither
+/// may carry a value.
+pub fn record_override(
+    path: &Path,
+    server_label: &str,
+    overrides: &[&str],
+    detail: &str,
+) -> Result<String, AuditError> {
+    let mut log = AuditLog::open(
+        path,
+        AuditConfig::DEFAULT_MAX_BYTES,
+        AuditConfig::DEFAULT_KEEP_FILES,
+    )?;
+    let session = fresh_session();
+    let ts = timestamp(SystemTime::now());
+    let rec = Record {
+        ts: &ts,
+        kind: "override",
+        server: server_label,
+        session: &session,
+        version: Some(env!("CARGO_PKG_VERSION")),
+        overrides: Some(overrides),
+        detail: Some(detail),
+        ..Record::default()
+    };
+    let line = serde_json::to_vec(&rec).map_err(|e| AuditError::Io {
+        path: path.to_path_buf(),
+        source: io::Error::other(e),
+    })?;
+    log.append(&line);
+    log.flush();
+    if log.failures > 0 {
+        return Err(AuditError::Io {
+            path: path.to_path_buf(),
+            source: io::Error::other("the override record could not be written"),
+        });
+    }
+    Ok(session)
 }
 
 /// Bytes buffered before a write is forced.
@@ -508,6 +572,20 @@ fn table_row(v: &serde_json::Value) -> [String; 8] {
                 (_, Some(s)) => format!("signal {s}"),
                 _ => String::new(),
             },
+        ),
+        "override" => (
+            format!(
+                "override {}",
+                v.get("overrides")
+                    .and_then(|o| o.as_array())
+                    .map(|a| a
+                        .iter()
+                        .filter_map(|f| f.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "))
+                    .unwrap_or_default()
+            ),
+            field(v, "detail").to_string(),
         ),
         "violation" => (
             format!("violation from {}", field(v, "from")),

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod guard;
 pub mod headers;
 pub mod inventory;
+pub mod pin;
 pub mod protect;
 pub mod run;
 pub mod scan;
@@ -37,6 +38,9 @@ pub enum Error {
     Backend(#[from] BackendError),
     #[error(transparent)]
     Launch(#[from] LaunchError),
+    /// Profiles and pins (78 config, 77 refused by the pin policy, 64 usage).
+    #[error(transparent)]
+    Govern(#[from] crate::govern::GovernError),
     /// Our own files or streams.
     #[error("{0}")]
     Io(String),
@@ -59,6 +63,7 @@ impl ExitStatus for Error {
             Error::ResolveOne(e) => e.exit_code(),
             Error::Backend(e) => e.exit_code(),
             Error::Launch(e) => e.exit_code(),
+            Error::Govern(e) => e.exit_code(),
             Error::Io(_) => Code::IoErr,
             Error::Data(_) => Code::DataErr,
             Error::Config(_) => Code::Config,
@@ -113,6 +118,7 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
     use crate::cli::Command;
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Pin(args) => pin::run(args),
         Command::Secret(cmd) => secret::run(cmd),
         Command::Audit(args) => audit::run(args),
         Command::Scan(args) => scan::run(args),

@@ -7,12 +7,16 @@
 //! starts), and composing launch with the proxy. Prints nothing on stdout.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{Error, block_on, parse_duration};
 use crate::backend::lease::{Keeper, Report};
 use crate::backend::{Registry, Settings};
 use crate::cli::RunArgs;
+use crate::govern::GovernError;
+use crate::govern::policy::{Insecure, Layer, PinMode, Weakening};
+use crate::govern::profile;
 use crate::launch::env::EnvPolicy;
 use crate::launch::supervise::{Grace, supervise};
 use crate::launch::{Prepared, exec};
@@ -138,8 +142,194 @@ pub(crate) fn requests(
     Ok(out)
 }
 
+fn insecure(args: &RunArgs) -> Insecure {
+    Insecure {
+        no_audit: args.insecure_no_audit,
+        no_redact: args.insecure_no_redact,
+        no_pin: args.insecure_no_pin,
+        no_tool_policy: args.insecure_no_tool_policy,
+    }
+}
+
+/// Which of our options asked for a weakening, for the message.
+fn asked_by(args: &RunArgs, w: &Weakening) -> String {
+    match w {
+        Weakening::Audit if args.exec => "--exec (no proxy, so no audit log)".into(),
+        Weakening::Audit => "--no-audit".into(),
+        Weakening::Redact if args.exec => "--exec (no proxy, so no redaction)".into(),
+        Weakening::Redact => "--no-redact".into(),
+        Weakening::Pin { .. } => "this command line".into(),
+        Weakening::AllowTool(g) => format!("--allow-tool {g}"),
+    }
+}
+
+/// `run @NAME`: the profile's command, secrets and policy as plain `run`
+/// arguments, after the policy is settled, any override recorded, and the
+/// pin verified. Returns the arguments and the verified executable.
+fn from_profile(mut args: RunArgs) -> Result<(RunArgs, Option<PathBuf>), Error> {
+    let name = super::pin::profile_name(&args.assignments[0]).to_string();
+    if args.assignments.len() > 1 {
+        return Err(Error::Usage(format!(
+            "@{name} takes its secrets from the profile's env; give no NAME=REF with it"
+        )));
+    }
+    if !args.command.is_empty() {
+        return Err(Error::Usage(format!(
+            "@{name} runs the profile's command; give no '--' command with it (edit the profile, then re-pin)"
+        )));
+    }
+    let cfg = super::pin::load_config()?;
+    let p = cfg.get(&name)?.clone();
+    let mut policy = p.policy.clone();
+    let cwd = std::env::current_dir().map_err(|e| Error::Io(format!("current directory: {e}")))?;
+    if let Some(file) = profile::find_project(&cwd) {
+        for w in profile::load_project(&file)?.narrow(&mut policy, &name, &cfg)? {
+            eprintln!("mcp-warden: {w}");
+        }
+    }
+    let g = &args.guard;
+    let cli = Layer {
+        audit: (g.no_audit || args.exec).then_some(false),
+        redact: (g.no_redact || args.exec).then_some(false),
+        pin: args.pin_required.then_some(PinMode::Required),
+        allow_tools: (!g.allow_tool.is_empty()).then(|| g.allow_tool.clone()),
+        deny_tools: g.deny_tool.clone(),
+        timeout: args
+            .timeout
+            .as_deref()
+            .map(|t| parse_duration("--timeout", t))
+            .transpose()?,
+    };
+    let over = insecure(&args);
+    for w in policy.narrow(&cli) {
+        if !over.permits(&w) {
+            return Err(GovernError::Usage(format!(
+                "{} would weaken @{name}'s policy ({w}); pass {} to override it for this run \
+                 (the override is recorded in the audit log)",
+                asked_by(&args, &w),
+                w.flag()
+            ))
+            .into());
+        }
+    }
+    over.apply(&mut policy);
+    if over.no_tool_policy {
+        policy.allow_tools = cli.allow_tools.clone();
+        policy.deny_tools = cli.deny_tools.clone();
+    }
+    if args.exec && (policy.allow_tools.is_some() || !policy.deny_tools.is_empty()) {
+        return Err(Error::Usage(format!(
+            "--exec removes the proxy, which enforces @{name}'s tool policy; drop --exec, or pass \
+             --insecure-no-tool-policy (recorded in the audit log)"
+        )));
+    }
+    if args.update_pin && over.no_pin {
+        return Err(Error::Usage(
+            "--update-pin records a pin and --insecure-no-pin skips pins: give one".into(),
+        ));
+    }
+    let label = g.name.clone().unwrap_or_else(|| name.clone());
+    if over.any() {
+        let paths = Paths::from_env().ok_or_else(|| {
+            Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
+        })?;
+        let log = g
+            .audit_log
+            .clone()
+            .unwrap_or_else(|| crate::proxy::audit::default_path(paths.data_dir()));
+        let flags = over.flags();
+        let detail = format!("policy of @{name} weakened for one run by the command line");
+        // Written before the override takes effect, even when it turns the log off.
+        crate::proxy::audit::record_override(&log, &label, &flags, &detail).map_err(|e| {
+            Error::Io(format!(
+                "cannot record the override, so nothing was started: {e}"
+            ))
+        })?;
+        eprintln!(
+            "mcp-warden: warning: {} {} @{name}'s policy for this run (recorded in {})",
+            flags.join(" "),
+            if flags.len() == 1 {
+                "weakens"
+            } else {
+                "weaken"
+            },
+            log.display()
+        );
+    }
+    let program = super::pin::verify(&cfg, &p, policy.pin, args.update_pin)?;
+
+    args.assignments = p.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    args.command = std::iter::once(&p.command)
+        .chain(&p.args)
+        .map(OsString::from)
+        .collect();
+    args.timeout = Some(format!("{}ms", policy.timeout.as_millis()));
+    args.pass_env.extend(p.pass_env.iter().cloned());
+    args.clean_env |= p.clean_env;
+    let g = &mut args.guard;
+    g.name = Some(label);
+    g.no_audit = !policy.audit;
+    g.no_redact = !policy.redact;
+    g.audit_arguments = policy.audit && (g.audit_arguments || p.audit_arguments);
+    g.deny_tool = policy.deny_tools;
+    g.allow_tool = match policy.allow_tools {
+        None => Vec::new(),
+        // An empty allow list means no tool at all; the proxy reads empty as "all".
+        Some(v) if v.is_empty() => {
+            g.deny_tool.push("*".into());
+            Vec::new()
+        }
+        Some(v) => v,
+    };
+    Ok((args, program))
+}
+
+/// Plain `run NAME=REF -- cmd`: profile-only options are refused, and
+/// `--pin-required` checks the package runner's spec.
+fn plain_checks(args: &RunArgs) -> Result<(), Error> {
+    let profile_only = [
+        (args.update_pin, "--update-pin"),
+        (args.insecure_no_audit, "--insecure-no-audit"),
+        (args.insecure_no_redact, "--insecure-no-redact"),
+        (args.insecure_no_pin, "--insecure-no-pin"),
+        (args.insecure_no_tool_policy, "--insecure-no-tool-policy"),
+    ];
+    if let Some((_, flag)) = profile_only.iter().find(|(set, _)| *set) {
+        return Err(Error::Usage(format!(
+            "{flag} applies to a profile (run @NAME); without one use --no-audit / --no-redact"
+        )));
+    }
+    if args.command.is_empty() {
+        return Err(Error::Usage(
+            "give the server's command after '--' (or a profile: run @NAME)".into(),
+        ));
+    }
+    if args.pin_required {
+        let argv: Vec<String> = args
+            .command
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        if let Some((cmd, rest)) = argv.split_first()
+            && let Some(why) = crate::govern::pin::unpinned_package(cmd, rest)
+        {
+            return Err(GovernError::Refused(format!(
+                "--pin-required: {why}; pin an exact version or digest (no secret was fetched)"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: RunArgs) -> Result<i32, Error> {
-    let timeout = parse_duration("--timeout", &args.timeout)?;
+    let (args, program) = if args.assignments.first().is_some_and(|a| a.starts_with('@')) {
+        from_profile(args)?
+    } else {
+        plain_checks(&args)?;
+        (args, None)
+    };
+    let timeout = parse_duration("--timeout", args.timeout.as_deref().unwrap_or("10s"))?;
     if timeout.is_zero() {
         return Err(Error::Usage("--timeout must be greater than zero".into()));
     }
@@ -190,7 +380,7 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         let held = registry.held();
         let report: Report = Arc::new(|line| eprintln!("mcp-warden: {line}"));
         let keeper = Keeper::start(held, timeout, report.clone());
-        let outcome = serve(args, policy, grace, &registry, resolved, &keeper).await;
+        let outcome = serve(args, program, policy, grace, &registry, resolved, &keeper).await;
         keeper.release().await;
         outcome
     })?
@@ -199,6 +389,7 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
 /// Everything after resolving: start the server and wait for it.
 async fn serve(
     args: RunArgs,
+    program: Option<PathBuf>,
     policy: EnvPolicy,
     grace: Grace,
     registry: &Registry,
@@ -213,7 +404,11 @@ async fn serve(
     } else {
         args.command.clone()
     };
-    let prepared = Prepared::new(&command, env)?;
+    let mut prepared = Prepared::new(&command, env)?;
+    if let Some(verified) = program {
+        // Run exactly the file whose pin was checked, whatever the child's PATH finds.
+        prepared.program = verified;
+    }
     if args.exec {
         keeper.before_exec().await;
         return Err(Error::Launch(exec::exec(prepared)));
