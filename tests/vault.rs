@@ -236,6 +236,46 @@ fn a_missing_secret_or_version_is_78_naming_the_path() {
 }
 
 #[test]
+fn namespaces_from_the_reference_or_the_environment() {
+    let home = Home::new();
+    let ns = unique("ns");
+    bao(&["namespace", "create", &ns]);
+    let in_ns = |args: &[&str]| {
+        let out = StdCommand::new(service_env("MCP_WARDEN_TEST_BAO"))
+            .args(args)
+            .env("BAO_ADDR", addr())
+            .env("BAO_TOKEN", service_env("MCP_WARDEN_TEST_BAO_TOKEN"))
+            .env("BAO_NAMESPACE", &ns)
+            .env("HOME", std::env::temp_dir())
+            .output()
+            .expect("bao");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    in_ns(&["secrets", "enable", "-path=kvn", "-version=2", "kv"]);
+    in_ns(&["kv", "put", "kvn/app", "k=in-namespace"]);
+    assert_eq!(
+        ok(print_vars(
+            root(&home),
+            &[&format!("A=vault://kvn/app?namespace={ns}#k")]
+        )),
+        "in-namespace|"
+    );
+    let mut c = root(&home);
+    c.env("BAO_NAMESPACE", &ns);
+    assert_eq!(ok(print_vars(c, &["A=vault://kvn/app#k"])), "in-namespace|");
+    // Outside the namespace the mount does not exist.
+    fails(
+        print_vars(root(&home), &["A=vault://kvn/app#k"]),
+        77,
+        &["no secrets engine is mounted there"],
+    );
+}
+
+#[test]
 fn vault_and_bao_variables_do_not_reach_the_child() {
     let home = Home::new();
     let m = kv_mount(2);
@@ -878,8 +918,8 @@ fn leases_and_the_login_token_are_renewed_while_running_and_revoked_on_sigterm()
     )
     .expect("policy");
     bao(&["policy", "write", &name, &file.display().to_string()]);
-    // A login token that lives 4 s unless renewed.
-    let (mount, role_id) = approle(&name, "4s");
+    // A login token that lives 6 s unless renewed.
+    let (mount, role_id) = approle(&name, "6s");
     home.set("approle-secret-id", CANARY.as_bytes());
 
     let pidfile = home.path().join("child.pid");
@@ -923,15 +963,23 @@ fn leases_and_the_login_token_are_renewed_while_running_and_revoked_on_sigterm()
     );
     let first = lease_lookup(&token_leases[0]).expect("token lease");
     assert!(first["last_renewal"].is_null(), "{first}");
-    // Renewed at two thirds of 4 s, again and again: alive well past its first TTL.
-    let renewed = wait_until(Duration::from_secs(10), || {
+    // Renewed at two thirds of 6 s, again and again: alive well past its first TTL.
+    let renewed = wait_until(Duration::from_secs(15), || {
         lease_lookup(&token_leases[0]).is_some_and(|l| !l["last_renewal"].is_null())
     });
-    assert!(renewed, "the login token was not renewed");
-    std::thread::sleep(Duration::from_secs(5));
+    if !renewed {
+        let _ = warden.kill();
+        let out = warden.wait_with_output().expect("output");
+        panic!(
+            "the login token was not renewed: {:?}; mcp-warden said: {}",
+            lease_lookup(&token_leases[0]),
+            stderr(&out)
+        );
+    }
+    std::thread::sleep(Duration::from_secs(6));
     assert!(
         lease_lookup(&token_leases[0]).is_some(),
-        "the token must outlive its first 4 s TTL"
+        "the token must outlive its first 6 s TTL"
     );
     assert!(lease_lookup(&cert_leases[0]).is_some());
 

@@ -55,6 +55,8 @@ impl Mount {
 /// A lease a read returned.
 #[derive(Debug, Clone)]
 pub(crate) struct LeaseInfo {
+    /// When the request was sent: the TTL counts from about then.
+    pub obtained: std::time::Instant,
     pub id: String,
     pub ttl: Duration,
     pub renewable: bool,
@@ -102,8 +104,9 @@ pub(crate) async fn mount(s: &Session, location: &str, ns: Option<&str>) -> Resu
             ErrorKind::Denied => Fail::new(
                 ErrorKind::Denied,
                 format!(
-                    "permission denied on {location}; check the token is valid and not expired, \
-                     and that one of its policies grants access to it"
+                    "permission denied on {location}, or no secrets engine is mounted there \
+                     (Vault does not tell which); check the mount name, that the token is valid \
+                     and not expired, and that one of its policies grants access to the path"
                 ),
             ),
             ErrorKind::NotFound => Fail::new(
@@ -203,6 +206,7 @@ pub(crate) async fn read(
         .map(|v| ("version", v.to_string()))
         .into_iter()
         .collect();
+    let obtained = std::time::Instant::now();
     let answer = match call(s, method, &path, &query, req.namespace, body, cap).await {
         Ok(a) => a,
         Err(f) if f.kind == ErrorKind::NotFound && m.engine == Engine::KvV2 => {
@@ -238,6 +242,7 @@ pub(crate) async fn read(
         .and_then(Value::as_str)
         .filter(|id| !id.is_empty())
         .map(|id| LeaseInfo {
+            obtained,
             id: id.to_string(),
             ttl: Duration::from_secs(
                 answer

@@ -190,6 +190,7 @@ impl Inner {
                 lease_id: l.id,
                 ttl: l.ttl,
                 renewable: l.renewable,
+                obtained: l.obtained,
             }));
         }
         Ok(value)
