@@ -708,6 +708,10 @@ struct PrivateBao {
 impl PrivateBao {
     /// Starts one on a free port; with `tls_dir`, over TLS with its CA written there.
     fn start(home: &Path, tls_dir: Option<&Path>) -> PrivateBao {
+        Self::start_with(home, tls_dir, &[])
+    }
+
+    fn start_with(home: &Path, tls_dir: Option<&Path>, extra: &[&str]) -> PrivateBao {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             l.local_addr().expect("addr").port()
@@ -715,6 +719,7 @@ impl PrivateBao {
         let mut c = StdCommand::new(service_env("MCP_WARDEN_TEST_BAO"));
         c.args(["server", "-dev", "-dev-root-token-id=root"])
             .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .args(extra)
             .env("HOME", home)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -807,6 +812,134 @@ fn tls_is_verified_against_vault_cacert_or_capath() {
         .expect("openssl req");
     assert!(made.success());
     fails(tls(Some(("VAULT_CACERT", &other))), 69, &["VAULT_CACERT"]);
+}
+
+/// Runs openssl quietly; panics when it fails.
+fn openssl(args: &[&str], dir: &Path) {
+    let ok = StdCommand::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl")
+        .success();
+    assert!(ok, "openssl {args:?}");
+}
+
+#[test]
+fn mutual_tls_with_vault_client_cert_and_key() {
+    let home = Home::new();
+    let d = home.path().join("mtls");
+    std::fs::create_dir(&d).expect("dir");
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test-ca",
+        ],
+        &d,
+    );
+    std::fs::write(d.join("srv.ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext");
+    std::fs::write(d.join("cli.ext"), "extendedKeyUsage=clientAuth\n").expect("ext");
+    for n in ["srv", "cli"] {
+        openssl(
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{n}.key"),
+                "-out",
+                &format!("{n}.csr"),
+                "-subj",
+                &format!("/CN={n}"),
+            ],
+            &d,
+        );
+        openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{n}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &format!("{n}.pem"),
+                "-days",
+                "1",
+                "-extfile",
+                &format!("{n}.ext"),
+            ],
+            &d,
+        );
+    }
+    // A dev server with a second listener that requires a client certificate.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let p = |f: &str| d.join(f).display().to_string();
+    std::fs::write(
+        d.join("listener.hcl"),
+        format!(
+            "listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_cert_file = \"{}\"\n  \
+             tls_key_file = \"{}\"\n  tls_require_and_verify_client_cert = true\n  \
+             tls_client_ca_file = \"{}\"\n}}\n",
+            p("srv.pem"),
+            p("srv.key"),
+            p("ca.pem")
+        ),
+    )
+    .expect("config");
+    let bao = PrivateBao::start_with(
+        home.path(),
+        None,
+        &[&format!("-config={}", p("listener.hcl"))],
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        }),
+        "the mTLS listener did not open"
+    );
+    bao_at(&bao.addr, &["kv", "put", "secret/m", "k=over-mtls"]);
+    let run = |client: bool| {
+        let mut c = root(&home);
+        c.env("VAULT_ADDR", format!("https://127.0.0.1:{port}"))
+            .env("VAULT_TOKEN", "root")
+            .env("VAULT_CACERT", d.join("ca.pem"));
+        if client {
+            c.env("VAULT_CLIENT_CERT", d.join("cli.pem"))
+                .env("VAULT_CLIENT_KEY", d.join("cli.key"));
+        }
+        print_vars(c, &["A=vault://secret/m#k"])
+    };
+    fails(run(false), 69, &["VAULT_CLIENT_CERT"]);
+    assert_eq!(ok(run(true)), "over-mtls|");
+    // One without the other is a configuration error.
+    let mut c = root(&home);
+    c.env("VAULT_CLIENT_CERT", d.join("cli.pem"));
+    fails(
+        print_vars(c, &["A=vault://secret/m#k"]),
+        78,
+        &["go together"],
+    );
 }
 
 // --- leases --------------------------------------------------------------------
