@@ -1177,6 +1177,64 @@ fn a_failed_run_revokes_what_it_obtained() {
 }
 
 #[test]
+fn a_signal_while_resolving_revokes_what_was_obtained() {
+    let home = Home::new();
+    let pki = pki_with_leases();
+    // A second "Vault" that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_addr = format!("http://{}", silent.local_addr().expect("addr"));
+    let ran = home.path().join("ran");
+    let mut c = home.std_cmd();
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("VAULT_") || k.starts_with("BAO_") {
+            c.env_remove(&k);
+        }
+    }
+    c.env("VAULT_ADDR", addr())
+        .env("VAULT_TOKEN", service_env("MCP_WARDEN_TEST_BAO_TOKEN"))
+        .env("HOME", home.path())
+        .args([
+            "run",
+            "--timeout",
+            "60s",
+            &format!("C=vault://{pki}/issue/web?arg.common_name=a.test.local#certificate"),
+            &format!("S=vault://secret/x?addr={silent_addr}#k"),
+            "--",
+            "touch",
+        ])
+        .arg(&ran)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut warden = c.spawn().expect("spawn");
+    let prefix = format!("{pki}/issue/web/");
+    assert!(
+        wait_until(Duration::from_secs(20), || leases(&prefix).len() == 1),
+        "the certificate was not issued"
+    );
+    let sent = std::time::Instant::now();
+    kill(warden.id() as i32, "TERM");
+    assert!(
+        wait_until(Duration::from_secs(10), || matches!(
+            warden.try_wait(),
+            Ok(Some(_))
+        )),
+        "mcp-warden kept waiting for the silent server after SIGTERM"
+    );
+    assert!(sent.elapsed() < Duration::from_secs(10));
+    let out = warden.wait_with_output().expect("output");
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert!(!ran.exists(), "the server must not start");
+    assert_eq!(
+        leases(&prefix),
+        Vec::<String>::new(),
+        "the lease was revoked"
+    );
+    drop(silent);
+}
+
+#[test]
 fn twenty_kv_secrets_in_one_run() {
     let home = Home::new();
     let m = kv_mount(2);
