@@ -537,3 +537,19 @@ pub(crate) async fn list(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_split_at_their_mount() {
+        let m = Mount {
+            path: "team/kv/".into(),
+            engine: Engine::KvV2,
+        };
+        assert_eq!(m.rest("team/kv/app/db"), "app/db");
+        assert_eq!(m.rest("team/kv"), "");
+        assert_eq!(m.describe(), "KV v2 mount team/kv/");
+    }
+}
