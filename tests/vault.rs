@@ -1094,8 +1094,7 @@ fn leases_and_the_login_token_are_renewed_while_running_and_revoked_on_sigterm()
         1,
         "two fields, one read: {cert_leases:?}"
     );
-    let first = lease_lookup(&token_leases[0]).expect("token lease");
-    assert!(first["last_renewal"].is_null(), "{first}");
+    assert!(lease_lookup(&token_leases[0]).is_some(), "token lease");
     // Renewed at two thirds of 6 s, again and again: alive well past its first TTL.
     let renewed = wait_until(Duration::from_secs(15), || {
         lease_lookup(&token_leases[0]).is_some_and(|l| !l["last_renewal"].is_null())

@@ -117,7 +117,7 @@ pub async fn revoke_all(held: &[Arc<dyn Lease>], limit: Duration, report: &Repor
             set.spawn(async move {
                 match tokio::time::timeout(limit, l.revoke()).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => report(format!("cannot revoke {}: {e}", l.label())),
+                    Ok(Err(e)) => report(format!("cannot revoke {}: {}", l.label(), e.message)),
                     Err(_) => report(format!(
                         "cannot revoke {}: no answer within {}; it expires with its TTL",
                         l.label(),
@@ -143,7 +143,7 @@ async fn keep(lease: Arc<dyn Lease>, limit: Duration, report: Report) {
         }
         tokio::time::sleep(renew_after(ttl)).await;
         let outcome = match tokio::time::timeout(limit, lease.renew()).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
+            Ok(r) => r.map_err(|e| e.message),
             Err(_) => Err(format!(
                 "no answer within {}",
                 humantime::format_duration(limit)
@@ -285,7 +285,7 @@ mod tests {
         let reports = reports.lock().unwrap();
         assert_eq!(reports.len(), n);
         assert!(
-            reports[0].starts_with("cannot renew lease: x: denied; 3s left"),
+            reports[0].starts_with("cannot renew lease: denied; 3s left"),
             "{}",
             reports[0]
         );

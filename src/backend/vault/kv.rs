@@ -149,9 +149,9 @@ pub(crate) async fn mount(s: &Session, location: &str, ns: Option<&str>) -> Resu
 /// Reads a reference: the secret's fields as a JSON object, and its lease if any.
 pub(crate) async fn read(
     s: &Session,
+    m: &Mount,
     req: &Request<'_>,
 ) -> Result<(SecretValue, Option<LeaseInfo>), Fail> {
-    let m = mount(s, req.location, req.namespace).await?;
     let rest = m.rest(req.location);
     if rest.is_empty() {
         return Err(Fail::new(
@@ -210,11 +210,11 @@ pub(crate) async fn read(
     let answer = match call(s, method, &path, &query, req.namespace, body, cap).await {
         Ok(a) => a,
         Err(f) if f.kind == ErrorKind::NotFound && m.engine == Engine::KvV2 => {
-            return Err(deleted_hint(s, &m, req)
+            return Err(deleted_hint(s, m, req)
                 .await
-                .unwrap_or_else(|| not_found_hint(f, &m, req)));
+                .unwrap_or_else(|| not_found_hint(f, m, req)));
         }
-        Err(f) => return Err(not_found_hint(f, &m, req)),
+        Err(f) => return Err(not_found_hint(f, m, req)),
     }
     .ok_or_else(|| Fail::new(ErrorKind::NotFound, format!("{path} answered with no data")))?;
     let data = match m.engine {
