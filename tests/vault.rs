@@ -186,6 +186,39 @@ fn kv_v2_latest_old_versions_and_fields() {
 }
 
 #[test]
+fn mounts_sharing_a_first_segment_are_told_apart() {
+    let home = Home::new();
+    let team = unique("team");
+    bao(&[
+        "secrets",
+        "enable",
+        &format!("-path={team}/a"),
+        "-version=2",
+        "kv",
+    ]);
+    bao(&[
+        "secrets",
+        "enable",
+        &format!("-path={team}/b"),
+        "-version=1",
+        "kv",
+    ]);
+    bao(&["kv", "put", &format!("{team}/a/x"), "k=from-a"]);
+    bao(&["kv", "put", &format!("{team}/b/x"), "k=from-b"]);
+    let refs: Vec<String> = (0..6)
+        .map(|i| {
+            let m = if i % 2 == 0 { "a" } else { "b" };
+            format!("V{i}=vault://{team}/{m}/x#k")
+        })
+        .collect();
+    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+    assert_eq!(
+        ok(print_vars(root(&home), &refs)),
+        "from-a|from-b|from-a|from-b|from-a|from-b|"
+    );
+}
+
+#[test]
 fn kv_v1_is_detected_and_refuses_versions() {
     let home = Home::new();
     let m = kv_mount(1);
