@@ -374,6 +374,7 @@ fn write_new_versions_and_expose_metadata_never_values() {
         .collect();
     assert_eq!(rows.len(), 1, "{listed}");
     assert_eq!(rows[0]["name"], format!("{m}/svc"));
+    assert_eq!(rows[0]["version"], "2", "{listed}");
     assert!(
         rows[0]["created"].is_string() && rows[0]["updated"].is_string(),
         "{listed}"
