@@ -454,6 +454,8 @@ fn approle_with_a_read_only_policy_reads_and_is_denied_writing() {
         ok(print_vars(c, &[&format!("A=vault://{m}/app#k")])),
         "from-approle|"
     );
+    // No lease depends on the login token, so it was revoked before the exec.
+    assert_eq!(leases(&format!("auth/{mount}/login/")), Vec::<String>::new());
 
     let mut c = warden(&home);
     with_approle(&mut c, &mount, &role_id);
