@@ -4,7 +4,10 @@
 //! Owns turning `NAME=REF` arguments into resolve requests (including the
 //! mcp-secret-wrapper forms: bare IDs, ARNs, `--vault-type/region/profile`
 //! and `VAULT_*`), the order of work (all references resolve before anything
-//! starts), and composing launch with the proxy. Prints nothing on stdout.
+//! starts), composing launch with the proxy, and the run's hold on leases and
+//! login tokens: a keeper renews them while the server runs and revokes them
+//! when it ends, when nothing starts, or when a signal stops the run while
+//! resolving. Prints nothing on stdout.
 
 use std::ffi::OsString;
 use std::sync::Arc;
