@@ -455,7 +455,10 @@ fn approle_with_a_read_only_policy_reads_and_is_denied_writing() {
         "from-approle|"
     );
     // No lease depends on the login token, so it was revoked before the exec.
-    assert_eq!(leases(&format!("auth/{mount}/login/")), Vec::<String>::new());
+    assert_eq!(
+        leases(&format!("auth/{mount}/login/")),
+        Vec::<String>::new()
+    );
 
     let mut c = warden(&home);
     with_approle(&mut c, &mount, &role_id);
