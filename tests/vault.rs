@@ -186,6 +186,39 @@ fn kv_v2_latest_old_versions_and_fields() {
 }
 
 #[test]
+fn mounts_sharing_a_first_segment_are_told_apart() {
+    let home = Home::new();
+    let team = unique("team");
+    bao(&[
+        "secrets",
+        "enable",
+        &format!("-path={team}/a"),
+        "-version=2",
+        "kv",
+    ]);
+    bao(&[
+        "secrets",
+        "enable",
+        &format!("-path={team}/b"),
+        "-version=1",
+        "kv",
+    ]);
+    bao(&["kv", "put", &format!("{team}/a/x"), "k=from-a"]);
+    bao(&["kv", "put", &format!("{team}/b/x"), "k=from-b"]);
+    let refs: Vec<String> = (0..6)
+        .map(|i| {
+            let m = if i % 2 == 0 { "a" } else { "b" };
+            format!("V{i}=vault://{team}/{m}/x#k")
+        })
+        .collect();
+    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+    assert_eq!(
+        ok(print_vars(root(&home), &refs)),
+        "from-a|from-b|from-a|from-b|from-a|from-b|"
+    );
+}
+
+#[test]
 fn kv_v1_is_detected_and_refuses_versions() {
     let home = Home::new();
     let m = kv_mount(1);
@@ -232,6 +265,46 @@ fn a_missing_secret_or_version_is_78_naming_the_path() {
         print_vars(root(&home), &[&format!("A=vault://{m}/app?verison=1#k")]),
         78,
         &["unknown parameter \"verison\""],
+    );
+}
+
+#[test]
+fn namespaces_from_the_reference_or_the_environment() {
+    let home = Home::new();
+    let ns = unique("ns");
+    bao(&["namespace", "create", &ns]);
+    let in_ns = |args: &[&str]| {
+        let out = StdCommand::new(service_env("MCP_WARDEN_TEST_BAO"))
+            .args(args)
+            .env("BAO_ADDR", addr())
+            .env("BAO_TOKEN", service_env("MCP_WARDEN_TEST_BAO_TOKEN"))
+            .env("BAO_NAMESPACE", &ns)
+            .env("HOME", std::env::temp_dir())
+            .output()
+            .expect("bao");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    in_ns(&["secrets", "enable", "-path=kvn", "-version=2", "kv"]);
+    in_ns(&["kv", "put", "kvn/app", "k=in-namespace"]);
+    assert_eq!(
+        ok(print_vars(
+            root(&home),
+            &[&format!("A=vault://kvn/app?namespace={ns}#k")]
+        )),
+        "in-namespace|"
+    );
+    let mut c = root(&home);
+    c.env("BAO_NAMESPACE", &ns);
+    assert_eq!(ok(print_vars(c, &["A=vault://kvn/app#k"])), "in-namespace|");
+    // Outside the namespace the mount does not exist.
+    fails(
+        print_vars(root(&home), &["A=vault://kvn/app#k"]),
+        77,
+        &["no secrets engine is mounted there"],
     );
 }
 
@@ -301,6 +374,7 @@ fn write_new_versions_and_expose_metadata_never_values() {
         .collect();
     assert_eq!(rows.len(), 1, "{listed}");
     assert_eq!(rows[0]["name"], format!("{m}/svc"));
+    assert_eq!(rows[0]["version"], "2", "{listed}");
     assert!(
         rows[0]["created"].is_string() && rows[0]["updated"].is_string(),
         "{listed}"
@@ -379,6 +453,11 @@ fn approle_with_a_read_only_policy_reads_and_is_denied_writing() {
     assert_eq!(
         ok(print_vars(c, &[&format!("A=vault://{m}/app#k")])),
         "from-approle|"
+    );
+    // No lease depends on the login token, so it was revoked before the exec.
+    assert_eq!(
+        leases(&format!("auth/{mount}/login/")),
+        Vec::<String>::new()
     );
 
     let mut c = warden(&home);
@@ -668,6 +747,10 @@ struct PrivateBao {
 impl PrivateBao {
     /// Starts one on a free port; with `tls_dir`, over TLS with its CA written there.
     fn start(home: &Path, tls_dir: Option<&Path>) -> PrivateBao {
+        Self::start_with(home, tls_dir, &[])
+    }
+
+    fn start_with(home: &Path, tls_dir: Option<&Path>, extra: &[&str]) -> PrivateBao {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             l.local_addr().expect("addr").port()
@@ -675,6 +758,7 @@ impl PrivateBao {
         let mut c = StdCommand::new(service_env("MCP_WARDEN_TEST_BAO"));
         c.args(["server", "-dev", "-dev-root-token-id=root"])
             .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .args(extra)
             .env("HOME", home)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -767,6 +851,134 @@ fn tls_is_verified_against_vault_cacert_or_capath() {
         .expect("openssl req");
     assert!(made.success());
     fails(tls(Some(("VAULT_CACERT", &other))), 69, &["VAULT_CACERT"]);
+}
+
+/// Runs openssl quietly; panics when it fails.
+fn openssl(args: &[&str], dir: &Path) {
+    let ok = StdCommand::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl")
+        .success();
+    assert!(ok, "openssl {args:?}");
+}
+
+#[test]
+fn mutual_tls_with_vault_client_cert_and_key() {
+    let home = Home::new();
+    let d = home.path().join("mtls");
+    std::fs::create_dir(&d).expect("dir");
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test-ca",
+        ],
+        &d,
+    );
+    std::fs::write(d.join("srv.ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext");
+    std::fs::write(d.join("cli.ext"), "extendedKeyUsage=clientAuth\n").expect("ext");
+    for n in ["srv", "cli"] {
+        openssl(
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{n}.key"),
+                "-out",
+                &format!("{n}.csr"),
+                "-subj",
+                &format!("/CN={n}"),
+            ],
+            &d,
+        );
+        openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{n}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &format!("{n}.pem"),
+                "-days",
+                "1",
+                "-extfile",
+                &format!("{n}.ext"),
+            ],
+            &d,
+        );
+    }
+    // A dev server with a second listener that requires a client certificate.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let p = |f: &str| d.join(f).display().to_string();
+    std::fs::write(
+        d.join("listener.hcl"),
+        format!(
+            "listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_cert_file = \"{}\"\n  \
+             tls_key_file = \"{}\"\n  tls_require_and_verify_client_cert = true\n  \
+             tls_client_ca_file = \"{}\"\n}}\n",
+            p("srv.pem"),
+            p("srv.key"),
+            p("ca.pem")
+        ),
+    )
+    .expect("config");
+    let bao = PrivateBao::start_with(
+        home.path(),
+        None,
+        &[&format!("-config={}", p("listener.hcl"))],
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        }),
+        "the mTLS listener did not open"
+    );
+    bao_at(&bao.addr, &["kv", "put", "secret/m", "k=over-mtls"]);
+    let run = |client: bool| {
+        let mut c = root(&home);
+        c.env("VAULT_ADDR", format!("https://127.0.0.1:{port}"))
+            .env("VAULT_TOKEN", "root")
+            .env("VAULT_CACERT", d.join("ca.pem"));
+        if client {
+            c.env("VAULT_CLIENT_CERT", d.join("cli.pem"))
+                .env("VAULT_CLIENT_KEY", d.join("cli.key"));
+        }
+        print_vars(c, &["A=vault://secret/m#k"])
+    };
+    fails(run(false), 69, &["VAULT_CLIENT_CERT"]);
+    assert_eq!(ok(run(true)), "over-mtls|");
+    // One without the other is a configuration error.
+    let mut c = root(&home);
+    c.env("VAULT_CLIENT_CERT", d.join("cli.pem"));
+    fails(
+        print_vars(c, &["A=vault://secret/m#k"]),
+        78,
+        &["go together"],
+    );
 }
 
 // --- leases --------------------------------------------------------------------
@@ -878,8 +1090,8 @@ fn leases_and_the_login_token_are_renewed_while_running_and_revoked_on_sigterm()
     )
     .expect("policy");
     bao(&["policy", "write", &name, &file.display().to_string()]);
-    // A login token that lives 4 s unless renewed.
-    let (mount, role_id) = approle(&name, "4s");
+    // A login token that lives 6 s unless renewed.
+    let (mount, role_id) = approle(&name, "6s");
     home.set("approle-secret-id", CANARY.as_bytes());
 
     let pidfile = home.path().join("child.pid");
@@ -921,17 +1133,24 @@ fn leases_and_the_login_token_are_renewed_while_running_and_revoked_on_sigterm()
         1,
         "two fields, one read: {cert_leases:?}"
     );
-    let first = lease_lookup(&token_leases[0]).expect("token lease");
-    assert!(first["last_renewal"].is_null(), "{first}");
-    // Renewed at two thirds of 4 s, again and again: alive well past its first TTL.
-    let renewed = wait_until(Duration::from_secs(10), || {
+    assert!(lease_lookup(&token_leases[0]).is_some(), "token lease");
+    // Renewed at two thirds of 6 s, again and again: alive well past its first TTL.
+    let renewed = wait_until(Duration::from_secs(15), || {
         lease_lookup(&token_leases[0]).is_some_and(|l| !l["last_renewal"].is_null())
     });
-    assert!(renewed, "the login token was not renewed");
-    std::thread::sleep(Duration::from_secs(5));
+    if !renewed {
+        let _ = warden.kill();
+        let out = warden.wait_with_output().expect("output");
+        panic!(
+            "the login token was not renewed: {:?}; mcp-warden said: {}",
+            lease_lookup(&token_leases[0]),
+            stderr(&out)
+        );
+    }
+    std::thread::sleep(Duration::from_secs(6));
     assert!(
         lease_lookup(&token_leases[0]).is_some(),
-        "the token must outlive its first 4 s TTL"
+        "the token must outlive its first 6 s TTL"
     );
     assert!(lease_lookup(&cert_leases[0]).is_some());
 
@@ -993,6 +1212,64 @@ fn a_failed_run_revokes_what_it_obtained() {
         &["X: local://absent"],
     );
     assert_eq!(leases(&format!("{pki}/issue/web/")), Vec::<String>::new());
+}
+
+#[test]
+fn a_signal_while_resolving_revokes_what_was_obtained() {
+    let home = Home::new();
+    let pki = pki_with_leases();
+    // A second "Vault" that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_addr = format!("http://{}", silent.local_addr().expect("addr"));
+    let ran = home.path().join("ran");
+    let mut c = home.std_cmd();
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("VAULT_") || k.starts_with("BAO_") {
+            c.env_remove(&k);
+        }
+    }
+    c.env("VAULT_ADDR", addr())
+        .env("VAULT_TOKEN", service_env("MCP_WARDEN_TEST_BAO_TOKEN"))
+        .env("HOME", home.path())
+        .args([
+            "run",
+            "--timeout",
+            "60s",
+            &format!("C=vault://{pki}/issue/web?arg.common_name=a.test.local#certificate"),
+            &format!("S=vault://secret/x?addr={silent_addr}#k"),
+            "--",
+            "touch",
+        ])
+        .arg(&ran)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut warden = c.spawn().expect("spawn");
+    let prefix = format!("{pki}/issue/web/");
+    assert!(
+        wait_until(Duration::from_secs(20), || leases(&prefix).len() == 1),
+        "the certificate was not issued"
+    );
+    let sent = std::time::Instant::now();
+    kill(warden.id() as i32, "TERM");
+    assert!(
+        wait_until(Duration::from_secs(10), || matches!(
+            warden.try_wait(),
+            Ok(Some(_))
+        )),
+        "mcp-warden kept waiting for the silent server after SIGTERM"
+    );
+    assert!(sent.elapsed() < Duration::from_secs(10));
+    let out = warden.wait_with_output().expect("output");
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert!(!ran.exists(), "the server must not start");
+    assert_eq!(
+        leases(&prefix),
+        Vec::<String>::new(),
+        "the lease was revoked"
+    );
+    drop(silent);
 }
 
 #[test]

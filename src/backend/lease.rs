@@ -21,8 +21,10 @@ use super::{BackendError, BoxFuture};
 pub trait Lease: Send + Sync {
     /// What this is, for messages: e.g. "Vault lease pki/issue/web/…". Never a value.
     fn label(&self) -> String;
-    /// Time to live when obtained.
+    /// Time to live when obtained: what a renewal asks for.
     fn ttl(&self) -> Duration;
+    /// Time left now (the TTL less the time since it was obtained).
+    fn left(&self) -> Duration;
     fn renewable(&self) -> bool;
     /// Tokens are revoked after the leases they own.
     fn is_token(&self) -> bool;
@@ -95,7 +97,7 @@ impl Keeper {
             }
             return;
         }
-        let shortest = leases.iter().map(|l| l.ttl()).min().unwrap_or_default();
+        let shortest = leases.iter().map(|l| l.left()).min().unwrap_or_default();
         (self.report)(format!(
             "with --exec nothing renews or revokes the {} lease(s) this run obtained: they              expire with their TTL (the shortest in {}); run without --exec to have them              renewed while the server runs and revoked when it exits",
             leases.len(),
@@ -115,7 +117,7 @@ pub async fn revoke_all(held: &[Arc<dyn Lease>], limit: Duration, report: &Repor
             set.spawn(async move {
                 match tokio::time::timeout(limit, l.revoke()).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => report(format!("cannot revoke {}: {e}", l.label())),
+                    Ok(Err(e)) => report(format!("cannot revoke {}: {}", l.label(), e.message)),
                     Err(_) => report(format!(
                         "cannot revoke {}: no answer within {}; it expires with its TTL",
                         l.label(),
@@ -130,15 +132,18 @@ pub async fn revoke_all(held: &[Arc<dyn Lease>], limit: Duration, report: &Repor
 
 /// Renews `lease` at two thirds of its TTL until it can no longer be renewed.
 async fn keep(lease: Arc<dyn Lease>, limit: Duration, report: Report) {
-    let mut ttl = lease.ttl();
+    // Counted from when the backend obtained it, not from now: resolving other
+    // references may have taken a good part of a short TTL.
+    let mut ttl = lease.left();
     let mut expires = Instant::now() + ttl;
+    let mut capped = false;
     loop {
         if ttl < MIN_LEFT {
             return;
         }
         tokio::time::sleep(renew_after(ttl)).await;
         let outcome = match tokio::time::timeout(limit, lease.renew()).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
+            Ok(r) => r.map_err(|e| e.message),
             Err(_) => Err(format!(
                 "no answer within {}",
                 humantime::format_duration(limit)
@@ -149,6 +154,15 @@ async fn keep(lease: Arc<dyn Lease>, limit: Duration, report: Report) {
             Ok(new_ttl) => {
                 ttl = new_ttl;
                 expires = now + new_ttl;
+                // Renewed for less than asked: the lease reached its maximum TTL.
+                if new_ttl < lease.ttl() && !capped {
+                    capped = true;
+                    report(format!(
+                        "{} reaches its maximum TTL in {}; it cannot be renewed past that",
+                        lease.label(),
+                        humantime::format_duration(Duration::from_secs(new_ttl.as_secs()))
+                    ));
+                }
             }
             Err(e) => {
                 ttl = expires.saturating_duration_since(now);
@@ -185,6 +199,9 @@ mod tests {
             if self.token { "token" } else { "lease" }.into()
         }
         fn ttl(&self) -> Duration {
+            self.ttl
+        }
+        fn left(&self) -> Duration {
             self.ttl
         }
         fn renewable(&self) -> bool {
@@ -268,7 +285,7 @@ mod tests {
         let reports = reports.lock().unwrap();
         assert_eq!(reports.len(), n);
         assert!(
-            reports[0].starts_with("cannot renew lease: x: denied; 3s left"),
+            reports[0].starts_with("cannot renew lease: denied; 3s left"),
             "{}",
             reports[0]
         );

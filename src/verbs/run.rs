@@ -4,7 +4,10 @@
 //! Owns turning `NAME=REF` arguments into resolve requests (including the
 //! mcp-secret-wrapper forms: bare IDs, ARNs, `--vault-type/region/profile`
 //! and `VAULT_*`), the order of work (all references resolve before anything
-//! starts), and composing launch with the proxy. Prints nothing on stdout.
+//! starts), composing launch with the proxy, and the run's hold on leases and
+//! login tokens: a keeper renews them while the server runs and revokes them
+//! when it ends, when nothing starts, or when a signal stops the run while
+//! resolving. Prints nothing on stdout.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -370,20 +373,58 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     };
 
     block_on(async move {
-        let resolved = if reqs.is_empty() {
-            Ok(Vec::new())
-        } else {
-            resolve(&registry, &reqs, timeout).await
+        // A signal while resolving stops the run, and what was obtained so far is
+        // revoked instead of being left behind by the default disposition.
+        let mut stops = StopSignals::new()?;
+        let resolved = tokio::select! {
+            r = async {
+                if reqs.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    resolve(&registry, &reqs, timeout).await
+                }
+            } => Ok(r),
+            sig = stops.recv() => Err(sig),
         };
         // Leases and login tokens obtained while resolving: renewed while the
         // server runs, revoked when it ends (or now, when nothing starts).
         let held = registry.held();
         let report: Report = Arc::new(|line| eprintln!("mcp-warden: {line}"));
-        let keeper = Keeper::start(held, timeout, report.clone());
-        let outcome = serve(args, program, policy, grace, &registry, resolved, &keeper).await;
+        let keeper = Keeper::start(held, timeout, report);
+        let outcome = match resolved {
+            Ok(resolved) => serve(args, program, policy, grace, &registry, resolved, &keeper).await,
+            Err(sig) => Ok(128 + sig),
+        };
         keeper.release().await;
         outcome
     })?
+}
+
+/// SIGINT, SIGTERM and SIGHUP, listened to before the server exists.
+struct StopSignals([tokio::signal::unix::Signal; 3]);
+
+impl StopSignals {
+    fn new() -> Result<Self, Error> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let on = |k: SignalKind| {
+            signal(k).map_err(|e| Error::Internal(format!("cannot set up signal handling: {e}")))
+        };
+        Ok(Self([
+            on(SignalKind::interrupt())?,
+            on(SignalKind::terminate())?,
+            on(SignalKind::hangup())?,
+        ]))
+    }
+
+    /// The number of the first signal received.
+    async fn recv(&mut self) -> i32 {
+        let [int, term, hup] = &mut self.0;
+        tokio::select! {
+            _ = int.recv() => rustix::process::Signal::INT.as_raw(),
+            _ = term.recv() => rustix::process::Signal::TERM.as_raw(),
+            _ = hup.recv() => rustix::process::Signal::HUP.as_raw(),
+        }
+    }
 }
 
 /// Everything after resolving: start the server and wait for it.

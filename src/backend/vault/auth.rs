@@ -7,7 +7,7 @@
 //! credentials longer than the login call, and must not put one in an error.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -35,6 +35,8 @@ pub(crate) struct LoginInfo {
     pub method: &'static str,
     pub ttl: Duration,
     pub renewable: bool,
+    /// When the login was sent: the TTL counts from about then.
+    pub obtained: Instant,
 }
 
 /// The subject of auth errors.
@@ -109,6 +111,7 @@ pub(crate) async fn session(
             "cannot encode the login request",
         )
     })?;
+    let obtained = Instant::now();
     let answer = client
         .call(
             Method::POST,
@@ -154,6 +157,7 @@ pub(crate) async fn session(
                 .get("renewable")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            obtained,
         }),
     })
 }

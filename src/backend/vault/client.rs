@@ -164,7 +164,11 @@ impl Client {
             );
         }
         let cause = root_cause(e);
-        let hint = if cause.to_ascii_lowercase().contains("certificate") {
+        let lower = cause.to_ascii_lowercase();
+        let hint = if lower.contains("alert") && lower.contains("certificate") {
+            // The server refused us: it wants (another) client certificate.
+            "the server asks for a client certificate: check VAULT_CLIENT_CERT and VAULT_CLIENT_KEY"
+        } else if lower.contains("certificate") {
             "check VAULT_CACERT names the CA that signed the server's certificate"
         } else {
             "check VAULT_ADDR and that the server is running"

@@ -55,6 +55,8 @@ impl Mount {
 /// A lease a read returned.
 #[derive(Debug, Clone)]
 pub(crate) struct LeaseInfo {
+    /// When the request was sent: the TTL counts from about then.
+    pub obtained: std::time::Instant,
     pub id: String,
     pub ttl: Duration,
     pub renewable: bool,
@@ -102,8 +104,9 @@ pub(crate) async fn mount(s: &Session, location: &str, ns: Option<&str>) -> Resu
             ErrorKind::Denied => Fail::new(
                 ErrorKind::Denied,
                 format!(
-                    "permission denied on {location}; check the token is valid and not expired, \
-                     and that one of its policies grants access to it"
+                    "permission denied on {location}, or no secrets engine is mounted there \
+                     (Vault does not tell which); check the mount name, that the token is valid \
+                     and not expired, and that one of its policies grants access to the path"
                 ),
             ),
             ErrorKind::NotFound => Fail::new(
@@ -146,9 +149,9 @@ pub(crate) async fn mount(s: &Session, location: &str, ns: Option<&str>) -> Resu
 /// Reads a reference: the secret's fields as a JSON object, and its lease if any.
 pub(crate) async fn read(
     s: &Session,
+    m: &Mount,
     req: &Request<'_>,
 ) -> Result<(SecretValue, Option<LeaseInfo>), Fail> {
-    let m = mount(s, req.location, req.namespace).await?;
     let rest = m.rest(req.location);
     if rest.is_empty() {
         return Err(Fail::new(
@@ -203,14 +206,15 @@ pub(crate) async fn read(
         .map(|v| ("version", v.to_string()))
         .into_iter()
         .collect();
+    let obtained = std::time::Instant::now();
     let answer = match call(s, method, &path, &query, req.namespace, body, cap).await {
         Ok(a) => a,
         Err(f) if f.kind == ErrorKind::NotFound && m.engine == Engine::KvV2 => {
-            return Err(deleted_hint(s, &m, req)
+            return Err(deleted_hint(s, m, req)
                 .await
-                .unwrap_or_else(|| not_found_hint(f, &m, req)));
+                .unwrap_or_else(|| not_found_hint(f, m, req)));
         }
-        Err(f) => return Err(not_found_hint(f, &m, req)),
+        Err(f) => return Err(not_found_hint(f, m, req)),
     }
     .ok_or_else(|| Fail::new(ErrorKind::NotFound, format!("{path} answered with no data")))?;
     let data = match m.engine {
@@ -238,6 +242,7 @@ pub(crate) async fn read(
         .and_then(Value::as_str)
         .filter(|id| !id.is_empty())
         .map(|id| LeaseInfo {
+            obtained,
             id: id.to_string(),
             ttl: Duration::from_secs(
                 answer
@@ -531,4 +536,20 @@ pub(crate) async fn list(
         out.push((name, meta));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_split_at_their_mount() {
+        let m = Mount {
+            path: "team/kv/".into(),
+            engine: Engine::KvV2,
+        };
+        assert_eq!(m.rest("team/kv/app/db"), "app/db");
+        assert_eq!(m.rest("team/kv"), "");
+        assert_eq!(m.describe(), "KV v2 mount team/kv/");
+    }
 }

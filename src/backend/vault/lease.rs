@@ -5,7 +5,7 @@
 //! and must not show a token or a lease's value; a label names the lease's path.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -21,6 +21,8 @@ pub(crate) struct VaultLease {
     pub lease_id: String,
     pub ttl: Duration,
     pub renewable: bool,
+    /// When the lease was handed out.
+    pub obtained: Instant,
 }
 
 /// A token mcp-warden obtained by logging in.
@@ -43,6 +45,9 @@ impl Lease for VaultLease {
     }
     fn ttl(&self) -> Duration {
         self.ttl
+    }
+    fn left(&self) -> Duration {
+        self.ttl.saturating_sub(self.obtained.elapsed())
     }
     fn renewable(&self) -> bool {
         self.renewable
@@ -105,6 +110,10 @@ impl LoginToken {
                 (l.ttl, l.renewable, l.method)
             })
     }
+
+    fn obtained(&self) -> Instant {
+        self.session.login.map_or_else(Instant::now, |l| l.obtained)
+    }
 }
 
 impl Lease for LoginToken {
@@ -113,6 +122,9 @@ impl Lease for LoginToken {
     }
     fn ttl(&self) -> Duration {
         self.info().0
+    }
+    fn left(&self) -> Duration {
+        self.ttl().saturating_sub(self.obtained().elapsed())
     }
     fn renewable(&self) -> bool {
         self.info().1

@@ -45,6 +45,10 @@ pub trait Credentials: Send + Sync {
 
 type SessionCell = Arc<OnceCell<Result<Arc<Session>, BackendError>>>;
 
+/// Address, namespace and first path segment: references sharing them usually
+/// share a mount, detected once.
+type MountKey = (String, Option<String>, String);
+
 pub struct VaultBackend {
     inner: Arc<Inner>,
 }
@@ -55,6 +59,9 @@ struct Inner {
     creds: Arc<dyn Credentials>,
     /// One token per address, obtained once even when many references ask at once.
     sessions: Mutex<HashMap<String, SessionCell>>,
+    /// Mounts found so far. Vault refuses a mount inside another, so a location
+    /// under a known mount's path belongs to it.
+    mounts: Mutex<HashMap<MountKey, Arc<OnceCell<kv::Mount>>>>,
     /// Leases and login tokens obtained and not yet handed over.
     held: Mutex<Vec<Arc<dyn Lease>>>,
 }
@@ -82,6 +89,7 @@ impl VaultBackend {
                 timeout,
                 creds,
                 sessions: Mutex::new(HashMap::new()),
+                mounts: Mutex::new(HashMap::new()),
                 held: Mutex::new(Vec::new()),
             }),
         }
@@ -162,6 +170,29 @@ impl Inner {
         .clone()
     }
 
+    /// The mount serving `t`: one detection per first path segment when many
+    /// references are fetched at once. Only successes are shared: a token may be
+    /// allowed one path of a mount and not another.
+    async fn mount(&self, s: &Session, t: &Target<'_>) -> Result<kv::Mount, Fail> {
+        let first = t.location.split('/').next().unwrap_or("").to_string();
+        let cell = {
+            let mut map = self.mounts.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry((t.addr.clone(), t.namespace.clone(), first))
+                .or_default()
+                .clone()
+        };
+        let ns = t.namespace.as_deref();
+        let m = cell
+            .get_or_try_init(|| kv::mount(s, t.location, ns))
+            .await?;
+        if t.location.starts_with(&m.path) || format!("{}/", t.location) == m.path {
+            Ok(m.clone())
+        } else {
+            // A deeper mount under the same first segment (`team/a/` vs `team/b/`).
+            kv::mount(s, t.location, ns).await
+        }
+    }
+
     fn hold(&self, l: Arc<dyn Lease>) {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).push(l);
     }
@@ -182,7 +213,8 @@ impl Inner {
             version: t.version,
             args: &t.args,
         };
-        let (value, lease) = kv::read(&s, &req).await.map_err(|f| at(r, f))?;
+        let m = self.mount(&s, &t).await.map_err(|f| at(r, f))?;
+        let (value, lease) = kv::read(&s, &m, &req).await.map_err(|f| at(r, f))?;
         if let Some(l) = lease {
             self.hold(Arc::new(lease::VaultLease {
                 session: s,
@@ -190,6 +222,7 @@ impl Inner {
                 lease_id: l.id,
                 ttl: l.ttl,
                 renewable: l.renewable,
+                obtained: l.obtained,
             }));
         }
         Ok(value)
