@@ -238,3 +238,62 @@ fn doctor_names_a_stopped_backend_and_wrong_credentials_with_a_fix() {
                 .and(predicate::str::contains(CANARY).not()),
         );
 }
+
+#[test]
+fn inventory_reads_profiles_owner_rotation_and_pin_state() {
+    let home = Home::new();
+    home.set("inv-prof", CANARY.as_bytes());
+    std::fs::write(
+        home.path().join("config.toml"),
+        r#"
+[servers.gh]
+command = "sh"
+args = ["-c", "true"]
+env = { T = "local://inv-prof" }
+owner = "platform-team@example.com"
+rotate_after = "1s"
+"#,
+    )
+    .unwrap();
+    let user = tempfile::tempdir().unwrap();
+    let dir = user.path().join(".cursor");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("mcp.json"),
+        r#"{"mcpServers":{"github":{"command":"mcp-warden","args":["run","@gh"]}}}"#,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut c = home.cmd();
+    let (code, inv) = inventory(&mut c, user.path(), &["--fail-on", "overdue"]);
+    assert_eq!(code, 1, "{inv}");
+    let servers = inv["servers"].as_array().unwrap();
+    for name in ["@gh", "github"] {
+        let s = servers
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {inv}"));
+        assert_eq!(s["owner"], "platform-team@example.com", "{name}");
+        assert_eq!(s["references"][0]["reference"], "local://inv-prof");
+        assert_eq!(s["references"][0]["overdue"], true, "{name}");
+    }
+    let profile = servers.iter().find(|s| s["name"] == "@gh").unwrap();
+    assert!(
+        profile["unpinned"]
+            .as_str()
+            .unwrap()
+            .contains("no pin recorded"),
+        "{profile}"
+    );
+    // Pinned, it reads as pinned.
+    home.cmd().args(["pin", "@gh"]).assert().success();
+    let (_, inv) = inventory(&mut home.cmd(), user.path(), &[]);
+    let profile = inv["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "@gh")
+        .unwrap()
+        .clone();
+    assert!(profile["unpinned"].is_null(), "{profile}");
+}

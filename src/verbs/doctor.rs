@@ -330,7 +330,20 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
     let mut checks = Vec::new();
     store_checks(&paths, &mut checks);
     permission_checks(&paths, &mut checks);
-    let refs = config_checks(&found, &mut checks);
+    let mut refs = config_checks(&found, &mut checks);
+    match super::inventory::profiles() {
+        Ok(Some(config)) => {
+            for p in config.servers.values() {
+                for (var, r) in super::inventory::profile_references(p) {
+                    refs.push((format!("profile @{} {var}", p.name), r));
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => checks.push(
+            check(Status::Fail, "profiles", e.to_string()).fix("fix the file at the line named"),
+        ),
+    }
     if refs.is_empty() {
         checks.push(check(
             Status::Ok,

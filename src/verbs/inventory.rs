@@ -210,7 +210,124 @@ fn launches(server: &Server) -> String {
     }
 }
 
-fn rows_of(location: &Location, bytes: &[u8], rotate: Option<Duration>) -> Vec<Row> {
+/// The user-level profiles (`mcp-warden run @NAME`), if the file exists and reads.
+pub fn profiles() -> Result<Option<crate::govern::profile::Config>, Error> {
+    let Some(path) = crate::govern::profile::config_path() else {
+        return Ok(None);
+    };
+    if !path.exists() {
+        return Ok(None);
+    }
+    crate::govern::profile::load(&path)
+        .map(Some)
+        .map_err(|e| Error::Config(e.to_string()))
+}
+
+/// A profile's references: its `env` table.
+pub fn profile_references(p: &crate::govern::profile::Profile) -> Vec<(String, SecretRef)> {
+    p.env
+        .iter()
+        .filter_map(|(var, r)| {
+            SecretRef::parse_or_bare(r, crate::reference::Scheme::Local)
+                .ok()
+                .map(|r| (var.clone(), r))
+        })
+        .collect()
+}
+
+/// The pin state of a profile: `None` when pinned and matching.
+fn profile_pin(p: &crate::govern::profile::Profile) -> Option<String> {
+    use crate::govern::pin;
+    let path_var = std::env::var_os("PATH");
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let observed = match pin::observe(&p.command, &p.args, path_var.as_deref(), &cwd) {
+        Ok(o) => o,
+        Err(e) => return Some(format!("cannot tell what runs: {e}")),
+    };
+    match &p.pinned {
+        Some(recorded) => {
+            let changes = pin::compare(recorded, &observed);
+            if changes.is_empty() {
+                None
+            } else {
+                let what: Vec<String> = changes.iter().map(ToString::to_string).collect();
+                Some(format!("does not match its pin: {}", what.join("; ")))
+            }
+        }
+        None => Some(format!("no pin recorded (mcp-warden pin @{})", p.name)),
+    }
+}
+
+fn profile_row(
+    config: &crate::govern::profile::Config,
+    p: &crate::govern::profile::Profile,
+    rotate: Option<Duration>,
+) -> Row {
+    let mut argv = vec![p.command.as_str()];
+    argv.extend(p.args.iter().map(String::as_str));
+    let launches = match runner::package_runner(&argv) {
+        Some(l) => format!("{} {}", l.runner, l.spec),
+        None => runner::program_name(&p.command).to_string(),
+    };
+    let refs = profile_references(p);
+    Row {
+        client: "mcp-warden",
+        scope: "profile",
+        path: config.path.clone(),
+        name: format!("@{}", p.name),
+        transport: "stdio",
+        launches,
+        unpinned: profile_pin(p),
+        posture: if refs.is_empty() {
+            Posture::NoCredentials
+        } else {
+            Posture::VaultWrapped
+        },
+        plaintext: 0,
+        refs: refs
+            .into_iter()
+            .map(|(var, reference)| RefRow::new(var, reference))
+            .collect(),
+        owner: p.owner.clone(),
+        rotate_after: p.rotate_after.or(rotate),
+    }
+}
+
+impl RefRow {
+    fn new(var: String, reference: SecretRef) -> Self {
+        Self {
+            var,
+            reference,
+            changed: None,
+            age: None,
+            overdue: false,
+            error: None,
+        }
+    }
+}
+
+/// `mcp-warden run @NAME` in a client entry: the profile it starts.
+fn started_profile<'a>(
+    server: &Server,
+    config: Option<&'a crate::govern::profile::Config>,
+) -> Option<&'a crate::govern::profile::Profile> {
+    let argv = posture::argv(server);
+    if runner::program_name(argv.first()?) != "mcp-warden" || argv.get(1) != Some(&"run") {
+        return None;
+    }
+    let name = argv[2..]
+        .iter()
+        .take_while(|a| **a != "--")
+        .find_map(|a| a.strip_prefix('@'))?;
+    config?.servers.get(name)
+}
+
+fn rows_of(
+    location: &Location,
+    bytes: &[u8],
+    rotate: Option<Duration>,
+    config: Option<&crate::govern::profile::Config>,
+) -> Vec<Row> {
     let Ok(cfg) = parse(location.clone(), bytes) else {
         return Vec::new();
     };
@@ -218,6 +335,11 @@ fn rows_of(location: &Location, bytes: &[u8], rotate: Option<Duration>) -> Vec<R
         .iter()
         .map(|s| {
             let findings = server_findings(s);
+            let profile = started_profile(s, config);
+            let mut refs = references(s);
+            if let Some(p) = profile {
+                refs.extend(profile_references(p));
+            }
             Row {
                 client: location.client,
                 scope: s.scope.as_str(),
@@ -228,19 +350,12 @@ fn rows_of(location: &Location, bytes: &[u8], rotate: Option<Duration>) -> Vec<R
                 unpinned: runner::unpinned(&posture::argv(s)),
                 posture: posture::posture(s, &findings),
                 plaintext: findings.len(),
-                refs: references(s)
+                refs: refs
                     .into_iter()
-                    .map(|(var, reference)| RefRow {
-                        var,
-                        reference,
-                        changed: None,
-                        age: None,
-                        overdue: false,
-                        error: None,
-                    })
+                    .map(|(var, reference)| RefRow::new(var, reference))
                     .collect(),
-                owner: None,
-                rotate_after: rotate,
+                owner: profile.and_then(|p| p.owner.clone()),
+                rotate_after: profile.and_then(|p| p.rotate_after).or(rotate),
             }
         })
         .collect()
@@ -312,12 +427,17 @@ fn days(d: Duration) -> String {
 pub fn run(args: InventoryArgs) -> Result<i32, Error> {
     let timeout = parse_duration("--timeout", &args.timeout)?;
     let rotate = parse_duration("--rotate-after", &args.rotate_after)?;
+    let rotate = Some(rotate).filter(|d| !d.is_zero());
     let found = discover(&args.discover)?;
+    let config = profiles()?;
     let mut rows = Vec::new();
     for loc in &found.locations {
         if let Ok(bytes) = crate::protect::read_config(&loc.path) {
-            rows.extend(rows_of(loc, &bytes, Some(rotate)));
+            rows.extend(rows_of(loc, &bytes, rotate, config.as_ref()));
         }
+    }
+    if let Some(c) = &config {
+        rows.extend(c.servers.values().map(|p| profile_row(c, p, rotate)));
     }
     let paths = Paths::from_env().ok_or_else(|| {
         Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
