@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{Error, block_on, parse_duration, scan::discover};
+use super::{Error, block_on_backends, parse_duration, scan::discover};
 use crate::backend::local::LocalBackend;
 use crate::backend::local::key::KeyLocation;
-use crate::backend::{ErrorKind, Registry, Settings};
+use crate::backend::{ErrorKind, Registry};
 use crate::cli::DoctorArgs;
 use crate::paths::Paths;
 use crate::reference::SecretRef;
@@ -323,9 +323,7 @@ async fn backend_checks(
 
 pub fn run(args: DoctorArgs) -> Result<i32, Error> {
     let timeout = parse_duration("--timeout", &args.timeout)?;
-    let paths = Paths::from_env().ok_or_else(|| {
-        Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
-    })?;
+    let paths = super::data_paths()?;
     let found = discover(&args.discover)?;
     let mut checks = Vec::new();
     store_checks(&paths, &mut checks);
@@ -351,13 +349,11 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
             "no client config references a secret yet",
         ));
     } else {
-        let registry = Registry::new(Settings {
-            paths: paths.clone(),
-            aws_region: None,
-            aws_profile: None,
-            timeout,
-        });
-        checks.extend(block_on(backend_checks(&registry, refs, timeout))?);
+        let registry = super::default_registry(timeout)?;
+        checks.extend(block_on_backends(
+            &registry,
+            backend_checks(&registry, refs, timeout),
+        )?);
     }
     let mut text = String::new();
     for c in &checks {

@@ -9,10 +9,8 @@ use std::io::Write;
 
 use zeroize::Zeroizing;
 
-use super::{Error, block_on, parse_duration};
-use crate::backend::{Registry, Settings};
+use super::{Error, block_on_backends, parse_duration};
 use crate::cli::HeadersArgs;
-use crate::paths::Paths;
 use crate::reference::Scheme;
 use crate::resolve::resolve;
 use crate::template;
@@ -53,16 +51,8 @@ pub fn run(args: HeadersArgs) -> Result<i32, Error> {
         .map(|(i, h)| split_header(i + 1, h))
         .collect::<Result<_, _>>()?;
     let reqs = super::run::requests(&args.assignments, Scheme::Local)?;
-    let paths = Paths::from_env().ok_or_else(|| {
-        Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
-    })?;
-    let registry = Registry::new(Settings {
-        paths,
-        aws_region: None,
-        aws_profile: None,
-        timeout,
-    });
-    let resolved = block_on(async {
+    let registry = super::default_registry(timeout)?;
+    let resolved = block_on_backends(&registry, async {
         if reqs.is_empty() {
             Ok(Vec::new())
         } else {

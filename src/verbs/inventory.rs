@@ -15,12 +15,11 @@ use std::time::{Duration, SystemTime};
 use clap::Parser;
 use serde_json::{Value, json};
 
-use super::{Error, block_on, parse_duration, scan::discover};
-use crate::backend::{Registry, SecretInfo, Settings};
+use super::{Error, block_on_backends, parse_duration, scan::discover};
+use crate::backend::{Registry, SecretInfo};
 use crate::cli::{Cli, Command, FailOn, InventoryArgs, InventoryFormat};
 use crate::clients::read::parse;
 use crate::clients::{Location, Server};
-use crate::paths::Paths;
 use crate::reference::SecretRef;
 use crate::scan::finding::Posture;
 use crate::scan::report::display_path;
@@ -439,17 +438,9 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
     if let Some(c) = &config {
         rows.extend(c.servers.values().map(|p| profile_row(c, p, rotate)));
     }
-    let paths = Paths::from_env().ok_or_else(|| {
-        Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
-    })?;
-    let registry = Registry::new(Settings {
-        paths,
-        aws_region: None,
-        aws_profile: None,
-        timeout,
-    });
+    let registry = super::default_registry(timeout)?;
     if rows.iter().any(|r| !r.refs.is_empty()) {
-        block_on(fill_ages(&registry, &mut rows, timeout))?;
+        block_on_backends(&registry, fill_ages(&registry, &mut rows, timeout))?;
     }
     let text = match args.format {
         InventoryFormat::Table => table(&rows, found.home.as_deref()),

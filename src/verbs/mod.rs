@@ -97,6 +97,44 @@ pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, Error> {
     Ok(out)
 }
 
+/// mcp-warden's data directory, or a configuration error saying how to set it.
+pub fn data_paths() -> Result<crate::paths::Paths, Error> {
+    crate::paths::Paths::from_env().ok_or_else(|| {
+        Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
+    })
+}
+
+/// The backends, built lazily, with default settings and `timeout` per reference.
+pub fn default_registry(timeout: std::time::Duration) -> Result<crate::backend::Registry, Error> {
+    Ok(crate::backend::Registry::new(crate::backend::Settings {
+        paths: data_paths()?,
+        aws_region: None,
+        aws_profile: None,
+        timeout,
+    }))
+}
+
+/// Like [`block_on`], for work that talks to backends: afterwards, leases and
+/// login tokens the backends obtained (a Vault AppRole login, a dynamic
+/// secret) are revoked instead of being left to their TTL.
+pub fn block_on_backends<F: std::future::Future>(
+    registry: &crate::backend::Registry,
+    work: F,
+) -> Result<F::Output, Error> {
+    block_on(async {
+        let out = work.await;
+        let held = registry.held();
+        if !held.is_empty() {
+            let report: crate::backend::lease::Report =
+                std::sync::Arc::new(|line| eprintln!("mcp-warden: {line}"));
+            crate::backend::lease::Keeper::start(held, registry.settings().timeout, report)
+                .release()
+                .await;
+        }
+        out
+    })
+}
+
 /// Parses a duration like `10s`, `1500ms`, or a bare number of seconds.
 pub fn parse_duration(flag: &str, text: &str) -> Result<std::time::Duration, Error> {
     let t = text.trim();

@@ -8,8 +8,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Error, block_on, parse_duration, scan::discover};
-use crate::backend::{Registry, Settings};
+use super::{Error, block_on_backends, parse_duration, scan::discover};
+use crate::backend::Registry;
 use crate::cli::{ProtectArgs, RestoreArgs};
 use crate::paths::Paths;
 use crate::protect::naming::Target;
@@ -19,18 +19,7 @@ use crate::protect::{self, Prepared, diff, journal, restore};
 use crate::scan::report::display_path;
 
 fn registry(timeout: Duration) -> Result<(Registry, Paths), Error> {
-    let paths = Paths::from_env().ok_or_else(|| {
-        Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
-    })?;
-    Ok((
-        Registry::new(Settings {
-            paths: paths.clone(),
-            aws_region: None,
-            aws_profile: None,
-            timeout,
-        }),
-        paths,
-    ))
+    Ok((super::default_registry(timeout)?, super::data_paths()?))
 }
 
 fn out(text: &str) -> Result<(), Error> {
@@ -157,7 +146,7 @@ fn apply_one(registry: &Registry, paths: &Paths, prepared: &mut Prepared) -> Res
         .iter()
         .flat_map(|e| e.secrets.iter())
         .collect();
-    block_on(async {
+    block_on_backends(registry, async {
         for s in &secrets {
             match store(registry, s).await? {
                 Stored::Written | Stored::AlreadyThere => {}
@@ -196,7 +185,7 @@ pub fn restore(args: RestoreArgs) -> Result<i32, Error> {
         );
         return Ok(0);
     }
-    let plans = block_on(restore::plan(&registry, records, &only))?;
+    let plans = block_on_backends(&registry, restore::plan(&registry, records, &only))?;
     let home = std::env::home_dir();
     let mut failed = 0usize;
     let mut restored = 0usize;

@@ -7,7 +7,7 @@
 use std::io::{IsTerminal, Read, Write};
 use std::time::SystemTime;
 
-use super::{Error, block_on};
+use super::{Error, block_on_backends};
 use crate::backend::local::LocalBackend;
 use crate::backend::{Registry, SecretInfo, Settings, WriteOutcome};
 use crate::cli::SecretCommand;
@@ -66,7 +66,7 @@ pub fn run(cmd: SecretCommand) -> Result<i32, Error> {
             }
             let reg = registry()?;
             let backend = reg.get(r.scheme)?;
-            let outcome = block_on(backend.write(&r, &value))??;
+            let outcome = block_on_backends(&reg, backend.write(&r, &value))??;
             let verb = match outcome {
                 WriteOutcome::Created => "created",
                 WriteOutcome::Updated => "updated",
@@ -77,7 +77,7 @@ pub fn run(cmd: SecretCommand) -> Result<i32, Error> {
         SecretCommand::Get { target: t } => {
             let r = target(&t)?;
             let reg = registry()?;
-            let value = block_on(fetch_one(&reg, &r))?.map_err(|e| match e {
+            let value = block_on_backends(&reg, fetch_one(&reg, &r))?.map_err(|e| match e {
                 ResolveError::Backend { source, .. } => Error::Backend(source),
                 other => Error::ResolveOne(other),
             })?;
@@ -94,7 +94,7 @@ pub fn run(cmd: SecretCommand) -> Result<i32, Error> {
             no_selector(&r, "rm")?;
             let reg = registry()?;
             let backend = reg.get(r.scheme)?;
-            block_on(backend.delete(&r))??;
+            block_on_backends(&reg, backend.delete(&r))??;
             eprintln!("mcp-warden: deleted {r}");
             Ok(0)
         }
@@ -118,7 +118,7 @@ fn ls(scope: Option<&str>, json: bool) -> Result<i32, Error> {
     };
     let reg = registry()?;
     let backend = reg.get(scheme)?;
-    let mut items = block_on(backend.list(&prefix, &params))??;
+    let mut items = block_on_backends(&reg, backend.list(&prefix, &params))??;
     items.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = std::io::stdout().lock();
     let w =
