@@ -262,28 +262,21 @@ pub fn package_runner<'a>(argv: &[&'a str]) -> Option<Launched<'a>> {
             UVX_VALUE_FLAGS,
             &["--spec"],
         ),
-        ("docker" | "podman", "run") => (
-            if prog == "docker" {
-                "docker run"
-            } else {
-                "podman run"
-            },
-            PackageKind::Image,
-            2,
-            DOCKER_VALUE_FLAGS,
-            &[],
-        ),
-        ("docker" | "podman", "container") if argv.get(2) == Some(&"run") => (
-            if prog == "docker" {
-                "docker run"
-            } else {
-                "podman run"
-            },
-            PackageKind::Image,
-            3,
-            DOCKER_VALUE_FLAGS,
-            &[],
-        ),
+        ("docker" | "podman", "run" | "container")
+            if sub == "run" || argv.get(2) == Some(&"run") =>
+        {
+            (
+                if prog == "docker" {
+                    "docker run"
+                } else {
+                    "podman run"
+                },
+                PackageKind::Image,
+                if sub == "run" { 2 } else { 3 },
+                DOCKER_VALUE_FLAGS,
+                &[],
+            )
+        }
         _ => return None,
     };
     let (index, spec) = first_operand(argv, from, values, pkg_flags)?;

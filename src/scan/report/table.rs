@@ -67,34 +67,33 @@ fn render_file(out: &mut String, file: &FileResult, paint: &dyn Fn(&str, &str) -
         }
         let _ = writeln!(out, "{line}");
         for f in &srv.findings {
-            let _ = writeln!(
-                out,
-                "      {:<8}  {}  line {}  {}  {}",
-                paint(
-                    severity_color(f.severity),
-                    &f.severity.as_str().to_uppercase()
-                ),
-                f.site.describe(),
-                f.line,
-                f.title,
-                f.masked.display()
-            );
+            finding_line(out, "      ", f, paint);
         }
     }
     for f in &file.findings {
-        let _ = writeln!(
-            out,
-            "    {:<8}  {}  line {}  {}  {}",
-            paint(
-                severity_color(f.severity),
-                &f.severity.as_str().to_uppercase()
-            ),
-            f.site.describe(),
-            f.line,
-            f.title,
-            f.masked.display()
-        );
+        finding_line(out, "    ", f, paint);
     }
+}
+
+/// `HIGH      env TOKEN  line 7  GitHub personal access token  ghp_… (40 chars)`.
+fn finding_line(
+    out: &mut String,
+    indent: &str,
+    f: &crate::scan::finding::Finding,
+    paint: &dyn Fn(&str, &str) -> String,
+) {
+    let _ = writeln!(
+        out,
+        "{indent}{:<8}  {}  line {}  {}  {}",
+        paint(
+            severity_color(f.severity),
+            &f.severity.as_str().to_uppercase()
+        ),
+        f.site.describe(),
+        f.line,
+        f.title,
+        f.masked.display()
+    );
 }
 
 fn severity_color(s: crate::scan::detect::Severity) -> &'static str {
