@@ -258,6 +258,7 @@ def scan() -> None:
     h = hyper("scan.json")
     if not h:
         return
+    h.update(hyper("scan.cold.json") or {})
     print("## scan (issue 5)\n")
     tree = D / "scan.tree.json"
     if tree.exists():

@@ -10,6 +10,7 @@
 //! reference, or starts a process. `inventory` and `doctor` read the same
 //! types through [`profile::load`] and [`pin::observe`]/[`pin::compare`].
 
+mod hash_cache;
 pub mod interp;
 pub mod pin;
 pub mod policy;

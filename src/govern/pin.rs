@@ -143,7 +143,15 @@ impl fmt::Display for Change {
 }
 
 /// SHA-256 of a file's contents, streamed.
+/// SHA-256 of a file, reusing the hash cache in the data directory while the
+/// file is unchanged (see `hash_cache`).
 pub fn hash_file(path: &Path) -> Result<String, GovernError> {
+    let paths = crate::paths::Paths::from_env();
+    super::hash_cache::sha256(path, paths.as_ref().map(|p| p.data_dir()), hash_file_now)
+}
+
+/// SHA-256 of a file, read now.
+pub fn hash_file_now(path: &Path) -> Result<String, GovernError> {
     let mut f = File::open(path).map_err(GovernError::io(path))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
