@@ -478,3 +478,61 @@ fn protect_into_moto_and_openbao_and_restore() {
         );
     }
 }
+
+#[test]
+fn convert_wrappers_rewrites_mcp_secret_wrapper_entries_and_restores_them() {
+    let s = setup();
+    let desktop = s.file(".config/Claude/claude_desktop_config.json");
+    let original = r#"{
+  "mcpServers": {
+    "githubApi": {
+      "command": "npx",
+      "args": ["-y", "@astrixsecurity/mcp-secret-wrapper",
+               "GITHUB_PERSONAL_ACCESS_TOKEN=arn:aws:secretsmanager:us-east-1:123456789012:secret:example-ABCDE",
+               "--", "docker", "run", "-i", "--rm", "-e", "GITHUB_PERSONAL_ACCESS_TOKEN", "ghcr.io/github/github-mcp-server"],
+      "env": { "VAULT_TYPE": "aws", "VAULT_PROFILE": "aws-profile", "VAULT_REGION": "us-east-1" }
+    }
+  }
+}
+"#;
+    std::fs::write(&desktop, original).unwrap();
+    // Without the flag, a wrapped entry is left alone.
+    s.cmd("protect").arg("--apply").assert().success();
+    assert_eq!(std::fs::read_to_string(&desktop).unwrap(), original);
+    s.cmd("protect")
+        .args(["--apply", "--convert-wrappers", "--warden", "mcp-warden"])
+        .assert()
+        .success();
+    let cfg = json(&desktop);
+    let entry = &cfg["mcpServers"]["githubApi"];
+    assert_eq!(entry["command"], "mcp-warden");
+    assert_eq!(
+        strings(&entry["args"]),
+        [
+            "run",
+            "--vault-type=aws",
+            "--vault-region=us-east-1",
+            "--vault-profile=aws-profile",
+            "GITHUB_PERSONAL_ACCESS_TOKEN=arn:aws:secretsmanager:us-east-1:123456789012:secret:example-ABCDE",
+            "--",
+            "docker",
+            "run",
+            "-i",
+            "--rm",
+            "-e",
+            "GITHUB_PERSONAL_ACCESS_TOKEN",
+            "ghcr.io/github/github-mcp-server"
+        ]
+    );
+    assert_eq!(entry["env"], serde_json::json!({}));
+    // mcp-warden reads the converted line the same way run does: scan calls it vault-wrapped.
+    s.warden
+        .cmd()
+        .args(["scan", "--format", "json"])
+        .arg(&desktop)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"vault-wrapped\""));
+    s.cmd("restore").arg("--apply").assert().success();
+    assert_eq!(std::fs::read_to_string(&desktop).unwrap(), original);
+}
