@@ -257,6 +257,18 @@ fn apply_rewrites_every_format_and_restore_gives_back_the_exact_bytes() {
     let headers: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(headers["Authorization"], format!("Bearer {}", TOKENS[7]));
 
+    // The journal that makes restore possible holds no plaintext.
+    let journal = s.warden.path().join("journal");
+    let records: Vec<_> = std::fs::read_dir(&journal).unwrap().flatten().collect();
+    assert!(!records.is_empty(), "no journal records");
+    for r in records {
+        assert_no_token("journal record", &std::fs::read(r.path()).unwrap());
+        assert_eq!(
+            std::fs::metadata(r.path()).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
     // A second run changes nothing.
     s.cmd("protect").arg("--apply").assert().success();
     assert_eq!(snapshot(s.home()), after, "protect is not idempotent");
