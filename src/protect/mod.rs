@@ -38,6 +38,8 @@ pub struct Prepared {
     pub plan: FilePlan,
     /// Journal records, one per rewritten entry (times set when written).
     pub records: Vec<Record>,
+    /// Every plaintext secret of the file (protected or not), for masking diffs.
+    pub all_secrets: Vec<(String, crate::scan::finding::Masked)>,
 }
 
 impl Prepared {
@@ -45,22 +47,33 @@ impl Prepared {
         !self.plan.entries.is_empty()
     }
 
-    /// Masks for the diff: every secret in every form it may take in the text.
+    /// Masks for the diff: every secret of the file, moved or not, in every
+    /// form it may take in the text.
     pub fn masks(&self) -> Vec<diff::Mask> {
-        self.plan
+        let moved = self
+            .plan
             .entries
             .iter()
             .flat_map(|e| e.secrets.iter())
-            .filter_map(|s| {
-                let text = s.value.as_str()?;
-                Some([Encoding::Raw, Encoding::Json].map(|enc| diff::Mask {
-                    text: journal::encode(text, enc),
-                    shown: format!("[{}]", s.masked),
-                }))
-            })
-            .flatten()
-            .collect()
+            .filter_map(|s| Some((s.value.as_str()?.to_string(), s.masked.clone())));
+        let all = self
+            .all_secrets
+            .iter()
+            .map(|(t, m)| (t.clone(), m.display()));
+        masks_for(moved.chain(all))
     }
+}
+
+/// Masks (raw and JSON-escaped forms) for secret texts and how to show them.
+pub fn masks_for(secrets: impl Iterator<Item = (String, String)>) -> Vec<diff::Mask> {
+    secrets
+        .flat_map(|(text, shown)| {
+            [Encoding::Raw, Encoding::Json].map(|enc| diff::Mask {
+                text: journal::encode(&text, enc),
+                shown: format!("[{shown}]"),
+            })
+        })
+        .collect()
 }
 
 /// Reads a config file (regular files only, at most [`MAX_CONFIG_BYTES`]).
@@ -144,6 +157,7 @@ pub fn prepare(location: Location, opts: &Options<'_>) -> Result<Prepared, Strin
     let target = std::fs::canonicalize(&location.path).map_err(|e| e.to_string())?;
     let original = read_config(&target)?;
     let cfg = parse(location.clone(), &original).map_err(|e| e.to_string())?;
+    let all_secrets = crate::scan::secret_texts(&cfg);
     let mut plan = plan::plan_file(&cfg, &original, opts);
     let format = location.format;
     let mut records = Vec::new();
@@ -190,6 +204,22 @@ pub fn prepare(location: Location, opts: &Options<'_>) -> Result<Prepared, Strin
             });
             continue;
         };
+        // Every other plaintext secret must be gone from what the journal keeps.
+        let leftover = all_secrets.iter().any(|(t, _)| {
+            original_segments
+                .iter()
+                .any(|seg| matches!(seg, journal::Segment::Text(x) if x.contains(t.as_str())))
+        });
+        if leftover {
+            plan.skipped.push(plan::Skipped {
+                server: entry.server.clone(),
+                site: "entry".into(),
+                reason: "the entry also holds a secret protect cannot move; protect it by hand \
+                         first (the journal would otherwise keep it)"
+                    .into(),
+            });
+            continue;
+        }
         edits.extend(entry.edits.iter().cloned());
         records.push(Record {
             version: journal::VERSION,
@@ -214,6 +244,15 @@ pub fn prepare(location: Location, opts: &Options<'_>) -> Result<Prepared, Strin
     };
     for r in &mut records {
         r.protected = entry_text(format, &new, &r.entry)?;
+        if all_secrets
+            .iter()
+            .any(|(t, _)| r.protected.contains(t.as_str()))
+        {
+            return Err(format!(
+                "{}: the rewritten entry would still hold a plaintext secret; nothing written",
+                r.server
+            ));
+        }
     }
     // The rewritten file must still read as the same client's config, with no plaintext left where we worked.
     if !plan.entries.is_empty() {
@@ -241,6 +280,7 @@ pub fn prepare(location: Location, opts: &Options<'_>) -> Result<Prepared, Strin
         new,
         plan,
         records,
+        all_secrets,
     })
 }
 

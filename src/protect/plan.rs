@@ -393,9 +393,23 @@ fn plan_server(
         templated_args.push(index);
         expand = true;
     }
-    if expand {
+    let ours = server
+        .command
+        .as_ref()
+        .is_some_and(|c| runner::program_name(&c.value) == "mcp-warden")
+        && args.first().map(String::as_str) == Some("run");
+    // The server's own arguments: all of them, or those after an existing run's `--`.
+    let child_from = if ours {
+        args.iter()
+            .position(|a| a == "--")
+            .map_or(args.len(), |i| i + 1)
+    } else {
+        0
+    };
+    let already_expanding = ours && args[..child_from].iter().any(|a| a == "--expand-args");
+    if expand && !already_expanding {
         // With --expand-args every argument is a template: keep the others literal.
-        for (j, a) in args.iter_mut().enumerate() {
+        for (j, a) in args.iter_mut().enumerate().skip(child_from) {
             if !templated_args.contains(&j) {
                 *a = template::escape(a);
             }

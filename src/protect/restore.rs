@@ -117,6 +117,10 @@ pub async fn plan(
         }
         let mut text = fr.current.clone();
         let mut blocked: Vec<String> = Vec::new();
+        // The client id lives for the rest of this short-lived process.
+        let file_kind = recs.first().and_then(|(_, r)| {
+            format_of(&r.format).map(|f| (&*Box::leak(r.client.clone().into_boxed_str()), f))
+        });
         for (jpath, r) in recs {
             if blocked.contains(&r.entry) {
                 continue;
@@ -167,6 +171,24 @@ pub async fn plan(
             fr.restored_entries.push(r.server.clone());
         }
         fr.restored = text;
+        // Mask every plaintext secret either side of the diff holds, restored or not.
+        if let Some((client, format)) = file_kind {
+            for bytes in [&fr.current, &fr.restored] {
+                let loc = crate::clients::Location {
+                    client,
+                    scope: crate::clients::Scope::User,
+                    path: path.clone(),
+                    format,
+                };
+                if let Ok(cfg) = crate::clients::read::parse(loc, bytes) {
+                    fr.masks.extend(super::masks_for(
+                        crate::scan::secret_texts(&cfg)
+                            .into_iter()
+                            .map(|(t, m)| (t, m.display())),
+                    ));
+                }
+            }
+        }
         out.push(fr);
     }
     out

@@ -129,37 +129,67 @@ pub fn scan_config(cfg: &ConfigFile) -> FileResult {
 
 /// The plaintext secrets in one server entry.
 pub fn server_findings(server: &Server) -> Vec<Finding> {
+    located_findings(server)
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect()
+}
+
+/// The text of every plaintext secret in a parsed file (servers and token
+/// stores), each with its masked form: for masking output that shows file
+/// text (diffs), never for printing.
+pub fn secret_texts(cfg: &ConfigFile) -> Vec<(String, finding::Masked)> {
+    let mut out = Vec::new();
+    for server in &cfg.servers {
+        for (f, at) in located_findings(server) {
+            if let Some(text) = at.value.get(f.range.clone()) {
+                out.push((text.to_string(), f.masked.clone()));
+            }
+        }
+    }
+    for (key, at) in &cfg.credentials {
+        for h in detect::scan_value(Field::Credential { key }, &at.value) {
+            if let Some(text) = at.value.get(h.range.clone()) {
+                out.push((text.to_string(), finding::Masked::of(text)));
+            }
+        }
+    }
+    out
+}
+
+/// Findings of one entry with the string each was found in.
+fn located_findings(server: &Server) -> Vec<(Finding, &crate::clients::Located)> {
     let mut out = Vec::new();
     for (name, at) in &server.env {
         for h in detect::scan_value(Field::Env { name }, &at.value) {
-            out.push(Finding::new(&h, Site::Env(name.clone()), at));
+            out.push((Finding::new(&h, Site::Env(name.clone()), at), at));
         }
     }
     let args: Vec<&str> = server.args.iter().map(|a| a.value.as_str()).collect();
     for ah in detect::scan_args(&args) {
         if let Some(at) = server.args.get(ah.index) {
-            out.push(Finding::new(&ah.hit, Site::Arg(ah.index), at));
+            out.push((Finding::new(&ah.hit, Site::Arg(ah.index), at), at));
         }
     }
     if let Some(at) = &server.command {
         // Some clients take a whole command line in `command`.
         for ah in detect::scan_args(&[at.value.as_str()]) {
-            out.push(Finding::new(&ah.hit, Site::Arg(0), at));
+            out.push((Finding::new(&ah.hit, Site::Arg(0), at), at));
         }
     }
     if let Some(at) = &server.url {
         for h in detect::scan_value(Field::Url, &at.value) {
-            out.push(Finding::new(&h, Site::Url, at));
+            out.push((Finding::new(&h, Site::Url, at), at));
         }
     }
     for (name, at) in &server.headers {
         for h in detect::scan_value(Field::Header { name }, &at.value) {
-            out.push(Finding::new(&h, Site::Header(name.clone()), at));
+            out.push((Finding::new(&h, Site::Header(name.clone()), at), at));
         }
     }
     for (key, at) in &server.credentials {
         for h in detect::scan_value(Field::Credential { key }, &at.value) {
-            out.push(Finding::new(&h, Site::Credential(key.clone()), at));
+            out.push((Finding::new(&h, Site::Credential(key.clone()), at), at));
         }
     }
     out
