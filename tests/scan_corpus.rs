@@ -136,6 +136,22 @@ fn special(name: &str, rng: &mut Rng) -> Option<String> {
             ));
             format!("{payload}_{}", rng.pick(alphabet("a")?, 43))
         }
+        // A Google app password as shown: four groups of four letters.
+        "@apppw" => (0..4)
+            .map(|_| rng.pick(LOWER, 4))
+            .collect::<Vec<_>>()
+            .join(" "),
+        // A user-chosen password: a word, digits and a symbol.
+        "@wordpw" => {
+            const WORDS: &[&str] = &[
+                "Maple", "Harbor", "Falcon", "Quartz", "Willow", "Copper", "Nebula", "Orchid",
+            ];
+            let word = WORDS[(rng.next() % WORDS.len() as u64) as usize];
+            let n = 2 + (rng.next() % 3) as usize;
+            let digits = rng.pick(DIGITS, n);
+            let symbol = rng.pick(SYMBOLS, 1);
+            format!("{word}{digits}{symbol}")
+        }
         "@uuid" => format!(
             "{}-{}-4{}-a{}-{}",
             rng.pick(h, 8),
