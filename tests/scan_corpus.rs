@@ -10,7 +10,7 @@
 //! `{{@pw:14}}` to a mixed password, `{{@jwt}}` to a JWT, ... (see
 //! `special`). The generator is seeded from the file name, so runs are
 //! reproducible; `SCAN_CORPUS_SEED=<n>` draws other fakes. No token-shaped
-//! string is committed. `build.py` regenerates the files from `cases.py`.
+//! string is committed; `SCAN_CORPUS_KEEP=<dir>` keeps the expanded files. `build.py` regenerates the files from `cases.py`.
 
 mod common;
 
@@ -319,7 +319,9 @@ fn collect(report: &Value, root: &Path, seen: &mut Seen) {
 #[test]
 fn realistic_corpus_precision_and_recall() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().join("corpus");
+    // SCAN_CORPUS_KEEP=<dir> writes the expanded corpus there for inspection.
+    let root = std::env::var_os("SCAN_CORPUS_KEEP")
+        .map_or_else(|| tmp.path().join("corpus"), PathBuf::from);
     let mut cases = materialise("negatives", &root);
     let negatives = cases.len();
     cases.extend(materialise("positives", &root));
