@@ -106,7 +106,25 @@ fn special(name: &str, rng: &mut Rng) -> Option<String> {
             ));
             format!("{header}.{payload}.{}", rng.pick(w, 43))
         }
-        "@pem-esc" => {
+        // Mapbox-style `sk.`/`pk.` bodies: base64url JSON, then a signature.
+        "@jwtbody" => {
+            let body = URL_SAFE_NO_PAD.encode(format!(
+                r#"{{"u":"{}","a":"{}"}}"#,
+                rng.pick(LOWER, 8),
+                rng.pick(alphabet("l")?, 25)
+            ));
+            format!("{body}.{}", rng.pick(w, 22))
+        }
+        "@openssh" => {
+            let b64 = alphabet("b")?;
+            let mut lines = vec![format!("b3BlbnNzaC1rZXktdjEAAAAA{}", rng.pick(b64, 46))];
+            lines.extend((0..5).map(|_| rng.pick(b64, 70)));
+            format!(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\\n{}\\n-----END OPENSSH PRIVATE KEY-----\\n",
+                lines.join("\\n")
+            )
+        }
+        "@pem-esc" | "@pem-real" => {
             let b64 = alphabet("b")?;
             let body: Vec<String> = (0..12).map(|_| rng.pick(b64, 64)).collect();
             format!(
