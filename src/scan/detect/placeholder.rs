@@ -213,6 +213,20 @@ pub(super) fn is_non_secret_shape(s: &str) -> bool {
     {
         return true;
     }
+    // npm scoped package specs: `@scope/name`, `@scope/name@1.2.3`
+    if let Some(rest) = t.strip_prefix('@')
+        && let Some((scope, name)) = rest.split_once('/')
+    {
+        let name = name.split_once('@').map_or(name, |(n, _)| n);
+        let part = |p: &str| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"-._~".contains(&c))
+        };
+        if part(scope) && part(name) {
+            return true;
+        }
+    }
     // URLs (credentials inside are the URL detector's job)
     if lower.contains("://") {
         return true;
@@ -627,6 +641,8 @@ mod tests {
     #[test]
     fn globs_are_identifiers_with_a_star() {
         assert!(is_non_secret_shape("app.*"));
+        assert!(is_non_secret_shape("@acme/private-mcp"));
+        assert!(is_non_secret_shape("@upstash/context7-mcp@1.0.14"));
         assert!(is_non_secret_shape("mcp:server:*"));
         assert!(!is_non_secret_shape("6~3Hyy6R.*"));
         assert!(password_like("6~3Hyy6R.*"));
