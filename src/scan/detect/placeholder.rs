@@ -179,7 +179,10 @@ pub(super) fn is_non_secret_shape(s: &str) -> bool {
         || t.starts_with("./")
         || t.starts_with("../")
         || t.starts_with("~/")
-        || t.starts_with('~')
+        || (t.starts_with('~')
+            && t[1..]
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._/-\\".contains(&c)))
         || (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\')
         || t.starts_with("\\\\")
     {
@@ -426,7 +429,10 @@ pub(super) fn password_like(s: &str) -> bool {
     }
     // Words only (`custom-value`, `correct horse battery staple` from the
     // comic); a stock word among other characters (`S3cure!Pass`) is fine.
-    if reads_as_words(s) {
+    // Random passwords cut at case changes and symbols fall into two- and
+    // three-letter pieces that pass for words (`fao`, `He`, `Sya`), so one
+    // piece of four letters or more is needed.
+    if reads_as_words(s) && words(s).iter().any(|w| w.len() >= 4 && is_word(w)) {
         return false;
     }
     !is_default_password(s) && entropy::shannon(b) >= 2.5
@@ -646,6 +652,11 @@ mod tests {
         assert!(is_non_secret_shape("mcp:server:*"));
         assert!(!is_non_secret_shape("6~3Hyy6R.*"));
         assert!(password_like("6~3Hyy6R.*"));
+        assert!(password_like("~g*k1*OXii0*"));
+        assert!(is_non_secret_shape("~deploy/keys"));
+        assert!(password_like("faoHeSya_2.91.wy"));
+        assert!(!password_like("custom-value"));
+        assert!(!password_like("correct horse battery staple"));
     }
 
     #[test]
