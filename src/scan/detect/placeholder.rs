@@ -216,6 +216,24 @@ pub(super) fn is_non_secret_shape(s: &str) -> bool {
     {
         return true;
     }
+    // versions: `1.2.3`, `v2.0.1-beta.2`, `3.11.4+build.7`
+    {
+        let v = t.strip_prefix(['v', 'V']).unwrap_or(t);
+        let core_end = v.find(['-', '+']).unwrap_or(v.len());
+        let core = &v[..core_end];
+        let rest = &v[core_end..];
+        if core.split('.').count() >= 2
+            && core
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+            && rest
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-+.".contains(&c))
+            && rest.len() <= 20
+        {
+            return true;
+        }
+    }
     // npm scoped package specs: `@scope/name`, `@scope/name@1.2.3`
     if let Some(rest) = t.strip_prefix('@')
         && let Some((scope, name)) = rest.split_once('/')
@@ -459,6 +477,21 @@ fn is_app_password(s: &str) -> bool {
     letters.len() >= 8
 }
 
+/// A short value (10..16 bytes, no spaces) with upper case, lower case,
+/// digits and symbols that passes the password gate: strong enough to be a
+/// real credential although too short for [`random_enough`].
+pub(super) fn short_strong(s: &str) -> bool {
+    let b = s.as_bytes();
+    (10..16).contains(&b.len())
+        && !b.iter().any(u8::is_ascii_whitespace)
+        && b.iter().any(u8::is_ascii_uppercase)
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b.iter().any(u8::is_ascii_digit)
+        && b.iter().any(u8::is_ascii_punctuation)
+        && !is_word_like(s)
+        && password_like(s)
+}
+
 /// A BIP-39-style recovery phrase: 12, 15, 18, 21 or 24 lowercase words of
 /// 3..=8 letters, not a placeholder (`word1 word2 ...`, `your twelve ...`)
 /// and not the same few words repeated.
@@ -647,6 +680,8 @@ mod tests {
     #[test]
     fn globs_are_identifiers_with_a_star() {
         assert!(is_non_secret_shape("app.*"));
+        assert!(is_non_secret_shape("v1.2.3-Beta"));
+        assert!(is_non_secret_shape("2024.11.04"));
         assert!(is_non_secret_shape("@acme/private-mcp"));
         assert!(is_non_secret_shape("@upstash/context7-mcp@1.0.14"));
         assert!(is_non_secret_shape("mcp:server:*"));
