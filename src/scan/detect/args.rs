@@ -56,7 +56,8 @@ pub(super) fn scan(args: &[&str]) -> Vec<ArgHit> {
                 None => Vec::new(),
             };
             per_arg[i].extend(hits.into_iter().map(|h| value::shift(h, offset)));
-        } else if let Some(kind) = flag_kind(arg) {
+        } else if let Some(kind) = flag_kind(arg).filter(|_| !arg.contains('=')) {
+            // (`--x=v` with an unusual flag name carries its own value.)
             let Some(&next) = args.get(i + 1) else {
                 continue;
             };
@@ -129,7 +130,7 @@ fn split_flag_eq(arg: &str) -> Option<(&str, &str)> {
     let name_ok = flag.len() > 1
         && flag
             .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.');
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./:@".contains(&c));
     name_ok.then_some((flag, val))
 }
 
@@ -169,4 +170,25 @@ fn header_line(line: &str) -> Vec<Hit> {
 fn named(flag: &str, val: &str) -> Vec<Hit> {
     let r = value::trimmed(val);
     heuristic::judge(flag, val, r).into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npm_config_flags_carry_their_own_value() {
+        let args = [
+            "--yes",
+            "--//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+            "@acme/private-mcp",
+        ];
+        assert!(scan(&args).is_empty());
+        let token = format!("Zk3pQ9vX2mLr8TfWq4Hn{}", "B7aK1sD4fG6hJ8");
+        let arg = format!("--//npm.example.com/:_authToken={token}");
+        let hits = scan(&[arg.as_str(), "@acme/private-mcp"]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].index, 0);
+        assert_eq!(&arg[hits[0].hit.range.clone()], token);
+    }
 }

@@ -55,7 +55,11 @@ fn judge_kind(
     let pass = match kind {
         NameKind::Password => placeholder::password_like(candidate),
         NameKind::Mnemonic => placeholder::mnemonic_like(candidate),
-        _ => placeholder::random_enough(candidate),
+        // A short value with upper and lower case, digits and symbols is a
+        // password-grade secret under any secret-like name
+        // (`--jira-token=Pa55!word-ish`), though too short to judge by
+        // randomness.
+        _ => placeholder::random_enough(candidate) || placeholder::short_strong(candidate),
     };
     if !pass {
         return None;
@@ -165,5 +169,10 @@ mod tests {
             Some("generic-password")
         );
         assert!(judge("API_KEY", v, 0..v.len()).is_none());
+        let v = "s9Vq!2rLm_k4";
+        assert!(judge("--jira-token", v, 0..v.len()).is_some());
+        for v in ["Secret123!", "Team-Alpha-01", "v1.2.3-Beta", "Zk3pQ9vX2m"] {
+            assert!(judge("API_KEY", v, 0..v.len()).is_none(), "{v}");
+        }
     }
 }

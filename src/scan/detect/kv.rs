@@ -5,8 +5,58 @@
 use super::{Hit, heuristic};
 
 /// Heuristic hits for the `K=V` / `K: V` entries of `text`, when it holds
-/// several lines or several `;`-separated pairs; ranges are into `text`.
+/// several lines or several `;`-separated pairs, and for `Bearer` credentials
+/// embedded in it; ranges are into `text`.
 pub(super) fn scan(text: &str) -> Vec<Hit> {
+    let mut hits = bearer(text);
+    hits.extend(pairs(text));
+    hits
+}
+
+/// `Bearer V` inside a longer text (`Authorization:Bearer V,X-Client:mcp`,
+/// `-H "Authorization: Bearer V"`): the credential is judged as an
+/// Authorization value whatever the surrounding name.
+fn bearer(text: &str) -> Vec<Hit> {
+    const SCHEME: &str = "bearer";
+    let lower = text.to_ascii_lowercase();
+    let b = text.as_bytes();
+    let mut hits = Vec::new();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(SCHEME).map(|i| i + from) {
+        from = i + SCHEME.len();
+        if i > 0 && b[i - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let ws = b[from..]
+            .iter()
+            .take_while(|c| c.is_ascii_whitespace() && **c != b'\n')
+            .count();
+        if ws == 0 {
+            continue;
+        }
+        let start = from + ws;
+        let len = b[start..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || b"._~+/=-".contains(c))
+            .count();
+        if len == 0 {
+            continue;
+        }
+        hits.extend(heuristic::judge_as(
+            "Authorization",
+            text,
+            start..start + len,
+            (
+                "http-authorization",
+                "Credential in an Authorization header",
+            ),
+        ));
+        from = start + len;
+    }
+    hits
+}
+
+fn pairs(text: &str) -> Vec<Hit> {
     let sep = if text.contains('\n') {
         '\n'
     } else if text.contains(';') && text.matches('=').count() >= 2 {
@@ -75,5 +125,12 @@ mod tests {
         assert!(scan("API_KEY=Zk3pQ9vX2mLr8TfWq4HnB7").is_empty());
         assert!(scan("a\nAPI_KEY=${API_KEY}\n").is_empty());
         assert!(entry("=x").is_none());
+        let t = "Authorization:Bearer Zk3pQ9vX2mLr8TfWq4HnB7,X-Client:mcp";
+        let hits = scan(t);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(&t[hits[0].range.clone()], "Zk3pQ9vX2mLr8TfWq4HnB7");
+        assert!(scan("Authorization:Bearer ${TOKEN},X-Client:mcp").is_empty());
+        assert!(scan("Authorization: Bearer your-token-here").is_empty());
+        assert!(scan("NotBearer Zk3pQ9vX2mLr8TfWq4HnB7").is_empty());
     }
 }

@@ -113,7 +113,27 @@ const NON_SECRET_QUALIFIERS: &[&str] = &[
     "MAX",
     "NUM",
     "MIN",
+    // Keys that name a record, not a credential (`FIGMA_FILE_KEY`,
+    // `JIRA_PROJECT_KEY`, `CONFLUENCE_SPACE_KEY`).
+    "FILE",
+    "PROJECT",
+    "ISSUE",
+    "SPACE",
+    "BOARD",
+    "PAGE",
+    "DOC",
+    "DOCUMENT",
+    "SHEET",
+    "FOLDER",
+    "TABLE",
+    "COLUMN",
+    "ROW",
+    "RECORD",
 ];
+
+/// Two-word endings that make a name secret-like although their last word
+/// alone does not: Telegram's `API_HASH`, a client `SESSION_STRING`.
+const SECRET_PAIRS: &[(&str, &str)] = &[("API", "HASH"), ("SESSION", "STRING")];
 
 /// Splits a name into upper-case words on separators and case changes:
 /// `X-Api-Key` -> X, API, KEY; `clientSecret` -> CLIENT, SECRET;
@@ -178,6 +198,13 @@ pub(super) fn classify(name: &str) -> NameKind {
     }
     if MNEMONIC_WORDS.contains(&last.as_str()) {
         return NameKind::Mnemonic;
+    }
+    if w.len() >= 2
+        && SECRET_PAIRS
+            .iter()
+            .any(|(a, b)| w[w.len() - 2] == *a && last == b)
+    {
+        return NameKind::Secret;
     }
     // Run-together names: `PGPASSWORD`, `GHTOKEN`, `NPMAPIKEY`.
     if ["PASSWORD", "PASSWD", "PASSPHRASE"]
@@ -402,6 +429,8 @@ mod tests {
             "OPENAI_API_KEY2",
             "GITHUB_TOKEN_PROD",
             "GHTOKEN",
+            "TELEGRAM_API_HASH",
+            "TELEGRAM_SESSION_STRING",
         ] {
             assert_eq!(classify(n), NameKind::Secret, "{n}");
         }
@@ -433,6 +462,11 @@ mod tests {
             "OAUTH",
             "BYPASS",
             "MAXTOKENS",
+            "FIGMA_FILE_KEY",
+            "JIRA_PROJECT_KEY",
+            "CONFLUENCE_SPACE_KEY",
+            "COMMIT_HASH",
+            "SESSION_ID",
         ] {
             assert_eq!(classify(n), NameKind::Other, "{n}");
         }

@@ -10,7 +10,6 @@ use super::entropy;
 /// Substrings (lowercase) that mark documentation examples and placeholders.
 /// Long enough that random tokens practically never contain them.
 const MARKERS: &[&str] = &[
-    "xxxx",
     "****",
     "...",
     "\u{2026}",
@@ -121,6 +120,9 @@ pub(super) fn has_marker(s: &str) -> bool {
         return true;
     }
     let b = lower.as_bytes();
+    if x_filler(b) {
+        return true;
+    }
     let alnum: Vec<u8> = b
         .iter()
         .copied()
@@ -138,6 +140,26 @@ pub(super) fn has_marker(s: &str) -> bool {
         || entropy::is_periodic(b)
 }
 
+/// `xxxx` filler (`ghp_xxxxxxxx`, `xoxb-xxxx-xxxx`, `AKIAXXXXXXXXXXXXXXXX`):
+/// a run of four or more x's that is long (six or more) or a fair share of
+/// the letters and digits. A random 40-character token contains four x's in
+/// a row about once in 20,000 draws; that alone does not make it a
+/// placeholder.
+fn x_filler(lower: &[u8]) -> bool {
+    let mut run = 0;
+    let mut longest = 0;
+    for &c in lower {
+        run = if c == b'x' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    if longest < 4 {
+        return false;
+    }
+    let alnum = lower.iter().filter(|c| c.is_ascii_alphanumeric()).count();
+    let xs = lower.iter().filter(|&&c| c == b'x').count();
+    longest >= 6 || alnum <= 24 || xs * 5 >= alnum
+}
+
 /// Whether `s` is a value that is never a secret whatever its name: a
 /// boolean, a number, a path, a URL without credentials, an email address, a
 /// region, a glob like `mcp:*`, an all-digits id.
@@ -152,12 +174,15 @@ pub(super) fn is_non_secret_shape(s: &str) -> bool {
     if b.iter().all(|c| c.is_ascii_digit() || b".-+_ ".contains(c)) {
         return true;
     }
-    // paths
-    if t.starts_with('/')
+    // paths (a base64 secret may start with `/` too)
+    if (t.starts_with('/') && !is_random_base64(t))
         || t.starts_with("./")
         || t.starts_with("../")
         || t.starts_with("~/")
-        || t.starts_with('~')
+        || (t.starts_with('~')
+            && t[1..]
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._/-\\".contains(&c)))
         || (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\')
         || t.starts_with("\\\\")
     {
@@ -191,6 +216,38 @@ pub(super) fn is_non_secret_shape(s: &str) -> bool {
     {
         return true;
     }
+    // versions: `1.2.3`, `v2.0.1-beta.2`, `3.11.4+build.7`
+    {
+        let v = t.strip_prefix(['v', 'V']).unwrap_or(t);
+        let core_end = v.find(['-', '+']).unwrap_or(v.len());
+        let core = &v[..core_end];
+        let rest = &v[core_end..];
+        if core.split('.').count() >= 2
+            && core
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+            && rest
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-+.".contains(&c))
+            && rest.len() <= 20
+        {
+            return true;
+        }
+    }
+    // npm scoped package specs: `@scope/name`, `@scope/name@1.2.3`
+    if let Some(rest) = t.strip_prefix('@')
+        && let Some((scope, name)) = rest.split_once('/')
+    {
+        let name = name.split_once('@').map_or(name, |(n, _)| n);
+        let part = |p: &str| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"-._~".contains(&c))
+        };
+        if part(scope) && part(name) {
+            return true;
+        }
+    }
     // URLs (credentials inside are the URL detector's job)
     if lower.contains("://") {
         return true;
@@ -207,11 +264,31 @@ pub(super) fn is_non_secret_shape(s: &str) -> bool {
         return true;
     }
     // globs and debug namespaces (`mcp:*`, `*`, `app.*`)
-    if t == "*" || t.ends_with(":*") || t.ends_with("/*") || t.ends_with(".*") || t.ends_with(",*")
+    if t == "*"
+        || ([":*", "/*", ".*", ",*"].iter().any(|g| t.ends_with(g))
+            && t[..t.len() - 1]
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_-.:/,@".contains(&c)))
     {
         return true;
     }
     is_region(&lower)
+}
+
+/// Standard-alphabet base64 that reads as random rather than as a path:
+/// at least 20 characters, upper case, lower case and digits, and a run of
+/// 16 or more between slashes (`/OMNJcCHMgWMSwKE4bkIrE1SS0crnSPn/BSXRhG`,
+/// not `/Users/Me/Projects/MyApp2024`).
+fn is_random_base64(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 20
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(c))
+        && b.iter().any(u8::is_ascii_uppercase)
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b.iter().any(u8::is_ascii_digit)
+        && t.split('/')
+            .any(|seg| seg.len() >= 16 && !reads_as_words(seg))
 }
 
 /// Cloud region names: `us-east-1`, `eu-west-2`, `europe-west1`, `westeurope`.
@@ -307,7 +384,7 @@ pub(super) fn reads_as_words(s: &str) -> bool {
 /// consonants), so random letters (`hxjlxk`) are not words.
 fn is_word(p: &str) -> bool {
     let b = p.as_bytes();
-    if b == b"A" || b == b"I" {
+    if matches!(b, b"A" | b"I" | b"a" | b"i") {
         return true;
     }
     if !b.iter().all(u8::is_ascii_alphabetic) || !(2..=12).contains(&b.len()) {
@@ -365,12 +442,54 @@ pub(super) fn password_like(s: &str) -> bool {
     if has_marker(s) || is_non_secret_shape(s) {
         return false;
     }
+    if is_app_password(s) {
+        return true;
+    }
     // Words only (`custom-value`, `correct horse battery staple` from the
     // comic); a stock word among other characters (`S3cure!Pass`) is fine.
-    if reads_as_words(s) {
+    // Random passwords cut at case changes and symbols fall into two- and
+    // three-letter pieces that pass for words (`fao`, `He`, `Sya`), so one
+    // piece of four letters or more is needed.
+    if reads_as_words(s) && words(s).iter().any(|w| w.len() >= 4 && is_word(w)) {
         return false;
     }
     !is_default_password(s) && entropy::shannon(b) >= 2.5
+}
+
+/// A Google-style app password as it is shown and pasted: four groups of
+/// four lower-case letters (`abcd efgh ijkl mnop` without the sequence),
+/// with enough distinct letters to be generated rather than typed.
+fn is_app_password(s: &str) -> bool {
+    let groups: Vec<&str> = s.split(' ').collect();
+    if groups.len() != 4
+        || !groups
+            .iter()
+            .all(|g| g.len() == 4 && g.bytes().all(|c| c.is_ascii_lowercase()))
+    {
+        return false;
+    }
+    let mut letters: Vec<u8> = s.bytes().filter(u8::is_ascii_lowercase).collect();
+    if entropy::longest_sequence(&letters) >= 4 {
+        return false;
+    }
+    letters.sort_unstable();
+    letters.dedup();
+    letters.len() >= 8
+}
+
+/// A short value (10..16 bytes, no spaces) with upper case, lower case,
+/// digits and symbols that passes the password gate: strong enough to be a
+/// real credential although too short for [`random_enough`].
+pub(super) fn short_strong(s: &str) -> bool {
+    let b = s.as_bytes();
+    (10..16).contains(&b.len())
+        && !b.iter().any(u8::is_ascii_whitespace)
+        && b.iter().any(u8::is_ascii_uppercase)
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b.iter().any(u8::is_ascii_digit)
+        && b.iter().any(u8::is_ascii_punctuation)
+        && !is_word_like(s)
+        && password_like(s)
 }
 
 /// A BIP-39-style recovery phrase: 12, 15, 18, 21 or 24 lowercase words of
@@ -524,5 +643,63 @@ mod tests {
             assert!(!is_default_password(p), "{p}");
         }
         assert!(has_marker("a1b2c3d4e5f6g7h8i9j0"));
+        // Sentences of instructions are not secrets.
+        assert!(!random_enough("change-this-to-a-random-string"));
+    }
+
+    #[test]
+    fn x_runs_in_long_random_values_are_not_filler() {
+        let random = "Zk3pQ9vX2mLr8TfWq4Hn";
+        let long = format!("ntn_{random}XXXx{random}");
+        assert!(!has_marker(&long));
+        for s in [
+            "xxxx",
+            "sk-proj-xxxx",
+            "xoxb-xxxx-xxxx-xxxx",
+            "re_xxxxxxxxx",
+        ] {
+            assert!(has_marker(s), "{s}");
+        }
+        assert!(has_marker(&format!("{random}xxxxxx{random}")));
+    }
+
+    #[test]
+    fn slash_led_base64_is_not_a_path() {
+        let v = format!("/{}/{}", "OMNJcCHMgWMSwKE4bkIrE1SS0", "crnSPnZBSXRhG");
+        assert!(!is_non_secret_shape(&v));
+        assert!(random_enough(&v));
+        for p in [
+            "/Users/Me/Projects/MyApp2024",
+            "/var/run/secrets/token",
+            "/ApplicationSupport/ClaudeDesktop",
+        ] {
+            assert!(is_non_secret_shape(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn globs_are_identifiers_with_a_star() {
+        assert!(is_non_secret_shape("app.*"));
+        assert!(is_non_secret_shape("v1.2.3-Beta"));
+        assert!(is_non_secret_shape("2024.11.04"));
+        assert!(is_non_secret_shape("@acme/private-mcp"));
+        assert!(is_non_secret_shape("@upstash/context7-mcp@1.0.14"));
+        assert!(is_non_secret_shape("mcp:server:*"));
+        assert!(!is_non_secret_shape("6~3Hyy6R.*"));
+        assert!(password_like("6~3Hyy6R.*"));
+        assert!(password_like("~g*k1*OXii0*"));
+        assert!(is_non_secret_shape("~deploy/keys"));
+        assert!(password_like("faoHeSya_2.91.wy"));
+        assert!(!password_like("custom-value"));
+        assert!(!password_like("correct horse battery staple"));
+    }
+
+    #[test]
+    fn app_passwords() {
+        assert!(password_like("kvuu uuig fgmu yyyf"));
+        assert!(!password_like("abcd efgh ijkl mnop"));
+        assert!(!password_like("xxxx xxxx xxxx xxxx"));
+        assert!(!password_like("aaaa bbbb aaaa bbbb"));
+        assert!(!password_like("your app pass word"));
     }
 }
