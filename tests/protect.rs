@@ -548,3 +548,95 @@ fn convert_wrappers_rewrites_mcp_secret_wrapper_entries_and_restores_them() {
     s.cmd("restore").arg("--apply").assert().success();
     assert_eq!(std::fs::read_to_string(&desktop).unwrap(), original);
 }
+
+/// Review findings: what protect must not do to neighbours, skipped secrets and existing templates.
+#[test]
+fn neighbours_skipped_secrets_and_existing_templates_are_respected() {
+    let s = setup();
+    let desktop = s.file(".config/Claude/claude_desktop_config.json");
+    let a = "ghp_zymMlopiWfqUyHRSIf8NFmAUNLnY5Yx0y3Rn";
+    let b = "ghp_jDQl2Kvf8THRXfEuzcrJaBnx7IfDH5mMDdwi";
+    let c = "ghp_n86TkVYCM7l8GQlchbkER0Af7BOfjtNayviH";
+    let d = "ghp_zm5YdOnCqIz0Wiw8SE7diV3TMXVjM8Ahghjs";
+    std::fs::write(
+        &desktop,
+        format!(
+            r#"{{
+  "mcpServers": {{
+    "a": {{ "command": "npx", "args": ["-y", "a@1.0.0"], "env": {{ "A_TOKEN": "{a}" }} }},
+    "b": {{ "command": "npx", "args": ["-y", "b@1.0.0"], "env": {{ "B_TOKEN": "{b}" }} }},
+    "c": {{ "command": "mcp-warden", "args": ["run", "--expand-args", "A=local://x", "--", "srv", "--a=%{{A}}", "--token={c}"] }},
+    "d": {{ "command": "docker", "args": ["run", "-i", "--rm", "img:1", "tool", "-e", "K={d}"] }}
+  }}
+}}
+"#
+        ),
+    )
+    .unwrap();
+    // A dry run for one server never shows a neighbour's secret.
+    let out = s
+        .cmd("protect")
+        .args(["--server", "a"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    for t in [a, b, c, d] {
+        assert!(!text.contains(t), "the diff printed a secret: {text}");
+    }
+    s.cmd("protect")
+        .args(["--apply", "--warden", "mcp-warden"])
+        .assert()
+        .success();
+    let cfg = json(&desktop);
+    // An existing template stays a template; the new secret becomes one.
+    let c_args = strings(&cfg["mcpServers"]["c"]["args"]);
+    assert!(c_args.contains(&"--a=%{A}".to_string()), "{c_args:?}");
+    assert!(
+        c_args.iter().any(|x| x.starts_with("--token=%{")),
+        "{c_args:?}"
+    );
+    // `-e` after the image belongs to the container's command: templated, not turned into `-e K`.
+    let d_args = strings(&cfg["mcpServers"]["d"]["args"]);
+    assert!(!d_args.contains(&"K".to_string()), "{d_args:?}");
+    assert!(d_args.iter().any(|x| x.starts_with("K=%{")), "{d_args:?}");
+
+    // Claude Code remote entry: a header it can move, an env secret it cannot.
+    let claude = s.file(".claude.json");
+    let e = "ghp_llAj7n4JuXFZo2qh20xlReGsaL1dvnyzv0Zz";
+    let h = "ysCW9f4CA96qeGs6R3uYEIi75qB4sA9Q0NksyRRM";
+    std::fs::write(
+        &claude,
+        format!(
+            r#"{{"mcpServers": {{"r": {{"type": "http", "url": "https://mcp.example.com/mcp",
+  "env": {{"GH_TOKEN": "{e}"}}, "headers": {{"Authorization": "Bearer {h}"}}}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let before = std::fs::read(&claude).unwrap();
+    let out = s
+        .cmd("protect")
+        .arg("--apply")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("protect it by hand"));
+    assert_eq!(
+        std::fs::read(&claude).unwrap(),
+        before,
+        "the entry was rewritten"
+    );
+    for r in std::fs::read_dir(s.warden.path().join("journal"))
+        .unwrap()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(r.path()).unwrap();
+        assert!(
+            !text.contains(e) && !text.contains(h),
+            "the journal holds plaintext"
+        );
+    }
+}

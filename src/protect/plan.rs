@@ -185,13 +185,26 @@ fn argv_edits(shape: &ArgvShape, entry: &str, new_argv: &[String]) -> Vec<Edit> 
     }
 }
 
-/// `"-e", "K=V"` for docker/podman: the value can come from the environment instead.
+/// `"-e", "K=V"` among docker/podman's own options (before the image): the
+/// value can come from docker's environment instead. After the image, `-e` is
+/// the container command's own argument and is left alone.
 fn docker_env_flag(argv: &[&str], index: usize) -> bool {
-    let inner = runner::package_runner(argv).is_some_and(|l| l.kind == runner::PackageKind::Image)
-        || argv
-            .windows(2)
-            .any(|w| matches!(runner::program_name(w[0]), "docker" | "podman") && w[1] == "run");
-    inner && index >= 1 && matches!(argv[index - 1], "-e" | "--env")
+    // The runner may sit behind a wrapper (`mcp-warden run ... -- docker run ...`).
+    let mut start = 0;
+    for _ in 0..8 {
+        let rest = &argv[start..];
+        if let Some(l) = runner::package_runner(rest)
+            && l.kind == runner::PackageKind::Image
+        {
+            let image = start + l.index;
+            return index >= 1 && index < image && matches!(argv[index - 1], "-e" | "--env");
+        }
+        match runner::wrapper(rest).and_then(|w| w.inner) {
+            Some(i) => start += i,
+            None => return false,
+        }
+    }
+    false
 }
 
 /// A variable name for a secret found in argument `index` of `args`.
