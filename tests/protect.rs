@@ -640,3 +640,40 @@ fn neighbours_skipped_secrets_and_existing_templates_are_respected() {
         );
     }
 }
+
+#[test]
+fn a_toml_entry_interleaved_with_another_table_is_left_alone() {
+    let s = setup();
+    let codex = s.file(".codex/config.toml");
+    let x = "ghp_n86TkVYCM7l8GQlchbkER0Af7BOfjtNayviH";
+    let y = "ghp_yA0xIfl4c7xU2zXCot2PoPUtg3SUunWZTRTp";
+    let text = format!(
+        "[mcp_servers.x]\ncommand = \"npx\"\nargs = [\"-y\", \"x@1.0.0\"]\n\n\
+         [mcp_servers.y]\ncommand = \"npx\"\nargs = [\"-y\", \"y@1.0.0\"]\n\n[mcp_servers.y.env]\nOTHER_TOKEN = \"{y}\"\n\n\
+         [mcp_servers.x.env]\nGITHUB_TOKEN = \"{x}\"\n"
+    );
+    std::fs::write(&codex, &text).unwrap();
+    let out = s
+        .cmd("protect")
+        .args(["--apply", "--server", "x"])
+        .assert()
+        .get_output()
+        .clone();
+    assert_no_token("stdout", &out.stdout);
+    assert_no_token("stderr", &out.stderr);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(y));
+    assert_eq!(
+        std::fs::read_to_string(&codex).unwrap(),
+        text,
+        "the file was rewritten"
+    );
+    if let Ok(dir) = std::fs::read_dir(s.warden.path().join("journal")) {
+        for r in dir.flatten() {
+            let j = std::fs::read_to_string(r.path()).unwrap();
+            assert!(
+                !j.contains(y) && !j.contains(x),
+                "the journal holds plaintext"
+            );
+        }
+    }
+}

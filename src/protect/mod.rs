@@ -137,6 +137,42 @@ fn toml_table_span(bytes: &[u8], pointer: &str) -> Option<std::ops::Range<usize>
     let table = item.as_table()?;
     let mut range = table.span()?;
     extend(table, &mut range, 0);
+    // Another table defined between this entry's header and its sub-tables
+    // would be swallowed (journaled, restored): refuse rather than guess.
+    fn foreign(
+        t: &toml_edit::Table,
+        path: &mut Vec<String>,
+        entry: &[String],
+        r: &std::ops::Range<usize>,
+        depth: usize,
+    ) -> bool {
+        if depth > 64 {
+            return true;
+        }
+        for (k, item) in t.iter() {
+            if let toml_edit::Item::Table(sub) = item {
+                path.push(k.to_string());
+                let inside = sub
+                    .span()
+                    .is_some_and(|s| s.start >= r.start && s.start < r.end);
+                let ours = path.starts_with(entry) || entry.starts_with(path);
+                if (inside && !ours) || foreign(sub, path, entry, r, depth + 1) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let entry: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|seg| seg.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let root = doc.as_item().as_table()?;
+    if foreign(root, &mut Vec::new(), &entry, &range, 0) {
+        return None;
+    }
     let start = text[..range.start].rfind('\n').map_or(0, |i| i + 1);
     let end = text[range.end..]
         .find('\n')

@@ -348,9 +348,34 @@ fn npm_non_registry(spec: &str) -> bool {
             .any(|p| spec.starts_with(p))
 }
 
+/// A package spec or image as it may be shown: a URL loses its userinfo,
+/// query and fragment (`git+https://user:TOKEN@host/r.git?x#y` becomes
+/// `git+https://host/r.git`), and anything a detector calls a secret is cut.
+pub fn display_spec(spec: &str) -> String {
+    let shown = match spec.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.split(['?', '#']).next().unwrap_or("");
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            if path.is_empty() {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}/{path}")
+            }
+        }
+        None => spec.to_string(),
+    };
+    let hits = super::detect::scan_args(&[shown.as_str()]);
+    match hits.first() {
+        Some(h) => format!("{}[secret]", shown.get(..h.hit.range.start).unwrap_or("")),
+        None => shown,
+    }
+}
+
 /// Why `launched` is not pinned, or `None` when it is.
 pub fn unpinned_reason(launched: &Launched<'_>) -> Option<String> {
-    let spec = launched.spec;
+    let shown = display_spec(launched.spec);
+    let spec = shown.as_str();
     let runner = launched.runner;
     match launched.kind {
         PackageKind::Npm => {
@@ -479,6 +504,25 @@ mod tests {
             wrapper(&["op", "run", "--", "node", "s.js"]).map(|w| w.inner),
             Some(Some(3))
         );
+    }
+
+    #[test]
+    fn specs_are_shown_without_credentials() {
+        assert_eq!(
+            display_spec(
+                "git+https://oauth2:glpat-AbCdEfGhIjKlMnOpQrSt@gitlab.com/o/r.git?x=1#main"
+            ),
+            "git+https://gitlab.com/o/r.git"
+        );
+        assert_eq!(
+            display_spec("https://registry.example/pkg.tgz?token=abc"),
+            "https://registry.example/pkg.tgz"
+        );
+        assert_eq!(display_spec("@scope/pkg@1.2.3"), "@scope/pkg@1.2.3");
+        let r =
+            unp("uvx --from git+https://oauth2:glpat-AbCdEfGhIjKlMnOpQrSt@gitlab.com/o/r.git tool")
+                .unwrap();
+        assert!(!r.contains("glpat-"), "{r}");
     }
 
     #[test]

@@ -195,7 +195,7 @@ fn launches(server: &Server) -> String {
     }
     let rest = &argv[start.min(argv.len())..];
     match (rest.first(), runner::package_runner(rest)) {
-        (_, Some(l)) => format!("{} {}", l.runner, l.spec),
+        (_, Some(l)) => format!("{} {}", l.runner, runner::display_spec(l.spec)),
         (Some(cmd), None) => runner::program_name(cmd).to_string(),
         (None, None) => server.url.as_ref().map_or_else(String::new, |u| {
             // Host only: paths and queries may carry secrets.
@@ -265,7 +265,7 @@ fn profile_row(
     let mut argv = vec![p.command.as_str()];
     argv.extend(p.args.iter().map(String::as_str));
     let launches = match runner::package_runner(&argv) {
-        Some(l) => format!("{} {}", l.runner, l.spec),
+        Some(l) => format!("{} {}", l.runner, runner::display_spec(l.spec)),
         None => runner::program_name(&p.command).to_string(),
     };
     let refs = profile_references(p);

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Error, block_on_backends, parse_duration, scan::discover};
+use super::{Error, block_on, block_on_backends, parse_duration, scan::discover};
 use crate::backend::Registry;
 use crate::cli::{ProtectArgs, RestoreArgs};
 use crate::paths::Paths;
@@ -117,6 +117,8 @@ pub fn protect(args: ProtectArgs) -> Result<i32, Error> {
             }
         }
     }
+    // Leases and login tokens the backends obtained: revoked now, not left to their TTL.
+    block_on_backends(&registry, async {})?;
     let verb = if args.apply {
         "protected"
     } else {
@@ -146,7 +148,8 @@ fn apply_one(registry: &Registry, paths: &Paths, prepared: &mut Prepared) -> Res
         .iter()
         .flat_map(|e| e.secrets.iter())
         .collect();
-    block_on_backends(registry, async {
+    // Logins stay open across files; they are released once, at the end.
+    block_on(async {
         for s in &secrets {
             match store(registry, s).await? {
                 Stored::Written | Stored::AlreadyThere => {}
