@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use assert_cmd::Command;
 use base64::Engine as _;
 use common::{CANARY, Home, kill, process_gone, read_pid, service_env, wait_until};
+use predicates::prelude::*;
 use serde_json::Value;
 
 fn addr() -> String {
@@ -1231,6 +1232,7 @@ fn a_signal_while_resolving_revokes_what_was_obtained() {
     }
     c.env("VAULT_ADDR", addr())
         .env("VAULT_TOKEN", service_env("MCP_WARDEN_TEST_BAO_TOKEN"))
+        .env("MCP_WARDEN_VAULT_ADDRS", &silent_addr)
         .env("HOME", home.path())
         .args([
             "run",
@@ -1285,4 +1287,40 @@ fn twenty_kv_secrets_in_one_run() {
     let out = ok(print_vars(root(&home), &refs));
     let want: String = (0..20).map(|i| format!("value{i}|")).collect();
     assert_eq!(out, want);
+}
+
+#[test]
+fn a_reference_cannot_send_the_vault_token_to_a_server_it_names() {
+    let home = Home::new();
+    // A listener standing in for a server an attacker controls: it must never be contacted.
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let trap_addr = format!("http://{}", trap.local_addr().unwrap());
+    let mut c = home.cmd();
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("VAULT_") || k.starts_with("BAO_") || k.starts_with("MCP_WARDEN_VAULT") {
+            c.env_remove(&k);
+        }
+    }
+    c.env("VAULT_ADDR", addr())
+        .env("VAULT_TOKEN", CANARY)
+        .args([
+            "run",
+            "--exec",
+            &format!("K=vault://secret/x?addr={trap_addr}#k"),
+            "--",
+            "true",
+        ])
+        .assert()
+        .code(78)
+        .stderr(
+            predicate::str::contains("MCP_WARDEN_VAULT_ADDRS")
+                .and(predicate::str::contains(CANARY).not()),
+        );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        trap.accept().is_err(),
+        "mcp-warden connected to a server a reference named"
+    );
 }

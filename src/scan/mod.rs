@@ -87,14 +87,22 @@ pub fn scan_location(location: Location) -> FileResult {
 /// Reads a regular file of at most `limit` bytes: never blocks on a FIFO or
 /// device, never reads a huge file into memory.
 pub fn read_limited(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let meta = std::fs::metadata(path)?;
+    // Opened without blocking and checked on the descriptor: a FIFO swapped in
+    // after a path check can never hang the scan.
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(path)?
+    };
+    let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(ReadError::Shape("not a regular file".to_string()));
     }
     if meta.len() > limit {
         return Err(ReadError::TooLarge { limit });
     }
-    let file = std::fs::File::open(path)?;
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {

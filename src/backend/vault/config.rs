@@ -98,6 +98,10 @@ pub(crate) struct Config {
     pub auth_mount: String,
     /// Where `~/.vault-token` is, when the home directory is known.
     pub token_file: Option<PathBuf>,
+    /// Servers a reference's `?addr=` may name besides `addr`
+    /// (`MCP_WARDEN_VAULT_ADDRS`, comma-separated; from the environment only,
+    /// never from a config file, since the credentials go wherever it points).
+    pub extra_addrs: Vec<String>,
 }
 
 /// The service-account token every Kubernetes pod has.
@@ -202,6 +206,14 @@ impl Config {
             token_file: env("HOME")
                 .filter(|h| !h.is_empty())
                 .map(|h| PathBuf::from(h).join(".vault-token")),
+            extra_addrs: warden_var(env, "ADDRS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|a| a.trim().trim_end_matches('/').to_string())
+                        .filter(|a| !a.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }
@@ -214,6 +226,37 @@ pub(crate) fn check_addr(a: &str) -> Result<(), String> {
         .ok_or("the Vault address must start with https:// or http://")?;
     if rest.trim_end_matches('/').is_empty() || rest.contains(['?', '#', '@', ' ']) {
         return Err("the Vault address must be https://HOST[:PORT]".into());
+    }
+    Ok(())
+}
+
+/// Whether a reference may send this run's Vault credentials to `addr`: only
+/// to `VAULT_ADDR`/`BAO_ADDR` or a server listed in `MCP_WARDEN_VAULT_ADDRS`,
+/// and over plain http only on loopback. A config file (a cloned repository's
+/// `.mcp.json`, say) must not be able to point the user's token elsewhere.
+pub(crate) fn addr_allowed(cfg: &Config, addr: &str) -> Result<(), String> {
+    let a = addr.trim_end_matches('/');
+    let known = cfg.addr.as_deref().map(|x| x.trim_end_matches('/')) == Some(a)
+        || cfg.extra_addrs.iter().any(|x| x == a);
+    if !known {
+        return Err(
+            "names a server that is neither VAULT_ADDR (BAO_ADDR) nor listed in \
+             MCP_WARDEN_VAULT_ADDRS; mcp-warden does not send Vault credentials to a server a \
+             reference chooses (list it in MCP_WARDEN_VAULT_ADDRS to allow it)"
+                .into(),
+        );
+    }
+    if let Some(rest) = a.strip_prefix("http://") {
+        let host = rest.split(['/']).next().unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback && cfg.addr.as_deref().map(|x| x.trim_end_matches('/')) != Some(a) {
+            return Err("plain http is allowed only on loopback; use https://".into());
+        }
     }
     Ok(())
 }

@@ -119,6 +119,7 @@ impl Inner {
             match k.as_str() {
                 "addr" => {
                     config::check_addr(v).map_err(|m| err(format!("?addr=: {m}")))?;
+                    config::addr_allowed(cfg, v).map_err(|m| err(format!("?addr= {m}")))?;
                     addr = Some(v.clone());
                 }
                 "namespace" => t.namespace = Some(v.trim_matches('/').to_string()),
