@@ -185,8 +185,15 @@ fn store_checks(paths: &Paths, out: &mut Vec<Check>) {
 fn config_checks(found: &super::scan::Found, out: &mut Vec<Check>) -> Vec<(String, SecretRef)> {
     let mut refs = Vec::new();
     for loc in &found.locations {
-        let result = crate::scan::scan_location(loc.clone());
-        let findings = result.all_findings().count();
+        // One read and one parse per file, for both the findings and the references.
+        let limit = crate::clients::read::max_bytes(loc);
+        let Some(cfg) = crate::scan::read_limited(&loc.path, limit)
+            .ok()
+            .and_then(|bytes| crate::clients::read::parse(loc.clone(), &bytes).ok())
+        else {
+            continue; // `scan` reports unreadable files; nothing here to check
+        };
+        let findings = crate::scan::scan_config(&cfg).all_findings().count();
         let shown = display_path(&loc.path, found.home.as_deref());
         if findings > 0
             && let Some(mode) = too_open(&loc.path, 0o077)
@@ -203,13 +210,9 @@ fn config_checks(found: &super::scan::Found, out: &mut Vec<Check>) -> Vec<(Strin
                 )),
             );
         }
-        if let Ok(bytes) = crate::protect::read_config(&loc.path)
-            && let Ok(cfg) = crate::clients::read::parse(loc.clone(), &bytes)
-        {
-            for s in &cfg.servers {
-                for (var, r) in super::inventory::references(s) {
-                    refs.push((format!("{shown}: {} {var}", s.name), r));
-                }
+        for s in &cfg.servers {
+            for (var, r) in super::inventory::references(s) {
+                refs.push((format!("{shown}: {} {var}", s.name), r));
             }
         }
     }

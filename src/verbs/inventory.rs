@@ -431,7 +431,9 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
     let config = profiles()?;
     let mut rows = Vec::new();
     for loc in &found.locations {
-        if let Ok(bytes) = crate::protect::read_config(&loc.path) {
+        if let Ok(bytes) =
+            crate::scan::read_limited(&loc.path, crate::clients::read::max_bytes(loc))
+        {
             rows.extend(rows_of(loc, &bytes, rotate, config.as_ref()));
         }
     }
