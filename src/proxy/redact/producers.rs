@@ -102,9 +102,9 @@ pub fn json_string(s: &str, style: Json) -> String {
             out.push_str("\\b");
         } else if c == '\u{c}' {
             out.push_str("\\f");
-        } else if (c as u32) < 0x20 {
-            u_escape(&mut out, c, style == Json::JacksonAscii);
-        } else if (c as u32) > 0x7e && matches!(style, Json::PythonAscii | Json::JacksonAscii) {
+        } else if (c as u32) < 0x20
+            || ((c as u32) > 0x7e && matches!(style, Json::PythonAscii | Json::JacksonAscii))
+        {
             u_escape(&mut out, c, style == Json::JacksonAscii);
         } else {
             out.push(c);

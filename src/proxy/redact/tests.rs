@@ -232,6 +232,21 @@ fn form_encoding_styles() {
 }
 
 #[test]
+fn one_json_escape_in_a_long_percent_spelling() {
+    // encodeURIComponent keeps `'`, Gson then writes it `\u0027`: the only JSON
+    // escape sits near the start of a spelling three times the value's length
+    let v = "\\'\"[  中 :éé";
+    let r = redactor(v);
+    let t = producers::text(format!("{v} tail").as_bytes(), Text::UriComponent);
+    let out = red(&r, &styled_line(&t, Json::Gson), Mode::Json);
+    assert!(
+        !leaks(&out, v.as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+}
+
+#[test]
 fn json_on_stderr_stays_json() {
     let r = redactor(CANARY);
     let line = format!(
@@ -387,6 +402,8 @@ enum Emit {
     Json(Json),
     Stacked(Json, Json),
     TextInJson(Text, Json),
+    /// A binary/URL spelling inside JSON text inside a JSON string.
+    TextStacked(Text, Json, Json),
     TextOnStderr(Text),
 }
 
@@ -399,7 +416,8 @@ fn emit_strategy() -> impl Strategy<Value = Emit> {
     prop_oneof![
         json.clone().prop_map(Emit::Json),
         (json.clone(), json.clone()).prop_map(|(a, b)| Emit::Stacked(a, b)),
-        (text.clone(), json).prop_map(|(t, j)| Emit::TextInJson(t, j)),
+        (text.clone(), json.clone()).prop_map(|(t, j)| Emit::TextInJson(t, j)),
+        (text.clone(), json.clone(), json).prop_map(|(t, a, b)| Emit::TextStacked(t, a, b)),
         text.prop_map(Emit::TextOnStderr),
     ]
 }
@@ -424,6 +442,10 @@ proptest! {
             }
             Emit::TextInJson(t, j) => {
                 red(&r, &styled_line(&producers::text(payload.as_bytes(), t), j), Mode::Json)
+            }
+            Emit::TextStacked(t, a, b) => {
+                let inner = format!("{{\"k\":{}}}", json_string(&producers::text(payload.as_bytes(), t), a));
+                red(&r, &styled_line(&inner, b), Mode::Json)
             }
             Emit::TextOnStderr(t) => {
                 let text = producers::text(payload.as_bytes(), t) + "\n";

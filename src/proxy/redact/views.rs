@@ -1,21 +1,24 @@
 //! Decoded views of a line: undoing what a producer may vary when it writes a
 //! string, so a value is found however it was spelled.
 //!
-//! Owns three decodings, each with a way back from a decoded range to the
-//! bytes that produced it:
-//! - JSON string escapes (`\"`, `\/`, `\n`, `\u0026`, surrogate pairs, ...),
-//!   applied to the whole text so keys, values and JSON inside JSON strings
-//!   (stacked escapes) are all decoded, up to [`MAX_UNESCAPE`] times;
-//! - percent-encoding (`%XX`, either case), up to [`MAX_PERCENT`] times;
-//! - line breaks inside wrapped base64 (76-column MIME, GNU `base64`, PEM),
-//!   removed once the text shows a wrapped-looking break.
+//! Owns two decodings, each with a way back from a decoded range to the bytes
+//! that produced it, applied in the order producers apply their encodings
+//! in reverse:
+//! - JSON string escapes (`\"`, `\/`, `\n`, `\u0026`, surrogate pairs, ...)
+//!   over the whole text, so keys, values and JSON inside JSON strings
+//!   (stacked escapes) are decoded: the line, then up to [`MAX_UNESCAPE`]
+//!   levels;
+//! - at each of those levels, the innermost encodings: percent-encoding
+//!   (`%XX`, either case; twice for `%252B`) together with the line breaks
+//!   inside wrapped base64 (76-column MIME, GNU `base64`, PEM), and JSON
+//!   escapes once more below them (JSON carried in a URL parameter).
 //!
-//! Views are searched breadth first, each decoding applied only where its
-//! trigger appears (a window around the first and last trigger, widened by the
-//! longest pattern), at most [`MAX_VIEWS`] views per line. A match in a view
-//! is mapped back through every decoding to whole units of the line (an
-//! escape sequence, a `%XX`, a byte), so a replacement never splits one.
-//! It must not decide how a line is rewritten (`rewrite.rs` does).
+//! Each decoding is applied to a window around its first and last trigger,
+//! widened by [`MARGIN`] longest patterns, only where it changes something; at most
+//! [`MAX_VIEWS`] views are built for a line, however it is written. A match in a view is mapped
+//! back through every decoding to whole units of the line (an escape sequence,
+//! a `%XX`, a byte), so a replacement never splits one. It must not decide how
+//! a line is rewritten (`rewrite.rs` does).
 
 use std::borrow::Cow;
 
@@ -23,23 +26,24 @@ use memchr::{memchr, memchr2, memchr2_iter, memrchr};
 
 use super::{Redactor, Span};
 
+/// JSON unescaping applied at most this many times (JSON in JSON in JSON).
+const MAX_UNESCAPE: usize = 4;
 /// Most views decoded for one line (besides the line itself).
-const MAX_VIEWS: usize = 16;
-/// JSON unescaping applied at most this many times in a chain (JSON in JSON in JSON).
-const MAX_UNESCAPE: u8 = 4;
-/// Percent-decoding applied at most this many times in a chain (`%252B`).
-const MAX_PERCENT: u8 = 2;
+const MAX_VIEWS: usize = 12;
+/// How far (in longest patterns) a window reaches past its triggers: a value
+/// percent-encoded twice below a JSON level is up to nine times its length
+/// there, with only one JSON escape in it.
+const MARGIN: usize = 9;
 /// Base64 characters before a line break for the break to look like wrapping.
 const WRAP_RUN: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Transform {
+    /// JSON string escapes.
     Unescape,
-    Percent,
-    Unwrap,
+    /// `%XX` and the line breaks inside wrapped base64, in one pass.
+    Inner,
 }
-
-const TRANSFORMS: [Transform; 3] = [Transform::Unescape, Transform::Percent, Transform::Unwrap];
 
 /// One step of a decoding: bytes copied as they are, or one coded unit.
 enum Unit {
@@ -56,42 +60,24 @@ enum Unit {
 }
 
 impl Transform {
-    fn limit(self) -> u8 {
-        match self {
-            Transform::Unescape => MAX_UNESCAPE,
-            Transform::Percent => MAX_PERCENT,
-            Transform::Unwrap => 1,
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
     /// The start of the first and the end of the last unit this decoding
-    /// changes, if any.
+    /// may change, if any.
     fn triggers(self, text: &[u8]) -> Option<(usize, usize)> {
-        match self {
+        let (first, last) = match self {
             Transform::Unescape => {
-                let first = memchr(b'\\', text)?;
-                let last = memrchr(b'\\', text)?;
-                Some((first, (last + 12).min(text.len())))
+                memchr(b'\\', text).map(|f| (f, memrchr(b'\\', text).unwrap_or(f) + 12))
             }
-            Transform::Percent => {
-                let mut hits =
-                    memchr::memchr_iter(b'%', text).filter(|&p| pct_at(text, p).is_some());
-                let first = hits.next()?;
-                let last = hits.last().unwrap_or(first);
-                Some((first, (last + 3).min(text.len())))
+            Transform::Inner => {
+                let pct = memchr(b'%', text).map(|f| (f, memrchr(b'%', text).unwrap_or(f) + 3));
+                let nl = memchr2(b'\n', b'\r', text)
+                    .map(|f| (f, memchr::memrchr2(b'\n', b'\r', text).unwrap_or(f) + 2));
+                [pct, nl]
+                    .into_iter()
+                    .flatten()
+                    .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
             }
-            Transform::Unwrap => {
-                let mut hits = memchr2_iter(b'\n', b'\r', text).filter(|&p| wrapped_at(text, p));
-                let first = hits.next()?;
-                let last = hits.last().unwrap_or(first);
-                // a CRLF pair: the LF after the CR that qualified
-                Some((first, (last + 2).min(text.len())))
-            }
-        }
+        }?;
+        Some((first, last.min(text.len())))
     }
 
     /// Calls `f` with each unit of `text`, in order.
@@ -101,8 +87,7 @@ impl Transform {
             let rest = &text[i..];
             let next = match self {
                 Transform::Unescape => memchr(b'\\', rest),
-                Transform::Percent => memchr(b'%', rest),
-                Transform::Unwrap => memchr2(b'\n', b'\r', rest),
+                Transform::Inner => memchr2(b'%', b'\n', rest),
             };
             let Some(off) = next else {
                 f(Unit::Run {
@@ -111,27 +96,44 @@ impl Transform {
                 });
                 return;
             };
-            if off > 0 {
-                f(Unit::Run { start: i, len: off });
-            }
             let p = i + off;
-            let coded = match self {
-                Transform::Unescape => unescape_at(text, p),
-                Transform::Percent => pct_at(text, p).map(|b| (3, [b, 0, 0, 0], 1)),
-                Transform::Unwrap => Some((1, [0; 4], 0)),
+            let (start, coded) = match (self, text[p]) {
+                (Transform::Inner, b'%') => (p, pct_at(text, p).map(|b| (3, [b, 0, 0, 0], 1))),
+                (Transform::Inner, _) => {
+                    // a raw line break: dropped inside wrapped base64 (with its CR)
+                    let start = if p > i && text[p - 1] == b'\r' {
+                        p - 1
+                    } else {
+                        p
+                    };
+                    (
+                        start,
+                        wrapped_at(text, start).then_some((p + 1 - start, [0; 4], 0)),
+                    )
+                }
+                (Transform::Unescape, _) => (p, unescape_at(text, p)),
             };
+            if start > i {
+                f(Unit::Run {
+                    start: i,
+                    len: start - i,
+                });
+            }
             match coded {
                 Some((len, out, out_len)) => {
                     f(Unit::Coded {
-                        start: p,
+                        start,
                         len,
                         out,
                         out_len,
                     });
-                    i = p + len;
+                    i = start + len;
                 }
                 None => {
-                    f(Unit::Run { start: p, len: 1 });
+                    f(Unit::Run {
+                        start,
+                        len: p + 1 - start,
+                    });
                     i = p + 1;
                 }
             }
@@ -200,15 +202,21 @@ fn is_b64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=')
 }
 
-/// Whether the line break at `p` ends a run of base64 and another follows.
+/// Whether the line break starting at `p` ends a run of base64 and another follows.
 fn wrapped_at(text: &[u8], p: usize) -> bool {
-    let before = &text[..p];
-    let run = before.iter().rev().take_while(|&&b| is_b64(b)).count();
+    let run = text[..p].iter().rev().take_while(|&&b| is_b64(b)).count();
     let after = text[p..]
         .iter()
         .find(|&&b| b != b'\n' && b != b'\r')
         .copied();
     run >= WRAP_RUN && after.is_some_and(is_b64)
+}
+
+/// Whether the inner decoding changes `text`: a `%XX`, or a line break inside
+/// wrapped base64.
+fn needs_inner(text: &[u8]) -> bool {
+    memchr::memchr_iter(b'%', text).any(|p| pct_at(text, p).is_some())
+        || memchr2_iter(b'\n', b'\r', text).any(|p| wrapped_at(text, p))
 }
 
 /// The JSON escape at `p` (a backslash): (source length, UTF-8 bytes, their
@@ -257,8 +265,6 @@ struct Node<'a> {
     text: Cow<'a, [u8]>,
     /// (parent index, offset of the decoded window in the parent, its length, decoding)
     from: Option<(usize, usize, usize, Transform)>,
-    /// How many times each decoding was applied in this chain.
-    applied: [u8; 3],
 }
 
 /// Finds every match in the decoded views of `body` and appends it to `spans`
@@ -267,39 +273,78 @@ pub(super) fn search(r: &Redactor, body: &[u8], spans: &mut Vec<Span>) {
     let mut nodes = vec![Node {
         text: Cow::Borrowed(body),
         from: None,
-        applied: [0; 3],
     }];
-    let mut next = 0;
-    while next < nodes.len() {
-        for t in TRANSFORMS {
-            if nodes.len() > MAX_VIEWS {
-                return;
-            }
-            let parent = &nodes[next];
-            if parent.applied[t.index()] >= t.limit() {
-                continue;
-            }
-            let Some((first, last)) = t.triggers(&parent.text) else {
-                continue;
-            };
-            let lo = first.saturating_sub(r.longest);
-            let hi = last.saturating_add(r.longest).min(parent.text.len());
-            let text = t.decode(&parent.text[lo..hi]);
-            let mut applied = parent.applied;
-            applied[t.index()] += 1;
-            let here = nodes.len();
-            nodes.push(Node {
-                text: Cow::Owned(text),
-                from: Some((next, lo, hi - lo, t)),
-                applied,
-            });
-            let mut found = r.find_all(&nodes[here].text);
-            if !found.is_empty() {
-                to_root(&nodes, here, &mut found);
-                spans.append(&mut found);
-            }
+    // the JSON levels: the line, then each level of escaping undone
+    let mut levels = vec![0];
+    for _ in 0..MAX_UNESCAPE {
+        let Some(at) = grow(
+            r,
+            &mut nodes,
+            levels[levels.len() - 1],
+            Transform::Unescape,
+            spans,
+        ) else {
+            break;
+        };
+        levels.push(at);
+    }
+    // the innermost encodings below each level
+    for level in levels {
+        if !needs_inner(&nodes[level].text) {
+            continue;
         }
-        next += 1;
+        let Some(inner) = grow(r, &mut nodes, level, Transform::Inner, spans) else {
+            continue;
+        };
+        if needs_inner(&nodes[inner].text) {
+            grow(r, &mut nodes, inner, Transform::Inner, spans);
+        }
+        grow(r, &mut nodes, inner, Transform::Unescape, spans);
+    }
+}
+
+/// Adds the view of node `at` decoded by `t` and searches it; its index, or
+/// `None` when `t` changes nothing there or the view budget is spent.
+fn grow(
+    r: &Redactor,
+    nodes: &mut Vec<Node<'_>>,
+    at: usize,
+    t: Transform,
+    spans: &mut Vec<Span>,
+) -> Option<usize> {
+    if nodes.len() > MAX_VIEWS {
+        return None;
+    }
+    let child = step(r, nodes, at, t)?;
+    nodes.push(child);
+    let here = nodes.len() - 1;
+    find(r, nodes, here, spans);
+    Some(here)
+}
+
+/// Decodes a window of node `at` with `t`; `None` when nothing would change.
+fn step<'a>(r: &Redactor, nodes: &[Node<'a>], at: usize, t: Transform) -> Option<Node<'a>> {
+    let parent = &nodes[at].text;
+    let (first, last) = t.triggers(parent)?;
+    let margin = r.longest.saturating_mul(MARGIN);
+    let lo = first.saturating_sub(margin);
+    let hi = last.saturating_add(margin).min(parent.len());
+    let window = &parent[lo..hi];
+    let text = t.decode(window);
+    if text == window {
+        return None;
+    }
+    Some(Node {
+        text: Cow::Owned(text),
+        from: Some((at, lo, hi - lo, t)),
+    })
+}
+
+fn find(r: &Redactor, nodes: &[Node<'_>], at: usize, spans: &mut Vec<Span>) {
+    let mut found = r.find_all(&nodes[at].text);
+    if !found.is_empty() {
+        to_root(nodes, at, &mut found);
+        spans.append(&mut found);
     }
 }
 
@@ -353,16 +398,34 @@ mod tests {
     }
 
     #[test]
+    fn the_order_producers_encode_in_is_undone() {
+        // percent-encoded, then JSON-escaped twice (Go's \u0026 on the way)
+        let r = crate::proxy::redact::Redactor::new(&[(
+            "K".into(),
+            crate::secret::SecretValue::from_slice(b"p@ss&<w>\\back"),
+        )])
+        .0;
+        let line = br#"{"t":"{\"path\":\"p@ss\\u0026%3Cw%3E%5Cback\"}"}"#;
+        let mut spans = Vec::new();
+        search(&r, line, &mut spans);
+        assert!(!spans.is_empty());
+    }
+
+    #[test]
     fn percent_any_case() {
-        let t = Transform::Percent;
+        let t = Transform::Inner;
         assert_eq!(t.decode(b"a%2b%2Fc%zz%"), b"a+/c%zz%");
         assert_eq!(back(t, b"a%2b%2Fc", 1, 3), (1, 7));
     }
 
     #[test]
     fn unwrap_only_where_it_looks_wrapped() {
-        let t = Transform::Unwrap;
-        assert!(t.triggers(b"hello world\nsecond line").is_none());
+        let t = Transform::Inner;
+        assert_eq!(
+            t.decode(b"hello world\nsecond line"),
+            b"hello world\nsecond line"
+        );
+        assert!(!needs_inner(b"hello world\nsecond line"));
         let text = b"QUJDREVGR0hJSktMTU5PUFFSU1RV\r\nVldYWVo=";
         assert!(t.triggers(text).is_some());
         assert_eq!(t.decode(text), b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=");
