@@ -7,6 +7,7 @@
 pub mod detect;
 pub mod finding;
 pub mod posture;
+pub mod projects;
 pub mod report;
 pub mod runner;
 pub mod walk;
@@ -27,6 +28,17 @@ pub struct Report {
     /// The home or the trees scanned.
     pub roots: Vec<PathBuf>,
     pub files: Vec<FileResult>,
+    /// Machine mode: the project roots followed (`None` in tree mode and
+    /// with `--no-projects`).
+    pub projects: Option<ProjectsFollowed>,
+}
+
+/// The project roots a machine-mode scan followed.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectsFollowed {
+    pub roots: Vec<projects::ProjectRoot>,
+    /// Existing roots left out by [`projects::MAX_ROOTS`].
+    pub over_limit: usize,
 }
 
 /// Counts for the summary line.
@@ -132,6 +144,7 @@ pub fn scan_config(cfg: &ConfigFile) -> FileResult {
         error: None,
         servers,
         findings,
+        project_root: None,
     }
 }
 
