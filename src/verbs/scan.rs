@@ -33,7 +33,7 @@ pub struct Found {
     pub projects: Option<Discovered>,
 }
 
-/// Finds the config files for `scan` and `protect`.
+/// Finds the config files for `scan`, `protect`, `inventory` and `doctor`.
 pub fn discover(d: &Discover) -> Result<Found, Error> {
     if !d.paths.is_empty() {
         return paths(&d.paths);
@@ -66,19 +66,8 @@ pub fn discover(d: &Discover) -> Result<Found, Error> {
             env,
             overridden,
         };
-        projects::discover(&opts, &locations)
+        follow_projects(&opts, &mut locations)
     });
-    if let Some(p) = &projects {
-        if p.over_limit > 0 {
-            eprintln!(
-                "mcp-warden: {} more project folders are known than the {} followed; \
-                 scan them with `mcp-warden scan PATH`",
-                p.over_limit,
-                projects::MAX_ROOTS
-            );
-        }
-        locations.extend(p.files.iter().map(|f| f.location.clone()));
-    }
     Ok(Found {
         mode: "machine",
         roots: vec![home.clone()],
@@ -87,6 +76,22 @@ pub fn discover(d: &Discover) -> Result<Found, Error> {
         home: Some(home),
         projects,
     })
+}
+
+/// Adds the config files at the project roots the clients remember to
+/// `locations`; says on stderr when the bound left roots out.
+fn follow_projects(opts: &projects::Options<'_>, locations: &mut Vec<Location>) -> Discovered {
+    let found = projects::discover(opts, locations);
+    if found.over_limit > 0 {
+        eprintln!(
+            "mcp-warden: {} more project folders are known than the {} followed; \
+             scan them with `mcp-warden scan PATH`",
+            found.over_limit,
+            projects::MAX_ROOTS
+        );
+    }
+    locations.extend(found.files.iter().map(|f| f.location.clone()));
+    found
 }
 
 pub fn run(args: ScanArgs) -> Result<i32, Error> {
