@@ -294,9 +294,10 @@ pub struct AuditArgs {
 #[command(
     after_help = "Without PATH, scans the MCP client configs of this machine (Claude Desktop, \
 Claude Code, Cursor, VS Code, Windsurf, Zed, Cline, Continue, Gemini CLI, Codex, Goose, LM Studio, \
-Kiro, Copilot CLI, opencode, ...) and the plaintext token files MCP tools leave behind. With PATH, \
-walks those files or trees (honouring .gitignore) for project-level configs (.mcp.json, \
-.vscode/mcp.json, .cursor/mcp.json, ...).\n\n\
+Kiro, Copilot CLI, opencode, ...) and the plaintext token files MCP tools leave behind, plus the \
+project-level configs (.mcp.json, .vscode/mcp.json, .cursor/mcp.json, ...) at the root of every \
+project folder those clients remember (up to 500; --no-projects leaves them out). With PATH, \
+walks those files or trees (honouring .gitignore) for project-level configs.\n\n\
 Reads only: never writes a file, never starts a server. Secrets are shown as at most their first \
 4 characters and their length.\n\n\
 EXIT STATUS: 0, or 1 when a finding reaches --fail-on; 64 usage."
@@ -334,6 +335,12 @@ pub struct Discover {
     /// they are read by default unless --home is given.
     #[arg(long)]
     pub no_system: bool,
+
+    /// Do not follow the project folders clients remember (Claude Code projects, Codex and
+    /// Gemini CLI trusted folders, VS Code/Cursor/Windsurf workspaces) to read their
+    /// project-level configs (.mcp.json, .vscode/mcp.json, ...).
+    #[arg(long)]
+    pub no_projects: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
