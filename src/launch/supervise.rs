@@ -207,7 +207,16 @@ pub async fn supervise(
         None
     };
     let mut listeners = Listeners::new(tty.is_some())?;
-    let mut child = spawn(&prepared, relay.is_some(), tty)?;
+    let mut child = match spawn(&prepared, relay.is_some(), tty) {
+        Ok(child) => child,
+        Err(e) => {
+            // The child may have taken the terminal before its exec failed.
+            if let Some(t) = tty {
+                t.take_back();
+            }
+            return Err(e);
+        }
+    };
     let Some(pid) = child.id().and_then(|p| Pid::from_raw(p as i32)) else {
         return Err(prepared.spawn_error(std::io::Error::other("the child has no process id")));
     };
