@@ -66,7 +66,7 @@ only narrow its policy; --insecure-* flags weaken it for one run and are recorde
 EXIT STATUS: the server's own code, or 128+N when signal N killed it. Otherwise 64 usage, \
 65 bad secret data, 69 backend unreachable or timed out, 77 permission denied by the backend, or \
 refused by the pin policy (the command does not match its pin, or is unpinned under \
-pin = \"required\" / --pin-required), 78 configuration (e.g. secret not found, a profile error at \
+pin = \"required\" / --pin-required, or a pinned file changed before the start), 78 configuration (e.g. secret not found, a profile error at \
 file:line), 126/127 command not executable/not found."
 )]
 pub struct RunArgs {
