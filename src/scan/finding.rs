@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use super::detect::{Detector, Hit, Severity};
+use super::projects::ProjectRoot;
 use crate::clients::{Located, Location};
 
 /// A secret reduced to what may be shown: a short prefix and the length.
@@ -159,6 +160,9 @@ pub struct FileResult {
     pub servers: Vec<ServerResult>,
     /// Token-store findings (not tied to a server).
     pub findings: Vec<Finding>,
+    /// The project root this file was found at, and the sources that named
+    /// it (machine mode); `None` for files found otherwise.
+    pub project_root: Option<ProjectRoot>,
 }
 
 impl FileResult {
@@ -171,6 +175,7 @@ impl FileResult {
             error: Some(error),
             servers: Vec::new(),
             findings: Vec::new(),
+            project_root: None,
         }
     }
 

@@ -1,12 +1,14 @@
 //! Scan: find plaintext secrets in MCP client configs and report them.
 //!
-//! Owns detectors, findings, posture and reports. Reads files; never writes
-//! one, never starts a server, never prints a secret (values are masked to at
-//! most their first four characters and their length).
+//! Owns detectors, findings, posture, reports, and machine mode's project
+//! roots ([`projects`]). Reads files; never writes one, never starts a
+//! server, never prints a secret (values are masked to at most their first
+//! four characters and their length).
 
 pub mod detect;
 pub mod finding;
 pub mod posture;
+pub mod projects;
 pub mod report;
 pub mod runner;
 pub mod walk;
@@ -27,6 +29,17 @@ pub struct Report {
     /// The home or the trees scanned.
     pub roots: Vec<PathBuf>,
     pub files: Vec<FileResult>,
+    /// Machine mode: the project roots followed (`None` in tree mode and
+    /// with `--no-projects`).
+    pub projects: Option<ProjectsFollowed>,
+}
+
+/// The project roots a machine-mode scan followed.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectsFollowed {
+    pub roots: Vec<projects::ProjectRoot>,
+    /// Existing roots left out by [`projects::MAX_ROOTS`].
+    pub over_limit: usize,
 }
 
 /// Counts for the summary line.
@@ -132,6 +145,7 @@ pub fn scan_config(cfg: &ConfigFile) -> FileResult {
         error: None,
         servers,
         findings,
+        project_root: None,
     }
 }
 

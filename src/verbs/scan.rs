@@ -1,5 +1,8 @@
-//! `scan`: this machine's MCP client configs, or the trees given, through the
-//! detectors, rendered as a table, JSON or SARIF on stdout.
+//! `scan`: this machine's MCP client configs (and those at the project roots
+//! its clients remember), or the trees given, through the detectors,
+//! rendered as a table, JSON or SARIF on stdout. [`discover`] is the one
+//! place that lists the config files for `scan`, `protect`, `inventory` and
+//! `doctor`.
 //!
 //! Reads only. Exit 1 when a finding reaches `--fail-on`.
 
@@ -12,7 +15,8 @@ use crate::clients::catalog;
 use crate::clients::{Location, OsFamily};
 use crate::scan::detect::Severity;
 use crate::scan::finding::FileResult;
-use crate::scan::{self, Report, report};
+use crate::scan::projects::{self, Discovered};
+use crate::scan::{self, ProjectsFollowed, Report, report};
 
 /// The config files `discover` selects, and how they were found.
 pub struct Found {
@@ -23,9 +27,13 @@ pub struct Found {
     pub problems: Vec<FileResult>,
     /// The home used (machine mode), or the user's home (to shorten paths).
     pub home: Option<PathBuf>,
+    /// Machine mode: the project roots followed and the files found at them
+    /// (their locations are also in `locations`); `None` in tree mode and
+    /// with `--no-projects`.
+    pub projects: Option<Discovered>,
 }
 
-/// Finds the config files for `scan` and `protect`.
+/// Finds the config files for `scan`, `protect`, `inventory` and `doctor`.
 pub fn discover(d: &Discover) -> Result<Found, Error> {
     if !d.paths.is_empty() {
         return paths(&d.paths);
@@ -46,23 +54,61 @@ pub fn discover(d: &Discover) -> Result<Found, Error> {
         )));
     }
     let include_system = !overridden && !d.no_system;
+    let real_env = |k: &str| std::env::var(k).ok();
+    let no_env = |_: &str| None;
+    let env: catalog::EnvLookup<'_> = if overridden { &no_env } else { &real_env };
+    let families = families(d.os);
+    let mut locations = machine(&home, families, env, include_system);
+    let projects = (!d.no_projects).then(|| {
+        let opts = projects::Options {
+            home: &home,
+            families,
+            env,
+            overridden,
+        };
+        follow_projects(&opts, &mut locations)
+    });
     Ok(Found {
         mode: "machine",
         roots: vec![home.clone()],
-        locations: machine(&home, d.os, overridden, include_system),
+        locations,
         problems: Vec::new(),
         home: Some(home),
+        projects,
     })
+}
+
+/// Adds the config files at the project roots the clients remember to
+/// `locations`; says on stderr when the bound left roots out.
+fn follow_projects(opts: &projects::Options<'_>, locations: &mut Vec<Location>) -> Discovered {
+    let found = projects::discover(opts, locations);
+    if found.over_limit > 0 {
+        eprintln!(
+            "mcp-warden: {} more project folders are known than the {} followed; \
+             scan them with `mcp-warden scan PATH`",
+            found.over_limit,
+            projects::MAX_ROOTS
+        );
+    }
+    locations.extend(found.files.iter().map(|f| f.location.clone()));
+    found
 }
 
 pub fn run(args: ScanArgs) -> Result<i32, Error> {
     let found = discover(&args.discover)?;
     let mut files = scan::scan_locations(found.locations);
     files.extend(found.problems);
+    if let Some(p) = &found.projects {
+        projects::attach(&mut files, p);
+    }
     let report = Report {
         mode: found.mode,
         roots: found.roots,
         files,
+        projects: found.projects.map(|p| ProjectsFollowed {
+            roots: p.roots,
+            over_limit: p.over_limit,
+        }),
     };
     let home = found.home;
 
@@ -93,17 +139,26 @@ pub fn run(args: ScanArgs) -> Result<i32, Error> {
     })
 }
 
-fn machine(home: &Path, os: ScanOs, overridden: bool, include_system: bool) -> Vec<Location> {
-    let families: &[OsFamily] = match os {
-        ScanOs::Current => &[OsFamily::current()],
+fn families(os: ScanOs) -> &'static [OsFamily] {
+    match os {
+        ScanOs::Current => match OsFamily::current() {
+            OsFamily::Linux => &[OsFamily::Linux],
+            OsFamily::MacOs => &[OsFamily::MacOs],
+            OsFamily::Windows => &[OsFamily::Windows],
+        },
         ScanOs::Linux => &[OsFamily::Linux],
         ScanOs::Macos => &[OsFamily::MacOs],
         ScanOs::Windows => &[OsFamily::Windows],
         ScanOs::All => &[OsFamily::Linux, OsFamily::MacOs, OsFamily::Windows],
-    };
-    let real_env = |k: &str| std::env::var(k).ok();
-    let no_env = |_: &str| None;
-    let env: catalog::EnvLookup<'_> = if overridden { &no_env } else { &real_env };
+    }
+}
+
+fn machine(
+    home: &Path,
+    families: &[OsFamily],
+    env: catalog::EnvLookup<'_>,
+    include_system: bool,
+) -> Vec<Location> {
     let mut locations = Vec::new();
     for os in families {
         locations.extend(catalog::machine_locations(home, *os, env, include_system));
@@ -141,5 +196,6 @@ fn paths(roots: &[PathBuf]) -> Result<Found, Error> {
         locations,
         problems,
         home: std::env::home_dir(),
+        projects: None,
     })
 }

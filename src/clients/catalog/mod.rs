@@ -1,6 +1,8 @@
 //! Where every known MCP client keeps its config files on Linux, macOS and
-//! Windows ([`machine_locations`]), and which files in a walked tree are
-//! client configs ([`classify_project_file`]).
+//! Windows ([`machine_locations`]), which files in a walked tree are client
+//! configs ([`classify_project_file`]), which config files sit at a project's
+//! root ([`project_files`]), and where clients record the project folders
+//! they were used in ([`project_records`]).
 //!
 //! Paths are built from an injected home and environment, so tests and
 //! `scan --home DIR` can point at a fixture home and any OS's path set. Only
@@ -8,12 +10,14 @@
 
 mod paths;
 mod project;
+mod records;
 mod walk;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub use project::classify_project_file;
+pub use records::{RecordFile, RecordKind, project_records};
 use walk::Limits;
 
 use super::model::{Format, Location, OsFamily, Scope};
@@ -111,20 +115,31 @@ struct Found {
 }
 
 impl Found {
+    fn new() -> Self {
+        Self {
+            locations: Vec::new(),
+            seen: HashSet::new(),
+        }
+    }
+
     fn file(&mut self, client: &'static str, scope: Scope, path: PathBuf) {
-        if path.is_file() && self.seen.insert(path.clone()) {
-            let format = format_of(
-                &path
-                    .file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default(),
-            );
-            self.locations.push(Location {
-                client,
-                scope,
-                path,
-                format,
-            });
+        let format = format_of(
+            &path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+        );
+        self.push(Location {
+            client,
+            scope,
+            path,
+            format,
+        });
+    }
+
+    fn push(&mut self, location: Location) {
+        if location.path.is_file() && self.seen.insert(location.path.clone()) {
+            self.locations.push(location);
         }
     }
 
@@ -157,10 +172,7 @@ pub fn machine_locations(
     include_system: bool,
 ) -> Vec<Location> {
     let r = Roots::new(home, os, env);
-    let mut f = Found {
-        locations: Vec::new(),
-        seen: HashSet::new(),
-    };
+    let mut f = Found::new();
     paths::anthropic(&r, env, &mut f);
     paths::editors(&r, env, &mut f);
     paths::google(&r, &mut f);
@@ -170,6 +182,51 @@ pub fn machine_locations(
     paths::token_stores(&r, &mut f);
     if include_system {
         paths::system(&r, env, &mut f);
+    }
+    f.locations
+}
+
+/// Continue's block folder inside a project: its own entries only.
+const CONTINUE_BLOCKS: Limits = Limits {
+    depth: 1,
+    entries: 500,
+};
+
+/// The project-level config files of the project at `root`, as tree mode
+/// recognises them, looked for only where clients keep them: at the
+/// [`classify_project_file`] paths of project scope relative to `root` (at
+/// most three levels down, e.g. `.kiro/settings/mcp.json`) and in
+/// `.continue/mcpServers/` (its own entries, at most 500). Never walks the
+/// rest of the project.
+pub fn project_files(root: &Path) -> Vec<Location> {
+    let mut f = Found::new();
+    for suffix in project::root_files() {
+        let rel: PathBuf = suffix.iter().collect();
+        if let Some((client, scope, format)) = classify_project_file(&rel) {
+            f.push(Location {
+                client,
+                scope,
+                path: root.join(rel),
+                format,
+            });
+        }
+    }
+    let blocks = Path::new(".continue").join("mcpServers");
+    let dir = root.join(&blocks);
+    if dir.is_dir() {
+        let wanted = |p: &Path| classify_project_file(&blocks.join(p)).is_some();
+        for path in walk::files(&dir, CONTINUE_BLOCKS, &wanted) {
+            if let Some((client, scope, format)) =
+                path.strip_prefix(root).ok().and_then(classify_project_file)
+            {
+                f.push(Location {
+                    client,
+                    scope,
+                    path,
+                    format,
+                });
+            }
+        }
     }
     f.locations
 }

@@ -32,10 +32,9 @@ pub(super) fn anthropic(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
         }
     }
     let claude_dir = dir_var(env, "CLAUDE_CONFIG_DIR");
-    if let Some(dir) = &claude_dir {
-        f.file("claude-code", Scope::User, dir.join(".claude.json"));
+    for path in claude_user_files(r, env) {
+        f.file("claude-code", Scope::User, path);
     }
-    f.file("claude-code", Scope::User, r.home.join(".claude.json"));
     let plugin_file = |p: &Path| {
         let name = name_of(p);
         name == ".mcp.json"
@@ -55,9 +54,36 @@ pub(super) fn anthropic(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
     }
 }
 
-/// VS Code and its forks (user files, profiles, remote server), and the
-/// extensions that keep their own file in an editor's global storage.
-pub(super) fn editors(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
+/// Claude Code's user files: `$CLAUDE_CONFIG_DIR/.claude.json` (when set),
+/// then `~/.claude.json`.
+pub(super) fn claude_user_files(r: &Roots, env: EnvLookup<'_>) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = dir_var(env, "CLAUDE_CONFIG_DIR")
+        .map(|d| d.join(".claude.json"))
+        .into_iter()
+        .collect();
+    files.push(r.home.join(".claude.json"));
+    files
+}
+
+/// Codex's folder: `$CODEX_HOME`, else `~/.codex`.
+pub(super) fn codex_home(r: &Roots, env: EnvLookup<'_>) -> PathBuf {
+    dir_var(env, "CODEX_HOME").unwrap_or_else(|| r.home.join(".codex"))
+}
+
+/// One editor's user folder (`.../<App>/User`).
+pub(super) struct EditorUser {
+    /// The client id of the editor.
+    pub client: &'static str,
+    pub dir: PathBuf,
+    /// VS Code proper (its own `mcp.json`, `settings.json`, profiles), as
+    /// opposed to a fork whose MCP file lives elsewhere.
+    pub vscode: bool,
+}
+
+/// The user folders of VS Code and its forks for this path set: Code,
+/// Insiders, Code - OSS, VSCodium, their Linux Flatpaks, VS Code Server,
+/// Cursor, Windsurf, Trae.
+pub(super) fn editor_user_dirs(r: &Roots) -> Vec<EditorUser> {
     const VSCODE_FAMILY: [(&str, &str); 4] = [
         ("vscode", "Code"),
         ("vscode-insiders", "Code - Insiders"),
@@ -69,29 +95,48 @@ pub(super) fn editors(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
         ("vscode", "com.visualstudio.code", "Code"),
         ("vscodium", "com.vscodium.codium", "VSCodium"),
     ];
-    let mut user_dirs: Vec<PathBuf> = Vec::new();
+    let mut dirs = Vec::new();
+    let mut push = |client, dir, vscode| {
+        dirs.push(EditorUser {
+            client,
+            dir,
+            vscode,
+        })
+    };
     for (client, app) in VSCODE_FAMILY {
-        let user = r.app_data.join(app).join("User");
-        vscode_user(client, &user, f);
-        user_dirs.push(user);
+        push(client, r.app_data.join(app).join("User"), true);
     }
     if r.os == OsFamily::Linux {
         for (client, id, app) in FLATPAKS {
-            let user = flatpak_config(r, id).join(app).join("User");
-            vscode_user(client, &user, f);
-            user_dirs.push(user);
+            push(client, flatpak_config(r, id).join(app).join("User"), true);
         }
     }
     for (client, server_dir) in [
         ("vscode", ".vscode-server"),
         ("vscode-insiders", ".vscode-server-insiders"),
     ] {
-        let user = r.home.join(server_dir).join("data").join("User");
-        vscode_user(client, &user, f);
-        user_dirs.push(user);
+        push(
+            client,
+            r.home.join(server_dir).join("data").join("User"),
+            true,
+        );
     }
-    for app in ["Cursor", "Windsurf", "Trae"] {
-        user_dirs.push(r.app_data.join(app).join("User"));
+    for (client, app) in [
+        ("cursor", "Cursor"),
+        ("windsurf", "Windsurf"),
+        ("trae", "Trae"),
+    ] {
+        push(client, r.app_data.join(app).join("User"), false);
+    }
+    dirs
+}
+
+/// VS Code and its forks (user files, profiles, remote server), and the
+/// extensions that keep their own file in an editor's global storage.
+pub(super) fn editors(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
+    let user_dirs = editor_user_dirs(r);
+    for user in user_dirs.iter().filter(|u| u.vscode) {
+        vscode_user(user.client, &user.dir, f);
     }
     f.file(
         "trae",
@@ -120,7 +165,7 @@ pub(super) fn editors(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
             .join("cline_mcp_settings.json"),
     );
     for user in &user_dirs {
-        let storage = user.join("globalStorage");
+        let storage = user.dir.join("globalStorage");
         f.file(
             "cline",
             Scope::User,
@@ -184,7 +229,7 @@ pub(super) fn google(r: &Roots, f: &mut Found) {
 
 /// Codex: `config.toml`, profile overlays, plugins, its OAuth fallback file.
 pub(super) fn codex(r: &Roots, env: EnvLookup<'_>, f: &mut Found) {
-    let home = dir_var(env, "CODEX_HOME").unwrap_or_else(|| r.home.join(".codex"));
+    let home = codex_home(r, env);
     f.file("codex", Scope::User, home.join("config.toml"));
     f.walk("codex", Scope::User, &home, FLAT, &|p: &Path| {
         name_of(p).ends_with(".config.toml")

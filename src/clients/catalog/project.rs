@@ -94,6 +94,17 @@ const KNOWN: &[(&[&str], &str, Scope)] = &[
     (&[".crush.json"], "crush", Scope::Project),
 ];
 
+/// The relative paths of the project-level files a project keeps at its root
+/// (`.mcp.json`, `.vscode/mcp.json`, `.kiro/settings/mcp.json`, ...): every
+/// [`Scope::Project`] entry of the table. Continue's `.continue/mcpServers/*`
+/// is a folder, listed by the caller.
+pub(super) fn root_files() -> impl Iterator<Item = &'static [&'static str]> {
+    KNOWN
+        .iter()
+        .filter(|(_, _, scope)| *scope == Scope::Project)
+        .map(|(suffix, _, _)| *suffix)
+}
+
 /// Recognises a project-level config file by its path relative to the walked
 /// root (`.mcp.json`, `.vscode/mcp.json`, `.cursor/mcp.json`, ...).
 pub fn classify_project_file(relative: &Path) -> Option<(&'static str, Scope, Format)> {

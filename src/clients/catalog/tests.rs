@@ -374,3 +374,54 @@ fn junie_qwen_and_crush() {
         Scope::User
     )));
 }
+
+#[test]
+fn a_projects_own_files_at_their_known_paths_and_nothing_deeper() {
+    let t = tmp();
+    let root = t.path();
+    let wanted = [
+        (".mcp.json", "claude-code"),
+        (".vscode/mcp.json", "vscode"),
+        (".vscode/settings.json", "vscode"),
+        (".cursor/mcp.json", "cursor"),
+        (".gemini/settings.json", "gemini-cli"),
+        (".codex/config.toml", "codex"),
+        (".kiro/settings/mcp.json", "kiro"),
+        (".roo/mcp.json", "roo-code"),
+        (".zed/settings.json", "zed"),
+        (".junie/mcp/mcp.json", "junie"),
+        (".opencode/opencode.json", "opencode"),
+        ("opencode.jsonc", "opencode"),
+        (".continue/mcpServers/db.yaml", "continue"),
+        (".continue/mcpServers/api.json", "continue"),
+    ];
+    for (rel, _) in wanted {
+        touch(root, rel);
+    }
+    // Not a project file, or not at the root: never listed.
+    for rel in [
+        "mcp.json",
+        "settings.json",
+        ".continue/mcpServers/notes.md",
+        "packages/web/.mcp.json",
+        "sub/.vscode/mcp.json",
+        ".gemini/antigravity/mcp_config.json",
+    ] {
+        touch(root, rel);
+    }
+    let mut got: Vec<(String, &'static str, Scope)> = super::project_files(root)
+        .into_iter()
+        .map(|l| {
+            let rel = l.path.strip_prefix(root).map(|p| p.display().to_string());
+            (rel.unwrap_or_default(), l.client, l.scope)
+        })
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut want: Vec<(String, &'static str, Scope)> = wanted
+        .iter()
+        .map(|(rel, client)| (rel.to_string(), *client, Scope::Project))
+        .collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, want);
+    assert!(super::project_files(&root.join("missing")).is_empty());
+}

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::scan::Report;
 use crate::scan::detect::{Detector, Severity};
 use crate::scan::finding::{Finding, Posture, Site};
+use crate::scan::projects::{MAX_ROOTS, ProjectRoot};
 
 pub const SCHEMA: &str = "mcp-warden/scan/v1";
 
@@ -53,9 +54,17 @@ pub fn render(report: &Report) -> String {
                     "findings": srv.findings.iter().map(finding).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
                 "findings": f.findings.iter().map(finding).collect::<Vec<_>>(),
+                "project_root": f.project_root.as_ref().map(project_root),
             })
         })
         .collect();
+    let projects = report.projects.as_ref().map(|p| {
+        json!({
+            "limit": MAX_ROOTS,
+            "followed": p.roots.iter().map(project_root).collect::<Vec<_>>(),
+            "over_limit": p.over_limit,
+        })
+    });
     let doc = json!({
         "schema": SCHEMA,
         "tool": { "name": "mcp-warden", "version": env!("CARGO_PKG_VERSION") },
@@ -71,6 +80,7 @@ pub fn render(report: &Report) -> String {
             "severities": by_severity,
         },
         "files": files,
+        "projects": projects,
     });
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
@@ -79,6 +89,10 @@ pub fn render(report: &Report) -> String {
 
 fn path_text(p: &Path) -> String {
     p.to_string_lossy().into_owned()
+}
+
+fn project_root(r: &ProjectRoot) -> Value {
+    json!({ "path": path_text(&r.path), "sources": r.sources })
 }
 
 pub fn detector_name(d: Detector) -> &'static str {

@@ -24,7 +24,17 @@ pub fn render(report: &Report, home: Option<&Path>, color: bool) -> String {
             let _ = writeln!(out, "{}", paint("1", file.client));
             last_client = file.client;
         }
-        let _ = writeln!(out, "  {} ({})", display_path(&file.path, home), file.scope);
+        let via = file
+            .project_root
+            .as_ref()
+            .map(|r| format!("; via {}", r.sources.join(", ")))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} ({}{via})",
+            display_path(&file.path, home),
+            file.scope
+        );
         if let Some(err) = &file.error {
             let _ = writeln!(out, "    {} {err}", paint("33", "unreadable:"));
             continue;
