@@ -37,6 +37,8 @@ fn values() -> Vec<String> {
         "pässwörd-ключ-中文-🔑-\u{2028}-end-42".into(),
         "LONG-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-&=+/-tail".into(),
         "token-with-a-trailing-newline-1234567890\n".into(),
+        // a random value that once made the views run out (it holds `%a9`)
+        "'_*9* /c Z0=+-cc<%a9_-91b1+~Z0Y.'0<-9\\\\a".into(),
         random,
     ]
 }

@@ -29,7 +29,7 @@ use super::{Redactor, Span};
 /// JSON unescaping applied at most this many times (JSON in JSON in JSON).
 const MAX_UNESCAPE: usize = 4;
 /// Most views decoded for one line (besides the line itself).
-const MAX_VIEWS: usize = 12;
+const MAX_VIEWS: usize = 16;
 /// How far (in longest patterns) a window reaches past its triggers: a value
 /// percent-encoded twice below a JSON level is up to nine times its length
 /// there, with only one JSON escape in it.
@@ -274,28 +274,25 @@ pub(super) fn search(r: &Redactor, body: &[u8], spans: &mut Vec<Span>) {
         text: Cow::Borrowed(body),
         from: None,
     }];
-    // the JSON levels: the line, then each level of escaping undone
-    let mut levels = vec![0];
-    for _ in 0..MAX_UNESCAPE {
-        let Some(at) = grow(
-            r,
-            &mut nodes,
-            levels[levels.len() - 1],
-            Transform::Unescape,
-            spans,
-        ) else {
-            break;
-        };
-        levels.push(at);
-    }
-    // the innermost encodings below each level
-    for level in levels {
-        if !needs_inner(&nodes[level].text) {
-            continue;
+    // shallow first: at each JSON level, the innermost encodings below it,
+    // then the next level; what lies below those comes last
+    let mut at = 0;
+    let mut inners = Vec::new();
+    for depth in 0..=MAX_UNESCAPE {
+        if needs_inner(&nodes[at].text)
+            && let Some(inner) = grow(r, &mut nodes, at, Transform::Inner, spans)
+        {
+            inners.push(inner);
         }
-        let Some(inner) = grow(r, &mut nodes, level, Transform::Inner, spans) else {
-            continue;
-        };
+        if depth == MAX_UNESCAPE {
+            break;
+        }
+        match grow(r, &mut nodes, at, Transform::Unescape, spans) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    for inner in inners {
         if needs_inner(&nodes[inner].text) {
             grow(r, &mut nodes, inner, Transform::Inner, spans);
         }
