@@ -16,6 +16,9 @@ MW_CACHE="$MW_ROOT/.cache"
 MW_LOGS="$MW_CACHE/test-logs"
 MW_EVERYTHING="$MW_ROOT/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 MW_SESSION_PY="$MW_ROOT/tests/py/mcp_session.py"
+# The Go and Java encoder servers of tests/encoders.rs (built by scripts/setup).
+MW_ENCODERS="$MW_CACHE/encoders"
+MW_JAVA_CP="/usr/share/java/gson.jar:/usr/share/java/jackson-core.jar"
 
 mw_log() { printf '[%s] %s\n' "${MW_SCRIPT:-mcp-warden}" "$*" >&2; }
 mw_die() { mw_log "error: $*"; exit 1; }

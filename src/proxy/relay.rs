@@ -284,7 +284,7 @@ impl RelayHandle {
     /// Waits, at most `grace`, until server stdout and stderr reached end of
     /// stream and everything was written to the client and to `err_out`; then
     /// abandons what is left, stops the client relay, records requests still
-    /// waiting as `unanswered` and flushes the audit log.
+    /// waiting as `unanswered` and waits until the audit log holds every record.
     ///
     /// A relay blocked reading a blocking stream (tokio's `Stdin` reads on a
     /// blocking thread) cannot be interrupted: shut the runtime down with
@@ -307,6 +307,6 @@ impl RelayHandle {
         }
         client_to_server.abort();
         guard.finish_pending();
-        guard.flush_audit();
+        guard.sync_audit();
     }
 }

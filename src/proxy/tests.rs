@@ -377,7 +377,7 @@ async fn garbage_half_lines_and_violations_are_forwarded_and_recorded() {
     let data = b"Server starting on stdio...\n{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"Parse error\"}}\n42\n{\"jsonrpc\":\"2.0\",\"id\":1,\"res".to_vec();
     let (out, _) = relay_server(guard.clone(), chunk_at(&data, &[5, 40, 90]), vec![]).await;
     assert_eq!(out, data);
-    guard.flush_audit();
+    guard.sync_audit();
     let recs = audit_records(&path);
     let violations: Vec<_> = recs.iter().filter(|r| r["type"] == "violation").collect();
     assert_eq!(violations.len(), 3, "{recs:?}");
@@ -718,6 +718,82 @@ async fn audit_never_holds_a_value() {
     assert_eq!(recs.last().expect("exit")["signal"], 15);
 }
 
+/// Every producer's spelling of a value, in ids, arguments, results and
+/// stderr (plain and JSON), never reaches the client, our stderr or the audit log.
+#[tokio::test]
+async fn escaped_spellings_never_reach_any_output() {
+    use super::redact::producers::{JSON_STYLES, Json, json_string, leaks};
+    let dsn = "postgresql://app:Pa55word@db/app?sslmode=require&connect_timeout=10";
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("audit.jsonl");
+    let guard = guard_with(&[("DSN", dsn)], &[], &[], Some(&path), true);
+    let mut h = harness(guard.clone());
+    for (i, style) in JSON_STYLES.iter().enumerate() {
+        let s = json_string(dsn, *style);
+        let id = i * 10 + 1;
+        // a request whose id and arguments carry the value in this spelling
+        let req = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{s},\"method\":\"tools/call\",\"params\":{{\"name\":\"q\",\"arguments\":{{\"dsn\":{s}}}}}}}\n"
+        );
+        h.client_in.write_all(req.as_bytes()).await.expect("w");
+        let _ = h.server_gets().await;
+        let req = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{{\"name\":\"q\",\"arguments\":{{\"dsn\":{s}}}}}}}\n"
+        );
+        h.client_in.write_all(req.as_bytes()).await.expect("w");
+        let _ = h.server_gets().await;
+        // the answers, a Go-style log line as JSON on stderr, and as text
+        let resp = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"content\":[{{\"type\":\"text\",\"text\":{}}}]}}}}\n",
+            json_string(&format!("connected to {dsn}"), *style)
+        );
+        h.server_out.write_all(resp.as_bytes()).await.expect("w");
+        let log = format!(
+            "{{\"level\":\"info\",\"msg\":{}}}\n",
+            json_string(&format!("dsn={dsn}"), Json::Go)
+        );
+        h.server_err.write_all(log.as_bytes()).await.expect("w");
+        h.server_err
+            .write_all(format!("plain: {}\n", &s[1..s.len() - 1]).as_bytes())
+            .await
+            .expect("w");
+    }
+    let mut client = Vec::new();
+    let mut err = Vec::new();
+    for _ in JSON_STYLES {
+        client.extend(line_of(&mut h.client_out).await.into_bytes());
+        let json = line_of(&mut h.err_out).await;
+        let v: serde_json::Value = serde_json::from_str(&json).expect("stderr JSON stays JSON");
+        assert_eq!(v["msg"], "dsn=[REDACTED:DSN]");
+        err.extend(json.into_bytes());
+        err.extend(line_of(&mut h.err_out).await.into_bytes());
+    }
+    h.close().await;
+    guard.audit_exit(Some(0), None);
+    let audit = std::fs::read(&path).expect("audit");
+    for (name, bytes) in [("client", &client), ("stderr", &err), ("audit", &audit)] {
+        assert!(
+            !leaks(bytes, dsn.as_bytes()),
+            "{name}: {}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+    let recs = audit_records(&path);
+    let args: Vec<_> = recs
+        .iter()
+        .filter_map(|r| r.get("arguments"))
+        .map(|a| a["dsn"].clone())
+        .collect();
+    assert_eq!(args.len(), 2 * JSON_STYLES.len());
+    assert!(args.iter().all(|a| a == "[REDACTED:DSN]"), "{args:?}");
+    // ids are written decoded and re-encoded, so no escape survives
+    assert!(
+        recs.iter()
+            .filter(|r| r["type"] == "request")
+            .all(|r| !r["id"].to_string().contains("\\u"))
+    );
+}
+
 #[tokio::test]
 async fn client_eof_closes_server_stdin_after_the_last_line() {
     let guard = guard_with(&[], &[], &[], None, false);
@@ -875,7 +951,7 @@ async fn throughput_report() {
                 }
             }
             let el = t.elapsed();
-            g.flush_audit();
+            g.sync_audit();
             println!(
                 "{name}, {label}: {:.0} MB/s, {:.0} request/response pairs/s",
                 bytes as f64 / el.as_secs_f64() / 1e6,
@@ -948,12 +1024,12 @@ async fn throughput_report() {
     let ac = t.elapsed();
     let t = std::time::Instant::now();
     for _ in 0..reps {
-        std::hint::black_box(message::parse::<message::ResultProbe<'_>>(&line).is_some());
+        std::hint::black_box(message::scan::top(&line).is_some());
     }
     let parse = t.elapsed();
     let mb = (line.len() * reps) as f64 / 1e6;
     println!(
-        "components: newline scan {:.0} MB/s, redaction scan {:.0} MB/s, envelope parse {:.0} MB/s",
+        "components: newline scan {:.0} MB/s, redaction scan {:.0} MB/s, top-level scan {:.0} MB/s",
         mb / nl.as_secs_f64(),
         mb / ac.as_secs_f64(),
         mb / parse.as_secs_f64()

@@ -24,8 +24,6 @@ pub struct Entry {
     pub ts: SystemTime,
     pub start: Instant,
     pub request_bytes: u64,
-    /// The response must go through the `tools/list` filter.
-    pub filter_tools: bool,
     seq: u64,
 }
 
@@ -40,7 +38,6 @@ impl Entry {
             ts: SystemTime::now(),
             start: Instant::now(),
             request_bytes,
-            filter_tools: false,
             seq: 0,
         }
     }

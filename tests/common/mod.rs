@@ -7,6 +7,11 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
+/// How real producers spell a string, and the leak oracle (shared with the
+/// proxy's unit tests, one source).
+#[path = "../../src/proxy/redact/producers.rs"]
+pub mod producers;
+
 /// A canary: if this string shows up in any output, a secret leaked.
 pub const CANARY: &str = "canary-3f9a7c1e-do-not-leak";
 
