@@ -281,7 +281,26 @@ def scan() -> None:
     print()
 
 
-for section in (startup, rss, aws, relay, mcp, scan):
+def memory() -> None:
+    f = D / "memory.jsonl"
+    if not f.exists():
+        return
+    print("## memory (issue 12): what one more supervised server costs\n")
+    print("USS = private pages (Private_Clean + Private_Dirty), PSS = fair share of")
+    print("shared pages; of the supervisor process only, never its server.\n")
+    print("| supervisor | copies | idle USS / PSS per copy (mean) | relaying USS / PSS per copy (mean) | idle USS total | target ≤ 3 MB USS |")
+    print("|---|---|---|---|---|---|")
+    for line in f.read_text().splitlines():
+        j = json.loads(line)
+        i, r = j["idle"]["mean"], j["relaying"]["mean"]
+        total = j["idle"]["total"]["Uss"]
+        target = ok(mb(r["Uss"]) <= 3.0) if j["label"].startswith("mcp-warden") else "—"
+        print(f"| {j['label']} | {j['count']} | {mb(i['Uss']):.2f} / {mb(i['Pss']):.2f} MB | "
+              f"{mb(r['Uss']):.2f} / {mb(r['Pss']):.2f} MB | {mb(total):.2f} MB | {target} |")
+    print()
+
+
+for section in (startup, rss, memory, aws, relay, mcp, scan):
     try:
         section()
     except Exception as e:  # a half-finished section must not hide the others

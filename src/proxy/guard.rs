@@ -511,15 +511,18 @@ fn response(to: Side, top: &scan::Top<'_>, id: &[u8], bytes: usize) -> ResponseS
             .and_then(|c| c.parse().ok())
             .unwrap_or(0)
     });
-    let (is_error, result_type) = match top.result {
-        Some(r) => (
-            scan::member(r, "isError") == Some(b"true"),
-            scan::member(r, "resultType")
-                .and_then(scan::string)
-                .map(|t| t.into()),
-        ),
-        None => (false, None),
-    };
+    // one walk over the result's members (it may be megabytes long)
+    let (mut is_error, mut result_type) = (false, None);
+    if let Some(r) = top.result {
+        let _ = scan::members(r, |key, value| {
+            match key {
+                "isError" => is_error = value == b"true",
+                "resultType" => result_type = scan::string(value).map(|t| t.into()),
+                _ => {}
+            }
+            true
+        });
+    }
     ResponseSeen {
         to,
         id: id.into(),

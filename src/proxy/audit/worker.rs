@@ -31,8 +31,9 @@ use crate::proxy::track::{Entry, Pending};
 
 /// Events per batch before it is sent without waiting for the relay to idle.
 const BATCH_EVENTS: usize = 512;
-/// Payload bytes (arguments) per batch before it is sent.
-const BATCH_BYTES: usize = 1 << 20;
+/// Payload bytes (arguments) per batch before it is sent: with [`QUEUE`]
+/// batches in flight, what waits for the worker stays small.
+const BATCH_BYTES: usize = 64 * 1024;
 /// Batches in flight between the relay and the worker.
 const QUEUE: usize = 4;
 /// The worker's stack: it only formats records.

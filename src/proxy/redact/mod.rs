@@ -22,7 +22,10 @@ mod rewrite;
 mod views;
 mod wrapped;
 
+use std::sync::OnceLock;
+
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use zeroize::Zeroizing;
 
 use crate::secret::SecretValue;
 
@@ -49,11 +52,13 @@ struct Span {
 
 /// Finds and replaces injected values. Cheap to query when nothing matches.
 pub struct Redactor {
-    /// Leftmost-first automaton: the fast "any match?" test (uses the SIMD
-    /// packed searcher, which the standard match kind cannot use).
-    fast: Option<AhoCorasick>,
-    /// Standard automaton for overlapping search in texts that matched.
-    ac: Option<AhoCorasick>,
+    /// The fast "any match?" test.
+    fast: Option<Fast>,
+    /// Standard automaton for overlapping search in texts that matched: built
+    /// the first time a text matches, since most runs never need it.
+    ac: OnceLock<Option<AhoCorasick>>,
+    /// What `ac` is built from (kept zeroizing until then and after).
+    patterns: Vec<Zeroizing<Vec<u8>>>,
     pattern_label: Vec<u32>,
     /// `[REDACTED:<VAR>]` per value, in characters that never need escaping.
     labels: Vec<Box<[u8]>>,
@@ -102,18 +107,19 @@ impl Redactor {
             }
         }
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
-        let (fast, ac) = match build(&patterns) {
-            Ok(pair) => pair,
+        let fast = match Fast::build(&patterns) {
+            Ok(fast) => fast,
             Err(()) => {
                 warnings
                     .push("could not build the redaction automaton; values not redacted".into());
-                (None, None)
+                None
             }
         };
         (
             Self {
                 fast,
-                ac,
+                ac: OnceLock::new(),
+                patterns,
                 pattern_label,
                 labels,
                 longest,
@@ -127,7 +133,8 @@ impl Redactor {
     pub fn disabled() -> Self {
         Self {
             fast: None,
-            ac: None,
+            ac: OnceLock::new(),
+            patterns: Vec::new(),
             pattern_label: Vec::new(),
             labels: Vec::new(),
             longest: 0,
@@ -137,14 +144,14 @@ impl Redactor {
 
     /// Whether any value is being redacted.
     pub fn is_active(&self) -> bool {
-        self.ac.is_some()
+        self.fast.is_some()
     }
 
     /// Whether `hay` holds a byte spelling of any value, as it is (the raw
     /// scan; decoded views are not searched).
     #[inline]
     pub fn matches(&self, hay: &[u8]) -> bool {
-        self.fast.as_ref().is_some_and(|ac| ac.is_match(hay))
+        self.fast.as_ref().is_some_and(|f| f.is_match(hay))
     }
 
     /// Rewrites `line` into `out` (cleared first) if it holds a value in any
@@ -182,12 +189,18 @@ impl Redactor {
 
     /// Every match of a pattern in `text` (overlapping), unsorted.
     fn find_all(&self, text: &[u8]) -> Vec<Span> {
-        let (Some(fast), Some(ac)) = (&self.fast, &self.ac) else {
+        let Some(fast) = &self.fast else {
             return Vec::new();
         };
         if !fast.is_match(text) {
             return Vec::new();
         }
+        let ac = self
+            .ac
+            .get_or_init(|| build(&self.patterns, MatchKind::Standard).ok().flatten());
+        let Some(ac) = ac else {
+            return Vec::new();
+        };
         ac.find_overlapping_iter(text)
             .map(|m| Span {
                 start: m.start(),
@@ -210,27 +223,52 @@ impl Redactor {
     }
 }
 
-fn build(
-    patterns: &[zeroize::Zeroizing<Vec<u8>>],
-) -> Result<(Option<AhoCorasick>, Option<AhoCorasick>), ()> {
+/// The "any match?" test: the SIMD packed searcher (Teddy) on its own when
+/// the patterns fit it (its speed does not depend on how often the text holds
+/// bytes the patterns start with, unlike the automaton's own prefilter
+/// choice), else a leftmost-first automaton.
+enum Fast {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Fast {
+    fn build(patterns: &[Zeroizing<Vec<u8>>]) -> Result<Option<Self>, ()> {
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(patterns.iter().map(|p| p.as_slice()))
+            .build();
+        if let Some(p) = packed {
+            return Ok(Some(Fast::Packed(p)));
+        }
+        Ok(build(patterns, MatchKind::LeftmostFirst)?.map(Fast::Automaton))
+    }
+
+    #[inline]
+    fn is_match(&self, hay: &[u8]) -> bool {
+        match self {
+            Fast::Packed(p) => p.find(hay).is_some(),
+            Fast::Automaton(a) => a.is_match(hay),
+        }
+    }
+}
+
+/// One automaton over `patterns` (`None` for none): a contiguous NFA, cheap to
+/// build at start-up.
+fn build(patterns: &[Zeroizing<Vec<u8>>], kind: MatchKind) -> Result<Option<AhoCorasick>, ()> {
     if patterns.is_empty() {
-        return Ok((None, None));
+        return Ok(None);
     }
-    let build = |kind, automaton| {
-        AhoCorasick::builder()
-            .match_kind(kind)
-            .kind(automaton)
-            .build(patterns.iter().map(|p| p.as_slice()))
-    };
-    // the overlapping search runs only on texts that matched: a contiguous
-    // NFA is cheap to build and fast enough there
-    match (
-        build(MatchKind::LeftmostFirst, None),
-        build(MatchKind::Standard, Some(AhoCorasickKind::ContiguousNFA)),
-    ) {
-        (Ok(f), Ok(a)) => Ok((Some(f), Some(a))),
-        _ => Err(()),
-    }
+    AhoCorasick::builder()
+        .match_kind(kind)
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(patterns.iter().map(|p| p.as_slice()))
+        .map(Some)
+        .map_err(|_| ())
 }
 
 fn short_warning(name: &str, v: &[u8]) -> String {
