@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
 
-use common::{CANARY, Home, bin_path, service_env, services_env};
+use common::output::strings;
+use common::{CANARY, Home, bin_path, copy_tree, service_env, services_env};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -34,19 +35,6 @@ const TOKENS: &[&str] = &[
 struct Setup {
     warden: Home,
     user: tempfile::TempDir,
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
 }
 
 fn setup() -> Setup {
@@ -105,14 +93,6 @@ fn assert_no_token(what: &str, text: &[u8]) {
 fn json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]
