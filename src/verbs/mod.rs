@@ -2,7 +2,10 @@
 //! done by the lower layers (resolve, launch, proxy, backend).
 //!
 //! Owns the edge error type that `main` prints as one line and maps to an exit
-//! code. Verbs may print; the layers below them must not.
+//! code, and the helpers every verb shares (the runtime, the data directory,
+//! the config files selected by the shared options, reading `run`'s options).
+//! Verbs never call each other: what two verbs share lives here or below.
+//! Verbs may print; the layers below them must not.
 
 pub mod audit;
 pub mod completions;
