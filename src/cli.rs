@@ -428,10 +428,13 @@ pub struct ProtectArgs {
     #[arg(long, default_value = "local://", value_name = "REF-PREFIX")]
     pub to: String,
 
-    /// Name of each stored secret under --to, from {client}, {server}, {var}, {scope}.
+    /// Name of each stored secret under --to, from {client}, {project}, {server}, {var},
+    /// {scope}. {project} names the project folder of a project-level entry (its folder name
+    /// and a short hash of its path); for user-level entries it is empty and, as a segment
+    /// of its own, left out with its slash.
     #[arg(
         long,
-        default_value = "{client}/{server}/{var}",
+        default_value = crate::protect::naming::DEFAULT_TEMPLATE,
         value_name = "TEMPLATE"
     )]
     pub name_template: String,

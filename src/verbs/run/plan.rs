@@ -11,9 +11,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::super::{Error, data_paths, parse_duration};
-use super::assign::{requests, vault_scheme};
 use crate::cli::{GuardArgs, RunArgs};
 use crate::govern::GovernError;
+use crate::govern::assign::{requests, vault_scheme};
 use crate::launch::env::EnvPolicy;
 use crate::launch::guard::{AuditPlan, GuardPlan};
 use crate::launch::held::Pinned;
