@@ -1209,6 +1209,7 @@ fn metadata_child() {
         aws_region: None,
         aws_profile: None,
         timeout: Duration::from_secs(10),
+        cloud: Default::default(),
     });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -21,6 +21,20 @@ pub struct Settings {
     pub aws_profile: Option<String>,
     /// Upper bound for one reference; backends set their connect/read timeouts within it.
     pub timeout: Duration,
+    /// Credentials the GCP and Azure backends use instead of their defaults.
+    pub cloud: CloudSettings,
+}
+
+/// Credential choices for the cloud backends, from mcp-secret-wrapper's options
+/// (`--vault-keyFilename`, `--vault-tenantId`, `--vault-clientId`); empty by default.
+#[derive(Debug, Clone, Default)]
+pub struct CloudSettings {
+    /// A Google credentials file to use instead of Application Default Credentials.
+    pub gcp_key_file: Option<std::path::PathBuf>,
+    /// The Entra tenant for Azure credentials, instead of `AZURE_TENANT_ID`.
+    pub azure_tenant_id: Option<String>,
+    /// The Entra client (application) id, instead of `AZURE_CLIENT_ID`.
+    pub azure_client_id: Option<String>,
 }
 
 /// The schemes built into this binary.
@@ -30,6 +44,8 @@ pub const BUILT: &[Scheme] = &[
     Scheme::AwsSm,
     Scheme::AwsSsm,
     Scheme::Vault,
+    Scheme::GcpSm,
+    Scheme::AzureKv,
 ];
 
 pub struct Registry {
@@ -39,6 +55,8 @@ pub struct Registry {
     /// Both AWS backends, built together: they share one SDK configuration cache.
     aws: OnceLock<super::aws::AwsBackends>,
     vault: OnceLock<Arc<dyn Backend>>,
+    gcp: OnceLock<Arc<dyn Backend>>,
+    azure: OnceLock<Arc<dyn Backend>>,
 }
 
 impl Registry {
@@ -49,6 +67,8 @@ impl Registry {
             file: OnceLock::new(),
             aws: OnceLock::new(),
             vault: OnceLock::new(),
+            gcp: OnceLock::new(),
+            azure: OnceLock::new(),
         }
     }
 
@@ -72,6 +92,12 @@ impl Registry {
                     Arc::new(CredentialFetcher(s.clone())),
                 ))
             }),
+            Scheme::GcpSm => self
+                .gcp
+                .get_or_init(|| Arc::new(super::gcp::GcpBackend::new(s))),
+            Scheme::AzureKv => self
+                .azure
+                .get_or_init(|| Arc::new(super::azure::AzureBackend::new(s))),
             other => {
                 return Err(BackendError::new(
                     ErrorKind::Config,
@@ -96,7 +122,7 @@ impl Registry {
     /// to the caller to renew and revoke.
     pub fn held(&self) -> Vec<Arc<dyn Lease>> {
         let mut out = Vec::new();
-        for b in [&self.local, &self.file, &self.vault] {
+        for b in [&self.local, &self.file, &self.vault, &self.gcp, &self.azure] {
             if let Some(b) = b.get() {
                 out.extend(b.held());
             }

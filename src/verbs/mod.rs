@@ -111,6 +111,7 @@ pub fn default_registry(timeout: std::time::Duration) -> Result<crate::backend::
         aws_region: None,
         aws_profile: None,
         timeout,
+        cloud: Default::default(),
     }))
 }
 

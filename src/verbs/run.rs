@@ -366,6 +366,7 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         aws_region: args.vault_region.clone().filter(|s| !s.is_empty()),
         aws_profile: args.vault_profile.clone().filter(|s| !s.is_empty()),
         timeout,
+        cloud: Default::default(),
     });
     let policy = EnvPolicy {
         pass: args.pass_env.clone(),
