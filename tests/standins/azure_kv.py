@@ -56,22 +56,24 @@ class App:
         self.cfg = cfg
         self.state = State()
         self.tenant = cfg.get("tenant", "standin-tenant")
-        self.tokens: dict[str, dict] = {}
+        self.tokens: dict[str, dict] = {
+            # Tokens handed out elsewhere (a stand-in `az` prints one).
+            tok: {"identity": who, "role": role, "scope": RESOURCE + "/.default", "expired": False}
+            for tok, (who, role) in cfg.get("static_tokens", {}).items()
+        }
         self.secrets: dict[str, list[dict]] = {}
         self.deleted: dict[str, list[dict]] = {}
         self.ports: dict = {}
 
     # --- tokens ---------------------------------------------------------------
     def issue(self, identity: str, role: str, scope: str) -> str:
-        with self.state.lock:
-            self.state.tokens_issued += 1
-            first = self.state.tokens_issued == 1
+        expired = self.state.take_expiry()
         tok = "eyJ0eXAiOiJKV1QifQ.standin." + secrets.token_urlsafe(24)
         self.tokens[tok] = {
             "identity": identity,
             "role": role,
             "scope": scope,
-            "expired": first and self.cfg.get("expire_first_token", False),
+            "expired": expired,
         }
         return tok
 

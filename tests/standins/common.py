@@ -90,6 +90,14 @@ class State:
         self.fail_next: list[tuple[int, str | None]] = []  # (status, Retry-After)
         self.hang_api = False
         self.tokens_issued = 0
+        self.expire_next = False
+
+    def take_expiry(self) -> bool:
+        """Whether the token being issued is to be treated as expired (once)."""
+        with self.lock:
+            self.tokens_issued += 1
+            e, self.expire_next = self.expire_next, False
+            return e
 
     def record(self, kind: str, **extra) -> None:
         with self.lock:
@@ -119,6 +127,10 @@ class Handler(BaseHTTPRequestHandler):
             return None
 
     def form(self) -> dict[str, str]:
+        """A form body, or a JSON object body (Google's token endpoints take both)."""
+        if "json" in (self.headers.get("content-type") or ""):
+            obj = self.json_body()
+            return {k: v if isinstance(v, str) else json.dumps(v) for k, v in (obj or {}).items()}
         return {k: v[0] for k, v in parse_qs(self.body().decode(), keep_blank_values=True).items()}
 
     def split(self) -> tuple[str, dict[str, str]]:
@@ -179,7 +191,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def control(h: Handler, state: State, method: str, path: str, query: dict) -> None:
-    """/__standin/log, /__standin/fail?status=503&count=2[&retry_after=1], /__standin/hang."""
+    """/__standin/log, /__standin/fail?status=503&count=2[&retry_after=1],
+    /__standin/expire-next-token (the API will call the next token issued expired),
+    /__standin/hang."""
     if path == "/__standin/log":
         with state.lock:
             return h.send_json(200, state.log)
@@ -187,6 +201,10 @@ def control(h: Handler, state: State, method: str, path: str, query: dict) -> No
         n = int(query.get("count", "1"))
         with state.lock:
             state.fail_next.extend([(int(query.get("status", "503")), query.get("retry_after"))] * n)
+        return h.send_json(200, {})
+    if path == "/__standin/expire-next-token" and method == "POST":
+        with state.lock:
+            state.expire_next = True
         return h.send_json(200, {})
     if path == "/__standin/hang" and method == "POST":
         state.hang_api = query.get("on", "1") == "1"

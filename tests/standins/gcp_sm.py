@@ -74,11 +74,8 @@ class App:
 
     # --- tokens -------------------------------------------------------------
     def issue(self, identity: str) -> str:
-        with self.state.lock:
-            self.state.tokens_issued += 1
-            first = self.state.tokens_issued == 1
+        expired = self.state.take_expiry()
         tok = "ya29.standin-" + secrets.token_urlsafe(24)
-        expired = first and self.cfg.get("expire_first_token", False)
         self.tokens[tok] = {"identity": identity, "expired": expired}
         return tok
 

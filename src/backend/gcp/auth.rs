@@ -28,6 +28,24 @@ pub(crate) enum Source {
     Adc,
     /// A credentials file named by the caller.
     KeyFile(PathBuf),
+    /// gcloud's ADC file under `CLOUDSDK_CONFIG` (which the auth crate does not look at).
+    Gcloud(PathBuf),
+}
+
+impl Source {
+    /// The caller's key file, else gcloud's ADC file where `CLOUDSDK_CONFIG`
+    /// moves it (and `GOOGLE_APPLICATION_CREDENTIALS` does not win), else ADC.
+    pub fn resolve(key_file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Source {
+        if let Some(p) = key_file {
+            return Source::KeyFile(p.to_path_buf());
+        }
+        let gac = env("GOOGLE_APPLICATION_CREDENTIALS").is_some_and(|v| !v.is_empty());
+        let moved = env("CLOUDSDK_CONFIG").is_some_and(|v| !v.is_empty());
+        match gcloud_adc_file(env) {
+            Some(p) if !gac && moved && p.is_file() => Source::Gcloud(p),
+            _ => Source::Adc,
+        }
+    }
 }
 
 /// One credential, shared by every group that uses it.
@@ -146,7 +164,7 @@ fn build(source: &Source, identity: &str) -> Result<Credentials, Fail> {
     use google_cloud_auth::credentials as c;
     let built = match source {
         Source::Adc => c::Builder::default().build(),
-        Source::KeyFile(path) => {
+        Source::KeyFile(path) | Source::Gcloud(path) => {
             let json = read_json(path).map_err(|m| Fail::new(ErrorKind::Config, m))?;
             match json.get("type").and_then(Value::as_str).unwrap_or("") {
                 "service_account" => c::service_account::Builder::new(json).build(),
@@ -232,6 +250,7 @@ fn describe_source(source: &Source, env: &dyn Fn(&str) -> Option<String>) -> Str
     };
     match source {
         Source::KeyFile(p) => file(p, "key file"),
+        Source::Gcloud(p) => file(p, "gcloud application-default credentials"),
         Source::Adc => {
             if let Some(p) = env("GOOGLE_APPLICATION_CREDENTIALS").filter(|v| !v.is_empty()) {
                 return file(Path::new(&p), "GOOGLE_APPLICATION_CREDENTIALS");

@@ -56,10 +56,7 @@ impl GcpBackend {
 
     /// The credential for this run: the key file the caller named, else ADC.
     fn auth(&self) -> Arc<Auth> {
-        let source = match &self.settings.cloud.gcp_key_file {
-            Some(p) => Source::KeyFile(p.clone()),
-            None => Source::Adc,
-        };
+        let source = Source::resolve(self.settings.cloud.gcp_key_file.as_deref(), &env);
         let mut map = self.auths.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(source.clone())
             .or_insert_with(|| Arc::new(Auth::new(source, &env)))
