@@ -139,7 +139,7 @@ class App:
         h.send_json(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
 
     def managed_token(self, h: Handler, query: dict, kind: str) -> None:
-        self.state.record("managed", kind=kind, client_id=query.get("client_id"))
+        self.state.record("managed", via=kind, client_id=query.get("client_id"))
         mi = self.cfg.get("managed", {})
         if kind == "imds" and h.headers.get("metadata") != "true":
             return h.send_json(400, {"error": "invalid_request", "error_description": "Required metadata header not specified"})
