@@ -12,15 +12,20 @@ use std::path::Path;
 
 /// Replaces `path` with `bytes`. Keeps the existing file's mode; a new file gets `new_mode`.
 pub fn replace(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
     let mode = match fs::metadata(path) {
         Ok(m) => m.permissions().mode() & 0o7777,
         Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
         Err(e) => return Err(e),
     };
+    replace_with_mode(path, bytes, mode)
+}
+
+/// Replaces `path` with `bytes`, giving the new file `mode` whatever the old one had.
+pub fn replace_with_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -66,7 +66,7 @@ only narrow its policy; --insecure-* flags weaken it for one run and are recorde
 EXIT STATUS: the server's own code, or 128+N when signal N killed it. Otherwise 64 usage, \
 65 bad secret data, 69 backend unreachable or timed out, 77 permission denied by the backend, or \
 refused by the pin policy (the command does not match its pin, or is unpinned under \
-pin = \"required\" / --pin-required), 78 configuration (e.g. secret not found, a profile error at \
+pin = \"required\" / --pin-required, or a pinned file changed before the start), 78 configuration (e.g. secret not found, a profile error at \
 file:line), 126/127 command not executable/not found."
 )]
 pub struct RunArgs {
@@ -408,12 +408,16 @@ pub struct HeadersArgs {
 backend (--to), read it back and compare, then rewrite the entry so the server starts through \
 `mcp-warden run VAR=REF ... -- <original command>`; a secret passed as an argument is placed back at \
 launch with --expand-args (%{VAR}); a Claude Code remote server's secret header is fetched by a \
-headersHelper running `mcp-warden headers`. Anything else is reported as not protectable, with the \
-reason.\n\n\
-Without --apply nothing is stored or written: a unified diff (values masked) shows what would \
-change. With --apply each file is replaced atomically after its secrets are stored and verified; a \
-journal without plaintext lets `mcp-warden restore` undo it. Running it twice changes nothing.\n\n\
-EXIT STATUS: 0; 1 when some file could not be protected; 64 usage."
+headersHelper running `mcp-warden headers`; mcp-remote's --header gets `${VAR}` from the \
+environment where the client passes it through. Anything else is reported as not protectable, with \
+the reason, and its entry is left byte-identical while the other entries are protected. A file with \
+a duplicated key or more than one hard link is skipped whole.\n\n\
+Without --apply nothing is stored or written: a unified diff (values masked in every spelling) shows \
+what would change. With --apply each file is replaced atomically after its secrets are stored and \
+verified; a journal without plaintext lets `mcp-warden restore` undo it, and the moved references \
+are listed to be rotated (`inventory` flags them EXPOSED until then). Running it twice changes \
+nothing.\n\n\
+EXIT STATUS: 0; 1 when some file was skipped whole or could not be written; 64 usage."
 )]
 pub struct ProtectArgs {
     #[command(flatten)]
@@ -458,8 +462,9 @@ pub struct ProtectArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Reads protect's journal, fetches each value from its backend and puts the \
-original entry back byte for byte, newest protect first. An entry edited since protect is left alone \
-and reported. Without --apply: a diff (values masked). The secrets stay in their backend.\n\n\
+original entry back byte for byte, newest protect first, with the file mode it had then (never a \
+looser one than it has now). An entry edited since protect is left alone and reported. Without \
+--apply: a diff (values masked). The secrets stay in their backend.\n\n\
 EXIT STATUS: 0; 1 when some entry could not be restored; 64 usage."
 )]
 pub struct RestoreArgs {
@@ -483,7 +488,8 @@ pub struct RestoreArgs {
 name, transport, what it launches and whether that is pinned, credential posture (as scan), the \
 secret references it uses by backend, and each secret's age from the backend's metadata (local store \
 times, AWS last changed/rotated, Vault KV metadata) against the rotation policy, flagged when \
-overdue. Values are never read into the report.\n\n\
+overdue, and each secret `protect` moved out of a plaintext config that the backend does not show \
+rotated since (a newer version or change), flagged EXPOSED. Values are never read into the report.\n\n\
 EXIT STATUS: 0; 1 when --fail-on matches; 64 usage."
 )]
 pub struct InventoryArgs {
@@ -522,6 +528,8 @@ pub enum FailOn {
     Unpinned,
     /// A plaintext secret in a config.
     Plaintext,
+    /// A secret protect moved out of a plaintext config, not rotated since.
+    Exposed,
 }
 
 /// `doctor [PATH...]`

@@ -1,6 +1,7 @@
 //! Process exit codes (sysexits) and the one trait that maps an error to one.
 //!
-//! Owns the numbers in DESIGN.md's "Exit codes". It must not know about
+//! Owns the exit code numbers (listed for users under "Exit status" in the
+//! README). It must not know about
 //! particular errors: each error type implements [`ExitStatus`] where it is defined.
 
 /// Exit codes mcp-warden uses when the child did not run.

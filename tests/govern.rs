@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use assert_cmd::Command;
 use common::{CANARY, Home, service_env};
@@ -151,6 +153,44 @@ impl Counter {
     }
 }
 
+/// A loopback port in front of moto that holds the first connection until
+/// the test lets it through: a backend request still in flight, on cue.
+struct Gate {
+    port: u16,
+    arrived: mpsc::Receiver<()>,
+    release: mpsc::Sender<()>,
+}
+
+impl Gate {
+    fn start(upstream: SocketAddr) -> Gate {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+        let port = listener.local_addr().expect("addr").port();
+        let (arrived_tx, arrived) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            for (n, conn) in listener.incoming().enumerate() {
+                let Ok(client) = conn else { break };
+                if n == 0 {
+                    let _ = arrived_tx.send(());
+                    let _ = release_rx.recv_timeout(Duration::from_secs(30));
+                }
+                if let Ok(server) = TcpStream::connect(upstream) {
+                    relay(client, server);
+                }
+            }
+        });
+        Gate {
+            port,
+            arrived,
+            release,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
 fn relay(a: TcpStream, b: TcpStream) {
     let pipe = |mut from: TcpStream, mut to: TcpStream| {
         std::thread::spawn(move || {
@@ -211,7 +251,7 @@ boto3.client('secretsmanager', region_name='us-east-1', endpoint_url=os.environ[
 }
 
 /// AWS settings that reach moto only through `counter`.
-fn aws(c: &mut Command, w: &World, counter: &Counter) {
+fn aws(c: &mut Command, w: &World, endpoint: &str) {
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().into_owned();
         if k.starts_with("AWS_") || k.starts_with("VAULT_") {
@@ -225,7 +265,7 @@ fn aws(c: &mut Command, w: &World, counter: &Counter) {
             w.cwd().join("no-aws-credentials"),
         )
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", counter.url())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1");
@@ -233,7 +273,7 @@ fn aws(c: &mut Command, w: &World, counter: &Counter) {
 
 fn run_aws(w: &World, counter: &Counter, args: &[&str]) -> Output {
     let mut c = w.cmd();
-    aws(&mut c, w, counter);
+    aws(&mut c, w, &counter.url());
     c.args(args).output().expect("run mcp-warden")
 }
 
@@ -639,4 +679,139 @@ fn project_tool_rules_are_enforced_by_the_proxy() {
     // The command line cannot widen the project's narrowing back.
     let err = check(&w.run(&["run", "--allow-tool", "get_*", "@t"]), 64);
     assert!(err.contains("--insecure-no-tool-policy"), "{err}");
+}
+
+/// `change` happens while `run @NAME` waits for its secret, after the pin
+/// was checked: the run is refused (exit 77, one line naming `what`) and
+/// nothing starts; the original never runs with a changed file, and the
+/// changed file never runs.
+fn changed_during_the_backend_request(w: &World, profile: &str, change: impl FnOnce(), what: &str) {
+    let gate = Gate::start(moto_addr());
+    let url = gate.url();
+    let o = std::thread::scope(|s| {
+        let run = s.spawn(|| {
+            let mut c = w.cmd();
+            aws(&mut c, w, &url);
+            c.args(["run", profile]).output().expect("run mcp-warden")
+        });
+        if gate.arrived.recv_timeout(Duration::from_secs(20)).is_err() {
+            let o = run.join().expect("the run");
+            panic!("the run never asked the backend: {}", text(&o.stderr));
+        }
+        change();
+        gate.release.send(()).expect("release the request");
+        run.join().expect("the run")
+    });
+    let err = check(&o, 77);
+    assert!(!w.out().exists(), "a server ran: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(what)
+            && err.contains("after its pin was checked")
+            && err.contains("nothing was started"),
+        "{err}"
+    );
+}
+
+/// The file a pin hashed is opened once and held through the backend round
+/// trip: an executable renamed over, or written in place, while the secret
+/// is being fetched is caught at the last check before the start.
+#[test]
+fn an_executable_swapped_after_the_pin_check_never_runs() {
+    let w = World::new();
+    let secret = aws_secret("swap", CANARY);
+    let srv = w.cwd().join("bin").join("srv");
+    // A real executable (ELF): run from the descriptor it was hashed through.
+    std::fs::copy("/bin/sh", &srv).expect("copy /bin/sh");
+    w.write_config(&format!(
+        "[servers.elf]\ncommand = \"{}\"\nargs = [\"-c\", \"printf 'original:%s' \\\"$K\\\" > \\\"$OUT\\\"\"]\nenv = {{ K = \"aws-sm://{secret}\" }}\npin = \"required\"\n",
+        srv.display()
+    ));
+    check(&w.run(&["pin", "@elf"]), 0);
+    let counter = Counter::start(Some(moto_addr()));
+    check(&run_aws(&w, &counter, &["run", "@elf"]), 0);
+    assert_eq!(
+        std::fs::read_to_string(w.out()).expect("seen"),
+        format!("original:{CANARY}")
+    );
+    std::fs::remove_file(w.out()).expect("rm seen");
+
+    let swapped = w.cwd().join("swapped");
+    let srv2 = srv.clone();
+    changed_during_the_backend_request(
+        &w,
+        "@elf",
+        move || {
+            std::fs::write(&swapped, format!("{SERVER_SH}echo swapped\n")).expect("write");
+            std::fs::set_permissions(&swapped, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+            std::fs::rename(&swapped, &srv2).expect("rename over the pinned file");
+        },
+        &format!("{} was replaced", srv.display()),
+    );
+
+    // A `#!` script is run by its path (its interpreter opens it by name):
+    // the last check compares that path with the file that was hashed.
+    let script = w.script("script", SERVER_SH);
+    w.write_config(&format!(
+        "[servers.sh]\ncommand = \"{}\"\nenv = {{ K = \"aws-sm://{secret}\" }}\npin = \"required\"\n",
+        script.display()
+    ));
+    check(&w.run(&["pin", "@sh"]), 0);
+    let s2 = script.clone();
+    changed_during_the_backend_request(
+        &w,
+        "@sh",
+        move || {
+            let tmp = s2.with_extension("new");
+            std::fs::write(&tmp, format!("{SERVER_SH}echo swapped\n")).expect("write");
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            std::fs::rename(&tmp, &s2).expect("rename over the pinned script");
+        },
+        &format!("{} was replaced", script.display()),
+    );
+    // Written in place (same inode, same size), after a fresh pin.
+    w.script("script", SERVER_SH);
+    check(&w.run(&["pin", "@sh", "--update-pin"]), 0);
+    let s3 = script.clone();
+    changed_during_the_backend_request(
+        &w,
+        "@sh",
+        move || {
+            std::thread::sleep(Duration::from_millis(20));
+            std::fs::write(&s3, SERVER_SH.replace("$K", "$X")).expect("write in place");
+        },
+        &format!("{} was modified", script.display()),
+    );
+}
+
+/// An interpreter's script is read by the interpreter by name: renamed over
+/// while the secret is fetched, it is caught by the last check.
+#[test]
+fn an_interpreter_script_swapped_after_the_pin_check_never_runs() {
+    let w = World::new();
+    let secret = aws_secret("swap-py", CANARY);
+    let py = service_env("MCP_WARDEN_TEST_PYTHON");
+    let script = w.cwd().join("server.py");
+    let body = "import os\nopen(os.environ['OUT'], 'w').write(os.environ['K'])\n";
+    std::fs::write(&script, body).expect("write script");
+    w.write_config(&format!(
+        "[servers.py]\ncommand = \"{py}\"\nargs = [\"server.py\"]\nenv = {{ K = \"aws-sm://{secret}\" }}\npin = \"required\"\n"
+    ));
+    check(&w.run(&["pin", "@py"]), 0);
+    let s2 = script.clone();
+    changed_during_the_backend_request(
+        &w,
+        "@py",
+        move || {
+            let tmp = s2.with_extension("new");
+            std::fs::write(
+                &tmp,
+                "import os\nopen(os.environ['OUT'], 'w').write('swapped')\n",
+            )
+            .expect("write");
+            std::fs::rename(&tmp, &s2).expect("rename over the pinned script");
+        },
+        &format!("{} was replaced", script.display()),
+    );
 }

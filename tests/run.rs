@@ -687,3 +687,247 @@ fn expand_args_places_a_value_in_the_arguments_only_when_asked() {
         .stdout("")
         .stderr(predicate::str::contains("%{KEY}").and(predicate::str::contains(CANARY).not()));
 }
+
+/// A server that records every SIGINT it receives, with its sender, as a
+/// line `int <si_pid> <si_code>` in `DIR/got`, and keeps running (SIGINT is
+/// blocked and taken with sigwaitinfo, so none is lost to a handler race).
+/// With `read`, it first reads a line from stdin into `DIR/read`.
+/// `DIR/child.pid` says it is ready.
+const COUNTING_PY: &str = r#"import os, signal, sys
+d, read = sys.argv[1], sys.argv[2] == "read"
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+if read:
+    open(os.path.join(d, "read"), "w").write(sys.stdin.readline())
+open(os.path.join(d, "child.pid"), "w").write(str(os.getpid()))
+while True:
+    i = signal.sigwaitinfo({signal.SIGINT})
+    with open(os.path.join(d, "got"), "a") as f:
+        f.write("int %d %d\n" % (i.si_pid, i.si_code))
+"#;
+
+fn counting_server(dir: &std::path::Path, read: bool) -> Vec<String> {
+    vec![
+        common::service_env("MCP_WARDEN_TEST_PYTHON"),
+        "-c".into(),
+        COUNTING_PY.into(),
+        dir.display().to_string(),
+        if read { "read" } else { "no" }.into(),
+    ]
+}
+
+/// The senders of the SIGINTs recorded in `got` once there are `n`, after a
+/// settle time in which a second delivery of the same signal would arrive.
+fn senders(got: &std::path::Path, n: usize) -> Vec<(i32, i32)> {
+    let read = || {
+        std::fs::read_to_string(got)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let f: Vec<i32> = l.split(' ').skip(1).map(|x| x.parse().unwrap()).collect();
+                (f[0], f[1])
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || read().len() >= n),
+        "SIGINT {n} never arrived"
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    read()
+}
+
+/// Field `n` (1-based, as in proc(5)) of `/proc/PID/stat`.
+fn stat_field(pid: i32, n: usize) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let rest = stat.rsplit_once(')').expect("comm").1;
+    rest.split_whitespace()
+        .nth(n - 3)
+        .expect("field")
+        .parse()
+        .expect("number")
+}
+
+/// mcp-warden, killed (and with it, its server) if a test fails before it ends.
+struct Running(std::process::Child);
+
+impl Running {
+    fn id(&self) -> i32 {
+        self.0.id() as i32
+    }
+
+    fn wait(&mut self) -> std::process::ExitStatus {
+        self.0.wait().expect("wait for mcp-warden")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// The state letter of `/proc/PID/stat` (`T`: stopped).
+fn state(pid: i32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next())
+        .unwrap_or('?')
+}
+
+/// SIGINT sent to mcp-warden, or to its whole process group (what a
+/// terminal's ^C does), reaches the server exactly once, from mcp-warden:
+/// with the proxy between them and without.
+#[test]
+fn sigint_reaches_the_server_exactly_once() {
+    use std::os::unix::process::CommandExt;
+    for proxy in [true, false] {
+        let home = Home::new();
+        let dir = home.path();
+        let mut c = home.std_cmd();
+        c.arg("run");
+        if !proxy {
+            c.args(["--no-audit", "--no-redact"]);
+        }
+        let mut p = Running(
+            c.arg("--")
+                .args(counting_server(dir, false))
+                .stdin(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .unwrap(),
+        );
+        let child = read_pid(&dir.join("child.pid"));
+        let ours = p.id();
+        assert_eq!(
+            stat_field(child, 5),
+            child,
+            "the server leads its own group"
+        );
+        let got = dir.join("got");
+        kill(ours, "INT");
+        assert_eq!(
+            senders(&got, 1),
+            [(ours, 0)],
+            "kill -INT <pid>, proxy: {proxy}"
+        );
+        // SAFETY: kill(2) on the process group this test started.
+        assert_eq!(unsafe { libc::kill(-ours, libc::SIGINT) }, 0);
+        assert_eq!(
+            senders(&got, 2),
+            [(ours, 0), (ours, 0)],
+            "kill -INT -<pgid>, proxy: {proxy}"
+        );
+        kill(ours, "TERM");
+        assert_eq!(p.wait().code(), Some(128 + 15));
+        assert!(wait_until(Duration::from_secs(5), || process_gone(child)));
+    }
+}
+
+/// A pseudo-terminal whose slave becomes the controlling terminal (and
+/// stdio) of the process spawned with it.
+struct Pty {
+    master: std::fs::File,
+    slave: std::fs::File,
+}
+
+impl Pty {
+    fn open() -> Pty {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain libc calls on descriptors this function owns.
+        unsafe {
+            let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(m >= 0, "posix_openpt");
+            assert_eq!(libc::grantpt(m), 0);
+            assert_eq!(libc::unlockpt(m), 0);
+            let name = std::ffi::CStr::from_ptr(libc::ptsname(m)).to_owned();
+            let s = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+            assert!(s >= 0, "open the pty slave");
+            Pty {
+                master: std::fs::File::from_raw_fd(m),
+                slave: std::fs::File::from_raw_fd(s),
+            }
+        }
+    }
+
+    /// `c` in a new session with this terminal as stdio and controlling terminal.
+    fn attach(&self, c: &mut std::process::Command) {
+        use std::os::unix::process::CommandExt;
+        let io = || Stdio::from(self.slave.try_clone().expect("dup"));
+        c.stdin(io()).stdout(io()).stderr(io());
+        // SAFETY: setsid and ioctl are async-signal-safe.
+        unsafe {
+            c.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+
+    fn type_in(&mut self, bytes: &[u8]) {
+        self.master.write_all(bytes).expect("write to the terminal");
+    }
+}
+
+/// ^C typed in a real terminal reaches the server once: through our
+/// forward when the proxy holds its stdio; from the terminal itself when it
+/// shares our terminal (it is then the terminal's foreground group, so it
+/// can also read the terminal).
+#[test]
+fn ctrl_c_in_a_terminal_reaches_the_server_exactly_once() {
+    for proxy in [true, false] {
+        let home = Home::new();
+        let dir = home.path();
+        let mut pty = Pty::open();
+        let mut c = home.std_cmd();
+        c.arg("run");
+        if !proxy {
+            c.args(["--no-audit", "--no-redact"]);
+        }
+        pty.attach(&mut c);
+        let mut p = Running(
+            c.arg("--")
+                .args(counting_server(dir, !proxy))
+                .spawn()
+                .unwrap(),
+        );
+        let ours = p.id();
+        if !proxy {
+            pty.type_in(b"hello\n");
+        }
+        let child = read_pid(&dir.join("child.pid"));
+        // Field 8: the foreground process group of the controlling terminal.
+        let foreground = if proxy { ours } else { child };
+        assert_eq!(stat_field(child, 8), foreground, "proxy: {proxy}");
+        if !proxy {
+            assert_eq!(
+                std::fs::read_to_string(dir.join("read")).unwrap_or_default(),
+                "hello\n",
+                "the server reads the terminal it shares"
+            );
+        }
+        if !proxy {
+            // ^Z stops the server's group; mcp-warden takes the terminal and
+            // stops too (here its group has no shell to stop for: the kernel
+            // discards that), then continues the server in the foreground.
+            pty.type_in(b"\x1a");
+            std::thread::sleep(Duration::from_millis(300));
+            assert!(
+                wait_until(Duration::from_secs(5), || state(child) != 'T'
+                    && stat_field(child, 8) == child),
+                "the server stayed stopped, or lost the terminal"
+            );
+        }
+        pty.type_in(b"\x03");
+        // From mcp-warden (SI_USER), or from the terminal (SI_KERNEL, no sender).
+        let want = if proxy { (ours, 0) } else { (0, 0x80) };
+        assert_eq!(senders(&dir.join("got"), 1), [want], "^C, proxy: {proxy}");
+        kill(ours, "TERM");
+        assert_eq!(p.wait().code(), Some(128 + 15), "proxy: {proxy}");
+        assert!(wait_until(Duration::from_secs(5), || process_gone(child)));
+    }
+}

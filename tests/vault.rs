@@ -1047,8 +1047,10 @@ fn lease_lookup(id: &str) -> Option<Value> {
 }
 
 /// A child that writes its pid, then waits for a signal.
+// The loop's `sleep` is in the server's process group, so a forwarded SIGTERM
+// reaches it too: sh's "Terminated" report must not pass as mcp-warden's stderr.
 const WAIT_CHILD: &str = "echo $$ > \"$PIDFILE\"; printf %s \"${#C}:${#K}\" > \"$PIDFILE.len\"; \
-                          trap 'exit 0' TERM; while :; do sleep 0.1; done";
+                          trap 'exit 0' TERM; while :; do sleep 0.1; done 2>/dev/null";
 
 #[test]
 fn a_dynamic_secret_is_read_once_then_revoked_when_the_server_exits() {

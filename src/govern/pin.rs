@@ -2,17 +2,18 @@
 //!
 //! Owns [`observe`] (resolve the command with our own PATH lookup and hash
 //! the file; hash an interpreter's script file; take a package runner's exact
-//! spec; note what cannot be pinned), [`compare`] (a recorded pin against what
-//! is observed now, as [`Change`]s that say which file and which hash
-//! prefixes), [`verdict`] (what a pin mode makes of it), and [`write`] (the
-//! `[servers.NAME.pinned]` table, edited in place with `toml_edit` and
-//! replaced atomically). Reads and hashes files only: never runs the command,
-//! never touches a backend.
+//! spec; note what cannot be pinned) and [`open`] (the same, keeping each
+//! hashed file open so that launch runs what was hashed: every file is
+//! opened once and hashed through that descriptor), [`compare`] (a recorded
+//! pin against what is observed now, as [`Change`]s that say which file and
+//! which hash prefixes), [`verdict`] (what a pin mode makes of it), and
+//! [`write`] (the `[servers.NAME.pinned]` table, edited in place with
+//! `toml_edit` and replaced atomically). Reads and hashes files only: never
+//! runs the command, never touches a backend.
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::fs::File;
-use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -22,6 +23,7 @@ use super::GovernError;
 use super::interp::{self, Script};
 use super::policy::PinMode;
 use super::schema::{Src, Table};
+use crate::launch::held::{HeldFile, Pinned};
 use crate::launch::path::{LookupError, lookup};
 use crate::scan::runner;
 
@@ -142,27 +144,37 @@ impl fmt::Display for Change {
     }
 }
 
-/// SHA-256 of a file's contents, streamed.
-/// SHA-256 of a file, reusing the hash cache in the data directory while the
-/// file is unchanged (see `hash_cache`).
-pub fn hash_file(path: &Path) -> Result<String, GovernError> {
+/// SHA-256 of an open file, reusing the hash cache in the data directory
+/// while the file is unchanged (see `hash_cache`).
+fn hash_held(held: &HeldFile) -> Result<String, GovernError> {
     let paths = crate::paths::Paths::from_env();
-    super::hash_cache::sha256(path, paths.as_ref().map(|p| p.data_dir()), hash_file_now)
+    super::hash_cache::sha256(held, paths.as_ref().map(|p| p.data_dir()), hash_now)
 }
 
-/// SHA-256 of a file, read now.
-pub fn hash_file_now(path: &Path) -> Result<String, GovernError> {
-    let mut f = File::open(path).map_err(GovernError::io(path))?;
+/// SHA-256 of an open file's contents, read now through its descriptor.
+fn hash_now(held: &HeldFile) -> Result<String, GovernError> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
+    let mut at = 0u64;
     loop {
-        let n = f.read(&mut buf).map_err(GovernError::io(path))?;
+        let n = held
+            .file()
+            .read_at(&mut buf, at)
+            .map_err(GovernError::io(held.path()))?;
         if n == 0 {
             break;
         }
         h.update(&buf[..n]);
+        at += n as u64;
     }
     Ok(hex::encode(h.finalize()))
+}
+
+/// Opens `path` and hashes what was opened.
+fn open_and_hash(path: &Path) -> Result<(HeldFile, String), GovernError> {
+    let held = HeldFile::open(path).map_err(GovernError::io(path))?;
+    let sha = hash_held(&held)?;
+    Ok((held, sha))
 }
 
 /// SHA-256 over argv, each element length-prefixed (no ambiguity between `a b` and `"a b"`).
@@ -193,14 +205,34 @@ pub fn observe(
     path_var: Option<&OsStr>,
     cwd: &Path,
 ) -> Result<Observed, ObserveError> {
+    open(command, args, path_var, cwd).map(|o| o.observed)
+}
+
+/// What a command line runs now, and the files that were hashed, still open:
+/// launch runs exactly these (see `launch::held`).
+#[derive(Debug)]
+pub struct Opened {
+    pub observed: Observed,
+    pub files: Pinned,
+}
+
+/// Like [`observe`], keeping the hashed files open. Each file is opened
+/// once and hashed through that descriptor.
+pub fn open(
+    command: &str,
+    args: &[String],
+    path_var: Option<&OsStr>,
+    cwd: &Path,
+) -> Result<Opened, ObserveError> {
     let found = lookup(OsStr::new(command), path_var).map_err(ObserveError::Lookup)?;
     let found = if found.is_absolute() {
         found
     } else {
         cwd.join(found)
     };
+    let (program, sha256) = open_and_hash(&found)?;
     let command_hash = FileHash {
-        sha256: hash_file(&found)?,
+        sha256,
         path: found,
     };
     let argv: Vec<&str> = std::iter::once(command)
@@ -216,43 +248,66 @@ pub fn observe(
     let mut script = None;
     if package.is_none() && gaps.is_empty() {
         match interp::script(&argv) {
-            None | Some((_, Script::Inline | Script::Nothing)) => {}
-            Some((name, Script::Module(m))) => gaps.push(format!(
-                "{name} -m {m}: a module's code cannot be hashed; run its file, or a pinned package (uvx {m}==VERSION)"
-            )),
-            Some((name, Script::Remote(r))) => {
-                gaps.push(format!("{name} runs {r}, which is fetched at start and cannot be hashed"))
-            }
-            Some((name, Script::EnvCommand(c))) => gaps.push(format!(
-                "{name} {c} runs a command from the project environment, which cannot be hashed; run a script file"
-            )),
-            Some((name, Script::File(f))) => {
-                let p = cwd.join(f);
-                match p.canonicalize() {
-                    Ok(p) if p.is_dir() => gaps.push(format!(
-                        "{name} runs the directory {f}, whose entry point cannot be hashed; name the script file"
-                    )),
-                    Ok(p) => {
-                        script = Some(FileHash {
-                            sha256: hash_file(&p)?,
-                            path: p,
-                        })
-                    }
-                    Err(_) => gaps.push(format!(
-                        "{name}'s script {f} was not found (relative to {})",
-                        cwd.display()
-                    )),
-                }
-            }
+            None => {}
+            Some((name, s)) => match open_script(name, s, cwd)? {
+                Ok(found) => script = found,
+                Err(gap) => gaps.push(gap),
+            },
         }
     }
-    Ok(Observed {
-        argv_sha256: argv_sha256(command, args),
-        command: command_hash,
-        script,
-        package,
-        gaps,
+    let (script, held_script) = match script {
+        Some((hash, held)) => (Some(hash), Some(held)),
+        None => (None, None),
+    };
+    Ok(Opened {
+        observed: Observed {
+            argv_sha256: argv_sha256(command, args),
+            command: command_hash,
+            script,
+            package,
+            gaps,
+        },
+        files: Pinned {
+            program,
+            script: held_script,
+        },
     })
+}
+
+/// An interpreter's script, opened and hashed; or why it cannot be pinned.
+type ScriptFound = Result<Option<(FileHash, HeldFile)>, String>;
+
+fn open_script(name: &str, s: Script<'_>, cwd: &Path) -> Result<ScriptFound, GovernError> {
+    let gap = match s {
+        Script::Inline | Script::Nothing => return Ok(Ok(None)),
+        Script::Module(m) => format!(
+            "{name} -m {m}: a module's code cannot be hashed; run its file, or a pinned package (uvx {m}==VERSION)"
+        ),
+        Script::Remote(r) => {
+            format!("{name} runs {r}, which is fetched at start and cannot be hashed")
+        }
+        Script::EnvCommand(c) => format!(
+            "{name} {c} runs a command from the project environment, which cannot be hashed; run a script file"
+        ),
+        Script::File(f) => {
+            // The interpreter opens it by this name, from the same directory.
+            let opened_as = cwd.join(f);
+            return Ok(match opened_as.canonicalize() {
+                Ok(p) if p.is_dir() => Err(format!(
+                    "{name} runs the directory {f}, whose entry point cannot be hashed; name the script file"
+                )),
+                Ok(p) => {
+                    let (held, sha256) = open_and_hash(&opened_as)?;
+                    Ok(Some((FileHash { path: p, sha256 }, held)))
+                }
+                Err(_) => Err(format!(
+                    "{name}'s script {f} was not found (relative to {})",
+                    cwd.display()
+                )),
+            });
+        }
+    };
+    Ok(Err(gap))
 }
 
 /// Why [`observe`] failed: the command is not there, or a file cannot be read.

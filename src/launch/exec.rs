@@ -9,17 +9,17 @@ use super::{LaunchError, Prepared};
 
 /// Replaces this process. Returns only on failure.
 pub fn exec(prepared: Prepared) -> LaunchError {
-    let mut cmd = prepared.command();
-    // SAFETY: the closure only calls setrlimit, which is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            crate::harden::restore_core_limit();
-            Ok(())
-        });
+    let mut cmd = match prepared.command(|| {
+        // setrlimit only: async-signal-safe.
+        crate::harden::restore_core_limit();
+        Ok(())
+    }) {
+        Ok(cmd) => cmd,
+        Err(e) => return e,
+    };
+    if let Err(e) = prepared.last_check() {
+        return e;
     }
     let source = cmd.exec();
-    LaunchError::Spawn {
-        program: prepared.program.display().to_string(),
-        source,
-    }
+    prepared.spawn_error(source)
 }

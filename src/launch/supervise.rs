@@ -1,11 +1,16 @@
 //! Supervise mode: mcp-warden stays the child's parent.
 //!
-//! Owns the child's lifecycle: spawn with a parent-death signal, forward
-//! SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, and — when the stdio
-//! proxy is on — the MCP stdio shutdown order on client EOF (the proxy closes
-//! the child's stdin; we wait, SIGTERM, wait, SIGKILL). Without a guard the
-//! child inherits our stdio and nothing sits in between. Must not look at
-//! bytes: whoever relays them plugs in through [`StdioRelay`].
+//! Owns the child's lifecycle: spawn it in its own process group with a
+//! parent-death signal (SIGKILL when we die, even by SIGKILL), forward
+//! SIGINT, SIGTERM, SIGHUP, SIGQUIT to its group and SIGUSR1, SIGUSR2 to it,
+//! and — when the stdio proxy is on — the MCP stdio shutdown order on client
+//! EOF (the proxy closes the child's stdin; we wait, SIGTERM, wait, SIGKILL,
+//! each to its group). Its own group is what makes each signal arrive once:
+//! a terminal's ^C, or a kill of our process group, reaches only us, and we
+//! forward it. Without a guard the child inherits our stdio and nothing sits
+//! in between; if that is our terminal, `terminal` gives it the foreground.
+//! Must not look at bytes: whoever relays them plugs in through
+//! [`StdioRelay`].
 
 use std::future::Future;
 use std::os::unix::process::CommandExt;
@@ -18,6 +23,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
 
 use super::status::ChildExit;
+use super::terminal::{self, Terminal};
 use super::{LaunchError, Prepared};
 
 /// The child's piped stdio, handed to a relay.
@@ -60,30 +66,133 @@ impl Default for Grace {
     }
 }
 
-const FORWARDED: [(i32, Signal); 6] = [
-    (libc_sig::INT, Signal::INT),
-    (libc_sig::TERM, Signal::TERM),
-    (libc_sig::HUP, Signal::HUP),
-    (libc_sig::QUIT, Signal::QUIT),
-    (libc_sig::USR1, Signal::USR1),
-    (libc_sig::USR2, Signal::USR2),
+/// The signals we pass on, and whether they go to the child's whole process
+/// group (as a terminal or a process-group kill would deliver them) or to
+/// the server process alone (application signals, which its helpers'
+/// default action would turn into death).
+const FORWARDED: [(Signal, Target); 6] = [
+    (Signal::INT, Target::Group),
+    (Signal::TERM, Target::Group),
+    (Signal::HUP, Target::Group),
+    (Signal::QUIT, Target::Group),
+    (Signal::USR1, Target::Process),
+    (Signal::USR2, Target::Process),
 ];
 
-/// Signal numbers for tokio's `SignalKind`, taken from rustix so no libc crate is needed.
-mod libc_sig {
-    use rustix::process::Signal;
-    pub const INT: i32 = Signal::INT.as_raw();
-    pub const TERM: i32 = Signal::TERM.as_raw();
-    pub const HUP: i32 = Signal::HUP.as_raw();
-    pub const QUIT: i32 = Signal::QUIT.as_raw();
-    pub const USR1: i32 = Signal::USR1.as_raw();
-    pub const USR2: i32 = Signal::USR2.as_raw();
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Group,
+    Process,
 }
 
-fn send(pid: Option<Pid>, sig: Signal) {
-    if let Some(pid) = pid {
-        let _ = rustix::process::kill_process(pid, sig);
+fn send(pid: Pid, sig: Signal, to: Target) {
+    if to == Target::Group {
+        match rustix::process::kill_process_group(pid, sig) {
+            // No group of that id any more: the child moved to another one.
+            Err(rustix::io::Errno::SRCH) => {}
+            _ => return,
+        }
     }
+    let _ = rustix::process::kill_process(pid, sig);
+}
+
+/// Our handlers for the forwarded signals (and SIGCHLD when the child shares
+/// our terminal), installed before the child exists so that none is lost.
+struct Listeners {
+    forwarded: Vec<(tokio::signal::unix::Signal, Signal, Target)>,
+    child: Option<tokio::signal::unix::Signal>,
+}
+
+impl Listeners {
+    fn new(child_stops: bool) -> Result<Self, LaunchError> {
+        let on = |s: Signal| signal(SignalKind::from_raw(s.as_raw())).map_err(LaunchError::Signals);
+        let forwarded = FORWARDED
+            .iter()
+            .map(|&(s, to)| on(s).map(|l| (l, s, to)))
+            .collect::<Result<_, _>>()?;
+        let child = child_stops.then(|| on(Signal::CHILD)).transpose()?;
+        Ok(Self { forwarded, child })
+    }
+
+    /// The next signal received.
+    async fn recv(&mut self) -> Received {
+        std::future::poll_fn(|cx| {
+            for (l, s, to) in &mut self.forwarded {
+                if l.poll_recv(cx).is_ready() {
+                    return std::task::Poll::Ready(Received::Forward(*s, *to));
+                }
+            }
+            match self.child.as_mut().map(|l| l.poll_recv(cx)) {
+                Some(std::task::Poll::Ready(_)) => std::task::Poll::Ready(Received::Child),
+                _ => std::task::Poll::Pending,
+            }
+        })
+        .await
+    }
+}
+
+enum Received {
+    /// A signal to pass on.
+    Forward(Signal, Target),
+    /// SIGCHLD: the child may have stopped.
+    Child,
+}
+
+/// Starts the child in its own process group, with a parent-death signal;
+/// with `tty`, its group takes our terminal before it execs.
+fn spawn(
+    prepared: &Prepared,
+    piped: bool,
+    tty: Option<Terminal>,
+) -> Result<tokio::process::Child, LaunchError> {
+    let parent = rustix::process::getpid();
+    // prctl, getppid, getpid, kill, tcsetpgrp, sigprocmask and setrlimit are async-signal-safe.
+    let mut std_cmd = prepared.command(move || {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = rustix::process::set_parent_process_death_signal(Some(Signal::KILL));
+            // The parent may have died before the line above took effect.
+            if rustix::process::getppid() != Some(parent) {
+                let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::KILL);
+            }
+        }
+        let _ = parent;
+        if let Some(t) = &tty {
+            t.give_to_self()?;
+        }
+        crate::harden::restore_core_limit();
+        Ok(())
+    })?;
+    // Its own group: a terminal's ^C, or a kill of our group, reaches only
+    // us, and we forward it once. std calls setpgid before `setup` runs.
+    std_cmd.process_group(0);
+    let mut cmd = tokio::process::Command::from(std_cmd);
+    if piped {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+    }
+    prepared.last_check()?;
+    cmd.spawn().map_err(|source| prepared.spawn_error(source))
+}
+
+/// Hands the child's pipes to the relay the factory builds.
+fn attach(
+    prepared: &Prepared,
+    child: &mut tokio::process::Child,
+    factory: RelayFactory,
+) -> Result<Box<dyn StdioRelay>, LaunchError> {
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(prepared.spawn_error(std::io::Error::other("child stdio was not piped")));
+    };
+    Ok(factory(Piped {
+        pid: child.id().unwrap_or(0),
+        stdin,
+        stdout,
+        stderr,
+    }))
 }
 
 /// Runs the child to completion and returns how it ended.
@@ -92,100 +201,89 @@ pub async fn supervise(
     relay: Option<RelayFactory>,
     grace: Grace,
 ) -> Result<ChildExit, LaunchError> {
-    // Handlers first, so a signal that arrives during spawn is not lost.
-    let listen =
-        |i: usize| signal(SignalKind::from_raw(FORWARDED[i].0)).map_err(LaunchError::Signals);
-    let (mut s0, mut s1, mut s2, mut s3, mut s4, mut s5) = (
-        listen(0)?,
-        listen(1)?,
-        listen(2)?,
-        listen(3)?,
-        listen(4)?,
-        listen(5)?,
-    );
-
-    let mut std_cmd = prepared.command();
-    let parent = rustix::process::getpid();
-    // SAFETY: prctl, getppid, kill and setrlimit are async-signal-safe.
-    unsafe {
-        std_cmd.pre_exec(move || {
-            #[cfg(target_os = "linux")]
-            {
-                let _ = rustix::process::set_parent_process_death_signal(Some(Signal::KILL));
-                // The parent may have died before the line above took effect.
-                if rustix::process::getppid() != Some(parent) {
-                    let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::KILL);
-                }
+    let tty = if relay.is_none() {
+        terminal::foreground()
+    } else {
+        None
+    };
+    let mut listeners = Listeners::new(tty.is_some())?;
+    let mut child = match spawn(&prepared, relay.is_some(), tty) {
+        Ok(child) => child,
+        Err(e) => {
+            // The child may have taken the terminal before its exec failed.
+            if let Some(t) = tty {
+                t.take_back();
             }
-            let _ = parent;
-            crate::harden::restore_core_limit();
-            Ok(())
-        });
-    }
-    let mut cmd = tokio::process::Command::from(std_cmd);
-    if relay.is_some() {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-    }
-    let mut child = cmd.spawn().map_err(|source| LaunchError::Spawn {
-        program: prepared.program.display().to_string(),
-        source,
-    })?;
-    let pid = child.id().and_then(|p| Pid::from_raw(p as i32));
-
-    let mut relay = match relay {
-        Some(factory) => {
-            let (Some(stdin), Some(stdout), Some(stderr)) =
-                (child.stdin.take(), child.stdout.take(), child.stderr.take())
-            else {
-                return Err(LaunchError::Spawn {
-                    program: prepared.program.display().to_string(),
-                    source: std::io::Error::other("child stdio was not piped"),
-                });
-            };
-            Some(factory(Piped {
-                pid: child.id().unwrap_or(0),
-                stdin,
-                stdout,
-                stderr,
-            }))
+            return Err(e);
         }
+    };
+    let Some(pid) = child.id().and_then(|p| Pid::from_raw(p as i32)) else {
+        return Err(prepared.spawn_error(std::io::Error::other("the child has no process id")));
+    };
+    let mut relay = match relay {
+        Some(factory) => Some(attach(&prepared, &mut child, factory)?),
         None => None,
     };
+    let status = wait(&mut child, pid, &mut relay, &mut listeners, grace, tty).await;
+    if let Some(t) = tty {
+        t.take_back();
+    }
+    let exit = ChildExit::from_status(status.map_err(|source| prepared.spawn_error(source))?);
+    if let Some(r) = relay {
+        r.finish(grace.drain).await;
+    }
+    Ok(exit)
+}
 
+/// Waits for the child: forwards signals, follows its stops on a shared
+/// terminal, and after client EOF escalates SIGTERM, then SIGKILL.
+async fn wait(
+    child: &mut tokio::process::Child,
+    pid: Pid,
+    relay: &mut Option<Box<dyn StdioRelay>>,
+    listeners: &mut Listeners,
+    grace: Grace,
+    tty: Option<Terminal>,
+) -> std::io::Result<std::process::ExitStatus> {
     // After client EOF: the next escalation and when it is due.
     let mut escalation: Option<(Signal, Instant)> = None;
     let mut client_open = relay.is_some();
-    let status = loop {
+    loop {
         let deadline = escalation.map(|(_, at)| at);
         tokio::select! {
-            status = child.wait() => break status,
-            _ = s0.recv() => send(pid, FORWARDED[0].1),
-            _ = s1.recv() => send(pid, FORWARDED[1].1),
-            _ = s2.recv() => send(pid, FORWARDED[2].1),
-            _ = s3.recv() => send(pid, FORWARDED[3].1),
-            _ = s4.recv() => send(pid, FORWARDED[4].1),
-            _ = s5.recv() => send(pid, FORWARDED[5].1),
+            status = child.wait() => return status,
+            received = listeners.recv() => match received {
+                Received::Forward(sig, to) => send(pid, sig, to),
+                Received::Child => {
+                    if let Some(t) = tty
+                        && stopped(pid)
+                    {
+                        t.follow_stop(pid);
+                    }
+                }
+            },
             _ = async { if let Some(r) = relay.as_mut() { r.client_eof().await } }, if client_open => {
                 client_open = false;
                 escalation = Some((Signal::TERM, Instant::now() + grace.stdin));
             }
             _ = async { if let Some(at) = deadline { tokio::time::sleep_until(at).await } }, if deadline.is_some() => {
                 if let Some((sig, _)) = escalation {
-                    send(pid, sig);
+                    send(pid, sig, Target::Group);
                     escalation = (sig == Signal::TERM).then(|| (Signal::KILL, Instant::now() + grace.term));
                 }
             }
         }
-    };
-    let status = status.map_err(|source| LaunchError::Spawn {
-        program: prepared.program.display().to_string(),
-        source,
-    })?;
-    let exit = ChildExit::from_status(status);
-    if let Some(r) = relay {
-        r.finish(grace.drain).await;
     }
-    Ok(exit)
+}
+
+/// Whether the child reports a stop (consumed; its exit is left to tokio).
+fn stopped(pid: Pid) -> bool {
+    use rustix::process::{WaitId, WaitIdOptions, waitid};
+    waitid(
+        WaitId::Pid(pid),
+        WaitIdOptions::STOPPED | WaitIdOptions::NOHANG,
+    )
+    .ok()
+    .flatten()
+    .is_some_and(|s| s.stopped())
 }

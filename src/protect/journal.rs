@@ -3,8 +3,10 @@
 //! One JSON file per rewritten entry under `<data dir>/journal/` (0700 dir,
 //! 0600 files, written atomically): the file and entry, the entry's original
 //! text cut into literal segments and numbered secret holes, the references
-//! the secrets went to, and the entry's text as protect wrote it. Owns the
-//! record format and its storage; knows nothing of backends.
+//! the secrets went to (with the backend's change time and version right
+//! after storing, to tell a rotation), the file's mode, and the entry's text
+//! as protect wrote it. Owns the record format and its storage; knows
+//! nothing of backends.
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +42,21 @@ pub struct SecretRecord {
     /// Where the value is (a reference; never a value).
     pub reference: String,
     pub encoding: Encoding,
+    /// The value was in plaintext before protect moved it; what the backend
+    /// said right after storing it, to tell a later rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed: Option<Exposure>,
+}
+
+/// The backend's metadata right after protect stored a secret (no value).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exposure {
+    /// Its last-change time then, in milliseconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_ms: Option<u64>,
+    /// Its version id then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +76,9 @@ pub struct Record {
     pub created: u64,
     /// Nanoseconds within that second: orders records of one entry.
     pub sequence: u64,
+    /// The file's permission bits when protect rewrote it (restore gives them back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }
 
 impl Record {

@@ -1,5 +1,6 @@
 //! Restore: put back the original entries protect rewrote, with the values
-//! read from their backends, newest record first per entry.
+//! read from their backends, newest record first per entry, and give the
+//! file back the mode it had then.
 //!
 //! An entry is restored only when it still reads exactly as protect wrote it
 //! (else it is reported and left alone); one already back to its original is
@@ -9,8 +10,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::diff::Mask;
+use super::file;
 use super::journal::{self, Record, Segment};
+use super::mask::Masker;
 use crate::backend::Registry;
 use crate::clients::Format;
 use crate::reference::SecretRef;
@@ -21,13 +23,43 @@ pub struct FileRestore {
     pub path: PathBuf,
     pub current: Vec<u8>,
     pub restored: Vec<u8>,
+    /// The mode to write the restored file with (`None`: keep the file's).
+    pub mode: Option<u32>,
     /// Journal files to delete once the file is written.
     pub done: Vec<PathBuf>,
     /// Entries that could not be restored, with the reason.
     pub problems: Vec<(String, String)>,
-    /// Restored secret texts, masked in diffs.
-    pub masks: Vec<Mask>,
     pub restored_entries: Vec<String>,
+    format: Option<Format>,
+    /// The client that reads the file (its id lives for this short process).
+    client: Option<&'static str>,
+    /// Secret texts either side holds (decoded) and how to show them.
+    secrets: Vec<(String, String)>,
+}
+
+impl FileRestore {
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            current: Vec::new(),
+            restored: Vec::new(),
+            mode: None,
+            done: Vec::new(),
+            problems: Vec::new(),
+            restored_entries: Vec::new(),
+            format: None,
+            client: None,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// Masks every secret either side of the diff holds, in any spelling.
+    pub fn masker(&self) -> Masker {
+        Masker::new(
+            self.format.unwrap_or(Format::Json),
+            self.secrets.iter().cloned(),
+        )
+    }
 }
 
 fn format_of(name: &str) -> Option<Format> {
@@ -40,17 +72,19 @@ fn format_of(name: &str) -> Option<Format> {
 }
 
 fn mask_text(value: &str) -> String {
-    let m = crate::scan::finding::Masked::of(value);
-    format!("[{}]", m.display())
+    crate::scan::finding::Masked::of(value).display()
 }
 
-/// Rebuilds the original entry text of `record` with values from the backends.
-async fn original_text(
-    registry: &Registry,
-    record: &Record,
-) -> Result<(String, Vec<Mask>), String> {
+/// The original entry text of `record` with values from the backends, and
+/// the values (decoded) with how to show them.
+struct Rebuilt {
+    text: String,
+    secrets: Vec<(String, String)>,
+}
+
+async fn original_text(registry: &Registry, record: &Record) -> Result<Rebuilt, String> {
     let mut values = Vec::with_capacity(record.secrets.len());
-    let mut masks = Vec::new();
+    let mut secrets = Vec::new();
     for s in &record.secrets {
         let r = SecretRef::parse(&s.reference).map_err(|e| format!("{}: {e}", s.reference))?;
         let v = fetch_one(registry, &r)
@@ -60,12 +94,8 @@ async fn original_text(
             .as_str()
             .ok_or_else(|| format!("{} is not UTF-8 text", s.reference))?
             .to_string();
-        let encoded = journal::encode(&text, s.encoding);
-        masks.push(Mask {
-            text: encoded.clone(),
-            shown: mask_text(&text),
-        });
-        values.push(encoded);
+        values.push(journal::encode(&text, s.encoding));
+        secrets.push((text.clone(), mask_text(&text)));
     }
     let mut out = String::new();
     for seg in &record.original {
@@ -78,7 +108,7 @@ async fn original_text(
             ),
         }
     }
-    Ok((out, masks))
+    Ok(Rebuilt { text: out, secrets })
 }
 
 /// Plans the restore of every journaled file (or only `only`, canonical paths).
@@ -94,102 +124,124 @@ pub async fn plan(
         }
     }
     let mut out = Vec::new();
-    for (path, mut recs) in by_file {
-        // Newest first: later protects of an entry are undone before earlier ones.
-        recs.sort_by_key(|r| std::cmp::Reverse((r.1.created, r.1.sequence)));
-        let mut fr = FileRestore {
-            path: path.clone(),
-            current: Vec::new(),
-            restored: Vec::new(),
-            done: Vec::new(),
-            problems: Vec::new(),
-            masks: Vec::new(),
-            restored_entries: Vec::new(),
-        };
-        match super::read_config(&path) {
-            Ok(b) => fr.current = b,
-            Err(e) => {
-                fr.problems
-                    .push((String::new(), format!("cannot read the file: {e}")));
-                out.push(fr);
-                continue;
-            }
-        }
-        let mut text = fr.current.clone();
-        let mut blocked: Vec<String> = Vec::new();
-        // The client id lives for the rest of this short-lived process.
-        let file_kind = recs.first().and_then(|(_, r)| {
-            format_of(&r.format).map(|f| (&*Box::leak(r.client.clone().into_boxed_str()), f))
-        });
-        for (jpath, r) in recs {
-            if blocked.contains(&r.entry) {
-                continue;
-            }
-            let Some(format) = format_of(&r.format) else {
-                fr.problems
-                    .push((r.server.clone(), format!("unknown format {:?}", r.format)));
-                blocked.push(r.entry.clone());
-                continue;
-            };
-            let span = match super::entry_span(format, &text, &r.entry) {
-                Ok(s) => s,
-                Err(e) => {
-                    fr.problems
-                        .push((r.server.clone(), format!("entry not found: {e}")));
-                    blocked.push(r.entry.clone());
-                    continue;
-                }
-            };
-            let here = String::from_utf8_lossy(&text[span.clone()]).into_owned();
-            let (original, masks) = match original_text(registry, &r).await {
-                Ok(x) => x,
-                Err(e) => {
-                    fr.problems.push((r.server.clone(), e));
-                    blocked.push(r.entry.clone());
-                    continue;
-                }
-            };
-            if here == original {
-                fr.done.push(jpath);
-                continue;
-            }
-            if here != r.protected {
-                fr.problems.push((
-                    r.server.clone(),
-                    "the entry changed since protect rewrote it; left alone (the values are still in their backend)".into(),
-                ));
-                blocked.push(r.entry.clone());
-                continue;
-            }
-            let mut next = Vec::with_capacity(text.len() + original.len());
-            next.extend_from_slice(&text[..span.start]);
-            next.extend_from_slice(original.as_bytes());
-            next.extend_from_slice(&text[span.end..]);
-            text = next;
-            fr.masks.extend(masks);
-            fr.done.push(jpath);
-            fr.restored_entries.push(r.server.clone());
-        }
-        fr.restored = text;
-        // Mask every plaintext secret either side of the diff holds, restored or not.
-        if let Some((client, format)) = file_kind {
-            for bytes in [&fr.current, &fr.restored] {
-                let loc = crate::clients::Location {
-                    client,
-                    scope: crate::clients::Scope::User,
-                    path: path.clone(),
-                    format,
-                };
-                if let Ok(cfg) = crate::clients::read::parse(loc, bytes) {
-                    fr.masks.extend(super::masks_for(
-                        crate::scan::secret_texts(&cfg)
-                            .into_iter()
-                            .map(|(t, m)| (t, m.display())),
-                    ));
-                }
-            }
-        }
-        out.push(fr);
+    for (path, recs) in by_file {
+        out.push(plan_file(registry, path, recs).await);
     }
     out
+}
+
+async fn plan_file(
+    registry: &Registry,
+    path: PathBuf,
+    mut recs: Vec<(PathBuf, Record)>,
+) -> FileRestore {
+    // Newest first: later protects of an entry are undone before earlier ones.
+    recs.sort_by_key(|r| std::cmp::Reverse((r.1.created, r.1.sequence)));
+    let mut fr = FileRestore::new(path.clone());
+    let snap = match file::read(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            fr.problems
+                .push((String::new(), format!("cannot read the file: {e}")));
+            return fr;
+        }
+    };
+    if let Some(why) = file::link_refusal(snap.links) {
+        fr.problems.push((String::new(), why));
+        return fr;
+    }
+    fr.current = snap.bytes;
+    fr.format = recs.first().and_then(|(_, r)| format_of(&r.format));
+    // Once per file, for the rest of this short-lived process.
+    fr.client = recs
+        .first()
+        .map(|(_, r)| &*Box::leak(r.client.clone().into_boxed_str()));
+    let mut text = fr.current.clone();
+    let mut blocked: Vec<String> = Vec::new();
+    let mut mode = None;
+    for (jpath, r) in recs {
+        if blocked.contains(&r.entry) {
+            continue;
+        }
+        match restore_entry(registry, &r, &text).await {
+            Ok(Step::AlreadyOriginal) => fr.done.push(jpath),
+            Ok(Step::Restored {
+                text: next,
+                secrets,
+            }) => {
+                text = next;
+                fr.secrets.extend(secrets);
+                fr.done.push(jpath);
+                fr.restored_entries.push(r.server.clone());
+                // Records go newest first: the oldest restored one says how the file was.
+                mode = r.mode.or(mode);
+            }
+            Err(why) => {
+                fr.problems.push((r.server.clone(), why));
+                blocked.push(r.entry.clone());
+            }
+        }
+    }
+    fr.restored = text;
+    fr.mode = file::restored_mode(mode, snap.mode);
+    mask_others(&mut fr, &path);
+    fr
+}
+
+/// What restoring one record does to the text.
+enum Step {
+    /// The entry already reads as it did before protect.
+    AlreadyOriginal,
+    Restored {
+        text: Vec<u8>,
+        secrets: Vec<(String, String)>,
+    },
+}
+
+async fn restore_entry(registry: &Registry, r: &Record, text: &[u8]) -> Result<Step, String> {
+    let format = format_of(&r.format).ok_or_else(|| format!("unknown format {:?}", r.format))?;
+    let span =
+        super::entry_span(format, text, &r.entry).map_err(|e| format!("entry not found: {e}"))?;
+    let here = String::from_utf8_lossy(&text[span.clone()]).into_owned();
+    let original = original_text(registry, r).await?;
+    if here == original.text {
+        return Ok(Step::AlreadyOriginal);
+    }
+    if here != r.protected {
+        return Err(
+            "the entry changed since protect rewrote it; left alone (the values are \
+                    still in their backend)"
+                .into(),
+        );
+    }
+    let mut next = Vec::with_capacity(text.len() + original.text.len());
+    next.extend_from_slice(&text[..span.start]);
+    next.extend_from_slice(original.text.as_bytes());
+    next.extend_from_slice(&text[span.end..]);
+    Ok(Step::Restored {
+        text: next,
+        secrets: original.secrets,
+    })
+}
+
+/// Every plaintext secret either side of the diff holds, restored or not, is masked too.
+fn mask_others(fr: &mut FileRestore, path: &std::path::Path) {
+    let (Some(format), Some(client)) = (fr.format, fr.client) else {
+        return;
+    };
+    for bytes in [&fr.current, &fr.restored] {
+        let loc = crate::clients::Location {
+            client,
+            scope: crate::clients::Scope::User,
+            path: path.to_path_buf(),
+            format,
+        };
+        if let Ok(cfg) = crate::clients::read::parse(loc, bytes) {
+            fr.secrets.extend(
+                crate::scan::secret_texts(&cfg)
+                    .into_iter()
+                    .map(|(t, m)| (t, m.display())),
+            );
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Storing and verifying: each secret is written to its backend (unless the
 //! same value is already there), read back and compared, before any config
 //! points at it. Refuses to overwrite a different value under the same name.
+//! Then notes the backend's metadata, so a later rotation can be told.
 //!
 //! Talks to backends only; never to config files. Errors name references, never values.
 
@@ -67,4 +68,22 @@ fn write_target(r: &crate::reference::SecretRef) -> Result<crate::reference::Sec
     let sep = if base.contains('?') { '&' } else { '?' };
     crate::reference::SecretRef::parse(&format!("{base}{sep}field={field}"))
         .map_err(|e| e.to_string())
+}
+
+/// What the backend says about `r` right after it was stored (its change
+/// time and version), to tell a later rotation. Metadata only; `None`
+/// fields where the backend keeps none or does not answer within `timeout`.
+pub async fn baseline(
+    registry: &Registry,
+    r: &crate::reference::SecretRef,
+    timeout: std::time::Duration,
+) -> super::journal::Exposure {
+    let Ok(backend) = registry.get(r.scheme) else {
+        return super::exposure::baseline(None);
+    };
+    let bare = r.without_selector();
+    match tokio::time::timeout(timeout, backend.describe(&bare)).await {
+        Ok(Ok(info)) => super::exposure::baseline(Some(&info)),
+        _ => super::exposure::baseline(None),
+    }
 }

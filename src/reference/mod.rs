@@ -14,7 +14,7 @@ use std::fmt;
 
 pub use selector::{Segment, Selector, SelectorError};
 
-/// The schemes mcp-warden knows, in DESIGN.md order.
+/// The schemes mcp-warden knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scheme {
     Local,

@@ -3,7 +3,6 @@
 use super::Error;
 use crate::cli::{AuditArgs, Outcome};
 use crate::exit::ExitStatus;
-use crate::paths::Paths;
 use crate::proxy::audit::{self, AuditError, Query};
 
 fn edge(e: AuditError) -> Error {
@@ -17,12 +16,7 @@ fn edge(e: AuditError) -> Error {
 pub fn run(args: AuditArgs) -> Result<i32, Error> {
     let path = match args.audit_log {
         Some(p) => p,
-        None => {
-            let paths = Paths::from_env().ok_or_else(|| {
-                Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
-            })?;
-            audit::default_path(paths.data_dir())
-        }
+        None => audit::default_path(super::data_paths()?.data_dir()),
     };
     let since = args
         .since

@@ -1,7 +1,8 @@
 //! `inventory`: every MCP server from every discovered client config, with
 //! what it launches, its pin state, its credential posture, the secret
 //! references it uses and each secret's age from backend metadata against the
-//! rotation policy.
+//! rotation policy, and which of them `protect` moved out of a plaintext
+//! config and were not rotated since.
 //!
 //! Owns reading references back out of a wrapped entry (through the same clap
 //! definitions `run` uses, so the two never disagree) and the report. Never
@@ -20,6 +21,7 @@ use crate::backend::{Registry, SecretInfo};
 use crate::cli::{Cli, Command, FailOn, InventoryArgs, InventoryFormat};
 use crate::clients::read::parse;
 use crate::clients::{Location, Server};
+use crate::protect::exposure::{self, Exposed};
 use crate::reference::SecretRef;
 use crate::scan::finding::Posture;
 use crate::scan::report::display_path;
@@ -36,6 +38,8 @@ pub struct RefRow {
     pub overdue: bool,
     /// Why the age is unknown.
     pub error: Option<String>,
+    /// Moved out of a plaintext config by `protect` and not rotated since.
+    pub exposed: Option<Exposed>,
 }
 
 /// One server.
@@ -301,6 +305,7 @@ impl RefRow {
             age: None,
             overdue: false,
             error: None,
+            exposed: None,
         }
     }
 }
@@ -399,6 +404,9 @@ async fn fill_ages(registry: &Registry, rows: &mut [Row], timeout: Duration) {
         for r in &mut row.refs {
             match results.get(&r.reference.without_selector().to_string()) {
                 Some(Ok(info)) => {
+                    if r.exposed.as_ref().is_some_and(|e| e.rotated(info)) {
+                        r.exposed = None;
+                    }
                     r.changed = [info.rotated, info.updated, info.created]
                         .into_iter()
                         .flatten()
@@ -417,6 +425,19 @@ async fn fill_ages(registry: &Registry, rows: &mut [Row], timeout: Duration) {
             }
         }
     }
+}
+
+/// Flags the references `protect` moved out of a plaintext config (from its
+/// journal); [`fill_ages`] clears the flag where the backend shows a rotation.
+fn mark_exposed(rows: &mut [Row]) -> Result<(), Error> {
+    let exposed = exposure::from_journal(super::data_paths()?.data_dir());
+    if exposed.is_empty() {
+        return Ok(());
+    }
+    for r in rows.iter_mut().flat_map(|r| r.refs.iter_mut()) {
+        r.exposed = exposed.get(&exposure::key(&r.reference)).cloned();
+    }
+    Ok(())
 }
 
 fn days(d: Duration) -> String {
@@ -440,6 +461,7 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
     if let Some(c) = &config {
         rows.extend(c.servers.values().map(|p| profile_row(c, p, rotate)));
     }
+    mark_exposed(&mut rows)?;
     let registry = super::default_registry(timeout)?;
     if rows.iter().any(|r| !r.refs.is_empty()) {
         block_on_backends(&registry, fill_ages(&registry, &mut rows, timeout))?;
@@ -459,6 +481,7 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
             FailOn::Overdue => r.refs.iter().any(|x| x.overdue),
             FailOn::Unpinned => r.unpinned.is_some(),
             FailOn::Plaintext => r.plaintext > 0,
+            FailOn::Exposed => r.refs.iter().any(|x| x.exposed.is_some()),
         })
     };
     Ok(i32::from(args.fail_on.iter().any(|w| hit(*w))))
@@ -502,7 +525,16 @@ fn table(rows: &[Row], home: Option<&std::path::Path>) -> String {
                 (None, None) => "age unknown".into(),
             };
             let flag = if x.overdue { "  OVERDUE" } else { "" };
-            let _ = writeln!(out, "      {} = {}  {age}{flag}", x.var, x.reference);
+            let exposed = if x.exposed.is_some() {
+                "  EXPOSED: rotate"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "      {} = {}  {age}{flag}{exposed}",
+                x.var, x.reference
+            );
         }
     }
     let overdue = rows
@@ -511,12 +543,18 @@ fn table(rows: &[Row], home: Option<&std::path::Path>) -> String {
         .filter(|x| x.overdue)
         .count();
     let refs: usize = rows.iter().map(|r| r.refs.len()).sum();
+    let exposed = rows
+        .iter()
+        .flat_map(|r| &r.refs)
+        .filter(|x| x.exposed.is_some())
+        .count();
     let _ = writeln!(
         out,
-        "{} servers, {} references ({} overdue), {} unpinned, {} with plaintext secrets",
+        "{} servers, {} references ({} overdue, {} exposed), {} unpinned, {} with plaintext secrets",
         rows.len(),
         refs,
         overdue,
+        exposed,
         rows.iter().filter(|r| r.unpinned.is_some()).count(),
         rows.iter().filter(|r| r.plaintext > 0).count()
     );
@@ -577,6 +615,7 @@ fn json_report(rows: &[Row]) -> String {
                     "changed": secs(x.changed),
                     "age_days": x.age.map(|a| a.as_secs() / 86_400),
                     "overdue": x.overdue,
+                    "exposed_since": secs(x.exposed.as_ref().map(|e| e.since)),
                     "error": x.error,
                 })).collect::<Vec<_>>(),
             })

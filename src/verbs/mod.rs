@@ -7,7 +7,6 @@
 pub mod audit;
 pub mod completions;
 pub mod doctor;
-pub mod guard;
 pub mod headers;
 pub mod inventory;
 pub mod pin;

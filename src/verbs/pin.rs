@@ -6,15 +6,14 @@
 //! write) and what is printed. Hashing, comparing and writing live in
 //! `govern::pin`. Never fetches a secret or starts the command.
 
-use std::path::PathBuf;
-
 use super::Error;
 use crate::cli::PinArgs;
 use crate::govern::GovernError;
-use crate::govern::pin::{self, ObserveError, Observed, Verdict};
+use crate::govern::pin::{self, ObserveError, Observed, Opened, Verdict};
 use crate::govern::policy::PinMode;
 use crate::govern::profile::{self, Config, Profile};
 use crate::launch::LaunchError;
+use crate::launch::held::Pinned;
 
 /// `@NAME` (or `NAME`) -> `NAME`.
 pub fn profile_name(arg: &str) -> &str {
@@ -31,14 +30,20 @@ pub(crate) fn load_config() -> Result<Config, Error> {
     Ok(profile::load(&path)?)
 }
 
-/// What the profile runs now, from the current directory with our PATH.
-pub(crate) fn observe(p: &Profile) -> Result<Observed, Error> {
+/// What the profile runs now, from the current directory with our PATH,
+/// with the hashed files still open.
+fn open(p: &Profile) -> Result<Opened, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::Io(format!("current directory: {e}")))?;
     let path_var = std::env::var_os("PATH");
-    pin::observe(&p.command, &p.args, path_var.as_deref(), &cwd).map_err(|e| match e {
+    pin::open(&p.command, &p.args, path_var.as_deref(), &cwd).map_err(|e| match e {
         ObserveError::Lookup(l) => Error::Launch(LaunchError::Lookup(l)),
         ObserveError::Read(g) => Error::Govern(g),
     })
+}
+
+/// What the profile runs now.
+fn observe(p: &Profile) -> Result<Observed, Error> {
+    open(p).map(|o| o.observed)
 }
 
 fn describe(o: &Observed) -> String {
@@ -87,21 +92,21 @@ fn rerecord(cfg: &Config, p: &Profile, observed: &Observed) -> Result<String, Er
 
 /// The pin step of `run @NAME`, before the backend registry exists: refuses
 /// a mismatch (and, under `required`, anything unpinned), prints warnings,
-/// or re-records with `update`. Returns the executable it verified, for
-/// launch to run exactly that file.
+/// or re-records with `update`. Returns the files it hashed, still open, for
+/// launch to run exactly those.
 pub(crate) fn verify(
     cfg: &Config,
     p: &Profile,
     mode: PinMode,
     update: bool,
-) -> Result<Option<PathBuf>, Error> {
+) -> Result<Option<Pinned>, Error> {
     if mode == PinMode::Off && !update {
         return Ok(None);
     }
-    let observed = observe(p)?;
+    let Opened { observed, files } = open(p)?;
     if update {
         eprintln!("mcp-warden: {}", rerecord(cfg, p, &observed)?);
-        return Ok(Some(observed.command.path));
+        return Ok(Some(files));
     }
     match pin::verdict(&p.name, mode, p.pinned.as_ref(), &observed) {
         Verdict::Refuse(why) => Err(GovernError::Refused(why).into()),
@@ -109,7 +114,7 @@ pub(crate) fn verify(
             for w in warnings {
                 eprintln!("mcp-warden: {w}");
             }
-            Ok(Some(observed.command.path))
+            Ok(Some(files))
         }
     }
 }

@@ -11,7 +11,6 @@ use super::{Error, block_on_backends};
 use crate::backend::local::LocalBackend;
 use crate::backend::{Registry, SecretInfo, Settings, WriteOutcome};
 use crate::cli::SecretCommand;
-use crate::paths::Paths;
 use crate::reference::{Scheme, SecretRef};
 use crate::resolve::{ResolveError, fetch_one};
 use crate::secret::SecretValue;
@@ -19,15 +18,9 @@ use crate::secret::SecretValue;
 /// Values larger than this are refused: they are not secrets, and env vars cap out well below.
 const MAX_VALUE: u64 = 1 << 20;
 
-fn paths() -> Result<Paths, Error> {
-    Paths::from_env().ok_or_else(|| {
-        Error::Config("cannot find a data directory: set MCP_WARDEN_HOME or HOME".into())
-    })
-}
-
 fn registry() -> Result<Registry, Error> {
     Ok(Registry::new(Settings {
-        paths: paths()?,
+        paths: super::data_paths()?,
         aws_region: None,
         aws_profile: None,
         timeout: std::time::Duration::from_secs(10),
@@ -171,7 +164,7 @@ fn write_table(out: &mut impl Write, items: &[SecretInfo]) -> std::io::Result<()
 }
 
 fn info() -> Result<i32, Error> {
-    let info = LocalBackend::new(paths()?).info();
+    let info = LocalBackend::new(super::data_paths()?).info();
     println!("data directory: {}", info.data_dir.display());
     println!(
         "local store:    {}{}",

@@ -8,63 +8,116 @@ use super::layout::{Container, Member};
 use super::text::{self, Patch};
 use super::{EditError, Format};
 
+/// A braced container with its members' bounds, for one call's edits.
+struct Braced<'c, 'a> {
+    c: &'c Container<'a>,
+    t: &'a str,
+    open: usize,
+    close: usize,
+    /// Start of each member's key and end of its value.
+    bounds: Vec<(usize, usize)>,
+    removes: &'c [usize],
+    inserts: &'c [Member],
+}
+
 pub(super) fn plan(
     c: &Container<'_>,
     removes: &[usize],
     inserts: &[Member],
     out: &mut Vec<Patch>,
 ) -> Result<(), EditError> {
-    let t = c.doc.text;
     let span = c
         .node
         .span
         .clone()
         .ok_or_else(|| c.unsupported("the container has no span"))?;
-    let open = span.start;
-    let close = span.end.saturating_sub(1);
-    let n = c.entries.len();
-    let mut bounds = Vec::with_capacity(n);
-    for i in 0..n {
-        bounds.push(c.bounds(i)?);
-    }
-    let comma_after = |i: usize| -> Option<usize> {
-        let p = text::skip_trivia(c.doc.format, t, bounds[i].1);
-        (t.as_bytes().get(p) == Some(&b',')).then_some(p)
+    let bounds = (0..c.entries.len())
+        .map(|i| c.bounds(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let b = Braced {
+        c,
+        t: c.doc.text,
+        open: span.start,
+        close: span.end.saturating_sub(1),
+        bounds,
+        removes,
+        inserts,
     };
-    // End of the member's line content: after value, comma, comment.
-    let member_eol = |i: usize| -> Option<usize> {
-        let mut p = text::skip_inline_trivia(c.doc.format, t, bounds[i].1);
-        if t.as_bytes().get(p) == Some(&b',') {
-            p = text::skip_inline_trivia(c.doc.format, t, p + 1);
-        }
-        text::at_eol(t, p).then_some(p)
-    };
-    let own_line = |i: usize| text::starts_line(t, bounds[i].0) && member_eol(i).is_some();
-    let multiline = t[open..close].contains('\n');
-    let line_mode = multiline && text::starts_line(t, close) && (0..n).all(own_line);
-    let removed = |i: usize| removes.contains(&i);
-    let last_kept = (0..n).rev().find(|&i| !removed(i));
-    let trailing = n > 0 && comma_after(n - 1).is_some();
-
     if c.doc.format == Format::Yaml
-        && n == 0
+        && b.n() == 0
         && !inserts.is_empty()
-        && let Some(p) = yaml_block_conversion(c, open, close, inserts)
+        && let Some(p) = yaml_block_conversion(c, b.open, b.close, inserts)
     {
         out.push(p);
         return Ok(());
     }
+    if b.line_mode() {
+        b.lines(out)
+    } else {
+        b.inline(out)
+    }
+}
 
-    if line_mode {
-        for &i in removes {
-            let end = member_eol(i).ok_or_else(|| c.unsupported("member layout changed"))?;
+impl Braced<'_, '_> {
+    fn n(&self) -> usize {
+        self.bounds.len()
+    }
+
+    fn removed(&self, i: usize) -> bool {
+        self.removes.contains(&i)
+    }
+
+    /// The comma right after member `i`, if any.
+    fn comma_after(&self, i: usize) -> Option<usize> {
+        let p = text::skip_trivia(self.c.doc.format, self.t, self.bounds[i].1);
+        (self.t.as_bytes().get(p) == Some(&b',')).then_some(p)
+    }
+
+    /// End of the member's line content: after value, comma, comment.
+    fn member_eol(&self, i: usize) -> Option<usize> {
+        let (f, t) = (self.c.doc.format, self.t);
+        let mut p = text::skip_inline_trivia(f, t, self.bounds[i].1);
+        if t.as_bytes().get(p) == Some(&b',') {
+            p = text::skip_inline_trivia(f, t, p + 1);
+        }
+        text::at_eol(t, p).then_some(p)
+    }
+
+    /// One member per line, the closing brace on its own line.
+    fn line_mode(&self) -> bool {
+        let own_line =
+            |i: usize| text::starts_line(self.t, self.bounds[i].0) && self.member_eol(i).is_some();
+        self.t[self.open..self.close].contains('\n')
+            && text::starts_line(self.t, self.close)
+            && (0..self.n()).all(own_line)
+    }
+
+    fn last_kept(&self) -> Option<usize> {
+        (0..self.n()).rev().find(|&i| !self.removed(i))
+    }
+
+    fn trailing_comma(&self) -> bool {
+        self.n() > 0 && self.comma_after(self.n() - 1).is_some()
+    }
+
+    /// Line layout: whole lines go and come.
+    fn lines(&self, out: &mut Vec<Patch>) -> Result<(), EditError> {
+        let (c, t) = (self.c, self.t);
+        for &i in self.removes {
+            let end = self
+                .member_eol(i)
+                .ok_or_else(|| c.unsupported("member layout changed"))?;
             out.push(c.patch(
-                text::line_start(t, bounds[i].0)..text::line_end(t, end),
+                text::line_start(t, self.bounds[i].0)..text::line_end(t, end),
                 String::new(),
             ));
         }
-        for (i, &(key, _)) in bounds.iter().enumerate() {
-            let here: Vec<&Member> = inserts.iter().filter(|m| m.before == Some(i)).collect();
+        for (i, &(key, _)) in self.bounds.iter().enumerate() {
+            let here: Vec<&Member> = self
+                .inserts
+                .iter()
+                .filter(|m| m.before == Some(i))
+                .collect();
             if here.is_empty() {
                 continue;
             }
@@ -74,130 +127,171 @@ pub(super) fn plan(
             for m in here {
                 s.push_str(&format!("{indent}{}{sep}{},{}", m.key, m.value, c.doc.nl));
             }
-            let at = text::line_start(t, bounds[i].0);
+            let at = text::line_start(t, self.bounds[i].0);
             out.push(c.patch(at..at, s));
         }
-        let tail: Vec<&Member> = inserts.iter().filter(|m| m.before.is_none()).collect();
-        if !tail.is_empty() {
-            let (indent, sep) = match n.checked_sub(1) {
-                Some(l) => (text::indent_of(t, bounds[l].0).to_owned(), c.kv_sep_of(l)),
-                None => (
-                    format!("{}{}", text::indent_of(t, close), text::indent_unit(t)),
-                    c.kv_sep,
-                ),
-            };
-            let mut s = String::new();
-            for (j, m) in tail.iter().enumerate() {
-                let comma = if j + 1 < tail.len() || trailing {
-                    ","
-                } else {
-                    ""
-                };
-                s.push_str(&format!(
-                    "{indent}{}{sep}{}{comma}{}",
-                    m.key, m.value, c.doc.nl
-                ));
-            }
-            let at = text::line_start(t, close);
-            out.push(c.patch(at..at, s));
-            if let Some(k) = last_kept
-                && comma_after(k).is_none()
-            {
-                let end = bounds[k].1;
-                out.push(c.patch(end..end, ",".to_owned()));
-            }
-        } else if n > 0 && removed(n - 1) && !trailing {
+        self.lines_tail(out);
+        Ok(())
+    }
+
+    /// Line layout: members added at the end, and the commas that keep the list valid.
+    fn lines_tail(&self, out: &mut Vec<Patch>) {
+        let (c, t, n) = (self.c, self.t, self.n());
+        let tail: Vec<&Member> = self.inserts.iter().filter(|m| m.before.is_none()).collect();
+        let trailing = self.trailing_comma();
+        if tail.is_empty() {
             // The new last member must not keep a comma the old last lacked.
-            if let Some(k) = last_kept
-                && let Some(p) = comma_after(k)
+            if n > 0
+                && self.removed(n - 1)
+                && !trailing
+                && let Some(k) = self.last_kept()
+                && let Some(p) = self.comma_after(k)
             {
                 out.push(c.patch(p..p + 1, String::new()));
             }
+            return;
         }
-        return Ok(());
-    }
-
-    // Inline layout.
-    let ws_only = |s: &str| !s.contains('\n') && s.bytes().all(|b| b == b' ' || b == b'\t');
-    let sep = if n >= 2 {
-        let s = &t[bounds[0].1..bounds[1].0];
-        if s.trim() == "," && ws_only(&s.replace(',', "")) {
-            s
-        } else {
-            ", "
-        }
-    } else {
-        ", "
-    };
-    let member = |m: &Member, i: Option<usize>| {
-        let kv = i.map_or(c.kv_sep, |i| c.kv_sep_of(i));
-        format!("{}{kv}{}", m.key, m.value)
-    };
-    let tail: Vec<&Member> = inserts.iter().filter(|m| m.before.is_none()).collect();
-    let mut i = 0;
-    while i < n {
-        if !removed(i) {
-            i += 1;
-            continue;
-        }
-        let a = i;
-        while i < n && removed(i) {
-            i += 1;
-        }
-        let b = i - 1;
-        if i < n {
-            out.push(c.patch(bounds[a].0..bounds[i].0, String::new()));
-        } else if a > 0 {
-            out.push(c.patch(bounds[a - 1].1..bounds[b].1, String::new()));
-        } else {
-            // Every member goes: keep the padding after `{`.
-            let pad = &t[open + 1..bounds[0].0];
-            let body: Vec<String> = tail.iter().map(|m| member(m, n.checked_sub(1))).collect();
-            let text = if body.is_empty() {
-                String::new()
-            } else if ws_only(pad) {
-                format!("{}{pad}", body.join(sep))
+        let (indent, sep) = match n.checked_sub(1) {
+            Some(l) => (
+                text::indent_of(t, self.bounds[l].0).to_owned(),
+                c.kv_sep_of(l),
+            ),
+            None => (
+                format!("{}{}", text::indent_of(t, self.close), text::indent_unit(t)),
+                c.kv_sep,
+            ),
+        };
+        let mut s = String::new();
+        for (j, m) in tail.iter().enumerate() {
+            let comma = if j + 1 < tail.len() || trailing {
+                ","
             } else {
-                body.join(sep)
+                ""
             };
-            out.push(c.patch(bounds[0].0..close, text));
-        }
-    }
-    for (i, &(key, _)) in bounds.iter().enumerate() {
-        let s: String = inserts
-            .iter()
-            .filter(|m| m.before == Some(i))
-            .map(|m| format!("{}{sep}", member(m, Some(i))))
-            .collect();
-        if !s.is_empty() {
-            out.push(c.patch(key..key, s));
-        }
-    }
-    if tail.is_empty() {
-        return Ok(());
-    }
-    match last_kept {
-        Some(k) => {
-            let s: String = tail
-                .iter()
-                .map(|m| format!("{sep}{}", member(m, Some(k))))
-                .collect();
-            out.push(c.patch(bounds[k].1..bounds[k].1, s));
-        }
-        None if n > 0 => {} // written with the removal above
-        None => {
-            let interior = &t[open + 1..close];
-            if !ws_only(interior) {
-                return Err(c.unsupported("the empty container holds comments"));
-            }
-            let body: Vec<String> = tail.iter().map(|m| member(m, None)).collect();
-            out.push(c.patch(
-                open + 1..close,
-                format!("{interior}{}{interior}", body.join(sep)),
+            s.push_str(&format!(
+                "{indent}{}{sep}{}{comma}{}",
+                m.key, m.value, c.doc.nl
             ));
         }
+        let at = text::line_start(t, self.close);
+        out.push(c.patch(at..at, s));
+        if let Some(k) = self.last_kept()
+            && self.comma_after(k).is_none()
+        {
+            let end = self.bounds[k].1;
+            out.push(c.patch(end..end, ",".to_owned()));
+        }
     }
-    Ok(())
+
+    /// The separator between inline members: as the first two are written, else `", "`.
+    fn inline_sep(&self) -> &str {
+        if self.n() >= 2 {
+            let s = &self.t[self.bounds[0].1..self.bounds[1].0];
+            if s.trim() == "," && ws_only(&s.replace(',', "")) {
+                return s;
+            }
+        }
+        ", "
+    }
+
+    fn member(&self, m: &Member, i: Option<usize>) -> String {
+        let kv = i.map_or(self.c.kv_sep, |i| self.c.kv_sep_of(i));
+        format!("{}{kv}{}", m.key, m.value)
+    }
+
+    /// Inline layout: members and their separators only.
+    fn inline(&self, out: &mut Vec<Patch>) -> Result<(), EditError> {
+        let sep = self.inline_sep();
+        let tail: Vec<&Member> = self.inserts.iter().filter(|m| m.before.is_none()).collect();
+        self.inline_removals(sep, &tail, out);
+        for (i, &(key, _)) in self.bounds.iter().enumerate() {
+            let s: String = self
+                .inserts
+                .iter()
+                .filter(|m| m.before == Some(i))
+                .map(|m| format!("{}{sep}", self.member(m, Some(i))))
+                .collect();
+            if !s.is_empty() {
+                out.push(self.c.patch(key..key, s));
+            }
+        }
+        if tail.is_empty() {
+            return Ok(());
+        }
+        self.inline_tail(sep, &tail, out)
+    }
+
+    /// Inline layout: each run of removed members goes with one separator.
+    fn inline_removals(&self, sep: &str, tail: &[&Member], out: &mut Vec<Patch>) {
+        let (c, n, bounds) = (self.c, self.n(), &self.bounds);
+        let mut i = 0;
+        while i < n {
+            if !self.removed(i) {
+                i += 1;
+                continue;
+            }
+            let a = i;
+            while i < n && self.removed(i) {
+                i += 1;
+            }
+            let b = i - 1;
+            if i < n {
+                out.push(c.patch(bounds[a].0..bounds[i].0, String::new()));
+            } else if a > 0 {
+                out.push(c.patch(bounds[a - 1].1..bounds[b].1, String::new()));
+            } else {
+                // Every member goes: keep the padding after `{`.
+                let pad = &self.t[self.open + 1..bounds[0].0];
+                let body: Vec<String> = tail
+                    .iter()
+                    .map(|m| self.member(m, n.checked_sub(1)))
+                    .collect();
+                let text = if body.is_empty() {
+                    String::new()
+                } else if ws_only(pad) {
+                    format!("{}{pad}", body.join(sep))
+                } else {
+                    body.join(sep)
+                };
+                out.push(c.patch(bounds[0].0..self.close, text));
+            }
+        }
+    }
+
+    /// Inline layout: members added at the end.
+    fn inline_tail(
+        &self,
+        sep: &str,
+        tail: &[&Member],
+        out: &mut Vec<Patch>,
+    ) -> Result<(), EditError> {
+        match self.last_kept() {
+            Some(k) => {
+                let s: String = tail
+                    .iter()
+                    .map(|m| format!("{sep}{}", self.member(m, Some(k))))
+                    .collect();
+                out.push(self.c.patch(self.bounds[k].1..self.bounds[k].1, s));
+            }
+            None if self.n() > 0 => {} // written with the removals
+            None => {
+                let interior = &self.t[self.open + 1..self.close];
+                if !ws_only(interior) {
+                    return Err(self.c.unsupported("the empty container holds comments"));
+                }
+                let body: Vec<String> = tail.iter().map(|m| self.member(m, None)).collect();
+                out.push(self.c.patch(
+                    self.open + 1..self.close,
+                    format!("{interior}{}{interior}", body.join(sep)),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ws_only(s: &str) -> bool {
+    !s.contains('\n') && s.bytes().all(|b| b == b' ' || b == b'\t')
 }
 
 /// YAML `key: {}` inside a block mapping gets its new members as a block

@@ -8,6 +8,10 @@
 //! are refused. The result is re-parsed and compared with the expected
 //! document (the original tree with the edits applied) before it is returned.
 //!
+//! Also lists a document's string literals with their decoded values and
+//! the raw bytes that spell any part of one ([`literals`]), so text shown to
+//! people can be masked whatever escapes a secret was written with.
+//!
 //! Must not: touch the file system (the caller writes atomically), or put file
 //! content or values in errors, `Debug` output or panics (values may be
 //! secrets). Anything it cannot edit safely (YAML anchors, aliases, block
@@ -18,6 +22,7 @@ mod braced;
 mod json;
 mod layout;
 mod lines;
+mod literal;
 mod text;
 mod toml;
 mod tree;
@@ -31,6 +36,7 @@ use std::ops::Range;
 
 pub use crate::clients::Format;
 
+pub use literal::{Literal, Unescaped, literals};
 use tree::Node;
 
 /// A value `protect`/`restore` writes.

@@ -1,7 +1,8 @@
 //! `scan_args`: secrets in a command's argument list. Understands
 //! `--api-key=V` / `--api-key V` (judged by the flag's name), `-e K=V` /
 //! `--env K=V` and bare `K=V` (judged by `K`), `--header "Name: V"` / `-H`,
-//! and scans every argument for typed tokens and URL credentials.
+//! mcp-proxy's `--headers NAME V`, and scans every argument for typed tokens
+//! and URL credentials.
 
 use super::{ArgHit, Field, Hit, header, heuristic, value};
 
@@ -62,6 +63,16 @@ pub(super) fn scan(args: &[&str]) -> Vec<ArgHit> {
                 continue;
             };
             if next.starts_with("--") {
+                continue;
+            }
+            // mcp-proxy's `--headers NAME VALUE` / `-H NAME VALUE`: the value is the next argument.
+            if kind == Takes::Header
+                && let Some(name) = header_name(next)
+                && let Some(&val) = args.get(i + 2)
+            {
+                consumed[i + 1] = true;
+                consumed[i + 2] = true;
+                per_arg[i + 2].extend(value::scan(Field::Header { name }, val));
                 continue;
             }
             let hits = match kind {
@@ -166,6 +177,15 @@ fn header_line(line: &str) -> Vec<Hit> {
         .collect()
 }
 
+/// `NAME` alone (no colon) as the first of `--headers NAME VALUE`.
+fn header_name(arg: &str) -> Option<&str> {
+    let token = !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+    token.then_some(arg)
+}
+
 /// A flag's value, judged by the flag's name (`--figma-api-key`).
 fn named(flag: &str, val: &str) -> Vec<Hit> {
     let r = value::trimmed(val);
@@ -175,6 +195,26 @@ fn named(flag: &str, val: &str) -> Vec<Hit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_name_and_value_as_two_arguments() {
+        let token = format!("Zk3pQ9vX2mLr8TfWq4Hn{}", "B7aK1sD4fG6hJ8");
+        let bearer = format!("Bearer {token}");
+        for flag in ["--headers", "-H"] {
+            let args = [
+                "mcp-proxy",
+                flag,
+                "Authorization",
+                bearer.as_str(),
+                "https://x.example.com/sse",
+            ];
+            let hits = scan(&args);
+            assert_eq!(hits.len(), 1, "{flag}");
+            assert_eq!(hits[0].index, 3);
+            assert_eq!(&bearer[hits[0].hit.range.clone()], token);
+        }
+        assert!(scan(&["--headers", "X-Team", "platform"]).is_empty());
+    }
 
     #[test]
     fn npm_config_flags_carry_their_own_value() {

@@ -1,7 +1,7 @@
 //! References: values that point at a secret instead of holding it.
 //!
 //! Client interpolation (`${VAR}`, `${VAR:-default}`, `${env:VAR}`, `$VAR`,
-//! `%VAR%`, `{{VAR}}`, VS Code `${input:id}`) and vault references
+//! `%VAR%`, `{{VAR}}`, VS Code `${input:id}`, mcp-warden's `%{VAR}`) and vault references
 //! (mcp-warden schemes, `op://`, bare AWS ARNs, GCP secret names, Azure Key
 //! Vault secret URLs). None of these is a finding.
 
@@ -62,6 +62,12 @@ pub(super) fn whole(value: &str) -> Option<Indirection> {
         return Some(Indirection::Env);
     }
     if let Some(name) = t.strip_prefix('%').and_then(|x| x.strip_suffix('%'))
+        && is_var_name(name)
+    {
+        return Some(Indirection::Env);
+    }
+    // mcp-warden's own `%{NAME}` template (`run --expand-args`, `headers`).
+    if let Some(name) = t.strip_prefix("%{").and_then(|x| x.strip_suffix('}'))
         && is_var_name(name)
     {
         return Some(Indirection::Env);

@@ -419,6 +419,8 @@ fn references_are_not_findings() {
         "${input:gh}",
         "$GITHUB_TOKEN",
         "Bearer ${TOKEN}",
+        "Bearer %{TOKEN}",
+        "%{GITHUB_TOKEN}",
         "local://gh",
         "op://v/i/f",
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:gh-AbCdEf",

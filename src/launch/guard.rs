@@ -1,13 +1,13 @@
-//! Composes the stdio proxy with the supervise launcher.
+//! The stdio proxy as supervise's relay: where launch and the proxy meet.
 //!
 //! Owns deciding whether a proxy sits between client and server, building it
-//! from `run`'s guard options, and adapting it to launch's [`StdioRelay`]. The
-//! proxy and launch know nothing of each other; this is where they meet.
+//! from a [`GuardPlan`], and adapting it to [`StdioRelay`]. The proxy knows
+//! nothing of launch, and supervise knows only [`StdioRelay`]; this adapter
+//! depends on both. Must not parse command lines or resolve anything.
 
-use std::ffi::OsString;
 use std::future::Future;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::Path;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,13 +15,34 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::unix::pipe;
 
-use super::Error;
-use crate::cli::GuardArgs;
+use super::LaunchError;
+use super::supervise::{Piped, RelayFactory, StdioRelay};
 use crate::exit::ExitStatus;
-use crate::launch::supervise::{Piped, RelayFactory, StdioRelay};
-use crate::paths::Paths;
 use crate::proxy::{self, AuditConfig, Guard, GuardConfig, RelayHandle};
 use crate::resolve::Resolved;
+
+/// What the proxy does for one run.
+#[derive(Debug, Clone)]
+pub struct GuardPlan {
+    /// The server's label in the audit log.
+    pub label: String,
+    /// Redact the injected values from what the server sends.
+    pub redact: bool,
+    /// The audit log, or `None` for no log.
+    pub audit: Option<AuditPlan>,
+    /// Only these tools (globs); `None` allows all, an empty list none.
+    pub allow_tools: Option<Vec<String>>,
+    /// Never these tools (globs); wins over the allow list.
+    pub deny_tools: Vec<String>,
+}
+
+/// Where the audit log goes and what it records.
+#[derive(Debug, Clone)]
+pub struct AuditPlan {
+    pub path: PathBuf,
+    /// Tool-call arguments (redacted), not only their SHA-256.
+    pub arguments: bool,
+}
 
 struct ProxyRelay(RelayHandle);
 
@@ -35,61 +56,43 @@ impl StdioRelay for ProxyRelay {
     }
 }
 
-/// The server label: `--name`, else the command's basename.
-fn label(args: &GuardArgs, command: &[OsString]) -> String {
-    args.name.clone().unwrap_or_else(|| {
-        command
-            .first()
-            .map(|c| {
-                Path::new(c)
-                    .file_name()
-                    .unwrap_or(c)
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .unwrap_or_default()
-    })
-}
-
 /// Builds the guard, or `None` when nothing needs to sit on the child's stdio
 /// (no redaction, no audit, no policy): then the child inherits ours.
-pub fn build(
-    args: &GuardArgs,
-    command: &[OsString],
-    resolved: &[Resolved],
-    paths: &Paths,
-) -> Result<Option<Arc<Guard>>, Error> {
-    let redact = !args.no_redact && !resolved.is_empty();
-    let policy = !args.allow_tool.is_empty() || !args.deny_tool.is_empty();
-    if !redact && args.no_audit && !policy {
+pub fn build(plan: &GuardPlan, resolved: &[Resolved]) -> Result<Option<Arc<Guard>>, LaunchError> {
+    let redact = plan.redact && !resolved.is_empty();
+    let policy = plan.allow_tools.is_some() || !plan.deny_tools.is_empty();
+    if !redact && plan.audit.is_none() && !policy {
         return Ok(None);
     }
-    let audit = (!args.no_audit).then(|| {
-        let path = args
-            .audit_log
-            .clone()
-            .unwrap_or_else(|| proxy::audit::default_path(paths.data_dir()));
-        let mut cfg = AuditConfig::new(path, label(args, command));
-        cfg.record_arguments = args.audit_arguments;
+    let audit = plan.audit.as_ref().map(|a| {
+        let mut cfg = AuditConfig::new(a.path.clone(), plan.label.clone());
+        cfg.record_arguments = a.arguments;
         cfg
     });
+    let mut deny_tools = plan.deny_tools.clone();
+    let allow_tools = match &plan.allow_tools {
+        None => Vec::new(),
+        // The proxy reads an empty allow list as "all": deny everything instead.
+        Some(v) if v.is_empty() => {
+            deny_tools.push("*".into());
+            Vec::new()
+        }
+        Some(v) => v.clone(),
+    };
     let guard = Guard::new(GuardConfig {
         secrets: resolved
             .iter()
             .map(|r| (r.var.clone(), r.value.clone()))
             .collect(),
-        redact: !args.no_redact,
-        allow_tools: args.allow_tool.clone(),
-        deny_tools: args.deny_tool.clone(),
+        redact: plan.redact,
+        allow_tools,
+        deny_tools,
         audit,
     })
     .map_err(|e| match e.exit_code() {
-        crate::exit::Code::Usage => Error::Usage(e.to_string()),
-        _ => Error::Io(e.to_string()),
+        crate::exit::Code::Usage => LaunchError::GuardUsage(e.to_string()),
+        _ => LaunchError::GuardIo(e.to_string()),
     })?;
-    for w in guard.warnings() {
-        eprintln!("mcp-warden: warning: {w}");
-    }
     Ok(Some(Arc::new(guard)))
 }
 

@@ -1,0 +1,139 @@
+//! `run`: resolve the references, then start the server with the values in
+//! its environment only — replacing mcp-warden (`--exec`) or supervising it.
+//!
+//! Owns the order of work: both forms of the command line become one
+//! [`plan::RunPlan`] (`assign` parses `NAME=REF`, `profile` settles a
+//! profile's policy and pin), then every reference resolves before anything
+//! starts, then launch runs the plan with the proxy when it needs one. Holds
+//! the run's leases and login tokens: a keeper renews them while the server
+//! runs and revokes them when it ends, when nothing starts, or when a signal
+//! stops the run while resolving. Prints nothing on stdout.
+
+mod assign;
+mod plan;
+mod profile;
+
+use std::sync::Arc;
+
+use super::{Error, block_on};
+use crate::backend::lease::{Keeper, Report};
+use crate::backend::{Registry, Settings};
+use crate::cli::RunArgs;
+use crate::launch::supervise::supervise;
+use crate::launch::{Prepared, exec, guard};
+use crate::resolve::{ResolveFailure, Resolved, resolve};
+use plan::{Launcher, RunPlan};
+
+pub use assign::precheck;
+pub(crate) use assign::{requests, vault_scheme};
+
+pub fn run(args: RunArgs) -> Result<i32, Error> {
+    let plan = if args.assignments.first().is_some_and(|a| a.starts_with('@')) {
+        profile::plan(args)?
+    } else {
+        plan::plain(args)?
+    };
+    execute(plan)
+}
+
+/// Resolves every reference, then serves; leases are released at the end.
+fn execute(plan: RunPlan) -> Result<i32, Error> {
+    let registry = Registry::new(Settings {
+        paths: plan.paths.clone(),
+        aws_region: plan.aws_region.clone(),
+        aws_profile: plan.aws_profile.clone(),
+        timeout: plan.timeout,
+        cloud: Default::default(),
+    });
+    block_on(async move {
+        // A signal while resolving stops the run, and what was obtained so far is
+        // revoked instead of being left behind by the default disposition.
+        let mut stops = StopSignals::new()?;
+        let resolved = tokio::select! {
+            r = async {
+                if plan.requests.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    resolve(&registry, &plan.requests, plan.timeout).await
+                }
+            } => Ok(r),
+            sig = stops.recv() => Err(sig),
+        };
+        // Leases and login tokens obtained while resolving: renewed while the
+        // server runs, revoked when it ends (or now, when nothing starts).
+        let report: Report = Arc::new(|line| eprintln!("mcp-warden: {line}"));
+        let keeper = Keeper::start(registry.held(), plan.timeout, report);
+        let outcome = match resolved {
+            Ok(resolved) => serve(plan, resolved, &keeper).await,
+            Err(sig) => Ok(128 + sig),
+        };
+        keeper.release().await;
+        outcome
+    })?
+}
+
+/// SIGINT, SIGTERM and SIGHUP, listened to before the server exists.
+struct StopSignals([tokio::signal::unix::Signal; 3]);
+
+impl StopSignals {
+    fn new() -> Result<Self, Error> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let on = |k: SignalKind| {
+            signal(k).map_err(|e| Error::Internal(format!("cannot set up signal handling: {e}")))
+        };
+        Ok(Self([
+            on(SignalKind::interrupt())?,
+            on(SignalKind::terminate())?,
+            on(SignalKind::hangup())?,
+        ]))
+    }
+
+    /// The number of the first signal received.
+    async fn recv(&mut self) -> i32 {
+        let [int, term, hup] = &mut self.0;
+        tokio::select! {
+            _ = int.recv() => rustix::process::Signal::INT.as_raw(),
+            _ = term.recv() => rustix::process::Signal::TERM.as_raw(),
+            _ = hup.recv() => rustix::process::Signal::HUP.as_raw(),
+        }
+    }
+}
+
+/// Everything after resolving: start the server and wait for it.
+async fn serve(
+    plan: RunPlan,
+    resolved: Result<Vec<Resolved>, ResolveFailure>,
+    keeper: &Keeper,
+) -> Result<i32, Error> {
+    let resolved = resolved?;
+    let env = plan.env.build(std::env::vars_os(), &resolved);
+    let command = if plan.expand_args {
+        crate::launch::args::expand(&plan.command, &resolved)
+            .map_err(crate::launch::LaunchError::from)?
+    } else {
+        plan.command.clone()
+    };
+    let prepared = match plan.pinned {
+        Some(files) => Prepared::pinned(&command, env, files)?,
+        None => Prepared::new(&command, env)?,
+    };
+    let (guard_plan, grace) = match plan.launcher {
+        Launcher::Exec => {
+            keeper.before_exec().await;
+            return Err(Error::Launch(exec::exec(prepared)));
+        }
+        Launcher::Supervise { guard, grace } => (guard, grace),
+    };
+    let guard = guard::build(&guard_plan, &resolved)?;
+    drop(resolved);
+    for w in guard.iter().flat_map(|g| g.warnings()) {
+        eprintln!("mcp-warden: warning: {w}");
+    }
+    let argv0 = prepared.argv0.to_string_lossy().into_owned();
+    let relay = guard.clone().map(|g| guard::relay(g, argv0));
+    let exit = supervise(prepared, relay, grace).await?;
+    if let Some(g) = &guard {
+        g.audit_exit(exit.code, exit.signal);
+    }
+    Ok(exit.exit_code())
+}
