@@ -512,3 +512,47 @@ fn references_are_checked_before_any_request() {
     );
     assert_eq!(a.kv.count("api"), 0);
 }
+
+// --- the mcp-secret-wrapper invocation ------------------------------------------------
+
+#[test]
+fn mcp_secret_wrapper_azure_flags_and_environment() {
+    let a = Az::new(|_| {});
+    let v1 = a.sdk(&["set", "db"], format!("{CANARY}-1").as_bytes());
+    a.sdk(
+        &["set", "db"],
+        format!(r#"{{"pw":"{CANARY}-2"}}"#).as_bytes(),
+    );
+    let mut c = a.bare_cmd();
+    c.env("AZURE_CLIENT_SECRET", app_secret())
+        .args(["run", "--exec", "--vault-type=azure"])
+        .arg(format!("--vault-vaultUrl={}/", a.kv.url()))
+        .args(["--vault-tenantId=tenant-1", "--vault-clientId=app-1"])
+        .arg("NEW=db#pw")
+        .arg(format!("OLD=db/{}", v1.trim()))
+        .args(["--", "sh", "-c", "printf '%s|' \"$NEW\" \"$OLD\""]);
+    assert_eq!(
+        ok(c.output().expect("run")),
+        format!("{CANARY}-2|{CANARY}-1|")
+    );
+    let mut c = a.bare_cmd();
+    c.env("AZURE_CLIENT_SECRET", app_secret())
+        .env("VAULT_TYPE", "azure")
+        .env("AZURE_KEYVAULT_URL", a.kv.url())
+        .env("VAULT_TENANTID", TENANT)
+        .env("VAULT_CLIENTID", "app-1");
+    assert_eq!(ok(print_vars(c, &["NEW=db#pw"])), format!("{CANARY}-2|"));
+    let o = a
+        .cmd()
+        .args(["run", "--vault-type=azure", "--vault-vaultName=kv1"])
+        .arg(format!("--vault-clientSecret={CANARY}"))
+        .args(["A=x", "--", "true"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(64), "{err}");
+    assert!(
+        err.contains("AZURE_CLIENT_SECRET") && !err.contains(CANARY),
+        "{err}"
+    );
+}

@@ -561,3 +561,70 @@ fn the_key_file_is_never_quoted() {
     c.env("GOOGLE_APPLICATION_CREDENTIALS", &broken);
     fails(print_vars(c, &["K=gcp-sm://proj-1/s"]), 78, &[]);
 }
+
+// --- the mcp-secret-wrapper invocation ------------------------------------------------
+
+#[test]
+fn mcp_secret_wrapper_gcp_flags_and_environment() {
+    let g = Gcp::new(|_| {});
+    g.sdk_put("api-key", format!(r#"{{"token":"{CANARY}"}}"#).as_bytes());
+    let key = g.key_file.to_string_lossy().into_owned();
+    // Its flags, camelCase as its README writes them; our lower-cased names too.
+    let mut c = g.bare_cmd();
+    c.args([
+        "run",
+        "--exec",
+        "--vault-type=gcp",
+        "--vault-projectId=proj-1",
+    ])
+    .arg(format!("--vault-keyfilename={key}"))
+    .args([
+        "A=api-key#token",
+        "B=projects/proj-1/secrets/api-key/versions/latest#token",
+    ])
+    .args(["--", "sh", "-c", "printf '%s|' \"$A\" \"$B\""]);
+    assert_eq!(ok(c.output().expect("run")), format!("{CANARY}|{CANARY}|"));
+    // Its environment forms.
+    let mut c = g.bare_cmd();
+    c.env("VAULT_TYPE", "gcp")
+        .env("VAULT_PROJECTID", "proj-1")
+        .env("VAULT_KEYFILENAME", &key);
+    assert_eq!(
+        ok(print_vars(c, &["A=api-key#token"])),
+        format!("{CANARY}|")
+    );
+    // Without a project a bare id cannot be placed.
+    let mut c = g.bare_cmd();
+    c.args(["run", "--vault-type=gcp", "A=api-key", "--", "true"]);
+    let o = c.output().expect("run");
+    assert_eq!(o.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--vault-projectId"));
+}
+
+#[test]
+fn mcp_secret_wrapper_inline_credentials_are_refused_without_echo() {
+    let g = Gcp::new(|_| {});
+    for arg in [
+        format!("--vault-credentials={{\"private_key\":\"{CANARY}\"}}"),
+        format!("--vault-clientSecret={CANARY}"),
+        format!("--vault-secretAccessKey={CANARY}"),
+    ] {
+        let o = g
+            .cmd()
+            .args(["run", "--vault-type=gcp", &arg, "A=x", "--", "true"])
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(64), "{err}");
+        assert!(!err.contains(CANARY) && err.contains("credential"), "{err}");
+    }
+    let o = g
+        .cmd()
+        .env("VAULT_TYPE", "gcp")
+        .env("VAULT_CREDENTIALS", CANARY)
+        .args(["run", "A=x", "--", "true"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(64));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains(CANARY));
+}

@@ -29,6 +29,8 @@ use super::{Backend, BackendError, BoxFuture, ErrorKind, SecretInfo, Settings, W
 use crate::reference::{Scheme, SecretRef};
 use crate::secret::SecretValue;
 
+pub(crate) use target::host_of_url;
+
 /// How long the instance metadata service may take to accept a connection
 /// before the chain decides this is not an Azure machine.
 const IMDS_CONNECT: Duration = Duration::from_secs(1);

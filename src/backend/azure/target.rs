@@ -67,7 +67,6 @@ pub(crate) fn vault_url(vault: &str) -> Result<Url, String> {
 
 /// The vault from a vault URL as mcp-secret-wrapper takes it
 /// (`https://VAULT.vault.azure.net/`): its `HOST[:PORT]`.
-#[allow(dead_code)] // used by the mcp-secret-wrapper options
 pub(crate) fn host_of_url(text: &str) -> Result<String, String> {
     let url = crate::backend::rest::base_url(text, "the vault URL")?;
     if url.scheme() != "https" {

@@ -1,40 +1,14 @@
 //! `NAME=REF` assignments and the mcp-secret-wrapper compatible options:
 //! turning them into resolve requests.
 //!
-//! Owns the raw-argument precheck (an unsupported `--vault-*` option that may
-//! carry a credential is refused before clap could echo it), the scheme of
+//! Owns the scheme of
 //! bare names (`--vault-type`/`VAULT_TYPE`), and the checks on each
 //! assignment (a pasted value is refused, never echoed). Used for both forms
 //! of `run`: the command line's assignments and a profile's `env`.
 
-use std::ffi::OsString;
-
 use super::super::Error;
 use crate::reference::{Scheme, SecretRef};
 use crate::resolve::Request;
-
-/// The `--vault-*` options mcp-secret-wrapper users may pass that we accept.
-const WRAPPER_OPTIONS: &[&str] = &["--vault-type", "--vault-region", "--vault-profile"];
-
-/// Checks raw `run` arguments before clap sees them, so an unsupported
-/// mcp-secret-wrapper option that carries a credential (`--vault-accessKeyId=...`)
-/// is refused without echoing its value.
-pub fn precheck(args: &[OsString]) -> Result<(), Error> {
-    let ours = args.iter().take_while(|a| *a != "--");
-    for a in ours {
-        let Some(s) = a.to_str() else { continue };
-        if let Some(rest) = s.strip_prefix("--vault-") {
-            let name = format!("--vault-{}", rest.split('=').next().unwrap_or(""));
-            if !WRAPPER_OPTIONS.contains(&name.as_str()) {
-                return Err(Error::Usage(format!(
-                    "{name} is not supported: credentials do not belong on a command line; \
-                     use --vault-profile (an AWS profile) or the backend's own environment"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
 
 /// Maps `--vault-type` (mcp-secret-wrapper's names and ours) to the scheme of bare names.
 pub(crate) fn vault_scheme(vault_type: Option<&str>) -> Result<Scheme, Error> {
@@ -167,31 +141,6 @@ mod tests {
         assert!(!e.to_string().contains("canary"), "{e}");
         let e = pair_requests([("T", "ghp_canaryCANARY123")], Scheme::Local).unwrap_err();
         assert!(!e.to_string().contains("canary"), "{e}");
-    }
-
-    #[test]
-    fn precheck_refuses_credential_options_without_echo() {
-        let args: Vec<OsString> = [
-            "mcp-warden",
-            "run",
-            "--vault-accessKeyId=AKIACANARY",
-            "--",
-            "x",
-            "--vault-zzz",
-        ]
-        .into_iter()
-        .map(Into::into)
-        .collect();
-        let e = precheck(&args).unwrap_err().to_string();
-        assert!(
-            e.contains("--vault-accessKeyId") && !e.contains("CANARY"),
-            "{e}"
-        );
-        let ok: Vec<OsString> = ["run", "--vault-type=aws", "--", "x", "--vault-zzz=1"]
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        assert!(precheck(&ok).is_ok());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 mod assign;
 mod plan;
 mod profile;
+mod wrapper;
 
 use std::sync::Arc;
 
@@ -24,8 +25,8 @@ use crate::launch::{Prepared, exec, guard};
 use crate::resolve::{ResolveFailure, Resolved, resolve};
 use plan::{Launcher, RunPlan};
 
-pub use assign::precheck;
 pub(crate) use assign::{requests, vault_scheme};
+pub use wrapper::normalize;
 
 pub fn run(args: RunArgs) -> Result<i32, Error> {
     let plan = if args.assignments.first().is_some_and(|a| a.starts_with('@')) {
@@ -43,7 +44,7 @@ fn execute(plan: RunPlan) -> Result<i32, Error> {
         aws_region: plan.aws_region.clone(),
         aws_profile: plan.aws_profile.clone(),
         timeout: plan.timeout,
-        cloud: Default::default(),
+        cloud: plan.cloud.clone(),
     });
     block_on(async move {
         // A signal while resolving stops the run, and what was obtained so far is
