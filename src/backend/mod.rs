@@ -12,6 +12,7 @@ pub mod file;
 pub mod gcp;
 pub mod lease;
 pub mod local;
+pub mod names;
 pub mod registry;
 pub(crate) mod rest;
 pub mod vault;

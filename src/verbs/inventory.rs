@@ -111,10 +111,17 @@ fn run_references(
     ours: &[&str],
     env_of: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<(String, SecretRef)> {
-    let mut line: Vec<OsString> = vec!["mcp-warden".into(), "run".into()];
-    line.extend(ours.iter().map(OsString::from));
-    line.push("--".into());
-    line.push("true".into());
+    let mut rest: Vec<OsString> = ours.iter().map(OsString::from).collect();
+    rest.push("--".into());
+    rest.push("true".into());
+    // mcp-secret-wrapper's parameters as `run` reads them (a credential among them: no references).
+    let Ok(rest) = super::run::normalize(&rest) else {
+        return Vec::new();
+    };
+    let line: Vec<OsString> = ["mcp-warden".into(), "run".into()]
+        .into_iter()
+        .chain(rest)
+        .collect();
     let Ok(cli) = Cli::try_parse_from(line) else {
         return Vec::new();
     };
@@ -131,7 +138,28 @@ fn run_references(
     let Ok(scheme) = super::run::vault_scheme(vault_type.as_deref()) else {
         return Vec::new();
     };
-    let Ok(reqs) = super::run::requests(&args.assignments, scheme) else {
+    // The entry's own VAULT_* variables stand in for the environment.
+    let names: Vec<String> = [
+        "PROJECTID",
+        "KEYFILENAME",
+        "VAULTURL",
+        "VAULTNAME",
+        "TENANTID",
+        "CLIENTID",
+    ]
+    .iter()
+    .map(|n| format!("VAULT_{n}"))
+    .collect();
+    let typed = vault_type.as_deref().is_some_and(|t| !t.trim().is_empty());
+    let Ok(wrapper) =
+        super::run::Wrapper::settle(typed.then_some(scheme), &args.vault_params, &names, env_of)
+    else {
+        return Vec::new();
+    };
+    let Ok(assignments) = wrapper.rewrite(&args.assignments) else {
+        return Vec::new();
+    };
+    let Ok(reqs) = super::run::requests(&assignments, scheme) else {
         return Vec::new();
     };
     reqs.into_iter()

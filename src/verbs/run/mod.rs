@@ -26,6 +26,7 @@ use crate::resolve::{ResolveFailure, Resolved, resolve};
 use plan::{Launcher, RunPlan};
 
 pub(crate) use assign::{requests, vault_scheme};
+pub(crate) use wrapper::Wrapper;
 pub use wrapper::normalize;
 
 pub fn run(args: RunArgs) -> Result<i32, Error> {
