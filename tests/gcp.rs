@@ -628,3 +628,55 @@ fn mcp_secret_wrapper_inline_credentials_are_refused_without_echo() {
     assert_eq!(o.status.code(), Some(64));
     assert!(!String::from_utf8_lossy(&o.stderr).contains(CANARY));
 }
+
+// --- protect ------------------------------------------------------------------------------
+
+#[test]
+fn protect_moves_a_plaintext_token_into_secret_manager() {
+    let g = Gcp::new(|_| {});
+    let user = g.home.path().join("user");
+    let desktop = user.join(".config/Claude/claude_desktop_config.json");
+    std::fs::create_dir_all(desktop.parent().expect("dir")).expect("dir");
+    let token = "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d";
+    let cfg = json!({"mcpServers": {"github": {
+        "command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"],
+        "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": token}
+    }}});
+    std::fs::write(&desktop, cfg.to_string()).expect("config");
+    let out = g
+        .cmd()
+        .args([
+            "protect",
+            "--apply",
+            "--to",
+            "gcp-sm://proj-1/mcp/",
+            "--home",
+        ])
+        .arg(&user)
+        .output()
+        .expect("protect");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains(token) && !String::from_utf8_lossy(&out.stdout).contains(token));
+    let text = std::fs::read_to_string(&desktop).expect("read");
+    assert!(!text.contains(token), "{text}");
+    let rewritten: Value = serde_json::from_str(&text).expect("json");
+    let args: Vec<String> = rewritten["mcpServers"]["github"]["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().unwrap_or("").to_string())
+        .collect();
+    let reference = args
+        .iter()
+        .find_map(|a| a.strip_prefix("GITHUB_PERSONAL_ACCESS_TOKEN="))
+        .expect("the entry names a reference")
+        .to_string();
+    assert!(
+        reference.starts_with("gcp-sm://proj-1/mcp_s"),
+        "{reference}"
+    );
+    // Google's client finds the value under the mapped secret id.
+    let id = reference.trim_start_matches("gcp-sm://proj-1/");
+    assert_eq!(g.sdk(&["get", PROJECT, id]), token.as_bytes());
+}
