@@ -226,12 +226,19 @@ def injected(h: Handler, state: State) -> bool:
     return True
 
 
+class Server(ThreadingHTTPServer):
+    """Threads per connection; a listen backlog for bursts of concurrent clients
+    (the default of 5 makes the 6th simultaneous connect wait for a SYN retry)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 def serve(app, tls_cert: str | None, tls_key: str | None, plain: bool, ready: str) -> None:
     """Binds 127.0.0.1:0 (TLS when a certificate is given, plus a plain
     listener when `plain`), writes {"port": P, "plain_port": Q} to `ready`, serves."""
     servers = []
-    tls = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    tls.daemon_threads = True
+    tls = Server(("127.0.0.1", 0), Handler)
     tls.app = app  # type: ignore[attr-defined]
     if tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -241,8 +248,7 @@ def serve(app, tls_cert: str | None, tls_key: str | None, plain: bool, ready: st
     servers.append(tls)
     info = {"port": tls.server_address[1]}
     if plain:
-        p = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        p.daemon_threads = True
+        p = Server(("127.0.0.1", 0), Handler)
         p.app = app  # type: ignore[attr-defined]
         servers.append(p)
         info["plain_port"] = p.server_address[1]
