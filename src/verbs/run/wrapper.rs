@@ -65,7 +65,7 @@ fn refuse_credential(how: &str, lower: &str) -> Option<Error> {
     let (_, instead) = CREDENTIALS.iter().find(|(n, _)| *n == lower)?;
     Some(Error::Usage(format!(
         "{how} carries a credential, which does not belong in a command line or a client \
-         config: {instead}; `mcp-warden protect --convert-wrappers` moves it for you"
+         config: {instead}"
     )))
 }
 
