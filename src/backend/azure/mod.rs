@@ -35,6 +35,9 @@ pub(crate) use target::host_of_url;
 /// before the chain decides this is not an Azure machine.
 const IMDS_CONNECT: Duration = Duration::from_secs(1);
 
+/// (vault URL, name, version): what one request fetches.
+type SecretKey = (String, String, Option<String>);
+
 pub struct AzureBackend {
     settings: Settings,
     clients: OnceLock<Result<Clients, Fail>>,
@@ -112,8 +115,7 @@ impl AzureBackend {
         let mut results: Vec<Option<Result<SecretValue, BackendError>>> =
             refs.iter().map(|_| None).collect();
         // (vault, name, version) -> the references asking for it.
-        let mut wanted: BTreeMap<(String, String, Option<String>), (Target, Vec<usize>)> =
-            BTreeMap::new();
+        let mut wanted: BTreeMap<SecretKey, (Target, Vec<usize>)> = BTreeMap::new();
         for (i, r) in refs.iter().enumerate() {
             match self.target(r) {
                 Ok(t) => {

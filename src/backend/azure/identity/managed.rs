@@ -76,56 +76,59 @@ impl Endpoint {
     }
 }
 
-/// A token for `resource` from the managed identity endpoint.
-pub(crate) async fn token(
-    ctx: &Ctx<'_>,
-    ep: &Endpoint,
+/// One managed identity request: where, with which parameters and header.
+struct Call<'a> {
+    http: &'a crate::backend::rest::Http,
+    url: &'a Url,
+    query: Vec<(&'static str, String)>,
+    header: Option<(&'static str, &'a SecretValue)>,
+}
+
+fn call_for<'a>(
+    ctx: &Ctx<'a>,
+    ep: &'a Endpoint,
     client_id: Option<&str>,
     resource: &str,
-    who: &str,
-) -> Result<SecretValue, Attempt> {
-    let peer = |url: &Url| Peer {
-        service: "the managed identity endpoint",
-        host: host_of(url),
+) -> Call<'a> {
+    let r = ("resource", resource.to_string());
+    let (http, url, version, header, id_key) = match ep {
+        Endpoint::AppService { url, header } => (
+            ctx.http,
+            url,
+            "2019-08-01",
+            Some(("x-identity-header", header)),
+            "client_id",
+        ),
+        Endpoint::Msi { url, secret } => (
+            ctx.http,
+            url,
+            "2017-09-01",
+            secret.as_ref().map(|s| ("secret", s)),
+            "clientid",
+        ),
+        Endpoint::Imds { url } => (ctx.probe, url, "2018-02-01", None, "client_id"),
     };
-    let (http, url, mut query, header): (_, &Url, Vec<(&str, &str)>, Option<(&str, &SecretValue)>) =
-        match ep {
-            Endpoint::AppService { url, header } => (
-                ctx.http,
-                url,
-                vec![("api-version", "2019-08-01"), ("resource", resource)],
-                Some(("x-identity-header", header)),
-            ),
-            Endpoint::Msi { url, secret } => (
-                ctx.http,
-                url,
-                vec![("api-version", "2017-09-01"), ("resource", resource)],
-                secret.as_ref().map(|s| ("secret", s)),
-            ),
-            Endpoint::Imds { url } => (
-                ctx.probe,
-                url,
-                vec![("api-version", "2018-02-01"), ("resource", resource)],
-                None,
-            ),
-        };
+    let mut query = vec![("api-version", version.to_string()), r];
     if let Some(id) = client_id {
-        let key = if matches!(ep, Endpoint::Msi { .. }) {
-            "clientid"
-        } else {
-            "client_id"
-        };
-        query.push((key, id));
+        query.push((id_key, id.to_string()));
     }
-    let is_imds = matches!(ep, Endpoint::Imds { .. });
+    Call {
+        http,
+        url,
+        query,
+        header,
+    }
+}
+
+fn headers(call: &Call<'_>, imds: bool) -> Result<reqwest::header::HeaderMap, Fail> {
     let mut headers = reqwest::header::HeaderMap::new();
-    if is_imds {
+    if imds {
         headers.insert(
             "metadata",
             reqwest::header::HeaderValue::from_static("true"),
         );
     }
-    if let Some((name, v)) = header {
+    if let Some((name, v)) = call.header {
         let mut hv = reqwest::header::HeaderValue::from_bytes(v.expose()).map_err(|_| {
             Fail::new(
                 ErrorKind::Config,
@@ -135,15 +138,36 @@ pub(crate) async fn token(
         hv.set_sensitive(true);
         headers.insert(name, hv);
     }
-    let send = |c: &reqwest::Client| c.get(url.clone()).query(&query).headers(headers.clone());
-    let a = match http.send(send, ctx.deadline, &peer(url)).await {
+    Ok(headers)
+}
+
+/// A token for `resource` from the managed identity endpoint.
+pub(crate) async fn token(
+    ctx: &Ctx<'_>,
+    ep: &Endpoint,
+    client_id: Option<&str>,
+    resource: &str,
+    who: &str,
+) -> Result<SecretValue, Attempt> {
+    let call = call_for(ctx, ep, client_id, resource);
+    let is_imds = matches!(ep, Endpoint::Imds { .. });
+    let headers = headers(&call, is_imds)?;
+    let peer = Peer {
+        service: "the managed identity endpoint",
+        host: host_of(call.url),
+    };
+    let send = |c: &reqwest::Client| {
+        c.get(call.url.clone())
+            .query(&call.query)
+            .headers(headers.clone())
+    };
+    let a = match call.http.send(send, ctx.deadline, &peer).await {
         Ok(a) => a,
         // No IMDS answering here: not an Azure VM; the chain moves on.
         Err(f) if is_imds => {
             return Err(Attempt::Unavailable(format!(
                 "managed identity: no instance metadata service answered at {} ({})",
-                host_of(url),
-                f.message
+                peer.host, f.message
             )));
         }
         Err(f) => return Err(Attempt::Failed(f)),
@@ -152,7 +176,7 @@ pub(crate) async fn token(
         return super::entra::access_token(&a.body, "access_token").ok_or_else(|| {
             Attempt::Failed(Fail::new(
                 ErrorKind::Unreachable,
-                format!("{} answered without an access token", peer(url)),
+                format!("{peer} answered without an access token"),
             ))
         });
     }
@@ -170,11 +194,7 @@ pub(crate) async fn token(
     };
     Err(Attempt::Failed(Fail::new(
         kind,
-        format!(
-            "{} refused a token for {who} (HTTP {}){said}",
-            peer(url),
-            a.status
-        ),
+        format!("{peer} refused a token for {who} (HTTP {}){said}", a.status),
     )))
 }
 
