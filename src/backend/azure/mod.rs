@@ -203,7 +203,13 @@ impl Backend for AzureBackend {
                 ));
             };
             self.with_vault(&t.vault, async |v| {
-                let existed = v.exists(&t.name).await?;
+                // Telling "created" from "updated" needs list permission; a
+                // principal allowed only to set still writes (and says "updated").
+                let existed = match v.exists(&t.name).await {
+                    Ok(e) => e,
+                    Err(f) if f.kind == ErrorKind::Denied => true,
+                    Err(f) => return Err(f),
+                };
                 v.set(&t.name, text).await?;
                 Ok(if existed {
                     WriteOutcome::Updated
