@@ -556,3 +556,55 @@ fn mcp_secret_wrapper_azure_flags_and_environment() {
         "{err}"
     );
 }
+
+// --- inventory and doctor ------------------------------------------------------------
+
+#[test]
+fn inventory_ages_and_doctor_checks_never_show_values() {
+    let a = Az::new(|_| {});
+    a.sdk(&["set", "db"], CANARY.as_bytes());
+    a.sdk(
+        &["--exp", &(now() - 60).to_string(), "set", "old"],
+        CANARY.as_bytes(),
+    );
+    let user = a.home.path().join("user");
+    let desktop = user.join(".config/Claude/claude_desktop_config.json");
+    std::fs::create_dir_all(desktop.parent().expect("dir")).expect("dir");
+    let cfg = json!({"mcpServers": {"db": {
+        "command": "mcp-warden",
+        "args": ["run", format!("DB={}", a.r("db")), format!("OLD={}", a.r("old")), "--", "srv"],
+    }}});
+    std::fs::write(&desktop, cfg.to_string()).expect("config");
+    let inv = a
+        .cmd()
+        .args(["inventory", "--format", "json", "--no-system", "--home"])
+        .arg(&user)
+        .output()
+        .expect("inventory");
+    let text = String::from_utf8_lossy(&inv.stdout).into_owned();
+    assert!(!text.contains(CANARY) && !String::from_utf8_lossy(&inv.stderr).contains(CANARY));
+    let v: Value = serde_json::from_str(&text).expect("inventory json");
+    let secrets = v.to_string();
+    assert!(secrets.contains("\"age_days\":0"), "{secrets}");
+    assert!(
+        secrets.contains("expired on"),
+        "the expired secret is reported: {secrets}"
+    );
+    let doc = a
+        .cmd()
+        .args(["doctor", "--no-system", "--home"])
+        .arg(&user)
+        .output()
+        .expect("doctor");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&doc.stdout),
+        String::from_utf8_lossy(&doc.stderr)
+    );
+    assert!(!out.contains(CANARY), "{out}");
+    assert!(
+        out.contains("backend azure-kv") && out.contains("1/2"),
+        "{out}"
+    );
+    assert!(out.contains("expired on"), "{out}");
+}
