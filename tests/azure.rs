@@ -608,3 +608,17 @@ fn inventory_ages_and_doctor_checks_never_show_values() {
     );
     assert!(out.contains("expired on"), "{out}");
 }
+
+#[test]
+fn mcp_secret_wrapper_client_secret_comes_from_a_stored_reference() {
+    let a = Az::new(|_| {});
+    a.sdk(&["set", "s"], CANARY.as_bytes());
+    a.home.set("az-secret", app_secret().as_bytes());
+    let mut c = a.bare_cmd();
+    c.args(["run", "--exec", "--vault-type=azure"])
+        .arg(format!("--vault-vaultUrl={}", a.kv.url()))
+        .args(["--vault-tenantId=tenant-1", "--vault-clientId=app-1"])
+        .arg("--vault-clientSecretRef=local://az-secret")
+        .args(["K=s", "--", "sh", "-c", "printf %s \"$K\""]);
+    assert_eq!(ok(c.output().expect("run")), CANARY);
+}

@@ -680,3 +680,33 @@ fn protect_moves_a_plaintext_token_into_secret_manager() {
     let id = reference.trim_start_matches("gcp-sm://proj-1/");
     assert_eq!(g.sdk(&["get", PROJECT, id]), token.as_bytes());
 }
+
+#[test]
+fn mcp_secret_wrapper_credentials_come_from_a_stored_reference() {
+    let g = Gcp::new(|_| {});
+    g.sdk_put("s", CANARY.as_bytes());
+    g.home
+        .set("gcp-key", &std::fs::read(&g.key_file).expect("key"));
+    let mut c = g.bare_cmd();
+    c.args([
+        "run",
+        "--exec",
+        "--vault-type=gcp",
+        "--vault-projectId=proj-1",
+    ])
+    .arg("--vault-credentialsRef=local://gcp-key")
+    .args(["K=s", "--", "sh", "-c", "printf %s \"$K\""]);
+    assert_eq!(ok(c.output().expect("run")), CANARY);
+    // A credential cannot come from the backend it unlocks.
+    let mut c = g.bare_cmd();
+    c.args(["run", "--vault-type=gcp", "--vault-projectId=proj-1"])
+        .arg("--vault-credentialsRef=gcp-sm://proj-1/key")
+        .args(["K=s", "--", "true"]);
+    let o = c.output().expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(78),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -35,6 +35,29 @@ pub struct CloudSettings {
     pub azure_tenant_id: Option<String>,
     /// The Entra client (application) id, instead of `AZURE_CLIENT_ID`.
     pub azure_client_id: Option<String>,
+    /// Where the Azure client secret is stored (`--vault-clientSecretRef`).
+    pub azure_client_secret: Option<SecretRef>,
+    /// Where a Google credentials JSON is stored (`--vault-credentialsRef`).
+    pub gcp_credentials: Option<SecretRef>,
+    /// An AWS access key id (`--vault-accessKeyId`), with its secret below.
+    pub aws_access_key_id: Option<String>,
+    /// Where the AWS secret access key is stored (`--vault-secretAccessKeyRef`).
+    pub aws_secret_access_key: Option<SecretRef>,
+    /// Where the AWS session token is stored (`--vault-sessionTokenRef`).
+    pub aws_session_token: Option<SecretRef>,
+}
+
+impl CloudSettings {
+    /// The same choices without the stored-credential references, for the
+    /// registry that fetches those credentials (so none is fetched in a loop).
+    fn without_stored(&self) -> CloudSettings {
+        CloudSettings {
+            gcp_key_file: self.gcp_key_file.clone(),
+            azure_tenant_id: self.azure_tenant_id.clone(),
+            azure_client_id: self.azure_client_id.clone(),
+            ..CloudSettings::default()
+        }
+    }
 }
 
 /// The schemes built into this binary.
@@ -89,7 +112,7 @@ impl Registry {
             Scheme::Vault => self.vault.get_or_init(|| {
                 Arc::new(super::vault::VaultBackend::new(
                     s.timeout,
-                    Arc::new(CredentialFetcher(s.clone())),
+                    credential_fetcher(s, &[Scheme::Vault]),
                 ))
             }),
             Scheme::GcpSm => self
@@ -135,19 +158,35 @@ impl Registry {
     }
 }
 
-/// Fetches a backend's own login credentials (a Vault secret id from
-/// `local://`, a JWT from `file://`) through a registry of its own, with the
-/// reference's selector applied.
-struct CredentialFetcher(Settings);
+/// A fetcher for a backend's own credentials (a Vault secret id from
+/// `local://`, an Azure client secret from the keychain, ...), which refuses
+/// references to the `forbidden` schemes: a backend's credential cannot come
+/// from itself.
+pub(crate) fn credential_fetcher(
+    settings: &Settings,
+    forbidden: &'static [Scheme],
+) -> Arc<dyn super::vault::Credentials> {
+    let mut inner = settings.clone();
+    inner.cloud = settings.cloud.without_stored();
+    Arc::new(CredentialFetcher(inner, forbidden))
+}
+
+/// Fetches a backend's own login credentials through a registry of its own,
+/// with the reference's selector applied.
+struct CredentialFetcher(Settings, &'static [Scheme]);
 
 impl super::vault::Credentials for CredentialFetcher {
     fn fetch<'a>(&'a self, r: &'a SecretRef) -> BoxFuture<'a, Result<SecretValue, BackendError>> {
         Box::pin(async move {
-            if r.scheme == Scheme::Vault {
+            if self.1.contains(&r.scheme) {
                 return Err(BackendError::new(
                     ErrorKind::Config,
                     r,
-                    "a Vault login credential cannot itself come from Vault",
+                    format!(
+                        "a {} credential cannot itself come from {}; store it elsewhere \
+                         (local://, keyring://, file://)",
+                        r.scheme, r.scheme
+                    ),
                 ));
             }
             let backend = Registry::new(self.0.clone()).get(r.scheme)?;

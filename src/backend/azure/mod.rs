@@ -58,7 +58,10 @@ impl AzureBackend {
         Self {
             settings: settings.clone(),
             clients: OnceLock::new(),
-            auth: Arc::new(Auth::new(&settings.cloud)),
+            auth: Arc::new(Auth::new(
+                &settings.cloud,
+                super::registry::credential_fetcher(settings, &[Scheme::AzureKv]),
+            )),
             scopes: Mutex::new(BTreeMap::new()),
         }
     }

@@ -22,7 +22,7 @@ use crate::backend::ErrorKind;
 use crate::backend::rest::{Fail, one_line};
 
 /// Where the credentials come from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Source {
     /// Application Default Credentials.
     Adc,
@@ -30,12 +30,21 @@ pub(crate) enum Source {
     KeyFile(PathBuf),
     /// gcloud's ADC file under `CLOUDSDK_CONFIG` (which the auth crate does not look at).
     Gcloud(PathBuf),
+    /// A credentials JSON kept in a backend (`--vault-credentialsRef`).
+    Stored(crate::reference::SecretRef),
 }
 
 impl Source {
     /// The caller's key file, else gcloud's ADC file where `CLOUDSDK_CONFIG`
     /// moves it (and `GOOGLE_APPLICATION_CREDENTIALS` does not win), else ADC.
-    pub fn resolve(key_file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Source {
+    pub fn resolve(
+        stored: Option<&crate::reference::SecretRef>,
+        key_file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Source {
+        if let Some(r) = stored {
+            return Source::Stored(r.clone());
+        }
         if let Some(p) = key_file {
             return Source::KeyFile(p.to_path_buf());
         }
@@ -51,6 +60,8 @@ impl Source {
 /// One credential, shared by every group that uses it.
 pub(crate) struct Auth {
     source: Source,
+    /// Fetches a stored credentials JSON.
+    stored: std::sync::Arc<dyn crate::backend::vault::Credentials>,
     identity: String,
     state: tokio::sync::Mutex<State>,
 }
@@ -72,10 +83,15 @@ pub(crate) struct Authorized {
 }
 
 impl Auth {
-    pub fn new(source: Source, env: &dyn Fn(&str) -> Option<String>) -> Auth {
+    pub fn new(
+        source: Source,
+        stored: std::sync::Arc<dyn crate::backend::vault::Credentials>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Auth {
         let identity = describe_source(&source, env);
         Auth {
             source,
+            stored,
             identity,
             state: tokio::sync::Mutex::new(State::default()),
         }
@@ -120,7 +136,23 @@ impl Auth {
 
     async fn acquire(&self, st: &mut State, deadline: Instant) -> Result<Authorized, Fail> {
         if st.creds.is_none() {
-            st.creds = Some(build(&self.source, &self.identity)?);
+            let creds = match &self.source {
+                Source::Stored(r) => {
+                    let v = self.stored.fetch(r).await.map_err(|e| {
+                        Fail::new(e.kind, format!("reading the Google credentials from {e}"))
+                    })?;
+                    // The parse error is not shown: it could quote key material.
+                    let json = serde_json::from_slice(v.expose()).map_err(|_| {
+                        Fail::new(
+                            ErrorKind::Config,
+                            format!("the credentials stored at {r} are not JSON"),
+                        )
+                    })?;
+                    build_json(json, &r.to_string(), &self.identity)?
+                }
+                other => build(other, &self.identity)?,
+            };
+            st.creds = Some(creds);
         }
         let Some(creds) = st.creds.as_ref() else {
             return Err(Fail::new(
@@ -162,38 +194,51 @@ impl Auth {
 /// Builds the credentials object; reads files, makes no network call.
 fn build(source: &Source, identity: &str) -> Result<Credentials, Fail> {
     use google_cloud_auth::credentials as c;
-    let built = match source {
-        Source::Adc => c::Builder::default().build(),
+    match source {
+        Source::Adc => c::Builder::default()
+            .build()
+            .map_err(|e| build_failure(&e, identity)),
         Source::KeyFile(path) | Source::Gcloud(path) => {
             let json = read_json(path).map_err(|m| Fail::new(ErrorKind::Config, m))?;
-            match json.get("type").and_then(Value::as_str).unwrap_or("") {
-                "service_account" => c::service_account::Builder::new(json).build(),
-                "authorized_user" => c::user_account::Builder::new(json).build(),
-                "impersonated_service_account" => c::impersonated::Builder::new(json).build(),
-                "external_account" => c::external_account::Builder::new(json).build(),
-                other => {
-                    return Err(Fail::new(
-                        ErrorKind::Config,
-                        format!(
-                            "{}: credentials of type {other:?} are not supported here \
-                             (service_account, authorized_user, impersonated_service_account, \
-                             external_account)",
-                            path.display()
-                        ),
-                    ));
-                }
-            }
+            build_json(json, &path.display().to_string(), identity)
+        }
+        Source::Stored(r) => Err(Fail::new(
+            ErrorKind::Config,
+            format!("internal error: {r} is fetched first"),
+        )),
+    }
+}
+
+/// Credentials of the type a credentials JSON (from `origin`) declares.
+fn build_json(json: Value, origin: &str, identity: &str) -> Result<Credentials, Fail> {
+    use google_cloud_auth::credentials as c;
+    let built = match json.get("type").and_then(Value::as_str).unwrap_or("") {
+        "service_account" => c::service_account::Builder::new(json).build(),
+        "authorized_user" => c::user_account::Builder::new(json).build(),
+        "impersonated_service_account" => c::impersonated::Builder::new(json).build(),
+        "external_account" => c::external_account::Builder::new(json).build(),
+        other => {
+            return Err(Fail::new(
+                ErrorKind::Config,
+                format!(
+                    "{origin}: credentials of type {other:?} are not supported here \
+                     (service_account, authorized_user, impersonated_service_account, \
+                     external_account)"
+                ),
+            ));
         }
     };
-    built.map_err(|e| {
-        Fail::new(
-            ErrorKind::Config,
-            format!(
-                "cannot use {identity}: {}",
-                one_line(&crate::backend::rest::root_cause(&e), 200)
-            ),
-        )
-    })
+    built.map_err(|e| build_failure(&e, identity))
+}
+
+fn build_failure(e: &(dyn std::error::Error + 'static), identity: &str) -> Fail {
+    Fail::new(
+        ErrorKind::Config,
+        format!(
+            "cannot use {identity}: {}",
+            one_line(&crate::backend::rest::root_cause(e), 200)
+        ),
+    )
 }
 
 fn token_failure(
@@ -251,6 +296,7 @@ fn describe_source(source: &Source, env: &dyn Fn(&str) -> Option<String>) -> Str
     match source {
         Source::KeyFile(p) => file(p, "key file"),
         Source::Gcloud(p) => file(p, "gcloud application-default credentials"),
+        Source::Stored(r) => format!("the credentials stored at {r}"),
         Source::Adc => {
             if let Some(p) = env("GOOGLE_APPLICATION_CREDENTIALS").filter(|v| !v.is_empty()) {
                 return file(Path::new(&p), "GOOGLE_APPLICATION_CREDENTIALS");

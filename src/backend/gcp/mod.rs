@@ -15,7 +15,7 @@ mod auth;
 mod crc32c;
 mod target;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -30,7 +30,7 @@ use crate::secret::SecretValue;
 pub struct GcpBackend {
     settings: Settings,
     http: OnceLock<Result<Http, Fail>>,
-    auths: Mutex<BTreeMap<Source, Arc<Auth>>>,
+    auths: Mutex<HashMap<Source, Arc<Auth>>>,
 }
 
 fn env(k: &str) -> Option<String> {
@@ -43,7 +43,7 @@ impl GcpBackend {
         Self {
             settings: settings.clone(),
             http: OnceLock::new(),
-            auths: Mutex::new(BTreeMap::new()),
+            auths: Mutex::new(HashMap::new()),
         }
     }
 
@@ -56,10 +56,18 @@ impl GcpBackend {
 
     /// The credential for this run: the key file the caller named, else ADC.
     fn auth(&self) -> Arc<Auth> {
-        let source = Source::resolve(self.settings.cloud.gcp_key_file.as_deref(), &env);
+        let cloud = &self.settings.cloud;
+        let source = Source::resolve(
+            cloud.gcp_credentials.as_ref(),
+            cloud.gcp_key_file.as_deref(),
+            &env,
+        );
         let mut map = self.auths.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(source.clone())
-            .or_insert_with(|| Arc::new(Auth::new(source, &env)))
+            .or_insert_with(|| {
+                let stored = super::registry::credential_fetcher(&self.settings, &[Scheme::GcpSm]);
+                Arc::new(Auth::new(source, stored, &env))
+            })
             .clone()
     }
 

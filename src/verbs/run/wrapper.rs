@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use super::super::Error;
 use crate::backend::CloudSettings;
-use crate::reference::Scheme;
+use crate::reference::{Scheme, SecretRef};
 
 /// The options clap knows under their own names.
 const CLAP_OPTIONS: &[&str] = &["type", "region", "profile"];
@@ -32,31 +32,37 @@ const PARAMS: &[&str] = &[
     "vaultname",
     "tenantid",
     "clientid",
+    "accesskeyid",
+    // Where a credential is stored: a reference, never the credential.
+    "clientsecretref",
+    "credentialsref",
+    "secretaccesskeyref",
+    "sessiontokenref",
 ];
 
 /// Parameters that are credentials, and where each belongs instead.
 const CREDENTIALS: &[(&str, &str)] = &[
     (
         "clientsecret",
-        "put the Azure client secret in AZURE_CLIENT_SECRET (or use a certificate, workload or \
-         managed identity, or `az login`)",
+        "store it (`mcp-warden secret set azure-client-secret`) and pass \
+         --vault-clientSecretRef=local://azure-client-secret, or put it in AZURE_CLIENT_SECRET, \
+         or use a certificate, workload or managed identity, or `az login`",
     ),
     (
         "credentials",
-        "write the Google credentials JSON to a file readable only by you and pass \
-         --vault-keyFilename=FILE (or set GOOGLE_APPLICATION_CREDENTIALS)",
-    ),
-    (
-        "accesskeyid",
-        "use an AWS profile (--vault-profile) or the AWS SDK's own environment and files",
+        "store the JSON (`mcp-warden secret set gcp-key < key.json`) and pass \
+         --vault-credentialsRef=local://gcp-key, or pass --vault-keyFilename=FILE \
+         (or set GOOGLE_APPLICATION_CREDENTIALS)",
     ),
     (
         "secretaccesskey",
-        "use an AWS profile (--vault-profile) or the AWS SDK's own environment and files",
+        "store it (`mcp-warden secret set aws-secret-key`) and pass \
+         --vault-secretAccessKeyRef=local://aws-secret-key with --vault-accessKeyId, or use \
+         an AWS profile (--vault-profile)",
     ),
     (
         "sessiontoken",
-        "use an AWS profile (--vault-profile) or the AWS SDK's own environment and files",
+        "store it and pass --vault-sessionTokenRef=REF, or use an AWS profile (--vault-profile)",
     ),
 ];
 
@@ -103,7 +109,8 @@ pub fn normalize(args: &[OsString]) -> Result<Vec<OsString>, Error> {
         if !known {
             return Err(Error::Usage(format!(
                 "{shown} is not a parameter mcp-warden knows (type, region, profile, projectId, \
-                 keyFilename, vaultUrl, vaultName, tenantId, clientId)"
+                 keyFilename, vaultUrl, vaultName, tenantId, clientId, accessKeyId, and the \
+                 ...Ref forms of clientSecret, credentials, secretAccessKey, sessionToken)"
             )));
         }
         let value = match inline {
@@ -218,6 +225,11 @@ impl Wrapper {
                 gcp_key_file: get("keyfilename").map(PathBuf::from),
                 azure_tenant_id: get("tenantid"),
                 azure_client_id: get("clientid"),
+                azure_client_secret: stored(&p, "clientsecretref")?,
+                gcp_credentials: stored(&p, "credentialsref")?,
+                aws_access_key_id: get("accesskeyid"),
+                aws_secret_access_key: stored(&p, "secretaccesskeyref")?,
+                aws_session_token: stored(&p, "sessiontokenref")?,
             },
         })
     }
@@ -281,6 +293,18 @@ const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'=')
     .add(b'/')
     .add(b' ');
+
+/// The reference a `...Ref` parameter names: it must have a scheme (the
+/// credential is kept in a backend; the parameter only says where).
+fn stored(p: &BTreeMap<String, String>, key: &str) -> Result<Option<SecretRef>, Error> {
+    let Some(text) = p.get(key) else {
+        return Ok(None);
+    };
+    // Not echoed: a mistaken value here may be the credential itself.
+    let r = SecretRef::parse(text)
+        .map_err(|e| Error::Usage(format!("{key}: not a reference (not shown): {}", e.message)))?;
+    Ok(Some(r))
+}
 
 /// A wrapper ID rather than a reference: no scheme, not an ARN, not a GCP resource name.
 fn is_bare(id: &str) -> bool {

@@ -24,6 +24,7 @@ mod managed;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use reqwest::Url;
@@ -140,6 +141,8 @@ pub(crate) struct Bearer {
 /// The credential of a run and its tokens.
 pub(crate) struct Auth {
     cloud: CloudSettings,
+    /// Fetches a stored client secret (`--vault-clientSecretRef`).
+    stored: Arc<dyn crate::backend::vault::Credentials>,
     state: tokio::sync::Mutex<State>,
 }
 
@@ -154,9 +157,10 @@ struct State {
 type Env<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
 
 impl Auth {
-    pub fn new(cloud: &CloudSettings) -> Auth {
+    pub fn new(cloud: &CloudSettings, stored: Arc<dyn crate::backend::vault::Credentials>) -> Auth {
         Auth {
             cloud: cloud.clone(),
+            stored,
             state: tokio::sync::Mutex::new(State::default()),
         }
     }
@@ -219,7 +223,10 @@ impl Auth {
             },
             None => {
                 let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-                let (c, t) = choose(&self.cloud, &env, scope, ctx).await?;
+                let (c, t) = match &self.cloud.azure_client_secret {
+                    Some(r) => self.stored_secret(r, &env, scope, ctx).await?,
+                    None => choose(&self.cloud, &env, scope, ctx).await?,
+                };
                 st.credential = Some(c);
                 t
             }
@@ -231,6 +238,50 @@ impl Auth {
         };
         st.tokens.insert(scope.to_string(), b.clone());
         Ok(b)
+    }
+}
+
+impl Auth {
+    /// The client secret stored at `r` (`--vault-clientSecretRef`): the
+    /// credential of the run, no chain.
+    async fn stored_secret(
+        &self,
+        r: &crate::reference::SecretRef,
+        env: Env<'_>,
+        scope: &str,
+        ctx: &Ctx<'_>,
+    ) -> Result<(Credential, SecretValue), Fail> {
+        let tenant = self
+            .cloud
+            .azure_tenant_id
+            .clone()
+            .or_else(|| env("AZURE_TENANT_ID"));
+        let client_id = self
+            .cloud
+            .azure_client_id
+            .clone()
+            .or_else(|| env("AZURE_CLIENT_ID"));
+        let (Some(tenant), Some(client_id)) = (tenant, client_id) else {
+            return Err(Fail::new(
+                ErrorKind::Config,
+                "a stored client secret needs the tenant and client id too: --vault-tenantId and \
+                 --vault-clientId (or AZURE_TENANT_ID and AZURE_CLIENT_ID)",
+            ));
+        };
+        let secret =
+            self.stored.fetch(r).await.map_err(|e| {
+                Fail::new(e.kind, format!("reading the Azure client secret from {e}"))
+            })?;
+        let c = Credential::ClientSecret {
+            tenant,
+            client_id,
+            secret,
+        };
+        match get(&c, scope, ctx).await {
+            Ok(t) => Ok((c, t)),
+            Err(Attempt::Failed(f)) => Err(f),
+            Err(Attempt::Unavailable(why)) => Err(Fail::new(ErrorKind::Config, why)),
+        }
     }
 }
 
