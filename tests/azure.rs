@@ -622,3 +622,66 @@ fn mcp_secret_wrapper_client_secret_comes_from_a_stored_reference() {
         .args(["K=s", "--", "sh", "-c", "printf %s \"$K\""]);
     assert_eq!(ok(c.output().expect("run")), CANARY);
 }
+
+#[test]
+fn convert_wrappers_moves_the_client_secret_into_a_backend() {
+    let a = Az::new(|_| {});
+    a.sdk(&["set", "s"], CANARY.as_bytes());
+    let user = a.home.path().join("user");
+    let desktop = user.join(".config/Claude/claude_desktop_config.json");
+    std::fs::create_dir_all(desktop.parent().expect("dir")).expect("dir");
+    let cfg = json!({"mcpServers": {"kv": {
+        "command": "npx",
+        "args": ["-y", "@astrixsecurity/mcp-secret-wrapper", "--vault-type=azure",
+                 format!("--vault-vaultUrl={}", a.kv.url()), "--vault-tenantId=tenant-1",
+                 "--vault-clientId=app-1", format!("--vault-clientSecret={}", app_secret()),
+                 "K=s", "--", "sh", "-c", "printf %s \"$K\""],
+    }}});
+    std::fs::write(&desktop, cfg.to_string()).expect("config");
+    let bin = common::bin_path();
+    let out = a
+        .home
+        .cmd()
+        .args([
+            "protect",
+            "--apply",
+            "--convert-wrappers",
+            "--to",
+            "local://",
+            "--warden",
+        ])
+        .arg(&bin)
+        .arg("--home")
+        .arg(&user)
+        .output()
+        .expect("protect");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        !err.contains(CANARY) && !String::from_utf8_lossy(&out.stdout).contains(CANARY),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&desktop).expect("read");
+    assert!(
+        !text.contains(CANARY),
+        "the secret stayed in the config: {text}"
+    );
+    let entry: Value = serde_json::from_str(&text).expect("json");
+    let entry = &entry["mcpServers"]["kv"];
+    let args: Vec<String> = entry["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|v| v.as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        args.iter()
+            .any(|a| a.starts_with("--vault-clientSecretRef=local://")),
+        "{args:?}"
+    );
+    // The converted entry runs as the client would start it: the server got
+    // the value, which the proxy replaced on its way out.
+    let mut c = a.bare_cmd();
+    c.args(&args);
+    assert_eq!(ok(c.output().expect("run")), "[REDACTED:K]");
+}
