@@ -90,7 +90,7 @@ pub(crate) async fn token(
             format!("the Azure CLI could not get a token ({line})"),
         )));
     }
-    super::entra::access_token(&stdout, "accessToken").ok_or_else(|| {
+    super::entra::access_token(&stdout).ok_or_else(|| {
         Attempt::Failed(Fail::new(
             ErrorKind::Config,
             "the Azure CLI printed no accessToken; update it (`az upgrade`)",

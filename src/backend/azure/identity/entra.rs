@@ -100,7 +100,7 @@ pub(crate) async fn token(
         .await
         .map_err(|f| Fail::new(f.kind, format!("getting a token for {who}: {}", f.message)))?;
     if a.ok() {
-        return access_token(&a.body, "access_token").ok_or_else(|| {
+        return access_token(&a.body).ok_or_else(|| {
             Fail::new(
                 ErrorKind::Unreachable,
                 format!("{peer} answered without an access token"),
@@ -110,19 +110,17 @@ pub(crate) async fn token(
     Err(refusal(a.status, &a.body, who, &peer))
 }
 
-/// The string field `key` of a JSON token answer, as a secret.
-pub(crate) fn access_token(body: &[u8], key: &str) -> Option<SecretValue> {
+/// The access token of a JSON token answer (`access_token`, or the Azure
+/// CLI's `accessToken`), as a secret.
+pub(crate) fn access_token(body: &[u8]) -> Option<SecretValue> {
     #[derive(serde::Deserialize)]
     struct Tok {
         #[serde(alias = "accessToken")]
         access_token: Option<String>,
     }
-    if key == "access_token" || key == "accessToken" {
-        let t: Tok = serde_json::from_slice(body).ok()?;
-        let t = Zeroizing::new(t.access_token?);
-        return (!t.is_empty()).then(|| SecretValue::from_slice(t.as_bytes()));
-    }
-    None
+    let t: Tok = serde_json::from_slice(body).ok()?;
+    let t = Zeroizing::new(t.access_token?);
+    (!t.is_empty()).then(|| SecretValue::from_slice(t.as_bytes()))
 }
 
 /// Entra's error answer as one line: `error` and the first line of `error_description`.

@@ -173,7 +173,7 @@ pub(crate) async fn token(
         Err(f) => return Err(Attempt::Failed(f)),
     };
     if a.ok() {
-        return super::entra::access_token(&a.body, "access_token").ok_or_else(|| {
+        return super::entra::access_token(&a.body).ok_or_else(|| {
             Attempt::Failed(Fail::new(
                 ErrorKind::Unreachable,
                 format!("{peer} answered without an access token"),
