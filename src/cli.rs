@@ -126,7 +126,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub clean_env: bool,
 
-    /// Backend for bare names: aws (Secrets Manager), aws-ssm, local, file, ... [mcp-secret-wrapper compatible]
+    /// Backend for bare names: aws (Secrets Manager), ssm, gcp, azure, local, file, ...
+    /// [mcp-secret-wrapper compatible, with --vault-projectId, --vault-keyFilename,
+    /// --vault-vaultUrl, --vault-vaultName, --vault-tenantId, --vault-clientId]
     #[arg(long, env = "VAULT_TYPE", value_name = "TYPE", hide_env_values = true)]
     pub vault_type: Option<String>,
 
@@ -147,6 +149,12 @@ pub struct RunArgs {
         hide_env_values = true
     )]
     pub vault_profile: Option<String>,
+
+    /// mcp-secret-wrapper's other parameters, as `--vault-NAME=VALUE` before `--`
+    /// (names in any case): projectId, keyFilename (GCP); vaultUrl, vaultName,
+    /// tenantId, clientId (Azure); also as VAULT_NAME variables.
+    #[arg(long = "vault-param", hide = true, value_name = "NAME=VALUE")]
+    pub vault_params: Vec<String>,
 
     #[command(flatten)]
     pub guard: GuardArgs,

@@ -1132,6 +1132,7 @@ fn metadata_child() {
         aws_region: None,
         aws_profile: None,
         timeout: Duration::from_secs(10),
+        cloud: Default::default(),
     });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -1174,4 +1175,29 @@ fn metadata_child() {
         assert_eq!(bad.kind, ErrorKind::Config);
         eprintln!("{info:?}");
     });
+}
+
+#[test]
+fn mcp_secret_wrapper_keys_come_from_a_stored_reference() {
+    let name = unique("stored-keys");
+    fixtures(json!([sm_secret(&name, CANARY)]));
+    let home = Home::new();
+    home.set("aws-secret-key", b"testing");
+    // No AWS credentials in the environment: only the stored ones can work.
+    let mut c = home.cmd();
+    aws_env(&mut c, home.path(), &moto_url());
+    let o = c
+        .env("AWS_REGION", REGION)
+        .args([
+            "run",
+            "--exec",
+            "--vault-type=aws",
+            "--vault-accessKeyId=testing",
+        ])
+        .arg("--vault-secretAccessKeyRef=local://aws-secret-key")
+        .arg(format!("K={name}"))
+        .args(["--", "sh", "-c", "printf %s \"$K\""])
+        .output()
+        .expect("run");
+    assert_eq!(ok(o), CANARY);
 }

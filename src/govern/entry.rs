@@ -9,6 +9,7 @@
 //! Reads the entry only: never resolves a reference.
 
 use super::assign::{requests, vault_scheme};
+use super::wrapper::Wrapper;
 use crate::clients::Server;
 use crate::reference::Scheme;
 use crate::resolve::Request;
@@ -22,6 +23,8 @@ pub struct RunOptions {
     pub vault_type: Option<String>,
     pub vault_region: Option<String>,
     pub vault_profile: Option<String>,
+    /// mcp-secret-wrapper's other parameters, `NAME=VALUE` (`--vault-param`).
+    pub vault_params: Vec<String>,
 }
 
 /// Reads a wrapper's own arguments as `run`'s command line; `None` when
@@ -94,7 +97,27 @@ fn run_references(
     let Ok(scheme) = vault_scheme(vault_type.as_deref()) else {
         return Vec::new();
     };
-    let Ok(reqs) = requests(&args.assignments, scheme) else {
+    // The entry's own VAULT_* variables stand in for the environment.
+    let names: Vec<String> = [
+        "PROJECTID",
+        "KEYFILENAME",
+        "VAULTURL",
+        "VAULTNAME",
+        "TENANTID",
+        "CLIENTID",
+    ]
+    .iter()
+    .map(|n| format!("VAULT_{n}"))
+    .collect();
+    let typed = vault_type.as_deref().is_some_and(|t| !t.trim().is_empty());
+    let Ok(wrapper) = Wrapper::settle(typed.then_some(scheme), &args.vault_params, &names, env_of)
+    else {
+        return Vec::new();
+    };
+    let Ok(assignments) = wrapper.rewrite(&args.assignments) else {
+        return Vec::new();
+    };
+    let Ok(reqs) = requests(&assignments, scheme) else {
         return Vec::new();
     };
     reqs.into_iter()

@@ -22,6 +22,7 @@ pub mod pin;
 pub mod pin_check;
 pub mod policy;
 pub mod profile;
+pub mod wrapper;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -148,10 +148,13 @@ impl Target {
         } else {
             ""
         };
-        let text = format!(
-            "{}://{}{}{}{selector}",
-            self.scheme, self.prefix, name, self.query
-        );
+        let text = match cloud_name(&self.scheme, &self.prefix, &name) {
+            Some(location) => format!("{}://{location}{}", self.scheme, self.query),
+            None => format!(
+                "{}://{}{}{}{selector}",
+                self.scheme, self.prefix, name, self.query
+            ),
+        };
         SecretRef::parse(&text).map_err(|e| format!("--to/--name-template give {text:?}: {e}"))
     }
 
@@ -173,6 +176,19 @@ impl Target {
             .collect::<Vec<_>>()
             .join("/")
     }
+}
+
+/// `PROJECT/` or `VAULT/` followed by the prefix and name mapped reversibly
+/// onto what GCP Secret Manager or Key Vault accepts (`/` `.` `_` `-` become
+/// escapes); `None` for other schemes.
+fn cloud_name(scheme: &str, prefix: &str, name: &str) -> Option<String> {
+    let map: fn(&str) -> String = match scheme {
+        "gcp-sm" => crate::backend::names::gcp_secret_id,
+        "azure-kv" => crate::backend::names::azure_secret_name,
+        _ => return None,
+    };
+    let (container, rest) = prefix.split_once('/').unwrap_or((prefix, ""));
+    Some(format!("{container}/{}", map(&format!("{rest}{name}"))))
 }
 
 #[cfg(test)]
@@ -238,5 +254,30 @@ mod tests {
         );
         assert!(Target::new("local", "{var}").is_err());
         assert!(Target::new("local://", "{server}").is_err());
+    }
+}
+
+#[cfg(test)]
+mod cloud_tests {
+    use super::*;
+
+    #[test]
+    fn cloud_targets_get_names_their_store_accepts() {
+        let t = Target::new("gcp-sm://proj-1/mcp/", "{client}/{server}/{var}").unwrap();
+        let p = |client| NameParts {
+            client,
+            project: None,
+            server: "github",
+            var: "GITHUB_TOKEN",
+            scope: "user",
+        };
+        let r = t.reference(&p("claude-desktop")).unwrap();
+        assert_eq!(
+            r.to_string(),
+            "gcp-sm://proj-1/mcp_sclaude-desktop_sgithub_sGITHUB__TOKEN"
+        );
+        let t = Target::new("azure-kv://my-vault/", "{server}/{var}").unwrap();
+        let r = t.reference(&p("c")).unwrap();
+        assert_eq!(r.to_string(), "azure-kv://my-vault/github-sGITHUB-uTOKEN");
     }
 }

@@ -128,6 +128,7 @@ pub fn default_registry(timeout: std::time::Duration) -> Result<crate::backend::
         aws_region: None,
         aws_profile: None,
         timeout,
+        cloud: Default::default(),
     }))
 }
 
@@ -219,10 +220,15 @@ fn families(os: crate::cli::ScanOs) -> &'static [crate::clients::OsFamily] {
 /// entry is what `run` would use; `None` when `run` would refuse them.
 pub fn run_options(ours: &[&str]) -> Option<crate::govern::entry::RunOptions> {
     use clap::Parser;
-    let mut line: Vec<std::ffi::OsString> = vec!["mcp-warden".into(), "run".into()];
-    line.extend(ours.iter().map(std::ffi::OsString::from));
-    line.push("--".into());
-    line.push("true".into());
+    let mut rest: Vec<std::ffi::OsString> = ours.iter().map(std::ffi::OsString::from).collect();
+    rest.push("--".into());
+    rest.push("true".into());
+    // mcp-secret-wrapper's parameters as `run` reads them (a credential among them: none)
+    let rest = crate::govern::wrapper::normalize(&rest).ok()?;
+    let line: Vec<std::ffi::OsString> = ["mcp-warden".into(), "run".into()]
+        .into_iter()
+        .chain(rest)
+        .collect();
     let crate::cli::Command::Run(args) = crate::cli::Cli::try_parse_from(line).ok()?.command else {
         return None;
     };
@@ -231,6 +237,7 @@ pub fn run_options(ours: &[&str]) -> Option<crate::govern::entry::RunOptions> {
         vault_type: args.vault_type,
         vault_region: args.vault_region,
         vault_profile: args.vault_profile,
+        vault_params: args.vault_params,
     })
 }
 

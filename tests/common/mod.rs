@@ -53,7 +53,10 @@ impl Home {
             .env("MCP_WARDEN_KEY_STORE", "file")
             .env_remove("VAULT_TYPE")
             .env_remove("VAULT_REGION")
-            .env_remove("VAULT_PROFILE");
+            .env_remove("VAULT_PROFILE")
+            // Cloud metadata services are never probed from a test: a closed loopback port.
+            .env("GCE_METADATA_HOST", "127.0.0.1:1")
+            .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:1");
         c
     }
 

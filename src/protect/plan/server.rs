@@ -63,7 +63,7 @@ impl Ctx<'_> {
 /// The project folder an entry belongs to, for `{project}`: the folder of a
 /// project-level file, or the project a Claude Code local entry is kept
 /// under; `None` for user-level entries.
-fn project_of(loc: &Location, server: &Server) -> Option<String> {
+pub(super) fn project_of(loc: &Location, server: &Server) -> Option<String> {
     match (&server.project, server.scope) {
         (Some(p), Scope::Local) => Some(p.clone()),
         _ if loc.scope == Scope::Project => {

@@ -10,7 +10,6 @@
 //! stops the run while resolving. Prints nothing on stdout.
 
 mod plan;
-mod precheck;
 mod profile;
 
 use std::sync::Arc;
@@ -24,7 +23,7 @@ use crate::launch::{Prepared, exec, guard};
 use crate::resolve::{ResolveFailure, Resolved, resolve};
 use plan::{Launcher, RunPlan};
 
-pub use precheck::precheck;
+pub use crate::govern::wrapper::normalize;
 
 pub fn run(args: RunArgs) -> Result<i32, Error> {
     let plan = if args.assignments.first().is_some_and(|a| a.starts_with('@')) {
@@ -42,6 +41,7 @@ fn execute(plan: RunPlan) -> Result<i32, Error> {
         aws_region: plan.aws_region.clone(),
         aws_profile: plan.aws_profile.clone(),
         timeout: plan.timeout,
+        cloud: plan.cloud.clone(),
     });
     block_on(async move {
         // A signal while resolving stops the run, and what was obtained so far is

@@ -154,6 +154,7 @@ pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
     let cfg = profile::load_user()?;
     let p = cfg.get(&name)?;
     let policy = settle_policy(&args, &shared, &cfg, p)?;
+    let wrapper = crate::govern::wrapper::Wrapper::of(args.vault_type.as_deref(), &args.vault_params, shared.scheme)?;
     let requests = pair_requests(
         p.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         shared.scheme,
@@ -203,6 +204,7 @@ pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
         paths: shared.paths,
         aws_region: args.vault_region.filter(|s| !s.is_empty()),
         aws_profile: args.vault_profile.filter(|s| !s.is_empty()),
+        cloud: wrapper.cloud,
         env: EnvPolicy {
             pass: args
                 .pass_env
