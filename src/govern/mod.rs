@@ -22,8 +22,8 @@ pub mod pin;
 pub mod pin_check;
 pub mod policy;
 pub mod profile;
-pub mod wrapper;
 mod schema;
+pub mod wrapper;
 
 use std::path::{Path, PathBuf};
 

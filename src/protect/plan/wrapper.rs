@@ -5,11 +5,11 @@
 //! `--vault-secretAccessKey=`, `--vault-sessionToken=`, or their `VAULT_*`
 //! forms) is moved into the `--to` backend and named by its `...Ref` flag.
 
-use crate::protect::naming::NameParts;
 use super::argv::{argv_edits, argv_shape};
 use super::{EntryPlan, Options, Secret};
 use crate::clients::edit::Edit;
 use crate::clients::{ConfigFile, Server};
+use crate::protect::naming::NameParts;
 use crate::scan::finding::{Finding, Masked, Site};
 use crate::scan::{posture, runner};
 use crate::secret::SecretValue;

@@ -140,7 +140,11 @@ fn label(g: &GuardArgs, command: &[OsString]) -> String {
 pub fn plain(args: RunArgs) -> Result<RunPlan, Error> {
     refuse_profile_options(&args)?;
     let shared = Shared::parse(&args)?;
-    let wrapper = crate::govern::wrapper::Wrapper::of(args.vault_type.as_deref(), &args.vault_params, shared.scheme)?;
+    let wrapper = crate::govern::wrapper::Wrapper::of(
+        args.vault_type.as_deref(),
+        &args.vault_params,
+        shared.scheme,
+    )?;
     let requests = requests(&wrapper.rewrite(&args.assignments)?, shared.scheme)?;
     let g = &args.guard;
     let launcher = if args.exec {

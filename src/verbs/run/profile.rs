@@ -154,7 +154,11 @@ pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
     let cfg = profile::load_user()?;
     let p = cfg.get(&name)?;
     let policy = settle_policy(&args, &shared, &cfg, p)?;
-    let wrapper = crate::govern::wrapper::Wrapper::of(args.vault_type.as_deref(), &args.vault_params, shared.scheme)?;
+    let wrapper = crate::govern::wrapper::Wrapper::of(
+        args.vault_type.as_deref(),
+        &args.vault_params,
+        shared.scheme,
+    )?;
     let requests = pair_requests(
         p.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         shared.scheme,
