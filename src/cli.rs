@@ -126,7 +126,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub clean_env: bool,
 
-    /// Backend for bare names: aws (Secrets Manager), aws-ssm, local, file, ... [mcp-secret-wrapper compatible]
+    /// Backend for bare names: aws (Secrets Manager), ssm, gcp, azure, local, file, ...
+    /// [mcp-secret-wrapper compatible, with --vault-projectId, --vault-keyFilename,
+    /// --vault-vaultUrl, --vault-vaultName, --vault-tenantId, --vault-clientId]
     #[arg(long, env = "VAULT_TYPE", value_name = "TYPE", hide_env_values = true)]
     pub vault_type: Option<String>,
 
@@ -147,6 +149,12 @@ pub struct RunArgs {
         hide_env_values = true
     )]
     pub vault_profile: Option<String>,
+
+    /// mcp-secret-wrapper's other parameters, as `--vault-NAME=VALUE` before `--`
+    /// (names in any case): projectId, keyFilename (GCP); vaultUrl, vaultName,
+    /// tenantId, clientId (Azure); also as VAULT_NAME variables.
+    #[arg(long = "vault-param", hide = true, value_name = "NAME=VALUE")]
+    pub vault_params: Vec<String>,
 
     #[command(flatten)]
     pub guard: GuardArgs,
@@ -428,10 +436,13 @@ pub struct ProtectArgs {
     #[arg(long, default_value = "local://", value_name = "REF-PREFIX")]
     pub to: String,
 
-    /// Name of each stored secret under --to, from {client}, {server}, {var}, {scope}.
+    /// Name of each stored secret under --to, from {client}, {project}, {server}, {var},
+    /// {scope}. {project} names the project folder of a project-level entry (its folder name
+    /// and a short hash of its path); for user-level entries it is empty and, as a segment
+    /// of its own, left out with its slash.
     #[arg(
         long,
-        default_value = "{client}/{server}/{var}",
+        default_value = crate::protect::naming::DEFAULT_TEMPLATE,
         value_name = "TEMPLATE"
     )]
     pub name_template: String,

@@ -35,12 +35,21 @@ fn main() {
 
 /// Parses argv; on failure prints one line (or help/version) and returns the exit code.
 fn parse(args: &[OsString]) -> Result<Cli, i32> {
-    if args.get(1).is_some_and(|a| a == "run")
-        && let Err(e) = verbs::run::precheck(&args[2..])
-    {
-        eprintln!("mcp-warden: {e}");
-        return Err(e.exit_code().as_i32());
-    }
+    let normalized;
+    let args = if args.get(1).is_some_and(|a| a == "run") {
+        match verbs::run::normalize(&args[2..]) {
+            Ok(rest) => {
+                normalized = args[..2].iter().cloned().chain(rest).collect::<Vec<_>>();
+                &normalized
+            }
+            Err(e) => {
+                eprintln!("mcp-warden: {e}");
+                return Err(e.exit_code().as_i32());
+            }
+        }
+    } else {
+        args
+    };
     Cli::try_parse_from(args).map_err(|e| match e.kind() {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion

@@ -11,15 +11,16 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use common::{CANARY, Home, service_env, wait_until};
+use common::env::{aws_isolated, moto_env};
+use common::output::{fails, json_lines, ok, stderr, stdout};
+use common::process::pipe;
+use common::{CANARY, Home, service_env, unique, wait_until};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -30,20 +31,6 @@ fn moto_url() -> String {
 
 fn python() -> String {
     service_env("MCP_WARDEN_TEST_PYTHON")
-}
-
-/// A name no other test (or earlier run against the same moto) uses.
-fn unique(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "mw-{tag}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Creates fixtures with boto3. Each op is a JSON object; returns one JSON
@@ -99,27 +86,14 @@ print(json.dumps(out))
 "#;
 
 fn fixtures_at(url: &str, ops: Value) -> Vec<Value> {
-    let mut child = StdCommand::new(python())
-        .args(["-c", FIXTURES_PY])
-        .env("MW_MOTO", url)
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the fixture python");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(ops.to_string().as_bytes())
-        .expect("write fixture ops");
-    let out = child.wait_with_output().expect("fixture python");
-    assert!(
-        out.status.success(),
-        "fixtures failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = pipe(
+        StdCommand::new(python())
+            .args(["-c", FIXTURES_PY])
+            .env("MW_MOTO", url)
+            .env_remove("AWS_PROFILE"),
+        ops.to_string().as_bytes(),
     );
+    assert!(out.status.success(), "fixtures failed: {}", stderr(&out));
     match serde_json::from_slice(&out.stdout) {
         Ok(Value::Array(v)) => v,
         other => panic!("fixture output: {other:?}"),
@@ -138,29 +112,15 @@ fn sm_secret(name: &str, value: &str) -> Value {
 /// no ambient AWS or VAULT settings, no ~/.aws, no instance metadata.
 fn warden(home: &Home) -> Command {
     let mut c = home.cmd();
-    aws_env(&mut c, home.path(), &moto_url());
-    c.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION);
+    c.env("HOME", home.path());
+    moto_env(&mut c, home.path(), &moto_url());
     c
 }
 
 /// Only the isolation part of [`warden`]: no credentials, no region.
 fn aws_env(c: &mut Command, dir: &Path, url: &str) {
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("AWS_") || k.starts_with("VAULT_") {
-            c.env_remove(&k);
-        }
-    }
-    c.env("HOME", dir)
-        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            dir.join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", url);
+    c.env("HOME", dir);
+    aws_isolated(c, dir, url);
 }
 
 /// `run ASSIGNMENTS -- sh -c 'printf %s "$K"'`: what the child saw in `$K`.
@@ -171,38 +131,6 @@ fn run_print(home: &Home, args: &[&str]) -> std::process::Output {
         .args(["--", "sh", "-c", "printf %s \"$K\""])
         .output()
         .expect("run mcp-warden")
-}
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts success and returns the child's output.
-fn ok(o: std::process::Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}, stderr: {}",
-        o.status.code(),
-        stderr(&o)
-    );
-    stdout(&o)
-}
-
-/// Asserts mcp-warden failed with `code` before starting the child, with one
-/// line of stderr containing each of `needles`; returns that line.
-fn fails(o: std::process::Output, code: i32, needles: &[&str]) -> String {
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
-    assert_eq!(stdout(&o), "", "the child must not have run");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{n:?} not in: {err}");
-    }
-    err
 }
 
 // --- values ------------------------------------------------------------------
@@ -1042,10 +970,7 @@ fn secret_verbs_on_secrets_manager() {
         &["ls", &format!("aws-sm://{prefix}/"), "--json"],
         None,
     ));
-    let rows: Vec<Value> = listed
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let rows = json_lines(&listed);
     assert_eq!(rows.len(), 1, "{listed}");
     assert_eq!(rows[0]["name"], format!("{prefix}/db"));
     assert!(
@@ -1167,11 +1092,9 @@ fn describe_and_list_give_metadata_never_values() {
     ]));
     let home = Home::new();
     let mut c = Command::new(std::env::current_exe().expect("test binary"));
-    aws_env(&mut c, home.path(), &moto_url());
+    c.env("HOME", home.path());
+    moto_env(&mut c, home.path(), &moto_url());
     let o = c
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
         .env("MW_META_SECRET", &name)
         .env("MW_META_PARAM", &param)
         .env("MW_META_HOME", home.path())
@@ -1209,6 +1132,7 @@ fn metadata_child() {
         aws_region: None,
         aws_profile: None,
         timeout: Duration::from_secs(10),
+        cloud: Default::default(),
     });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -1251,4 +1175,29 @@ fn metadata_child() {
         assert_eq!(bad.kind, ErrorKind::Config);
         eprintln!("{info:?}");
     });
+}
+
+#[test]
+fn mcp_secret_wrapper_keys_come_from_a_stored_reference() {
+    let name = unique("stored-keys");
+    fixtures(json!([sm_secret(&name, CANARY)]));
+    let home = Home::new();
+    home.set("aws-secret-key", b"testing");
+    // No AWS credentials in the environment: only the stored ones can work.
+    let mut c = home.cmd();
+    aws_env(&mut c, home.path(), &moto_url());
+    let o = c
+        .env("AWS_REGION", REGION)
+        .args([
+            "run",
+            "--exec",
+            "--vault-type=aws",
+            "--vault-accessKeyId=testing",
+        ])
+        .arg("--vault-secretAccessKeyRef=local://aws-secret-key")
+        .arg(format!("K={name}"))
+        .args(["--", "sh", "-c", "printf %s \"$K\""])
+        .output()
+        .expect("run");
+    assert_eq!(ok(o), CANARY);
 }

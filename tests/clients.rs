@@ -3,23 +3,22 @@
 //! `tests/fixtures/home/EXPECTED.md` lists (the tests read that file, so the
 //! document and the fixtures cannot drift apart).
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::expected::{fixture_home, table};
 use mcp_warden::clients::catalog::machine_locations;
 use mcp_warden::clients::read::parse;
 use mcp_warden::clients::{ConfigFile, Located, Location, OsFamily, ServerField};
-
-fn home() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/home")
-}
 
 fn no_env(_: &str) -> Option<String> {
     None
 }
 
 fn rel(path: &Path) -> String {
-    path.strip_prefix(home())
+    path.strip_prefix(fixture_home())
         .map(|p| p.to_string_lossy().replace('\\', "/"))
         .unwrap_or_default()
 }
@@ -31,34 +30,13 @@ const SETS: [(char, OsFamily); 3] = [
 ];
 
 fn locations(os: OsFamily) -> Vec<Location> {
-    machine_locations(&home(), os, &no_env, false)
+    machine_locations(&fixture_home(), os, &no_env, false)
 }
 
 fn read_file(loc: Location) -> ConfigFile {
     let shown = rel(&loc.path);
     let bytes = std::fs::read(&loc.path).unwrap_or_else(|e| panic!("{shown}: {e}"));
     parse(loc, &bytes).unwrap_or_else(|e| panic!("{shown}: {e}"))
-}
-
-/// The backticked rows of one `## section` of EXPECTED.md, cells unquoted.
-fn table(section: &str) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(home().join("EXPECTED.md")).unwrap_or_default();
-    let mut rows = Vec::new();
-    let mut inside = false;
-    for line in text.lines() {
-        if let Some(title) = line.strip_prefix("## ") {
-            inside = title == section;
-        } else if inside && line.starts_with("| `") {
-            rows.push(
-                line.trim_matches('|')
-                    .split(" | ")
-                    .map(|c| c.trim().trim_matches('`').to_string())
-                    .collect(),
-            );
-        }
-    }
-    assert!(!rows.is_empty(), "no rows in section {section}");
-    rows
 }
 
 /// Every value the reader produced, as (server, field label, located).
@@ -132,7 +110,7 @@ fn each_os_path_set_finds_exactly_its_files() {
     }
     // Every fixture file is listed, so none is silently ignored.
     let listed: BTreeSet<String> = rows.iter().map(|r| r[0].clone()).collect();
-    let mut stack = vec![home()];
+    let mut stack = vec![fixture_home()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let path = entry.path();
@@ -162,7 +140,7 @@ fn every_planted_secret_is_read_at_its_position() {
             "{file} {pointer}"
         );
         // Independently of the parser: the file has the value's start there.
-        let text = std::fs::read_to_string(home().join(file)).unwrap_or_default();
+        let text = std::fs::read_to_string(fixture_home().join(file)).unwrap_or_default();
         let line = text.lines().nth(located.line as usize - 1).unwrap_or("");
         let at: String = line.chars().skip(located.column as usize - 1).collect();
         let head: String = located.value.chars().take(8).collect();
@@ -194,7 +172,7 @@ fn totals_line_matches_the_table() {
             .filter(|r| locs.iter().any(|l| l[0] == r[0] && l[3].contains(letter)))
             .count()
     };
-    let text = std::fs::read_to_string(home().join("EXPECTED.md")).unwrap_or_default();
+    let text = std::fs::read_to_string(fixture_home().join("EXPECTED.md")).unwrap_or_default();
     let expected = format!(
         "Totals: Linux set {} rows, macOS set {}, Windows set {}",
         count('L'),

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::process::wait_with_timeout;
 use common::producers::{JSON_STYLES, json_string, leaks};
 use common::{Home, bin_path, service_env};
 
@@ -159,21 +160,6 @@ fn no_spelling_of_a_real_encoder_leaks() {
         // every answer is still valid JSON
         for line in stdout.lines() {
             serde_json::from_str::<serde_json::Value>(line).expect("valid JSON-RPC");
-        }
-    }
-}
-
-fn wait_with_timeout(child: std::process::Child, limit: Duration) -> std::process::Output {
-    let pid = child.id() as i32;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.expect("wait"),
-        Err(_) => {
-            common::kill(pid, "KILL");
-            panic!("mcp-warden run did not finish within {limit:?}");
         }
     }
 }

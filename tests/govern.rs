@@ -17,14 +17,17 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command as StdCommand, Output, Stdio};
+use std::process::{Command as StdCommand, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use common::{CANARY, Home, service_env};
+use common::env::moto_env;
+use common::output::{json_lines, stderr, stdout};
+use common::process::pipe;
+use common::{CANARY, Home, service_env, unique};
 
 /// A test's world: an isolated mcp-warden home, a working directory that is
 /// its own repository root (so no stray `.mcp-warden.toml` above applies),
@@ -93,13 +96,9 @@ impl World {
     }
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// No secret in any output, and the exit code expected.
 fn check(o: &Output, code: i32) -> String {
-    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    let (out, err) = (stdout(o), stderr(o));
     assert_eq!(o.status.code(), Some(code), "stdout: {out}\nstderr: {err}");
     assert!(
         !out.contains(CANARY) && !err.contains(CANARY),
@@ -219,56 +218,25 @@ fn moto_addr() -> SocketAddr {
 
 /// Creates a Secrets Manager secret in moto with boto3; returns its name.
 fn aws_secret(tag: &str, value: &str) -> String {
-    let name = format!(
-        "mw-govern-{tag}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
+    let name = unique(&format!("govern-{tag}"));
     let py = "import boto3, os, sys\n\
 boto3.client('secretsmanager', region_name='us-east-1', endpoint_url=os.environ['MW_MOTO'],\n\
   aws_access_key_id='testing', aws_secret_access_key='testing')\\\n\
   .create_secret(Name=sys.argv[1], SecretString=sys.stdin.read())\n";
-    let mut child = StdCommand::new(service_env("MCP_WARDEN_TEST_PYTHON"))
-        .args(["-c", py, &name])
-        .env("MW_MOTO", service_env("MCP_WARDEN_TEST_MOTO_URL"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fixture python");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(value.as_bytes())
-        .expect("write value");
-    let out = child.wait_with_output().expect("fixture python");
-    assert!(out.status.success(), "fixture: {}", text(&out.stderr));
+    let out = pipe(
+        StdCommand::new(service_env("MCP_WARDEN_TEST_PYTHON"))
+            .args(["-c", py, &name])
+            .env("MW_MOTO", service_env("MCP_WARDEN_TEST_MOTO_URL")),
+        value.as_bytes(),
+    );
+    assert!(out.status.success(), "fixture: {}", stderr(&out));
     name
 }
 
 /// AWS settings that reach moto only through `counter`.
 fn aws(c: &mut Command, w: &World, endpoint: &str) {
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("AWS_") || k.starts_with("VAULT_") {
-            c.env_remove(&k);
-        }
-    }
-    c.env("HOME", w.home.path())
-        .env("AWS_CONFIG_FILE", w.cwd().join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            w.cwd().join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1");
+    c.env("HOME", w.home.path());
+    moto_env(c, w.cwd(), endpoint);
 }
 
 fn run_aws(w: &World, counter: &Counter, args: &[&str]) -> Output {
@@ -338,7 +306,7 @@ fn run_profile_starts_the_server_with_its_secrets() {
 
     let o = w.run(&["pin", "@demo"]);
     check(&o, 0);
-    assert!(text(&o.stdout).contains("first pin"), "{}", text(&o.stdout));
+    assert!(stdout(&o).contains("first pin"), "{}", stdout(&o));
     let cfg = std::fs::read_to_string(w.config()).expect("config");
     assert!(
         cfg.starts_with("# my servers\n[servers.demo]  # keep this comment\n"),
@@ -397,7 +365,7 @@ fn refused_before_any_backend_request(w: &World, profile: &str, change: impl FnO
     // After review: re-record, then it runs.
     let o = run_aws(w, &counter, &["pin", profile, "--update-pin"]);
     check(&o, 0);
-    assert!(text(&o.stdout).contains(what), "{}", text(&o.stdout));
+    assert!(stdout(&o).contains(what), "{}", stdout(&o));
     check(&run_aws(w, &counter, &["run", profile]), 0);
     assert_eq!(std::fs::read_to_string(w.out()).expect("seen"), CANARY);
     assert!(counter.hits() > 0);
@@ -492,7 +460,7 @@ fn npx_without_a_version_is_flagged_and_refused_under_required() {
     // pin = "warn" (the default): one warning line, then it runs.
     w.write_config(&profile("warn", "@modelcontextprotocol/server-github"));
     let o = run_aws(&w, &counter, &["run", "--timeout", "1s", "@gh"]);
-    let err = text(&o.stderr);
+    let err = stderr(&o);
     assert!(
         err.lines().any(|l| l.contains(
             "warning: unpinned: npx runs @modelcontextprotocol/server-github without a version"
@@ -582,10 +550,7 @@ fn a_project_file_cannot_disable_audit_but_an_explicit_override_can() {
     assert!(err.contains("warning: --insecure-no-audit"), "{err}");
     assert_eq!(std::fs::read_to_string(w.out()).expect("seen"), CANARY);
     let log = w.audit_log();
-    let records: Vec<serde_json::Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json record"))
-        .collect();
+    let records = json_lines(&log);
     assert_eq!(
         records.len(),
         1,
@@ -601,9 +566,9 @@ fn a_project_file_cannot_disable_audit_but_an_explicit_override_can() {
     // `audit` shows it.
     let o = w.run(&["audit"]);
     assert!(
-        text(&o.stdout).contains("override --insecure-no-audit"),
+        stdout(&o).contains("override --insecure-no-audit"),
         "{}",
-        text(&o.stdout)
+        stdout(&o)
     );
     // Overrides belong to profiles.
     check(&w.run(&["run", "--insecure-no-audit", "--", "true"]), 64);
@@ -650,12 +615,9 @@ fn project_tool_rules_are_enforced_by_the_proxy() {
         .write_stdin(input)
         .output()
         .expect("run");
-    let out = text(&o.stdout);
+    let out = stdout(&o);
     check(&o, 0);
-    let replies: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    let replies = json_lines(&out);
     let by_id = |id: u64| {
         replies
             .iter()
@@ -696,7 +658,7 @@ fn changed_during_the_backend_request(w: &World, profile: &str, change: impl FnO
         });
         if gate.arrived.recv_timeout(Duration::from_secs(20)).is_err() {
             let o = run.join().expect("the run");
-            panic!("the run never asked the backend: {}", text(&o.stderr));
+            panic!("the run never asked the backend: {}", stderr(&o));
         }
         change();
         gate.release.send(()).expect("release the request");

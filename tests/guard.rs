@@ -8,6 +8,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::output::json_lines;
+use common::process::wait_with_timeout;
 use common::{CANARY, Home, bin_path, service_env};
 use serde_json::Value;
 
@@ -52,9 +54,7 @@ fn audit_records(home: &Home) -> Vec<Value> {
     let path = home.path().join("audit").join("audit.jsonl");
     let text = std::fs::read_to_string(&path).expect("audit log exists");
     assert!(!text.contains(CANARY), "the canary reached the audit log");
-    text.lines()
-        .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
-        .collect()
+    json_lines(&text)
 }
 
 #[test]
@@ -225,11 +225,7 @@ fn audit_records_are_well_formed_and_free_of_the_canary() {
         .get_output()
         .stdout
         .clone();
-    let lines: Vec<Value> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&String::from_utf8(out).unwrap());
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["tool"], "echo");
 }
@@ -400,7 +396,7 @@ fn socket_stdio_is_relayed_and_the_childs_exit_ends_the_run() {
     let home = Home::new();
     let (mut client_in, server_in) = UnixStream::pair().unwrap();
     let (client_out, server_out) = UnixStream::pair().unwrap();
-    let mut p = home
+    let p = home
         .std_cmd()
         .args([
             "run",
@@ -421,17 +417,7 @@ fn socket_stdio_is_relayed_and_the_childs_exit_ends_the_run() {
     BufReader::new(&client_out).read_line(&mut line).unwrap();
     assert_eq!(line, "got hello\n");
     // The client keeps its end open, as a live MCP client does.
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = p.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "mcp-warden outlived its server"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(5));
+    let status = wait_with_timeout(p, Duration::from_secs(10)).status;
+    assert_eq!(status.code(), Some(5), "mcp-warden outlived its server");
     drop(client_in);
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use common::{CANARY, Home, service_env, services_env};
+use common::{CANARY, Home, service_env, services_env, unique};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -39,14 +39,6 @@ fn warden(home: &Home, aws_url: &str, bao_token: &str) -> Command {
     let mut c = home.cmd();
     services_env(&mut c, home.path(), aws_url, bao_token);
     c
-}
-
-fn unique(tag: &str) -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("mw-inv-{tag}-{}-{n}", std::process::id())
 }
 
 fn inventory(c: &mut Command, user: &Path, extra: &[&str]) -> (i32, Value) {

@@ -11,7 +11,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{CANARY, Home};
+use common::output::strings;
+use common::{CANARY, Home, copy_tree};
 use serde_json::Value;
 
 const FIXTURE: &str = "tests/fixtures/projects/home";
@@ -42,14 +43,6 @@ fn rel(home: &Path, p: &str) -> String {
     Path::new(p)
         .strip_prefix(home)
         .map_or_else(|_| p.to_string(), |r| r.display().to_string())
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
 }
 
 /// file (relative to the home) -> (client, scope, sources of its root or none, servers).
@@ -425,20 +418,8 @@ fn no_projects_turns_it_off_for_every_verb() {
 
 /// Copies the fixture home to a temporary directory.
 fn copy_fixture() -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            let dest = to.join(e.file_name());
-            if e.file_type().unwrap().is_dir() {
-                std::fs::create_dir_all(&dest).unwrap();
-                copy(&e.path(), &dest);
-            } else {
-                std::fs::copy(e.path(), &dest).unwrap();
-            }
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
-    copy(Path::new(FIXTURE), dir.path());
+    copy_tree(Path::new(FIXTURE), dir.path());
     dir
 }
 

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
 
-use common::{CANARY, Home, bin_path, service_env, services_env};
+use common::output::strings;
+use common::{CANARY, Home, bin_path, copy_tree, service_env, services_env};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -34,19 +35,6 @@ const TOKENS: &[&str] = &[
 struct Setup {
     warden: Home,
     user: tempfile::TempDir,
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
 }
 
 fn setup() -> Setup {
@@ -105,14 +93,6 @@ fn assert_no_token(what: &str, text: &[u8]) {
 fn json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]
@@ -1339,4 +1319,111 @@ fn escaped_spellings_never_reach_a_protect_or_restore_diff() {
     s.assert_clean_journal(&secrets);
     let restore = s.run("restore", &[], &secrets);
     assert!(restore.stdout.contains("+++"), "{}", restore.stdout);
+}
+
+/// The `{project}` label the docs promise: the folder's name, then the first
+/// 8 hex digits of the SHA-256 of its whole path.
+fn label(root: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(root.as_bytes());
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let name = root.rsplit('/').next().unwrap();
+    format!("{name}-{hex}")
+}
+
+/// The reference `run` is given for `var` in the entry at `pointer` of a JSON config.
+fn assigned(path: &Path, pointer: &str, var: &str) -> String {
+    let args = strings(&json(path).pointer(pointer).unwrap()["args"]);
+    let prefix = format!("{var}=");
+    args.iter()
+        .find_map(|a| a.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {var}= in {args:?}"))
+        .to_string()
+}
+
+#[test]
+fn two_projects_with_the_same_server_get_their_own_names_and_both_restore() {
+    let s = bare();
+    let user = "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d";
+    let local = "ghp_KLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR";
+    let one = "ghp_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CP";
+    let two = "ghp_llAj7n4JuXFZo2qh20xlReGsaL1dvnyzv0Zz";
+    let secrets = [user, local, one, two];
+    let entry = |token: &str| {
+        format!(
+            r#"{{"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"], "env": {{"GITHUB_PERSONAL_ACCESS_TOKEN": "{token}"}}}}"#
+        )
+    };
+    // Claude Code remembers two projects, both folders named `api`; the first
+    // also has a local entry of the same name in ~/.claude.json.
+    put(
+        &s.file(".claude.json"),
+        &format!(
+            r#"{{"mcpServers": {{"github": {}}},
+  "projects": {{
+    "/home/alice/src/api": {{"mcpServers": {{"github": {}}}}},
+    "/home/alice/work/api": {{"mcpServers": {{}}}}
+  }}}}"#,
+            entry(user),
+            entry(local)
+        ),
+    );
+    for (dir, token) in [("src/api", one), ("work/api", two)] {
+        put(
+            &s.file(&format!("{dir}/.mcp.json")),
+            &format!(r#"{{"mcpServers": {{"github": {}}}}}"#, entry(token)),
+        );
+    }
+    let before = snapshot(s.home());
+
+    let run = s.run("protect", &["--apply"], &secrets);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("rotate the 4 secret(s) just moved"),
+        "{}",
+        run.stderr
+    );
+    let var = "GITHUB_PERSONAL_ACCESS_TOKEN";
+    let claude = s.file(".claude.json");
+    let got = [
+        assigned(&claude, "/mcpServers/github", var),
+        assigned(
+            &claude,
+            "/projects/~1home~1alice~1src~1api/mcpServers/github",
+            var,
+        ),
+        assigned(&s.file("src/api/.mcp.json"), "/mcpServers/github", var),
+        assigned(&s.file("work/api/.mcp.json"), "/mcpServers/github", var),
+    ];
+    let root = |dir: &str| s.home().join(dir).display().to_string();
+    let want = [
+        // User level: the name it always had.
+        format!("local://claude-code/github/{var}"),
+        format!(
+            "local://claude-code/{}/github/{var}",
+            label("/home/alice/src/api")
+        ),
+        format!(
+            "local://claude-code/{}/github/{var}",
+            label(&root("src/api"))
+        ),
+        format!(
+            "local://claude-code/{}/github/{var}",
+            label(&root("work/api"))
+        ),
+    ];
+    assert_eq!(got, want);
+    // Each name holds its own entry's value.
+    for (r, token) in got.iter().zip(secrets) {
+        let out = s.warden.cmd().args(["secret", "get", r]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), token, "{r}");
+    }
+    // Running it again changes nothing.
+    let again = s.run("protect", &["--apply"], &secrets);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    s.assert_clean_journal(&secrets);
+
+    let run = s.run("restore", &["--apply"], &secrets);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(snapshot(s.home()), before);
 }

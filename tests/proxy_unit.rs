@@ -4,10 +4,13 @@
 //! the library seams the lead wires up: `start`, `client_eof`, `finish`, the
 //! audit start/exit records.
 
+mod common;
+
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::output::json_lines;
 use mcp_warden::proxy::{self, AuditConfig, Guard, GuardConfig};
 use mcp_warden::secret::SecretValue;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -173,10 +176,7 @@ async fn proxies_a_real_child_process() {
 
     let audit = std::fs::read_to_string(&audit_path).expect("audit log");
     assert!(!audit.contains("SECRET"));
-    let recs: Vec<serde_json::Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("record"))
-        .collect();
+    let recs = json_lines(&audit);
     assert_eq!(recs.first().expect("start")["type"], "start");
     assert_eq!(recs.last().expect("exit")["type"], "exit");
     assert_eq!(recs.last().expect("exit")["exit_code"], 0);

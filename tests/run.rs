@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::process::proc_state;
 use common::{CANARY, Home, kill, process_gone, read_pid, wait_until};
 use predicates::prelude::*;
 
@@ -769,14 +770,6 @@ impl Drop for Running {
     }
 }
 
-/// The state letter of `/proc/PID/stat` (`T`: stopped).
-fn state(pid: i32) -> char {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next())
-        .unwrap_or('?')
-}
-
 /// SIGINT sent to mcp-warden, or to its whole process group (what a
 /// terminal's ^C does), reaches the server exactly once, from mcp-warden:
 /// with the proxy between them and without.
@@ -917,7 +910,7 @@ fn ctrl_c_in_a_terminal_reaches_the_server_exactly_once() {
             pty.type_in(b"\x1a");
             std::thread::sleep(Duration::from_millis(300));
             assert!(
-                wait_until(Duration::from_secs(5), || state(child) != 'T'
+                wait_until(Duration::from_secs(5), || proc_state(child) != Some('T')
                     && stat_field(child, 8) == child),
                 "the server stayed stopped, or lost the terminal"
             );

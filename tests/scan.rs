@@ -9,32 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use common::Home;
+use common::expected::{fixture_home, table};
 use predicates::prelude::*;
 use serde_json::Value;
 
-const FIXTURE: &str = "tests/fixtures/home";
-
-/// Rows of the `|`-separated table under `heading` in EXPECTED.md, cells unquoted.
-fn table(heading: &str) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(Path::new(FIXTURE).join("EXPECTED.md")).unwrap();
-    let start = text.find(heading).unwrap_or_else(|| panic!("no {heading}"));
-    text[start..]
-        .lines()
-        .skip_while(|l| !l.starts_with('|'))
-        .take_while(|l| l.starts_with('|'))
-        .skip(2)
-        .map(|l| {
-            l.trim_matches('|')
-                .split(" | ")
-                .map(|c| c.trim().trim_matches('`').to_string())
-                .collect()
-        })
-        .collect()
-}
-
 /// file -> the OS path sets (L, M, W) that read it.
 fn locations() -> BTreeMap<String, String> {
-    table("## Locations")
+    table("Locations")
         .into_iter()
         .map(|r| (r[0].clone(), r[3].clone()))
         .collect()
@@ -43,7 +24,7 @@ fn locations() -> BTreeMap<String, String> {
 /// (file, server, pointer, line:col) for every planted secret the `os` set reads.
 fn expected(os: char) -> BTreeSet<(String, String, String, String)> {
     let locs = locations();
-    table("## Planted plaintext secrets")
+    table("Planted plaintext secrets")
         .into_iter()
         .filter(|r| locs.get(&r[0]).is_some_and(|o| o.contains(os)))
         .map(|r| (r[0].clone(), r[1].clone(), r[3].clone(), r[4].clone()))
@@ -95,7 +76,7 @@ fn found(report: &Value, home: &Path) -> BTreeSet<(String, String, String, Strin
 }
 
 fn check_os(flag: &str, letter: char) {
-    let home = std::fs::canonicalize(FIXTURE).unwrap();
+    let home = std::fs::canonicalize(fixture_home()).unwrap();
     let report = scan_json(&["--home", home.to_str().unwrap(), "--os", flag]);
     let got = found(&report, &home);
     let want = expected(letter);
@@ -146,7 +127,7 @@ fn fixture_home_macos_and_windows_path_sets() {
 
 #[test]
 fn posture_and_unpinned_flags() {
-    let home = std::fs::canonicalize(FIXTURE).unwrap();
+    let home = std::fs::canonicalize(fixture_home()).unwrap();
     let report = scan_json(&["--home", home.to_str().unwrap(), "--os", "linux"]);
     let mut by_name: BTreeMap<(String, String), Value> = BTreeMap::new();
     for f in report["files"].as_array().unwrap() {
@@ -423,7 +404,7 @@ fn state(dir: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
 
 #[test]
 fn scan_never_writes() {
-    let home = std::fs::canonicalize(FIXTURE).unwrap();
+    let home = std::fs::canonicalize(fixture_home()).unwrap();
     let before = state(&home);
     Home::new()
         .cmd()

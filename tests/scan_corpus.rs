@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use common::fakes::{self, DIGITS, Rng, UPPER, alphabet};
 use serde_json::Value;
 
 const MIN_PRECISION: f64 = 0.95;
@@ -28,47 +29,10 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scan-corpus")
 }
 
-/// xorshift64*: deterministic fakes without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn pick(&mut self, alphabet: &[u8], n: usize) -> String {
-        (0..n)
-            .map(|_| char::from(alphabet[(self.next() % alphabet.len() as u64) as usize]))
-            .collect()
-    }
-}
-
 const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
-const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const DIGITS: &[u8] = b"0123456789";
 /// Symbols a user might put in a password that survive JSON, TOML, YAML and
 /// URL userinfo unescaped.
 const SYMBOLS: &[u8] = b"!*_-.~";
-
-fn alphabet(class: &str) -> Option<&'static [u8]> {
-    Some(match class {
-        "a" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-        "h" => b"0123456789abcdef",
-        "H" => b"0123456789ABCDEF",
-        "d" => DIGITS,
-        "u" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-        "U" => UPPER,
-        "l" => b"abcdefghijklmnopqrstuvwxyz0123456789",
-        "b" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-        "w" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
-        _ => return None,
-    })
-}
 
 /// A password of `n` characters with at least one lower, upper, digit and symbol.
 fn password(rng: &mut Rng, n: usize) -> String {
@@ -185,28 +149,7 @@ fn special(name: &str, rng: &mut Rng) -> Option<String> {
 /// Expands `{{class:n}}` and `{{@special}}`; anything else (e.g. Continue's
 /// `${{ secrets.X }}`) is left as written.
 fn expand(template: &str, rng: &mut Rng) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else {
-            out.push_str(&rest[open..]);
-            return out;
-        };
-        let inner = &after[..close];
-        let expanded = special(inner, rng).or_else(|| {
-            let (class, n) = inner.split_once(':')?;
-            Some(rng.pick(alphabet(class)?, n.parse().ok()?))
-        });
-        match expanded {
-            Some(s) => out.push_str(&s),
-            None => out.push_str(&rest[open..open + 2 + close + 2]),
-        }
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    out
+    fakes::expand(template, ("{{", "}}"), rng, special)
 }
 
 /// Where a case file goes in the scanned tree, from its `<client>--` prefix,

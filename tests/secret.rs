@@ -5,6 +5,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
+use common::output::json_lines;
 use common::{CANARY, Home};
 use predicates::prelude::*;
 
@@ -97,11 +98,7 @@ fn ls_shows_names_and_times_never_values() {
         .get_output()
         .stdout
         .clone();
-    let lines: Vec<serde_json::Value> = String::from_utf8(json)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&String::from_utf8(json).unwrap());
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["name"], "alpha");
     assert!(lines[0]["created"].as_str().unwrap().ends_with('Z'));

@@ -13,31 +13,19 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use assert_cmd::Command;
 use base64::Engine as _;
-use common::{CANARY, Home, kill, process_gone, read_pid, service_env, wait_until};
+use common::env::strip_env;
+use common::output::{fails, json_lines, ok, stderr};
+use common::process::pipe;
+use common::{CANARY, Home, kill, process_gone, read_pid, service_env, unique, wait_until};
 use predicates::prelude::*;
 use serde_json::Value;
 
 fn addr() -> String {
     service_env("MCP_WARDEN_TEST_BAO_ADDR")
-}
-
-/// A name no other test (or earlier run against the same server) uses.
-fn unique(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{tag}{}x{nanos}x{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Runs the `bao` CLI as root against `at`; returns stdout, panics with stderr on failure.
@@ -84,12 +72,7 @@ fn kv_mount(version: u8) -> String {
 /// `mcp-warden` with only our Vault address in its environment; no token.
 fn warden(home: &Home) -> Command {
     let mut c = home.cmd();
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("VAULT_") || k.starts_with("BAO_") || k.starts_with("MCP_WARDEN_VAULT_") {
-            c.env_remove(&k);
-        }
-    }
+    strip_env(&mut c, &["VAULT_", "BAO_", "MCP_WARDEN_VAULT_"]);
     c.env("HOME", home.path()).env("VAULT_ADDR", addr());
     c
 }
@@ -117,37 +100,6 @@ fn print_vars(mut c: Command, assignments: &[&str]) -> std::process::Output {
         ])
         .output()
         .expect("run mcp-warden")
-}
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(o: std::process::Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}, stderr: {}",
-        o.status.code(),
-        stderr(&o)
-    );
-    stdout(&o)
-}
-
-/// Asserts a failure with `code`, one line on stderr holding each needle and no canary.
-fn fails(o: std::process::Output, code: i32, needles: &[&str]) -> String {
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
-    assert_eq!(stdout(&o), "", "the child must not have run");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{n:?} not in: {err}");
-    }
-    assert!(!err.contains(CANARY), "a value leaked: {err}");
-    err
 }
 
 // --- KV ------------------------------------------------------------------------
@@ -369,10 +321,7 @@ fn write_new_versions_and_expose_metadata_never_values() {
         .output()
         .expect("ls");
     let listed = ok(o);
-    let rows: Vec<Value> = listed
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let rows = json_lines(&listed);
     assert_eq!(rows.len(), 1, "{listed}");
     assert_eq!(rows[0]["name"], format!("{m}/svc"));
     assert_eq!(rows[0]["version"], "2", "{listed}");
@@ -520,22 +469,13 @@ fn sign_jwt(key: &Path, claims: &Value) -> String {
     let header = b64(br#"{"alg":"RS256","typ":"JWT"}"#);
     let payload = b64(claims.to_string().as_bytes());
     let input = format!("{header}.{payload}");
-    let mut child = StdCommand::new("openssl")
-        .args(["dgst", "-sha256", "-sign"])
-        .arg(key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("openssl dgst");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("openssl");
-    assert!(out.status.success());
+    let out = pipe(
+        StdCommand::new("openssl")
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(key),
+        input.as_bytes(),
+    );
+    assert!(out.status.success(), "openssl dgst: {}", stderr(&out));
     format!("{input}.{}", b64(&out.stdout))
 }
 
@@ -1100,12 +1040,7 @@ fn leases_and_the_login_token_are_renewed_while_running_and_revoked_on_sigterm()
     let pidfile = home.path().join("child.pid");
     let r = format!("vault://{pki}/issue/web?arg.common_name=app.test.local");
     let mut c = home.std_cmd();
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("VAULT_") || k.starts_with("BAO_") {
-            c.env_remove(&k);
-        }
-    }
+    strip_env(&mut c, &["VAULT_", "BAO_"]);
     c.env("VAULT_ADDR", addr())
         .env("HOME", home.path())
         .env("PIDFILE", &pidfile)
@@ -1226,12 +1161,7 @@ fn a_signal_while_resolving_revokes_what_was_obtained() {
     let silent_addr = format!("http://{}", silent.local_addr().expect("addr"));
     let ran = home.path().join("ran");
     let mut c = home.std_cmd();
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("VAULT_") || k.starts_with("BAO_") {
-            c.env_remove(&k);
-        }
-    }
+    strip_env(&mut c, &["VAULT_", "BAO_"]);
     c.env("VAULT_ADDR", addr())
         .env("VAULT_TOKEN", service_env("MCP_WARDEN_TEST_BAO_TOKEN"))
         .env("MCP_WARDEN_VAULT_ADDRS", &silent_addr)

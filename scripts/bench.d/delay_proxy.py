@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """TCP proxy for `scripts/bench aws` that adds a fixed delay to every HTTP request.
 
-    delay_proxy.py --listen PORT --upstream PORT [--delay-ms 200]
+    delay_proxy.py --listen PORT --upstream PORT [--delay-ms 200] [--tls-cert C --tls-key K]
 
 Listens on 127.0.0.1:PORT (loopback only) and forwards each connection to
 127.0.0.1:UPSTREAM. On the client -> server side it follows HTTP/1.1 request
@@ -11,6 +11,10 @@ arrive, sleeps --delay-ms before forwarding that request. So the delay is per
 request, also for requests that reuse a kept-alive connection, and requests on
 different connections are delayed concurrently (as a slow network would).
 Responses are relayed as they come.
+
+With --tls-cert/--tls-key it accepts TLS on the listening side (the client
+verifies that certificate) and speaks plain HTTP to the upstream, so the
+per-request framing above still sees the requests of an HTTPS client.
 
 Each delayed request is logged to stderr as one line
 `request N conn C: <request line> <X-Amz-Target>` so the harness can count
@@ -130,7 +134,15 @@ async def main() -> None:
     ap.add_argument("--listen", type=int, required=True)
     ap.add_argument("--upstream", type=int, required=True)
     ap.add_argument("--delay-ms", type=float, default=200.0)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
+    ssl_ctx = None
+    if a.tls_cert:
+        import ssl
+
+        ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ssl_ctx.load_cert_chain(a.tls_cert, a.tls_key)
     delay = a.delay_ms / 1000.0
     conns = 0
 
@@ -146,7 +158,7 @@ async def main() -> None:
             return
         await asyncio.gather(pipe_requests(cr, uw, delay, conn), pipe_plain(ur, cw))
 
-    server = await asyncio.start_server(handle, "127.0.0.1", a.listen)
+    server = await asyncio.start_server(handle, "127.0.0.1", a.listen, ssl=ssl_ctx)
     log(f"listening on 127.0.0.1:{a.listen} -> 127.0.0.1:{a.upstream}, +{a.delay_ms:g} ms per request")
     async with server:
         await server.serve_forever()

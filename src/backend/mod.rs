@@ -7,10 +7,14 @@
 //! reference and what to check; they never carry a value.
 
 pub mod aws;
+pub mod azure;
 pub mod file;
+pub mod gcp;
 pub mod lease;
 pub mod local;
+pub mod names;
 pub mod registry;
+pub(crate) mod rest;
 pub mod vault;
 
 use std::fmt;
@@ -24,7 +28,7 @@ use crate::reference::{Scheme, SecretRef};
 use crate::secret::SecretValue;
 
 pub use lease::Lease;
-pub use registry::{Registry, Settings};
+pub use registry::{CloudSettings, Registry, Settings};
 
 /// A boxed future, so `dyn Backend` stays object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -21,6 +21,43 @@ pub struct Settings {
     pub aws_profile: Option<String>,
     /// Upper bound for one reference; backends set their connect/read timeouts within it.
     pub timeout: Duration,
+    /// Credentials the GCP and Azure backends use instead of their defaults.
+    pub cloud: CloudSettings,
+}
+
+/// Credential choices for the cloud backends, from mcp-secret-wrapper's options
+/// (`--vault-keyFilename`, `--vault-tenantId`, `--vault-clientId`); empty by default.
+#[derive(Debug, Clone, Default)]
+pub struct CloudSettings {
+    /// A Google credentials file to use instead of Application Default Credentials.
+    pub gcp_key_file: Option<std::path::PathBuf>,
+    /// The Entra tenant for Azure credentials, instead of `AZURE_TENANT_ID`.
+    pub azure_tenant_id: Option<String>,
+    /// The Entra client (application) id, instead of `AZURE_CLIENT_ID`.
+    pub azure_client_id: Option<String>,
+    /// Where the Azure client secret is stored (`--vault-clientSecretRef`).
+    pub azure_client_secret: Option<SecretRef>,
+    /// Where a Google credentials JSON is stored (`--vault-credentialsRef`).
+    pub gcp_credentials: Option<SecretRef>,
+    /// An AWS access key id (`--vault-accessKeyId`), with its secret below.
+    pub aws_access_key_id: Option<String>,
+    /// Where the AWS secret access key is stored (`--vault-secretAccessKeyRef`).
+    pub aws_secret_access_key: Option<SecretRef>,
+    /// Where the AWS session token is stored (`--vault-sessionTokenRef`).
+    pub aws_session_token: Option<SecretRef>,
+}
+
+impl CloudSettings {
+    /// The same choices without the stored-credential references, for the
+    /// registry that fetches those credentials (so none is fetched in a loop).
+    fn without_stored(&self) -> CloudSettings {
+        CloudSettings {
+            gcp_key_file: self.gcp_key_file.clone(),
+            azure_tenant_id: self.azure_tenant_id.clone(),
+            azure_client_id: self.azure_client_id.clone(),
+            ..CloudSettings::default()
+        }
+    }
 }
 
 /// The schemes built into this binary.
@@ -30,6 +67,8 @@ pub const BUILT: &[Scheme] = &[
     Scheme::AwsSm,
     Scheme::AwsSsm,
     Scheme::Vault,
+    Scheme::GcpSm,
+    Scheme::AzureKv,
 ];
 
 pub struct Registry {
@@ -39,6 +78,8 @@ pub struct Registry {
     /// Both AWS backends, built together: they share one SDK configuration cache.
     aws: OnceLock<super::aws::AwsBackends>,
     vault: OnceLock<Arc<dyn Backend>>,
+    gcp: OnceLock<Arc<dyn Backend>>,
+    azure: OnceLock<Arc<dyn Backend>>,
 }
 
 impl Registry {
@@ -49,6 +90,8 @@ impl Registry {
             file: OnceLock::new(),
             aws: OnceLock::new(),
             vault: OnceLock::new(),
+            gcp: OnceLock::new(),
+            azure: OnceLock::new(),
         }
     }
 
@@ -69,9 +112,15 @@ impl Registry {
             Scheme::Vault => self.vault.get_or_init(|| {
                 Arc::new(super::vault::VaultBackend::new(
                     s.timeout,
-                    Arc::new(CredentialFetcher(s.clone())),
+                    credential_fetcher(s, &[Scheme::Vault]),
                 ))
             }),
+            Scheme::GcpSm => self
+                .gcp
+                .get_or_init(|| Arc::new(super::gcp::GcpBackend::new(s))),
+            Scheme::AzureKv => self
+                .azure
+                .get_or_init(|| Arc::new(super::azure::AzureBackend::new(s))),
             other => {
                 return Err(BackendError::new(
                     ErrorKind::Config,
@@ -96,7 +145,7 @@ impl Registry {
     /// to the caller to renew and revoke.
     pub fn held(&self) -> Vec<Arc<dyn Lease>> {
         let mut out = Vec::new();
-        for b in [&self.local, &self.file, &self.vault] {
+        for b in [&self.local, &self.file, &self.vault, &self.gcp, &self.azure] {
             if let Some(b) = b.get() {
                 out.extend(b.held());
             }
@@ -109,19 +158,35 @@ impl Registry {
     }
 }
 
-/// Fetches a backend's own login credentials (a Vault secret id from
-/// `local://`, a JWT from `file://`) through a registry of its own, with the
-/// reference's selector applied.
-struct CredentialFetcher(Settings);
+/// A fetcher for a backend's own credentials (a Vault secret id from
+/// `local://`, an Azure client secret from the keychain, ...), which refuses
+/// references to the `forbidden` schemes: a backend's credential cannot come
+/// from itself.
+pub(crate) fn credential_fetcher(
+    settings: &Settings,
+    forbidden: &'static [Scheme],
+) -> Arc<dyn super::vault::Credentials> {
+    let mut inner = settings.clone();
+    inner.cloud = settings.cloud.without_stored();
+    Arc::new(CredentialFetcher(inner, forbidden))
+}
+
+/// Fetches a backend's own login credentials through a registry of its own,
+/// with the reference's selector applied.
+struct CredentialFetcher(Settings, &'static [Scheme]);
 
 impl super::vault::Credentials for CredentialFetcher {
     fn fetch<'a>(&'a self, r: &'a SecretRef) -> BoxFuture<'a, Result<SecretValue, BackendError>> {
         Box::pin(async move {
-            if r.scheme == Scheme::Vault {
+            if self.1.contains(&r.scheme) {
                 return Err(BackendError::new(
                     ErrorKind::Config,
                     r,
-                    "a Vault login credential cannot itself come from Vault",
+                    format!(
+                        "a {} credential cannot itself come from {}; store it elsewhere \
+                         (local://, keyring://, file://)",
+                        r.scheme, r.scheme
+                    ),
                 ));
             }
             let backend = Registry::new(self.0.clone()).get(r.scheme)?;

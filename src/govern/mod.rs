@@ -1,21 +1,29 @@
-//! Governance of named servers: profiles, their policy, and command pins.
+//! Governance of named servers: profiles, their policy, command pins, and
+//! the secret references a server is given.
 //!
 //! Owns the user-level profile file (`config.toml`) and the project-level
 //! narrowing file (`.mcp-warden.toml`), the policy lattice they combine into
-//! (narrowing only, unless an `--insecure-*` override is given), and command
-//! pins (hashes of what a profile runs, checked before any secret is fetched).
+//! (narrowing only, unless an `--insecure-*` override is given), command
+//! pins (hashes of what a profile runs, checked before any secret is fetched:
+//! [`pin`], and the pin step of a run in [`pin_check`]), `NAME=REF`
+//! assignments turned into requests ([`assign`]), and the references a
+//! client entry's wrapper names ([`entry`]).
 //!
 //! Everything here is pure with respect to secrets and processes: it reads
 //! and writes files, hashes files, and never contacts a backend, resolves a
-//! reference, or starts a process. `inventory` and `doctor` read the same
-//! types through [`profile::load`] and [`pin::observe`]/[`pin::compare`].
+//! reference, starts a process or prints. `inventory` and `doctor` read the
+//! same types through [`profile::load`] and [`pin::observe`]/[`pin::compare`].
 
+pub mod assign;
+pub mod entry;
 mod hash_cache;
 pub mod interp;
 pub mod pin;
+pub mod pin_check;
 pub mod policy;
 pub mod profile;
 mod schema;
+pub mod wrapper;
 
 use std::path::{Path, PathBuf};
 

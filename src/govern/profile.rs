@@ -4,9 +4,11 @@
 //! Owns where the user file lives ([`config_path`]: `MCP_WARDEN_CONFIG`,
 //! else `$MCP_WARDEN_HOME/config.toml`, else the platform config dir), its
 //! schema ([`load`]: every key checked, unknown ones refused with
-//! `file:line:col`), finding and reading the project file ([`find_project`],
-//! [`load_project`]), and combining them ([`Project::narrow`]). Values are
-//! never echoed in errors. Must not resolve references, hash or run anything.
+//! `file:line:col`; [`load_user`], [`load_if_present`]), a profile's
+//! references ([`Profile::references`]), finding and reading the project
+//! file ([`find_project`], [`load_project`]), and combining them
+//! ([`Project::narrow`]). Values are never echoed in errors. Must not
+//! resolve references, hash or run anything.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,8 @@ use super::GovernError;
 use super::pin::{self, Recorded};
 use super::policy::{Layer, PinMode, Policy, Weakening};
 use super::schema::{Src, Table};
+use crate::reference::{Scheme, SecretRef};
+use crate::resolve::Request;
 
 /// Relocates the user-level profile file.
 pub const CONFIG_ENV: &str = "MCP_WARDEN_CONFIG";
@@ -34,6 +38,30 @@ pub fn config_path() -> Option<PathBuf> {
         return Some(PathBuf::from(home).join("config.toml"));
     }
     directories::ProjectDirs::from("", "", "mcp-warden").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// `@NAME` (or `NAME`) -> `NAME`.
+pub fn name_of(arg: &str) -> &str {
+    arg.strip_prefix('@').unwrap_or(arg)
+}
+
+/// The user-level file at [`config_path`] (a missing file is an empty
+/// config), or a clear error when there is no place for one.
+pub fn load_user() -> Result<Config, GovernError> {
+    let path = config_path().ok_or_else(|| {
+        GovernError::Config(
+            "cannot find a config directory: set MCP_WARDEN_CONFIG or MCP_WARDEN_HOME".into(),
+        )
+    })?;
+    load(&path)
+}
+
+/// The user-level file, when there is a place for one and it exists.
+pub fn load_if_present() -> Result<Option<Config>, GovernError> {
+    match config_path() {
+        Some(path) if path.exists() => load(&path).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// One named server of the user-level file.
@@ -69,6 +97,24 @@ pub struct Config {
     /// The policy every profile starts from.
     pub defaults: Policy,
     pub servers: BTreeMap<String, Profile>,
+}
+
+impl Profile {
+    /// The references of its `env` table, bare names in the local store; an
+    /// entry that does not parse is left out (`run` refuses it when used).
+    pub fn references(&self) -> Vec<Request> {
+        self.env
+            .iter()
+            .filter_map(|(var, r)| {
+                SecretRef::parse_or_bare(r, Scheme::Local)
+                    .ok()
+                    .map(|reference| Request {
+                        var: var.clone(),
+                        reference,
+                    })
+            })
+            .collect()
+    }
 }
 
 impl Config {

@@ -11,18 +11,23 @@ use std::os::unix::ffi::OsStrExt;
 use crate::resolve::Resolved;
 
 /// Variable-name prefixes removed from the child's environment.
-pub const STRIPPED_PREFIXES: &[&str] = &["MCP_WARDEN_", "VAULT_", "BAO_", "AWS_", "AZURE_", "OP_"];
+pub const STRIPPED_PREFIXES: &[&str] = &[
+    "MCP_WARDEN_",
+    "VAULT_",
+    "BAO_",
+    "AWS_",
+    "AZURE_",
+    "OP_",
+    "GOOGLE_",
+    "CLOUDSDK_",
+    "IDENTITY_",
+    "MSI_",
+];
 
 /// Exact names removed from the child's environment.
 pub const STRIPPED_NAMES: &[&str] = &[
-    "GOOGLE_APPLICATION_CREDENTIALS",
-    "GOOGLE_OAUTH_ACCESS_TOKEN",
-    "CLOUDSDK_AUTH_ACCESS_TOKEN",
-    "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE",
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
+    "GCE_METADATA_HOST",
+    "GCE_METADATA_IP",
     "ECS_CONTAINER_METADATA_URI",
     "ECS_CONTAINER_METADATA_URI_V4",
 ];

@@ -105,7 +105,8 @@ impl ParseError {
 }
 
 impl SecretRef {
-    /// Parses a reference with an explicit scheme, or a bare AWS ARN.
+    /// Parses a reference with an explicit scheme, a bare AWS ARN, or a bare
+    /// GCP resource name (`projects/P/secrets/S[/versions/V]`).
     ///
     /// A bare name without `://` is an error here; use [`SecretRef::parse_or_bare`]
     /// where bare names are allowed (the mcp-secret-wrapper form).
@@ -124,7 +125,8 @@ impl SecretRef {
     }
 
     /// Parses a reference; a bare name (no `SCHEME://`) takes `default_scheme`.
-    /// A bare AWS ARN always means its AWS service.
+    /// A bare AWS ARN always means its AWS service, a bare
+    /// `projects/P/secrets/S` GCP Secret Manager.
     pub fn parse_or_bare(input: &str, default_scheme: Scheme) -> Result<SecretRef, ParseError> {
         match split_scheme(input)? {
             Some((scheme, rest_at)) => parse_after_scheme(input, scheme, rest_at),
@@ -173,7 +175,15 @@ fn split_scheme(input: &str) -> Result<Option<(Scheme, usize)>, ParseError> {
     }
 }
 
+/// The scheme a bare provider name implies: an AWS ARN, or a GCP Secret
+/// Manager resource name.
 fn arn_scheme(input: &str) -> Option<Scheme> {
+    if let Some(rest) = input.strip_prefix("projects/")
+        && let Some((_, after)) = rest.split_once("/secrets/")
+        && !after.is_empty()
+    {
+        return Some(Scheme::GcpSm);
+    }
     if input.starts_with("arn:") {
         let service = input.split(':').nth(2)?;
         match service {

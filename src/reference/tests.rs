@@ -69,6 +69,18 @@ fn bare_arn_and_bare_name() {
 }
 
 #[test]
+fn bare_gcp_resource_names() {
+    let r = SecretRef::parse("projects/p1/secrets/api-key/versions/3#token").unwrap();
+    assert_eq!(r.scheme, Scheme::GcpSm);
+    assert_eq!(r.location, "projects/p1/secrets/api-key/versions/3");
+    let r = SecretRef::parse_or_bare("projects/p1/secrets/s", Scheme::Local).unwrap();
+    assert_eq!(r.scheme, Scheme::GcpSm);
+    assert!(SecretRef::parse("projects/p1").is_err());
+    let r = SecretRef::parse_or_bare("projects/p1", Scheme::Local).unwrap();
+    assert_eq!(r.scheme, Scheme::Local);
+}
+
+#[test]
 fn errors_point_at_the_offending_position() {
     let e = SecretRef::parse("local://ab%zz").unwrap_err();
     assert_eq!(e.position, 10);

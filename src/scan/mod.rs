@@ -1,11 +1,12 @@
 //! Scan: find plaintext secrets in MCP client configs and report them.
 //!
-//! Owns detectors, findings, posture, reports, and machine mode's project
-//! roots ([`projects`]). Reads files; never writes one, never starts a
+//! Owns detectors, findings, posture, reports, which config files a run
+//! reads ([`discover`]), and machine mode's project roots ([`projects`]). Reads files; never writes one, never starts a
 //! server, never prints a secret (values are masked to at most their first
 //! four characters and their length).
 
 pub mod detect;
+pub mod discover;
 pub mod finding;
 pub mod posture;
 pub mod projects;

@@ -14,14 +14,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{Error, block_on_backends, parse_duration, scan::discover};
+use super::{Error, block_on_backends, discover, parse_duration, run_options};
 use crate::backend::local::LocalBackend;
 use crate::backend::local::key::KeyLocation;
 use crate::backend::{ErrorKind, Registry};
 use crate::cli::DoctorArgs;
+use crate::govern::{entry, profile};
 use crate::paths::Paths;
 use crate::reference::SecretRef;
 use crate::resolve::{ResolveError, fetch_one};
+use crate::scan::discover::Found;
 use crate::scan::report::display_path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -182,7 +184,7 @@ fn store_checks(paths: &Paths, out: &mut Vec<Check>) {
     }
 }
 
-fn config_checks(found: &super::scan::Found, out: &mut Vec<Check>) -> Vec<(String, SecretRef)> {
+fn config_checks(found: &Found, out: &mut Vec<Check>) -> Vec<(String, SecretRef)> {
     let mut refs = Vec::new();
     for loc in &found.locations {
         // One read and one parse per file, for both the findings and the references.
@@ -211,8 +213,8 @@ fn config_checks(found: &super::scan::Found, out: &mut Vec<Check>) -> Vec<(Strin
             );
         }
         for s in &cfg.servers {
-            for (var, r) in super::inventory::references(s) {
-                refs.push((format!("{shown}: {} {var}", s.name), r));
+            for r in entry::references(s, &run_options) {
+                refs.push((format!("{shown}: {} {}", s.name, r.var), r.reference));
             }
         }
     }
@@ -332,11 +334,11 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
     store_checks(&paths, &mut checks);
     permission_checks(&paths, &mut checks);
     let mut refs = config_checks(&found, &mut checks);
-    match super::inventory::profiles() {
+    match profile::load_if_present() {
         Ok(Some(config)) => {
             for p in config.servers.values() {
-                for (var, r) in super::inventory::profile_references(p) {
-                    refs.push((format!("profile @{} {var}", p.name), r));
+                for r in p.references() {
+                    refs.push((format!("profile @{} {}", p.name, r.var), r.reference));
                 }
             }
         }

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use super::{Error, block_on_backends, parse_duration};
 use crate::cli::HeadersArgs;
+use crate::govern::assign::requests;
 use crate::reference::Scheme;
 use crate::resolve::resolve;
 use crate::template;
@@ -50,7 +51,7 @@ pub fn run(args: HeadersArgs) -> Result<i32, Error> {
         .enumerate()
         .map(|(i, h)| split_header(i + 1, h))
         .collect::<Result<_, _>>()?;
-    let reqs = super::run::requests(&args.assignments, Scheme::Local)?;
+    let reqs = requests(&args.assignments, Scheme::Local)?;
     let registry = super::default_registry(timeout)?;
     let resolved = block_on_backends(&registry, async {
         if reqs.is_empty() {

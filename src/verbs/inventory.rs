@@ -4,25 +4,26 @@
 //! rotation policy, and which of them `protect` moved out of a plaintext
 //! config and were not rotated since.
 //!
-//! Owns reading references back out of a wrapped entry (through the same clap
-//! definitions `run` uses, so the two never disagree) and the report. Never
+//! Owns the rows and the report; the references of a wrapped entry come
+//! from `govern::entry`, read with the same clap definitions `run` uses. Never
 //! fetches a value: only `describe` (metadata) is called on backends.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use clap::Parser;
 use serde_json::{Value, json};
 
-use super::{Error, block_on_backends, parse_duration, scan::discover};
+use super::{Error, block_on_backends, discover, parse_duration, run_options};
 use crate::backend::{Registry, SecretInfo};
-use crate::cli::{Cli, Command, FailOn, InventoryArgs, InventoryFormat};
+use crate::cli::{FailOn, InventoryArgs, InventoryFormat};
 use crate::clients::read::parse;
 use crate::clients::{Location, Server};
+use crate::govern::entry;
+use crate::govern::profile::{self, Config, Profile};
 use crate::protect::exposure::{self, Exposed};
 use crate::reference::SecretRef;
+use crate::resolve::Request;
 use crate::scan::finding::Posture;
 use crate::scan::report::display_path;
 use crate::scan::{posture, runner, server_findings};
@@ -60,133 +61,6 @@ pub struct Row {
     pub rotate_after: Option<Duration>,
 }
 
-/// The references an entry's `mcp-warden run` (or mcp-secret-wrapper, or
-/// `mcp-warden headers`) invocation names.
-pub fn references(server: &Server) -> Vec<(String, SecretRef)> {
-    let argv = posture::argv(server);
-    let mut out = Vec::new();
-    if let Some(w) = runner::wrapper(&argv)
-        && matches!(w.name, "mcp-warden" | "mcp-secret-wrapper")
-    {
-        // Where the wrapper's own arguments start.
-        let start = match runner::package_runner(&argv) {
-            Some(l) => l.index + 1,
-            None => 1 + usize::from(argv.get(1) == Some(&"run")),
-        };
-        let ours: Vec<&str> = argv[start..]
-            .iter()
-            .take_while(|a| **a != "--")
-            .copied()
-            .collect();
-        let env_of = |k: &str| {
-            server
-                .env
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.value.clone())
-        };
-        out.extend(run_references(&ours, &env_of));
-    }
-    if let Some(h) = &server.headers_helper
-        && h.value.contains("mcp-warden")
-        && h.value.contains(" headers")
-    {
-        let words = shell_words(&h.value);
-        let assignments: Vec<String> = words
-            .iter()
-            .skip_while(|w| *w != "headers")
-            .filter(|w| !w.starts_with('-') && w.contains('=') && !w.contains(": "))
-            .cloned()
-            .collect();
-        if let Ok(reqs) = super::run::requests(&assignments, crate::reference::Scheme::Local) {
-            out.extend(reqs.into_iter().map(|r| (r.var, r.reference)));
-        }
-    }
-    out
-}
-
-/// Parses `run` options with clap, as `run` does; the entry's own `VAULT_*`
-/// env stands in for the environment the client would give it.
-fn run_references(
-    ours: &[&str],
-    env_of: &dyn Fn(&str) -> Option<String>,
-) -> Vec<(String, SecretRef)> {
-    let mut line: Vec<OsString> = vec!["mcp-warden".into(), "run".into()];
-    line.extend(ours.iter().map(OsString::from));
-    line.push("--".into());
-    line.push("true".into());
-    let Ok(cli) = Cli::try_parse_from(line) else {
-        return Vec::new();
-    };
-    let Command::Run(args) = cli.command else {
-        return Vec::new();
-    };
-    let flag = |name: &str| ours.iter().any(|a| a.starts_with(name));
-    let pick = |from_flag: Option<String>, name: &str, env: &str| {
-        if flag(name) { from_flag } else { env_of(env) }
-    };
-    let vault_type = pick(args.vault_type, "--vault-type", "VAULT_TYPE");
-    let region = pick(args.vault_region, "--vault-region", "VAULT_REGION");
-    let profile = pick(args.vault_profile, "--vault-profile", "VAULT_PROFILE");
-    let Ok(scheme) = super::run::vault_scheme(vault_type.as_deref()) else {
-        return Vec::new();
-    };
-    let Ok(reqs) = super::run::requests(&args.assignments, scheme) else {
-        return Vec::new();
-    };
-    reqs.into_iter()
-        .map(|mut r| {
-            // The entry's default region/profile travel with each AWS reference.
-            if matches!(r.reference.scheme.as_str(), "aws-sm" | "aws-ssm") {
-                for (k, v) in [("region", &region), ("profile", &profile)] {
-                    if let Some(v) = v.as_ref().filter(|v| !v.is_empty())
-                        && !r.reference.params.iter().any(|(pk, _)| pk == k)
-                    {
-                        r.reference.params.push((k.to_string(), v.clone()));
-                    }
-                }
-            }
-            (r.var, r.reference)
-        })
-        .collect()
-}
-
-/// Splits a POSIX shell command line (single and double quotes, backslashes).
-fn shell_words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut has = false;
-    let mut chars = line.chars();
-    let mut quote: Option<char> = None;
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some('\''), c) => cur.push(c),
-            (Some(_), '\\') => cur.extend(chars.next()),
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                has = true;
-            }
-            (None, '\\') => {
-                cur.extend(chars.next());
-                has = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if has || !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-                has = false;
-            }
-            (None, c) => cur.push(c),
-        }
-    }
-    if has || !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
 /// What the entry launches, without arguments that could hold secrets.
 fn launches(server: &Server) -> String {
     let argv = posture::argv(server);
@@ -213,33 +87,8 @@ fn launches(server: &Server) -> String {
     }
 }
 
-/// The user-level profiles (`mcp-warden run @NAME`), if the file exists and reads.
-pub fn profiles() -> Result<Option<crate::govern::profile::Config>, Error> {
-    let Some(path) = crate::govern::profile::config_path() else {
-        return Ok(None);
-    };
-    if !path.exists() {
-        return Ok(None);
-    }
-    crate::govern::profile::load(&path)
-        .map(Some)
-        .map_err(|e| Error::Config(e.to_string()))
-}
-
-/// A profile's references: its `env` table.
-pub fn profile_references(p: &crate::govern::profile::Profile) -> Vec<(String, SecretRef)> {
-    p.env
-        .iter()
-        .filter_map(|(var, r)| {
-            SecretRef::parse_or_bare(r, crate::reference::Scheme::Local)
-                .ok()
-                .map(|r| (var.clone(), r))
-        })
-        .collect()
-}
-
 /// The pin state of a profile: `None` when pinned and matching.
-fn profile_pin(p: &crate::govern::profile::Profile) -> Option<String> {
+fn profile_pin(p: &Profile) -> Option<String> {
     use crate::govern::pin;
     let path_var = std::env::var_os("PATH");
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -261,18 +110,14 @@ fn profile_pin(p: &crate::govern::profile::Profile) -> Option<String> {
     }
 }
 
-fn profile_row(
-    config: &crate::govern::profile::Config,
-    p: &crate::govern::profile::Profile,
-    rotate: Option<Duration>,
-) -> Row {
+fn profile_row(config: &Config, p: &Profile, rotate: Option<Duration>) -> Row {
     let mut argv = vec![p.command.as_str()];
     argv.extend(p.args.iter().map(String::as_str));
     let launches = match runner::package_runner(&argv) {
         Some(l) => format!("{} {}", l.runner, runner::display_spec(l.spec)),
         None => runner::program_name(&p.command).to_string(),
     };
-    let refs = profile_references(p);
+    let refs = p.references();
     Row {
         client: "mcp-warden",
         scope: "profile",
@@ -287,20 +132,17 @@ fn profile_row(
             Posture::VaultWrapped
         },
         plaintext: 0,
-        refs: refs
-            .into_iter()
-            .map(|(var, reference)| RefRow::new(var, reference))
-            .collect(),
+        refs: refs.into_iter().map(RefRow::new).collect(),
         owner: p.owner.clone(),
         rotate_after: p.rotate_after.or(rotate),
     }
 }
 
 impl RefRow {
-    fn new(var: String, reference: SecretRef) -> Self {
+    fn new(r: Request) -> Self {
         Self {
-            var,
-            reference,
+            var: r.var,
+            reference: r.reference,
             changed: None,
             age: None,
             overdue: false,
@@ -311,10 +153,7 @@ impl RefRow {
 }
 
 /// `mcp-warden run @NAME` in a client entry: the profile it starts.
-fn started_profile<'a>(
-    server: &Server,
-    config: Option<&'a crate::govern::profile::Config>,
-) -> Option<&'a crate::govern::profile::Profile> {
+fn started_profile<'a>(server: &Server, config: Option<&'a Config>) -> Option<&'a Profile> {
     let argv = posture::argv(server);
     if runner::program_name(argv.first()?) != "mcp-warden" || argv.get(1) != Some(&"run") {
         return None;
@@ -330,7 +169,7 @@ fn rows_of(
     location: &Location,
     bytes: &[u8],
     rotate: Option<Duration>,
-    config: Option<&crate::govern::profile::Config>,
+    config: Option<&Config>,
 ) -> Vec<Row> {
     let Ok(cfg) = parse(location.clone(), bytes) else {
         return Vec::new();
@@ -340,9 +179,9 @@ fn rows_of(
         .map(|s| {
             let findings = server_findings(s);
             let profile = started_profile(s, config);
-            let mut refs = references(s);
+            let mut refs = entry::references(s, &run_options);
             if let Some(p) = profile {
-                refs.extend(profile_references(p));
+                refs.extend(p.references());
             }
             Row {
                 client: location.client,
@@ -354,10 +193,7 @@ fn rows_of(
                 unpinned: runner::unpinned(&posture::argv(s)),
                 posture: posture::posture(s, &findings),
                 plaintext: findings.len(),
-                refs: refs
-                    .into_iter()
-                    .map(|(var, reference)| RefRow::new(var, reference))
-                    .collect(),
+                refs: refs.into_iter().map(RefRow::new).collect(),
                 owner: profile.and_then(|p| p.owner.clone()),
                 rotate_after: profile.and_then(|p| p.rotate_after).or(rotate),
             }
@@ -449,7 +285,7 @@ pub fn run(args: InventoryArgs) -> Result<i32, Error> {
     let rotate = parse_duration("--rotate-after", &args.rotate_after)?;
     let rotate = Some(rotate).filter(|d| !d.is_zero());
     let found = discover(&args.discover)?;
-    let config = profiles()?;
+    let config = profile::load_if_present().map_err(|e| Error::Config(e.to_string()))?;
     let mut rows = Vec::new();
     for loc in &found.locations {
         if let Ok(bytes) =
@@ -629,26 +465,4 @@ fn json_report(rows: &[Row]) -> String {
     let mut t = serde_json::to_string_pretty(&doc).unwrap_or_default();
     t.push('\n');
     t
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shell_words_split_like_sh() {
-        assert_eq!(
-            shell_words(
-                r#"/a/mcp-warden headers -H 'Authorization: Bearer %{T}' "T=local://x" a\ b"#
-            ),
-            vec![
-                "/a/mcp-warden",
-                "headers",
-                "-H",
-                "Authorization: Bearer %{T}",
-                "T=local://x",
-                "a b"
-            ]
-        );
-    }
 }

@@ -2,7 +2,10 @@
 //! done by the lower layers (resolve, launch, proxy, backend).
 //!
 //! Owns the edge error type that `main` prints as one line and maps to an exit
-//! code. Verbs may print; the layers below them must not.
+//! code, and the helpers every verb shares (the runtime, the data directory,
+//! the config files selected by the shared options, reading `run`'s options).
+//! Verbs never call each other: what two verbs share lives here or below.
+//! Verbs may print; the layers below them must not.
 
 pub mod audit;
 pub mod completions;
@@ -71,6 +74,16 @@ impl ExitStatus for Error {
     }
 }
 
+impl From<crate::govern::pin_check::PinError> for Error {
+    fn from(e: crate::govern::pin_check::PinError) -> Self {
+        use crate::govern::pin_check::PinError;
+        match e {
+            PinError::Lookup(l) => Error::Launch(LaunchError::Lookup(l)),
+            PinError::Govern(g) => Error::Govern(g),
+        }
+    }
+}
+
 impl Error {
     /// The process exit code for this failure (launch failures follow shell conventions).
     pub fn process_exit_code(&self) -> i32 {
@@ -96,6 +109,11 @@ pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, Error> {
     Ok(out)
 }
 
+/// The working directory, or an error naming it.
+pub fn current_dir() -> Result<std::path::PathBuf, Error> {
+    std::env::current_dir().map_err(|e| Error::Io(format!("current directory: {e}")))
+}
+
 /// mcp-warden's data directory, or a configuration error saying how to set it.
 pub fn data_paths() -> Result<crate::paths::Paths, Error> {
     crate::paths::Paths::from_env().ok_or_else(|| {
@@ -110,6 +128,7 @@ pub fn default_registry(timeout: std::time::Duration) -> Result<crate::backend::
         aws_region: None,
         aws_profile: None,
         timeout,
+        cloud: Default::default(),
     }))
 }
 
@@ -147,6 +166,78 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<std::time::Duration, Err
         Error::Usage(format!(
             "{flag} takes a duration, e.g. 10s or 1500ms (the value given is not one)"
         ))
+    })
+}
+
+/// The config files `scan`, `protect`, `inventory` and `doctor` read, from
+/// their shared options; says on stderr when the bound on project roots left
+/// some out.
+pub fn discover(d: &crate::cli::Discover) -> Result<crate::scan::discover::Found, Error> {
+    use crate::scan::discover::{DiscoverError, Options};
+    use crate::scan::projects::MAX_ROOTS;
+    let found = crate::scan::discover::discover(&Options {
+        paths: &d.paths,
+        home: d.home.clone(),
+        families: families(d.os),
+        no_system: d.no_system,
+        no_projects: d.no_projects,
+    })
+    .map_err(|e| match e {
+        DiscoverError::NoHome => Error::Config(e.to_string()),
+        DiscoverError::HomeNotADirectory(_) | DiscoverError::NoSuchPath(_) => {
+            Error::Usage(e.to_string())
+        }
+    })?;
+    if let Some(p) = found.projects.as_ref().filter(|p| p.over_limit > 0) {
+        eprintln!(
+            "mcp-warden: {} more project folders are known than the {MAX_ROOTS} followed; \
+             scan them with `mcp-warden scan PATH`",
+            p.over_limit
+        );
+    }
+    Ok(found)
+}
+
+/// `--os` as the OS path sets to look in.
+fn families(os: crate::cli::ScanOs) -> &'static [crate::clients::OsFamily] {
+    use crate::cli::ScanOs;
+    use crate::clients::OsFamily;
+    match os {
+        ScanOs::Current => match OsFamily::current() {
+            OsFamily::Linux => &[OsFamily::Linux],
+            OsFamily::MacOs => &[OsFamily::MacOs],
+            OsFamily::Windows => &[OsFamily::Windows],
+        },
+        ScanOs::Linux => &[OsFamily::Linux],
+        ScanOs::Macos => &[OsFamily::MacOs],
+        ScanOs::Windows => &[OsFamily::Windows],
+        ScanOs::All => &[OsFamily::Linux, OsFamily::MacOs, OsFamily::Windows],
+    }
+}
+
+/// A wrapper's own arguments (before `--`) read as `run`'s command line, with
+/// the same clap definitions, so what `inventory` and `doctor` find in an
+/// entry is what `run` would use; `None` when `run` would refuse them.
+pub fn run_options(ours: &[&str]) -> Option<crate::govern::entry::RunOptions> {
+    use clap::Parser;
+    let mut rest: Vec<std::ffi::OsString> = ours.iter().map(std::ffi::OsString::from).collect();
+    rest.push("--".into());
+    rest.push("true".into());
+    // mcp-secret-wrapper's parameters as `run` reads them (a credential among them: none)
+    let rest = crate::govern::wrapper::normalize(&rest).ok()?;
+    let line: Vec<std::ffi::OsString> = ["mcp-warden".into(), "run".into()]
+        .into_iter()
+        .chain(rest)
+        .collect();
+    let crate::cli::Command::Run(args) = crate::cli::Cli::try_parse_from(line).ok()?.command else {
+        return None;
+    };
+    Some(crate::govern::entry::RunOptions {
+        assignments: args.assignments,
+        vault_type: args.vault_type,
+        vault_region: args.vault_region,
+        vault_profile: args.vault_profile,
+        vault_params: args.vault_params,
     })
 }
 

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Error, block_on, block_on_backends, parse_duration, scan::discover};
+use super::{Error, block_on, block_on_backends, discover, parse_duration};
 use crate::backend::Registry;
 use crate::cli::{ProtectArgs, RestoreArgs};
 use crate::paths::Paths;

@@ -24,6 +24,7 @@ fn registry() -> Result<Registry, Error> {
         aws_region: None,
         aws_profile: None,
         timeout: std::time::Duration::from_secs(10),
+        cloud: Default::default(),
     }))
 }
 

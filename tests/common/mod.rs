@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -11,6 +12,16 @@ use assert_cmd::Command;
 /// proxy's unit tests, one source).
 #[path = "../../src/proxy/redact/producers.rs"]
 pub mod producers;
+
+/// Deterministic fakes for template corpora (shared with the detector's unit
+/// tests, one source).
+#[path = "../../src/scan/detect/fakes.rs"]
+pub mod fakes;
+
+pub mod env;
+pub mod expected;
+pub mod output;
+pub mod process;
 
 /// A canary: if this string shows up in any output, a secret leaked.
 pub const CANARY: &str = "canary-3f9a7c1e-do-not-leak";
@@ -42,7 +53,10 @@ impl Home {
             .env("MCP_WARDEN_KEY_STORE", "file")
             .env_remove("VAULT_TYPE")
             .env_remove("VAULT_REGION")
-            .env_remove("VAULT_PROFILE");
+            .env_remove("VAULT_PROFILE")
+            // Cloud metadata services are never probed from a test: a closed loopback port.
+            .env("GCE_METADATA_HOST", "127.0.0.1:1")
+            .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:1");
         c
     }
 
@@ -86,13 +100,7 @@ pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 
 /// Whether process `pid` is gone (or a zombie nobody reaped yet).
 pub fn process_gone(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.trim_start().starts_with('Z'))
-            .unwrap_or(false),
-    }
+    process::proc_state(pid).is_none_or(|s| s == 'Z')
 }
 
 /// Sends `sig` (e.g. "TERM") to `pid` with kill(1).
@@ -122,22 +130,38 @@ pub fn read_pid(path: &Path) -> i32 {
 /// no ~/.aws, no instance metadata), Vault at the OpenBao dev server with
 /// `bao_token`; every ambient AWS/VAULT/BAO setting removed.
 pub fn services_env(c: &mut Command, dir: &Path, aws_url: &str, bao_token: &str) {
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("AWS_") || k.starts_with("VAULT_") || k.starts_with("BAO_") {
-            c.env_remove(&k);
+    env::moto_env(c, dir, aws_url);
+    c.env("VAULT_ADDR", service_env("MCP_WARDEN_TEST_BAO_ADDR"))
+        .env("VAULT_TOKEN", bao_token);
+}
+
+/// A name no other test (or earlier run against the same service) uses:
+/// `mw-TAG-PID-NANOS-N`, safe as an AWS secret name, an SSM path segment and
+/// a Vault mount, policy or namespace.
+pub fn unique(tag: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "mw-{tag}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Copies the tree at `from` into the existing directory `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    let entries = std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    for e in entries {
+        let e = e.expect("directory entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
         }
     }
-    c.env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            dir.join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", aws_url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("VAULT_ADDR", service_env("MCP_WARDEN_TEST_BAO_ADDR"))
-        .env("VAULT_TOKEN", bao_token);
 }

@@ -146,6 +146,11 @@ impl Sdk {
             creds.entry(scope.profile.clone()).or_default().clone()
         };
         cell.get_or_init(|| async {
+            if scope.profile.is_none()
+                && let Some(r) = &self.settings.cloud.aws_secret_access_key
+            {
+                return self.stored_credentials(r).await;
+            }
             let provider: SharedCredentialsProvider = match &scope.profile {
                 // A named profile wins over AWS_ACCESS_KEY_ID, as with `aws --profile`.
                 Some(profile) => SharedCredentialsProvider::new(
@@ -177,6 +182,55 @@ impl Sdk {
         })
         .await
         .clone()
+    }
+}
+
+impl Sdk {
+    /// Static credentials from `--vault-accessKeyId` and the secret access key
+    /// (and session token) kept at references (`--vault-secretAccessKeyRef`).
+    async fn stored_credentials(
+        &self,
+        secret_ref: &crate::reference::SecretRef,
+    ) -> Result<SharedCredentialsProvider, Fail> {
+        let cloud = &self.settings.cloud;
+        let id = cloud.aws_access_key_id.clone().ok_or_else(|| {
+            Fail::new(
+                ErrorKind::Config,
+                "--vault-secretAccessKeyRef needs --vault-accessKeyId (or VAULT_ACCESSKEYID)",
+            )
+        })?;
+        let fetcher = crate::backend::registry::credential_fetcher(
+            &self.settings,
+            &[
+                crate::reference::Scheme::AwsSm,
+                crate::reference::Scheme::AwsSsm,
+            ],
+        );
+        let text = |v: crate::secret::SecretValue, what: &str| {
+            v.as_str().map(str::to_string).ok_or_else(|| {
+                Fail::new(
+                    ErrorKind::BadData,
+                    format!("the stored AWS {what} is not text"),
+                )
+            })
+        };
+        let read = |e: crate::backend::BackendError| {
+            Fail::new(e.kind, format!("reading the AWS credentials from {e}"))
+        };
+        let secret = text(
+            fetcher.fetch(secret_ref).await.map_err(read)?,
+            "secret access key",
+        )?;
+        let token = match &cloud.aws_session_token {
+            Some(r) => Some(text(
+                fetcher.fetch(r).await.map_err(read)?,
+                "session token",
+            )?),
+            None => None,
+        };
+        Ok(SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new(id, secret, token, None, "mcp-warden stored"),
+        ))
     }
 }
 

@@ -14,6 +14,7 @@ fn settings(region: Option<&str>, profile: Option<&str>) -> Settings {
         aws_region: region.map(str::to_string),
         aws_profile: profile.map(str::to_string),
         timeout: Duration::from_secs(10),
+        cloud: Default::default(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Where every known MCP client keeps its config files on Linux, macOS and
 //! Windows ([`machine_locations`]), which files in a walked tree are client
-//! configs ([`classify_project_file`]), which config files sit at a project's
-//! root ([`project_files`]), and where clients record the project folders
+//! configs ([`classify_project_file`]) and which project folder such a file
+//! belongs to ([`project_root`]), which config files sit at a project's root
+//! ([`project_files`]), and where clients record the project folders
 //! they were used in ([`project_records`]).
 //!
 //! Paths are built from an injected home and environment, so tests and
@@ -16,7 +17,7 @@ mod walk;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-pub use project::classify_project_file;
+pub use project::{classify_project_file, project_root};
 pub use records::{RecordFile, RecordKind, project_records};
 use walk::Limits;
 

@@ -105,10 +105,17 @@ pub(super) fn root_files() -> impl Iterator<Item = &'static [&'static str]> {
         .map(|(suffix, _, _)| *suffix)
 }
 
-/// Recognises a project-level config file by its path relative to the walked
-/// root (`.mcp.json`, `.vscode/mcp.json`, `.cursor/mcp.json`, ...).
-pub fn classify_project_file(relative: &Path) -> Option<(&'static str, Scope, Format)> {
-    let parts: Vec<&str> = relative
+/// A recognised file: its client, scope and format, and how many trailing
+/// path components name it (`.vscode/mcp.json`: 2).
+struct Classified {
+    client: &'static str,
+    scope: Scope,
+    format: Format,
+    depth: usize,
+}
+
+fn classify(path: &Path) -> Option<Classified> {
+    let parts: Vec<&str> = path
         .components()
         .filter_map(|c| match c {
             Component::Normal(s) => s.to_str(),
@@ -121,15 +128,41 @@ pub fn classify_project_file(relative: &Path) -> Option<(&'static str, Scope, Fo
             Some("json") => Format::Json,
             _ => return None,
         };
-        return Some(("continue", Scope::Project, format));
+        return Some(Classified {
+            client: "continue",
+            scope: Scope::Project,
+            format,
+            depth: 3,
+        });
     }
     KNOWN
         .iter()
         .find(|(suffix, _, _)| parts.ends_with(suffix))
-        .map(|(suffix, client, scope)| {
-            let name = suffix.last().copied().unwrap_or("");
-            (*client, *scope, super::format_of(name))
+        .map(|(suffix, client, scope)| Classified {
+            client,
+            scope: *scope,
+            format: super::format_of(suffix.last().copied().unwrap_or("")),
+            depth: suffix.len(),
         })
+}
+
+/// Recognises a project-level config file by its path relative to the walked
+/// root (`.mcp.json`, `.vscode/mcp.json`, `.cursor/mcp.json`, ...).
+pub fn classify_project_file(relative: &Path) -> Option<(&'static str, Scope, Format)> {
+    classify(relative).map(|c| (c.client, c.scope, c.format))
+}
+
+/// The project folder a project-level config file belongs to: `path`
+/// without the components that name the file (`.mcp.json`,
+/// `.vscode/mcp.json`, `.continue/mcpServers/NAME.yaml`, ...). `None` when
+/// `path` is not a project-level file.
+pub fn project_root(path: &Path) -> Option<&Path> {
+    let c = classify(path).filter(|c| c.scope == Scope::Project)?;
+    let mut root = path;
+    for _ in 0..c.depth {
+        root = root.parent()?;
+    }
+    Some(root)
 }
 
 #[cfg(test)]
@@ -138,6 +171,26 @@ mod tests {
 
     fn c(p: &str) -> Option<(&'static str, Scope, Format)> {
         classify_project_file(Path::new(p))
+    }
+
+    #[test]
+    fn project_roots() {
+        let root = |p: &str| project_root(Path::new(p)).map(|r| r.display().to_string());
+        assert_eq!(root("/src/app/.mcp.json").as_deref(), Some("/src/app"));
+        assert_eq!(
+            root("/src/app/.vscode/mcp.json").as_deref(),
+            Some("/src/app")
+        );
+        assert_eq!(
+            root("/w/mono/.kiro/settings/mcp.json").as_deref(),
+            Some("/w/mono")
+        );
+        assert_eq!(
+            root("/src/app/.continue/mcpServers/db.yaml").as_deref(),
+            Some("/src/app")
+        );
+        assert_eq!(root("/home/u/.codeium/windsurf/mcp_config.json"), None);
+        assert_eq!(root("/home/u/notes.json"), None);
     }
 
     #[test]

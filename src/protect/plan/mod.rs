@@ -73,12 +73,13 @@ pub fn plan_file(cfg: &ConfigFile, original: &[u8], opts: &Options<'_>) -> FileP
             continue;
         }
         let findings = server_findings(server);
+        if opts.convert_wrappers
+            && let Some(entry) = wrapper::convert(cfg, server, &findings, original, opts)
+        {
+            plan.entries.push(entry);
+            continue;
+        }
         if findings.is_empty() {
-            if opts.convert_wrappers
-                && let Some(entry) = wrapper::convert(cfg, server, original, opts)
-            {
-                plan.entries.push(entry);
-            }
             continue;
         }
         match server::plan(cfg, server, &findings, original, opts) {

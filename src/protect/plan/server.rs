@@ -11,9 +11,10 @@ use super::argv::{
     mcp_remote_header,
 };
 use super::{EntryPlan, Options, Secret, Skipped, skip};
+use crate::clients::catalog;
 use crate::clients::edit::{Edit, Value};
-use crate::clients::{ConfigFile, Located, Server};
-use crate::protect::naming::{unique, var_name};
+use crate::clients::{ConfigFile, Located, Location, Scope, Server};
+use crate::protect::naming::{NameParts, unique, var_name};
 use crate::reference::SecretRef;
 use crate::scan::finding::{Finding, Site};
 use crate::scan::posture;
@@ -44,13 +45,31 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn reference(&self, var: &str) -> Result<SecretRef, String> {
         let loc = &self.cfg.location;
-        self.opts
-            .target
-            .reference(loc.client, &self.server.name, var, loc.scope.as_str())
+        let project = project_of(loc, self.server);
+        self.opts.target.reference(&NameParts {
+            client: loc.client,
+            project: project.as_deref(),
+            server: &self.server.name,
+            var,
+            scope: loc.scope.as_str(),
+        })
     }
 
     fn skip(&self, f: &Finding, reason: &str) -> Skipped {
         skip(self.server, f, reason)
+    }
+}
+
+/// The project folder an entry belongs to, for `{project}`: the folder of a
+/// project-level file, or the project a Claude Code local entry is kept
+/// under; `None` for user-level entries.
+pub(super) fn project_of(loc: &Location, server: &Server) -> Option<String> {
+    match (&server.project, server.scope) {
+        (Some(p), Scope::Local) => Some(p.clone()),
+        _ if loc.scope == Scope::Project => {
+            catalog::project_root(&loc.path).map(|r| r.to_string_lossy().into_owned())
+        }
+        _ => None,
     }
 }
 

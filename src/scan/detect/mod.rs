@@ -21,6 +21,8 @@ mod url;
 mod value;
 
 #[cfg(test)]
+pub(crate) mod fakes;
+#[cfg(test)]
 mod tests;
 
 use std::ops::Range;

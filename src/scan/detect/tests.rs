@@ -17,77 +17,15 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD
 use proptest::prelude::*;
 use serde_json::Value;
 
+use super::fakes::{self, Rng, alphabet};
 use super::*;
 
 const POSITIVES: &str = include_str!("../../../tests/fixtures/detect/positives.jsonl");
 const NEGATIVES: &str = include_str!("../../../tests/fixtures/detect/negatives.jsonl");
 
-/// xorshift64*: deterministic fakes without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn pick(&mut self, alphabet: &[u8], n: usize) -> String {
-        (0..n)
-            .map(|_| char::from(alphabet[(self.next() % alphabet.len() as u64) as usize]))
-            .collect()
-    }
-}
-
-fn alphabet(class: &str) -> Option<&'static [u8]> {
-    Some(match class {
-        "a" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-        "h" => b"0123456789abcdef",
-        "H" => b"0123456789ABCDEF",
-        "d" => b"0123456789",
-        "u" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-        "U" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-        "l" => b"abcdefghijklmnopqrstuvwxyz0123456789",
-        "L" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-        "b" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-        "w" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
-        "3" => b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
-        "g" => b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
-        "p" => b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!%^*_+-",
-        _ => return None,
-    })
-}
-
 /// Expands `{class:n}` and `{@special}` templates.
 fn expand(template: &str, rng: &mut Rng) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            out.push_str(&rest[open..]);
-            return out;
-        };
-        let inner = &after[..close];
-        if let Some(s) = special(inner, rng) {
-            out.push_str(&s);
-        } else if let Some((class, n)) = inner.split_once(':')
-            && let (Some(a), Ok(n)) = (alphabet(class), n.parse::<usize>())
-        {
-            out.push_str(&rng.pick(a, n));
-        } else {
-            out.push('{');
-            rest = after;
-            continue;
-        }
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    out
+    fakes::expand(template, ("{", "}"), rng, special)
 }
 
 fn special(name: &str, rng: &mut Rng) -> Option<String> {

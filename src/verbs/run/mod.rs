@@ -2,14 +2,13 @@
 //! its environment only — replacing mcp-warden (`--exec`) or supervising it.
 //!
 //! Owns the order of work: both forms of the command line become one
-//! [`plan::RunPlan`] (`assign` parses `NAME=REF`, `profile` settles a
-//! profile's policy and pin), then every reference resolves before anything
+//! [`plan::RunPlan`] (`govern::assign` parses `NAME=REF`, `profile` settles
+//! a profile's policy and pin), then every reference resolves before anything
 //! starts, then launch runs the plan with the proxy when it needs one. Holds
 //! the run's leases and login tokens: a keeper renews them while the server
 //! runs and revokes them when it ends, when nothing starts, or when a signal
 //! stops the run while resolving. Prints nothing on stdout.
 
-mod assign;
 mod plan;
 mod profile;
 
@@ -24,8 +23,7 @@ use crate::launch::{Prepared, exec, guard};
 use crate::resolve::{ResolveFailure, Resolved, resolve};
 use plan::{Launcher, RunPlan};
 
-pub use assign::precheck;
-pub(crate) use assign::{requests, vault_scheme};
+pub use crate::govern::wrapper::normalize;
 
 pub fn run(args: RunArgs) -> Result<i32, Error> {
     let plan = if args.assignments.first().is_some_and(|a| a.starts_with('@')) {
@@ -43,6 +41,7 @@ fn execute(plan: RunPlan) -> Result<i32, Error> {
         aws_region: plan.aws_region.clone(),
         aws_profile: plan.aws_profile.clone(),
         timeout: plan.timeout,
+        cloud: plan.cloud.clone(),
     });
     block_on(async move {
         // A signal while resolving stops the run, and what was obtained so far is

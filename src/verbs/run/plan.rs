@@ -11,9 +11,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::super::{Error, data_paths, parse_duration};
-use super::assign::{requests, vault_scheme};
 use crate::cli::{GuardArgs, RunArgs};
 use crate::govern::GovernError;
+use crate::govern::assign::{requests, vault_scheme};
 use crate::launch::env::EnvPolicy;
 use crate::launch::guard::{AuditPlan, GuardPlan};
 use crate::launch::held::Pinned;
@@ -38,6 +38,8 @@ pub struct RunPlan {
     pub paths: Paths,
     pub aws_region: Option<String>,
     pub aws_profile: Option<String>,
+    /// GCP/Azure credential choices from mcp-secret-wrapper's parameters.
+    pub cloud: crate::backend::CloudSettings,
     pub env: EnvPolicy,
     pub launcher: Launcher,
     /// The files a profile's pin verified, held open: run exactly these.
@@ -138,7 +140,12 @@ fn label(g: &GuardArgs, command: &[OsString]) -> String {
 pub fn plain(args: RunArgs) -> Result<RunPlan, Error> {
     refuse_profile_options(&args)?;
     let shared = Shared::parse(&args)?;
-    let requests = requests(&args.assignments, shared.scheme)?;
+    let wrapper = crate::govern::wrapper::Wrapper::of(
+        args.vault_type.as_deref(),
+        &args.vault_params,
+        shared.scheme,
+    )?;
+    let requests = requests(&wrapper.rewrite(&args.assignments)?, shared.scheme)?;
     let g = &args.guard;
     let launcher = if args.exec {
         Launcher::Exec
@@ -164,6 +171,7 @@ pub fn plain(args: RunArgs) -> Result<RunPlan, Error> {
         paths: shared.paths,
         aws_region: args.vault_region.filter(|s| !s.is_empty()),
         aws_profile: args.vault_profile.filter(|s| !s.is_empty()),
+        cloud: wrapper.cloud,
         env: EnvPolicy {
             pass: args.pass_env,
             clean: args.clean_env,

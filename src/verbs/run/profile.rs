@@ -10,11 +10,12 @@
 
 use std::ffi::OsString;
 
-use super::super::{Error, pin};
-use super::assign::pair_requests;
+use super::super::{Error, current_dir};
 use super::plan::{Launcher, RunPlan, Shared, positive};
 use crate::cli::RunArgs;
 use crate::govern::GovernError;
+use crate::govern::assign::pair_requests;
+use crate::govern::pin_check;
 use crate::govern::policy::{Insecure, Layer, PinMode, Policy, Weakening};
 use crate::govern::profile::{self, Profile};
 use crate::launch::env::EnvPolicy;
@@ -84,7 +85,7 @@ fn settle_policy(
 ) -> Result<Policy, Error> {
     let name = &p.name;
     let mut policy = p.policy.clone();
-    let cwd = std::env::current_dir().map_err(|e| Error::Io(format!("current directory: {e}")))?;
+    let cwd = current_dir()?;
     if let Some(file) = profile::find_project(&cwd) {
         for w in profile::load_project(&file)?.narrow(&mut policy, name, cfg)? {
             eprintln!("mcp-warden: {w}");
@@ -147,12 +148,17 @@ fn record_overrides(args: &RunArgs, shared: &Shared, name: &str, label: &str) ->
 
 /// `run @NAME` as a plan.
 pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
-    let name = pin::profile_name(&args.assignments[0]).to_string();
+    let name = profile::name_of(&args.assignments[0]).to_string();
     refuse_extras(&args, &name)?;
     let shared = Shared::parse(&args)?;
-    let cfg = pin::load_config()?;
+    let cfg = profile::load_user()?;
     let p = cfg.get(&name)?;
     let policy = settle_policy(&args, &shared, &cfg, p)?;
+    let wrapper = crate::govern::wrapper::Wrapper::of(
+        args.vault_type.as_deref(),
+        &args.vault_params,
+        shared.scheme,
+    )?;
     let requests = pair_requests(
         p.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         shared.scheme,
@@ -162,7 +168,18 @@ pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
     let label = g.name.clone().unwrap_or_else(|| name.clone());
     record_overrides(&args, &shared, &name, &label)?;
     // Last, right before resolving: the files it hashed stay open for launch.
-    let pinned = pin::verify(&cfg, p, policy.pin, args.update_pin)?;
+    let path_var = std::env::var_os("PATH");
+    let checked = pin_check::before_run(
+        &cfg,
+        p,
+        policy.pin,
+        args.update_pin,
+        path_var.as_deref(),
+        &current_dir()?,
+    )?;
+    for note in &checked.notes {
+        eprintln!("mcp-warden: {note}");
+    }
     let launcher = if args.exec {
         Launcher::Exec
     } else {
@@ -191,6 +208,7 @@ pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
         paths: shared.paths,
         aws_region: args.vault_region.filter(|s| !s.is_empty()),
         aws_profile: args.vault_profile.filter(|s| !s.is_empty()),
+        cloud: wrapper.cloud,
         env: EnvPolicy {
             pass: args
                 .pass_env
@@ -200,6 +218,6 @@ pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
             clean: args.clean_env || p.clean_env,
         },
         launcher,
-        pinned,
+        pinned: checked.files,
     })
 }

@@ -1,43 +1,17 @@
-//! `NAME=REF` assignments and the mcp-secret-wrapper compatible options:
-//! turning them into resolve requests.
+//! Assignments: `NAME=REF` arguments (`run`'s and `headers`' command lines)
+//! and `(NAME, REF)` pairs (a profile's `env`) turned into resolve requests.
 //!
-//! Owns the raw-argument precheck (an unsupported `--vault-*` option that may
-//! carry a credential is refused before clap could echo it), the scheme of
-//! bare names (`--vault-type`/`VAULT_TYPE`), and the checks on each
-//! assignment (a pasted value is refused, never echoed). Used for both forms
-//! of `run`: the command line's assignments and a profile's `env`.
+//! Owns the scheme of bare names (`--vault-type`/`VAULT_TYPE`, with
+//! mcp-secret-wrapper's names), and the checks on each assignment: a missing
+//! name or reference, a variable assigned twice, and a pasted value, which is
+//! refused and never echoed. Parses only: never resolves a reference.
 
-use std::ffi::OsString;
-
-use super::super::Error;
+use super::GovernError;
 use crate::reference::{Scheme, SecretRef};
 use crate::resolve::Request;
 
-/// The `--vault-*` options mcp-secret-wrapper users may pass that we accept.
-const WRAPPER_OPTIONS: &[&str] = &["--vault-type", "--vault-region", "--vault-profile"];
-
-/// Checks raw `run` arguments before clap sees them, so an unsupported
-/// mcp-secret-wrapper option that carries a credential (`--vault-accessKeyId=...`)
-/// is refused without echoing its value.
-pub fn precheck(args: &[OsString]) -> Result<(), Error> {
-    let ours = args.iter().take_while(|a| *a != "--");
-    for a in ours {
-        let Some(s) = a.to_str() else { continue };
-        if let Some(rest) = s.strip_prefix("--vault-") {
-            let name = format!("--vault-{}", rest.split('=').next().unwrap_or(""));
-            if !WRAPPER_OPTIONS.contains(&name.as_str()) {
-                return Err(Error::Usage(format!(
-                    "{name} is not supported: credentials do not belong on a command line; \
-                     use --vault-profile (an AWS profile) or the backend's own environment"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Maps `--vault-type` (mcp-secret-wrapper's names and ours) to the scheme of bare names.
-pub(crate) fn vault_scheme(vault_type: Option<&str>) -> Result<Scheme, Error> {
+pub fn vault_scheme(vault_type: Option<&str>) -> Result<Scheme, GovernError> {
     let Some(t) = vault_type.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(Scheme::Local);
     };
@@ -48,7 +22,7 @@ pub(crate) fn vault_scheme(vault_type: Option<&str>) -> Result<Scheme, Error> {
         "azure" => Ok(Scheme::AzureKv),
         "hashicorp" | "hashicorp-vault" => Ok(Scheme::Vault),
         other => Scheme::from_name(other).ok_or_else(|| {
-            Error::Usage(format!(
+            GovernError::Usage(format!(
                 "--vault-type {t:?} is unknown; use aws, ssm, gcp, azure, or a scheme: {}",
                 Scheme::ALL.map(Scheme::as_str).join(", ")
             ))
@@ -87,21 +61,21 @@ fn looks_like_a_value(reference: &str) -> bool {
 }
 
 /// Splits `NAME=REF` arguments into resolve requests.
-pub(crate) fn requests(
+pub fn requests(
     assignments: &[String],
     default_scheme: Scheme,
-) -> Result<Vec<Request>, Error> {
+) -> Result<Vec<Request>, GovernError> {
     // Arguments are never echoed whole: a malformed one may be a pasted value.
     let mut pairs = Vec::with_capacity(assignments.len());
     for (n, a) in assignments.iter().enumerate() {
         let Some(pair) = a.split_once('=') else {
-            return Err(Error::Usage(format!(
+            return Err(GovernError::Usage(format!(
                 "argument {} before '--' is not NAME=REF (not shown); put the server's own arguments after '--'",
                 n + 1
             )));
         };
         if pair.0.is_empty() || pair.0.contains('\0') {
-            return Err(Error::Usage(format!(
+            return Err(GovernError::Usage(format!(
                 "argument {} before '--' has an empty variable name; write NAME=REF",
                 n + 1
             )));
@@ -113,29 +87,29 @@ pub(crate) fn requests(
 
 /// Turns `(NAME, REF)` pairs (a profile's `env`, or split assignments) into
 /// resolve requests.
-pub(crate) fn pair_requests<'a>(
+pub fn pair_requests<'a>(
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     default_scheme: Scheme,
-) -> Result<Vec<Request>, Error> {
+) -> Result<Vec<Request>, GovernError> {
     let mut out: Vec<Request> = Vec::new();
     for (var, reference) in pairs {
         if out.iter().any(|r| r.var == var) {
-            return Err(Error::Usage(format!("{var} is assigned twice")));
+            return Err(GovernError::Usage(format!("{var} is assigned twice")));
         }
         if reference.is_empty() {
-            return Err(Error::Usage(format!(
+            return Err(GovernError::Usage(format!(
                 "{var}= has no reference; write {var}=local://NAME"
             )));
         }
         if looks_like_a_value(reference) {
             // Never echo it: it is probably a live credential.
-            return Err(Error::Usage(format!(
+            return Err(GovernError::Usage(format!(
                 "{var}= holds what looks like a secret value, not a reference; store it with \
                  `mcp-warden secret set NAME` and write {var}=local://NAME"
             )));
         }
         let reference = SecretRef::parse_or_bare(reference, default_scheme)
-            .map_err(|e| Error::Usage(format!("{var}: {e}")))?;
+            .map_err(|e| GovernError::Usage(format!("{var}: {e}")))?;
         out.push(Request {
             var: var.to_string(),
             reference,
@@ -167,31 +141,6 @@ mod tests {
         assert!(!e.to_string().contains("canary"), "{e}");
         let e = pair_requests([("T", "ghp_canaryCANARY123")], Scheme::Local).unwrap_err();
         assert!(!e.to_string().contains("canary"), "{e}");
-    }
-
-    #[test]
-    fn precheck_refuses_credential_options_without_echo() {
-        let args: Vec<OsString> = [
-            "mcp-warden",
-            "run",
-            "--vault-accessKeyId=AKIACANARY",
-            "--",
-            "x",
-            "--vault-zzz",
-        ]
-        .into_iter()
-        .map(Into::into)
-        .collect();
-        let e = precheck(&args).unwrap_err().to_string();
-        assert!(
-            e.contains("--vault-accessKeyId") && !e.contains("CANARY"),
-            "{e}"
-        );
-        let ok: Vec<OsString> = ["run", "--vault-type=aws", "--", "x", "--vault-zzz=1"]
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        assert!(precheck(&ok).is_ok());
     }
 
     #[test]

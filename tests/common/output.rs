@@ -1,0 +1,65 @@
+//! What the binary printed: its streams as text, the success and one-line
+//! failure checks the backend tests share, and JSON read back from output.
+//! Asserts only; it never runs anything.
+
+use std::process::Output;
+
+use serde_json::Value;
+
+use super::CANARY;
+
+/// The process's stdout as text (lossy UTF-8).
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The process's stderr as text (lossy UTF-8).
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts success (showing the exit code and stderr when not); returns stdout.
+pub fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}, stderr: {}",
+        o.status.code(),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// Asserts mcp-warden failed with `code` before starting the child: nothing
+/// on stdout, one line of stderr containing each of `needles` and no
+/// [`CANARY`]; returns that line.
+pub fn fails(o: Output, code: i32, needles: &[&str]) -> String {
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(stdout(&o), "", "the child must not have run");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{n:?} not in: {err}");
+    }
+    assert!(!err.contains(CANARY), "a value leaked: {err}");
+    err
+}
+
+/// One JSON value per line of `text` (JSON lines output, the audit log).
+pub fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not a JSON line: {l}")))
+        .collect()
+}
+
+/// The strings of a JSON array (panics on anything else).
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| {
+            s.as_str()
+                .unwrap_or_else(|| panic!("not a string: {s}"))
+                .to_string()
+        })
+        .collect()
+}
