@@ -37,7 +37,7 @@ use std::time::{Instant, SystemTime};
 use serde::de::IgnoredAny;
 use sha2::{Digest, Sha256};
 
-use super::audit::worker::{Auditor, Event, RequestSeen, ResponseSeen, Side, Stamp};
+use super::audit::worker::{Auditor, Event, RequestSeen, ResponseSeen, Short, Side};
 use super::message::{self, IdKey, scan};
 use super::policy::ToolPolicy;
 use super::redact::{Mode, Redactor};
@@ -445,7 +445,7 @@ impl Guard {
         let keyed = id.is_some_and(|i| IdKey::of(i).is_some());
         let request = |id: Option<&[u8]>| {
             let mut r = seen(Side::Client, "tools/call", id, bytes);
-            r.tool = Some(tool.into());
+            r.tool = Some(Short::new(tool.as_bytes()));
             r.args = call.arguments.map(<[u8]>::to_vec);
             r
         };
@@ -485,7 +485,7 @@ impl Guard {
         }
         self.event(|| Event::Cancel {
             from,
-            id: id.into(),
+            id: Short::new(id),
         });
     }
 }
@@ -494,12 +494,12 @@ impl Guard {
 fn seen(from: Side, method: &str, id: Option<&[u8]>, bytes: usize) -> RequestSeen {
     RequestSeen {
         from,
-        method: method.into(),
-        id: id.map(Into::into),
+        method: Short::new(method.as_bytes()),
+        id: id.map(Short::new),
         tool: None,
         args: None,
         bytes: bytes as u64,
-        at: Stamp::now(),
+        at: Instant::now(),
     }
 }
 
@@ -516,8 +516,8 @@ fn response(to: Side, top: &scan::Top<'_>, id: &[u8], bytes: usize) -> ResponseS
     if let Some(r) = top.result {
         let _ = scan::members(r, |key, value| {
             match key {
-                "isError" => is_error = value == b"true",
-                "resultType" => result_type = scan::string(value).map(|t| t.into()),
+                b"isError" => is_error = value == b"true",
+                b"resultType" => result_type = scan::string(value).map(|t| t.into()),
                 _ => {}
             }
             true
@@ -525,7 +525,7 @@ fn response(to: Side, top: &scan::Top<'_>, id: &[u8], bytes: usize) -> ResponseS
     }
     ResponseSeen {
         to,
-        id: id.into(),
+        id: Short::new(id),
         error_code,
         is_error,
         result_type,

@@ -29,14 +29,31 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(method: &str, id_raw: &str, request_bytes: u64) -> Self {
+        Self::at(
+            method,
+            id_raw,
+            request_bytes,
+            SystemTime::now(),
+            Instant::now(),
+        )
+    }
+
+    /// An entry seen at `start` (wall time `ts`), with no clock read.
+    pub fn at(
+        method: &str,
+        id_raw: &str,
+        request_bytes: u64,
+        ts: SystemTime,
+        start: Instant,
+    ) -> Self {
         Self {
             method: method.into(),
             id_raw: id_raw.into(),
             tool: None,
             args_sha256: None,
             arguments: None,
-            ts: SystemTime::now(),
-            start: Instant::now(),
+            ts,
+            start,
             request_bytes,
             seq: 0,
         }

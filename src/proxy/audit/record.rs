@@ -143,6 +143,10 @@ pub(crate) fn write_str(s: &str, out: &mut Vec<u8>) {
 /// valid JSON is written as a JSON string of its bytes (lossy UTF-8), so the
 /// record stays valid.
 pub(crate) fn canonical(raw: &[u8], out: &mut Vec<u8>) {
+    if is_plain(raw) {
+        out.extend_from_slice(raw);
+        return;
+    }
     if serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_err() {
         write_str(&String::from_utf8_lossy(raw), out);
         return;
@@ -166,6 +170,25 @@ pub(crate) fn canonical(raw: &[u8], out: &mut Vec<u8>) {
                 i += 1;
             }
         }
+    }
+}
+
+/// Already canonical: an integer, or a string with nothing escaped or to escape
+/// (most ids).
+fn is_plain(raw: &[u8]) -> bool {
+    let digits = raw.strip_prefix(b"-").unwrap_or(raw);
+    if !digits.is_empty()
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits == b"0" || digits[0] != b'0')
+    {
+        return true;
+    }
+    match raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")) {
+        Some(inner) => {
+            inner.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
+                && std::str::from_utf8(inner).is_ok()
+        }
+        None => false,
     }
 }
 

@@ -7,7 +7,8 @@
 //! so a worker that falls behind makes the relay wait rather than lose a
 //! record. The worker thread owns the tables of requests awaiting responses,
 //! hashes `tools/call` arguments, builds each record, redacts it and appends
-//! it to the file. [`Auditor::close`] drains everything and joins the thread:
+//! it to the file once the relay waits for input (at most one write per
+//! [`FLUSH_EVERY`] under load). [`Auditor::close`] drains everything and joins the thread:
 //! no record is lost on exit.
 //!
 //! It must not decide what is recorded (the guard does) or touch the relay's
@@ -36,6 +37,8 @@ const BATCH_EVENTS: usize = 512;
 const BATCH_BYTES: usize = 64 * 1024;
 /// Batches in flight between the relay and the worker.
 const QUEUE: usize = 4;
+/// Records reach the file at most this long after the relay goes idle.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(5);
 /// The worker's stack: it only formats records.
 const STACK: usize = 256 * 1024;
 
@@ -55,20 +58,46 @@ impl Side {
     }
 }
 
-/// When something was seen: wall time for the record, a monotonic instant
-/// for durations.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Stamp {
-    pub wall: SystemTime,
-    pub mono: Instant,
+/// Short bytes (an id, a method or tool name) kept inline, so the relay
+/// allocates nothing for them in the common case.
+#[derive(Clone)]
+pub(crate) enum Short {
+    Inline { len: u8, buf: [u8; 38] },
+    Heap(Box<[u8]>),
 }
 
-impl Stamp {
-    pub fn now() -> Self {
-        Self {
-            wall: SystemTime::now(),
-            mono: Instant::now(),
+impl Short {
+    pub fn new(b: &[u8]) -> Self {
+        let mut buf = [0u8; 38];
+        match buf.get_mut(..b.len()) {
+            Some(head) => {
+                head.copy_from_slice(b);
+                Short::Inline {
+                    len: b.len() as u8,
+                    buf,
+                }
+            }
+            None => Short::Heap(b.into()),
         }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Short::Inline { len, buf } => &buf[..usize::from(*len)],
+            Short::Heap(b) => b,
+        }
+    }
+
+    /// The bytes as text (they came from a decoded JSON string or raw JSON).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for Short {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // ids and names only, but keep the rule: no content in Debug
+        write!(f, "Short({} bytes)", self.as_bytes().len())
     }
 }
 
@@ -76,14 +105,15 @@ impl Stamp {
 #[derive(Debug)]
 pub(crate) struct RequestSeen {
     pub from: Side,
-    pub method: Box<str>,
+    pub method: Short,
     /// The id as raw JSON (`None`: a request without one).
-    pub id: Option<Box<[u8]>>,
-    pub tool: Option<Box<str>>,
+    pub id: Option<Short>,
+    pub tool: Option<Short>,
     /// `tools/call` arguments, raw, to hash (and record with `--audit-arguments`).
     pub args: Option<Vec<u8>>,
     pub bytes: u64,
-    pub at: Stamp,
+    /// When it was seen (the worker derives the wall time: one clock read on the relay).
+    pub at: Instant,
 }
 
 /// A response as the relay saw it.
@@ -91,7 +121,7 @@ pub(crate) struct RequestSeen {
 pub(crate) struct ResponseSeen {
     /// Who sent the request it answers.
     pub to: Side,
-    pub id: Box<[u8]>,
+    pub id: Short,
     /// `error.code` (0 when the error has none); `None` for a result.
     pub error_code: Option<i64>,
     /// `result.isError` is `true`.
@@ -109,7 +139,7 @@ pub(crate) enum Event {
     /// `notifications/cancelled` for a request `from` sent.
     Cancel {
         from: Side,
-        id: Box<[u8]>,
+        id: Short,
     },
     /// A `tools/call` the policy denied, answered by the proxy with `reply_bytes`.
     Denied {
@@ -198,6 +228,8 @@ impl Auditor {
             client: Pending::default(),
             from_server: Pending::default(),
             clock: Clock::default(),
+            now: (SystemTime::now(), Instant::now()),
+            flushed: Instant::now(),
             buf: Vec::with_capacity(512),
             redacted: Vec::with_capacity(512),
             failures: failures.clone(),
@@ -320,25 +352,65 @@ struct Worker {
     /// Requests the server sent, awaiting the client.
     from_server: Pending,
     clock: Clock,
+    /// Wall and monotonic time read together when the current batch arrived.
+    now: (SystemTime, Instant),
+    /// When the file was last written.
+    flushed: Instant,
     buf: Vec<u8>,
     redacted: Vec<u8>,
     failures: Arc<AtomicU64>,
 }
 
+/// Lower-case hex of a digest.
+fn hex_of(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
 impl Worker {
     fn run(mut self, rx: Receiver<Msg>) {
-        for msg in rx {
+        // A flush asked for while the last one is recent waits until
+        // FLUSH_EVERY has passed (or the next request for one): under load,
+        // one write per interval instead of one per relay wake-up.
+        let mut due: Option<Instant> = None;
+        loop {
+            let msg = match due {
+                Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                    Ok(m) => m,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.flush();
+                        due = None;
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(m) => m,
+                    Err(_) => break,
+                },
+            };
             match msg {
                 Msg::Events { events, flush } => {
+                    self.now = (SystemTime::now(), Instant::now());
                     for e in events {
                         self.handle(e);
                     }
-                    if flush {
-                        self.flush();
+                    if flush && due.is_none() {
+                        if self.flushed.elapsed() >= FLUSH_EVERY {
+                            self.flush();
+                        } else {
+                            due = Some(self.flushed + FLUSH_EVERY);
+                        }
                     }
                 }
                 Msg::Sync(ack) => {
                     self.flush();
+                    due = None;
                     let _ = ack.send(());
                 }
             }
@@ -347,6 +419,7 @@ impl Worker {
     }
 
     fn flush(&mut self) {
+        self.flushed = Instant::now();
         self.log.flush();
         self.failures.store(self.log.failures, Ordering::Relaxed);
     }
@@ -362,7 +435,7 @@ impl Worker {
         match e {
             Event::Request(r) => self.request(r),
             Event::Response(r) => self.response(r),
-            Event::Cancel { from, id } => self.cancel(from, &id),
+            Event::Cancel { from, id } => self.cancel(from, id.as_bytes()),
             Event::Denied { req, reply_bytes } => self.denied(req, reply_bytes),
             Event::Violation {
                 from,
@@ -379,16 +452,21 @@ impl Worker {
         }
     }
 
+    /// The wall-clock time of `at`, from the pair read when the batch arrived.
+    fn wall(&self, at: Instant) -> SystemTime {
+        let (wall, mono) = self.now;
+        match mono.checked_duration_since(at) {
+            Some(ago) => wall.checked_sub(ago).unwrap_or(wall),
+            None => wall + at.duration_since(mono),
+        }
+    }
+
     fn entry(&self, r: RequestSeen) -> Entry {
-        let id =
-            r.id.as_deref()
-                .map_or("null".into(), String::from_utf8_lossy);
-        let mut e = Entry::new(&r.method, &id, r.bytes);
-        e.ts = r.at.wall;
-        e.start = r.at.mono;
-        e.tool = r.tool;
+        let id = r.id.as_ref().map_or("null".into(), Short::text);
+        let mut e = Entry::at(&r.method.text(), &id, r.bytes, self.wall(r.at), r.at);
+        e.tool = r.tool.map(|t| t.text().into());
         if let Some(args) = r.args {
-            e.args_sha256 = Some(hex::encode(Sha256::digest(&args)).into());
+            e.args_sha256 = Some(hex_of(&Sha256::digest(&args)).into());
             if self.record_arguments {
                 e.arguments = Some(String::from_utf8_lossy(&args).into());
             }
@@ -397,7 +475,7 @@ impl Worker {
     }
 
     fn request(&mut self, r: RequestSeen) {
-        let (from, key) = (r.from, r.id.as_deref().and_then(IdKey::of));
+        let (from, key) = (r.from, r.id.as_ref().and_then(|i| IdKey::of(i.as_bytes())));
         let Some(key) = key else { return };
         let e = self.entry(r);
         if let Some(old) = self.table(from).insert(key, e) {
@@ -406,7 +484,9 @@ impl Worker {
     }
 
     fn response(&mut self, r: ResponseSeen) {
-        let Some(key) = IdKey::of(&r.id) else { return };
+        let Some(key) = IdKey::of(r.id.as_bytes()) else {
+            return;
+        };
         let Some(e) = self.table(r.to).remove(&key) else {
             return;
         };

@@ -32,11 +32,11 @@ pub fn top(msg: &[u8]) -> Option<Top<'_>> {
     let mut ok = true;
     members(msg, |key, value| {
         let slot = match key {
-            "id" => &mut t.id,
-            "method" => &mut method,
-            "params" => &mut t.params,
-            "result" => &mut t.result,
-            "error" => &mut t.error,
+            b"id" => &mut t.id,
+            b"method" => &mut method,
+            b"params" => &mut t.params,
+            b"result" => &mut t.result,
+            b"error" => &mut t.error,
             _ => return true,
         };
         if slot.is_some() {
@@ -70,8 +70,8 @@ pub fn call(params: &[u8]) -> Option<Call<'_>> {
     let mut ok = true;
     members(params, |key, value| {
         let slot = match key {
-            "name" => &mut name,
-            "arguments" => &mut arguments,
+            b"name" => &mut name,
+            b"arguments" => &mut arguments,
             _ => return true,
         };
         if slot.is_some() {
@@ -95,7 +95,7 @@ pub fn call(params: &[u8]) -> Option<Call<'_>> {
 pub fn member<'a>(obj: &'a [u8], want: &str) -> Option<&'a [u8]> {
     let mut found = None;
     members(obj, |key, value| {
-        if key == want {
+        if key == want.as_bytes() {
             found = Some(value);
             return false;
         }
@@ -114,8 +114,10 @@ pub fn string(raw: &[u8]) -> Option<Cow<'_, str>> {
 }
 
 /// Calls `f(key, raw value)` for each member of the object `obj` until `f`
-/// returns false. `None` if `obj` is not a (complete) object.
-pub fn members<'a>(obj: &'a [u8], mut f: impl FnMut(&str, &'a [u8]) -> bool) -> Option<()> {
+/// returns false; the key is decoded (its bytes as they are when it holds no
+/// escape, the common case, so nothing is allocated). `None` if `obj` is not
+/// a (complete) object.
+pub fn members<'a>(obj: &'a [u8], mut f: impl FnMut(&[u8], &'a [u8]) -> bool) -> Option<()> {
     let mut i = ws(obj, 0);
     if obj.get(i) != Some(&b'{') {
         return None;
@@ -129,14 +131,21 @@ pub fn members<'a>(obj: &'a [u8], mut f: impl FnMut(&str, &'a [u8]) -> bool) -> 
             return None;
         }
         let kend = skip_string(obj, i)?;
-        let key = string(&obj[i..kend])?;
+        let raw = &obj[i + 1..kend - 1];
+        let decoded;
+        let key: &[u8] = if raw.iter().any(|&b| b == b'\\' || b < 0x20) {
+            decoded = string(&obj[i..kend])?;
+            decoded.as_bytes()
+        } else {
+            raw
+        };
         i = ws(obj, kend);
         if obj.get(i) != Some(&b':') {
             return None;
         }
         i = ws(obj, i + 1);
         let vend = skip_value(obj, i)?;
-        if !f(&key, &obj[i..vend]) {
+        if !f(key, &obj[i..vend]) {
             return Some(());
         }
         i = ws(obj, vend);
