@@ -1,7 +1,9 @@
 //! mcp-warden: takes long-lived secrets out of MCP server configurations.
 //!
 //! Dependencies point one way:
-//! `main/cli -> verbs -> (resolve, launch, proxy, clients, scan) -> (backend, reference, secret)`.
+//! `main/cli -> verbs -> (govern, protect, launch) -> (resolve, proxy, scan) ->
+//! (backend, clients) -> (reference, secret, template, exit, atomic_file, paths)`;
+//! docs/ARCHITECTURE.md describes each folder.
 
 pub mod atomic_file;
 pub mod backend;
