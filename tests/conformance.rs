@@ -1,0 +1,354 @@
+//! The official MCP conformance suite (`@modelcontextprotocol/conformance`,
+//! installed by scripts/setup, run with the Node >= 22 in .tools/node) against
+//! `mcp-warden connect`:
+//!
+//! - client scenarios: the suite starts its own test server and runs
+//!   tests/py/conformance_client.py, which drives `mcp-warden connect URL`
+//!   with the official Python MCP client; the suite judges what the bridge
+//!   sent and how it reacted (handshake, tool call, elicitation answered with
+//!   the schema's defaults, SSE resumption honouring `retry` and
+//!   `Last-Event-ID`);
+//! - server scenarios: the whole active server suite against
+//!   server-everything's Streamable HTTP endpoint, once directly and once
+//!   through `connect` (its stdio side served over Streamable HTTP by
+//!   supergateway); every scenario must end the same both ways.
+//!
+//! The scenario table this produces is published in docs/conformance.md.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use common::process::wait_with_timeout;
+use common::{Home, bin_path, service_env, wait_until};
+use serde_json::Value;
+
+/// One check of one scenario, as the suite wrote it to `checks.json`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Check {
+    id: String,
+    status: String,
+    error: String,
+}
+
+/// One scenario's checks and what the suite made of them.
+#[derive(Debug)]
+struct ScenarioResult {
+    scenario: String,
+    checks: Vec<Check>,
+}
+
+impl ScenarioResult {
+    fn count(&self, status: &str) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
+    }
+
+    /// The suite's own verdict: no FAILURE (and, for clients, no WARNING).
+    fn verdict(&self) -> String {
+        let (ok, failed, warned) = (
+            self.count("SUCCESS"),
+            self.count("FAILURE"),
+            self.count("WARNING"),
+        );
+        let mut v = format!("{ok}/{} passed", ok + failed);
+        if warned > 0 {
+            v.push_str(&format!(", {warned} warning(s)"));
+        }
+        v
+    }
+
+    /// The (check id, status) pairs, sorted: what must match across routes.
+    fn outcome(&self) -> Vec<(String, String)> {
+        let mut o: Vec<_> = self
+            .checks
+            .iter()
+            .filter(|c| c.status != "INFO")
+            .map(|c| (c.id.clone(), c.status.clone()))
+            .collect();
+        o.sort();
+        o
+    }
+}
+
+/// The suite's CLI and what it drives, from the variables scripts/test exports.
+struct Suite {
+    node22: String,
+    cli: String,
+}
+
+impl Suite {
+    fn new() -> Suite {
+        Suite {
+            node22: service_env("MCP_WARDEN_TEST_NODE22"),
+            cli: service_env("MCP_WARDEN_TEST_CONFORMANCE"),
+        }
+    }
+
+    /// Runs `conformance ARGS -o OUT` (bounded), returning its output and the
+    /// per-scenario results it saved under OUT.
+    fn run(&self, args: &[&str], home: &Home, out: &Path, limit: Duration) -> (Output, Vec<ScenarioResult>) {
+        let child = Command::new(&self.node22)
+            .arg(&self.cli)
+            .args(args)
+            .arg("-o")
+            .arg(out)
+            .current_dir(out)
+            .env("MCP_WARDEN_BIN", bin_path())
+            .env("MCP_WARDEN_HOME", home.path())
+            .env("MCP_WARDEN_KEY_STORE", "file")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the conformance suite");
+        let output = wait_with_timeout(child, limit);
+        (output, read_results(out))
+    }
+}
+
+/// Every `<scenario>-<timestamp>/checks.json` under `dir`, by scenario name.
+fn read_results(dir: &Path) -> Vec<ScenarioResult> {
+    let mut results: Vec<ScenarioResult> = std::fs::read_dir(dir)
+        .expect("read the results directory")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let checks = std::fs::read_to_string(e.path().join("checks.json")).ok()?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            Some(ScenarioResult {
+                scenario: scenario_of(&name),
+                checks: parse_checks(&checks),
+            })
+        })
+        .collect();
+    results.sort_by(|a, b| a.scenario.cmp(&b.scenario));
+    results
+}
+
+/// `server-tools-list-2026-12-02T22-50-01-123Z` -> `tools-list`.
+fn scenario_of(dir_name: &str) -> String {
+    let name = dir_name.strip_prefix("server-").unwrap_or(dir_name);
+    // The suite appends `-` and an ISO timestamp with `:` and `.` made `-` (24 chars).
+    match name.len().checked_sub(25) {
+        Some(cut) if name.as_bytes()[cut] == b'-' => name[..cut].to_string(),
+        _ => name.to_string(),
+    }
+}
+
+fn parse_checks(text: &str) -> Vec<Check> {
+    let v: Value = serde_json::from_str(text).expect("checks.json is JSON");
+    let field = |c: &Value, k: &str| c[k].as_str().unwrap_or_default().to_string();
+    v.as_array()
+        .expect("checks.json is an array")
+        .iter()
+        .map(|c| Check {
+            id: field(c, "id"),
+            status: field(c, "status"),
+            error: field(c, "errorMessage"),
+        })
+        .collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Whether this build has `connect`; when not, the test says so and skips.
+fn connect_available() -> bool {
+    let o = Command::new(bin_path())
+        .args(["connect", "--help"])
+        .output()
+        .expect("run mcp-warden");
+    if !o.status.success() {
+        eprintln!(
+            "SKIP: this mcp-warden has no `connect` subcommand (conformance runs once it exists): {}",
+            text(&o.stderr).lines().next().unwrap_or_default()
+        );
+    }
+    o.status.success()
+}
+
+/// A path the suite and supergateway split on spaces must have none.
+fn no_spaces(p: &str) -> &str {
+    assert!(!p.contains(' '), "the conformance suite splits its --command on spaces: {p}");
+    p
+}
+
+/// Runs one client scenario with `connect` as the client; the suite's own
+/// verdict must be a pass with no warning.
+fn client_scenario(name: &str) {
+    if !connect_available() {
+        return;
+    }
+    let home = Home::new();
+    let out = tempfile::tempdir().expect("tempdir");
+    let client = format!(
+        "{} {}",
+        no_spaces(&service_env("MCP_WARDEN_TEST_PYTHON")),
+        no_spaces(&service_env("MCP_WARDEN_TEST_CONFORMANCE_CLIENT"))
+    );
+    no_spaces(&bin_path().to_string_lossy());
+    let args = ["client", "--command", &client, "--scenario", name, "--timeout", "60000"];
+    let (o, results) = Suite::new().run(&args, &home, out.path(), Duration::from_secs(100));
+    let report = format!(
+        "conformance client --scenario {name}: exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let [r] = results.as_slice() else {
+        panic!("expected one result directory, got {}\n{report}", results.len());
+    };
+    let bad: Vec<_> = r.checks.iter().filter(|c| c.status == "FAILURE" || c.status == "WARNING").collect();
+    assert!(bad.is_empty(), "{name}: {bad:#?}\n{report}");
+    assert!(r.count("SUCCESS") > 0, "{name}: no check passed\n{report}");
+    assert!(o.status.success(), "{name}: the suite failed the run\n{report}");
+}
+
+#[test]
+fn client_initialize() {
+    client_scenario("initialize");
+}
+
+#[test]
+fn client_tools_call() {
+    client_scenario("tools_call");
+}
+
+#[test]
+fn client_elicitation_defaults() {
+    client_scenario("elicitation-sep1034-client-defaults");
+}
+
+#[test]
+fn client_sse_retry() {
+    client_scenario("sse-retry");
+}
+
+/// A background process killed (and reaped) on drop; its output goes to a file.
+struct Background {
+    child: Child,
+    name: &'static str,
+    log: PathBuf,
+}
+
+impl Background {
+    fn start(name: &'static str, mut c: Command, log_dir: &Path, port: u16) -> Background {
+        let log = log_dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = c
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let bg = Background { child, name, log };
+        let up = wait_until(Duration::from_secs(30), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "{name} did not listen on {port}: {}", bg.log_text());
+        bg
+    }
+
+    fn log_text(&self) -> String {
+        format!("{} log:\n{}", self.name, std::fs::read_to_string(&self.log).unwrap_or_default())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// server-everything's Streamable HTTP endpoint on a free port.
+fn start_everything(log_dir: &Path) -> (Background, String) {
+    let port = free_port();
+    let mut c = Command::new(service_env("MCP_WARDEN_TEST_NODE"));
+    c.arg(service_env("MCP_WARDEN_TEST_EVERYTHING"))
+        .arg("streamableHttp")
+        .env("PORT", port.to_string());
+    let bg = Background::start("server-everything", c, log_dir, port);
+    (bg, format!("http://127.0.0.1:{port}/mcp"))
+}
+
+/// `mcp-warden connect URL`'s stdio side served over Streamable HTTP by
+/// supergateway (stateful: one bridge per session).
+fn start_bridge(home: &Home, url: &str, log_dir: &Path) -> (Background, String) {
+    let port = free_port();
+    let bridge = format!("{} connect {url}", no_spaces(&bin_path().to_string_lossy()));
+    let mut c = Command::new(service_env("MCP_WARDEN_TEST_NODE"));
+    c.arg(service_env("MCP_WARDEN_TEST_SUPERGATEWAY"))
+        .args(["--stdio", &bridge, "--outputTransport", "streamableHttp", "--stateful"])
+        .args(["--port", &port.to_string(), "--logLevel", "info"])
+        .env("MCP_WARDEN_HOME", home.path())
+        .env("MCP_WARDEN_KEY_STORE", "file");
+    let bg = Background::start("supergateway", c, log_dir, port);
+    (bg, format!("http://127.0.0.1:{port}/mcp"))
+}
+
+/// The Markdown table of docs/conformance.md: scenario, direct, through connect.
+fn table(direct: &[ScenarioResult], bridged: &[ScenarioResult]) -> String {
+    let mut t = String::from("| scenario | direct | through `connect` |\n|---|---|---|\n");
+    for d in direct {
+        let b = bridged
+            .iter()
+            .find(|b| b.scenario == d.scenario)
+            .map_or("not run".to_string(), ScenarioResult::verdict);
+        t.push_str(&format!("| {} | {} | {b} |\n", d.scenario, d.verdict()));
+    }
+    t
+}
+
+#[test]
+fn server_scenarios_same_direct_and_through_connect() {
+    if !connect_available() {
+        return;
+    }
+    let home = Home::new();
+    let logs = tempfile::tempdir().expect("tempdir");
+    let (everything, direct_url) = start_everything(logs.path());
+    let (gateway, bridged_url) = start_bridge(&home, &direct_url, logs.path());
+    let suite = Suite::new();
+    let limit = Duration::from_secs(240);
+    let (direct_dir, bridged_dir) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let (od, direct) = suite.run(&["server", "--url", &direct_url], &home, direct_dir.path(), limit);
+    let (ob, bridged) = suite.run(&["server", "--url", &bridged_url], &home, bridged_dir.path(), limit);
+
+    let t = table(&direct, &bridged);
+    let report = format!(
+        "{t}\n--- direct run (exit {:?})\n{}\n--- through connect (exit {:?})\n{}\n{}\n{}",
+        od.status.code(),
+        text(&od.stdout),
+        ob.status.code(),
+        text(&ob.stdout),
+        gateway.log_text(),
+        everything.log_text()
+    );
+    eprintln!("{t}");
+    if let Ok(dir) = std::env::var("CARGO_TARGET_TMPDIR") {
+        let _ = std::fs::write(Path::new(&dir).join("conformance-server.md"), &t);
+    }
+    assert!(direct.len() >= 20, "the direct run produced {} scenario results\n{report}", direct.len());
+    assert!(direct.iter().any(|r| r.count("SUCCESS") > 0), "nothing passed directly\n{report}");
+    let names = |rs: &[ScenarioResult]| rs.iter().map(|r| r.scenario.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&direct), names(&bridged), "not the same scenarios\n{report}");
+    let differ: Vec<_> = direct
+        .iter()
+        .zip(&bridged)
+        .filter(|(d, b)| d.outcome() != b.outcome())
+        .map(|(d, b)| format!("{}: direct {:?}\n  through connect {:?}", d.scenario, d.checks, b.checks))
+        .collect();
+    assert!(differ.is_empty(), "scenarios that end differently through connect:\n{}\n{report}", differ.join("\n"));
+}
