@@ -26,6 +26,7 @@ MW_CONFORMANCE="$MW_ROOT/node_modules/@modelcontextprotocol/conformance/dist/ind
 MW_SUPERGATEWAY="$MW_ROOT/node_modules/supergateway/dist/index.js"
 MW_MCP_REMOTE="$MW_ROOT/node_modules/mcp-remote/dist/proxy.js"
 MW_CONFORMANCE_CLIENT="$MW_ROOT/tests/py/conformance_client.py"
+MW_CONFORMANCE_SERVER="$MW_ROOT/tests/py/conformance_server.py"
 # The Go and Java encoder servers of tests/encoders.rs (built by scripts/setup).
 MW_ENCODERS="$MW_CACHE/encoders"
 MW_JAVA_CP="/usr/share/java/gson.jar:/usr/share/java/jackson-core.jar"

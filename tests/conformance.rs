@@ -8,10 +8,12 @@
 //!   sent and how it reacted (handshake, tool call, elicitation answered with
 //!   the schema's defaults, SSE resumption honouring `retry` and
 //!   `Last-Event-ID`);
-//! - server scenarios: the whole active server suite against
-//!   server-everything's Streamable HTTP endpoint, once directly and once
-//!   through `connect` (its stdio side served over Streamable HTTP by
-//!   supergateway); every scenario must end the same both ways.
+//! - server scenarios: the whole active server suite against a Streamable
+//!   HTTP server, once directly and once through `connect` (its stdio side
+//!   served over Streamable HTTP by supergateway); every scenario must end
+//!   the same both ways. Two servers: tests/py/conformance_server.py (the
+//!   official Python SDK with every fixture the scenarios ask for, so each
+//!   feature they exercise crosses the bridge) and server-everything.
 //!
 //! The scenario table this produces is published in docs/conformance.md.
 
@@ -89,7 +91,13 @@ impl Suite {
 
     /// Runs `conformance ARGS -o OUT` (bounded), returning its output and the
     /// per-scenario results it saved under OUT.
-    fn run(&self, args: &[&str], home: &Home, out: &Path, limit: Duration) -> (Output, Vec<ScenarioResult>) {
+    fn run(
+        &self,
+        args: &[&str],
+        home: &Home,
+        out: &Path,
+        limit: Duration,
+    ) -> (Output, Vec<ScenarioResult>) {
         let child = Command::new(&self.node22)
             .arg(&self.cli)
             .args(args)
@@ -173,7 +181,10 @@ fn connect_available() -> bool {
 
 /// A path the suite and supergateway split on spaces must have none.
 fn no_spaces(p: &str) -> &str {
-    assert!(!p.contains(' '), "the conformance suite splits its --command on spaces: {p}");
+    assert!(
+        !p.contains(' '),
+        "the conformance suite splits its --command on spaces: {p}"
+    );
     p
 }
 
@@ -191,7 +202,15 @@ fn client_scenario(name: &str) {
         no_spaces(&service_env("MCP_WARDEN_TEST_CONFORMANCE_CLIENT"))
     );
     no_spaces(&bin_path().to_string_lossy());
-    let args = ["client", "--command", &client, "--scenario", name, "--timeout", "60000"];
+    let args = [
+        "client",
+        "--command",
+        &client,
+        "--scenario",
+        name,
+        "--timeout",
+        "60000",
+    ];
     let (o, results) = Suite::new().run(&args, &home, out.path(), Duration::from_secs(100));
     let report = format!(
         "conformance client --scenario {name}: exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -200,12 +219,22 @@ fn client_scenario(name: &str) {
         text(&o.stderr)
     );
     let [r] = results.as_slice() else {
-        panic!("expected one result directory, got {}\n{report}", results.len());
+        panic!(
+            "expected one result directory, got {}\n{report}",
+            results.len()
+        );
     };
-    let bad: Vec<_> = r.checks.iter().filter(|c| c.status == "FAILURE" || c.status == "WARNING").collect();
+    let bad: Vec<_> = r
+        .checks
+        .iter()
+        .filter(|c| c.status == "FAILURE" || c.status == "WARNING")
+        .collect();
     assert!(bad.is_empty(), "{name}: {bad:#?}\n{report}");
     assert!(r.count("SUCCESS") > 0, "{name}: no check passed\n{report}");
-    assert!(o.status.success(), "{name}: the suite failed the run\n{report}");
+    assert!(
+        o.status.success(),
+        "{name}: the suite failed the run\n{report}"
+    );
 }
 
 #[test]
@@ -254,7 +283,11 @@ impl Background {
     }
 
     fn log_text(&self) -> String {
-        format!("{} log:\n{}", self.name, std::fs::read_to_string(&self.log).unwrap_or_default())
+        format!(
+            "{} log:\n{}",
+            self.name,
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        )
     }
 }
 
@@ -283,6 +316,17 @@ fn start_everything(log_dir: &Path) -> (Background, String) {
     (bg, format!("http://127.0.0.1:{port}/mcp"))
 }
 
+/// tests/py/conformance_server.py (the Python SDK, every fixture the
+/// server scenarios ask for) on a free port.
+fn start_python_fixture(log_dir: &Path) -> (Background, String) {
+    let port = free_port();
+    let mut c = Command::new(service_env("MCP_WARDEN_TEST_PYTHON"));
+    c.arg(service_env("MCP_WARDEN_TEST_CONFORMANCE_SERVER"))
+        .args(["--port", &port.to_string()]);
+    let bg = Background::start("conformance_server.py", c, log_dir, port);
+    (bg, format!("http://127.0.0.1:{port}/mcp"))
+}
+
 /// `mcp-warden connect URL`'s stdio side served over Streamable HTTP by
 /// supergateway (stateful: one bridge per session).
 fn start_bridge(home: &Home, url: &str, log_dir: &Path) -> (Background, String) {
@@ -298,6 +342,12 @@ fn start_bridge(home: &Home, url: &str, log_dir: &Path) -> (Background, String) 
     (bg, format!("http://127.0.0.1:{port}/mcp"))
 }
 
+/// Scenarios about the HTTP listener itself: through `connect` that listener
+/// is supergateway (it does not check Host/Origin), never the server, and the
+/// bridge sends its own Host header; their outcome says nothing about
+/// `connect`, so they are shown but not compared.
+const FRONT_ONLY: &[&str] = &["dns-rebinding-protection"];
+
 /// The Markdown table of docs/conformance.md: scenario, direct, through connect.
 fn table(direct: &[ScenarioResult], bridged: &[ScenarioResult]) -> String {
     let mut t = String::from("| scenario | direct | through `connect` |\n|---|---|---|\n");
@@ -306,19 +356,21 @@ fn table(direct: &[ScenarioResult], bridged: &[ScenarioResult]) -> String {
             .iter()
             .find(|b| b.scenario == d.scenario)
             .map_or("not run".to_string(), ScenarioResult::verdict);
-        t.push_str(&format!("| {} | {} | {b} |\n", d.scenario, d.verdict()));
+        let note = if FRONT_ONLY.contains(&d.scenario.as_str()) { " (HTTP front: not compared)" } else { "" };
+        t.push_str(&format!("| {}{note} | {} | {b} |\n", d.scenario, d.verdict()));
     }
     t
 }
 
-#[test]
-fn server_scenarios_same_direct_and_through_connect() {
+/// The suite's whole active server suite against `server` directly and
+/// through `connect`; every compared scenario must end the same both ways.
+fn server_scenarios(label: &str, start: fn(&Path) -> (Background, String), min_passed: usize) {
     if !connect_available() {
         return;
     }
     let home = Home::new();
     let logs = tempfile::tempdir().expect("tempdir");
-    let (everything, direct_url) = start_everything(logs.path());
+    let (server, direct_url) = start(logs.path());
     let (gateway, bridged_url) = start_bridge(&home, &direct_url, logs.path());
     let suite = Suite::new();
     let limit = Duration::from_secs(240);
@@ -328,27 +380,41 @@ fn server_scenarios_same_direct_and_through_connect() {
 
     let t = table(&direct, &bridged);
     let report = format!(
-        "{t}\n--- direct run (exit {:?})\n{}\n--- through connect (exit {:?})\n{}\n{}\n{}",
+        "{label}\n{t}\n--- direct run (exit {:?})\n{}\n--- through connect (exit {:?})\n{}\n{}\n{}",
         od.status.code(),
         text(&od.stdout),
         ob.status.code(),
         text(&ob.stdout),
         gateway.log_text(),
-        everything.log_text()
+        server.log_text()
     );
-    eprintln!("{t}");
+    eprintln!("{label}\n{t}");
     if let Ok(dir) = std::env::var("CARGO_TARGET_TMPDIR") {
-        let _ = std::fs::write(Path::new(&dir).join("conformance-server.md"), &t);
+        let _ = std::fs::write(Path::new(&dir).join(format!("conformance-{label}.md")), &t);
     }
-    assert!(direct.len() >= 20, "the direct run produced {} scenario results\n{report}", direct.len());
-    assert!(direct.iter().any(|r| r.count("SUCCESS") > 0), "nothing passed directly\n{report}");
+    let passed = direct.iter().filter(|r| r.count("FAILURE") == 0 && r.count("SUCCESS") > 0).count();
+    assert!(passed >= min_passed, "only {passed} scenarios passed directly\n{report}");
     let names = |rs: &[ScenarioResult]| rs.iter().map(|r| r.scenario.clone()).collect::<Vec<_>>();
     assert_eq!(names(&direct), names(&bridged), "not the same scenarios\n{report}");
     let differ: Vec<_> = direct
         .iter()
         .zip(&bridged)
+        .filter(|(d, _)| !FRONT_ONLY.contains(&d.scenario.as_str()))
         .filter(|(d, b)| d.outcome() != b.outcome())
         .map(|(d, b)| format!("{}: direct {:?}\n  through connect {:?}", d.scenario, d.checks, b.checks))
         .collect();
     assert!(differ.is_empty(), "scenarios that end differently through connect:\n{}\n{report}", differ.join("\n"));
+}
+
+/// The Python SDK fixture passes every active server scenario directly.
+#[test]
+fn server_scenarios_python_sdk_same_through_connect() {
+    server_scenarios("python-sdk", start_python_fixture, 30);
+}
+
+/// server-everything has only some of the suite's fixtures; whatever it
+/// passes or fails directly, it must pass or fail the same through connect.
+#[test]
+fn server_scenarios_everything_same_through_connect() {
+    server_scenarios("server-everything", start_everything, 10);
 }
