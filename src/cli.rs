@@ -26,6 +26,9 @@ pub struct Cli {
 pub enum Command {
     /// Run an MCP server with secrets injected into its environment only.
     Run(RunArgs),
+    /// Reach a remote MCP server (Streamable HTTP or HTTP+SSE) as a local stdio server,
+    /// its headers and URL filled from secret references, through the same guard as run.
+    Connect(ConnectArgs),
     /// Record (or check) the hashes of what a profile runs: `pin @NAME`.
     Pin(PinArgs),
     /// Manage secrets: set, get, ls, rm, info.
@@ -198,6 +201,92 @@ pub struct GuardArgs {
     /// After SIGTERM: wait this long before SIGKILL.
     #[arg(long, default_value = "5s", value_name = "DURATION")]
     pub term_grace: String,
+}
+
+/// `connect [OPTIONS] <URL> [NAME=REF]...`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The MCP client starts `mcp-warden connect` as a stdio server; mcp-warden speaks \
+Streamable HTTP (or, with --transport auto, falls back to the older HTTP+SSE transport) to URL. \
+%{NAME} in a -H template or in the URL's path or query is replaced by NAME's value (percent-encoded \
+in the URL); %%{ is a literal %{. Values are fetched concurrently before connecting and live only \
+in mcp-warden's memory.\n\n\
+SAFETY: TLS certificates are always verified (private CAs via SSL_CERT_FILE / SSL_CERT_DIR); plain \
+http:// only to loopback; a redirect to another origin is followed without the -H headers; a value \
+holding CR, LF or NUL is refused; HTTPS_PROXY / NO_PROXY are honoured. Every injected value is \
+redacted from what the server sends; the audit log and --allow-tool / --deny-tool work as for run. \
+A request the bridge cannot carry gets a JSON-RPC error naming why (and stderr the same line).\n\n\
+Example (what `mcp-warden protect` writes):\n  \
+mcp-warden connect https://mcp.example.com/mcp TOKEN=local://example-token -H 'Authorization: Bearer %{TOKEN}'\n\n\
+EXIT STATUS: 0 when the client closed its input; 128+N after signal N. Otherwise 64 usage (a bad \
+URL, plain http to a non-loopback host), 65 a value that cannot go in a header or URL (CR, LF, NUL, \
+not UTF-8), 69, 77, 78 as for run."
+)]
+pub struct ConnectArgs {
+    /// The remote MCP endpoint (https://..., or http:// to loopback).
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Secrets the URL and the headers use: NAME=REF.
+    #[arg(value_name = "NAME=REF")]
+    pub assignments: Vec<String>,
+
+    /// A header to send: 'Name: TEMPLATE' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: TEMPLATE")]
+    pub headers: Vec<String>,
+
+    /// Which transport: auto (Streamable HTTP, else HTTP+SSE), http, sse.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub transport: TransportArg,
+
+    /// Per-reference timeout, e.g. 10s, 1500ms.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Time to open a connection to the server (TCP and TLS).
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub connect_timeout: String,
+
+    /// Longest wait for an answer's headers, and longest silence while an answer is awaited.
+    #[arg(long, default_value = "120s", value_name = "DURATION")]
+    pub read_timeout: String,
+
+    /// After the client closes stdin: how long requests in flight may finish before the
+    /// session is ended on the server.
+    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    pub stdin_grace: String,
+
+    /// Server label in the audit log [default: the URL's host].
+    #[arg(long, value_name = "LABEL")]
+    pub name: Option<String>,
+
+    /// Do not write the audit log.
+    #[arg(long)]
+    pub no_audit: bool,
+
+    /// Audit log file [default: <data dir>/audit/audit.jsonl].
+    #[arg(long, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+
+    /// Record tool-call arguments (redacted) in the audit log, not only their SHA-256.
+    #[arg(long)]
+    pub audit_arguments: bool,
+
+    /// Allow only tools matching this glob (repeatable).
+    #[arg(long = "allow-tool", value_name = "GLOB")]
+    pub allow_tool: Vec<String>,
+
+    /// Deny tools matching this glob (repeatable; wins over --allow-tool).
+    #[arg(long = "deny-tool", value_name = "GLOB")]
+    pub deny_tool: Vec<String>,
+}
+
+/// `connect --transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportArg {
+    Auto,
+    Http,
+    Sse,
 }
 
 /// `pin @NAME`

@@ -235,7 +235,7 @@ pub(crate) fn transport(e: &reqwest::Error, peer: &Peer) -> Fail {
 
 /// rustls with aws-lc-rs and the system's roots (`SSL_CERT_FILE`/`SSL_CERT_DIR`
 /// honoured), read once per process however many clients are built.
-fn tls_config() -> Result<rustls::ClientConfig, Fail> {
+pub(crate) fn tls_config() -> Result<rustls::ClientConfig, Fail> {
     static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, Fail>> =
         std::sync::OnceLock::new();
     CONFIG.get_or_init(load_tls_config).clone()

@@ -96,14 +96,14 @@ pub fn build(plan: &GuardPlan, resolved: &[Resolved]) -> Result<Option<Arc<Guard
     Ok(Some(Arc::new(guard)))
 }
 
-type ClientIn = Box<dyn AsyncRead + Unpin + Send>;
-type ClientOut = Box<dyn AsyncWrite + Unpin + Send>;
+pub type ClientIn = Box<dyn AsyncRead + Unpin + Send>;
+pub type ClientOut = Box<dyn AsyncWrite + Unpin + Send>;
 
 /// Our stdin and stdout for the relay. Pipes (as most MCP clients connect
 /// them) and sockets (Node-based clients use socket pairs) are driven by the
 /// event loop directly; anything else (a terminal, a file) goes through
 /// tokio's blocking-thread wrappers.
-fn client_stdio() -> (ClientIn, ClientOut) {
+pub fn client_stdio() -> (ClientIn, ClientOut) {
     let stdin = std::io::stdin();
     let input: ClientIn = match event_loop_stream(stdin.as_fd()) {
         Some(Stream::Pipe(fd)) => match pipe::Receiver::from_owned_fd(fd) {

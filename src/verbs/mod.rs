@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod completions;
+pub mod connect;
 pub mod doctor;
 pub mod headers;
 pub mod inventory;
@@ -40,6 +41,9 @@ pub enum Error {
     Backend(#[from] BackendError),
     #[error(transparent)]
     Launch(#[from] LaunchError),
+    /// `connect`'s endpoint and client set-up.
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
     /// Profiles and pins (78 config, 77 refused by the pin policy, 64 usage).
     #[error(transparent)]
     Govern(#[from] crate::govern::GovernError),
@@ -65,6 +69,7 @@ impl ExitStatus for Error {
             Error::ResolveOne(e) => e.exit_code(),
             Error::Backend(e) => e.exit_code(),
             Error::Launch(e) => e.exit_code(),
+            Error::Remote(e) => e.exit_code(),
             Error::Govern(e) => e.exit_code(),
             Error::Io(_) => Code::IoErr,
             Error::Data(_) => Code::DataErr,
@@ -246,6 +251,7 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
     use crate::cli::Command;
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Connect(args) => connect::run(args),
         Command::Pin(args) => pin::run(args),
         Command::Secret(cmd) => secret::run(cmd),
         Command::Audit(args) => audit::run(args),

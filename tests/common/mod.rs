@@ -22,6 +22,7 @@ pub mod env;
 pub mod expected;
 pub mod output;
 pub mod process;
+pub mod remote;
 
 /// A canary: if this string shows up in any output, a secret leaked.
 pub const CANARY: &str = "canary-3f9a7c1e-do-not-leak";

@@ -1,0 +1,309 @@
+//! The bridge: client lines in, remote server messages out.
+//!
+//! Owns the order of work for one connection: reading the client's lines,
+//! choosing the transport on the first message (`--transport auto` falls
+//! back to HTTP+SSE when the server refuses a Streamable HTTP `initialize`
+//! with 400, 404 or 405), carrying `initialize` and the first message before
+//! anything else and every later message concurrently, cancellation, the GET
+//! stream once the session is initialized, and the end: in-flight work gets
+//! `grace`, then the session is ended on the server and the output closed.
+//! Must not know about the guard: it reads and writes plain lines.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::endpoint::Endpoint;
+use super::http::{Failure, Http};
+use super::legacy::{self, Channel};
+use super::link::Link;
+use super::rpc::{self, Msg};
+use super::streamable::{self, Outcome};
+
+/// `--transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Streamable HTTP, falling back to HTTP+SSE.
+    Auto,
+    /// Streamable HTTP only.
+    Http,
+    /// HTTP+SSE only.
+    Sse,
+}
+
+/// How the bridge runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub transport: Transport,
+    /// After the client's input ends: how long in-flight requests may take.
+    pub grace: Duration,
+}
+
+#[derive(Clone)]
+enum Mode {
+    Streamable,
+    Legacy(Arc<Channel>),
+}
+
+struct Bridge {
+    link: Arc<Link>,
+    opts: Options,
+    mode: Option<Mode>,
+    tasks: JoinSet<()>,
+    listening: Option<u64>,
+}
+
+/// Runs the bridge until `input` ends or `stop` turns true. Server messages
+/// are written to `output` one per line, diagnostics to `diag`.
+pub async fn serve(
+    http: Http,
+    ep: Endpoint,
+    opts: Options,
+    input: impl AsyncRead + Unpin + Send + 'static,
+    output: impl AsyncWrite + Unpin + Send + 'static,
+    diag: impl AsyncWrite + Unpin + Send + 'static,
+    mut stop: watch::Receiver<bool>,
+) {
+    let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>(256);
+    let (diag_tx, diag_rx) = mpsc::unbounded_channel::<String>();
+    let writer = tokio::spawn(write_lines(out_rx, output));
+    let diag_writer = tokio::spawn(write_diag(diag_rx, diag));
+    let mut b = Bridge {
+        link: Arc::new(Link::new(http, ep, out_tx, diag_tx)),
+        opts,
+        mode: None,
+        tasks: JoinSet::new(),
+        listening: None,
+    };
+    let max = b.link.http.limits.max_message;
+    let mut lines = BufReader::with_capacity(64 * 1024, input);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = {
+            let mut limited = (&mut lines).take(max as u64 + 1);
+            tokio::select! {
+                r = limited.read_until(b'\n', &mut line) => r,
+                Ok(_) = stop.wait_for(|s| *s) => break,
+            }
+        };
+        match read {
+            Ok(0) | Err(_) => break,
+            Ok(_) if line.len() > max && !line.ends_with(b"\n") => {
+                b.link.say(&format!(
+                    "a client message is larger than {max} bytes; stopping"
+                ));
+                break;
+            }
+            Ok(_) => b.on_line(std::mem::take(&mut line)).await,
+        }
+        while b.tasks.try_join_next().is_some() {}
+    }
+    b.finish().await;
+    let Bridge { link, .. } = b;
+    drop(link);
+    for w in [writer, diag_writer] {
+        let _ = tokio::time::timeout(Duration::from_secs(2), w).await;
+    }
+}
+
+async fn write_lines(mut rx: mpsc::Receiver<Vec<u8>>, mut out: impl AsyncWrite + Unpin) {
+    while let Some(l) = rx.recv().await {
+        if out.write_all(&l).await.is_err() {
+            break;
+        }
+        if rx.is_empty() && out.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = out.shutdown().await;
+}
+
+async fn write_diag(mut rx: mpsc::UnboundedReceiver<String>, mut out: impl AsyncWrite + Unpin) {
+    while let Some(l) = rx.recv().await {
+        if out.write_all(l.as_bytes()).await.is_err() || out.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = out.shutdown().await;
+}
+
+/// The ids of the requests in `msgs`.
+fn request_ids(msgs: &[Msg]) -> Vec<String> {
+    msgs.iter()
+        .filter(|m| m.is_request())
+        .filter_map(|m| m.id.clone())
+        .collect()
+}
+
+impl Bridge {
+    async fn on_line(&mut self, line: Vec<u8>) {
+        if line.trim_ascii().is_empty() {
+            return;
+        }
+        let msgs = rpc::read(&line);
+        let ids = request_ids(&msgs);
+        let method = |name: &str| msgs.iter().any(|m| m.method.as_deref() == Some(name));
+        if method("initialize") {
+            self.link.with_session(|s| {
+                s.init = Some(line.clone());
+                s.init_id = ids.first().cloned();
+                s.id = None;
+                s.protocol = None;
+                s.generation += 1;
+            });
+        }
+        self.link.await_ids(&ids);
+        let cancels: Vec<String> = msgs.iter().filter_map(|m| m.cancels.clone()).collect();
+        if self.mode.is_none() {
+            self.first(&line, &msgs, &ids).await;
+        } else if method("initialize") || method("notifications/initialized") || !cancels.is_empty()
+        {
+            // in order: the session must exist before what follows; a
+            // cancellation reaches the server before its request's stream closes
+            self.carry_now(&line, &msgs, &ids).await;
+        } else {
+            let (link, mode, task_ids) = (self.link.clone(), self.mode.clone(), ids.clone());
+            let handle = self.tasks.spawn(async move {
+                if let Some(mode) = mode {
+                    carry(&link, &mode, &line, &msgs, &task_ids).await;
+                }
+            });
+            if ids.len() == 1 {
+                self.link.set_task(&ids, handle);
+            }
+            return;
+        }
+        for id in &cancels {
+            self.link.cancel(id);
+        }
+        self.maybe_listen(&msgs);
+    }
+
+    /// The first message decides the transport.
+    async fn first(&mut self, line: &[u8], msgs: &[Msg], ids: &[String]) {
+        let link = self.link.clone();
+        let chosen = match self.opts.transport {
+            Transport::Sse => open_legacy(&link).await,
+            Transport::Http => Ok(Mode::Streamable),
+            Transport::Auto => match streamable::exchange(&link, line, msgs, ids).await {
+                Ok(Outcome::Refused(status)) => {
+                    link.say(&format!(
+                        "{} refused Streamable HTTP (HTTP {}); trying HTTP+SSE",
+                        link.ep.origin,
+                        status.as_u16()
+                    ));
+                    open_legacy(&link).await
+                }
+                Ok(_) => {
+                    self.mode = Some(Mode::Streamable);
+                    return;
+                }
+                Err(f) => {
+                    link.fail(ids, &f.0).await;
+                    return;
+                }
+            },
+        };
+        match chosen {
+            Ok(mode) => {
+                self.mode = Some(mode);
+                self.carry_now(line, msgs, ids).await;
+            }
+            Err(f) => link.fail(ids, &f.0).await,
+        }
+    }
+
+    async fn carry_now(&mut self, line: &[u8], msgs: &[Msg], ids: &[String]) {
+        if let Some(mode) = self.mode.clone() {
+            carry(&self.link, &mode, line, msgs, ids).await;
+        }
+    }
+
+    /// Opens the GET stream once the session is initialized (initialize era,
+    /// Streamable HTTP), and again for each new session.
+    fn maybe_listen(&mut self, msgs: &[Msg]) {
+        let initialized = msgs
+            .iter()
+            .any(|m| m.method.as_deref() == Some("notifications/initialized"));
+        if !initialized || !matches!(self.mode, Some(Mode::Streamable)) {
+            return;
+        }
+        let generation = self.link.session().generation;
+        if self.listening == Some(generation) {
+            return;
+        }
+        self.listening = Some(generation);
+        let quit = self.link.quit_signal();
+        self.link.background(tokio::spawn(streamable::listen(
+            self.link.clone(),
+            generation,
+            quit,
+        )));
+    }
+
+    /// In-flight work gets the grace period; then the session is ended.
+    async fn finish(&mut self) {
+        let drain = async { while self.tasks.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(self.opts.grace, drain).await;
+        self.tasks.shutdown().await;
+        self.link.stop_background();
+        match &self.mode {
+            Some(Mode::Streamable) => {
+                let limit = self.link.http.limits.read.min(Duration::from_secs(2));
+                streamable::end_session(&self.link, limit).await;
+            }
+            Some(Mode::Legacy(ch)) => ch.close(),
+            None => {}
+        }
+    }
+}
+
+async fn open_legacy(link: &Arc<Link>) -> Result<Mode, Failure> {
+    let ch = Arc::new(Channel::default());
+    legacy::open(link, &ch).await?;
+    Ok(Mode::Legacy(ch))
+}
+
+/// Carries one client message; a request that cannot be carried gets an error.
+async fn carry(link: &Arc<Link>, mode: &Mode, line: &[u8], msgs: &[Msg], ids: &[String]) {
+    let result = match mode {
+        Mode::Legacy(ch) => legacy::post(link, ch, line).await,
+        Mode::Streamable => carry_streamable(link, line, msgs, ids).await,
+    };
+    if let Err(f) = result {
+        link.fail(ids, &f.0).await;
+    }
+}
+
+/// A message the server refused because it forgot the session was never
+/// processed: it is sent once more in the new session.
+async fn carry_streamable(
+    link: &Arc<Link>,
+    line: &[u8],
+    msgs: &[Msg],
+    ids: &[String],
+) -> Result<(), Failure> {
+    for attempt in 0..2 {
+        match streamable::exchange(link, line, msgs, ids).await? {
+            Outcome::Done => return Ok(()),
+            Outcome::SessionLost(generation) if attempt == 0 => {
+                if let Some(g) = streamable::renew(link, generation).await? {
+                    let quit = link.quit_signal();
+                    link.background(tokio::spawn(streamable::listen(link.clone(), g, quit)));
+                }
+            }
+            Outcome::SessionLost(_) => break,
+            Outcome::Refused(status) => {
+                return Err(streamable::status_failure(status, &link.ep.origin));
+            }
+        }
+    }
+    Err(Failure(format!(
+        "{} lost the new session at once",
+        link.ep.origin
+    )))
+}

@@ -1,0 +1,238 @@
+//! The HTTP client of the bridge and the rules every request obeys.
+//!
+//! Owns building the one `reqwest` client (rustls with the system roots,
+//! `SSL_CERT_FILE`/`SSL_CERT_DIR` honoured, certificates always verified;
+//! `HTTPS_PROXY`/`NO_PROXY` honoured; a connect timeout; no automatic
+//! redirects, no Referer), sending a request with our redirect rule (same
+//! origin: followed with every header; another origin: followed without the
+//! filled headers and the session, and only to an allowed URL), the timeout
+//! until the answer's headers arrive, and bounded reads of an answer's body.
+//! Failures are one line that names the origin, never a URL, a header value
+//! or a body. Must not read MCP messages.
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use reqwest::{Response, Url};
+
+use super::RemoteError;
+use super::endpoint::{check_url, origin_of};
+
+/// At most this many redirects per request.
+const MAX_REDIRECTS: usize = 5;
+
+/// Time and size bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// To open a connection (TCP and TLS).
+    pub connect: Duration,
+    /// Until an answer's headers arrive, and the longest silence while an
+    /// answer is awaited on its body.
+    pub read: Duration,
+    /// The largest message (a JSON body or one SSE event).
+    pub max_message: usize,
+}
+
+/// Why a request failed, as one line safe to show (origin only).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Failure(pub String);
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub enum Verb {
+    Post(Vec<u8>),
+    Get,
+    Delete,
+}
+
+/// One request: where, what, and its two groups of headers.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub url: &'a Url,
+    pub verb: Verb,
+    /// The filled `-H` headers: never sent to another origin.
+    pub ours: &'a HeaderMap,
+    /// Transport headers (Accept, session, protocol version, ...).
+    pub transport: HeaderMap,
+}
+
+/// The shared client.
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    pub limits: Limits,
+}
+
+impl Http {
+    pub fn new(limits: Limits) -> Result<Self, RemoteError> {
+        let tls = crate::backend::rest::tls_config().map_err(|f| RemoteError::Tls(f.message))?;
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(limits.connect)
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            .tcp_keepalive(Duration::from_secs(30))
+            .user_agent(concat!("mcp-warden/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                RemoteError::Tls(format!("cannot set up the HTTP client: {}", cause(e)))
+            })?;
+        Ok(Self { client, limits })
+    }
+
+    /// Sends `req`, following redirects by our rule; the answer once its
+    /// headers arrived (within [`Limits::read`]).
+    pub async fn send(&self, req: Request<'_>) -> Result<Response, Failure> {
+        let mut url = req.url.clone();
+        let start_origin = origin_of(req.url);
+        let mut same_origin = true;
+        for _ in 0..=MAX_REDIRECTS {
+            let mut b = match &req.verb {
+                Verb::Post(body) => self.client.post(url.clone()).body(body.clone()),
+                Verb::Get => self.client.get(url.clone()),
+                Verb::Delete => self.client.delete(url.clone()),
+            };
+            let mut headers = req.transport.clone();
+            if same_origin {
+                for (k, v) in req.ours {
+                    headers.append(k.clone(), v.clone());
+                }
+            } else {
+                headers.remove(HeaderName::from_static("mcp-session-id"));
+            }
+            b = b.headers(headers);
+            let resp = tokio::time::timeout(self.limits.read, b.send())
+                .await
+                .map_err(|_| {
+                    Failure(format!(
+                        "{} did not answer within {}",
+                        origin_of(&url),
+                        show(self.limits.read)
+                    ))
+                })?
+                .map_err(|e| Failure(format!("cannot reach {} ({})", origin_of(&url), cause(e))))?;
+            let Some(next) = redirect_target(&url, &resp)? else {
+                return Ok(resp);
+            };
+            if origin_of(&next) != start_origin {
+                same_origin = false;
+            }
+            url = next;
+        }
+        Err(Failure(format!(
+            "{start_origin} redirected more than {MAX_REDIRECTS} times"
+        )))
+    }
+}
+
+/// Where a redirect answer points, checked against the URL policy.
+fn redirect_target(from: &Url, resp: &Response) -> Result<Option<Url>, Failure> {
+    let status = resp.status();
+    if !matches!(
+        status,
+        StatusCode::MOVED_PERMANENTLY
+            | StatusCode::FOUND
+            | StatusCode::SEE_OTHER
+            | StatusCode::TEMPORARY_REDIRECT
+            | StatusCode::PERMANENT_REDIRECT
+    ) {
+        return Ok(None);
+    }
+    let bad = |why: &str| {
+        Failure(format!(
+            "{} answered HTTP {} with {why}",
+            origin_of(from),
+            status.as_u16()
+        ))
+    };
+    let loc = resp
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .ok_or_else(|| bad("no usable Location"))?;
+    let next = from
+        .join(loc)
+        .map_err(|_| bad("a Location that is not a URL"))?;
+    check_url(&next).map_err(|e| bad(&format!("a redirect that is refused: {e}")))?;
+    Ok(Some(next))
+}
+
+/// The media type of an answer (lower case, without parameters).
+pub fn media_type(resp: &Response) -> String {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The next chunk of `resp`'s body; `Ok(None)` at its end. Silence longer
+/// than `idle` (when given) fails.
+pub async fn chunk(
+    resp: &mut Response,
+    idle: Option<Duration>,
+    origin: &str,
+) -> Result<Option<bytes::Bytes>, Failure> {
+    let next = resp.chunk();
+    let got = match idle {
+        Some(limit) => tokio::time::timeout(limit, next).await.map_err(|_| {
+            Failure(format!(
+                "{origin} sent nothing for {} while an answer was awaited",
+                show(limit)
+            ))
+        })?,
+        None => next.await,
+    };
+    got.map_err(|e| Failure(format!("the connection to {origin} broke ({})", cause(e))))
+}
+
+/// A whole (non-streamed) body, at most `max` bytes.
+pub async fn body(mut resp: Response, limits: &Limits, origin: &str) -> Result<Vec<u8>, Failure> {
+    let mut out = Vec::new();
+    while let Some(c) = chunk(&mut resp, Some(limits.read), origin).await? {
+        if out.len() + c.len() > limits.max_message {
+            return Err(Failure(format!(
+                "{origin} sent a message larger than {} bytes",
+                limits.max_message
+            )));
+        }
+        out.extend_from_slice(&c);
+    }
+    Ok(out)
+}
+
+/// A header value we set ourselves (ASCII without controls).
+pub fn value(text: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(text).ok()
+}
+
+/// A reqwest error's innermost cause, without any URL.
+pub fn cause(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut cur: &dyn std::error::Error = &e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let text = cur.to_string();
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(160)
+        .collect()
+}
+
+/// A duration for messages: `2s`, `1.5s`, `300ms`.
+pub fn show(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}

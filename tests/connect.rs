@@ -1,0 +1,430 @@
+//! `mcp-warden connect` against real remote MCP servers: the official Python
+//! SDK server (Streamable HTTP, stateful and stateless, bearer token and URL
+//! key required) and server-everything (Streamable HTTP and HTTP+SSE), driven
+//! on the stdio side by the official Python client. Loopback only; every
+//! wait bounded; the canary must never appear on any output path.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::remote::{self, Canned, PyOptions, Reply};
+use common::{CANARY, Home};
+use serde_json::{Value, json};
+
+fn token() -> String {
+    format!("{CANARY}-token")
+}
+
+fn key() -> String {
+    format!("{CANARY}-key")
+}
+
+/// A home with the bearer token in the local store and the URL key in a file.
+struct Setup {
+    home: Home,
+    token_file: std::path::PathBuf,
+    key_file: std::path::PathBuf,
+    log: std::path::PathBuf,
+    audit: std::path::PathBuf,
+}
+
+fn setup() -> Setup {
+    let home = Home::new();
+    home.set("remote-token", token().as_bytes());
+    let token_file = home.path().join("server-token");
+    std::fs::write(&token_file, token()).expect("token file");
+    let key_file = home.path().join("url-key");
+    std::fs::write(&key_file, key()).expect("key file");
+    let log = home.path().join("server-log.jsonl");
+    let audit = home.path().join("audit.jsonl");
+    Setup {
+        home,
+        token_file,
+        key_file,
+        log,
+        audit,
+    }
+}
+
+impl Setup {
+    fn server(&self, port: u16, stateless: bool) -> remote::Server {
+        remote::python_server(&PyOptions {
+            port,
+            token_file: &self.token_file,
+            key_file: Some(&self.key_file),
+            stateless,
+            log: &self.log,
+        })
+    }
+
+    /// `connect` to the Python server on `port`: token from local://, key from file://.
+    fn connect(&self, port: u16, extra: &[&str]) -> std::process::Command {
+        let mut c = self.home.std_cmd();
+        c.arg("connect")
+            .arg(format!("http://127.0.0.1:{port}/mcp?key=%{{KEY}}"))
+            .arg("TOKEN=local://remote-token")
+            .arg(format!("KEY=file://{}", self.key_file.display()))
+            .args(["-H", "Authorization: Bearer %{TOKEN}"])
+            .arg("--audit-log")
+            .arg(&self.audit)
+            .args(extra);
+        c
+    }
+
+    fn audit_text(&self) -> String {
+        std::fs::read_to_string(&self.audit).unwrap_or_default()
+    }
+}
+
+fn no_canary(what: &str, text: &str) {
+    assert!(
+        !text.contains(CANARY),
+        "the canary leaked into {what}: {text}"
+    );
+}
+
+fn step(report: &Value, i: usize) -> &Value {
+    &report["steps"][i]
+}
+
+fn texts(v: &Value) -> String {
+    v["texts"].to_string()
+}
+
+#[test]
+fn python_stateful_fills_header_and_url_and_redacts_an_echoed_token() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    let steps = json!([
+        {"op": "list"},
+        {"op": "call", "name": "echo", "arguments": {"text": "hello"}},
+        {"op": "call", "name": "whoami"},
+        {"op": "call", "name": "fail"}
+    ]);
+    let (report, output) =
+        remote::drive(s.connect(port, &["--name", "py"]), "initialize", &steps, 40);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    let tools = step(&report, 0)["tools"].to_string();
+    assert!(
+        tools.contains("echo") && tools.contains("whoami"),
+        "{tools}"
+    );
+    assert_eq!(texts(step(&report, 1)), r#"["echo: hello"]"#);
+    // the server echoes the header it got: the client sees the redaction marker
+    let who = texts(step(&report, 2));
+    assert!(who.contains("[REDACTED:TOKEN]"), "{who}");
+    assert_eq!(step(&report, 3)["isError"], true);
+    no_canary("the client's stdout and stderr", &output);
+    let audit = s.audit_text();
+    assert!(
+        audit.contains("\"server\":\"py\"") && audit.contains("whoami"),
+        "{audit}"
+    );
+    no_canary("the audit log", &audit);
+    // the server saw the credentials on every request, and a session from initialize on
+    let log = remote::read_log(&s.log);
+    assert!(!log.is_empty());
+    assert!(
+        log.iter()
+            .all(|l| l["auth_ok"] == true && l["key_ok"] == true),
+        "{log:?}"
+    );
+    let posts: Vec<&Value> = log.iter().filter(|l| l["method"] == "POST").collect();
+    assert!(posts[0]["session"].is_null());
+    assert!(
+        posts[1..].iter().all(|l| l["session"].is_string()),
+        "{posts:?}"
+    );
+    assert!(
+        posts[1..].iter().all(|l| l["version"].is_string()),
+        "{posts:?}"
+    );
+    // stdin EOF ended the session on the server
+    assert!(
+        common::wait_until(Duration::from_secs(5), || remote::read_log(&s.log)
+            .iter()
+            .any(|l| l["method"] == "DELETE")),
+        "no DELETE of the session: {:?}",
+        remote::read_log(&s.log)
+    );
+}
+
+#[test]
+fn python_stateless_serves_both_eras() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, true);
+    let steps = json!([{"op": "call", "name": "echo", "arguments": {"text": "old era"}}]);
+    let (report, output) = remote::drive(s.connect(port, &[]), "initialize", &steps, 40);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    assert_eq!(texts(step(&report, 0)), r#"["echo: old era"]"#);
+
+    let steps = json!([{"op": "call", "name": "echo", "arguments": {"text": "new era"}}]);
+    let (report, output) = remote::drive(s.connect(port, &[]), "discover", &steps, 40);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    assert_eq!(texts(step(&report, 0)), r#"["echo: new era"]"#);
+    no_canary("the client's output", &output);
+    let log = remote::read_log(&s.log);
+    let modern: Vec<&Value> = log.iter().filter(|l| l["mcp_method"].is_string()).collect();
+    assert!(
+        modern
+            .iter()
+            .any(|l| l["mcp_method"] == "tools/call" && l["mcp_name"] == "echo"),
+        "{log:?}"
+    );
+    assert!(modern.iter().all(|l| l["session"].is_null()), "{log:?}");
+}
+
+#[test]
+fn deny_policy_answers_locally_and_the_server_never_sees_the_call() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    let steps = json!([
+        {"op": "list"},
+        {"op": "call", "name": "whoami"},
+        {"op": "call", "name": "echo", "arguments": {"text": "allowed"}}
+    ]);
+    let (report, output) = remote::drive(
+        s.connect(port, &["--deny-tool", "whoami"]),
+        "initialize",
+        &steps,
+        40,
+    );
+    assert_eq!(report["ok"], true, "{report} {output}");
+    assert!(!step(&report, 0)["tools"].to_string().contains("whoami"));
+    assert_eq!(step(&report, 1)["error"]["code"], -32602, "{report}");
+    assert_eq!(texts(step(&report, 2)), r#"["echo: allowed"]"#);
+    let audit = s.audit_text();
+    assert!(audit.contains("denied"), "{audit}");
+    no_canary("the audit log", &audit);
+}
+
+#[test]
+fn session_loss_fails_the_pending_request_and_starts_a_new_session() {
+    let s = setup();
+    let port = remote::free_port();
+    let mut server = s.server(port, false);
+    let sent = s.home.path().join("sent");
+    let restarted = s.home.path().join("restarted");
+    let steps = json!([
+        {"op": "call_bg", "name": "slow", "arguments": {"seconds": 30}},
+        {"op": "touch", "path": sent},
+        {"op": "join"},
+        {"op": "wait_file", "path": restarted, "timeout": 30},
+        {"op": "call", "name": "echo", "arguments": {"text": "after"}}
+    ]);
+    let conn = s.connect(port, &[]);
+    let driver = std::thread::spawn(move || remote::drive(conn, "initialize", &steps, 60));
+    assert!(common::wait_until(Duration::from_secs(30), || sent.exists()));
+    std::thread::sleep(Duration::from_millis(500));
+    server.stop();
+    let _server2 = s.server(port, false);
+    std::fs::write(&restarted, "").expect("marker");
+    let (report, output) = driver.join().expect("driver");
+    assert_eq!(report["ok"], true, "{report} {output}");
+    let pending = step(&report, 2);
+    assert!(pending["error"]["message"].is_string(), "{report}");
+    assert_eq!(texts(step(&report, 4)), r#"["echo: after"]"#, "{report}");
+    assert!(output.contains("starting a new one"), "{output}");
+    no_canary("the output", &output);
+}
+
+#[test]
+fn server_to_client_requests_pass_through_the_bridge() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    let steps = json!([{"op": "call", "name": "ask_client"}]);
+    let (report, output) = remote::drive(s.connect(port, &[]), "initialize", &steps, 40);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    let t = texts(step(&report, 0));
+    assert!(
+        t.contains("sampled: from-the-client") && t.contains("file:///client-root"),
+        "{t}"
+    );
+}
+
+#[test]
+fn cancellation_reaches_the_server_and_the_session_goes_on() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    let steps = json!([
+        {"op": "call_bg", "name": "slow", "arguments": {"seconds": 30}},
+        {"op": "cancel_bg", "after": 1.0},
+        {"op": "join"},
+        {"op": "call", "name": "echo", "arguments": {"text": "still here"}}
+    ]);
+    let (report, output) = remote::drive(s.connect(port, &[]), "initialize", &steps, 40);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    assert_eq!(step(&report, 2)["cancelled"], true, "{report}");
+    assert_eq!(texts(step(&report, 3)), r#"["echo: still here"]"#);
+    assert!(
+        common::wait_until(Duration::from_secs(10), || remote::read_log(&s.log)
+            .iter()
+            .any(|l| l["event"] == "slow-cancelled")),
+        "the server never saw the cancellation"
+    );
+}
+
+#[test]
+fn streamable_everything_through_the_official_client() {
+    let server = remote::everything("streamableHttp");
+    let home = Home::new();
+    let mut c = home.std_cmd();
+    c.arg("connect")
+        .arg(format!("http://127.0.0.1:{}/mcp", server.port))
+        .arg("--no-audit");
+    let steps =
+        json!([{"op": "list"}, {"op": "call", "name": "echo", "arguments": {"message": "hi"}}]);
+    let (report, output) = remote::drive(c, "initialize", &steps, 40);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    assert!(step(&report, 0)["tools"].to_string().contains("echo"));
+    assert!(texts(step(&report, 1)).contains("hi"), "{report}");
+}
+
+#[test]
+fn sse_everything_is_reached_by_the_auto_fallback() {
+    let server = remote::everything("sse");
+    let home = Home::new();
+    for transport in ["auto", "sse"] {
+        let mut c = home.std_cmd();
+        c.arg("connect")
+            .arg(format!("http://127.0.0.1:{}/sse", server.port))
+            .args(["--transport", transport, "--no-audit"]);
+        let steps = json!([{"op": "call", "name": "echo", "arguments": {"message": "legacy"}}]);
+        let (report, output) = remote::drive(c, "initialize", &steps, 40);
+        assert_eq!(report["ok"], true, "{transport}: {report} {output}");
+        assert!(texts(step(&report, 0)).contains("legacy"), "{report}");
+    }
+}
+
+#[test]
+fn a_server_that_never_answers_gives_an_error_within_the_timeout() {
+    let silent = Canned::start(Reply::Silent);
+    let home = Home::new();
+    home.set("t", CANARY.as_bytes());
+    let mut c = home.std_cmd();
+    c.arg("connect")
+        .arg(silent.url("/mcp"))
+        .arg("T=local://t")
+        .args([
+            "-H",
+            "Authorization: Bearer %{T}",
+            "--read-timeout",
+            "1s",
+            "--no-audit",
+        ]);
+    let start = Instant::now();
+    let (report, output) = remote::drive(c, "initialize", &json!([]), 30);
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(report["ok"], false);
+    let msg = report["rpcError"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("did not answer within 1s"),
+        "{report} {output}"
+    );
+    no_canary("the client's output", &output);
+}
+
+#[test]
+fn a_redirect_to_another_origin_does_not_carry_our_headers() {
+    let target = Canned::start(Reply::Status(404));
+    let redirector = Canned::start(Reply::Redirect(target.url("/elsewhere")));
+    let home = Home::new();
+    home.set("t", CANARY.as_bytes());
+    let mut c = home.std_cmd();
+    c.arg("connect")
+        .arg(redirector.url("/mcp"))
+        .arg("T=local://t")
+        .args([
+            "-H",
+            "Authorization: Bearer %{T}",
+            "-H",
+            "X-Api-Key: %{T}",
+            "--no-audit",
+        ]);
+    let (report, output) = remote::drive(c, "initialize", &json!([]), 30);
+    assert_eq!(report["ok"], false, "{report}");
+    // the origin got the headers; the other origin got the request without them
+    assert!(redirector.received().contains(CANARY));
+    let got = target.received();
+    assert!(got.contains("POST /elsewhere"), "{got}");
+    no_canary("what the other origin received", &got);
+    assert!(!got.to_ascii_lowercase().contains("authorization"), "{got}");
+    no_canary("the client's output", &output);
+}
+
+fn run_connect(home: &Home, args: &[&str]) -> std::process::Output {
+    let mut c = home.std_cmd();
+    c.arg("connect").args(args);
+    common::process::pipe(&mut c, b"")
+}
+
+#[test]
+fn a_value_with_a_line_break_is_refused_with_65_naming_the_variable() {
+    let home = Home::new();
+    home.set("bad", format!("{CANARY}\r\nX-Injected: 1").as_bytes());
+    let out = run_connect(
+        &home,
+        &[
+            "https://127.0.0.1:9/mcp",
+            "BAD=local://bad",
+            "-H",
+            "Authorization: Bearer %{BAD}",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(65));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("BAD:") && err.contains("line break"), "{err}");
+    no_canary("stderr", &err);
+    assert!(out.stdout.is_empty());
+    let out = run_connect(
+        &home,
+        &["https://127.0.0.1:9/mcp?t=%{BAD}", "BAD=local://bad"],
+    );
+    assert_eq!(out.status.code(), Some(65));
+    no_canary("stderr", &String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused_before_anything_is_fetched() {
+    let home = Home::new();
+    let out = run_connect(&home, &["http://example.com/mcp", "T=local://missing"]);
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("plain http"), "{err}");
+    let out = run_connect(
+        &home,
+        &["https://%{T}.example.com/mcp", "T=local://missing"],
+    );
+    assert_eq!(out.status.code(), Some(64));
+}
+
+#[test]
+fn stdin_eof_exits_promptly() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    let start = Instant::now();
+    let mut c = s.connect(port, &[]);
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let out = common::process::pipe(&mut c, format!("{init}\n").as_bytes());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"protocolVersion\""), "{stdout}");
+    no_canary("stdout", &stdout);
+}
