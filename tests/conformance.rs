@@ -164,21 +164,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Whether this build has `connect`; when not, the test says so and skips.
-fn connect_available() -> bool {
-    let o = Command::new(bin_path())
-        .args(["connect", "--help"])
-        .output()
-        .expect("run mcp-warden");
-    if !o.status.success() {
-        eprintln!(
-            "SKIP: this mcp-warden has no `connect` subcommand (conformance runs once it exists): {}",
-            text(&o.stderr).lines().next().unwrap_or_default()
-        );
-    }
-    o.status.success()
-}
-
 /// A path the suite and supergateway split on spaces must have none.
 fn no_spaces(p: &str) -> &str {
     assert!(
@@ -191,9 +176,6 @@ fn no_spaces(p: &str) -> &str {
 /// Runs one client scenario with `connect` as the client; the suite's own
 /// verdict must be a pass with no warning.
 fn client_scenario(name: &str) {
-    if !connect_available() {
-        return;
-    }
     let home = Home::new();
     let out = tempfile::tempdir().expect("tempdir");
     let client = format!(
@@ -334,7 +316,13 @@ fn start_bridge(home: &Home, url: &str, log_dir: &Path) -> (Background, String) 
     let bridge = format!("{} connect {url}", no_spaces(&bin_path().to_string_lossy()));
     let mut c = Command::new(service_env("MCP_WARDEN_TEST_NODE"));
     c.arg(service_env("MCP_WARDEN_TEST_SUPERGATEWAY"))
-        .args(["--stdio", &bridge, "--outputTransport", "streamableHttp", "--stateful"])
+        .args([
+            "--stdio",
+            &bridge,
+            "--outputTransport",
+            "streamableHttp",
+            "--stateful",
+        ])
         .args(["--port", &port.to_string(), "--logLevel", "info"])
         .env("MCP_WARDEN_HOME", home.path())
         .env("MCP_WARDEN_KEY_STORE", "file");
@@ -356,8 +344,16 @@ fn table(direct: &[ScenarioResult], bridged: &[ScenarioResult]) -> String {
             .iter()
             .find(|b| b.scenario == d.scenario)
             .map_or("not run".to_string(), ScenarioResult::verdict);
-        let note = if FRONT_ONLY.contains(&d.scenario.as_str()) { " (HTTP front: not compared)" } else { "" };
-        t.push_str(&format!("| {}{note} | {} | {b} |\n", d.scenario, d.verdict()));
+        let note = if FRONT_ONLY.contains(&d.scenario.as_str()) {
+            " (HTTP front: not compared)"
+        } else {
+            ""
+        };
+        t.push_str(&format!(
+            "| {}{note} | {} | {b} |\n",
+            d.scenario,
+            d.verdict()
+        ));
     }
     t
 }
@@ -365,18 +361,28 @@ fn table(direct: &[ScenarioResult], bridged: &[ScenarioResult]) -> String {
 /// The suite's whole active server suite against `server` directly and
 /// through `connect`; every compared scenario must end the same both ways.
 fn server_scenarios(label: &str, start: fn(&Path) -> (Background, String), min_passed: usize) {
-    if !connect_available() {
-        return;
-    }
     let home = Home::new();
     let logs = tempfile::tempdir().expect("tempdir");
     let (server, direct_url) = start(logs.path());
     let (gateway, bridged_url) = start_bridge(&home, &direct_url, logs.path());
     let suite = Suite::new();
     let limit = Duration::from_secs(240);
-    let (direct_dir, bridged_dir) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
-    let (od, direct) = suite.run(&["server", "--url", &direct_url], &home, direct_dir.path(), limit);
-    let (ob, bridged) = suite.run(&["server", "--url", &bridged_url], &home, bridged_dir.path(), limit);
+    let (direct_dir, bridged_dir) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let (od, direct) = suite.run(
+        &["server", "--url", &direct_url],
+        &home,
+        direct_dir.path(),
+        limit,
+    );
+    let (ob, bridged) = suite.run(
+        &["server", "--url", &bridged_url],
+        &home,
+        bridged_dir.path(),
+        limit,
+    );
 
     let t = table(&direct, &bridged);
     let report = format!(
@@ -392,18 +398,37 @@ fn server_scenarios(label: &str, start: fn(&Path) -> (Background, String), min_p
     if let Ok(dir) = std::env::var("CARGO_TARGET_TMPDIR") {
         let _ = std::fs::write(Path::new(&dir).join(format!("conformance-{label}.md")), &t);
     }
-    let passed = direct.iter().filter(|r| r.count("FAILURE") == 0 && r.count("SUCCESS") > 0).count();
-    assert!(passed >= min_passed, "only {passed} scenarios passed directly\n{report}");
+    let passed = direct
+        .iter()
+        .filter(|r| r.count("FAILURE") == 0 && r.count("SUCCESS") > 0)
+        .count();
+    assert!(
+        passed >= min_passed,
+        "only {passed} scenarios passed directly\n{report}"
+    );
     let names = |rs: &[ScenarioResult]| rs.iter().map(|r| r.scenario.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&direct), names(&bridged), "not the same scenarios\n{report}");
+    assert_eq!(
+        names(&direct),
+        names(&bridged),
+        "not the same scenarios\n{report}"
+    );
     let differ: Vec<_> = direct
         .iter()
         .zip(&bridged)
         .filter(|(d, _)| !FRONT_ONLY.contains(&d.scenario.as_str()))
         .filter(|(d, b)| d.outcome() != b.outcome())
-        .map(|(d, b)| format!("{}: direct {:?}\n  through connect {:?}", d.scenario, d.checks, b.checks))
+        .map(|(d, b)| {
+            format!(
+                "{}: direct {:?}\n  through connect {:?}",
+                d.scenario, d.checks, b.checks
+            )
+        })
         .collect();
-    assert!(differ.is_empty(), "scenarios that end differently through connect:\n{}\n{report}", differ.join("\n"));
+    assert!(
+        differ.is_empty(),
+        "scenarios that end differently through connect:\n{}\n{report}",
+        differ.join("\n")
+    );
 }
 
 /// The Python SDK fixture passes every active server scenario directly.
