@@ -55,6 +55,7 @@ impl Setup {
             key_file: Some(&self.key_file),
             stateless,
             log: &self.log,
+            tls_dir: None,
         })
     }
 
@@ -427,4 +428,74 @@ fn stdin_eof_exits_promptly() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("\"protocolVersion\""), "{stdout}");
     no_canary("stdout", &stdout);
+}
+
+#[test]
+fn tls_is_verified_against_the_system_roots_or_ssl_cert_file() {
+    let s = setup();
+    let pki = s.home.path().join("pki");
+    std::fs::create_dir_all(&pki).expect("pki dir");
+    remote::make_tls(&pki);
+    let port = remote::free_port();
+    let _server = remote::python_server(&PyOptions {
+        port,
+        token_file: &s.token_file,
+        key_file: None,
+        stateless: false,
+        log: &s.log,
+        tls_dir: Some(&pki),
+    });
+    let connect = |ca: Option<&std::path::Path>| {
+        let mut c = s.home.std_cmd();
+        c.arg("connect")
+            .arg(format!("https://127.0.0.1:{port}/mcp"))
+            .arg("TOKEN=local://remote-token")
+            .args(["-H", "Authorization: Bearer %{TOKEN}", "--no-audit"])
+            .env_remove("SSL_CERT_DIR");
+        match ca {
+            Some(ca) => c.env("SSL_CERT_FILE", ca),
+            None => c.env_remove("SSL_CERT_FILE"),
+        };
+        c
+    };
+    let steps = json!([{"op": "call", "name": "echo", "arguments": {"text": "over tls"}}]);
+    // an unknown CA: refused, nothing sent
+    let (report, output) = remote::drive(connect(None), "initialize", &steps, 30);
+    assert_eq!(report["ok"], false, "{report}");
+    let msg = report["rpcError"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("cannot reach https://127.0.0.1"),
+        "{report} {output}"
+    );
+    no_canary("the client's output", &output);
+    assert!(remote::read_log(&s.log).is_empty(), "a request got through");
+    // the private CA through SSL_CERT_FILE: served
+    let ca = pki.join("ca.pem");
+    let (report, output) = remote::drive(connect(Some(&ca)), "initialize", &steps, 30);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    assert_eq!(texts(step(&report, 0)), r#"["echo: over tls"]"#);
+}
+
+#[test]
+fn https_proxy_is_honoured_and_sees_only_a_tunnel() {
+    let s = setup();
+    let proxy = Canned::start(Reply::Status(502));
+    let port = remote::free_port();
+    let mut c = s.home.std_cmd();
+    c.arg("connect")
+        .arg(format!("https://127.0.0.1:{port}/mcp"))
+        .arg("TOKEN=local://remote-token")
+        .args(["-H", "Authorization: Bearer %{TOKEN}", "--no-audit"])
+        .env("HTTPS_PROXY", proxy.url(""))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    let (report, output) = remote::drive(c, "initialize", &json!([]), 30);
+    assert_eq!(report["ok"], false, "{report}");
+    let got = proxy.received();
+    assert!(
+        got.starts_with(&format!("CONNECT 127.0.0.1:{port}")),
+        "{got}"
+    );
+    no_canary("what the proxy saw", &got);
+    no_canary("the client's output", &output);
 }

@@ -3,7 +3,7 @@
 SDK (MCPServer) over Streamable HTTP on 127.0.0.1, requiring a bearer token.
 
 Usage:
-    remote_mcp.py --port P --token-file F [--key-file K] [--stateless] [--log L]
+    remote_mcp.py --port P --token-file F [--key-file K] [--stateless] [--log L] [--tls-dir D]
 
 - Every request must carry `Authorization: Bearer <token>` (read from
   --token-file, so the token is never in argv); with --key-file, also the
@@ -36,6 +36,7 @@ def main() -> int:
     ap.add_argument("--key-file")
     ap.add_argument("--stateless", action="store_true")
     ap.add_argument("--log")
+    ap.add_argument("--tls-dir", help="serve https with DIR/server.pem and DIR/server-key.pem")
     opts = ap.parse_args()
     token = open(opts.token_file, encoding="utf-8").read().strip()
     key = open(opts.key_file, encoding="utf-8").read().strip() if opts.key_file else None
@@ -115,7 +116,13 @@ def main() -> int:
             return
         return await app(scope, receive, send)
 
-    uvicorn.run(guarded, host="127.0.0.1", port=opts.port, log_level="warning", lifespan="on")
+    tls = {}
+    if opts.tls_dir:
+        tls = {
+            "ssl_certfile": f"{opts.tls_dir}/server.pem",
+            "ssl_keyfile": f"{opts.tls_dir}/server-key.pem",
+        }
+    uvicorn.run(guarded, host="127.0.0.1", port=opts.port, log_level="warning", lifespan="on", **tls)
     return 0
 
 
