@@ -499,3 +499,51 @@ fn https_proxy_is_honoured_and_sees_only_a_tunnel() {
     no_canary("what the proxy saw", &got);
     no_canary("the client's output", &output);
 }
+
+#[test]
+fn a_remote_profile_starts_with_connect_and_with_run() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    let config = format!(
+        "[servers.remote]\n\
+         url = \"http://127.0.0.1:{port}/mcp?key=%{{KEY}}\"\n\
+         headers = {{ Authorization = \"Bearer %{{TOKEN}}\" }}\n\
+         env = {{ TOKEN = \"local://remote-token\", KEY = \"file://{}\" }}\n\
+         deny_tools = [\"whoami\"]\n",
+        s.key_file.display()
+    );
+    std::fs::write(s.home.path().join("config.toml"), config).expect("config");
+    let steps = json!([
+        {"op": "call", "name": "whoami"},
+        {"op": "call", "name": "echo", "arguments": {"text": "profile"}}
+    ]);
+    for verb in ["connect", "run"] {
+        let mut c = s.home.std_cmd();
+        c.args([verb, "@remote", "--audit-log"]).arg(&s.audit);
+        let (report, output) = remote::drive(c, "initialize", &steps, 40);
+        assert_eq!(report["ok"], true, "{verb}: {report} {output}");
+        assert_eq!(
+            step(&report, 0)["error"]["code"],
+            -32602,
+            "{verb}: {report}"
+        );
+        assert_eq!(texts(step(&report, 1)), r#"["echo: profile"]"#, "{verb}");
+        no_canary("the client's output", &output);
+    }
+    let audit = s.audit_text();
+    assert!(audit.contains("\"server\":\"remote\""), "{audit}");
+    no_canary("the audit log", &audit);
+    // the command line may narrow the profile's policy, never weaken it
+    let out = run_connect(&s.home, &["@remote", "--no-audit"]);
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // nothing runs here, so there is nothing to pin
+    let mut c = s.home.std_cmd();
+    let out = common::process::pipe(c.args(["pin", "@remote"]), b"");
+    assert_eq!(out.status.code(), Some(78));
+}

@@ -25,6 +25,13 @@ pub fn run(args: PinArgs) -> Result<i32, Error> {
     let name = profile::name_of(&args.profile);
     let cfg = profile::load_user()?;
     let p = cfg.get(name)?;
+    if p.url.is_some() {
+        return Err(GovernError::Config(format!(
+            "@{name} is a remote server (url): there is no executable to pin; its url and headers \
+             are checked by the TLS certificate of the server"
+        ))
+        .into());
+    }
     let observed = observe(p)?;
     let Some(old) = &p.pinned else {
         if args.check {
