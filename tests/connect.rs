@@ -547,3 +547,24 @@ fn a_remote_profile_starts_with_connect_and_with_run() {
     let out = common::process::pipe(c.args(["pin", "@remote"]), b"");
     assert_eq!(out.status.code(), Some(78));
 }
+
+#[test]
+fn a_dropped_answer_stream_is_resumed_with_last_event_id() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    let steps = json!([{"op": "call", "name": "dropped"}]);
+    let (report, output) = remote::drive(s.connect(port, &[]), "initialize", &steps, 40);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    assert_eq!(
+        texts(step(&report, 0)),
+        r#"["answered after the stream was dropped"]"#,
+        "{report} {output}"
+    );
+    let log = remote::read_log(&s.log);
+    assert!(
+        log.iter()
+            .any(|l| l["method"] == "GET" && l["last_event_id"].is_string()),
+        "no GET with Last-Event-ID: {log:?}"
+    );
+}

@@ -13,7 +13,8 @@ Usage:
 - Tools: `echo` (text), `whoami` (returns the Authorization header it got:
   a server that echoes a credential), `slow` (sleeps; records its
   cancellation in the log), `ask_client` (sampling + roots through the
-  client), `fail` (a tool error).
+  client), `dropped` (closes its answer stream before answering: the client
+  must resume with Last-Event-ID), `fail` (a tool error).
 """
 
 from __future__ import annotations
@@ -27,6 +28,29 @@ import anyio
 import uvicorn
 from mcp import types
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.streamable_http import EventMessage, EventStore
+
+
+class MemoryEvents(EventStore):
+    """Every event in memory, so a client can resume with Last-Event-ID."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, object]] = []
+
+    async def store_event(self, stream_id, message):  # noqa: ANN001 - the SDK's types
+        event_id = str(len(self.events) + 1)
+        self.events.append((event_id, stream_id, message))
+        return event_id
+
+    async def replay_events_after(self, last_event_id, send_callback):  # noqa: ANN001
+        at = next((i for i, (e, _, _) in enumerate(self.events) if e == last_event_id), None)
+        if at is None:
+            return None
+        stream = self.events[at][1]
+        for event_id, stream_id, message in self.events[at + 1 :]:
+            if stream_id == stream and message is not None:
+                await send_callback(EventMessage(message, event_id))
+        return stream
 
 
 def main() -> int:
@@ -84,11 +108,22 @@ def main() -> int:
         return f"sampled: {text}; roots: {','.join(str(r.uri) for r in roots.roots)}"
 
     @server.tool()
+    async def dropped(ctx: Context) -> str:
+        """Closes its own answer stream, then answers: the client must resume."""
+        await ctx.close_sse_stream()
+        await anyio.sleep(0.5)
+        return "answered after the stream was dropped"
+
+    @server.tool()
     def fail() -> str:
         """Always fails."""
         raise ValueError("this tool always fails")
 
-    app = server.streamable_http_app(stateless_http=opts.stateless)
+    app = server.streamable_http_app(
+        stateless_http=opts.stateless,
+        event_store=None if opts.stateless else MemoryEvents(),
+        retry_interval=200,
+    )
 
     async def guarded(scope, receive, send):
         if scope["type"] != "http":
