@@ -542,10 +542,33 @@ fn a_remote_profile_starts_with_connect_and_with_run() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // nothing runs here, so there is nothing to pin
-    let mut c = s.home.std_cmd();
-    let out = common::process::pipe(c.args(["pin", "@remote"]), b"");
-    assert_eq!(out.status.code(), Some(78));
+    // nothing runs here: the pin covers the url and headers, and a change is refused
+    let pin = |extra: &[&str]| {
+        let mut c = s.home.std_cmd();
+        common::process::pipe(c.args(["pin", "@remote"]).args(extra), b"")
+    };
+    assert_eq!(pin(&[]).status.code(), Some(0));
+    assert_eq!(pin(&["--check"]).status.code(), Some(0));
+    let path = s.home.path().join("config.toml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    assert!(
+        text.contains("argv_sha256") && !text.contains("command_sha256"),
+        "{text}"
+    );
+    std::fs::write(&path, text.replace("/mcp?key=", "/mcp?x=1&key=")).expect("edit");
+    let requests_before = remote::read_log(&s.log).len();
+    let out = run_connect(&s.home, &["@remote"]);
+    assert_eq!(out.status.code(), Some(77));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("url or headers changed"), "{err}");
+    assert_eq!(
+        remote::read_log(&s.log).len(),
+        requests_before,
+        "sent after a refusal"
+    );
+    assert_eq!(pin(&["--check"]).status.code(), Some(77));
+    assert_eq!(pin(&["--update-pin"]).status.code(), Some(0));
+    assert_eq!(pin(&["--check"]).status.code(), Some(0));
 }
 
 #[test]

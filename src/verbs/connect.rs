@@ -67,6 +67,9 @@ fn profile_plan(args: ConnectArgs) -> Result<ConnectPlan, Error> {
         ))
         .into());
     }
+    for note in crate::govern::pin_check::before_connect(&cfg, p, policy.pin, false)? {
+        eprintln!("mcp-warden: {note}");
+    }
     let paths = data_paths()?;
     let mut plan = from_profile(
         p,

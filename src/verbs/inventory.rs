@@ -90,8 +90,18 @@ fn launches(server: &Server) -> String {
 /// The pin state of a profile: `None` when pinned and matching.
 fn profile_pin(p: &Profile) -> Option<String> {
     use crate::govern::pin;
-    if p.url.is_some() {
-        return None; // a remote server: nothing runs here, nothing to pin
+    if let Some(url) = &p.url {
+        // a remote server: its pin is the hash of its url and headers
+        return match &p.pinned {
+            Some(r)
+                if r.command.is_none()
+                    && r.argv_sha256 == pin::remote_argv_sha256(url, &p.headers) =>
+            {
+                None
+            }
+            Some(_) => Some("does not match its pin: its url or headers changed".into()),
+            None => Some(format!("no pin recorded (mcp-warden pin @{})", p.name)),
+        };
     }
     let path_var = std::env::var_os("PATH");
     let cwd = std::env::current_dir().unwrap_or_default();

@@ -152,11 +152,12 @@ pub enum Planned {
     Remote(Box<crate::verbs::bridge::ConnectPlan>),
 }
 
-/// A remote profile: what only a local server has is refused; pins do not
-/// apply (nothing runs here).
+/// A remote profile: what only a local server has is refused; its pin is
+/// the hash of its url and headers.
 fn remote(
     args: &RunArgs,
     shared: &Shared,
+    cfg: &profile::Config,
     p: &Profile,
     policy: Policy,
     label: String,
@@ -164,8 +165,6 @@ fn remote(
     let local_only = [
         (args.exec, "--exec"),
         (args.expand_args, "--expand-args"),
-        (args.update_pin, "--update-pin"),
-        (args.pin_required, "--pin-required"),
         (args.clean_env, "--clean-env"),
         (!args.pass_env.is_empty(), "--pass-env"),
     ];
@@ -174,6 +173,10 @@ fn remote(
             "{flag} applies to a local server; @{} is a remote one (url)",
             p.name
         )));
+    }
+    // its pin covers its url and headers (nothing runs here to hash)
+    for note in pin_check::before_connect(cfg, p, policy.pin, args.update_pin)? {
+        eprintln!("mcp-warden: {note}");
     }
     let plan = crate::verbs::bridge::from_profile(
         p,
@@ -210,7 +213,7 @@ pub fn plan(args: RunArgs) -> Result<Planned, Error> {
     let label = g.name.clone().unwrap_or_else(|| name.clone());
     record_overrides(&args, &shared, &name, &label)?;
     if p.url.is_some() {
-        return remote(&args, &shared, p, policy, label);
+        return remote(&args, &shared, &cfg, p, policy, label);
     }
     // Last, right before resolving: the files it hashed stay open for launch.
     let path_var = std::env::var_os("PATH");
