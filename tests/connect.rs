@@ -55,6 +55,7 @@ impl Setup {
             key_file: Some(&self.key_file),
             stateless,
             log: &self.log,
+            tls_dir: None,
         })
     }
 
@@ -427,4 +428,166 @@ fn stdin_eof_exits_promptly() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("\"protocolVersion\""), "{stdout}");
     no_canary("stdout", &stdout);
+}
+
+#[test]
+fn tls_is_verified_against_the_system_roots_or_ssl_cert_file() {
+    let s = setup();
+    let pki = s.home.path().join("pki");
+    std::fs::create_dir_all(&pki).expect("pki dir");
+    remote::make_tls(&pki);
+    let port = remote::free_port();
+    let _server = remote::python_server(&PyOptions {
+        port,
+        token_file: &s.token_file,
+        key_file: None,
+        stateless: false,
+        log: &s.log,
+        tls_dir: Some(&pki),
+    });
+    let connect = |ca: Option<&std::path::Path>| {
+        let mut c = s.home.std_cmd();
+        c.arg("connect")
+            .arg(format!("https://127.0.0.1:{port}/mcp"))
+            .arg("TOKEN=local://remote-token")
+            .args(["-H", "Authorization: Bearer %{TOKEN}", "--no-audit"])
+            .env_remove("SSL_CERT_DIR");
+        match ca {
+            Some(ca) => c.env("SSL_CERT_FILE", ca),
+            None => c.env_remove("SSL_CERT_FILE"),
+        };
+        c
+    };
+    let steps = json!([{"op": "call", "name": "echo", "arguments": {"text": "over tls"}}]);
+    // an unknown CA: refused, nothing sent
+    let (report, output) = remote::drive(connect(None), "initialize", &steps, 30);
+    assert_eq!(report["ok"], false, "{report}");
+    let msg = report["rpcError"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("cannot reach https://127.0.0.1"),
+        "{report} {output}"
+    );
+    no_canary("the client's output", &output);
+    assert!(remote::read_log(&s.log).is_empty(), "a request got through");
+    // the private CA through SSL_CERT_FILE: served
+    let ca = pki.join("ca.pem");
+    let (report, output) = remote::drive(connect(Some(&ca)), "initialize", &steps, 30);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    assert_eq!(texts(step(&report, 0)), r#"["echo: over tls"]"#);
+}
+
+#[test]
+fn https_proxy_is_honoured_and_sees_only_a_tunnel() {
+    let s = setup();
+    let proxy = Canned::start(Reply::Status(502));
+    let port = remote::free_port();
+    let mut c = s.home.std_cmd();
+    c.arg("connect")
+        .arg(format!("https://127.0.0.1:{port}/mcp"))
+        .arg("TOKEN=local://remote-token")
+        .args(["-H", "Authorization: Bearer %{TOKEN}", "--no-audit"])
+        .env("HTTPS_PROXY", proxy.url(""))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    let (report, output) = remote::drive(c, "initialize", &json!([]), 30);
+    assert_eq!(report["ok"], false, "{report}");
+    let got = proxy.received();
+    assert!(
+        got.starts_with(&format!("CONNECT 127.0.0.1:{port}")),
+        "{got}"
+    );
+    no_canary("what the proxy saw", &got);
+    no_canary("the client's output", &output);
+}
+
+#[test]
+fn a_remote_profile_starts_with_connect_and_with_run() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    let config = format!(
+        "[servers.remote]\n\
+         url = \"http://127.0.0.1:{port}/mcp?key=%{{KEY}}\"\n\
+         headers = {{ Authorization = \"Bearer %{{TOKEN}}\" }}\n\
+         env = {{ TOKEN = \"local://remote-token\", KEY = \"file://{}\" }}\n\
+         deny_tools = [\"whoami\"]\n",
+        s.key_file.display()
+    );
+    std::fs::write(s.home.path().join("config.toml"), config).expect("config");
+    let steps = json!([
+        {"op": "call", "name": "whoami"},
+        {"op": "call", "name": "echo", "arguments": {"text": "profile"}}
+    ]);
+    for verb in ["connect", "run"] {
+        let mut c = s.home.std_cmd();
+        c.args([verb, "@remote", "--audit-log"]).arg(&s.audit);
+        let (report, output) = remote::drive(c, "initialize", &steps, 40);
+        assert_eq!(report["ok"], true, "{verb}: {report} {output}");
+        assert_eq!(
+            step(&report, 0)["error"]["code"],
+            -32602,
+            "{verb}: {report}"
+        );
+        assert_eq!(texts(step(&report, 1)), r#"["echo: profile"]"#, "{verb}");
+        no_canary("the client's output", &output);
+    }
+    let audit = s.audit_text();
+    assert!(audit.contains("\"server\":\"remote\""), "{audit}");
+    no_canary("the audit log", &audit);
+    // the command line may narrow the profile's policy, never weaken it
+    let out = run_connect(&s.home, &["@remote", "--no-audit"]);
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // nothing runs here: the pin covers the url and headers, and a change is refused
+    let pin = |extra: &[&str]| {
+        let mut c = s.home.std_cmd();
+        common::process::pipe(c.args(["pin", "@remote"]).args(extra), b"")
+    };
+    assert_eq!(pin(&[]).status.code(), Some(0));
+    assert_eq!(pin(&["--check"]).status.code(), Some(0));
+    let path = s.home.path().join("config.toml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    assert!(
+        text.contains("argv_sha256") && !text.contains("command_sha256"),
+        "{text}"
+    );
+    std::fs::write(&path, text.replace("/mcp?key=", "/mcp?x=1&key=")).expect("edit");
+    let requests_before = remote::read_log(&s.log).len();
+    let out = run_connect(&s.home, &["@remote"]);
+    assert_eq!(out.status.code(), Some(77));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("url or headers changed"), "{err}");
+    assert_eq!(
+        remote::read_log(&s.log).len(),
+        requests_before,
+        "sent after a refusal"
+    );
+    assert_eq!(pin(&["--check"]).status.code(), Some(77));
+    assert_eq!(pin(&["--update-pin"]).status.code(), Some(0));
+    assert_eq!(pin(&["--check"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_dropped_answer_stream_is_resumed_with_last_event_id() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    let steps = json!([{"op": "call", "name": "dropped"}]);
+    let (report, output) = remote::drive(s.connect(port, &[]), "initialize", &steps, 40);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    assert_eq!(
+        texts(step(&report, 0)),
+        r#"["answered after the stream was dropped"]"#,
+        "{report} {output}"
+    );
+    let log = remote::read_log(&s.log);
+    assert!(
+        log.iter()
+            .any(|l| l["method"] == "GET" && l["last_event_id"].is_string()),
+        "no GET with Last-Event-ID: {log:?}"
+    );
 }

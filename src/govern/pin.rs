@@ -54,7 +54,8 @@ pub struct Observed {
 pub struct Recorded {
     pub recorded_at: String,
     pub argv_sha256: String,
-    pub command: FileHash,
+    /// `None` for a remote (`url`) profile: nothing runs here to hash.
+    pub command: Option<FileHash>,
     pub script: Option<FileHash>,
     pub package: Option<String>,
 }
@@ -185,6 +186,57 @@ pub fn argv_sha256(command: &str, args: &[String]) -> String {
         h.update(a.as_bytes());
     }
     hex::encode(h.finalize())
+}
+
+/// What stands for the argv of a remote (`url`) profile: its url and its
+/// headers as configured (templates, not values). A change is a changed profile.
+pub fn remote_argv_sha256(url: &str, headers: &[(String, String)]) -> String {
+    let parts: Vec<String> = std::iter::once(url.to_string())
+        .chain(headers.iter().map(|(k, v)| format!("{k}: {v}")))
+        .collect();
+    argv_sha256("connect", &parts)
+}
+
+/// A remote profile's pin: the hash of its url and headers, nothing to run.
+pub fn record_remote(url: &str, headers: &[(String, String)]) -> Recorded {
+    Recorded {
+        recorded_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        argv_sha256: remote_argv_sha256(url, headers),
+        command: None,
+        script: None,
+        package: None,
+    }
+}
+
+/// What a pin mode makes of a remote profile's pin: a url or header change
+/// (or a pin of a local server) is refused like a changed command line.
+pub fn remote_verdict(
+    server: &str,
+    mode: PinMode,
+    recorded: Option<&Recorded>,
+    url: &str,
+    headers: &[(String, String)],
+) -> Verdict {
+    if mode == PinMode::Off {
+        return Verdict::Start(Vec::new());
+    }
+    match recorded {
+        Some(r) if r.command.is_none() && r.argv_sha256 == remote_argv_sha256(url, headers) => {
+            Verdict::Start(Vec::new())
+        }
+        Some(_) => Verdict::Refuse(format!(
+            "@{server} does not match its pin, refusing to start (no secret was fetched): \
+             its url or headers changed since it was pinned; review the change, then \
+             `mcp-warden pin @{server} --update-pin`"
+        )),
+        None if mode == PinMode::Required => Verdict::Refuse(format!(
+            "@{server} is not pinned and its profile requires pin = \"required\" (no secret was \
+             fetched); record one with `mcp-warden pin @{server}`"
+        )),
+        None => Verdict::Start(vec![format!(
+            "warning: unpinned: @{server} has no pin; record one with `mcp-warden pin @{server}`"
+        )]),
+    }
 }
 
 /// Why a launch is not pinned by its package spec (package runners only;
@@ -325,17 +377,22 @@ pub fn compare(recorded: &Recorded, observed: &Observed) -> Vec<Change> {
     if recorded.argv_sha256 != observed.argv_sha256 {
         out.push(Change::Argv);
     }
-    if recorded.command.path != observed.command.path {
-        out.push(Change::CommandPath {
-            expected: recorded.command.path.clone(),
+    match &recorded.command {
+        Some(c) if c.path != observed.command.path => out.push(Change::CommandPath {
+            expected: c.path.clone(),
             actual: observed.command.path.clone(),
-        });
-    } else if recorded.command.sha256 != observed.command.sha256 {
-        out.push(Change::CommandHash {
+        }),
+        Some(c) if c.sha256 != observed.command.sha256 => out.push(Change::CommandHash {
             path: observed.command.path.clone(),
-            expected: recorded.command.sha256.clone(),
+            expected: c.sha256.clone(),
             actual: observed.command.sha256.clone(),
-        });
+        }),
+        Some(_) => {}
+        // pinned as a remote server, now a local one
+        None => out.push(Change::CommandPath {
+            expected: PathBuf::new(),
+            actual: observed.command.path.clone(),
+        }),
     }
     match (&recorded.script, &observed.script) {
         (Some(r), Some(o)) if r.path == o.path => {
@@ -426,7 +483,7 @@ pub fn record(server: &str, observed: &Observed) -> Result<Recorded, GovernError
     Ok(Recorded {
         recorded_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         argv_sha256: observed.argv_sha256.clone(),
-        command: observed.command.clone(),
+        command: Some(observed.command.clone()),
         script: observed.script.clone(),
         package: observed.package.clone(),
     })
@@ -479,9 +536,15 @@ pub(crate) fn parse_recorded(
     Ok(Recorded {
         recorded_at: t.str("recorded_at")?.unwrap_or_default(),
         argv_sha256: sha(&t, "argv_sha256")?.ok_or_else(|| missing("argv_sha256"))?,
-        command: FileHash {
-            path: t.str("command")?.ok_or_else(|| missing("command"))?.into(),
-            sha256: sha(&t, "command_sha256")?.ok_or_else(|| missing("command_sha256"))?,
+        command: match (t.str("command")?, sha(&t, "command_sha256")?) {
+            (Some(p), Some(h)) => Some(FileHash {
+                path: p.into(),
+                sha256: h,
+            }),
+            // a remote (url) profile's pin: the argv hash only
+            (None, None) => None,
+            (Some(_), None) => return Err(missing("command_sha256")),
+            (None, Some(_)) => return Err(missing("command")),
         },
         script,
         package: t.str("package")?,
@@ -510,8 +573,16 @@ fn set(t: &mut dyn TableLike, key: &str, v: Option<String>) {
 fn fill(t: &mut dyn TableLike, r: &Recorded) {
     set(t, "recorded_at", Some(r.recorded_at.clone()));
     set(t, "argv_sha256", Some(r.argv_sha256.clone()));
-    set(t, "command", Some(r.command.path.display().to_string()));
-    set(t, "command_sha256", Some(r.command.sha256.clone()));
+    set(
+        t,
+        "command",
+        r.command.as_ref().map(|c| c.path.display().to_string()),
+    );
+    set(
+        t,
+        "command_sha256",
+        r.command.as_ref().map(|c| c.sha256.clone()),
+    );
     set(
         t,
         "script",
@@ -611,7 +682,8 @@ mod tests {
         );
         let line = c[0].to_string();
         assert!(
-            line.contains(&r.command.sha256[..12]) && line.contains(&now.command.sha256[..12]),
+            line.contains(&r.command.as_ref().unwrap().sha256[..12])
+                && line.contains(&now.command.sha256[..12]),
             "{line}"
         );
         assert!(matches!(

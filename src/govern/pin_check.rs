@@ -78,6 +78,31 @@ pub fn before_run(
     })
 }
 
+/// The pin step of a remote profile (`connect @NAME`, `run @NAME`), before
+/// any backend is asked: its url and headers against the pin, or re-recorded
+/// with `update`. Returns the lines to print.
+pub fn before_connect(
+    cfg: &Config,
+    p: &Profile,
+    mode: PinMode,
+    update: bool,
+) -> Result<Vec<String>, GovernError> {
+    let url = p.url.as_deref().unwrap_or_default();
+    if update {
+        pin::write(
+            &cfg.path,
+            &cfg.text,
+            &p.name,
+            &pin::record_remote(url, &p.headers),
+        )?;
+        return Ok(vec![format!("@{} pinned: its url and headers", p.name)]);
+    }
+    match pin::remote_verdict(&p.name, mode, p.pinned.as_ref(), url, &p.headers) {
+        Verdict::Refuse(why) => Err(GovernError::Refused(why)),
+        Verdict::Start(warnings) => Ok(warnings),
+    }
+}
+
 /// Records what runs now as `p`'s pin; returns a line saying what changed.
 pub fn rerecord(cfg: &Config, p: &Profile, observed: &Observed) -> Result<String, GovernError> {
     let rec = pin::record(&p.name, observed)?;

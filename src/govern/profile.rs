@@ -70,8 +70,13 @@ pub struct Profile {
     pub name: String,
     /// Line of its `[servers.NAME]` header (0 when unknown).
     pub line: usize,
+    /// The local server's command; empty for a remote (`url`) profile.
     pub command: String,
     pub args: Vec<String>,
+    /// A remote profile's MCP endpoint (`connect`), `%{VAR}` placeholders unfilled.
+    pub url: Option<String>,
+    /// A remote profile's headers, `Name = "template with %{VAR}"`, in file order.
+    pub headers: Vec<(String, String)>,
     /// `VAR = "REFERENCE"`, in file order. References, never values.
     pub env: Vec<(String, String)>,
     pub owner: Option<String>,
@@ -154,6 +159,8 @@ const POLICY_KEYS: &[&str] = &[
 const SERVER_KEYS: &[&str] = &[
     "command",
     "args",
+    "url",
+    "headers",
     "env",
     "owner",
     "description",
@@ -354,12 +361,7 @@ fn server(
     let t = Table::new(src, table, format!("[servers.{name}]"));
     t.only(SERVER_KEYS, |_| None)?;
     let line = src.key_line(parent, name);
-    let command = t.str("command")?.filter(|c| !c.is_empty()).ok_or_else(|| {
-        src.err(
-            src.key_span(parent, name),
-            format!("[servers.{name}] needs `command`"),
-        )
-    })?;
+    let (command, url) = command_or_url(src, parent, &t, name)?;
     let env = t.str_map("env")?.unwrap_or_default();
     for (var, _) in &env {
         if var.is_empty() || var.contains('=') || var.contains('\0') {
@@ -396,6 +398,8 @@ fn server(
         line,
         command,
         args: t.str_list("args")?.unwrap_or_default(),
+        headers: t.str_map("headers")?.unwrap_or_default(),
+        url,
         env,
         owner: t.str("owner")?,
         description: t.str("description")?,
@@ -406,6 +410,47 @@ fn server(
         policy,
         pinned,
     })
+}
+
+/// A local server (`command`, `args`) or a remote one (`url`, `headers`): one of the two.
+fn command_or_url(
+    src: &Src<'_>,
+    parent: &dyn TableLike,
+    t: &Table<'_, '_>,
+    name: &str,
+) -> Result<(String, Option<String>), GovernError> {
+    let command = t.str("command")?.filter(|c| !c.is_empty());
+    let url = t.str("url")?.filter(|u| !u.is_empty());
+    match (command, url) {
+        (Some(c), None) => {
+            if t.table.get("headers").is_some() {
+                return Err(t.err(
+                    "headers",
+                    format!("`headers` in [servers.{name}] go with `url` (a remote server)"),
+                ));
+            }
+            Ok((c, None))
+        }
+        (None, Some(u)) => {
+            if t.table.get("args").is_some() {
+                return Err(t.err(
+                    "args",
+                    format!("`args` in [servers.{name}] go with `command`, not `url`"),
+                ));
+            }
+            Ok((String::new(), Some(u)))
+        }
+        (Some(_), Some(_)) => Err(t.err(
+            "url",
+            format!(
+                "[servers.{name}] has `command` and `url`: give one (a local or a remote server)"
+            ),
+        )),
+        (None, None) => Err(src.err(
+            src.key_span(parent, name),
+            format!("[servers.{name}] needs `command` (a local server) or `url` (a remote one)"),
+        )),
+    }
 }
 
 /// A project-level file: policy layers only.

@@ -137,7 +137,13 @@ pub async fn exchange(
         return Ok(Outcome::Done);
     }
     match h::media_type(&resp).as_str() {
-        "text/event-stream" => read_answers(link, resp, ids).await?,
+        "text/event-stream" => {
+            // a subscription's stream may stay quiet for as long as nothing changes
+            let quiet_ok = msgs
+                .iter()
+                .any(|m| m.method.as_deref() == Some("subscriptions/listen"));
+            read_answers(link, resp, ids, !quiet_ok).await?
+        }
         _ => {
             let body = h::body(resp, &link.http.limits, &link.ep.origin).await?;
             if !body.trim_ascii().is_empty() {
@@ -197,9 +203,14 @@ struct Cursor {
 
 /// Reads an answer stream until `ids` are answered; resumes it when it
 /// breaks after an event id.
-async fn read_answers(link: &Link, resp: Response, ids: &[String]) -> Result<(), Failure> {
+async fn read_answers(
+    link: &Link,
+    resp: Response,
+    ids: &[String],
+    awaited: bool,
+) -> Result<(), Failure> {
     let mut cur = Cursor::default();
-    let mut result = pump(link, resp, ids, &mut cur, true).await;
+    let mut result = pump(link, resp, ids, &mut cur, awaited).await;
     let mut attempt = 0;
     while link.any_waiting(ids) && attempt < RESUME_ATTEMPTS {
         let Some(last) = cur.last_id.clone() else {
@@ -208,7 +219,7 @@ async fn read_answers(link: &Link, resp: Response, ids: &[String]) -> Result<(),
         attempt += 1;
         tokio::time::sleep(cur.retry.unwrap_or(Duration::from_secs(1)).min(BACKOFF_CAP)).await;
         result = match get(link, Some(&last)).await {
-            Ok(r) if r.status().is_success() => pump(link, r, ids, &mut cur, true).await,
+            Ok(r) if r.status().is_success() => pump(link, r, ids, &mut cur, awaited).await,
             Ok(r) => Err(status_failure(r.status(), &link.ep.origin)),
             Err(f) => Err(f),
         };

@@ -90,6 +90,19 @@ fn launches(server: &Server) -> String {
 /// The pin state of a profile: `None` when pinned and matching.
 fn profile_pin(p: &Profile) -> Option<String> {
     use crate::govern::pin;
+    if let Some(url) = &p.url {
+        // a remote server: its pin is the hash of its url and headers
+        return match &p.pinned {
+            Some(r)
+                if r.command.is_none()
+                    && r.argv_sha256 == pin::remote_argv_sha256(url, &p.headers) =>
+            {
+                None
+            }
+            Some(_) => Some("does not match its pin: its url or headers changed".into()),
+            None => Some(format!("no pin recorded (mcp-warden pin @{})", p.name)),
+        };
+    }
     let path_var = std::env::var_os("PATH");
     let cwd = std::env::current_dir().unwrap_or_default();
     let observed = match pin::observe(&p.command, &p.args, path_var.as_deref(), &cwd) {
@@ -110,12 +123,22 @@ fn profile_pin(p: &Profile) -> Option<String> {
     }
 }
 
+/// `scheme://host[:port]` of a profile's url (no path or query: they may hold placeholders).
+fn url_origin(url: &str) -> &str {
+    let start = url.find("://").map_or(0, |p| p + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |p| start + p);
+    &url[..end]
+}
+
 fn profile_row(config: &Config, p: &Profile, rotate: Option<Duration>) -> Row {
     let mut argv = vec![p.command.as_str()];
     argv.extend(p.args.iter().map(String::as_str));
-    let launches = match runner::package_runner(&argv) {
-        Some(l) => format!("{} {}", l.runner, runner::display_spec(l.spec)),
-        None => runner::program_name(&p.command).to_string(),
+    let launches = match (&p.url, runner::package_runner(&argv)) {
+        (Some(url), _) => format!("connect {}", url_origin(url)),
+        (None, Some(l)) => format!("{} {}", l.runner, runner::display_spec(l.spec)),
+        (None, None) => runner::program_name(&p.command).to_string(),
     };
     let refs = p.references();
     Row {

@@ -8,6 +8,7 @@
 //! Verbs may print; the layers below them must not.
 
 pub mod audit;
+mod bridge;
 pub mod completions;
 pub mod connect;
 pub mod doctor;

@@ -25,6 +25,9 @@ pub fn run(args: PinArgs) -> Result<i32, Error> {
     let name = profile::name_of(&args.profile);
     let cfg = profile::load_user()?;
     let p = cfg.get(name)?;
+    if p.url.is_some() {
+        return remote(&args, &cfg, p);
+    }
     let observed = observe(p)?;
     let Some(old) = &p.pinned else {
         if args.check {
@@ -55,4 +58,38 @@ pub fn run(args: PinArgs) -> Result<i32, Error> {
         what.join("; ")
     ))
     .into())
+}
+
+/// A remote (url) profile: nothing runs here, so its pin is the hash of its
+/// url and headers; a change is refused like a changed command line.
+fn remote(args: &PinArgs, cfg: &profile::Config, p: &Profile) -> Result<i32, Error> {
+    let name = &p.name;
+    let url = p.url.as_deref().unwrap_or_default();
+    let fresh = pin::record_remote(url, &p.headers);
+    let matches = p
+        .pinned
+        .as_ref()
+        .is_some_and(|r| r.command.is_none() && r.argv_sha256 == fresh.argv_sha256);
+    if matches {
+        println!("@{name} matches its pin (its url and headers)");
+        return Ok(0);
+    }
+    let refuse =
+        |why: &str| -> Result<i32, Error> { Err(GovernError::Refused(why.to_string()).into()) };
+    match (&p.pinned, args.check, args.update_pin) {
+        (None, true, _) => refuse(&format!(
+            "@{name} has no pin; record one with `mcp-warden pin @{name}`"
+        )),
+        (Some(_), true, _) | (Some(_), false, false) => refuse(&format!(
+            "@{name} does not match its pin: its url or headers changed; review the change, then \
+             `mcp-warden pin @{name} --update-pin`"
+        )),
+        _ => {
+            pin::write(&cfg.path, &cfg.text, name, &fresh)?;
+            println!(
+                "@{name} pinned: its url and headers (a remote server: nothing runs here to hash)"
+            );
+            Ok(0)
+        }
+    }
 }

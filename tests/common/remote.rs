@@ -74,6 +74,25 @@ pub struct PyOptions<'a> {
     pub key_file: Option<&'a Path>,
     pub stateless: bool,
     pub log: &'a Path,
+    /// Serve https with this directory's `server.pem` (see [`make_tls`]).
+    pub tls_dir: Option<&'a Path>,
+}
+
+/// A private CA and a certificate for 127.0.0.1 in `dir` (`ca.pem`,
+/// `server.pem`, `server-key.pem`), made by tests/standins/pki.py.
+pub fn make_tls(dir: &Path) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/standins/pki.py");
+    let out = Command::new(service_env("MCP_WARDEN_TEST_PYTHON"))
+        .arg(script)
+        .arg("tls")
+        .arg(dir)
+        .output()
+        .expect("run pki.py");
+    assert!(
+        out.status.success(),
+        "pki.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// tests/servers/remote_mcp.py on `o.port`.
@@ -92,6 +111,9 @@ pub fn python_server(o: &PyOptions<'_>) -> Server {
     }
     if o.stateless {
         c.arg("--stateless");
+    }
+    if let Some(d) = o.tls_dir {
+        c.arg("--tls-dir").arg(d);
     }
     spawn_waiting(c, o.port, "the Python MCP server")
 }

@@ -3,7 +3,7 @@
 SDK (MCPServer) over Streamable HTTP on 127.0.0.1, requiring a bearer token.
 
 Usage:
-    remote_mcp.py --port P --token-file F [--key-file K] [--stateless] [--log L]
+    remote_mcp.py --port P --token-file F [--key-file K] [--stateless] [--log L] [--tls-dir D]
 
 - Every request must carry `Authorization: Bearer <token>` (read from
   --token-file, so the token is never in argv); with --key-file, also the
@@ -13,7 +13,8 @@ Usage:
 - Tools: `echo` (text), `whoami` (returns the Authorization header it got:
   a server that echoes a credential), `slow` (sleeps; records its
   cancellation in the log), `ask_client` (sampling + roots through the
-  client), `fail` (a tool error).
+  client), `dropped` (closes its answer stream before answering: the client
+  must resume with Last-Event-ID), `fail` (a tool error).
 """
 
 from __future__ import annotations
@@ -27,6 +28,29 @@ import anyio
 import uvicorn
 from mcp import types
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.streamable_http import EventMessage, EventStore
+
+
+class MemoryEvents(EventStore):
+    """Every event in memory, so a client can resume with Last-Event-ID."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, object]] = []
+
+    async def store_event(self, stream_id, message):  # noqa: ANN001 - the SDK's types
+        event_id = str(len(self.events) + 1)
+        self.events.append((event_id, stream_id, message))
+        return event_id
+
+    async def replay_events_after(self, last_event_id, send_callback):  # noqa: ANN001
+        at = next((i for i, (e, _, _) in enumerate(self.events) if e == last_event_id), None)
+        if at is None:
+            return None
+        stream = self.events[at][1]
+        for event_id, stream_id, message in self.events[at + 1 :]:
+            if stream_id == stream and message is not None:
+                await send_callback(EventMessage(message, event_id))
+        return stream
 
 
 def main() -> int:
@@ -36,6 +60,7 @@ def main() -> int:
     ap.add_argument("--key-file")
     ap.add_argument("--stateless", action="store_true")
     ap.add_argument("--log")
+    ap.add_argument("--tls-dir", help="serve https with DIR/server.pem and DIR/server-key.pem")
     opts = ap.parse_args()
     token = open(opts.token_file, encoding="utf-8").read().strip()
     key = open(opts.key_file, encoding="utf-8").read().strip() if opts.key_file else None
@@ -83,11 +108,22 @@ def main() -> int:
         return f"sampled: {text}; roots: {','.join(str(r.uri) for r in roots.roots)}"
 
     @server.tool()
+    async def dropped(ctx: Context) -> str:
+        """Closes its own answer stream, then answers: the client must resume."""
+        await ctx.close_sse_stream()
+        await anyio.sleep(0.5)
+        return "answered after the stream was dropped"
+
+    @server.tool()
     def fail() -> str:
         """Always fails."""
         raise ValueError("this tool always fails")
 
-    app = server.streamable_http_app(stateless_http=opts.stateless)
+    app = server.streamable_http_app(
+        stateless_http=opts.stateless,
+        event_store=None if opts.stateless else MemoryEvents(),
+        retry_interval=200,
+    )
 
     async def guarded(scope, receive, send):
         if scope["type"] != "http":
@@ -115,7 +151,13 @@ def main() -> int:
             return
         return await app(scope, receive, send)
 
-    uvicorn.run(guarded, host="127.0.0.1", port=opts.port, log_level="warning", lifespan="on")
+    tls = {}
+    if opts.tls_dir:
+        tls = {
+            "ssl_certfile": f"{opts.tls_dir}/server.pem",
+            "ssl_keyfile": f"{opts.tls_dir}/server-key.pem",
+        }
+    uvicorn.run(guarded, host="127.0.0.1", port=opts.port, log_level="warning", lifespan="on", **tls)
     return 0
 
 

@@ -26,12 +26,13 @@ use plan::{Launcher, RunPlan};
 pub use crate::govern::wrapper::normalize;
 
 pub fn run(args: RunArgs) -> Result<i32, Error> {
-    let plan = if args.assignments.first().is_some_and(|a| a.starts_with('@')) {
-        profile::plan(args)?
-    } else {
-        plan::plain(args)?
-    };
-    execute(plan)
+    if args.assignments.first().is_some_and(|a| a.starts_with('@')) {
+        return match profile::plan(args)? {
+            profile::Planned::Local(plan) => execute(*plan),
+            profile::Planned::Remote(plan) => super::bridge::execute(*plan),
+        };
+    }
+    execute(plan::plain(args)?)
 }
 
 /// Resolves every reference, then serves; leases are released at the end.

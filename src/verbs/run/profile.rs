@@ -146,8 +146,53 @@ fn record_overrides(args: &RunArgs, shared: &Shared, name: &str, label: &str) ->
     Ok(())
 }
 
+/// What `run @NAME` starts: a local server, or a bridge to a remote one.
+pub enum Planned {
+    Local(Box<RunPlan>),
+    Remote(Box<crate::verbs::bridge::ConnectPlan>),
+}
+
+/// A remote profile: what only a local server has is refused; its pin is
+/// the hash of its url and headers.
+fn remote(
+    args: &RunArgs,
+    shared: &Shared,
+    cfg: &profile::Config,
+    p: &Profile,
+    policy: Policy,
+    label: String,
+) -> Result<Planned, Error> {
+    let local_only = [
+        (args.exec, "--exec"),
+        (args.expand_args, "--expand-args"),
+        (args.clean_env, "--clean-env"),
+        (!args.pass_env.is_empty(), "--pass-env"),
+    ];
+    if let Some((_, flag)) = local_only.iter().find(|(set, _)| *set) {
+        return Err(Error::Usage(format!(
+            "{flag} applies to a local server; @{} is a remote one (url)",
+            p.name
+        )));
+    }
+    // its pin covers its url and headers (nothing runs here to hash)
+    for note in pin_check::before_connect(cfg, p, policy.pin, args.update_pin)? {
+        eprintln!("mcp-warden: {note}");
+    }
+    let plan = crate::verbs::bridge::from_profile(
+        p,
+        policy,
+        crate::verbs::bridge::ProfileRun {
+            label,
+            audit_path: shared.audit_path(&args.guard),
+            audit_arguments: args.guard.audit_arguments,
+            paths: shared.paths.clone(),
+        },
+    )?;
+    Ok(Planned::Remote(Box::new(plan)))
+}
+
 /// `run @NAME` as a plan.
-pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
+pub fn plan(args: RunArgs) -> Result<Planned, Error> {
     let name = profile::name_of(&args.assignments[0]).to_string();
     refuse_extras(&args, &name)?;
     let shared = Shared::parse(&args)?;
@@ -167,6 +212,9 @@ pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
     let g = &args.guard;
     let label = g.name.clone().unwrap_or_else(|| name.clone());
     record_overrides(&args, &shared, &name, &label)?;
+    if p.url.is_some() {
+        return remote(&args, &shared, &cfg, p, policy, label);
+    }
     // Last, right before resolving: the files it hashed stay open for launch.
     let path_var = std::env::var_os("PATH");
     let checked = pin_check::before_run(
@@ -197,7 +245,7 @@ pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
             grace: shared.grace,
         }
     };
-    Ok(RunPlan {
+    Ok(Planned::Local(Box::new(RunPlan {
         requests,
         command: std::iter::once(&p.command)
             .chain(&p.args)
@@ -219,5 +267,5 @@ pub fn plan(args: RunArgs) -> Result<RunPlan, Error> {
         },
         launcher,
         pinned: checked.files,
-    })
+    })))
 }

@@ -1,0 +1,211 @@
+//! What `connect` and `run @NAME` of a remote profile share: the
+//! [`ConnectPlan`], a remote profile turned into one, and running it (not a
+//! command of its own: verbs never call verbs).
+//!
+//! Owns the order of work once planned: every reference resolves
+//! (concurrently, all or nothing) before anything is sent; the endpoint is
+//! filled and checked; then the guard's relay sits between our stdio and the
+//! bridge's lines, exactly where it sits on a child's pipes in `run`. Prints
+//! nothing on stdout itself; diagnostics of the bridge pass the guard's
+//! redaction on their way to stderr.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Error, block_on};
+use crate::backend::lease::{Keeper, Report};
+use crate::backend::{Registry, Settings};
+use crate::govern::assign::pair_requests;
+use crate::govern::policy::Policy;
+use crate::govern::profile::Profile;
+use crate::launch::guard::{self as guard_launch, AuditPlan, GuardPlan};
+use crate::paths::Paths;
+use crate::proxy::{self, Guard, GuardConfig};
+use crate::reference::Scheme;
+use crate::remote::{self, HeaderTemplate, Http, Limits, Options, Transport};
+use crate::resolve::{Request, Resolved, resolve};
+
+/// The largest message (a JSON body or one SSE event) the bridge carries.
+pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+/// How long the guard may take to pass on what the bridge wrote last.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Everything one bridge does, decided before anything is fetched.
+pub struct ConnectPlan {
+    /// The URL as given (`%{NAME}` not yet filled).
+    pub url: String,
+    pub headers: Vec<HeaderTemplate>,
+    pub requests: Vec<Request>,
+    /// Per reference.
+    pub timeout: Duration,
+    pub limits: Limits,
+    pub options: Options,
+    pub guard: GuardPlan,
+    pub paths: Paths,
+}
+
+/// What the command line adds to a remote profile.
+pub struct ProfileRun {
+    pub label: String,
+    pub audit_path: std::path::PathBuf,
+    pub audit_arguments: bool,
+    pub paths: Paths,
+}
+
+/// A remote profile (`url`, `headers`, `env`) and its settled policy as a plan,
+/// with the default timeouts and transport.
+pub fn from_profile(p: &Profile, policy: Policy, run: ProfileRun) -> Result<ConnectPlan, Error> {
+    let url = p.url.clone().unwrap_or_default();
+    let headers = p
+        .headers
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| remote::parse_header(i + 1, &format!("{k}: {v}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let requests = pair_requests(
+        p.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        Scheme::Local,
+    )?;
+    let names: Vec<&str> = requests.iter().map(|r| r.var.as_str()).collect();
+    remote::endpoint::precheck(&url, &headers, &names)?;
+    if policy.timeout.is_zero() {
+        return Err(Error::Usage(
+            "the profile's timeout must be greater than zero".into(),
+        ));
+    }
+    Ok(ConnectPlan {
+        url,
+        headers,
+        requests,
+        timeout: policy.timeout,
+        limits: Limits {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(120),
+            max_message: MAX_MESSAGE,
+        },
+        options: Options {
+            transport: Transport::Auto,
+            grace: Duration::from_secs(2),
+        },
+        guard: GuardPlan {
+            label: run.label,
+            redact: policy.redact,
+            audit: policy.audit.then_some(AuditPlan {
+                path: run.audit_path,
+                arguments: run.audit_arguments || p.audit_arguments,
+            }),
+            allow_tools: policy.allow_tools,
+            deny_tools: policy.deny_tools,
+        },
+        paths: run.paths,
+    })
+}
+
+/// Resolves every reference, then bridges; leases are released at the end.
+pub fn execute(plan: ConnectPlan) -> Result<i32, Error> {
+    let registry = Registry::new(Settings {
+        paths: plan.paths.clone(),
+        aws_region: None,
+        aws_profile: None,
+        timeout: plan.timeout,
+        cloud: Default::default(),
+    });
+    block_on(async move {
+        let resolved = if plan.requests.is_empty() {
+            Ok(Vec::new())
+        } else {
+            resolve(&registry, &plan.requests, plan.timeout).await
+        };
+        let report: Report = Arc::new(|line| eprintln!("mcp-warden: {line}"));
+        let keeper = Keeper::start(registry.held(), plan.timeout, report);
+        let outcome = match resolved {
+            Ok(r) => bridge(plan, r).await,
+            Err(e) => Err(e.into()),
+        };
+        keeper.release().await;
+        outcome
+    })?
+}
+
+/// The guard `run` would put on a child, built for this connection (always
+/// present: the bridge's lines always pass it).
+fn build_guard(plan: &GuardPlan, resolved: &[Resolved]) -> Result<Arc<Guard>, Error> {
+    match guard_launch::build(plan, resolved)? {
+        Some(g) => Ok(g),
+        None => Guard::new(GuardConfig::default())
+            .map(Arc::new)
+            .map_err(|e| Error::Internal(e.to_string())),
+    }
+}
+
+/// Fills the endpoint, starts the guard's relay on our stdio and the bridge
+/// behind it, and waits until the client is gone or a signal stops us.
+async fn bridge(plan: ConnectPlan, resolved: Vec<Resolved>) -> Result<i32, Error> {
+    let ep = remote::fill(&plan.url, &plan.headers, &resolved)?;
+    let http = Http::new(plan.limits)?;
+    let guard = build_guard(&plan.guard, &resolved)?;
+    drop(resolved);
+    for w in guard.warnings() {
+        eprintln!("mcp-warden: warning: {w}");
+    }
+    guard.audit_start(&ep.origin, std::process::id());
+    // The bridge's stdin, stdout and stderr, as the relay sees a child's pipes.
+    let (to_bridge, bridge_in) = tokio::io::duplex(256 * 1024);
+    let (bridge_out, from_bridge) = tokio::io::duplex(256 * 1024);
+    let (bridge_err, from_bridge_err) = tokio::io::duplex(16 * 1024);
+    let (client_in, client_out) = guard_launch::client_stdio();
+    let relay = proxy::start(
+        guard.clone(),
+        client_in,
+        client_out,
+        to_bridge,
+        from_bridge,
+        from_bridge_err,
+        tokio::io::stderr(),
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signals = tokio::spawn(async move {
+        match first_signal().await {
+            Some(sig) => {
+                let _ = stop_tx.send(true);
+                Some(sig)
+            }
+            // signals cannot be watched: only the client's EOF ends the bridge
+            None => std::future::pending().await,
+        }
+    });
+    remote::serve(
+        http,
+        ep,
+        plan.options,
+        bridge_in,
+        bridge_out,
+        bridge_err,
+        stop_rx,
+    )
+    .await;
+    relay.finish(DRAIN).await;
+    let signal = if signals.is_finished() {
+        signals.await.ok().flatten()
+    } else {
+        signals.abort();
+        None
+    };
+    guard.audit_exit(signal.is_none().then_some(0), signal);
+    Ok(signal.map_or(0, |s| 128 + s))
+}
+
+/// The number of the first SIGINT, SIGTERM or SIGHUP (`None` if they cannot be watched).
+async fn first_signal() -> Option<i32> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut int, mut term, mut hup) = (
+        signal(SignalKind::interrupt()).ok()?,
+        signal(SignalKind::terminate()).ok()?,
+        signal(SignalKind::hangup()).ok()?,
+    );
+    Some(tokio::select! {
+        _ = int.recv() => rustix::process::Signal::INT.as_raw(),
+        _ = term.recv() => rustix::process::Signal::TERM.as_raw(),
+        _ = hup.recv() => rustix::process::Signal::HUP.as_raw(),
+    })
+}
