@@ -124,6 +124,13 @@ fn python_stateful_fills_header_and_url_and_redacts_an_echoed_token() {
         "{audit}"
     );
     no_canary("the audit log", &audit);
+    // each call's record carries the HTTP status its POST got
+    let calls: Vec<Value> = common::output::json_lines(&audit)
+        .into_iter()
+        .filter(|r| r["method"] == "tools/call")
+        .collect();
+    assert_eq!(calls.len(), 3, "{audit}");
+    assert!(calls.iter().all(|r| r["http_status"] == 200), "{audit}");
     // the server saw the credentials on every request, and a session from initialize on
     let log = remote::read_log(&s.log);
     assert!(!log.is_empty());
