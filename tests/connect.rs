@@ -245,13 +245,19 @@ fn server_to_client_requests_pass_through_the_bridge() {
     let s = setup();
     let port = remote::free_port();
     let _server = s.server(port, false);
-    let steps = json!([{"op": "call", "name": "ask_client"}]);
+    let steps = json!([{"op": "call", "name": "ask_client"}, {"op": "call", "name": "ask_user"}]);
     let (report, output) = remote::drive(s.connect(port, &[]), "initialize", &steps, 40);
     assert_eq!(report["ok"], true, "{report} {output}");
     let t = texts(step(&report, 0));
     assert!(
         t.contains("sampled: from-the-client") && t.contains("file:///client-root"),
         "{t}"
+    );
+    // elicitation: the server asks the client's user, the answer comes back
+    assert_eq!(
+        texts(step(&report, 1)),
+        r#"["elicited: accept from-the-user"]"#,
+        "{report}"
     );
 }
 

@@ -14,8 +14,8 @@ Steps (in order):
     {"op": "touch", "path": P}                      create file P
     {"op": "wait_file", "path": P, "timeout": S}    wait until file P exists
 
-The client answers sampling with the text "from-the-client" and roots/list
-with file:///client-root. Prints ONE JSON object: {"ok", "init", "steps": [...],
+The client answers sampling with the text "from-the-client", roots/list with
+file:///client-root and elicitation with {"name": "from-the-user"}. Prints ONE JSON object: {"ok", "init", "steps": [...],
 "error"?, "elapsed"}; a step's result is {"tools": [...]}, {"texts": [...],
 "isError": b}, {"error": {"code", "message"}} or {"cancelled": true}.
 """
@@ -44,6 +44,10 @@ async def sampling(context: Any, params: types.CreateMessageRequestParams) -> ty
     )
 
 
+async def elicit(context: Any, params: Any) -> types.ElicitResult:
+    return types.ElicitResult(action="accept", content={"name": "from-the-user"})
+
+
 async def roots(context: Any) -> types.ListRootsResult:
     return types.ListRootsResult(roots=[types.Root(uri="file:///client-root")])
 
@@ -69,7 +73,11 @@ async def run(command: list[str], era: str, steps: list[dict[str, Any]], out: di
     params = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
     async with stdio_client(params) as streams:
         async with ClientSession(
-            streams[0], streams[1], sampling_callback=sampling, list_roots_callback=roots
+            streams[0],
+            streams[1],
+            sampling_callback=sampling,
+            list_roots_callback=roots,
+            elicitation_callback=elicit,
         ) as session:
             if era == "discover":
                 d = await session.discover()
