@@ -7,7 +7,7 @@ Usage:
 
 Steps (in order):
     {"op": "list"}                                  tools/list -> names
-    {"op": "call", "name": N, "arguments": {...}}   tools/call -> texts / error
+    {"op": "call", "name": N, "arguments": {...}}   tools/call -> texts, progress seen / error
     {"op": "call_bg", "name": N, "arguments": {...}} start a call in the background
     {"op": "cancel_bg", "after": S}                 cancel the background call after S seconds
     {"op": "join"}                                  wait for the background call
@@ -58,14 +58,22 @@ def err(exc: MCPError) -> dict[str, Any]:
 
 
 async def call(session: ClientSession, step: dict[str, Any]) -> dict[str, Any]:
+    seen: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
+
     try:
-        res = await session.call_tool(step["name"], step.get("arguments") or {})
+        res = await session.call_tool(
+            step["name"], step.get("arguments") or {}, progress_callback=on_progress
+        )
     except MCPError as exc:
         return {"error": err(exc)}
     d = res.model_dump(by_alias=True, mode="json", exclude_none=True)
     return {
         "isError": bool(d.get("isError", False)),
         "texts": [c.get("text") for c in d.get("content", []) if c.get("type") == "text"],
+        "progress": seen,
     }
 
 
