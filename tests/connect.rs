@@ -124,6 +124,13 @@ fn python_stateful_fills_header_and_url_and_redacts_an_echoed_token() {
         "{audit}"
     );
     no_canary("the audit log", &audit);
+    // each call's record carries the HTTP status its POST got
+    let calls: Vec<Value> = common::output::json_lines(&audit)
+        .into_iter()
+        .filter(|r| r["method"] == "tools/call")
+        .collect();
+    assert_eq!(calls.len(), 3, "{audit}");
+    assert!(calls.iter().all(|r| r["http_status"] == 200), "{audit}");
     // the server saw the credentials on every request, and a session from initialize on
     let log = remote::read_log(&s.log);
     assert!(!log.is_empty());
@@ -238,13 +245,30 @@ fn server_to_client_requests_pass_through_the_bridge() {
     let s = setup();
     let port = remote::free_port();
     let _server = s.server(port, false);
-    let steps = json!([{"op": "call", "name": "ask_client"}]);
+    let steps = json!([
+        {"op": "call", "name": "ask_client"},
+        {"op": "call", "name": "ask_user"},
+        {"op": "call", "name": "progress"}
+    ]);
     let (report, output) = remote::drive(s.connect(port, &[]), "initialize", &steps, 40);
     assert_eq!(report["ok"], true, "{report} {output}");
     let t = texts(step(&report, 0));
     assert!(
         t.contains("sampled: from-the-client") && t.contains("file:///client-root"),
         "{t}"
+    );
+    // elicitation: the server asks the client's user, the answer comes back
+    assert_eq!(
+        texts(step(&report, 1)),
+        r#"["elicited: accept from-the-user"]"#,
+        "{report}"
+    );
+    // progress notifications reach the client with the request's progress token
+    assert_eq!(texts(step(&report, 2)), r#"["done"]"#, "{report}");
+    assert_eq!(
+        step(&report, 2)["progress"],
+        json!([1.0, 2.0, 3.0]),
+        "{report}"
     );
 }
 
@@ -590,4 +614,33 @@ fn a_dropped_answer_stream_is_resumed_with_last_event_id() {
             .any(|l| l["method"] == "GET" && l["last_event_id"].is_string()),
         "no GET with Last-Event-ID: {log:?}"
     );
+}
+
+#[test]
+fn a_lost_sse_stream_is_reopened_with_a_new_session() {
+    let port = remote::free_port();
+    let mut server = remote::everything_on("sse", port);
+    let home = Home::new();
+    let sent = home.path().join("sent");
+    let restarted = home.path().join("restarted");
+    let steps = json!([
+        {"op": "call", "name": "echo", "arguments": {"message": "one"}},
+        {"op": "touch", "path": sent},
+        {"op": "wait_file", "path": restarted, "timeout": 30},
+        {"op": "call", "name": "echo", "arguments": {"message": "two"}}
+    ]);
+    let mut c = home.std_cmd();
+    c.arg("connect")
+        .arg(format!("http://127.0.0.1:{port}/sse"))
+        .args(["--transport", "sse", "--no-audit"]);
+    let driver = std::thread::spawn(move || remote::drive(c, "initialize", &steps, 60));
+    assert!(common::wait_until(Duration::from_secs(30), || sent.exists()));
+    server.stop();
+    let _server2 = remote::everything_on("sse", port);
+    std::fs::write(&restarted, "").expect("marker");
+    let (report, output) = driver.join().expect("driver");
+    assert_eq!(report["ok"], true, "{report} {output}");
+    assert!(texts(step(&report, 0)).contains("one"), "{report}");
+    assert!(texts(step(&report, 3)).contains("two"), "{report} {output}");
+    assert!(output.contains("reopening the event stream"), "{output}");
 }

@@ -253,6 +253,15 @@ impl Guard {
         }
     }
 
+    /// Notes the HTTP status the client request `id` (raw JSON) got from a
+    /// remote server; its audit record carries it.
+    pub fn audit_http_status(&self, id: &[u8], status: u16) {
+        self.event(|| Event::HttpStatus {
+            id: Short::new(id),
+            status,
+        });
+    }
+
     /// Records every request still waiting as `unanswered`.
     pub(crate) fn finish_pending(&self) {
         self.event(|| Event::Unanswered);

@@ -24,6 +24,8 @@ pub struct Entry {
     pub ts: SystemTime,
     pub start: Instant,
     pub request_bytes: u64,
+    /// The HTTP status the request got (`connect`'s remote transport only).
+    pub http_status: Option<u16>,
     seq: u64,
 }
 
@@ -55,6 +57,7 @@ impl Entry {
             ts,
             start,
             request_bytes,
+            http_status: None,
             seq: 0,
         }
     }
@@ -113,6 +116,10 @@ impl Pending {
 
     pub fn remove(&mut self, key: &IdKey) -> Option<Entry> {
         self.map.remove(key)
+    }
+
+    pub fn get_mut(&mut self, key: &IdKey) -> Option<&mut Entry> {
+        self.map.get_mut(key)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -35,11 +35,26 @@ pub enum Transport {
 }
 
 /// How the bridge runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub transport: Transport,
     /// After the client's input ends: how long in-flight requests may take.
     pub grace: Duration,
+    /// Told the HTTP status each client request got (for the audit log).
+    pub on_status: Option<StatusHook>,
+}
+
+/// What the status hook is called with: a request's id (raw JSON) and its HTTP status.
+pub type StatusFn = dyn Fn(&str, u16) + Send + Sync;
+
+/// A callback told the HTTP status each client request got.
+#[derive(Clone)]
+pub struct StatusHook(pub Arc<StatusFn>);
+
+impl std::fmt::Debug for StatusHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatusHook")
+    }
 }
 
 #[derive(Clone)]
@@ -72,7 +87,7 @@ pub async fn serve(
     let writer = tokio::spawn(write_lines(out_rx, output));
     let diag_writer = tokio::spawn(write_diag(diag_rx, diag));
     let mut b = Bridge {
-        link: Arc::new(Link::new(http, ep, out_tx, diag_tx)),
+        link: Arc::new(Link::new(http, ep, out_tx, diag_tx, opts.on_status.clone())),
         opts,
         mode: None,
         tasks: JoinSet::new(),
@@ -271,7 +286,7 @@ async fn open_legacy(link: &Arc<Link>) -> Result<Mode, Failure> {
 /// Carries one client message; a request that cannot be carried gets an error.
 async fn carry(link: &Arc<Link>, mode: &Mode, line: &[u8], msgs: &[Msg], ids: &[String]) {
     let result = match mode {
-        Mode::Legacy(ch) => legacy::post(link, ch, line).await,
+        Mode::Legacy(ch) => legacy::post(link, ch, line, ids).await,
         Mode::Streamable => carry_streamable(link, line, msgs, ids).await,
     };
     if let Err(f) = result {

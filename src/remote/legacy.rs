@@ -144,15 +144,20 @@ async fn read(link: Arc<Link>, ch: Arc<Channel>, mut resp: Response, mut parser:
 
 /// POSTs one client message; opens a new stream first (replaying the kept
 /// `initialize`) when the last one ended.
-pub async fn post(link: &Arc<Link>, ch: &Arc<Channel>, line: &[u8]) -> Result<(), Failure> {
+pub async fn post(
+    link: &Arc<Link>,
+    ch: &Arc<Channel>,
+    line: &[u8],
+    ids: &[String],
+) -> Result<(), Failure> {
     let url = match ch.post_url() {
         Some(u) => u,
         None => reopen(link, ch).await?,
     };
-    send(link, &url, line).await
+    send(link, &url, line, ids).await
 }
 
-async fn send(link: &Link, url: &Url, line: &[u8]) -> Result<(), Failure> {
+async fn send(link: &Link, url: &Url, line: &[u8], ids: &[String]) -> Result<(), Failure> {
     let mut hm = HeaderMap::new();
     hm.insert(
         header::CONTENT_TYPE,
@@ -168,6 +173,7 @@ async fn send(link: &Link, url: &Url, line: &[u8]) -> Result<(), Failure> {
         })
         .await?;
     let status = resp.status();
+    link.note_status(ids, status.as_u16());
     if status.is_success() {
         return Ok(());
     }
@@ -182,9 +188,9 @@ async fn reopen(link: &Arc<Link>, ch: &Arc<Channel>) -> Result<Url, Failure> {
         .ok_or_else(|| Failure(format!("{} closed its new event stream", link.ep.origin)))?;
     if let Some(init) = link.session().init {
         let line = super::streamable::with_id(&init, &link.internal_id())?;
-        send(link, &url, &line).await?;
+        send(link, &url, &line, &[]).await?;
         let note = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-        send(link, &url, note).await?;
+        send(link, &url, note, &[]).await?;
     }
     Ok(url)
 }

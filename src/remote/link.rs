@@ -54,6 +54,7 @@ pub struct Link {
     /// Turns true when the bridge ends: background streams stop.
     quit: watch::Sender<bool>,
     background: Mutex<Vec<AbortHandle>>,
+    on_status: Option<super::bridge::StatusHook>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -66,6 +67,7 @@ impl Link {
         ep: Endpoint,
         out: mpsc::Sender<Vec<u8>>,
         diag: mpsc::UnboundedSender<String>,
+        on_status: Option<super::bridge::StatusHook>,
     ) -> Self {
         Self {
             http,
@@ -77,6 +79,16 @@ impl Link {
             internal: AtomicU64::new(0),
             quit: watch::channel(false).0,
             background: Mutex::new(Vec::new()),
+            on_status,
+        }
+    }
+
+    /// Tells the status hook what HTTP status the requests `ids` got.
+    pub fn note_status(&self, ids: &[String], status: u16) {
+        if let Some(h) = &self.on_status {
+            for id in ids.iter().filter(|i| !i.starts_with(INTERNAL_PREFIX)) {
+                (h.0)(id, status);
+            }
         }
     }
 

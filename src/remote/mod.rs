@@ -31,7 +31,7 @@ mod rpc;
 pub mod sse;
 mod streamable;
 
-pub use bridge::{Options, Transport, serve};
+pub use bridge::{Options, StatusHook, Transport, serve};
 pub use endpoint::{Endpoint, HeaderTemplate, fill, parse_header};
 pub use http::{Http, Limits};
 

@@ -116,6 +116,7 @@ pub async fn exchange(
         })
         .await?;
     let status = resp.status();
+    link.note_status(ids, status.as_u16());
     if status == StatusCode::NOT_FOUND && s.id.is_some() && !stateless {
         return Ok(Outcome::SessionLost(s.generation));
     }

@@ -86,6 +86,7 @@ pub fn from_profile(p: &Profile, policy: Policy, run: ProfileRun) -> Result<Conn
         options: Options {
             transport: Transport::Auto,
             grace: Duration::from_secs(2),
+            on_status: None,
         },
         guard: GuardPlan {
             label: run.label,
@@ -174,14 +175,13 @@ async fn bridge(plan: ConnectPlan, resolved: Vec<Resolved>) -> Result<i32, Error
             None => std::future::pending().await,
         }
     });
+    let mut options = plan.options;
+    let g = guard.clone();
+    options.on_status = Some(remote::StatusHook(Arc::new(move |id: &str, status| {
+        g.audit_http_status(id.as_bytes(), status)
+    })));
     remote::serve(
-        http,
-        ep,
-        plan.options,
-        bridge_in,
-        bridge_out,
-        bridge_err,
-        stop_rx,
+        http, ep, options, bridge_in, bridge_out, bridge_err, stop_rx,
     )
     .await;
     relay.finish(DRAIN).await;

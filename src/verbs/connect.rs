@@ -105,6 +105,7 @@ fn options(args: &ConnectArgs) -> Result<Options, Error> {
             TransportArg::Sse => Transport::Sse,
         },
         grace: parse_duration("--stdin-grace", &args.stdin_grace)?,
+        on_status: None,
     })
 }
 

@@ -120,7 +120,11 @@ pub fn python_server(o: &PyOptions<'_>) -> Server {
 
 /// server-everything in `mode` (`streamableHttp` or `sse`) on a free port.
 pub fn everything(mode: &str) -> Server {
-    let port = free_port();
+    everything_on(mode, free_port())
+}
+
+/// server-everything in `mode` on `port`.
+pub fn everything_on(mode: &str, port: u16) -> Server {
     let mut c = Command::new(service_env("MCP_WARDEN_TEST_NODE"));
     c.arg(service_env("MCP_WARDEN_TEST_EVERYTHING"))
         .arg(mode)

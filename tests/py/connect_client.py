@@ -7,15 +7,15 @@ Usage:
 
 Steps (in order):
     {"op": "list"}                                  tools/list -> names
-    {"op": "call", "name": N, "arguments": {...}}   tools/call -> texts / error
+    {"op": "call", "name": N, "arguments": {...}}   tools/call -> texts, progress seen / error
     {"op": "call_bg", "name": N, "arguments": {...}} start a call in the background
     {"op": "cancel_bg", "after": S}                 cancel the background call after S seconds
     {"op": "join"}                                  wait for the background call
     {"op": "touch", "path": P}                      create file P
     {"op": "wait_file", "path": P, "timeout": S}    wait until file P exists
 
-The client answers sampling with the text "from-the-client" and roots/list
-with file:///client-root. Prints ONE JSON object: {"ok", "init", "steps": [...],
+The client answers sampling with the text "from-the-client", roots/list with
+file:///client-root and elicitation with {"name": "from-the-user"}. Prints ONE JSON object: {"ok", "init", "steps": [...],
 "error"?, "elapsed"}; a step's result is {"tools": [...]}, {"texts": [...],
 "isError": b}, {"error": {"code", "message"}} or {"cancelled": true}.
 """
@@ -44,6 +44,10 @@ async def sampling(context: Any, params: types.CreateMessageRequestParams) -> ty
     )
 
 
+async def elicit(context: Any, params: Any) -> types.ElicitResult:
+    return types.ElicitResult(action="accept", content={"name": "from-the-user"})
+
+
 async def roots(context: Any) -> types.ListRootsResult:
     return types.ListRootsResult(roots=[types.Root(uri="file:///client-root")])
 
@@ -54,14 +58,22 @@ def err(exc: MCPError) -> dict[str, Any]:
 
 
 async def call(session: ClientSession, step: dict[str, Any]) -> dict[str, Any]:
+    seen: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
+
     try:
-        res = await session.call_tool(step["name"], step.get("arguments") or {})
+        res = await session.call_tool(
+            step["name"], step.get("arguments") or {}, progress_callback=on_progress
+        )
     except MCPError as exc:
         return {"error": err(exc)}
     d = res.model_dump(by_alias=True, mode="json", exclude_none=True)
     return {
         "isError": bool(d.get("isError", False)),
         "texts": [c.get("text") for c in d.get("content", []) if c.get("type") == "text"],
+        "progress": seen,
     }
 
 
@@ -69,7 +81,11 @@ async def run(command: list[str], era: str, steps: list[dict[str, Any]], out: di
     params = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
     async with stdio_client(params) as streams:
         async with ClientSession(
-            streams[0], streams[1], sampling_callback=sampling, list_roots_callback=roots
+            streams[0],
+            streams[1],
+            sampling_callback=sampling,
+            list_roots_callback=roots,
+            elicitation_callback=elicit,
         ) as session:
             if era == "discover":
                 d = await session.discover()

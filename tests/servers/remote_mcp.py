@@ -13,7 +13,7 @@ Usage:
 - Tools: `echo` (text), `whoami` (returns the Authorization header it got:
   a server that echoes a credential), `slow` (sleeps; records its
   cancellation in the log), `ask_client` (sampling + roots through the
-  client), `dropped` (closes its answer stream before answering: the client
+  client), `progress` (three progress notifications), `ask_user` (elicitation through the client), `dropped` (closes its answer stream before answering: the client
   must resume with Last-Event-ID), `fail` (a tool error).
 """
 
@@ -26,6 +26,7 @@ import time
 
 import anyio
 import uvicorn
+from pydantic import BaseModel
 from mcp import types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.streamable_http import EventMessage, EventStore
@@ -106,6 +107,23 @@ def main() -> int:
         roots = await session.list_roots()
         text = sampled.content.text if hasattr(sampled.content, "text") else str(sampled.content)
         return f"sampled: {text}; roots: {','.join(str(r.uri) for r in roots.roots)}"
+
+    class Answer(BaseModel):
+        name: str
+
+    @server.tool()
+    async def ask_user(ctx: Context) -> str:
+        """Elicit a name from the client's user."""
+        result = await ctx.elicit("your name?", Answer)
+        name = result.data.name if result.action == "accept" and result.data else ""
+        return f"elicited: {result.action} {name}"
+
+    @server.tool()
+    async def progress(ctx: Context) -> str:
+        """Reports progress three times, then answers."""
+        for i in range(1, 4):
+            await ctx.report_progress(i, 3, f"step {i}")
+        return "done"
 
     @server.tool()
     async def dropped(ctx: Context) -> str:

@@ -34,6 +34,8 @@ pub(crate) struct Record<'a> {
     pub result_type: Option<&'a str>,
     pub request_bytes: Option<u64>,
     pub response_bytes: Option<u64>,
+    /// The HTTP status of the request (`connect` only).
+    pub http_status: Option<u16>,
     pub bytes: Option<u64>,
     pub detail: Option<&'a str>,
     pub exit_code: Option<i32>,
@@ -108,6 +110,7 @@ impl Record<'_> {
         o.str("result_type", self.result_type);
         o.int("request_bytes", self.request_bytes);
         o.int("response_bytes", self.response_bytes);
+        o.int("http_status", self.http_status);
         o.int("bytes", self.bytes);
         o.str("detail", self.detail);
         o.int("exit_code", self.exit_code);

@@ -157,6 +157,11 @@ pub(crate) enum Event {
         pid: u32,
         at: SystemTime,
     },
+    /// The HTTP status a client request got from a remote server.
+    HttpStatus {
+        id: Short,
+        status: u16,
+    },
     /// Every request still waiting is recorded as `unanswered`.
     Unanswered,
     Exit {
@@ -445,6 +450,13 @@ impl Worker {
             } => self.violation(from, detail, bytes, at),
             Event::Start { argv0, pid, at } => self.start(&argv0, pid, at),
             Event::Unanswered => self.unanswered(),
+            Event::HttpStatus { id, status } => {
+                if let Some(k) = IdKey::of(id.as_bytes())
+                    && let Some(e) = self.table(Side::Client).get_mut(&k)
+                {
+                    e.http_status = Some(status);
+                }
+            }
             Event::Exit { code, signal, at } => {
                 self.unanswered();
                 self.exit(code, signal, at);
@@ -562,6 +574,7 @@ impl Worker {
             result_type: o.result_type,
             request_bytes: Some(e.request_bytes),
             response_bytes: o.response_bytes,
+            http_status: e.http_status,
             ..Default::default()
         };
         self.write(&rec);
