@@ -710,3 +710,31 @@ fn mcp_secret_wrapper_credentials_come_from_a_stored_reference() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+// --- review fixes: what a credentials file, a reference or an answer may do -----------
+
+#[test]
+fn a_bare_resource_name_follows_another_vault_type() {
+    let g = Gcp::new(|_| {});
+    g.sdk_put("s", CANARY.as_bytes());
+    // Under --vault-type=aws it is an AWS secret name: Secret Manager is not asked.
+    let before = g.sm.count("api");
+    let mut c = g.cmd();
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    common::env::moto_env(&mut c, &g.home.path().join("work"), &closed);
+    c.args([
+        "run",
+        "--exec",
+        "--timeout",
+        "3s",
+        "--vault-type=aws",
+        "K=projects/proj-1/secrets/s",
+        "--",
+        "true",
+    ]);
+    let o = c.output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "read from Secret Manager: {err}");
+    assert!(!err.contains("gcp-sm://"), "{err}");
+    assert_eq!(g.sm.count("api"), before);
+}
