@@ -513,6 +513,28 @@ fn references_are_checked_before_any_request() {
     assert_eq!(a.kv.count("api"), 0);
 }
 
+#[test]
+fn a_local_vault_cannot_ask_for_another_services_token() {
+    // The vault's challenge asks for Azure Resource Manager instead of Key Vault.
+    let a = Az::new(|c| c["challenge_resource"] = json!("https://management.azure.com"));
+    fails(
+        print_vars(a.cmd(), &[&format!("K={}", a.r("s"))]),
+        77,
+        &["management.azure.com", "refusing"],
+    );
+    let asked: Vec<Value> =
+        a.kv.log()
+            .into_iter()
+            .filter(|e| e["kind"] == "token")
+            .collect();
+    assert!(
+        asked
+            .iter()
+            .all(|e| e["scope"] == "https://vault.azure.net/.default"),
+        "a token for another audience was requested: {asked:?}"
+    );
+}
+
 // --- the mcp-secret-wrapper invocation ------------------------------------------------
 
 #[test]
