@@ -714,6 +714,19 @@ fn mcp_secret_wrapper_credentials_come_from_a_stored_reference() {
 // --- review fixes: what a credentials file, a reference or an answer may do -----------
 
 #[test]
+fn a_reference_cannot_send_the_token_over_plain_http() {
+    let g = Gcp::new(|_| {});
+    g.sdk_put("s", CANARY.as_bytes());
+    let before = g.sm.count("api");
+    let r = format!("K=gcp-sm://proj-1/s?endpoint={}/", g.sm.plain_url());
+    fails(print_vars(g.cmd(), &[&r]), 78, &["plain http"]);
+    assert_eq!(g.sm.count("api"), before, "nothing may be sent");
+    let mut c = g.cmd();
+    c.env("MCP_WARDEN_ALLOW_LOOPBACK_ENDPOINTS", "1");
+    assert_eq!(ok(print_vars(c, &[&r])), format!("{CANARY}|"));
+}
+
+#[test]
 fn a_bare_resource_name_follows_another_vault_type() {
     let g = Gcp::new(|_| {});
     g.sdk_put("s", CANARY.as_bytes());
