@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use common::{CANARY, Home};
 use serde_json::{Value, json};
-use standins::{Pki, Silent, StandIn, clean_cloud_env, closed_port};
+use standins::{Canned, Pki, Silent, StandIn, clean_cloud_env, closed_port};
 
 const SA: &str = "reader@proj-1.iam.gserviceaccount.com";
 const PROJECT: &str = "proj-1";
@@ -724,6 +724,79 @@ fn a_reference_cannot_send_the_token_over_plain_http() {
     let mut c = g.cmd();
     c.env("MCP_WARDEN_ALLOW_LOOPBACK_ENDPOINTS", "1");
     assert_eq!(ok(print_vars(c, &[&r])), format!("{CANARY}|"));
+}
+
+#[test]
+fn loopback_requests_never_go_through_a_proxy() {
+    let g = Gcp::new(|_| {});
+    g.sdk_put("s", CANARY.as_bytes());
+    let proxy = format!("http://127.0.0.1:{}", closed_port());
+    let mut c = g.cmd();
+    for k in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        c.env(k, &proxy);
+    }
+    c.env_remove("NO_PROXY").env_remove("no_proxy");
+    assert_eq!(
+        ok(print_vars(c, &["K=gcp-sm://proj-1/s"])),
+        format!("{CANARY}|")
+    );
+}
+
+#[test]
+fn an_oversized_answer_is_65_and_a_missing_payload_too() {
+    let g = Gcp::new(|_| {});
+    let huge = Canned::new(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json",
+        vec![b' '; 5 << 20],
+    );
+    let mut c = g.cmd();
+    c.env(
+        "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER",
+        format!("{}/", huge.url()),
+    );
+    fails(
+        print_vars(c, &["K=gcp-sm://proj-1/s"]),
+        65,
+        &["larger than 4 MiB"],
+    );
+    let empty = Canned::new(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2",
+        b"{}".to_vec(),
+    );
+    let mut c = g.cmd();
+    c.env(
+        "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER",
+        format!("{}/", empty.url()),
+    );
+    fails(
+        print_vars(c, &["K=gcp-sm://proj-1/s"]),
+        65,
+        &["K", "no payload"],
+    );
+}
+
+#[test]
+fn a_new_version_is_never_posted_twice() {
+    let g = Gcp::new(|_| {});
+    g.sdk_put("s", b"old");
+    g.sm.fail_next(3, 503, None);
+    let o = g
+        .cmd()
+        .args(["secret", "set", "gcp-sm://proj-1/s"])
+        .write_stdin(CANARY)
+        .output()
+        .expect("set");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(69), "{err}");
+    assert!(!err.contains(CANARY), "{err}");
+    assert_eq!(g.sm.count("injected"), 1, "{:?}", g.sm.log());
 }
 
 #[test]
