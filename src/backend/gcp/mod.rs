@@ -13,6 +13,7 @@
 mod api;
 mod auth;
 mod crc32c;
+mod foreign;
 mod target;
 
 use std::collections::{BTreeMap, HashMap};
