@@ -14,6 +14,7 @@ mod api;
 mod auth;
 mod crc32c;
 mod foreign;
+mod refusal;
 mod target;
 
 use std::collections::{BTreeMap, HashMap};
