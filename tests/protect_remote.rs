@@ -61,7 +61,7 @@ impl Setup {
     fn run(&self, verb: &str, args: &[&str], secrets: &[&str]) -> Run {
         let mut c = self.warden.cmd();
         c.arg(verb);
-        if verb == "protect" || verb == "scan" {
+        if matches!(verb, "protect" | "scan" | "inventory") {
             c.arg("--home").arg(self.home());
         }
         let out = c.args(args).output().unwrap();
@@ -479,6 +479,14 @@ fn remote_entries_of_every_client_become_connect_entries_and_restore_exactly() {
         }
     }
 
+    // inventory lists connect's references, flagged until rotated.
+    let inv = s.run("inventory", &[], &secrets);
+    assert!(
+        inv.stdout.contains("TOKEN = local://cursor/api/TOKEN") && inv.stdout.contains("EXPOSED"),
+        "{}",
+        inv.stdout
+    );
+
     // Once more changes nothing.
     let after = snapshot(s.home());
     s.run("protect", &["--apply"], &secrets);
@@ -747,6 +755,61 @@ fn codex_header_tables_and_bearer_tokens_become_connect_entries() {
     );
     s.run("restore", &["--apply"], &secrets);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+#[test]
+fn header_text_survives_the_quoting_of_every_format() {
+    let s = Setup::new();
+    let odd = r#"a "q" \ %{x} é: #x"#;
+    let want = r#"Accept: a "q" \ %%{x} é: #x"#;
+    let codex = format!(
+        "[mcp_servers.api]\nurl = \"https://mcp.example.com/mcp\"\n\
+         http_headers = {{ X-Api-Key = \"{URL_TOKEN}\", Accept = '{odd}' }}\n"
+    );
+    s.put(".codex/config.toml", &codex);
+    let goose = format!(
+        "extensions:\n  api:\n    type: streamable_http\n    uri: https://mcp.example.com/mcp\n    headers:\n      \
+         X-Api-Key: {URL_TOKEN}\n      Accept: '{odd}'\n"
+    );
+    s.put(".config/goose/config.yaml", &goose);
+    let cursor = serde_json::to_string_pretty(&serde_json::json!({"mcpServers": {"api": {
+        "url": "https://mcp.example.com/mcp",
+        "headers": {"X-Api-Key": URL_TOKEN, "Accept": odd}}}}))
+    .unwrap();
+    s.put(".cursor/mcp.json", &cursor);
+    let run = s.run("protect", &["--apply"], &[URL_TOKEN]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (client, rel) in [
+        ("codex", ".codex/config.toml"),
+        ("goose", ".config/goose/config.yaml"),
+        ("cursor", ".cursor/mcp.json"),
+    ] {
+        let a = args(&server(client, &s.file(rel), "api"));
+        // serde_json writes keys sorted: the order is each file's own.
+        assert!(a.iter().any(|x| x == want), "{client}: {a:?}");
+        assert!(
+            a.iter().any(|x| x == "X-Api-Key: %{X_API_KEY}"),
+            "{client}: {a:?}"
+        );
+        assert_eq!(
+            a.iter().filter(|x| *x == "-H").count(),
+            2,
+            "{client}: {a:?}"
+        );
+    }
+    s.run("restore", &["--apply"], &[URL_TOKEN]);
+    assert_eq!(
+        std::fs::read_to_string(s.file(".codex/config.toml")).unwrap(),
+        codex
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.file(".config/goose/config.yaml")).unwrap(),
+        goose
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.file(".cursor/mcp.json")).unwrap(),
+        cursor
+    );
 }
 
 /// Starts a rewritten entry against a real server: needs `mcp-warden connect`
