@@ -812,30 +812,89 @@ fn header_text_survives_the_quoting_of_every_format() {
     );
 }
 
-/// Starts a rewritten entry against a real server: needs `mcp-warden connect`
-/// (built on another branch). Enable after merging it.
+/// End to end: a remote entry protect rewrote starts, and `connect` reaches
+/// a loopback Streamable HTTP server (tests/py/remote_probe.py) with the
+/// header and the URL token filled from the store. Needs `mcp-warden
+/// connect`, built on another branch: enable once it is merged.
 #[test]
 #[ignore = "needs `mcp-warden connect`; enable once it is merged"]
-fn a_connect_entry_written_by_protect_starts() {
+fn a_connect_entry_written_by_protect_reaches_the_server_with_its_secrets() {
+    use std::io::{BufRead, Write};
+    use std::process::Stdio;
+    use std::time::Duration;
+
     let s = Setup::new();
+    let python = common::service_env("MCP_WARDEN_TEST_PYTHON");
+    let port_file = s.warden.path().join("probe.port");
+    let record = s.warden.path().join("probe.jsonl");
+    let mut probe = std::process::Command::new(python)
+        .arg(
+            Path::new("tests/py/remote_probe.py")
+                .canonicalize()
+                .unwrap(),
+        )
+        .args([&port_file, &record])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    assert!(
+        common::wait_until(Duration::from_secs(10), || {
+            port = std::fs::read_to_string(&port_file).unwrap_or_default();
+            !port.is_empty()
+        }),
+        "the probe server did not start"
+    );
+    let url = format!("http://127.0.0.1:{port}/mcp?token={URL_TOKEN}");
     s.put(
         ".cursor/mcp.json",
-        &format!("{{\"mcpServers\": {{\"api\": {{\"url\": \"{URL}\", \"headers\": {{\"Authorization\": \"Bearer {CANARY}\"}}}}}}}}\n"),
+        &format!("{{\"mcpServers\": {{\"api\": {{\"url\": \"{url}\", \"headers\": {{\"Authorization\": \"Bearer {CANARY}\"}}}}}}}}\n"),
     );
-    s.run("protect", &["--apply"], &[URL_TOKEN]);
+    let run = s.run("protect", &["--apply"], &[URL_TOKEN]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     let e = server("cursor", &s.file(".cursor/mcp.json"), "api");
-    // The arguments parse as connect's command line (it exits on the unreachable host, not on usage).
-    let out = std::process::Command::new(e.command.as_ref().unwrap().value.clone())
+    let mut child = std::process::Command::new(e.command.as_ref().unwrap().value.clone())
         .args(args(&e))
         .env("MCP_WARDEN_HOME", s.warden.path())
         .env("MCP_WARDEN_KEY_STORE", "file")
-        .stdin(std::process::Stdio::null())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert_ne!(
-        out.status.code(),
-        Some(64),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"t","version":"1"}}}}}}"#
+    )
+    .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let answer = rx.recv_timeout(Duration::from_secs(20));
+    drop(stdin);
+    let out = common::process::wait_with_timeout(child, Duration::from_secs(20));
+    drop(probe.stdin.take());
+    let _ = probe.wait();
+    let answer = answer.expect("no answer from connect within 20 s");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for secret in [URL_TOKEN, CANARY] {
+        assert!(
+            !answer.contains(secret) && !stderr.contains(secret),
+            "a value leaked"
+        );
+    }
+    let v: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(
+        v["result"]["serverInfo"]["name"], "remote-probe",
+        "{answer}"
     );
+    let seen = std::fs::read_to_string(&record).unwrap();
+    let first: Value = serde_json::from_str(seen.lines().next().unwrap()).unwrap();
+    assert_eq!(first["authorization"], format!("Bearer {CANARY}"));
+    assert_eq!(first["token"], URL_TOKEN);
 }
