@@ -504,10 +504,13 @@ pub struct HeadersArgs {
     after_help = "Plans from scan's findings. For each plaintext secret: store it in the \
 backend (--to), read it back and compare, then rewrite the entry so the server starts through \
 `mcp-warden run VAR=REF ... -- <original command>`; a secret passed as an argument is placed back at \
-launch with --expand-args (%{VAR}); a Claude Code remote server's secret header is fetched by a \
-headersHelper running `mcp-warden headers`; mcp-remote's --header gets `${VAR}` from the \
-environment where the client passes it through. Anything else is reported as not protectable, with \
-the reason, and its entry is left byte-identical while the other entries are protected. A file with \
+launch with --expand-args (%{VAR}). A remote server (a URL with a secret header or a secret in \
+the URL) becomes a stdio entry starting `mcp-warden connect URL VAR=REF... -H 'Name: ...%{VAR}...'` \
+in the client's own stdio shape, and so does an mcp-remote, supergateway or mcp-proxy bridge whose \
+command line is fully understood (others keep `run`; mcp-remote's --header gets `${VAR}` from the \
+environment where the client passes it through). With --remote-style headers-helper a Claude Code \
+remote server stays remote and a headersHelper running `mcp-warden headers` fetches its secret \
+headers. Anything else is reported as not protectable, with the reason, and its entry is left byte-identical while the other entries are protected. A file with \
 a duplicated key or more than one hard link is skipped whole.\n\n\
 Without --apply nothing is stored or written: a unified diff (values masked in every spelling) shows \
 what would change. With --apply each file is replaced atomically after its secrets are stored and \
@@ -556,6 +559,19 @@ pub struct ProtectArgs {
     /// Per-secret backend timeout, e.g. 10s.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub timeout: String,
+
+    /// How remote servers are protected: `connect` (every client: the entry starts `mcp-warden
+    /// connect`, which adds redaction, audit and tool policy) or `headers-helper` (Claude Code
+    /// only: the entry stays remote and a headersHelper prints its headers; other clients
+    /// still get connect).
+    #[arg(long, value_enum, default_value_t = RemoteStyleArg::Connect, value_name = "STYLE")]
+    pub remote_style: RemoteStyleArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RemoteStyleArg {
+    Connect,
+    HeadersHelper,
 }
 
 /// `restore [FILE...]`

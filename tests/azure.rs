@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use assert_cmd::Command;
 use common::{CANARY, Home};
 use serde_json::{Value, json};
-use standins::{Pki, Silent, StandIn, clean_cloud_env, closed_port};
+use standins::{Canned, Pki, Silent, StandIn, clean_cloud_env, closed_port};
 
 const TENANT: &str = "tenant-1";
 /// The client secret: canary-marked, so a leak into any output shows.
@@ -513,6 +513,28 @@ fn references_are_checked_before_any_request() {
     assert_eq!(a.kv.count("api"), 0);
 }
 
+#[test]
+fn a_local_vault_cannot_ask_for_another_services_token() {
+    // The vault's challenge asks for Azure Resource Manager instead of Key Vault.
+    let a = Az::new(|c| c["challenge_resource"] = json!("https://management.azure.com"));
+    fails(
+        print_vars(a.cmd(), &[&format!("K={}", a.r("s"))]),
+        77,
+        &["management.azure.com", "refusing"],
+    );
+    let asked: Vec<Value> =
+        a.kv.log()
+            .into_iter()
+            .filter(|e| e["kind"] == "token")
+            .collect();
+    assert!(
+        asked
+            .iter()
+            .all(|e| e["scope"] == "https://vault.azure.net/.default"),
+        "a token for another audience was requested: {asked:?}"
+    );
+}
+
 // --- the mcp-secret-wrapper invocation ------------------------------------------------
 
 #[test]
@@ -684,4 +706,102 @@ fn convert_wrappers_moves_the_client_secret_into_a_backend() {
     let mut c = a.bare_cmd();
     c.args(&args);
     assert_eq!(ok(c.output().expect("run")), "[REDACTED:K]");
+}
+
+// --- review fixes: where the chain looks and what it accepts ---------------------------
+
+/// A stand-in `az` in `dir` that runs `script` (sh); returns `dir`.
+fn fake_az(dir: &std::path::Path, script: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("bin");
+    let az = dir.join("az");
+    std::fs::write(&az, format!("#!/bin/sh\n{script}\n")).expect("az");
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir.to_path_buf()
+}
+
+const AZ_TOKEN: &str = "printf '{\"accessToken\":\"cli-token-1\",\"expiresOn\":\"2099-01-01 00:00:00.000000\",\"tenant\":\"tenant-1\",\"tokenType\":\"Bearer\"}'";
+
+fn system_path() -> String {
+    std::env::var("PATH").unwrap_or_default()
+}
+
+#[test]
+fn az_in_a_relative_path_entry_is_never_run() {
+    let a = Az::new(|_| {});
+    a.sdk(&["set", "s"], CANARY.as_bytes());
+    fake_az(&a.home.path().join("bin"), AZ_TOKEN);
+    let mut c = a.bare_cmd();
+    c.current_dir(a.home.path())
+        .env("PATH", format!("bin::{}", system_path()))
+        .env("AZURE_TOKEN_CREDENTIALS", "dev");
+    fails(
+        print_vars(c, &[&format!("K={}", a.r("s"))]),
+        78,
+        &["`az` is not on PATH"],
+    );
+}
+
+#[test]
+fn another_clouds_metadata_service_lets_the_chain_reach_the_cli() {
+    let a = Az::new(|_| {});
+    a.sdk(&["set", "s"], CANARY.as_bytes());
+    // What AWS's or Google's metadata service answers at Azure's path.
+    let other = Canned::new(
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 22",
+        b"<html>Not Found</html>".to_vec(),
+    );
+    let bin = fake_az(&a.home.path().join("bin"), AZ_TOKEN);
+    let mut c = a.bare_cmd();
+    c.env("AZURE_POD_IDENTITY_AUTHORITY_HOST", other.url())
+        .env("PATH", format!("{}:{}", bin.display(), system_path()));
+    assert_eq!(
+        ok(print_vars(c, &[&format!("K={}", a.r("s"))])),
+        format!("{CANARY}|")
+    );
+    assert!(other.hits() >= 1, "the metadata service was not asked");
+}
+
+#[test]
+fn loopback_managed_identity_never_goes_through_a_proxy() {
+    let a = Az::new(|_| {});
+    a.sdk(&["set", "s"], CANARY.as_bytes());
+    let proxy = format!("http://127.0.0.1:{}", closed_port());
+    let mut c = a.bare_cmd();
+    c.env(
+        "IDENTITY_ENDPOINT",
+        format!("{}/msi/token", a.kv.plain_url()),
+    )
+    .env("IDENTITY_HEADER", "hdr-1");
+    for k in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        c.env(k, &proxy);
+    }
+    c.env_remove("NO_PROXY").env_remove("no_proxy");
+    assert_eq!(
+        ok(print_vars(c, &[&format!("K={}", a.r("s"))])),
+        format!("{CANARY}|")
+    );
+}
+
+#[test]
+fn az_printing_far_more_than_a_token_is_refused() {
+    let a = Az::new(|_| {});
+    let bin = fake_az(
+        &a.home.path().join("bin"),
+        "head -c 3000000 /dev/zero | tr '\\000' a",
+    );
+    let mut c = a.bare_cmd();
+    c.env("PATH", format!("{}:{}", bin.display(), system_path()))
+        .env("AZURE_TOKEN_CREDENTIALS", "dev");
+    fails(
+        print_vars(c, &[&format!("K={}", a.r("s"))]),
+        65,
+        &["Azure CLI printed far more"],
+    );
 }

@@ -100,7 +100,15 @@ fn no_spelling_of_a_real_encoder_leaks() {
     let values = values();
     for e in emitters() {
         let home = Home::new();
-        let mut args = vec!["run".to_string(), "--audit-arguments".into()];
+        // The emitters answer everything and exit at end of input; under a
+        // loaded machine a JVM or a Python start can outlast the default
+        // 5 s grace after stdin closes, and a SIGTERM then is not a leak.
+        let mut args = vec![
+            "run".to_string(),
+            "--audit-arguments".into(),
+            "--stdin-grace".into(),
+            "60s".into(),
+        ];
         for (i, v) in values.iter().enumerate() {
             home.set(&format!("enc{i}"), v.as_bytes());
             args.push(format!("MWENC_{i}=local://enc{i}"));

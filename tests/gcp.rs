@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use common::{CANARY, Home};
 use serde_json::{Value, json};
-use standins::{Pki, Silent, StandIn, clean_cloud_env, closed_port};
+use standins::{Canned, Pki, Silent, StandIn, clean_cloud_env, closed_port};
 
 const SA: &str = "reader@proj-1.iam.gserviceaccount.com";
 const PROJECT: &str = "proj-1";
@@ -709,4 +709,253 @@ fn mcp_secret_wrapper_credentials_come_from_a_stored_reference() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+// --- review fixes: what a credentials file, a reference or an answer may do -----------
+
+/// `run` (audited) and everything it left behind: (exit, stderr, stdout, audit log).
+fn run_audited(mut c: Command, assignment: &str, home: &Home) -> (Option<i32>, String, String) {
+    let o = c
+        .args(["run", "--timeout", "8s", assignment, "--", "true"])
+        .output()
+        .expect("run");
+    let audit = std::fs::read_to_string(home.path().join("audit/audit.jsonl")).unwrap_or_default();
+    assert!(
+        !audit.contains(CANARY),
+        "the audit log holds a canary: {audit}"
+    );
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn google_auth_errors_never_show_answer_bodies_or_subject_tokens() {
+    let g = Gcp::new(|_| {});
+    let audience =
+        "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x";
+    // A token endpoint whose error body carries a canary.
+    let body = format!(r#"{{"error":"invalid_grant","error_description":"{CANARY}-sts-body"}}"#);
+    let sts = Canned::new(
+        &format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}",
+            body.len()
+        ),
+        body.into_bytes(),
+    );
+    let subject = g.home.path().join("work/subject-plain");
+    std::fs::write(&subject, "subject-jwt-1").expect("subject");
+    let ext = g.write_json(
+        "ext-canned.json",
+        &json!({
+            "type": "external_account", "audience": audience,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "token_url": format!("{}/v1/token", sts.url()),
+            "credential_source": {"file": subject},
+        }),
+    );
+    let mut c = g.bare_cmd();
+    c.env("GOOGLE_APPLICATION_CREDENTIALS", &ext);
+    let (code, err, out) = run_audited(c, "K=gcp-sm://proj-1/s", &g.home);
+    assert!(sts.hits() >= 1, "the token endpoint was not asked");
+    assert_eq!(code, Some(77), "{err}");
+    assert!(!err.contains(CANARY) && !out.contains(CANARY), "{err}");
+    assert!(
+        err.contains("HTTP 400") && err.contains("credential_source"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    // A subject-token file holding a token under another field name.
+    let subject = g.home.path().join("work/subject.json");
+    std::fs::write(&subject, format!(r#"{{"tok":"{CANARY}-subject"}}"#)).expect("subject");
+    let ext = g.write_json(
+        "ext-field.json",
+        &json!({
+            "type": "external_account", "audience": audience,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "token_url": format!("{}/v1/token", g.sm.url()),
+            "credential_source": {"file": subject,
+                "format": {"type": "json", "subject_token_field_name": "access_token"}},
+        }),
+    );
+    let mut c = g.bare_cmd();
+    c.env("GOOGLE_APPLICATION_CREDENTIALS", &ext);
+    let (code, err, out) = run_audited(c, "K=gcp-sm://proj-1/s", &g.home);
+    assert_eq!(code, Some(77), "{err}");
+    assert!(!err.contains(CANARY) && !out.contains(CANARY), "{err}");
+    assert!(err.contains("federated identity"), "{err}");
+    assert_eq!(g.sm.count("sts"), 0);
+}
+
+#[test]
+fn credentials_from_a_command_line_must_talk_to_google() {
+    let g = Gcp::new(|c| {
+        c["external"] = json!({"audience": "//iam.googleapis.com/x", "subject_token": "subject-jwt-1", "identity": "principal://federated"});
+    });
+    // Where the user's own refresh token lives.
+    let adc = g.home.path().join("work/adc.json");
+    std::fs::write(&adc, r#"{"type":"authorized_user","refresh_token":"r"}"#).expect("adc");
+    let ext = g.write_json(
+        "evil.json",
+        &json!({
+            "type": "external_account", "audience": "//iam.googleapis.com/x",
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "token_url": format!("{}/v1/token", g.sm.url()),
+            "credential_source": {"file": adc,
+                "format": {"type": "json", "subject_token_field_name": "refresh_token"}},
+        }),
+    );
+    let wrapper = |c: &mut Command| {
+        c.args([
+            "run",
+            "--exec",
+            "--vault-type=gcp",
+            "--vault-projectId=proj-1",
+        ]);
+    };
+    let mut c = g.bare_cmd();
+    wrapper(&mut c);
+    c.arg(format!("--vault-keyFilename={}", ext.display()))
+        .args(["K=s", "--", "true"]);
+    fails(
+        c.output().expect("run"),
+        78,
+        &["token_url", "sts.googleapis.com"],
+    );
+    // The same through a stored credentials JSON, and an executable source.
+    g.home.set(
+        "evil",
+        json!({"type": "external_account", "audience": "//iam.googleapis.com/x",
+               "token_url": "https://sts.googleapis.com/v1/token",
+               "credential_source": {"executable": {"command": "/bin/true"}}})
+        .to_string()
+        .as_bytes(),
+    );
+    let mut c = g.bare_cmd();
+    wrapper(&mut c);
+    c.arg("--vault-credentialsRef=local://evil")
+        .args(["K=s", "--", "true"]);
+    fails(c.output().expect("run"), 78, &["executable"]);
+    assert_eq!(g.sm.count("sts"), 0, "{:?}", g.sm.log());
+    // The user's own GOOGLE_APPLICATION_CREDENTIALS is the user's choice.
+    let mut c = g.bare_cmd();
+    c.env("GOOGLE_APPLICATION_CREDENTIALS", &ext);
+    let o = print_vars(c, &["K=gcp-sm://proj-1/s"]);
+    assert_ne!(o.status.code(), Some(78));
+    assert_eq!(g.sm.count("sts"), 1);
+}
+
+#[test]
+fn a_reference_cannot_send_the_token_over_plain_http() {
+    let g = Gcp::new(|_| {});
+    g.sdk_put("s", CANARY.as_bytes());
+    let before = g.sm.count("api");
+    let r = format!("K=gcp-sm://proj-1/s?endpoint={}/", g.sm.plain_url());
+    fails(print_vars(g.cmd(), &[&r]), 78, &["plain http"]);
+    assert_eq!(g.sm.count("api"), before, "nothing may be sent");
+    let mut c = g.cmd();
+    c.env("MCP_WARDEN_ALLOW_LOOPBACK_ENDPOINTS", "1");
+    assert_eq!(ok(print_vars(c, &[&r])), format!("{CANARY}|"));
+}
+
+#[test]
+fn loopback_requests_never_go_through_a_proxy() {
+    let g = Gcp::new(|_| {});
+    g.sdk_put("s", CANARY.as_bytes());
+    let proxy = format!("http://127.0.0.1:{}", closed_port());
+    let mut c = g.cmd();
+    for k in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        c.env(k, &proxy);
+    }
+    c.env_remove("NO_PROXY").env_remove("no_proxy");
+    assert_eq!(
+        ok(print_vars(c, &["K=gcp-sm://proj-1/s"])),
+        format!("{CANARY}|")
+    );
+}
+
+#[test]
+fn an_oversized_answer_is_65_and_a_missing_payload_too() {
+    let g = Gcp::new(|_| {});
+    let huge = Canned::new(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json",
+        vec![b' '; 5 << 20],
+    );
+    let mut c = g.cmd();
+    c.env(
+        "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER",
+        format!("{}/", huge.url()),
+    );
+    fails(
+        print_vars(c, &["K=gcp-sm://proj-1/s"]),
+        65,
+        &["larger than 4 MiB"],
+    );
+    let empty = Canned::new(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2",
+        b"{}".to_vec(),
+    );
+    let mut c = g.cmd();
+    c.env(
+        "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER",
+        format!("{}/", empty.url()),
+    );
+    fails(
+        print_vars(c, &["K=gcp-sm://proj-1/s"]),
+        65,
+        &["K", "no payload"],
+    );
+}
+
+#[test]
+fn a_new_version_is_never_posted_twice() {
+    let g = Gcp::new(|_| {});
+    g.sdk_put("s", b"old");
+    g.sm.fail_next(3, 503, None);
+    let o = g
+        .cmd()
+        .args(["secret", "set", "gcp-sm://proj-1/s"])
+        .write_stdin(CANARY)
+        .output()
+        .expect("set");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(69), "{err}");
+    assert!(!err.contains(CANARY), "{err}");
+    assert_eq!(g.sm.count("injected"), 1, "{:?}", g.sm.log());
+}
+
+#[test]
+fn a_bare_resource_name_follows_another_vault_type() {
+    let g = Gcp::new(|_| {});
+    g.sdk_put("s", CANARY.as_bytes());
+    // Under --vault-type=aws it is an AWS secret name: Secret Manager is not asked.
+    let before = g.sm.count("api");
+    let mut c = g.cmd();
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    common::env::moto_env(&mut c, &g.home.path().join("work"), &closed);
+    c.args([
+        "run",
+        "--exec",
+        "--timeout",
+        "3s",
+        "--vault-type=aws",
+        "K=projects/proj-1/secrets/s",
+        "--",
+        "true",
+    ]);
+    let o = c.output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "read from Secret Manager: {err}");
+    assert!(!err.contains("gcp-sm://"), "{err}");
+    assert_eq!(g.sm.count("api"), before);
 }

@@ -5,8 +5,10 @@
 //! Owns: one TLS setup (rustls with the aws-lc-rs provider the rest of the
 //! binary uses; the system's trust roots, which honour `SSL_CERT_FILE` and
 //! `SSL_CERT_DIR`), the rule that plain `http://` is allowed only to loopback,
-//! bounded retries (429 and 5xx only, full jitter, `Retry-After` honoured,
-//! never past the deadline), and concurrency helpers.
+//! bounded retries (408, 429 and 5xx only, full jitter, `Retry-After`
+//! honoured, never past the deadline, never for a write that creates
+//! something), no proxy for loopback and link-local targets, a size cap on
+//! every answer, and concurrency helpers.
 //!
 //! Must not: know any provider's API, carry a token or a body into an error,
 //! or retry anything that did not get an HTTP answer (a closed port fails at
@@ -19,6 +21,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
+use zeroize::Zeroizing;
 
 use super::{BackendError, ErrorKind};
 
@@ -56,12 +59,13 @@ impl Fail {
     }
 }
 
-/// An HTTP answer, read whole. The body may hold a secret: it is never put
-/// into an error, and callers copy values out of it into `SecretValue`s.
+/// An HTTP answer, read whole (at most [`MAX_ANSWER`] bytes). The body may
+/// hold a secret: it is never put into an error, and callers copy values out
+/// of it into `SecretValue`s.
 pub(crate) struct Answer {
     pub status: u16,
     pub headers: HeaderMap,
-    pub body: zeroize::Zeroizing<Vec<u8>>,
+    pub body: Zeroizing<Vec<u8>>,
 }
 
 impl Answer {
@@ -83,31 +87,58 @@ impl std::fmt::Display for Peer {
     }
 }
 
-/// The HTTP client every call of one backend shares: one connection pool,
-/// one TLS configuration.
+/// The most an answer may hold: Secret Manager payloads are at most 64 KiB,
+/// Key Vault secrets 25 KiB, list pages and token answers far less.
+pub(crate) const MAX_ANSWER: usize = 4 << 20;
+
+/// The HTTP clients every call of one backend shares: one connection pool
+/// and one TLS configuration each for proxied and direct requests.
 #[derive(Clone)]
 pub(crate) struct Http {
+    /// Follows the system proxy (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, ...).
     client: reqwest::Client,
+    /// Never proxied: loopback and link-local targets (local endpoints,
+    /// managed identity and metadata services), whose requests carry
+    /// tokens or identity headers, often over plain http.
+    direct: reqwest::Client,
+}
+
+/// Whether the request's body may be sent again after a `5xx`/`408`/`429`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// Reads, deletes, token requests: another attempt changes nothing.
+    Safe,
+    /// Writes that create something (a new version): one attempt only, since
+    /// a failed answer does not prove the server did nothing.
+    Never,
 }
 
 impl Http {
     /// Builds the client; `timeout` bounds connecting and every whole request.
     pub fn new(timeout: Duration) -> Result<Http, Fail> {
-        Self::build(reqwest::Client::builder().connect_timeout(timeout), timeout)
+        let builder = || reqwest::Client::builder().connect_timeout(timeout);
+        Ok(Http {
+            client: Self::build(builder(), timeout)?,
+            direct: Self::build(builder().no_proxy(), timeout)?,
+        })
     }
 
     /// A client for link-local metadata services: a short connect timeout
     /// (no answer quickly means "not on this cloud") and no proxy.
     pub fn with_connect_timeout(connect: Duration, timeout: Duration) -> Result<Http, Fail> {
-        Self::build(
+        let client = Self::build(
             reqwest::Client::builder()
                 .connect_timeout(connect)
                 .no_proxy(),
             timeout,
-        )
+        )?;
+        Ok(Http {
+            direct: client.clone(),
+            client,
+        })
     }
 
-    fn build(builder: reqwest::ClientBuilder, timeout: Duration) -> Result<Http, Fail> {
+    fn build(builder: reqwest::ClientBuilder, timeout: Duration) -> Result<reqwest::Client, Fail> {
         let tls = tls_config()?;
         let client = builder
             .use_preconfigured_tls(tls)
@@ -121,7 +152,7 @@ impl Http {
                     format!("cannot set up the HTTP client: {}", root_cause(&e)),
                 )
             })?;
-        Ok(Http { client })
+        Ok(client)
     }
 
     /// Sends the request `build` makes, retrying 429 and 5xx answers (at most
@@ -133,11 +164,26 @@ impl Http {
         deadline: Instant,
         peer: &Peer,
     ) -> Result<Answer, Fail> {
+        self.send_with(build, Repeat::Safe, deadline, peer).await
+    }
+
+    /// [`Http::send`], but a [`Repeat::Never`] request gets one attempt only.
+    pub async fn send_with(
+        &self,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        repeat: Repeat,
+        deadline: Instant,
+        peer: &Peer,
+    ) -> Result<Answer, Fail> {
+        let attempts = match repeat {
+            Repeat::Safe => MAX_ATTEMPTS,
+            Repeat::Never => 1,
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let answer = once(build(&self.client), deadline, peer).await?;
-            if attempt >= MAX_ATTEMPTS || !retryable(answer.status) {
+            let answer = self.once(build(&self.client), deadline, peer).await?;
+            if attempt >= attempts || !retryable(answer.status) {
                 return Ok(answer);
             }
             let wait = retry_after(&answer.headers)
@@ -151,35 +197,90 @@ impl Http {
     }
 }
 
-/// One attempt, bounded by `deadline` (headers and body).
-async fn once(
-    req: reqwest::RequestBuilder,
-    deadline: Instant,
-    peer: &Peer,
-) -> Result<Answer, Fail> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(timed_out(peer));
+impl Http {
+    /// One attempt, bounded by `deadline` (headers and body), on the direct
+    /// client when the target is loopback or link-local.
+    async fn once(
+        &self,
+        req: reqwest::RequestBuilder,
+        deadline: Instant,
+        peer: &Peer,
+    ) -> Result<Answer, Fail> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out(peer));
+        }
+        let (_, req) = req.build_split();
+        let req = req.map_err(|e| transport(&e, peer))?;
+        let client = match req.url().host_str() {
+            Some(h) if is_local_host(h) => &self.direct,
+            _ => &self.client,
+        };
+        let work = async {
+            let resp = client.execute(req).await.map_err(|e| transport(&e, peer))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = read_capped(resp, peer).await?;
+            Ok(Answer {
+                status,
+                headers,
+                body,
+            })
+        };
+        match tokio::time::timeout(left, work).await {
+            Ok(r) => r,
+            Err(_) => Err(timed_out(peer)),
+        }
     }
-    let work = async {
-        let resp = req.send().await.map_err(|e| transport(&e, peer))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = zeroize::Zeroizing::new(
-            resp.bytes()
-                .await
-                .map_err(|e| transport(&e, peer))?
-                .to_vec(),
-        );
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
-    };
-    match tokio::time::timeout(left, work).await {
-        Ok(r) => r,
-        Err(_) => Err(timed_out(peer)),
+}
+
+/// The body, at most [`MAX_ANSWER`] bytes, into a buffer that is zeroized
+/// however it grows (a `Vec` that reallocates leaves its old copy behind).
+async fn read_capped(mut resp: reqwest::Response, peer: &Peer) -> Result<Zeroizing<Vec<u8>>, Fail> {
+    let declared = resp.content_length().unwrap_or(0);
+    if declared > MAX_ANSWER as u64 {
+        return Err(too_large(peer));
+    }
+    let mut body = Zeroizing::new(Vec::with_capacity(declared as usize));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&e, peer))? {
+        let need = body.len() + chunk.len();
+        if need > MAX_ANSWER {
+            return Err(too_large(peer));
+        }
+        if need > body.capacity() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(need.max(body.capacity() * 2)));
+            bigger.extend_from_slice(&body);
+            body = bigger;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn too_large(peer: &Peer) -> Fail {
+    Fail::new(
+        ErrorKind::BadData,
+        format!(
+            "{peer} sent an answer larger than {} MiB; check the endpoint is the service it claims",
+            MAX_ANSWER >> 20
+        ),
+    )
+}
+
+/// A request body that holds a secret (a value, a client secret): shared
+/// between attempts without copying, and zeroized when the HTTP stack drops
+/// its last reference. hyper may still copy a small body into its write
+/// buffer, and rustls encrypts from its own record buffers; neither can be
+/// zeroized from here.
+pub(crate) fn secret_body(body: Zeroizing<Vec<u8>>) -> bytes::Bytes {
+    bytes::Bytes::from_owner(ZeroizingBody(body))
+}
+
+struct ZeroizingBody(Zeroizing<Vec<u8>>);
+
+impl AsRef<[u8]> for ZeroizingBody {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -257,6 +358,29 @@ fn load_tls_config() -> Result<rustls::ClientConfig, Fail> {
         .map_err(|e| Fail::new(ErrorKind::Config, format!("TLS set-up failed: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// Whether `host` (no port; IPv6 with or without brackets) is loopback or
+/// link-local (`169.254.0.0/16`, `fe80::/10`, Google's metadata server
+/// name): a target that never goes through a proxy.
+pub(crate) fn is_local_host(host: &str) -> bool {
+    if is_loopback(host) {
+        return true;
+    }
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    if h.eq_ignore_ascii_case("metadata.google.internal") {
+        return true;
+    }
+    match h.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.is_link_local(),
+        Ok(std::net::IpAddr::V6(v6)) => {
+            (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_link_local())
+        }
+        Err(_) => false,
+    }
 }
 
 /// Whether `host` (no port, IPv6 without brackets) is a loopback name or address.
@@ -388,6 +512,32 @@ mod tests {
         }
         for s in [200, 400, 401, 403, 404, 409, 501] {
             assert!(!retryable(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn local_targets_are_loopback_and_link_local() {
+        for h in [
+            "127.0.0.1",
+            "localhost",
+            "[::1]",
+            "::1",
+            "169.254.169.254",
+            "fe80::1",
+            "[fe80::1]",
+            "metadata.google.internal",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_local_host(h), "{h}");
+        }
+        for h in [
+            "10.0.0.1",
+            "example.com",
+            "169.255.0.1",
+            "fec0::1",
+            "2001:db8::1",
+        ] {
+            assert!(!is_local_host(h), "{h}");
         }
     }
 

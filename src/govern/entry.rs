@@ -1,7 +1,8 @@
 //! The secret references a client entry names through its wrapper: the
 //! `NAME=REF` assignments of `mcp-warden run` (or mcp-secret-wrapper) in its
 //! command line, with the entry's `VAULT_*` defaults, and those of an
-//! `mcp-warden headers` call in its `headersHelper`.
+//! `mcp-warden headers` call in its `headersHelper`, and the `NAME=REF`
+//! arguments of `mcp-warden connect`.
 //!
 //! Owns finding the wrapper's own arguments in an entry and turning them
 //! into requests; reading `run`'s options is the caller's (`parse_run`, the
@@ -37,7 +38,11 @@ pub type RunParser<'a> = &'a dyn Fn(&[&str]) -> Option<RunOptions>;
 pub fn references(server: &Server, parse_run: RunParser<'_>) -> Vec<Request> {
     let argv = posture::argv(server);
     let mut out = Vec::new();
-    if let Some(w) = runner::wrapper(&argv)
+    if runner::program_name(argv.first().copied().unwrap_or_default()) == "mcp-warden"
+        && argv.get(1) == Some(&"connect")
+    {
+        out.extend(connect_references(&argv[2..]));
+    } else if let Some(w) = runner::wrapper(&argv)
         && matches!(w.name, "mcp-warden" | "mcp-secret-wrapper")
     {
         // Where the wrapper's own arguments start.
@@ -75,6 +80,25 @@ pub fn references(server: &Server, parse_run: RunParser<'_>) -> Vec<Request> {
         }
     }
     out
+}
+
+/// The `NAME=REF` arguments of `mcp-warden connect URL NAME=REF... [options]`:
+/// every argument that is a variable name, `=`, and a reference (header
+/// lines and option values are neither).
+fn connect_references(args: &[&str]) -> Vec<Request> {
+    let is_name = |n: &str| {
+        n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let assignments: Vec<String> = args
+        .iter()
+        .filter(|a| {
+            a.split_once('=')
+                .is_some_and(|(n, r)| is_name(n) && r.contains("://"))
+        })
+        .map(|a| (*a).to_string())
+        .collect();
+    requests(&assignments, Scheme::Local).unwrap_or_default()
 }
 
 /// `run`'s options, read by `parse_run`; the entry's own `VAULT_*` env

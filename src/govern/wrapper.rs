@@ -88,7 +88,19 @@ pub fn normalize(args: &[OsString]) -> Result<Vec<OsString>, Error> {
             out.extend(it.by_ref().cloned());
             break;
         }
-        let Some(rest) = a.to_str().and_then(|s| s.strip_prefix("--vault-")) else {
+        let Some(text) = a.to_str() else {
+            if a.as_encoded_bytes().starts_with(b"--vault-") {
+                // Not echoed: it may be a credential, and clap would quote it.
+                return Err(Error::Usage(
+                    "a --vault-* argument is not valid UTF-8 (not shown); mcp-warden's and \
+                     mcp-secret-wrapper's parameters are text"
+                        .into(),
+                ));
+            }
+            out.push(a.clone());
+            continue;
+        };
+        let Some(rest) = text.strip_prefix("--vault-") else {
             out.push(a.clone());
             continue;
         };
@@ -101,17 +113,11 @@ pub fn normalize(args: &[OsString]) -> Result<Vec<OsString>, Error> {
         if let Some(e) = refuse_credential(&shown, &lower) {
             return Err(e);
         }
-        if lower == "param" {
-            out.push(a.clone());
-            continue;
-        }
-        let known = CLAP_OPTIONS.contains(&lower.as_str()) || PARAMS.contains(&lower.as_str());
+        let known = lower == "param"
+            || CLAP_OPTIONS.contains(&lower.as_str())
+            || PARAMS.contains(&lower.as_str());
         if !known {
-            return Err(Error::Usage(format!(
-                "{shown} is not a parameter mcp-warden knows (type, region, profile, projectId, \
-                 keyFilename, vaultUrl, vaultName, tenantId, clientId, accessKeyId, and the \
-                 ...Ref forms of clientSecret, credentials, secretAccessKey, sessionToken)"
-            )));
+            return Err(unknown(&shown));
         }
         let value = match inline {
             Some(v) => v,
@@ -124,13 +130,44 @@ pub fn normalize(args: &[OsString]) -> Result<Vec<OsString>, Error> {
                 }
             },
         };
-        if CLAP_OPTIONS.contains(&lower.as_str()) {
+        if lower == "param" {
+            let (key, v) = checked_param(&value)?;
+            out.push(format!("--vault-param={key}={v}").into());
+        } else if CLAP_OPTIONS.contains(&lower.as_str()) {
             out.push(format!("--vault-{lower}={value}").into());
         } else {
             out.push(format!("--vault-param={lower}={value}").into());
         }
     }
     Ok(out)
+}
+
+fn unknown(shown: &str) -> Error {
+    Error::Usage(format!(
+        "{shown} is not a parameter mcp-warden knows (type, region, profile, projectId, \
+         keyFilename, vaultUrl, vaultName, tenantId, clientId, accessKeyId, and the \
+         ...Ref forms of clientSecret, credentials, secretAccessKey, sessionToken)"
+    ))
+}
+
+/// `NAME=VALUE` of `--vault-param`: the name lower-cased, checked like a
+/// `--vault-NAME` option (a credential is refused, the value never shown).
+fn checked_param(text: &str) -> Result<(String, &str), Error> {
+    let Some((name, value)) = text.split_once('=') else {
+        // Not echoed: the whole text may be a credential.
+        return Err(Error::Usage(
+            "--vault-param takes NAME=VALUE (the argument is not shown)".into(),
+        ));
+    };
+    let lower = name.to_ascii_lowercase();
+    let shown = format!("--vault-param={name}");
+    if let Some(e) = refuse_credential(&shown, &lower) {
+        return Err(e);
+    }
+    if !PARAMS.contains(&lower.as_str()) {
+        return Err(unknown(&shown));
+    }
+    Ok((lower, value))
 }
 
 /// What the wrapper's parameters settle for one run.
@@ -172,9 +209,8 @@ fn parameters(
         }
     }
     for f in flags {
-        if let Some((k, v)) = f.split_once('=') {
-            out.insert(k.to_ascii_lowercase(), v.to_string());
-        }
+        let (k, v) = checked_param(f)?;
+        out.insert(k, v.to_string());
     }
     Ok(out)
 }
@@ -209,10 +245,15 @@ impl Wrapper {
             BTreeMap::new()
         };
         let get = |k: &str| p.get(k).cloned();
-        let azure_vault = match (
-            get("vaulturl").or_else(|| env("AZURE_KEYVAULT_URL")),
-            get("vaultname"),
-        ) {
+        // The wrapper reads AZURE_KEYVAULT_URL for its azure type only; an
+        // unrelated run must not fail on it.
+        let keyvault_env = || {
+            (scheme == Some(Scheme::AzureKv))
+                .then(|| env("AZURE_KEYVAULT_URL"))
+                .flatten()
+                .filter(|v| !v.trim().is_empty())
+        };
+        let azure_vault = match (get("vaulturl").or_else(keyvault_env), get("vaultname")) {
             (Some(url), _) => Some(crate::backend::azure::host_of_url(&url).map_err(|m| {
                 Error::Usage(format!("--vault-vaultUrl / AZURE_KEYVAULT_URL: {m}"))
             })?),
@@ -378,6 +419,76 @@ mod tests {
             e.contains("VAULT_CLIENTSECRET") && !e.contains("CANARY"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn vault_param_is_checked_like_the_options() {
+        for arg in [
+            "--vault-param=clientSecret=CANARY1",
+            "--vault-param=CREDENTIALS=CANARY2",
+            "--vault-PARAM=secretaccesskey=CANARY3",
+        ] {
+            let e = normalize(&os(&[arg, "--", "x"])).unwrap_err().to_string();
+            assert!(
+                e.contains("carries a credential") && !e.contains("CANARY"),
+                "{e}"
+            );
+        }
+        let e = normalize(&os(&["--vault-param", "sessionToken=CANARY4"]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("credential") && !e.contains("CANARY"), "{e}");
+        let e = normalize(&os(&["--vault-param=CANARY5"]))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("CANARY"), "{e}");
+        let e = normalize(&os(&["--vault-param=zzz=1"]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("zzz") && e.contains("not a parameter"), "{e}");
+        assert_eq!(
+            normalize(&os(&["--vault-param=projectId=p1"])).unwrap(),
+            os(&["--vault-param=projectid=p1"])
+        );
+        // What reaches `parameters` without normalize (a client config read back).
+        let none = |_: &str| None;
+        let e = Wrapper::settle(
+            Some(Scheme::AzureKv),
+            &["clientSecret=CANARY6".into()],
+            &[],
+            &none,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("credential") && !e.contains("CANARY"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_vault_arguments_are_refused_unseen() {
+        use std::os::unix::ffi::OsStringExt;
+        let mut raw = b"--vault-clientSecret=CANARY7".to_vec();
+        raw.push(0xff);
+        let e = normalize(&[OsString::from_vec(raw)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not valid UTF-8") && !e.contains("CANARY"),
+            "{e}"
+        );
+        // After `--` the server's own arguments are untouched.
+        let child = OsString::from_vec(b"--vault-x=\xff".to_vec());
+        assert!(normalize(&[OsString::from("--"), child]).is_ok());
+    }
+
+    #[test]
+    fn keyvault_url_is_read_for_azure_only() {
+        let bad = |k: &str| (k == "AZURE_KEYVAULT_URL").then(|| "not a url".to_string());
+        for scheme in [None, Some(Scheme::GcpSm), Some(Scheme::AwsSm)] {
+            let w = Wrapper::settle(scheme, &[], &[], &bad).unwrap();
+            assert!(w.azure_vault.is_none());
+        }
+        assert!(Wrapper::settle(Some(Scheme::AzureKv), &[], &[], &bad).is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Protect and restore: move plaintext secrets found by scan into a backend
 //! and rewrite each affected config entry to start through `mcp-warden run`
-//! (or, for Claude Code remote servers, to fetch its headers through
-//! `mcp-warden headers`); and undo it.
+//! (a remote server, or a header bridge, through `mcp-warden connect`; with
+//! `--remote-style headers-helper`, a Claude Code remote server fetches its
+//! headers through `mcp-warden headers`); and undo it.
 //!
 //! Protect works per entry, never per file: every entry that can be
 //! protected is, each one that cannot is reported with the reason and left

@@ -125,12 +125,19 @@ impl SecretRef {
     }
 
     /// Parses a reference; a bare name (no `SCHEME://`) takes `default_scheme`.
-    /// A bare AWS ARN always means its AWS service, a bare
-    /// `projects/P/secrets/S` GCP Secret Manager.
+    /// A bare AWS ARN always means its AWS service. A bare
+    /// `projects/P/secrets/S` means GCP Secret Manager only when the default
+    /// is `local` (no vault type given) or `gcp-sm`: under another vault type
+    /// it is that vault's secret name (AWS names may contain `/`).
     pub fn parse_or_bare(input: &str, default_scheme: Scheme) -> Result<SecretRef, ParseError> {
         match split_scheme(input)? {
             Some((scheme, rest_at)) => parse_after_scheme(input, scheme, rest_at),
-            None => parse_after_scheme(input, arn_scheme(input).unwrap_or(default_scheme), 0),
+            None => {
+                let implied = arn_scheme(input).filter(|s| {
+                    *s != Scheme::GcpSm || matches!(default_scheme, Scheme::Local | Scheme::GcpSm)
+                });
+                parse_after_scheme(input, implied.unwrap_or(default_scheme), 0)
+            }
         }
     }
 

@@ -81,6 +81,22 @@ fn bare_gcp_resource_names() {
 }
 
 #[test]
+fn bare_gcp_resource_names_yield_to_another_vault_type() {
+    let r = SecretRef::parse_or_bare("projects/p1/secrets/s", Scheme::AwsSm).unwrap();
+    assert_eq!(
+        (r.scheme, r.location.as_str()),
+        (Scheme::AwsSm, "projects/p1/secrets/s")
+    );
+    let r = SecretRef::parse_or_bare("projects/p1/secrets/s", Scheme::Vault).unwrap();
+    assert_eq!(r.scheme, Scheme::Vault);
+    let r = SecretRef::parse_or_bare("projects/p1/secrets/s", Scheme::GcpSm).unwrap();
+    assert_eq!(r.scheme, Scheme::GcpSm);
+    // An ARN still names its own service.
+    let r = SecretRef::parse_or_bare("arn:aws:ssm:eu-west-1:1:parameter/k", Scheme::Vault).unwrap();
+    assert_eq!(r.scheme, Scheme::AwsSsm);
+}
+
+#[test]
 fn errors_point_at_the_offending_position() {
     let e = SecretRef::parse("local://ab%zz").unwrap_err();
     assert_eq!(e.position, 10);

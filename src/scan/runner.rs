@@ -44,6 +44,11 @@ pub fn wrapper(argv: &[&str]) -> Option<Wrapper> {
     };
     match (prog, sub) {
         ("mcp-warden", "run") => named("mcp-warden", 2),
+        // A remote server reached through `connect`: the values come from references.
+        ("mcp-warden", "connect") => Some(Wrapper {
+            name: "mcp-warden",
+            inner: None,
+        }),
         ("mcp-secret-wrapper", _) => named("mcp-secret-wrapper", 1),
         ("op", "run") => named("1password op run", 2),
         ("doppler", "run") => named("doppler run", 2),

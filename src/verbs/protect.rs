@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use super::{Error, block_on, block_on_backends, discover, parse_duration};
 use crate::backend::Registry;
-use crate::cli::{ProtectArgs, RestoreArgs};
+use crate::cli::{ProtectArgs, RemoteStyleArg, RestoreArgs};
 use crate::paths::Paths;
 use crate::protect::naming::Target;
-use crate::protect::plan::Options;
+use crate::protect::plan::{Options, RemoteStyle};
 use crate::protect::store::{Stored, baseline, store};
 use crate::protect::{self, PrepareError, Prepared, diff, file, journal, restore};
 use crate::scan::report::display_path;
@@ -73,6 +73,10 @@ pub fn protect(args: ProtectArgs) -> Result<i32, Error> {
         warden: &warden,
         convert_wrappers: args.convert_wrappers,
         servers: &args.servers,
+        remote_style: match args.remote_style {
+            RemoteStyleArg::Connect => RemoteStyle::Connect,
+            RemoteStyleArg::HeadersHelper => RemoteStyle::HeadersHelper,
+        },
     };
     let (registry, paths) = registry(timeout)?;
 

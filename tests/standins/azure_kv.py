@@ -173,7 +173,9 @@ class App:
         h.send_json(404, {"error": {"code": "NotFound", "message": f"no route {method} {path}"}})
 
     def challenge(self, h: Handler, message: str) -> None:
-        auth = f'Bearer authorization="https://{self.host(h)}/{self.tenant}", resource="{RESOURCE}"'
+        # A test may make the vault ask for another audience than Key Vault's.
+        resource = self.cfg.get("challenge_resource", RESOURCE)
+        auth = f'Bearer authorization="https://{self.host(h)}/{self.tenant}", resource="{resource}"'
         kv_error(h, 401, "Unauthorized", message, headers={"www-authenticate": auth})
 
     def vault(self, h: Handler, method: str, path: str, query: dict) -> None:
@@ -188,7 +190,7 @@ class App:
             return self.challenge(h, "AKV10000: Request is missing a Bearer or PoP token.")
         if info["expired"]:
             return self.challenge(h, "AKV10022: Invalid audience or expired token.")
-        if info["scope"] != RESOURCE + "/.default":
+        if info["scope"] != self.cfg.get("challenge_resource", RESOURCE) + "/.default":
             return self.challenge(h, "AKV10022: Invalid audience.")
         write = method in ("PUT", "PATCH", "DELETE")
         role = info["role"]

@@ -293,3 +293,66 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }
+
+/// A plain-http loopback server that gives every request one fixed answer
+/// (another cloud's metadata service, a misbehaving token endpoint, an
+/// oversized answer) and counts requests; at most 32 connections are served.
+pub struct Canned {
+    pub port: u16,
+    pub hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Canned {
+    /// `head` is the status line and headers without the final blank line;
+    /// without a Content-Length the body ends when the connection closes.
+    pub fn new(head: &str, body: Vec<u8>) -> Canned {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (head, count) = (format!("{head}\r\nConnection: close\r\n\r\n"), hits.clone());
+        std::thread::spawn(move || {
+            for mut s in l.incoming().take(32).flatten() {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                read_request(&mut s);
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&body);
+            }
+        });
+        Canned { port, hits }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Reads one request's head and its Content-Length body (bounded: 1 MiB).
+fn read_request(s: &mut TcpStream) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < 1 << 20 {
+        let Ok(n) = s.read(&mut buf) else { return };
+        if n == 0 {
+            return;
+        }
+        got.extend_from_slice(&buf[..n]);
+        let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+        let len = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if got.len() >= end + 4 + len {
+            return;
+        }
+    }
+}

@@ -11,6 +11,7 @@
 
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use reqwest::{Method, Url};
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -18,7 +19,7 @@ use zeroize::Zeroizing;
 use super::challenge;
 use super::identity::{Auth, Bearer, Ctx};
 use crate::backend::ErrorKind;
-use crate::backend::rest::{Answer, Fail, Peer, host_of, one_line, unix_time};
+use crate::backend::rest::{Answer, Fail, Peer, Repeat, host_of, one_line, secret_body, unix_time};
 use crate::secret::SecretValue;
 
 pub(crate) const API_VERSION: &str = "7.5";
@@ -107,11 +108,17 @@ impl Vault<'_> {
         &self,
         method: Method,
         url: Url,
-        body: Option<&[u8]>,
+        body: Option<Bytes>,
         action: Action,
         name: &str,
     ) -> Result<Answer, Fail> {
         let peer = self.peer();
+        // A PUT adds a version: never sent twice.
+        let repeat = if method == Method::PUT {
+            Repeat::Never
+        } else {
+            Repeat::Safe
+        };
         let host = host_of(self.base);
         let mut scope = self.scope().await?;
         let mut bearer: Bearer = self.auth.token(&scope, &self.ctx).await?;
@@ -121,14 +128,18 @@ impl Vault<'_> {
                 let mut r = c
                     .request(method.clone(), url.clone())
                     .header(reqwest::header::AUTHORIZATION, authorization.clone());
-                if let Some(b) = body {
+                if let Some(b) = &body {
                     r = r
                         .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(b.to_vec());
+                        .body(b.clone());
                 }
                 r
             };
-            let a = self.ctx.http.send(send, self.ctx.deadline, &peer).await?;
+            let a = self
+                .ctx
+                .http
+                .send_with(send, repeat, self.ctx.deadline, &peer)
+                .await?;
             if a.ok() {
                 return Ok(a);
             }
@@ -217,7 +228,7 @@ impl Vault<'_> {
         self.call(
             Method::PUT,
             self.url(&format!("secrets/{name}"))?,
-            Some(&body),
+            Some(secret_body(body)),
             SET,
             name,
         )
@@ -357,12 +368,22 @@ fn read_secret(body: &[u8], name: &str, want_value: bool) -> Result<Secret, Fail
             "the vault answered with something that is not a secret",
         )
     })?;
-    let value = Zeroizing::new(b.value.unwrap_or_default());
+    let value = b.value.map(Zeroizing::new);
     let attrs = b.attributes.as_ref();
     check_validity(attrs, name, SystemTime::now())?;
     let (created, updated) = times(attrs);
+    let value = match (want_value, value) {
+        (false, _) => None,
+        (true, Some(v)) => Some(SecretValue::from_slice(v.as_bytes())),
+        (true, None) => {
+            return Err(Fail::new(
+                ErrorKind::BadData,
+                "the vault's answer carries no value; check the host is a Key Vault",
+            ));
+        }
+    };
     Ok(Secret {
-        value: want_value.then(|| SecretValue::from_slice(value.as_bytes())),
+        value,
         version: b
             .id
             .as_deref()
@@ -527,6 +548,22 @@ mod tests {
                 .contains("disabled")
         );
         assert!(check_validity(None, "n", now).is_ok());
+    }
+
+    #[test]
+    fn a_bundle_without_a_value_is_bad_data() {
+        let e = read_secret(
+            br#"{"id":"https://v/secrets/n/1","attributes":{}}"#,
+            "n",
+            true,
+        )
+        .err()
+        .expect("no value must fail");
+        assert_eq!(e.kind, ErrorKind::BadData);
+        let s = read_secret(br#"{"id":"https://v/secrets/n/1"}"#, "n", false).unwrap();
+        assert!(s.value.is_none());
+        let s = read_secret(br#"{"value":""}"#, "n", true).unwrap();
+        assert_eq!(s.value.unwrap().expose(), b"");
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! Owns parsing `WWW-Authenticate: Bearer authorization="…", resource="…"`
 //! (or `scope="…"`), and the check that the challenge's resource belongs to
 //! the vault's domain — so a host cannot ask for a token meant for another
-//! service. A loopback vault host (tests, local proxies) is exempt from that
-//! check. Pure functions; no I/O.
+//! service. A loopback vault host (tests, local proxies) may ask only for a
+//! Key Vault audience. Pure functions; no I/O.
 
 use crate::backend::rest::is_loopback;
 
@@ -101,16 +101,24 @@ pub(crate) fn parse(header: &str) -> Option<Challenge> {
 
 /// Whether the vault at `host` may ask for a token of `scope`: the scope's
 /// host must be the vault host's parent domain (`vault.azure.net` for
-/// `x.vault.azure.net`). Loopback hosts are exempt.
+/// `x.vault.azure.net`). A loopback host (a local proxy, which has no such
+/// domain) may ask only for a Key Vault audience of one of Azure's clouds.
 pub(crate) fn check(host: &str, scope: &str) -> Result<(), String> {
     let h = host_only(host).to_ascii_lowercase();
-    if is_loopback(&h) {
-        return Ok(());
-    }
     let resource_host = reqwest::Url::parse(scope)
         .ok()
         .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
         .unwrap_or_default();
+    if is_loopback(&h) {
+        let wanted = scope_of(scope);
+        if CLOUDS.iter().any(|(_, r)| scope_of(r) == wanted) {
+            return Ok(());
+        }
+        return Err(format!(
+            "the local vault at {host} asked for a token for {resource_host:?}, which is not a \
+             Key Vault audience; refusing to send one (check the vault host)"
+        ));
+    }
     if !resource_host.is_empty() && h.ends_with(&format!(".{resource_host}")) {
         return Ok(());
     }
@@ -180,7 +188,16 @@ mod tests {
         let e = check("v.vault.azure.net", "https://management.azure.com/.default").unwrap_err();
         assert!(e.contains("refusing"), "{e}");
         assert!(check("evil.example", "https://vault.azure.net/.default").is_err());
-        assert!(check("127.0.0.1:9", "https://anything.example/.default").is_ok());
-        assert!(check("[::1]:9", "https://anything.example/.default").is_ok());
+        assert!(check("127.0.0.1:9", "https://vault.azure.net/.default").is_ok());
+        assert!(check("localhost:9", "https://vault.azure.cn").is_ok());
+        assert!(check("127.0.0.1:9", "https://anything.example/.default").is_err());
+        assert!(check("[::1]:9", "https://management.azure.com/.default").is_err());
+        assert!(
+            check(
+                "127.0.0.1:9",
+                "https://vault.azure.net.evil.example/.default"
+            )
+            .is_err()
+        );
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
@@ -18,7 +19,9 @@ use zeroize::Zeroizing;
 use super::auth::Auth;
 use super::crc32c::crc32c;
 use crate::backend::ErrorKind;
-use crate::backend::rest::{Answer, Fail, Http, Peer, host_of, one_line, rfc3339};
+use crate::backend::rest::{
+    Answer, Fail, Http, Peer, Repeat, host_of, one_line, rfc3339, secret_body,
+};
 use crate::secret::SecretValue;
 
 /// List pages are bounded: 50 × 250 secrets.
@@ -86,15 +89,18 @@ impl Api<'_> {
         method: Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&[u8]>,
+        body: Option<Bytes>,
         action: Action,
         name: &str,
     ) -> Result<Answer, Fail> {
-        let url = self
-            .endpoint
-            .join(&format!("v1/{path}"))
-            .map_err(|e| Fail::new(ErrorKind::Config, format!("bad API path {path}: {e}")))?;
+        let url = api_url(self.endpoint, path)?;
         let peer = self.peer();
+        // A POST adds a version or creates a secret: never sent twice.
+        let repeat = if method == Method::POST {
+            Repeat::Never
+        } else {
+            Repeat::Safe
+        };
         let mut auth = self.auth.headers(self.deadline).await?;
         loop {
             let send = |c: &reqwest::Client| {
@@ -104,14 +110,17 @@ impl Api<'_> {
                 if !query.is_empty() {
                     r = r.query(query);
                 }
-                if let Some(b) = body {
+                if let Some(b) = &body {
                     r = r
                         .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(b.to_vec());
+                        .body(b.clone());
                 }
                 r
             };
-            let answer = self.http.send(send, self.deadline, &peer).await?;
+            let answer = self
+                .http
+                .send_with(send, repeat, self.deadline, &peer)
+                .await?;
             if answer.ok() {
                 return Ok(answer);
             }
@@ -156,7 +165,7 @@ impl Api<'_> {
                 Method::POST,
                 &path,
                 &[],
-                Some(&body),
+                Some(secret_body(body)),
                 ADD_VERSION,
                 secret_name,
             )
@@ -179,7 +188,7 @@ impl Api<'_> {
                 Method::POST,
                 &path,
                 &[("secretId", secret)],
-                Some(body.as_bytes()),
+                Some(Bytes::from(body.into_bytes())),
                 CREATE,
                 &name,
             )
@@ -280,6 +289,18 @@ impl Api<'_> {
     }
 }
 
+/// `{endpoint}v1/{path}`, each segment of `path` percent-encoded on its own
+/// (a `..` segment is dropped, never resolved), so a name cannot move the
+/// request to another path of the endpoint.
+fn api_url(endpoint: &Url, path: &str) -> Result<Url, Fail> {
+    let mut url = endpoint.clone();
+    url.path_segments_mut()
+        .map_err(|()| Fail::new(ErrorKind::Config, "the endpoint cannot take an API path"))?
+        .pop_if_empty()
+        .extend(std::iter::once("v1").chain(path.split('/')));
+    Ok(url)
+}
+
 fn json_of(a: &Answer) -> Result<Value, Fail> {
     serde_json::from_slice(&a.body).map_err(|_| {
         Fail::new(
@@ -307,16 +328,25 @@ fn payload(a: &Answer) -> Result<SecretValue, Fail> {
             "the endpoint answered with something that is not an AccessSecretVersion response",
         )
     })?;
-    let p = parsed.payload.unwrap_or(Payload {
-        data: None,
-        data_crc32c: None,
-    });
-    let data = Zeroizing::new(p.data.unwrap_or_default());
+    // Secret Manager refuses empty payloads, so an answer without data is not
+    // an empty secret: it is a broken or impostor endpoint.
+    let Some(Payload {
+        data: Some(data),
+        data_crc32c,
+    }) = parsed.payload
+    else {
+        return Err(Fail::new(
+            ErrorKind::BadData,
+            "the answer carries no payload data (Secret Manager never stores an empty \
+             payload); check the endpoint is Secret Manager",
+        ));
+    };
+    let data = Zeroizing::new(data);
     let bytes = Zeroizing::new(
         B64.decode(data.as_bytes())
             .map_err(|_| Fail::new(ErrorKind::BadData, "the payload is not valid base64"))?,
     );
-    if let Some(want) = p.data_crc32c.as_deref() {
+    if let Some(want) = data_crc32c.as_deref() {
         let ok = want
             .parse::<u64>()
             .is_ok_and(|w| w == u64::from(crc32c(&bytes)));
@@ -414,6 +444,22 @@ mod tests {
     }
 
     #[test]
+    fn api_paths_are_encoded_per_segment() {
+        let base = Url::parse("https://h.example/pre/").unwrap();
+        assert_eq!(
+            api_url(&base, "projects/proj-1/secrets/s/versions/latest:access")
+                .unwrap()
+                .as_str(),
+            "https://h.example/pre/v1/projects/proj-1/secrets/s/versions/latest:access"
+        );
+        let u = api_url(&base, "projects/../secrets/a?b#c").unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://h.example/pre/v1/projects/secrets/a%3Fb%23c"
+        );
+    }
+
+    #[test]
     fn payloads_are_checked() {
         let ok = answer(
             200,
@@ -426,8 +472,10 @@ mod tests {
         assert_eq!(payload(&bad_crc).unwrap_err().kind, ErrorKind::BadData);
         let binary = answer(200, r#"{"payload":{"data":"//4="}}"#);
         assert_eq!(payload(&binary).unwrap_err().kind, ErrorKind::BadData);
-        let empty = answer(200, r#"{"payload":{}}"#);
-        assert_eq!(payload(&empty).unwrap().expose(), b"");
+        for missing in [r#"{"payload":{}}"#, "{}", r#"{"payload":null}"#] {
+            let e = payload(&answer(200, missing)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::BadData, "{missing}");
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! request headers once per run (concurrent callers wait for one token
 //! request), one fresh token when the API calls the first one invalid, and a
 //! description of the identity for messages (a service account email, never a
-//! token). Must not call Secret Manager, or put a token or key into an error.
+//! token). A file named on a command line or in a client config is checked by
+//! [`super::foreign`] first; why no token came is worded by [`super::refusal`].
+//! Must not call Secret Manager, or put a token or key into an error.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,8 +20,9 @@ use google_cloud_auth::credentials::{CacheableResource, Credentials};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+use super::refusal::{CredKind, build_failure, token_failure};
 use crate::backend::ErrorKind;
-use crate::backend::rest::{Fail, one_line};
+use crate::backend::rest::Fail;
 
 /// Where the credentials come from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -63,6 +66,8 @@ pub(crate) struct Auth {
     /// Fetches a stored credentials JSON.
     stored: std::sync::Arc<dyn crate::backend::vault::Credentials>,
     identity: String,
+    /// The kind of credential, as far as known before it is built.
+    kind: CredKind,
     state: tokio::sync::Mutex<State>,
 }
 
@@ -74,6 +79,8 @@ struct State {
     /// many requests saw the old token refused.
     generation: u32,
     refreshed: bool,
+    /// The kind of a stored credential, once fetched.
+    kind: Option<CredKind>,
 }
 
 /// Headers to send, and which generation of them they are.
@@ -89,10 +96,12 @@ impl Auth {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Auth {
         let identity = describe_source(&source, env);
+        let kind = kind_of_source(&source, env);
         Auth {
             source,
             stored,
             identity,
+            kind,
             state: tokio::sync::Mutex::new(State::default()),
         }
     }
@@ -148,7 +157,8 @@ impl Auth {
                             format!("the credentials stored at {r} are not JSON"),
                         )
                     })?;
-                    build_json(json, &r.to_string(), &self.identity)?
+                    st.kind = Some(CredKind::of_json(&json));
+                    build_json(json, &r.to_string(), &self.identity, Origin::Foreign)?
                 }
                 other => build(other, &self.identity)?,
             };
@@ -173,7 +183,10 @@ impl Auth {
                     ),
                 ));
             }
-            Ok(Err(e)) => return Err(token_failure(&e, &self.identity, &self.source)),
+            Ok(Err(e)) => {
+                let kind = st.kind.unwrap_or(self.kind);
+                return Err(token_failure(&e, &self.identity, &self.source, kind));
+            }
             Ok(Ok(CacheableResource::New { data, .. })) => data,
             Ok(Ok(CacheableResource::NotModified)) => {
                 return Err(Fail::new(
@@ -198,9 +211,13 @@ fn build(source: &Source, identity: &str) -> Result<Credentials, Fail> {
         Source::Adc => c::Builder::default()
             .build()
             .map_err(|e| build_failure(&e, identity)),
-        Source::KeyFile(path) | Source::Gcloud(path) => {
+        Source::KeyFile(path) => {
             let json = read_json(path).map_err(|m| Fail::new(ErrorKind::Config, m))?;
-            build_json(json, &path.display().to_string(), identity)
+            build_json(json, &path.display().to_string(), identity, Origin::Foreign)
+        }
+        Source::Gcloud(path) => {
+            let json = read_json(path).map_err(|m| Fail::new(ErrorKind::Config, m))?;
+            build_json(json, &path.display().to_string(), identity, Origin::Own)
         }
         Source::Stored(r) => Err(Fail::new(
             ErrorKind::Config,
@@ -209,9 +226,35 @@ fn build(source: &Source, identity: &str) -> Result<Credentials, Fail> {
     }
 }
 
+/// Who chose a credentials file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The user's own setup: `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's ADC file.
+    Own,
+    /// A command line or client config (`--vault-keyFilename`,
+    /// `VAULT_KEYFILENAME`, `--vault-credentialsRef`): checked by [`super::foreign`].
+    Foreign,
+}
+
 /// Credentials of the type a credentials JSON (from `origin`) declares.
-fn build_json(json: Value, origin: &str, identity: &str) -> Result<Credentials, Fail> {
+fn build_json(
+    json: Value,
+    origin: &str,
+    identity: &str,
+    chosen_by: Origin,
+) -> Result<Credentials, Fail> {
     use google_cloud_auth::credentials as c;
+    if chosen_by == Origin::Foreign
+        && let Err(why) = super::foreign::check(&json)
+    {
+        return Err(Fail::new(
+            ErrorKind::Config,
+            format!(
+                "{origin}: refusing credentials named on the command line or in a client config: \
+                 {why}; use GOOGLE_APPLICATION_CREDENTIALS for a file you trust"
+            ),
+        ));
+    }
     let built = match json.get("type").and_then(Value::as_str).unwrap_or("") {
         "service_account" => c::service_account::Builder::new(json).build(),
         "authorized_user" => c::user_account::Builder::new(json).build(),
@@ -229,54 +272,6 @@ fn build_json(json: Value, origin: &str, identity: &str) -> Result<Credentials, 
         }
     };
     built.map_err(|e| build_failure(&e, identity))
-}
-
-fn build_failure(e: &(dyn std::error::Error + 'static), identity: &str) -> Fail {
-    Fail::new(
-        ErrorKind::Config,
-        format!(
-            "cannot use {identity}: {}",
-            one_line(&crate::backend::rest::root_cause(e), 200)
-        ),
-    )
-}
-
-fn token_failure(
-    e: &google_cloud_auth::errors::CredentialsError,
-    identity: &str,
-    source: &Source,
-) -> Fail {
-    let cause = one_line(&error_text(e), 240);
-    if e.is_transient() {
-        let hint = if *source == Source::Adc && identity.starts_with("the metadata server") {
-            "; outside Google Cloud set GOOGLE_APPLICATION_CREDENTIALS or run \
-             `gcloud auth application-default login`"
-        } else {
-            ""
-        };
-        return Fail::new(
-            ErrorKind::Unreachable,
-            format!("cannot get a Google access token for {identity} ({cause}){hint}"),
-        );
-    }
-    Fail::new(
-        ErrorKind::Denied,
-        format!("Google refused to issue an access token for {identity} ({cause})"),
-    )
-}
-
-/// The error and its causes on one line, without repeats.
-fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let t = err.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
@@ -309,6 +304,24 @@ fn describe_source(source: &Source, env: &dyn Fn(&str) -> Option<String>) -> Str
                 None => "the metadata server's service account (no GOOGLE_APPLICATION_CREDENTIALS \
                          or gcloud application-default credentials found)"
                     .to_string(),
+            }
+        }
+    }
+}
+
+/// The kind of credential a source stands for, from its file where it has one.
+fn kind_of_source(source: &Source, env: &dyn Fn(&str) -> Option<String>) -> CredKind {
+    let file = |p: &Path| read_json(p).map_or(CredKind::Unknown, |v| CredKind::of_json(&v));
+    match source {
+        Source::KeyFile(p) | Source::Gcloud(p) => file(p),
+        Source::Stored(_) => CredKind::Unknown,
+        Source::Adc => {
+            if let Some(p) = env("GOOGLE_APPLICATION_CREDENTIALS").filter(|v| !v.is_empty()) {
+                return file(Path::new(&p));
+            }
+            match gcloud_adc_file(env).filter(|p| p.is_file()) {
+                Some(p) => file(&p),
+                None => CredKind::Metadata,
             }
         }
     }

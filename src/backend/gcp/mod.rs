@@ -13,6 +13,8 @@
 mod api;
 mod auth;
 mod crc32c;
+mod foreign;
+mod refusal;
 mod target;
 
 use std::collections::{BTreeMap, HashMap};

@@ -6,8 +6,9 @@
 //! parameters, and the endpoint rules: the default public endpoint, the
 //! gcloud override `CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER`, and a
 //! per-reference `?endpoint=` that may only name a Google API host, the
-//! override's host, or loopback — so a config file cannot send the caller's
-//! Google token to a server of its choosing. Must not do I/O.
+//! override's host, or loopback over https (plain-http loopback only when the
+//! environment allows it) — so a config file cannot send the caller's Google
+//! token to a server of its choosing, nor in cleartext. Must not do I/O.
 
 use reqwest::Url;
 
@@ -17,6 +18,10 @@ use crate::backend::rest;
 pub(crate) const DEFAULT_ENDPOINT: &str = "https://secretmanager.googleapis.com/";
 /// gcloud's endpoint override for Secret Manager.
 pub(crate) const ENDPOINT_ENV: &str = "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER";
+
+/// Set to `1`, lets a reference's `?endpoint=` name a plain-http loopback
+/// endpoint (local emulators, tests).
+pub(crate) const ALLOW_LOOPBACK_ENV: &str = "MCP_WARDEN_ALLOW_LOOPBACK_ENDPOINTS";
 
 /// Parameters a `gcp-sm://` reference may carry.
 pub(crate) const PARAMS: &[&str] = &["version", "endpoint"];
@@ -74,11 +79,39 @@ fn split(location: &str) -> Result<Parts<'_>, String> {
     }
 }
 
-/// A project id (`my-project`), a project number, or a domain-scoped id (`example.com:proj`).
+/// A project id (`my-project`: 6-30 characters, a lower-case letter first,
+/// then lower-case letters, digits and `-`, not ending in `-`), a project
+/// number, or a legacy domain-scoped id (`example.com:my-project`). Nothing
+/// else: a dot segment (`..`) would move the request to another API path.
 pub(crate) fn valid_project(p: &str) -> bool {
-    (1..=100).contains(&p.len())
-        && p.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b':')
+    match p.split_once(':') {
+        Some((domain, id)) => valid_domain(domain) && valid_project_id(id),
+        None => valid_project_id(p) || valid_project_number(p),
+    }
+}
+
+fn valid_project_id(p: &str) -> bool {
+    (6..=30).contains(&p.len())
+        && p.starts_with(|c: char| c.is_ascii_lowercase())
+        && !p.ends_with('-')
+        && p.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn valid_project_number(p: &str) -> bool {
+    (1..=20).contains(&p.len()) && !p.starts_with('0') && p.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `example.com`: dot-separated labels of lower-case letters, digits and `-`,
+/// each starting with a letter or digit.
+fn valid_domain(d: &str) -> bool {
+    (1..=253).contains(&d.len())
+        && d.contains('.')
+        && d.split('.').all(|l| {
+            (1..=63).contains(&l.len())
+                && l.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         })
 }
 
@@ -102,7 +135,8 @@ pub(crate) fn parse(
     let parts = split(location)?;
     if !valid_project(parts.project) {
         return Err(format!(
-            "{:?} is not a Google Cloud project id (lower-case letters, digits, '-')",
+            "{:?} is not a Google Cloud project id (6-30 lower-case letters, digits and '-', \
+             starting with a letter) or project number",
             parts.project
         ));
     }
@@ -160,6 +194,19 @@ pub(crate) fn endpoint(
     };
     let url = strip_version(rest::base_url(p, "?endpoint=")?);
     let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    if url.scheme() == "http" {
+        // The bearer token would cross in cleartext to any local port: only
+        // the environment may choose that.
+        let env_origin = over.as_ref().is_some_and(|o| o.origin() == url.origin());
+        let opted_in = env(ALLOW_LOOPBACK_ENV).is_some_and(|v| v.trim() == "1");
+        if env_origin || opted_in {
+            return Ok(url);
+        }
+        return Err(format!(
+            "?endpoint= names plain http ({host}); a reference may not send the Google token \
+             unencrypted: use https, or set {ENDPOINT_ENV} (or {ALLOW_LOOPBACK_ENV}=1) to allow it"
+        ));
+    }
     let google = host == "googleapis.com" || host.ends_with(".googleapis.com");
     let same_as_env = over
         .as_ref()
@@ -198,10 +245,10 @@ mod tests {
             "projects/proj-1/secrets/api-key/versions/latest"
         );
         assert_eq!(t.endpoint.as_str(), DEFAULT_ENDPOINT);
-        let t = parse("projects/p1/secrets/s_1/versions/3", &[], &no_env).unwrap();
-        assert_eq!((t.project.as_str(), t.version.as_str()), ("p1", "3"));
+        let t = parse("projects/proj-1/secrets/s_1/versions/3", &[], &no_env).unwrap();
+        assert_eq!((t.project.as_str(), t.version.as_str()), ("proj-1", "3"));
         let t = parse(
-            "projects/p1/secrets/s",
+            "projects/proj-1/secrets/s",
             &[("version".into(), "2".into())],
             &no_env,
         )
@@ -209,7 +256,7 @@ mod tests {
         assert_eq!(t.version, "2");
         assert!(
             parse(
-                "projects/p1/secrets/s/versions/3",
+                "projects/proj-1/secrets/s/versions/3",
                 &[("version".into(), "2".into())],
                 &no_env
             )
@@ -218,28 +265,65 @@ mod tests {
         assert!(parse("p/s/x", &[], &no_env).is_err());
         assert!(parse("P/s", &[], &no_env).is_err());
         assert!(parse("p/s.x", &[], &no_env).is_err());
-        assert!(parse("p/s", &[("version".into(), "01".into())], &no_env).is_err());
-        assert!(parse("p/s", &[("version".into(), "first".into())], &no_env).is_err());
+        assert!(parse("123456789/s", &[], &no_env).is_ok());
+        assert!(parse("example.com:proj-1/s", &[], &no_env).is_ok());
+    }
+
+    #[test]
+    fn project_ids_cannot_leave_the_api_path() {
+        for bad in [
+            "..",
+            ".",
+            "...",
+            "a..b",
+            "proj-1.",
+            "-proj1",
+            "p",
+            "1proj-x",
+            "proj-",
+            "..:proj-1",
+            "example..com:proj-1",
+            ".com:proj-1",
+            "proj_1x",
+            "0123",
+        ] {
+            assert!(!valid_project(bad), "{bad:?} accepted");
+            assert!(parse(&format!("{bad}/s"), &[], &no_env).is_err(), "{bad:?}");
+            assert!(
+                parse(&format!("projects/{bad}/secrets/s"), &[], &no_env).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(parse("proj-1/..", &[], &no_env).is_err());
+        assert!(parse("proj-1/s", &[("version".into(), "01".into())], &no_env).is_err());
+        assert!(parse("proj-1/s", &[("version".into(), "first".into())], &no_env).is_err());
     }
 
     #[test]
     fn endpoints_are_google_loopback_or_the_override() {
         let env = |k: &str| (k == ENDPOINT_ENV).then(|| "https://sm.corp.example/v1/".to_string());
-        let t = parse("p/s", &[], &env).unwrap();
+        let t = parse("proj-1/s", &[], &env).unwrap();
         assert_eq!(t.endpoint.as_str(), "https://sm.corp.example/");
         let p = |v: &str| vec![("endpoint".to_string(), v.to_string())];
         assert!(
             parse(
-                "p/s",
+                "proj-1/s",
                 &p("https://secretmanager.europe-west1.rep.googleapis.com/"),
                 &no_env
             )
             .is_ok()
         );
-        assert!(parse("p/s", &p("http://127.0.0.1:9000"), &no_env).is_ok());
-        assert!(parse("p/s", &p("https://sm.corp.example/"), &env).is_ok());
-        let e = parse("p/s", &p("https://evil.example/"), &no_env).unwrap_err();
+        assert!(parse("proj-1/s", &p("https://127.0.0.1:9000"), &no_env).is_ok());
+        let e = parse("proj-1/s", &p("http://127.0.0.1:9000"), &no_env).unwrap_err();
+        assert!(e.contains("plain http"), "{e}");
+        let allow = |k: &str| (k == ALLOW_LOOPBACK_ENV).then(|| "1".to_string());
+        assert!(parse("proj-1/s", &p("http://127.0.0.1:9000"), &allow).is_ok());
+        let local = |k: &str| (k == ENDPOINT_ENV).then(|| "http://127.0.0.1:9000/".to_string());
+        assert!(parse("proj-1/s", &p("http://127.0.0.1:9000/"), &local).is_ok());
+        assert!(parse("proj-1/s", &p("http://127.0.0.1:9001/"), &local).is_err());
+        assert!(parse("proj-1/s", &p("https://sm.corp.example/"), &env).is_ok());
+        let e = parse("proj-1/s", &p("https://evil.example/"), &no_env).unwrap_err();
         assert!(e.contains("googleapis.com"), "{e}");
-        assert!(parse("p/s", &p("http://sm.corp.example/"), &env).is_err());
+        assert!(parse("proj-1/s", &p("http://sm.corp.example/"), &env).is_err());
     }
 }

@@ -5,7 +5,7 @@
 
 use super::layout::{Container, Member};
 use super::text::{self, Patch};
-use super::tree::MapLayout;
+use super::tree::{Kind, MapLayout};
 use super::{EditError, Format};
 
 /// A line-based container with the members that are lines of it.
@@ -32,9 +32,15 @@ pub(super) fn plan(
     };
     for &i in removes {
         if !l.members.contains(&i) {
-            return Err(c.unsupported_at(i, "removing a whole TOML table"));
+            out.push(whole_table(c, i)?);
         }
     }
+    let removes: Vec<usize> = removes
+        .iter()
+        .copied()
+        .filter(|i| l.members.contains(i))
+        .collect();
+    let removes = removes.as_slice();
     let all_removed = !l.members.is_empty() && l.members.iter().all(|i| removes.contains(i));
     if all_removed && inserts.is_empty() {
         match (c.doc.format, layout) {
@@ -56,6 +62,51 @@ pub(super) fn plan(
         return Ok(());
     }
     l.append(&tail, out)
+}
+
+/// The patch removing member `i` when it is a standard TOML table of its own
+/// (`[a.b]` and its `key = value` lines, up to the end of its last line):
+/// only one whose header starts its line and that has no sub-table.
+fn whole_table(c: &Container<'_>, i: usize) -> Result<Patch, EditError> {
+    let refuse = |reason| c.unsupported_at(i, reason);
+    let node = &c.entries[i].value;
+    let (Format::Toml, Kind::Map { entries, layout }) = (c.doc.format, &node.kind) else {
+        return Err(refuse("removing a whole TOML table"));
+    };
+    let MapLayout::TomlTable {
+        header: Some(h),
+        dotted: false,
+        ..
+    } = layout
+    else {
+        return Err(refuse("removing a TOML table without a header of its own"));
+    };
+    let t = c.doc.text;
+    if !text::starts_line(t, h.start) {
+        return Err(refuse("removing a TOML table whose header shares its line"));
+    }
+    let mut end = h.end;
+    for e in entries {
+        match &e.value.span {
+            Some(v) => end = end.max(v.end),
+            None => return Err(refuse("removing a TOML table that has sub-tables")),
+        }
+    }
+    let p = text::skip_inline_trivia(Format::Toml, t, end);
+    if !text::at_eol(t, p) {
+        return Err(refuse("other text follows the table's last line"));
+    }
+    // Blank lines before the header go with it, so the lines that remain
+    // read as they would have without the table (and restore is exact).
+    let mut start = text::line_start(t, h.start);
+    while start > 0 {
+        let prev = text::line_start(t, start - 1);
+        if !t[prev..start].trim().is_empty() {
+            break;
+        }
+        start = prev;
+    }
+    Ok(c.patch(start..text::line_end(t, p), String::new()))
 }
 
 impl Lined<'_, '_> {

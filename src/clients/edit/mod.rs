@@ -15,7 +15,8 @@
 //! Must not: touch the file system (the caller writes atomically), or put file
 //! content or values in errors, `Debug` output or panics (values may be
 //! secrets). Anything it cannot edit safely (YAML anchors, aliases, block
-//! scalars, multi-document streams, whole TOML tables) is refused with an
+//! scalars, multi-document streams, replacing a whole TOML table, removing
+//! one that has sub-tables or shares lines) is refused with an
 //! [`EditError`] that names the pointer.
 
 mod braced;
@@ -65,7 +66,9 @@ pub enum Edit {
     Set { pointer: String, value: Value },
     /// Remove the object member / table key / mapping key at `pointer` (must
     /// exist), with its separator and, when it sits on its own line(s), the
-    /// whole line(s) including a comment on the same line.
+    /// whole line(s) including a comment on the same line. A standard TOML
+    /// table (`[a.b]` without sub-tables) goes from its header line to its
+    /// last key's line.
     Remove { pointer: String },
     /// Add member `key` = `value` to the object/table/mapping at `pointer`
     /// (must exist; `key` must not), matching the siblings' indentation and

@@ -951,10 +951,33 @@ fn toml_and_json_odd_shapes() {
             "{\n  \"a\": [[\"p\"], {\"x\": [\"q\"]}]\n}",
         ),
         (Format::Json, "[{\"a\": 1}]", vec![rm("/0/a")], "[{}]"),
+        (
+            Format::Toml,
+            "[s.x]\nurl = \"u\"\nn = 1\n\n[s.x.h]\nA = \"b\" # c\n\n[s.y]\nk = 2\n",
+            vec![
+                rm("/s/x/url"),
+                rm("/s/x/h"),
+                ins("/s/x", "command", "c", None),
+            ],
+            "[s.x]\nn = 1\ncommand = \"c\"\n\n[s.y]\nk = 2\n",
+        ),
+        (
+            Format::Toml,
+            "[s.x]\nurl = \"u\"\n\n[s.x.h]\nA = \"b\"\n",
+            vec![
+                rm("/s/x/url"),
+                rm("/s/x/h"),
+                ins("/s/x", "command", "c", None),
+            ],
+            "[s.x]\ncommand = \"c\"\n",
+        ),
     ];
     for (format, text, edits, want) in cases {
         assert_eq!(edit_str(format, text, &edits).unwrap(), want, "{text:?}");
     }
+    // A table with a sub-table of its own is not removed.
+    let err = edit_str(Format::Toml, "[a]\n[a.b]\n[a.b.c]\nk = 1\n", &[rm("/a/b")]).unwrap_err();
+    assert!(err.to_string().contains("sub-tables"), "{err}");
     let err = edit_str(Format::Json, "{\"a\": 1, \"a\": 2}", &[set("/a", "x")]).unwrap_err();
     assert!(err.to_string().contains("more than once"), "{err}");
 }

@@ -115,7 +115,7 @@ pub(super) fn existing_run(server: &Server) -> Option<ExistingRun> {
 /// Where the program an argument belongs to starts in `argv` (command = 0),
 /// past any secret wrappers, and that program's name (a package runner's
 /// package, else the executable's base name).
-fn program_at(argv: &[&str]) -> Option<(usize, String)> {
+pub(super) fn program_at(argv: &[&str]) -> Option<(usize, String)> {
     let mut start = 0;
     for _ in 0..8 {
         match runner::wrapper(&argv[start..]).and_then(|w| w.inner) {

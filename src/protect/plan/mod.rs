@@ -1,10 +1,14 @@
 //! Planning: from one parsed config file and its findings, which secrets go
-//! where and which edits rewrite each entry to start through `mcp-warden run`.
+//! where and which edits rewrite each entry to start through `mcp-warden run`
+//! (or, for a remote server, `mcp-warden connect`).
 //!
 //! Pure: reads no file, contacts no backend. What cannot be protected is
 //! returned with the reason, never silently dropped.
 
 mod argv;
+mod bridge;
+mod connect;
+mod remote;
 mod server;
 mod wrapper;
 
@@ -52,6 +56,20 @@ pub struct FilePlan {
     pub skipped: Vec<Skipped>,
 }
 
+/// How a remote server's secret headers and URL secrets are protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RemoteStyle {
+    /// Every client: the entry becomes a stdio entry running `mcp-warden
+    /// connect`, which holds the values in memory and applies the guard
+    /// (redaction, audit, tool policy) to the remote traffic.
+    #[default]
+    Connect,
+    /// Claude Code: the entry stays remote and a `headersHelper` running
+    /// `mcp-warden headers` prints the headers when Claude Code connects
+    /// (the client's own transport; no guard). Other clients: as `Connect`.
+    HeadersHelper,
+}
+
 /// Options that shape a plan.
 pub struct Options<'a> {
     pub target: &'a Target,
@@ -60,6 +78,7 @@ pub struct Options<'a> {
     pub convert_wrappers: bool,
     /// Only these servers (all when empty).
     pub servers: &'a [String],
+    pub remote_style: RemoteStyle,
 }
 
 /// Plans `cfg` (read from `original`).

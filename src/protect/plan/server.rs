@@ -1,8 +1,9 @@
-//! One server entry's plan, in phases: the secrets in its fields (env,
-//! headers; URL and client fields reported), its argument secrets grouped
-//! by argument, the escaping `run --expand-args` needs, and the rewrite of
-//! its launch command (or, for a Claude Code remote entry, its
-//! headersHelper).
+//! One server entry's plan: a remote entry (see `remote`) or a header bridge
+//! (see `bridge`) that `connect` carries, else in phases: the secrets in its
+//! fields (env, headers; URL and client fields reported), its argument
+//! secrets grouped by argument, the escaping `run --expand-args` needs, and
+//! the rewrite of its launch command (or, for a Claude Code remote entry with
+//! `--remote-style headers-helper`, its headersHelper).
 //!
 //! Pure: edits and secrets are planned, nothing is written or stored.
 
@@ -10,7 +11,7 @@ use super::argv::{
     ArgvShape, ExistingRun, arg_var, argv_edits, argv_shape, docker_env_flag, existing_run,
     mcp_remote_header,
 };
-use super::{EntryPlan, Options, Secret, Skipped, skip};
+use super::{EntryPlan, Options, Secret, Skipped, bridge, connect, remote, skip};
 use crate::clients::catalog;
 use crate::clients::edit::{Edit, Value};
 use crate::clients::{ConfigFile, Located, Location, Scope, Server};
@@ -33,12 +34,12 @@ pub(super) struct Planned {
 }
 
 /// The entry being planned and what is fixed about it.
-struct Ctx<'a> {
-    cfg: &'a ConfigFile,
-    server: &'a Server,
-    opts: &'a Options<'a>,
+pub(super) struct Ctx<'a> {
+    pub cfg: &'a ConfigFile,
+    pub server: &'a Server,
+    pub opts: &'a Options<'a>,
     /// A local (stdio) server: it has a command to wrap.
-    stdio: bool,
+    pub stdio: bool,
     existing: Option<ExistingRun>,
 }
 
@@ -55,7 +56,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn skip(&self, f: &Finding, reason: &str) -> Skipped {
+    pub fn skip(&self, f: &Finding, reason: &str) -> Skipped {
         skip(self.server, f, reason)
     }
 }
@@ -75,12 +76,14 @@ pub(super) fn project_of(loc: &Location, server: &Server) -> Option<String> {
 
 /// What the phases build up.
 #[derive(Default)]
-struct Draft {
-    secrets: Vec<Secret>,
-    edits: Vec<Edit>,
-    skipped: Vec<Skipped>,
+pub(super) struct Draft {
+    pub secrets: Vec<Secret>,
+    pub edits: Vec<Edit>,
+    pub skipped: Vec<Skipped>,
     /// Variable names in use: the entry's env and every new one.
-    taken: Vec<String>,
+    pub taken: Vec<String>,
+    /// What the entry now starts through, when not `mcp-warden run`.
+    pub via: Option<&'static str>,
     /// The entry's arguments as they will be written.
     args: Vec<String>,
     /// The child's arguments become templates (`run --expand-args`).
@@ -93,7 +96,13 @@ struct Draft {
 }
 
 impl Draft {
-    fn add(&mut self, ctx: &Ctx<'_>, var: &str, value: &str, f: &Finding) -> Result<(), String> {
+    pub fn add(
+        &mut self,
+        ctx: &Ctx<'_>,
+        var: &str,
+        value: &str,
+        f: &Finding,
+    ) -> Result<(), String> {
         self.secrets.push(Secret {
             var: var.to_string(),
             reference: ctx.reference(var)?,
@@ -101,6 +110,14 @@ impl Draft {
             masked: f.masked.display(),
         });
         Ok(())
+    }
+
+    /// `VAR=REF` for every secret so far.
+    pub fn assignments(&self) -> Vec<String> {
+        self.secrets
+            .iter()
+            .map(|s| format!("{}={}", s.var, s.reference))
+            .collect()
     }
 
     fn fresh_var(&mut self, base: &str) -> String {
@@ -130,13 +147,17 @@ pub(super) fn plan(
         args: server.args.iter().map(|a| a.value.clone()).collect(),
         ..Draft::default()
     };
+    if remote::connects(&ctx) {
+        remote::entry(&ctx, &mut d, findings, original)?;
+        return Ok(finish(&ctx, d));
+    }
+    if ctx.stdio && ctx.existing.is_none() && bridge_to_connect(&ctx, &mut d, findings, original)? {
+        return Ok(finish(&ctx, d));
+    }
     field_secrets(&ctx, &mut d, findings)?;
     argument_secrets(&ctx, &mut d, findings)?;
     if d.secrets.is_empty() {
-        return Ok(Planned {
-            entry: None,
-            skipped: d.skipped,
-        });
+        return Ok(finish(&ctx, d));
     }
     escape_literal_args(&ctx, &mut d);
     if d.helper_headers.is_empty() {
@@ -144,22 +165,66 @@ pub(super) fn plan(
     } else {
         header_helper(&ctx, &mut d);
     }
+    Ok(finish(&ctx, d))
+}
+
+/// The entry plan (none when no secret moves) and what stays.
+fn finish(ctx: &Ctx<'_>, d: Draft) -> Planned {
+    if d.secrets.is_empty() {
+        return Planned {
+            entry: None,
+            skipped: d.skipped,
+        };
+    }
     let n = d.secrets.len();
+    let via = d.via.map(|v| format!(" (through {v})")).unwrap_or_default();
     let summary = format!(
-        "{n} secret{} to {}://",
+        "{n} secret{} to {}://{via}",
         if n == 1 { "" } else { "s" },
-        opts.target.scheme()
+        ctx.opts.target.scheme()
     );
-    Ok(Planned {
+    Planned {
         entry: Some(EntryPlan {
-            server: server.name.clone(),
-            pointer: server.pointer.clone(),
+            server: ctx.server.name.clone(),
+            pointer: ctx.server.pointer.clone(),
             secrets: d.secrets,
             edits: d.edits,
             summary,
         }),
         skipped: d.skipped,
-    })
+    }
+}
+
+/// A header bridge (mcp-remote, supergateway, mcp-proxy) whose command line
+/// is fully understood starts `mcp-warden connect` instead, so no header is
+/// in any argv. `false` (nothing planned) when it is not such an entry or
+/// connect cannot carry it: the entry then goes through `run`.
+fn bridge_to_connect(
+    ctx: &Ctx<'_>,
+    d: &mut Draft,
+    findings: &[Finding],
+    original: &[u8],
+) -> Result<bool, String> {
+    let Some(ep) = bridge::endpoint(ctx.server, findings) else {
+        return Ok(false);
+    };
+    let mut taken = d.taken.clone();
+    let Ok(t) = connect::templates(&ep, &mut taken) else {
+        return Ok(false);
+    };
+    let Some(shape) = argv_shape(ctx.server, ctx.cfg.location.format, original) else {
+        return Ok(false);
+    };
+    d.taken = taken;
+    for m in &t.moved {
+        d.add(ctx, &m.var, m.value, m.finding)?;
+    }
+    let mut argv = vec![ctx.opts.warden.to_string()];
+    argv.extend(connect::argv(&t, d.assignments(), ep.sse));
+    d.edits
+        .extend(argv_edits(&shape, &ctx.server.pointer, &argv));
+    d.via = Some("mcp-warden connect");
+    Ok(true)
 }
 
 /// Phase 1: secrets in env and headers; URL and client-field secrets are reported.
@@ -170,7 +235,8 @@ fn field_secrets(ctx: &Ctx<'_>, d: &mut Draft, findings: &[Finding]) -> Result<(
             Site::Header(name) => header_secret(ctx, d, f, name)?,
             Site::Url => d.skipped.push(ctx.skip(
                 f,
-                "the secret is part of the server URL: move it to a header if the server accepts one",
+                "the secret is part of the server URL, which a headersHelper cannot fill: \
+                 protect with --remote-style connect (the default), or move it to a header",
             )),
             Site::Credential(key) => d.skipped.push(ctx.skip(
                 f,
@@ -207,13 +273,12 @@ fn env_secret(ctx: &Ctx<'_>, d: &mut Draft, f: &Finding, name: &str) -> Result<(
 fn header_secret(ctx: &Ctx<'_>, d: &mut Draft, f: &Finding, name: &str) -> Result<(), String> {
     let client = ctx.cfg.location.client;
     if client != "claude-code" || ctx.server.headers_helper.is_some() {
-        let why = if client == "claude-code" {
+        let why = if client == "claude-code" && ctx.server.headers_helper.is_some() {
             "the entry already has a headersHelper; add the header there".to_string()
+        } else if ctx.stdio {
+            "headers of a stdio entry are not sent anywhere; remove them".to_string()
         } else {
-            format!(
-                "{client} has no header helper command to fetch it at connect time \
-                 (only Claude Code's headersHelper is supported); not protectable yet"
-            )
+            "the entry has headers but no URL to connect to; fix the entry first".to_string()
         };
         d.skipped.push(ctx.skip(f, &why));
         return Ok(());

@@ -377,6 +377,27 @@ fn hex_of(bytes: &[u8]) -> String {
     out
 }
 
+/// When the worker writes its buffer after a batch.
+#[derive(Debug, PartialEq, Eq)]
+enum Write {
+    Now,
+    At(Instant),
+    NotAsked,
+}
+
+/// A write asked for within [`FLUSH_EVERY`] of the last one waits until the
+/// interval has passed; a deadline already set is checked after every batch,
+/// so a queue that never empties cannot postpone it.
+fn schedule(due: Option<Instant>, asked: bool, flushed: Instant, now: Instant) -> Write {
+    match due {
+        Some(at) if now >= at => Write::Now,
+        Some(at) => Write::At(at),
+        None if !asked => Write::NotAsked,
+        None if now.saturating_duration_since(flushed) >= FLUSH_EVERY => Write::Now,
+        None => Write::At(flushed + FLUSH_EVERY),
+    }
+}
+
 impl Worker {
     fn run(mut self, rx: Receiver<Msg>) {
         // A flush asked for while the last one is recent waits until
@@ -405,12 +426,13 @@ impl Worker {
                     for e in events {
                         self.handle(e);
                     }
-                    if flush && due.is_none() {
-                        if self.flushed.elapsed() >= FLUSH_EVERY {
+                    match schedule(due, flush, self.flushed, self.now.1) {
+                        Write::Now => {
                             self.flush();
-                        } else {
-                            due = Some(self.flushed + FLUSH_EVERY);
+                            due = None;
                         }
+                        Write::At(at) => due = Some(at),
+                        Write::NotAsked => {}
                     }
                 }
                 Msg::Sync(ack) => {
@@ -637,5 +659,33 @@ impl Worker {
         } else {
             self.log.append(&self.buf);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_due_write_happens_after_the_next_batch_even_if_the_queue_never_empties() {
+        let t0 = Instant::now();
+        let due = Some(t0 + FLUSH_EVERY);
+        let later = t0 + FLUSH_EVERY + Duration::from_millis(1);
+        // Neither this batch nor the ones before it asked again: still written.
+        assert_eq!(schedule(due, false, t0, later), Write::Now);
+        assert_eq!(schedule(due, true, t0, later), Write::Now);
+        assert_eq!(schedule(due, true, t0, t0), Write::At(t0 + FLUSH_EVERY));
+    }
+
+    #[test]
+    fn a_write_waits_out_the_interval_since_the_last_one() {
+        let t0 = Instant::now();
+        assert_eq!(schedule(None, false, t0, t0), Write::NotAsked);
+        assert_eq!(
+            schedule(None, true, t0, t0 + Duration::from_millis(1)),
+            Write::At(t0 + FLUSH_EVERY)
+        );
+        assert_eq!(schedule(None, true, t0, t0 + FLUSH_EVERY), Write::Now);
     }
 }

@@ -107,14 +107,11 @@ impl Redactor {
             }
         }
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
-        let fast = match Fast::build(&patterns) {
-            Ok(fast) => fast,
-            Err(()) => {
-                warnings
-                    .push("could not build the redaction automaton; values not redacted".into());
-                None
-            }
-        };
+        // An automaton that cannot be built leaves the slow search, never no search.
+        let fast = Fast::build(&patterns).unwrap_or_else(|()| {
+            warnings.push("redaction uses a slower search (automaton too large)".into());
+            Some(Fast::Each)
+        });
         (
             Self {
                 fast,
@@ -151,7 +148,14 @@ impl Redactor {
     /// scan; decoded views are not searched).
     #[inline]
     pub fn matches(&self, hay: &[u8]) -> bool {
-        self.fast.as_ref().is_some_and(|f| f.is_match(hay))
+        match &self.fast {
+            None => false,
+            Some(Fast::Each) => self
+                .patterns
+                .iter()
+                .any(|p| memchr::memmem::find(hay, p).is_some()),
+            Some(f) => f.is_match(hay),
+        }
     }
 
     /// Rewrites `line` into `out` (cleared first) if it holds a value in any
@@ -189,17 +193,15 @@ impl Redactor {
 
     /// Every match of a pattern in `text` (overlapping), unsorted.
     fn find_all(&self, text: &[u8]) -> Vec<Span> {
-        let Some(fast) = &self.fast else {
-            return Vec::new();
-        };
-        if !fast.is_match(text) {
+        if !self.matches(text) {
             return Vec::new();
         }
         let ac = self
             .ac
             .get_or_init(|| build(&self.patterns, MatchKind::Standard).ok().flatten());
         let Some(ac) = ac else {
-            return Vec::new();
+            // Fail closed: the fast test matched, so find the matches the slow way.
+            return self.find_all_each(text);
         };
         ac.find_overlapping_iter(text)
             .map(|m| Span {
@@ -212,6 +214,26 @@ impl Redactor {
                     .unwrap_or(0),
             })
             .collect()
+    }
+
+    /// Every match of each pattern, overlapping, without an automaton: what
+    /// `find_all` falls back to if the overlapping automaton cannot be built.
+    fn find_all_each(&self, text: &[u8]) -> Vec<Span> {
+        let mut spans = Vec::new();
+        for (p, &label) in self.patterns.iter().zip(&self.pattern_label) {
+            let finder = memchr::memmem::Finder::new(p.as_slice());
+            let mut from = 0;
+            while let Some(at) = text.get(from..).and_then(|t| finder.find(t)) {
+                let start = from + at;
+                spans.push(Span {
+                    start,
+                    end: start + p.len(),
+                    label,
+                });
+                from = start + 1;
+            }
+        }
+        spans
     }
 
     fn label(&self, i: u32) -> &[u8] {
@@ -230,6 +252,9 @@ impl Redactor {
 enum Fast {
     Packed(aho_corasick::packed::Searcher),
     Automaton(AhoCorasick),
+    /// No automaton could be built: each pattern is searched on its own
+    /// (`Redactor::matches`, `Redactor::find_all_each`).
+    Each,
 }
 
 impl Fast {
@@ -253,6 +278,8 @@ impl Fast {
         match self {
             Fast::Packed(p) => p.find(hay).is_some(),
             Fast::Automaton(a) => a.is_match(hay),
+            // `Redactor::matches` searches each pattern itself; here, fail closed.
+            Fast::Each => true,
         }
     }
 }

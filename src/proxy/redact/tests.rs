@@ -458,3 +458,61 @@ proptest! {
         }
     }
 }
+
+fn sorted(mut spans: Vec<Span>) -> Vec<(usize, usize, u32)> {
+    let mut v: Vec<_> = spans.drain(..).map(|s| (s.start, s.end, s.label)).collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn the_fallback_search_finds_every_overlapping_match_the_automaton_finds() {
+    // Overlapping values: one's end is another's start, and one repeats itself.
+    let secrets = [
+        ("A", "abcdefgh12345678"),
+        ("B", "12345678ijklmnop"),
+        ("C", "zzzzzzzzzzzzzzzz"),
+    ];
+    let pairs: Vec<_> = secrets
+        .iter()
+        .map(|(n, v)| (n.to_string(), SecretValue::from_slice(v.as_bytes())))
+        .collect();
+    let r = Redactor::new(&pairs).0;
+    let text = b"x abcdefgh12345678ijklmnop y zzzzzzzzzzzzzzzzzzz z abcdefgh12345678";
+    let fast = sorted(r.find_all(text));
+    assert!(fast.len() >= 6, "{fast:?}");
+    assert_eq!(sorted(r.find_all_each(text)), fast);
+}
+
+#[test]
+fn more_values_than_the_packed_searcher_takes_are_all_redacted() {
+    // 200 values make well over 128 patterns: the any-match test is then the
+    // leftmost-first automaton instead of the packed searcher.
+    let pairs: Vec<_> = (0..200)
+        .map(|i| {
+            let v = format!("value-{i:04}-{}", "q".repeat(12));
+            (format!("K{i}"), SecretValue::from_slice(v.as_bytes()))
+        })
+        .collect();
+    let r = Redactor::new(&pairs).0;
+    assert!(matches!(r.fast, Some(Fast::Automaton(_))));
+    for i in [0, 77, 199] {
+        let v = format!("value-{i:04}-{}", "q".repeat(12));
+        let out = red(&r, &json_line(&format!("see {v} here")), Mode::Json);
+        assert!(!out.windows(v.len()).any(|w| w == v.as_bytes()), "{i}");
+        assert!(text_of(&out).contains(&format!("[REDACTED:K{i}]")));
+    }
+}
+
+#[test]
+fn without_any_automaton_values_are_still_redacted() {
+    // What happens if neither automaton can be built: the slow search, not none.
+    let mut r = redactor(CANARY);
+    r.fast = Some(Fast::Each);
+    r.ac = OnceLock::from(None);
+    let out = red(&r, &json_line(&format!("x {CANARY} y")), Mode::Json);
+    let text = text_of(&out);
+    assert!(text.contains("[REDACTED:API_KEY]"), "{text}");
+    assert!(!text.contains("s3cr3t-Canary"), "{text}");
+    assert!(!r.matches(b"nothing to see"));
+}

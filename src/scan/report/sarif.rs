@@ -142,8 +142,8 @@ pub fn render(report: &Report) -> String {
                 "ruleIndex": index.get(f.rule),
                 "level": level(f.severity),
                 "message": { "text": format!(
-                    "{} in plaintext in {}{whose} ({}): move it into a vault with `mcp-warden protect`.",
-                    f.title, f.site.describe(), f.masked.display()
+                    "{} in plaintext in {}{whose} ({}): move it into a vault with `mcp-warden protect`{}.",
+                    f.title, f.site.describe(), f.masked.display(), remedy(&f.site)
                 ) },
                 "locations": [{
                     "physicalLocation": {
@@ -210,4 +210,16 @@ pub fn render(report: &Report) -> String {
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// What `protect` does with a secret of this kind, where it says more than the default.
+fn remedy(site: &crate::scan::finding::Site) -> &'static str {
+    use crate::scan::finding::Site;
+    match site {
+        Site::Header(_) | Site::Url => {
+            ", which rewrites the remote entry to start `mcp-warden connect` (the value stays in \
+             memory; redaction, audit and tool policy apply)"
+        }
+        _ => "",
+    }
 }

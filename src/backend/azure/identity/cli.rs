@@ -1,25 +1,85 @@
 //! Tokens from the Azure CLI: `az account get-access-token --output json
 //! --resource RESOURCE [--tenant TENANT]`, as `AzureCliCredential` gets them.
 //!
-//! Owns finding `az` on PATH (no shell), bounding the call by the deadline
-//! (the process is killed when it is exceeded), and reading the token from
-//! its JSON. Must not show the CLI's stdout (it holds the token); stderr is
+//! Owns finding `az` on PATH (absolute entries only; no shell), bounding the
+//! call by the deadline (the process is killed when it is exceeded) and its
+//! output by size, and reading the token from its JSON. Must not show the CLI's stdout (it holds the token); stderr is
 //! quoted only as one bounded line.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Instant;
 
+use zeroize::Zeroizing;
+
 use super::Attempt;
 use crate::backend::ErrorKind;
 use crate::backend::rest::{Fail, one_line};
 use crate::secret::SecretValue;
 
+/// The most `az` may print: its token JSON is a few KiB.
+const MAX_STDOUT: usize = 1 << 20;
+/// Only the first line of stderr is quoted; more is read and dropped.
+const MAX_STDERR: usize = 64 << 10;
+
+/// `az` in an absolute PATH directory: an empty or relative entry would run
+/// an `az` from the working directory.
 fn find_az() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
         .map(|d| d.join("az"))
         .find(|p| p.is_file())
+}
+
+/// What `az` printed and how it ended.
+struct Output {
+    status: std::process::ExitStatus,
+    stdout: Zeroizing<Vec<u8>>,
+    stderr: Vec<u8>,
+}
+
+/// Reads at most `cap` bytes of `r` into a buffer allocated once (so the
+/// token is never left behind by a reallocation); `None` when there is more.
+async fn read_capped(
+    r: Option<impl tokio::io::AsyncRead + Unpin>,
+    cap: usize,
+) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
+    use tokio::io::AsyncReadExt;
+    // Room for `read_to_end`'s 32-byte probe, so it never grows the buffer.
+    let mut buf = Zeroizing::new(Vec::with_capacity(cap + 64));
+    if let Some(r) = r {
+        r.take(cap as u64 + 1).read_to_end(&mut buf).await?;
+    }
+    Ok((buf.len() <= cap).then_some(buf))
+}
+
+/// Runs `az` to its end, its output bounded.
+async fn collect(mut child: tokio::process::Child) -> Result<Output, Attempt> {
+    let failed = |e: std::io::Error| {
+        Attempt::Failed(Fail::new(
+            ErrorKind::Config,
+            format!("the Azure CLI failed to run: {e}"),
+        ))
+    };
+    let (out, err) = tokio::join!(
+        read_capped(child.stdout.take(), MAX_STDOUT),
+        read_capped(child.stderr.take(), MAX_STDERR)
+    );
+    let (Some(stdout), Some(stderr)) = (out.map_err(failed)?, err.map_err(failed)?) else {
+        let _ = child.kill().await;
+        return Err(Attempt::Failed(Fail::new(
+            ErrorKind::BadData,
+            "the Azure CLI printed far more than a token; run `az account get-access-token` \
+             to see why",
+        )));
+    };
+    let status = child.wait().await.map_err(failed)?;
+    Ok(Output {
+        status,
+        stdout,
+        stderr: stderr.to_vec(),
+    })
 }
 
 pub(crate) async fn token(
@@ -55,7 +115,7 @@ pub(crate) async fn token(
         ))
     })?;
     let left = deadline.saturating_duration_since(Instant::now());
-    let out = match tokio::time::timeout(left, child.wait_with_output()).await {
+    let out = match tokio::time::timeout(left, collect(child)).await {
         Err(_) => {
             return Err(Attempt::Failed(Fail::new(
                 ErrorKind::TimedOut,
@@ -63,15 +123,9 @@ pub(crate) async fn token(
                  to see why, or raise --timeout",
             )));
         }
-        Ok(Err(e)) => {
-            return Err(Attempt::Failed(Fail::new(
-                ErrorKind::Config,
-                format!("the Azure CLI failed to run: {e}"),
-            )));
-        }
-        Ok(Ok(o)) => o,
+        Ok(r) => r?,
     };
-    let stdout = zeroize::Zeroizing::new(out.stdout);
+    let stdout = out.stdout;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let line = err

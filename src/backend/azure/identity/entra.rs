@@ -86,13 +86,14 @@ pub(crate) async fn token(
         service: "the Microsoft Entra token endpoint",
         host: host_of(&url),
     };
+    let body = crate::backend::rest::secret_body(body);
     let send = |c: &reqwest::Client| {
         c.post(url.clone())
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .body(body.to_vec())
+            .body(body.clone())
     };
     let a = ctx
         .http

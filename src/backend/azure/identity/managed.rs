@@ -34,8 +34,10 @@ pub(crate) enum Endpoint {
 
 impl Endpoint {
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Endpoint, String> {
-        let url =
-            |v: String, var: &str| Url::parse(&v).map_err(|e| format!("{var} is not a URL ({e})"));
+        let url = |v: String, var: &str| {
+            let u = Url::parse(&v).map_err(|e| format!("{var} is not a URL ({e})"))?;
+            checked_scheme(u, var)
+        };
         if let Some(e) = env("IDENTITY_ENDPOINT") {
             let header = env("IDENTITY_HEADER")
                 .ok_or("IDENTITY_ENDPOINT is set but IDENTITY_HEADER is not")?;
@@ -52,11 +54,8 @@ impl Endpoint {
         }
         let host =
             env("AZURE_POD_IDENTITY_AUTHORITY_HOST").unwrap_or_else(|| IMDS_HOST.to_string());
-        // IMDS speaks plain http on a link-local address, so http is allowed here.
+        // IMDS speaks plain http on a link-local address, so http is allowed there.
         let mut base = url(host, "AZURE_POD_IDENTITY_AUTHORITY_HOST")?;
-        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err("AZURE_POD_IDENTITY_AUTHORITY_HOST must be http://HOST[:PORT]".into());
-        }
         if !base.path().ends_with('/') {
             let p = format!("{}/", base.path());
             base.set_path(&p);
@@ -73,6 +72,25 @@ impl Endpoint {
             Endpoint::Msi { url, .. } => format!("MSI_ENDPOINT {}", host_of(url)),
             Endpoint::Imds { url } => format!("instance metadata service at {}", host_of(url)),
         }
+    }
+}
+
+/// A managed identity endpoint's URL: https, or plain http only to a
+/// loopback or link-local host (where these services live), so the
+/// identity header and the token never cross a network in cleartext.
+fn checked_scheme(u: Url, var: &str) -> Result<Url, String> {
+    let host = u.host_str().unwrap_or("").to_string();
+    match u.scheme() {
+        _ if host.is_empty() => Err(format!("{var} has no host")),
+        "https" => Ok(u),
+        "http" if rest::is_local_host(&host) => Ok(u),
+        "http" => Err(format!(
+            "{var} uses plain http to {host}: only https is allowed, except to a loopback or \
+             link-local host"
+        )),
+        other => Err(format!(
+            "{var} has scheme {other:?}; write http(s)://HOST[:PORT]/..."
+        )),
     }
 }
 
@@ -172,6 +190,14 @@ pub(crate) async fn token(
         }
         Err(f) => return Err(Attempt::Failed(f)),
     };
+    if is_imds && (a.status == 404 || serde_json::from_slice::<serde_json::Value>(&a.body).is_err())
+    {
+        // Another cloud's metadata service (AWS, GCP) at the same address.
+        return Err(Attempt::Unavailable(format!(
+            "managed identity: {} answered (HTTP {}) but is not Azure's instance metadata service",
+            peer.host, a.status
+        )));
+    }
     if a.ok() {
         return super::entra::access_token(&a.body).ok_or_else(|| {
             Attempt::Failed(Fail::new(
@@ -240,6 +266,26 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        for (var, bad) in [
+            ("IDENTITY_ENDPOINT", "http://collector.example/msi/token"),
+            ("MSI_ENDPOINT", "http://10.0.0.5/msi/token"),
+            ("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://imds.example"),
+            ("AZURE_POD_IDENTITY_AUTHORITY_HOST", "ftp://127.0.0.1"),
+        ] {
+            let env = |k: &str| match k {
+                k if k == var => Some(bad.to_string()),
+                "IDENTITY_HEADER" => Some("h".to_string()),
+                _ => None,
+            };
+            let e = Endpoint::from_env(&env).unwrap_err();
+            assert!(e.contains(var), "{var}={bad}: {e}");
+        }
+        let env = |k: &str| match k {
+            "IDENTITY_ENDPOINT" => Some("https://msi.example/token".to_string()),
+            "IDENTITY_HEADER" => Some("h".to_string()),
+            _ => None,
+        };
+        assert!(Endpoint::from_env(&env).is_ok());
         let none = |_: &str| None;
         match Endpoint::from_env(&none).unwrap() {
             Endpoint::Imds { url } => assert!(url.as_str().starts_with("http://169.254.169.254/")),
