@@ -814,10 +814,8 @@ fn header_text_survives_the_quoting_of_every_format() {
 
 /// End to end: a remote entry protect rewrote starts, and `connect` reaches
 /// a loopback Streamable HTTP server (tests/py/remote_probe.py) with the
-/// header and the URL token filled from the store. Needs `mcp-warden
-/// connect`, built on another branch: enable once it is merged.
+/// header and the URL token filled from the store.
 #[test]
-#[ignore = "needs `mcp-warden connect`; enable once it is merged"]
 fn a_connect_entry_written_by_protect_reaches_the_server_with_its_secrets() {
     use std::io::{BufRead, Write};
     use std::process::Stdio;
