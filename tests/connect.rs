@@ -504,10 +504,11 @@ fn tls_is_verified_against_the_system_roots_or_ssl_cert_file() {
 fn https_proxy_is_honoured_and_sees_only_a_tunnel() {
     let s = setup();
     let proxy = Canned::start(Reply::Status(502));
-    let port = remote::free_port();
+    // a remote host (loopback ones are always reached directly); the proxy
+    // resolves it, so no DNS is needed here
     let mut c = s.home.std_cmd();
     c.arg("connect")
-        .arg(format!("https://127.0.0.1:{port}/mcp"))
+        .arg("https://mcp.example.invalid:8443/mcp")
         .arg("TOKEN=local://remote-token")
         .args(["-H", "Authorization: Bearer %{TOKEN}", "--no-audit"])
         .env("HTTPS_PROXY", proxy.url(""))
@@ -516,12 +517,41 @@ fn https_proxy_is_honoured_and_sees_only_a_tunnel() {
     let (report, output) = remote::drive(c, "initialize", &json!([]), 30);
     assert_eq!(report["ok"], false, "{report}");
     let got = proxy.received();
-    assert!(
-        got.starts_with(&format!("CONNECT 127.0.0.1:{port}")),
-        "{got}"
-    );
+    assert!(got.starts_with("CONNECT mcp.example.invalid:8443"), "{got}");
     no_canary("what the proxy saw", &got);
     no_canary("the client's output", &output);
+}
+
+#[test]
+fn a_loopback_server_is_reached_directly_even_with_a_proxy_set() {
+    let proxy = Canned::start(Reply::Status(502));
+    let target = Canned::start(Reply::Status(404));
+    let home = Home::new();
+    home.set("t", CANARY.as_bytes());
+    for host in ["127.0.0.1", "localhost"] {
+        let mut c = home.std_cmd();
+        c.arg("connect")
+            .arg(format!("http://{host}:{}/mcp", target.port))
+            .arg("T=local://t")
+            .args(["-H", "Authorization: Bearer %{T}", "--no-audit"])
+            .args(["--transport", "http"]);
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "HTTPS_PROXY",
+        ] {
+            c.env(var, proxy.url(""));
+        }
+        c.env_remove("NO_PROXY").env_remove("no_proxy");
+        let (report, output) = remote::drive(c, "initialize", &json!([]), 30);
+        assert_eq!(report["ok"], false, "{report}");
+        no_canary("the client's output", &output);
+    }
+    assert_eq!(proxy.received(), "", "the proxy saw loopback traffic");
+    let got = target.received();
+    assert_eq!(got.matches("POST /mcp").count(), 2, "{got}");
 }
 
 #[test]

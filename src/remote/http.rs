@@ -2,7 +2,8 @@
 //!
 //! Owns building the one `reqwest` client (rustls with the system roots,
 //! `SSL_CERT_FILE`/`SSL_CERT_DIR` honoured, certificates always verified;
-//! `HTTPS_PROXY`/`NO_PROXY` honoured; a connect timeout; no automatic
+//! `HTTPS_PROXY`/`NO_PROXY` honoured except for loopback and link-local
+//! hosts, which are always reached directly; a connect timeout; no automatic
 //! redirects, no Referer), sending a request with our redirect rule (same
 //! origin: followed with every header; another origin: followed without the
 //! filled headers and the session, and only to an allowed URL), the timeout
@@ -10,6 +11,7 @@
 //! Failures are one line that names the origin, never a URL, a header value
 //! or a body. Must not read MCP messages.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -46,8 +48,8 @@ pub enum Verb {
     Delete,
 }
 
-/// One request: where, what, and its two groups of headers.
-#[derive(Debug)]
+/// One request: where, what, and its two groups of headers. Holds secrets
+/// (the filled URL and headers): `Debug` shows the origin only.
 pub struct Request<'a> {
     pub url: &'a Url,
     pub verb: Verb,
@@ -57,28 +59,65 @@ pub struct Request<'a> {
     pub transport: HeaderMap,
 }
 
-/// The shared client.
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = match self.verb {
+            Verb::Post(_) => "POST",
+            Verb::Get => "GET",
+            Verb::Delete => "DELETE",
+        };
+        f.debug_struct("Request")
+            .field("origin", &origin_of(self.url))
+            .field("verb", &verb)
+            .field("ours", &self.ours.keys().collect::<Vec<_>>())
+            .field("transport", &self.transport.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The shared clients: one honouring the proxy settings, one that never
+/// uses a proxy (for loopback and link-local hosts, whose traffic must not
+/// leave the machine in plaintext with our headers).
 #[derive(Debug, Clone)]
 pub struct Http {
     client: reqwest::Client,
+    direct: reqwest::Client,
     pub limits: Limits,
 }
 
 impl Http {
     pub fn new(limits: Limits) -> Result<Self, RemoteError> {
-        let tls = crate::backend::rest::tls_config().map_err(|f| RemoteError::Tls(f.message))?;
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .connect_timeout(limits.connect)
-            .redirect(reqwest::redirect::Policy::none())
-            .referer(false)
-            .tcp_keepalive(Duration::from_secs(30))
-            .user_agent(concat!("mcp-warden/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
+        let build = |proxied: bool| {
+            let tls =
+                crate::backend::rest::tls_config().map_err(|f| RemoteError::Tls(f.message))?;
+            let mut b = reqwest::Client::builder()
+                .use_preconfigured_tls(tls)
+                .connect_timeout(limits.connect)
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
+                .tcp_keepalive(Duration::from_secs(30))
+                .user_agent(concat!("mcp-warden/", env!("CARGO_PKG_VERSION")));
+            if !proxied {
+                b = b.no_proxy();
+            }
+            b.build().map_err(|e| {
                 RemoteError::Tls(format!("cannot set up the HTTP client: {}", cause(e)))
-            })?;
-        Ok(Self { client, limits })
+            })
+        };
+        Ok(Self {
+            client: build(true)?,
+            direct: build(false)?,
+            limits,
+        })
+    }
+
+    /// The client for `url`: never a proxy for a loopback or link-local host.
+    fn client_for(&self, url: &Url) -> &reqwest::Client {
+        if is_local(url) {
+            &self.direct
+        } else {
+            &self.client
+        }
     }
 
     /// Sends `req`, following redirects by our rule; the answer once its
@@ -88,10 +127,11 @@ impl Http {
         let start_origin = origin_of(req.url);
         let mut same_origin = true;
         for _ in 0..=MAX_REDIRECTS {
+            let client = self.client_for(&url);
             let mut b = match &req.verb {
-                Verb::Post(body) => self.client.post(url.clone()).body(body.clone()),
-                Verb::Get => self.client.get(url.clone()),
-                Verb::Delete => self.client.delete(url.clone()),
+                Verb::Post(body) => client.post(url.clone()).body(body.clone()),
+                Verb::Get => client.get(url.clone()),
+                Verb::Delete => client.delete(url.clone()),
             };
             let mut headers = req.transport.clone();
             if same_origin {
@@ -156,6 +196,28 @@ fn redirect_target(from: &Url, resp: &Response) -> Result<Option<Url>, Failure> 
         .map_err(|_| bad("a Location that is not a URL"))?;
     check_url(&next).map_err(|e| bad(&format!("a redirect that is refused: {e}")))?;
     Ok(Some(next))
+}
+
+/// Whether `url`'s host is this machine or its link: `localhost`, a
+/// loopback or a link-local address.
+pub fn is_local(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or("");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_link_local() || ip.is_unspecified(),
+        Ok(IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_link_local())
+        }
+        Err(_) => {
+            let d = host.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+    }
 }
 
 /// The media type of an answer (lower case, without parameters).
