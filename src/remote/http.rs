@@ -5,8 +5,10 @@
 //! `HTTPS_PROXY`/`NO_PROXY` honoured except for loopback and link-local
 //! hosts, which are always reached directly; a connect timeout; no automatic
 //! redirects, no Referer), sending a request with our redirect rule (same
-//! origin: followed with every header; another origin: followed without the
-//! filled headers and the session, and only to an allowed URL), the timeout
+//! origin: followed with every header; a POST or DELETE never leaves its
+//! origin and never becomes a GET by 303; a GET to another origin goes
+//! without the filled headers and the session; never from a public host to
+//! a local or private one; only to an allowed URL), the timeout
 //! until the answer's headers arrive, and bounded reads of an answer's body.
 //! Failures are one line that names the origin, never a URL, a header value
 //! or a body. Must not read MCP messages.
@@ -155,6 +157,7 @@ impl Http {
             let Some(next) = redirect_target(&url, &resp)? else {
                 return Ok(resp);
             };
+            check_redirect(&req.verb, &url, &next, resp.status())?;
             if origin_of(&next) != start_origin {
                 same_origin = false;
             }
@@ -217,6 +220,61 @@ pub fn is_local(url: &Url) -> bool {
             let d = host.trim_end_matches('.').to_ascii_lowercase();
             d == "localhost" || d.ends_with(".localhost")
         }
+    }
+}
+
+/// Our redirect rule: a POST or DELETE stays on its origin (its body and
+/// its session must not reach another one) and is never turned into a GET
+/// by 303; nothing is redirected from a public host to this machine or a
+/// private network.
+fn check_redirect(verb: &Verb, from: &Url, to: &Url, status: StatusCode) -> Result<(), Failure> {
+    let (origin, target) = (origin_of(from), origin_of(to));
+    let what = match verb {
+        Verb::Post(_) => Some("a POST"),
+        Verb::Delete => Some("a DELETE"),
+        Verb::Get => None,
+    };
+    if let Some(what) = what {
+        if status == StatusCode::SEE_OTHER {
+            return Err(Failure(format!(
+                "{origin} answered {what} with HTTP 303 (see other); refused, an MCP message cannot be answered by a GET"
+            )));
+        }
+        if target != origin {
+            return Err(Failure(format!(
+                "{origin} redirected {what} to another origin ({target}); refused, so the message stays with {origin}"
+            )));
+        }
+    }
+    if !is_private(from) && is_private(to) {
+        return Err(Failure(format!(
+            "{origin} redirected to {target}, a local or private address; refused"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `url`'s host is local (see [`is_local`]) or a private network
+/// address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
+fn is_private(url: &Url) -> bool {
+    if is_local(url) {
+        return true;
+    }
+    let host = url.host_str().unwrap_or("");
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        Ok(IpAddr::V4(ip)) => {
+            let o = ip.octets();
+            ip.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        Ok(IpAddr::V6(ip)) => {
+            (ip.segments()[0] & 0xfe00) == 0xfc00
+                || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_private())
+        }
+        Err(_) => false,
     }
 }
 
@@ -296,5 +354,56 @@ pub fn show(d: Duration) -> String {
         format!("{}ms", d.as_millis())
     } else {
         format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn local_and_private_hosts() {
+        for l in [
+            "http://localhost:1/",
+            "http://127.0.0.9/",
+            "http://[::1]/",
+            "http://169.254.1.1/",
+            "http://[fe80::1]/",
+        ] {
+            assert!(is_local(&u(l)), "{l}");
+        }
+        assert!(!is_local(&u("https://example.com/")) && !is_local(&u("https://10.0.0.1/")));
+        assert!(is_private(&u("https://10.0.0.1/")) && is_private(&u("https://[fd00::1]/")));
+        assert!(!is_private(&u("https://8.8.8.8/")));
+    }
+
+    #[test]
+    fn redirect_rule() {
+        let a = u("https://a.example/mcp");
+        let ok = |v: Verb, to: &str, st: u16| {
+            check_redirect(&v, &a, &u(to), StatusCode::from_u16(st).expect("status")).is_ok()
+        };
+        assert!(ok(Verb::Post(vec![]), "https://a.example/other", 307));
+        assert!(!ok(Verb::Post(vec![]), "https://b.example/mcp", 307));
+        assert!(!ok(Verb::Delete, "https://b.example/mcp", 308));
+        assert!(!ok(Verb::Post(vec![]), "https://a.example/other", 303));
+        assert!(ok(Verb::Get, "https://b.example/mcp", 303));
+        assert!(!ok(Verb::Get, "http://127.0.0.1:8080/mcp", 302));
+        assert!(!ok(Verb::Get, "https://192.168.1.1/", 302));
+        let e = check_redirect(
+            &Verb::Post(vec![]),
+            &a,
+            &u("https://b.example/x?token=s"),
+            StatusCode::TEMPORARY_REDIRECT,
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("https://b.example") && !e.0.contains("token"),
+            "{e}"
+        );
     }
 }
