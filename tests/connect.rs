@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::remote::{self, Canned, PyOptions, Reply};
+use common::remote::{self, Canned, PyOptions, Reply, Script};
 use common::{CANARY, Home};
 use serde_json::{Value, json};
 
@@ -681,4 +681,173 @@ fn a_lost_sse_stream_is_reopened_with_a_new_session() {
     assert!(texts(step(&report, 0)).contains("one"), "{report}");
     assert!(texts(step(&report, 3)).contains("two"), "{report} {output}");
     assert!(output.contains("reopening the event stream"), "{output}");
+}
+
+/// What a bridge fed raw lines did.
+struct Fed {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    /// From the end of its input to its exit.
+    exit_after_eof: Duration,
+}
+
+/// Runs `connect` to `url` (plus `extra`), writes `lines`, keeps its input
+/// open for `hold`, closes it and waits (at most 30 s) for the exit.
+fn feed(home: &Home, url: &str, extra: &[&str], lines: &[Value], hold: Duration) -> Fed {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut c = home.std_cmd();
+    c.arg("connect")
+        .arg(url)
+        .arg("--no-audit")
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn connect");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for l in lines {
+        writeln!(stdin, "{l}").expect("write");
+    }
+    stdin.flush().expect("flush");
+    std::thread::sleep(hold);
+    drop(stdin);
+    let eof = Instant::now();
+    let mut code = None;
+    while eof.elapsed() < Duration::from_secs(30) {
+        if let Some(st) = child.try_wait().expect("wait") {
+            code = st.code();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let exit_after_eof = eof.elapsed();
+    if code.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().expect("output");
+    Fed {
+        code,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        exit_after_eof,
+    }
+}
+
+fn init_lines() -> Vec<Value> {
+    vec![
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+            "protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}),
+        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+    ]
+}
+
+#[test]
+fn a_server_retry_of_zero_does_not_shorten_the_event_stream_backoff() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 200,
+        get_body: "retry: 0\n\n".into(),
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &init_lines(),
+        Duration::from_secs(3),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    let gets = server.received().matches("GET /mcp").count();
+    // 0.5 s doubling: about four GETs in three seconds, not a tight loop
+    assert!((1..=5).contains(&gets), "{gets} GETs: {}", fed.stderr);
+}
+
+#[test]
+fn an_event_stream_refused_with_4xx_is_given_up_with_one_line() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 403,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &init_lines(),
+        Duration::from_secs(3),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    assert_eq!(server.received().matches("GET /mcp").count(), 3);
+    assert_eq!(
+        fed.stderr.matches("giving up the event stream").count(),
+        1,
+        "{}",
+        fed.stderr
+    );
+    assert!(
+        fed.stderr.matches("retrying the event stream").count() <= 1,
+        "{}",
+        fed.stderr
+    );
+}
+
+#[test]
+fn a_notification_answered_with_an_endless_stream_does_not_hold_up_eof() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 405,
+        notify_hold: true,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &init_lines(),
+        Duration::from_millis(500),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    assert!(
+        fed.exit_after_eof < Duration::from_secs(8),
+        "took {:?}",
+        fed.exit_after_eof
+    );
+    assert!(fed.stdout.contains("\"scripted\""), "{}", fed.stdout);
+    // the session was ended after the input closed
+    assert!(
+        common::wait_until(Duration::from_secs(5), || server
+            .received()
+            .contains("DELETE /mcp")),
+        "{}",
+        server.received()
+    );
+}
+
+#[test]
+fn a_legacy_request_whose_answer_never_comes_fails_after_the_read_timeout() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 200,
+        get_body: "event: endpoint\ndata: /messages\n\n".into(),
+        get_hold: true,
+        legacy: true,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let fed = feed(
+        &home,
+        &server.url("/sse"),
+        &["--transport", "sse", "--read-timeout", "1s"],
+        &init_lines()[..1],
+        Duration::from_secs(5),
+    );
+    let reply: Value = fed
+        .stdout
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    assert_eq!(reply["id"], 1, "{} {}", fed.stdout, fed.stderr);
+    let msg = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("sent nothing for 1s"), "{reply}");
 }

@@ -95,25 +95,61 @@ pub async fn serve(
     };
     let max = b.link.http.limits.max_message;
     let mut lines = BufReader::with_capacity(64 * 1024, input);
-    let mut line = Vec::new();
+    let mut ahead: Option<Read> = None;
+    // a read cut short by other work keeps what it read here
+    let mut buf = Vec::new();
     loop {
-        line.clear();
-        let read = {
-            let mut limited = (&mut lines).take(max as u64 + 1);
-            tokio::select! {
-                r = limited.read_until(b'\n', &mut line) => r,
+        let read = match ahead.take() {
+            Some(r) => r,
+            None => tokio::select! {
+                r = read_line(&mut lines, &mut buf, max) => r,
                 Ok(_) = stop.wait_for(|s| *s) => break,
-            }
+            },
         };
-        match read {
-            Ok(0) | Err(_) => break,
-            Ok(_) if line.len() > max && !line.ends_with(b"\n") => {
+        let line = match read {
+            Read::Line(l) => l,
+            Read::End => break,
+            Read::TooLarge => {
                 b.link.say(&format!(
                     "a client message is larger than {max} bytes; stopping"
                 ));
                 break;
             }
-            Ok(_) => b.on_line(std::mem::take(&mut line)).await,
+        };
+        // work done in order (initialize, the first message, cancellations)
+        // is awaited here: it gives way to stop, and to the end of the input
+        let b_grace = b.opts.grace;
+        let mut stop_grace = stop.clone();
+        let ended = {
+            let work = b.on_line(line);
+            tokio::pin!(work);
+            loop {
+                tokio::select! {
+                    () = &mut work => break false,
+                    Ok(_) = stop.wait_for(|s| *s) => break true,
+                    r = read_line(&mut lines, &mut buf, max), if ahead.is_none() => {
+                        let last = !matches!(r, Read::Line(_));
+                        ahead = Some(r);
+                        if last {
+                            // the input ended: the work gets the grace period
+                            let grace = tokio::time::timeout(b_grace, &mut work);
+                            tokio::select! {
+                                _ = grace => {}
+                                Ok(_) = stop_grace.wait_for(|s| *s) => {}
+                            }
+                            break true;
+                        }
+                    }
+                }
+            }
+        };
+        if ended {
+            if matches!(ahead, Some(Read::TooLarge)) {
+                b.link.say(&format!(
+                    "a client message is larger than {max} bytes; stopping"
+                ));
+            }
+            break;
         }
         while b.tasks.try_join_next().is_some() {}
     }
@@ -122,6 +158,31 @@ pub async fn serve(
     drop(link);
     for w in [writer, diag_writer] {
         let _ = tokio::time::timeout(Duration::from_secs(2), w).await;
+    }
+}
+
+/// One read of the client's input.
+enum Read {
+    Line(Vec<u8>),
+    /// End of input, or it cannot be read.
+    End,
+    TooLarge,
+}
+
+/// Reads one line of at most `max` bytes into `buf` (cancel safe: what a
+/// cut-short read got stays in `buf` for the next call).
+async fn read_line(
+    lines: &mut (impl AsyncBufReadExt + Unpin),
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> Read {
+    let room = (max as u64 + 1).saturating_sub(buf.len() as u64);
+    let mut limited = lines.take(room);
+    match limited.read_until(b'\n', buf).await {
+        Err(_) => Read::End,
+        Ok(0) if buf.is_empty() => Read::End,
+        Ok(_) if buf.len() > max && !buf.ends_with(b"\n") => Read::TooLarge,
+        Ok(_) => Read::Line(std::mem::take(buf)),
     }
 }
 

@@ -194,6 +194,23 @@ pub enum Reply {
     Status(u16),
     /// Reads the request and never answers.
     Silent,
+    /// A scripted MCP server (see [`Script`]).
+    Mcp(Script),
+}
+
+/// How a scripted MCP server answers. `initialize` gets a result and a
+/// session id (unless `legacy`); other requests get an empty result.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    /// The status of a GET; with 200, `get_body` as an event stream.
+    pub get_status: u16,
+    pub get_body: String,
+    /// Keep the GET stream open after its body.
+    pub get_hold: bool,
+    /// Answer a notification's POST with an event stream that stays open.
+    pub notify_hold: bool,
+    /// Every POST gets 202 (answers would come on the GET stream).
+    pub legacy: bool,
 }
 
 /// A loopback HTTP listener that records every request head it receives.
@@ -277,6 +294,7 @@ fn answer(mut s: TcpStream, reply: &Reply, log: &Mutex<Vec<String>>) -> Option<T
     }
     let response = match reply {
         Reply::Silent => return Some(s),
+        Reply::Mcp(script) => return scripted(s, script, &head, &buf[head_end..]),
         Reply::Redirect(to) => format!(
             "HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         ),
@@ -285,5 +303,46 @@ fn answer(mut s: TcpStream, reply: &Reply, log: &Mutex<Vec<String>>) -> Option<T
         }
     };
     let _ = s.write_all(response.as_bytes());
+    None
+}
+
+/// A scripted MCP server's answer to one request; a held stream is returned.
+fn scripted(mut s: TcpStream, script: &Script, head: &str, body: &[u8]) -> Option<TcpStream> {
+    let close = "Content-Length: 0\r\nConnection: close\r\n\r\n";
+    let stream =
+        "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+    if head.starts_with("GET") {
+        if script.get_status != 200 {
+            let _ = write!(s, "HTTP/1.1 {} X\r\n{close}", script.get_status);
+            return None;
+        }
+        let _ = write!(s, "HTTP/1.1 200 OK\r\n{stream}{}", script.get_body);
+        return script.get_hold.then_some(s);
+    }
+    if !head.starts_with("POST") || script.legacy {
+        let _ = write!(s, "HTTP/1.1 202 Accepted\r\n{close}");
+        return None;
+    }
+    let msg: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let Some(id) = msg.get("id").filter(|_| msg.get("method").is_some()) else {
+        if script.notify_hold {
+            let _ = write!(s, "HTTP/1.1 200 OK\r\n{stream}: keep-alive\n\n");
+            return Some(s);
+        }
+        let _ = write!(s, "HTTP/1.1 202 Accepted\r\n{close}");
+        return None;
+    };
+    let result = if msg["method"] == "initialize" {
+        serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {},
+            "serverInfo": {"name": "scripted", "version": "1"}})
+    } else {
+        serde_json::json!({})
+    };
+    let answer = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string();
+    let _ = write!(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: scripted-1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
     None
 }
