@@ -851,3 +851,66 @@ fn a_legacy_request_whose_answer_never_comes_fails_after_the_read_timeout() {
     let msg = reply["error"]["message"].as_str().unwrap_or_default();
     assert!(msg.contains("sent nothing for 1s"), "{reply}");
 }
+
+#[test]
+fn a_second_initialize_ends_the_old_session_on_the_server() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 405,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let mut lines = init_lines();
+    let mut again = lines[0].clone();
+    again["id"] = json!(2);
+    lines.extend([again, lines[1].clone()]);
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &lines,
+        Duration::from_secs(1),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    // one DELETE for the replaced session, one at the end of input
+    assert!(
+        common::wait_until(Duration::from_secs(5), || server
+            .received()
+            .matches("DELETE /mcp")
+            .count()
+            == 2),
+        "{}",
+        server.received()
+    );
+}
+
+#[test]
+fn a_client_id_that_looks_internal_still_gets_its_error() {
+    let server = Canned::start(Reply::Status(500));
+    let home = Home::new();
+    let mut init = init_lines()[0].clone();
+    init["id"] = json!("mcp-warden-internal-0");
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &["--transport", "http"],
+        &[init],
+        Duration::from_secs(1),
+    );
+    let reply: Value = fed
+        .stdout
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        reply["id"], "mcp-warden-internal-0",
+        "{} {}",
+        fed.stdout, fed.stderr
+    );
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("HTTP 500"),
+        "{reply}"
+    );
+}

@@ -224,6 +224,7 @@ impl Bridge {
         let ids = request_ids(&msgs);
         let method = |name: &str| msgs.iter().any(|m| m.method.as_deref() == Some(name));
         if method("initialize") {
+            self.end_old_session();
             self.link.with_session(|s| {
                 s.init = Some(line.clone());
                 s.init_id = ids.first().cloned();
@@ -259,6 +260,19 @@ impl Bridge {
         self.maybe_listen(&msgs);
     }
 
+    /// A new `initialize` in a session: the old session is ended on the
+    /// server (DELETE, in the background) before the new one starts.
+    fn end_old_session(&mut self) {
+        let old = self.link.session();
+        if old.id.is_none() || !matches!(self.mode, Some(Mode::Streamable)) {
+            return;
+        }
+        let link = self.link.clone();
+        let limit = link.http.limits.read.min(Duration::from_secs(2));
+        self.tasks
+            .spawn(async move { streamable::end_session_of(&link, &old, limit).await });
+    }
+
     /// The first message decides the transport.
     async fn first(&mut self, line: &[u8], msgs: &[Msg], ids: &[String]) {
         let link = self.link.clone();
@@ -275,6 +289,7 @@ impl Bridge {
                     open_legacy(&link).await
                 }
                 Ok(_) => {
+                    link.settle(ids);
                     self.mode = Some(Mode::Streamable);
                     return;
                 }
@@ -350,8 +365,9 @@ async fn carry(link: &Arc<Link>, mode: &Mode, line: &[u8], msgs: &[Msg], ids: &[
         Mode::Legacy(ch) => legacy::post(link, ch, line, ids).await,
         Mode::Streamable => carry_streamable(link, line, msgs, ids).await,
     };
-    if let Err(f) = result {
-        link.fail(ids, &f.0).await;
+    match result {
+        Ok(()) => link.settle(ids),
+        Err(f) => link.fail(ids, &f.0).await,
     }
 }
 

@@ -415,12 +415,16 @@ pub(super) fn with_id(msg: &[u8], id: &str) -> Result<Vec<u8>, Failure> {
 
 /// Ends the session on the server (DELETE), within `limit`.
 pub async fn end_session(link: &Link, limit: Duration) {
-    let s = link.session();
+    end_session_of(link, &link.session(), limit).await;
+}
+
+/// Ends session `s` on the server (DELETE), within `limit`.
+pub async fn end_session_of(link: &Link, s: &Session, limit: Duration) {
     if s.id.is_none() {
         return;
     }
     let mut hm = HeaderMap::new();
-    session_headers(&s, &mut hm);
+    session_headers(s, &mut hm);
     let del = link.http.send(Request {
         url: &link.ep.url,
         verb: Verb::Delete,
