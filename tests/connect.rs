@@ -210,8 +210,12 @@ fn deny_policy_answers_locally_and_the_server_never_sees_the_call() {
     no_canary("the audit log", &audit);
 }
 
+/// The server restarts mid-session: the request whose answer stream was cut
+/// gets an error (it may have run), while the next request, refused with 404
+/// (the server never processed it), is sent once more after the bridge
+/// replayed the client's initialize to start a new session.
 #[test]
-fn session_loss_fails_the_pending_request_and_starts_a_new_session() {
+fn session_loss_fails_the_cut_request_and_resends_the_refused_one_in_a_new_session() {
     let s = setup();
     let port = remote::free_port();
     let mut server = s.server(port, false);
@@ -912,5 +916,53 @@ fn a_client_id_that_looks_internal_still_gets_its_error() {
             .unwrap_or_default()
             .contains("HTTP 500"),
         "{reply}"
+    );
+}
+
+#[test]
+fn requests_refused_together_by_a_lost_session_wait_for_one_new_session() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 405,
+        forget_first_session: true,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let mut lines = init_lines();
+    for id in [2, 3, 4] {
+        lines.push(json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
+            "params":{"name":"echo","arguments":{}}}));
+    }
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &lines,
+        Duration::from_secs(2),
+    );
+    let replies: Vec<Value> = fed
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for id in [2, 3, 4] {
+        let r = replies.iter().find(|r| r["id"] == id);
+        assert!(
+            r.is_some_and(|r| r["result"].is_object()),
+            "request {id}: {replies:?} {}",
+            fed.stderr
+        );
+    }
+    assert_eq!(
+        fed.stderr.matches("starting a new one").count(),
+        1,
+        "{}",
+        fed.stderr
+    );
+    assert_eq!(
+        server
+            .received()
+            .matches(r#""method":"initialize""#)
+            .count(),
+        2
     );
 }

@@ -371,8 +371,10 @@ async fn carry(link: &Arc<Link>, mode: &Mode, line: &[u8], msgs: &[Msg], ids: &[
     }
 }
 
-/// A message the server refused because it forgot the session was never
-/// processed: it is sent once more in the new session.
+/// A message the server refused (404) because it forgot the session was
+/// never processed: the kept `initialize` is replayed and the message is
+/// sent once more, in the new session. Messages that meet a session being
+/// started wait for it.
 async fn carry_streamable(
     link: &Arc<Link>,
     line: &[u8],
@@ -380,6 +382,8 @@ async fn carry_streamable(
     ids: &[String],
 ) -> Result<(), Failure> {
     for attempt in 0..2 {
+        // a new session being started: wait for it, then send in it
+        drop(link.renewal.lock().await);
         match streamable::exchange(link, line, msgs, ids).await? {
             Outcome::Done => return Ok(()),
             Outcome::SessionLost(generation) if attempt == 0 => {

@@ -52,6 +52,9 @@ pub struct Link {
     pending: Mutex<HashMap<String, Entry>>,
     session: Mutex<Session>,
     internal: AtomicU64,
+    /// Held while a new session is started: requests wait for it rather
+    /// than go out without a session.
+    pub renewal: tokio::sync::Mutex<()>,
     /// The internal ids whose answers are still to come (never delivered).
     internal_ids: Mutex<HashSet<String>>,
     /// Turns true when the bridge ends: background streams stop.
@@ -81,6 +84,7 @@ impl Link {
             session: Mutex::new(Session::default()),
             internal: AtomicU64::new(0),
             internal_ids: Mutex::new(HashSet::new()),
+            renewal: tokio::sync::Mutex::new(()),
             quit: watch::channel(false).0,
             background: Mutex::new(Vec::new()),
             on_status,

@@ -369,8 +369,10 @@ impl Said {
 }
 
 /// Starts a new session from the kept `initialize` after session
-/// `lost` ended (once, however many requests saw the loss).
+/// `lost` ended (once, however many requests saw the loss: the others wait
+/// here until it is started).
 pub async fn renew(link: &Arc<Link>, lost: u64) -> Result<Option<u64>, Failure> {
+    let _renewing = link.renewal.lock().await;
     let s = link.session();
     if s.generation != lost {
         return Ok(None);

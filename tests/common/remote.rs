@@ -211,6 +211,10 @@ pub struct Script {
     pub notify_hold: bool,
     /// Every POST gets 202 (answers would come on the GET stream).
     pub legacy: bool,
+    /// Forget the first session: a `tools/call` in it gets 404. Session ids
+    /// are `scripted-N` for the Nth `initialize`; a request without the
+    /// current one gets 400.
+    pub forget_first_session: bool,
 }
 
 /// A loopback HTTP listener that records every request head it receives.
@@ -294,7 +298,14 @@ fn answer(mut s: TcpStream, reply: &Reply, log: &Mutex<Vec<String>>) -> Option<T
     }
     let response = match reply {
         Reply::Silent => return Some(s),
-        Reply::Mcp(script) => return scripted(s, script, &head, &buf[head_end..]),
+        Reply::Mcp(script) => {
+            let inits = log.lock().map_or(0, |l| {
+                l.iter()
+                    .filter(|r| r.contains(r#""method":"initialize""#))
+                    .count()
+            });
+            return scripted(s, script, &head, &buf[head_end..], inits);
+        }
         Reply::Redirect(to) => format!(
             "HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         ),
@@ -307,7 +318,13 @@ fn answer(mut s: TcpStream, reply: &Reply, log: &Mutex<Vec<String>>) -> Option<T
 }
 
 /// A scripted MCP server's answer to one request; a held stream is returned.
-fn scripted(mut s: TcpStream, script: &Script, head: &str, body: &[u8]) -> Option<TcpStream> {
+fn scripted(
+    mut s: TcpStream,
+    script: &Script,
+    head: &str,
+    body: &[u8],
+    inits: usize,
+) -> Option<TcpStream> {
     let close = "Content-Length: 0\r\nConnection: close\r\n\r\n";
     let stream =
         "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
@@ -332,6 +349,24 @@ fn scripted(mut s: TcpStream, script: &Script, head: &str, body: &[u8]) -> Optio
         let _ = write!(s, "HTTP/1.1 202 Accepted\r\n{close}");
         return None;
     };
+    let session = format!("scripted-{inits}");
+    if script.forget_first_session && msg["method"] != "initialize" {
+        let sent = head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("mcp-session-id")
+                .then(|| v.trim().to_string())
+        });
+        let status = match sent.as_deref() {
+            Some("scripted-1") if msg["method"] == "tools/call" => Some(404),
+            Some(v) if v == session => None,
+            _ => Some(400),
+        };
+        if let Some(code) = status {
+            let _ = write!(s, "HTTP/1.1 {code} X\r\n{close}");
+            return None;
+        }
+    }
     let result = if msg["method"] == "initialize" {
         serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {},
             "serverInfo": {"name": "scripted", "version": "1"}})
@@ -341,7 +376,7 @@ fn scripted(mut s: TcpStream, script: &Script, head: &str, body: &[u8]) -> Optio
     let answer = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string();
     let _ = write!(
         s,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: scripted-1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: {session}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
         answer.len()
     );
     None
