@@ -966,3 +966,79 @@ fn requests_refused_together_by_a_lost_session_wait_for_one_new_session() {
         2
     );
 }
+
+#[test]
+fn a_legacy_stream_that_never_names_its_endpoint_fails_within_the_read_timeout() {
+    // events keep coming (never silent for long), but never `endpoint`
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 200,
+        get_body: ": open\n\n".into(),
+        get_hold: true,
+        trickle: "event: ping\ndata: {}\n\n".into(),
+        legacy: true,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let fed = feed(
+        &home,
+        &server.url("/sse"),
+        &["--transport", "sse", "--read-timeout", "1s"],
+        &init_lines()[..1],
+        Duration::from_secs(4),
+    );
+    let reply: Value = fed
+        .stdout
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    assert_eq!(reply["id"], 1, "{} {}", fed.stdout, fed.stderr);
+    let msg = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("did not name its endpoint within 1s"),
+        "{reply}"
+    );
+}
+
+#[test]
+fn sigterm_is_obeyed_while_initialize_is_still_unanswered() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let silent = Canned::start(Reply::Silent);
+    let home = Home::new();
+    let mut c = home.std_cmd();
+    c.arg("connect")
+        .arg(silent.url("/mcp"))
+        .arg("--no-audit")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn connect");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{}", init_lines()[0]).expect("write");
+    stdin.flush().expect("flush");
+    assert!(common::wait_until(Duration::from_secs(10), || silent
+        .received()
+        .contains("POST /mcp")));
+    let pid = i32::try_from(child.id()).expect("pid");
+    common::kill(pid, "TERM");
+    let sent = Instant::now();
+    let mut code = None;
+    while sent.elapsed() < Duration::from_secs(20) {
+        if let Some(st) = child.try_wait().expect("wait") {
+            code = st.code();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if code.is_none() {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    drop(stdin);
+    assert_eq!(code, Some(143), "after {:?}", sent.elapsed());
+    assert!(
+        sent.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        sent.elapsed()
+    );
+}

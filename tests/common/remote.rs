@@ -207,6 +207,8 @@ pub struct Script {
     pub get_body: String,
     /// Keep the GET stream open after its body.
     pub get_hold: bool,
+    /// Written to every held stream about every 200 ms.
+    pub trickle: String,
     /// Answer a notification's POST with an event stream that stays open.
     pub notify_hold: bool,
     /// Every POST gets 202 (answers would come on the GET stream).
@@ -233,9 +235,19 @@ impl Canned {
         let log = seen.clone();
         std::thread::spawn(move || {
             let start = Instant::now();
-            let mut held = Vec::new();
+            let mut held: Vec<TcpStream> = Vec::new();
             let mut served = 0;
+            let mut trickled = Instant::now();
             while served < 32 && start.elapsed() < Duration::from_secs(60) {
+                if let Reply::Mcp(script) = &reply
+                    && !script.trickle.is_empty()
+                    && trickled.elapsed() > Duration::from_millis(200)
+                {
+                    trickled = Instant::now();
+                    for s in &mut held {
+                        let _ = s.write_all(script.trickle.as_bytes());
+                    }
+                }
                 match listener.accept() {
                     Ok((s, _)) => {
                         served += 1;
