@@ -4,7 +4,8 @@
 //! choosing the transport on the first message (`--transport auto` falls
 //! back to HTTP+SSE when the server refuses a Streamable HTTP `initialize`
 //! with 400, 404 or 405), carrying `initialize` and the first message before
-//! anything else and every later message concurrently, cancellation, the GET
+//! anything else (giving way to a stop and to the end of input) and every
+//! later message concurrently, cancellation, the GET
 //! stream once the session is initialized, and the end: in-flight work gets
 //! `grace`, then the session is ended on the server and the output closed.
 //! Must not know about the guard: it reads and writes plain lines.
@@ -94,60 +95,30 @@ pub async fn serve(
         listening: None,
     };
     let max = b.link.http.limits.max_message;
-    let mut lines = BufReader::with_capacity(64 * 1024, input);
-    let mut ahead: Option<Read> = None;
-    // a read cut short by other work keeps what it read here
-    let mut buf = Vec::new();
+    let mut input = Input {
+        lines: BufReader::with_capacity(64 * 1024, input),
+        buf: Vec::new(),
+        ahead: None,
+        max,
+    };
+    let too_large = format!("a client message is larger than {max} bytes; stopping");
     loop {
-        let read = match ahead.take() {
-            Some(r) => r,
-            None => tokio::select! {
-                r = read_line(&mut lines, &mut buf, max) => r,
-                Ok(_) = stop.wait_for(|s| *s) => break,
-            },
+        let read = tokio::select! {
+            r = input.next() => r,
+            Ok(_) = stop.wait_for(|s| *s) => break,
         };
         let line = match read {
             Read::Line(l) => l,
             Read::End => break,
             Read::TooLarge => {
-                b.link.say(&format!(
-                    "a client message is larger than {max} bytes; stopping"
-                ));
+                b.link.say(&too_large);
                 break;
             }
         };
-        // work done in order (initialize, the first message, cancellations)
-        // is awaited here: it gives way to stop, and to the end of the input
-        let b_grace = b.opts.grace;
-        let mut stop_grace = stop.clone();
-        let ended = {
-            let work = b.on_line(line);
-            tokio::pin!(work);
-            loop {
-                tokio::select! {
-                    () = &mut work => break false,
-                    Ok(_) = stop.wait_for(|s| *s) => break true,
-                    r = read_line(&mut lines, &mut buf, max), if ahead.is_none() => {
-                        let last = !matches!(r, Read::Line(_));
-                        ahead = Some(r);
-                        if last {
-                            // the input ended: the work gets the grace period
-                            let grace = tokio::time::timeout(b_grace, &mut work);
-                            tokio::select! {
-                                _ = grace => {}
-                                Ok(_) = stop_grace.wait_for(|s| *s) => {}
-                            }
-                            break true;
-                        }
-                    }
-                }
-            }
-        };
-        if ended {
-            if matches!(ahead, Some(Read::TooLarge)) {
-                b.link.say(&format!(
-                    "a client message is larger than {max} bytes; stopping"
-                ));
+        let grace = b.opts.grace;
+        if !input.alongside(b.on_line(line), &mut stop, grace).await {
+            if matches!(input.ahead, Some(Read::TooLarge)) {
+                b.link.say(&too_large);
             }
             break;
         }
@@ -158,6 +129,54 @@ pub async fn serve(
     drop(link);
     for w in [writer, diag_writer] {
         let _ = tokio::time::timeout(Duration::from_secs(2), w).await;
+    }
+}
+
+/// The client's input: lines of at most `max` bytes, one read ahead while
+/// in-order work runs.
+struct Input<R> {
+    lines: BufReader<R>,
+    /// What a read cut short got so far (reads are resumed, never lost).
+    buf: Vec<u8>,
+    ahead: Option<Read>,
+    max: usize,
+}
+
+impl<R: AsyncRead + Unpin> Input<R> {
+    /// The next read (cancel safe).
+    async fn next(&mut self) -> Read {
+        match self.ahead.take() {
+            Some(r) => r,
+            None => read_line(&mut self.lines, &mut self.buf, self.max).await,
+        }
+    }
+
+    /// Runs `work` (done in order: initialize, the first message,
+    /// cancellations) while reading one line ahead. False when `stop` came
+    /// or the input ended first (the work then gets `grace`).
+    async fn alongside(
+        &mut self,
+        work: impl Future<Output = ()>,
+        stop: &mut watch::Receiver<bool>,
+        grace: Duration,
+    ) -> bool {
+        tokio::pin!(work);
+        loop {
+            let r = tokio::select! {
+                () = &mut work => return true,
+                Ok(_) = stop.wait_for(|s| *s) => return false,
+                r = read_line(&mut self.lines, &mut self.buf, self.max), if self.ahead.is_none() => r,
+            };
+            let last = !matches!(r, Read::Line(_));
+            self.ahead = Some(r);
+            if last {
+                tokio::select! {
+                    _ = tokio::time::timeout(grace, &mut work) => {}
+                    Ok(_) = stop.wait_for(|s| *s) => {}
+                }
+                return false;
+            }
+        }
     }
 }
 
