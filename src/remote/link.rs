@@ -274,3 +274,44 @@ impl Link {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::{Limits, fill};
+    use std::time::Duration;
+
+    fn link() -> Link {
+        let limits = Limits {
+            connect: Duration::from_secs(1),
+            read: Duration::from_secs(1),
+            max_message: 1024,
+        };
+        let http = Http::new(limits).expect("http");
+        let ep = fill("https://mcp.example.com/mcp", &[], &[]).expect("endpoint");
+        let (out, _) = mpsc::channel(4);
+        let (diag, _) = mpsc::unbounded_channel();
+        Link::new(http, ep, out, diag, None)
+    }
+
+    #[test]
+    fn a_cancelled_request_of_a_batch_is_forgotten_once_carried() {
+        let l = link();
+        let ids = ["1".to_string(), "2".to_string()];
+        l.await_ids(&ids);
+        l.cancel("1");
+        l.settle(&ids);
+        assert_eq!(l.all_waiting(), vec!["2".to_string()]);
+    }
+
+    #[test]
+    fn internal_ids_are_known_by_value_not_by_prefix() {
+        let l = link();
+        let ours = l.internal_id();
+        assert!(l.is_internal(&ours));
+        assert!(!l.is_internal("\"mcp-warden-internal-7\""));
+        // an id a client request waits under is never handed out
+        l.await_ids(&["\"mcp-warden-internal-1\"".to_string()]);
+        assert_ne!(l.internal_id(), "\"mcp-warden-internal-1\"");
+    }
+}
