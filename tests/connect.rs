@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::remote::{self, Canned, PyOptions, Reply};
+use common::remote::{self, Canned, PyOptions, Reply, Script};
 use common::{CANARY, Home};
 use serde_json::{Value, json};
 
@@ -210,8 +210,12 @@ fn deny_policy_answers_locally_and_the_server_never_sees_the_call() {
     no_canary("the audit log", &audit);
 }
 
+/// The server restarts mid-session: the request whose answer stream was cut
+/// gets an error (it may have run), while the next request, refused with 404
+/// (the server never processed it), is sent once more after the bridge
+/// replayed the client's initialize to start a new session.
 #[test]
-fn session_loss_fails_the_pending_request_and_starts_a_new_session() {
+fn session_loss_fails_the_cut_request_and_resends_the_refused_one_in_a_new_session() {
     let s = setup();
     let port = remote::free_port();
     let mut server = s.server(port, false);
@@ -360,9 +364,9 @@ fn a_server_that_never_answers_gives_an_error_within_the_timeout() {
 }
 
 #[test]
-fn a_redirect_to_another_origin_does_not_carry_our_headers() {
+fn a_redirect_of_a_post_to_another_origin_is_refused_and_carries_nothing() {
     let target = Canned::start(Reply::Status(404));
-    let redirector = Canned::start(Reply::Redirect(target.url("/elsewhere")));
+    let redirector = Canned::start(Reply::Redirect(target.url("/elsewhere?q=1")));
     let home = Home::new();
     home.set("t", CANARY.as_bytes());
     let mut c = home.std_cmd();
@@ -378,12 +382,20 @@ fn a_redirect_to_another_origin_does_not_carry_our_headers() {
         ]);
     let (report, output) = remote::drive(c, "initialize", &json!([]), 30);
     assert_eq!(report["ok"], false, "{report}");
-    // the origin got the headers; the other origin got the request without them
+    let msg = report["rpcError"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("to another origin") && msg.contains(&target.url("")) && !msg.contains("q=1"),
+        "{report} {output}"
+    );
+    // the origin got the headers; the other origin got nothing (no body, no headers)
     assert!(redirector.received().contains(CANARY));
     let got = target.received();
-    assert!(got.contains("POST /elsewhere"), "{got}");
     no_canary("what the other origin received", &got);
     assert!(!got.to_ascii_lowercase().contains("authorization"), "{got}");
+    assert!(
+        !got.contains("POST"),
+        "the POST was re-sent to the other origin: {got}"
+    );
     no_canary("the client's output", &output);
 }
 
@@ -504,10 +516,11 @@ fn tls_is_verified_against_the_system_roots_or_ssl_cert_file() {
 fn https_proxy_is_honoured_and_sees_only_a_tunnel() {
     let s = setup();
     let proxy = Canned::start(Reply::Status(502));
-    let port = remote::free_port();
+    // a remote host (loopback ones are always reached directly); the proxy
+    // resolves it, so no DNS is needed here
     let mut c = s.home.std_cmd();
     c.arg("connect")
-        .arg(format!("https://127.0.0.1:{port}/mcp"))
+        .arg("https://mcp.example.invalid:8443/mcp")
         .arg("TOKEN=local://remote-token")
         .args(["-H", "Authorization: Bearer %{TOKEN}", "--no-audit"])
         .env("HTTPS_PROXY", proxy.url(""))
@@ -516,12 +529,41 @@ fn https_proxy_is_honoured_and_sees_only_a_tunnel() {
     let (report, output) = remote::drive(c, "initialize", &json!([]), 30);
     assert_eq!(report["ok"], false, "{report}");
     let got = proxy.received();
-    assert!(
-        got.starts_with(&format!("CONNECT 127.0.0.1:{port}")),
-        "{got}"
-    );
+    assert!(got.starts_with("CONNECT mcp.example.invalid:8443"), "{got}");
     no_canary("what the proxy saw", &got);
     no_canary("the client's output", &output);
+}
+
+#[test]
+fn a_loopback_server_is_reached_directly_even_with_a_proxy_set() {
+    let proxy = Canned::start(Reply::Status(502));
+    let target = Canned::start(Reply::Status(404));
+    let home = Home::new();
+    home.set("t", CANARY.as_bytes());
+    for host in ["127.0.0.1", "localhost"] {
+        let mut c = home.std_cmd();
+        c.arg("connect")
+            .arg(format!("http://{host}:{}/mcp", target.port))
+            .arg("T=local://t")
+            .args(["-H", "Authorization: Bearer %{T}", "--no-audit"])
+            .args(["--transport", "http"]);
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "HTTPS_PROXY",
+        ] {
+            c.env(var, proxy.url(""));
+        }
+        c.env_remove("NO_PROXY").env_remove("no_proxy");
+        let (report, output) = remote::drive(c, "initialize", &json!([]), 30);
+        assert_eq!(report["ok"], false, "{report}");
+        no_canary("the client's output", &output);
+    }
+    assert_eq!(proxy.received(), "", "the proxy saw loopback traffic");
+    let got = target.received();
+    assert_eq!(got.matches("POST /mcp").count(), 2, "{got}");
 }
 
 #[test]
@@ -643,4 +685,360 @@ fn a_lost_sse_stream_is_reopened_with_a_new_session() {
     assert!(texts(step(&report, 0)).contains("one"), "{report}");
     assert!(texts(step(&report, 3)).contains("two"), "{report} {output}");
     assert!(output.contains("reopening the event stream"), "{output}");
+}
+
+/// What a bridge fed raw lines did.
+struct Fed {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    /// From the end of its input to its exit.
+    exit_after_eof: Duration,
+}
+
+/// Runs `connect` to `url` (plus `extra`), writes `lines`, keeps its input
+/// open for `hold`, closes it and waits (at most 30 s) for the exit.
+fn feed(home: &Home, url: &str, extra: &[&str], lines: &[Value], hold: Duration) -> Fed {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut c = home.std_cmd();
+    c.arg("connect")
+        .arg(url)
+        .arg("--no-audit")
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn connect");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for l in lines {
+        writeln!(stdin, "{l}").expect("write");
+    }
+    stdin.flush().expect("flush");
+    std::thread::sleep(hold);
+    drop(stdin);
+    let eof = Instant::now();
+    let mut code = None;
+    while eof.elapsed() < Duration::from_secs(30) {
+        if let Some(st) = child.try_wait().expect("wait") {
+            code = st.code();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let exit_after_eof = eof.elapsed();
+    if code.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().expect("output");
+    Fed {
+        code,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        exit_after_eof,
+    }
+}
+
+fn init_lines() -> Vec<Value> {
+    vec![
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+            "protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}),
+        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+    ]
+}
+
+#[test]
+fn a_server_retry_of_zero_does_not_shorten_the_event_stream_backoff() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 200,
+        get_body: "retry: 0\n\n".into(),
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &init_lines(),
+        Duration::from_secs(3),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    let gets = server.received().matches("GET /mcp").count();
+    // 0.5 s doubling: about four GETs in three seconds, not a tight loop
+    assert!((1..=5).contains(&gets), "{gets} GETs: {}", fed.stderr);
+}
+
+#[test]
+fn an_event_stream_refused_with_4xx_is_given_up_with_one_line() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 403,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &init_lines(),
+        Duration::from_secs(3),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    assert_eq!(server.received().matches("GET /mcp").count(), 3);
+    assert_eq!(
+        fed.stderr.matches("giving up the event stream").count(),
+        1,
+        "{}",
+        fed.stderr
+    );
+    assert!(
+        fed.stderr.matches("retrying the event stream").count() <= 1,
+        "{}",
+        fed.stderr
+    );
+}
+
+#[test]
+fn a_notification_answered_with_an_endless_stream_does_not_hold_up_eof() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 405,
+        notify_hold: true,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &init_lines(),
+        Duration::from_millis(500),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    assert!(
+        fed.exit_after_eof < Duration::from_secs(8),
+        "took {:?}",
+        fed.exit_after_eof
+    );
+    assert!(fed.stdout.contains("\"scripted\""), "{}", fed.stdout);
+    // the session was ended after the input closed
+    assert!(
+        common::wait_until(Duration::from_secs(5), || server
+            .received()
+            .contains("DELETE /mcp")),
+        "{}",
+        server.received()
+    );
+}
+
+#[test]
+fn a_legacy_request_whose_answer_never_comes_fails_after_the_read_timeout() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 200,
+        get_body: "event: endpoint\ndata: /messages\n\n".into(),
+        get_hold: true,
+        legacy: true,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let fed = feed(
+        &home,
+        &server.url("/sse"),
+        &["--transport", "sse", "--read-timeout", "1s"],
+        &init_lines()[..1],
+        Duration::from_secs(5),
+    );
+    let reply: Value = fed
+        .stdout
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    assert_eq!(reply["id"], 1, "{} {}", fed.stdout, fed.stderr);
+    let msg = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("sent nothing for 1s"), "{reply}");
+}
+
+#[test]
+fn a_second_initialize_ends_the_old_session_on_the_server() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 405,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let mut lines = init_lines();
+    let mut again = lines[0].clone();
+    again["id"] = json!(2);
+    lines.extend([again, lines[1].clone()]);
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &lines,
+        Duration::from_secs(1),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    // one DELETE for the replaced session, one at the end of input
+    assert!(
+        common::wait_until(Duration::from_secs(5), || server
+            .received()
+            .matches("DELETE /mcp")
+            .count()
+            == 2),
+        "{}",
+        server.received()
+    );
+}
+
+#[test]
+fn a_client_id_that_looks_internal_still_gets_its_error() {
+    let server = Canned::start(Reply::Status(500));
+    let home = Home::new();
+    let mut init = init_lines()[0].clone();
+    init["id"] = json!("mcp-warden-internal-0");
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &["--transport", "http"],
+        &[init],
+        Duration::from_secs(1),
+    );
+    let reply: Value = fed
+        .stdout
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        reply["id"], "mcp-warden-internal-0",
+        "{} {}",
+        fed.stdout, fed.stderr
+    );
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("HTTP 500"),
+        "{reply}"
+    );
+}
+
+#[test]
+fn requests_refused_together_by_a_lost_session_wait_for_one_new_session() {
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 405,
+        forget_first_session: true,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let mut lines = init_lines();
+    for id in [2, 3, 4] {
+        lines.push(json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
+            "params":{"name":"echo","arguments":{}}}));
+    }
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &lines,
+        Duration::from_secs(2),
+    );
+    let replies: Vec<Value> = fed
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for id in [2, 3, 4] {
+        let r = replies.iter().find(|r| r["id"] == id);
+        assert!(
+            r.is_some_and(|r| r["result"].is_object()),
+            "request {id}: {replies:?} {}",
+            fed.stderr
+        );
+    }
+    assert_eq!(
+        fed.stderr.matches("starting a new one").count(),
+        1,
+        "{}",
+        fed.stderr
+    );
+    assert_eq!(
+        server
+            .received()
+            .matches(r#""method":"initialize""#)
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_legacy_stream_that_never_names_its_endpoint_fails_within_the_read_timeout() {
+    // events keep coming (never silent for long), but never `endpoint`
+    let server = Canned::start(Reply::Mcp(Script {
+        get_status: 200,
+        get_body: ": open\n\n".into(),
+        get_hold: true,
+        trickle: "event: ping\ndata: {}\n\n".into(),
+        legacy: true,
+        ..Script::default()
+    }));
+    let home = Home::new();
+    let fed = feed(
+        &home,
+        &server.url("/sse"),
+        &["--transport", "sse", "--read-timeout", "1s"],
+        &init_lines()[..1],
+        Duration::from_secs(4),
+    );
+    let reply: Value = fed
+        .stdout
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    assert_eq!(reply["id"], 1, "{} {}", fed.stdout, fed.stderr);
+    let msg = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("did not name its endpoint within 1s"),
+        "{reply}"
+    );
+}
+
+#[test]
+fn sigterm_is_obeyed_while_initialize_is_still_unanswered() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let silent = Canned::start(Reply::Silent);
+    let home = Home::new();
+    let mut c = home.std_cmd();
+    c.arg("connect")
+        .arg(silent.url("/mcp"))
+        .arg("--no-audit")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn connect");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{}", init_lines()[0]).expect("write");
+    stdin.flush().expect("flush");
+    assert!(common::wait_until(Duration::from_secs(10), || silent
+        .received()
+        .contains("POST /mcp")));
+    let pid = i32::try_from(child.id()).expect("pid");
+    common::kill(pid, "TERM");
+    let sent = Instant::now();
+    let mut code = None;
+    while sent.elapsed() < Duration::from_secs(20) {
+        if let Some(st) = child.try_wait().expect("wait") {
+            code = st.code();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if code.is_none() {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    drop(stdin);
+    assert_eq!(code, Some(143), "after {:?}", sent.elapsed());
+    assert!(
+        sent.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        sent.elapsed()
+    );
 }

@@ -438,6 +438,14 @@ fn command_or_url(
                     format!("`args` in [servers.{name}] go with `command`, not `url`"),
                 ));
             }
+            if url_has_userinfo(&u) {
+                return Err(t.err(
+                    "url",
+                    format!(
+                        "the url of [servers.{name}] carries a user or password: put the credential in `headers`, filled from `env`"
+                    ),
+                ));
+            }
             Ok((String::new(), Some(u)))
         }
         (Some(_), Some(_)) => Err(t.err(
@@ -451,6 +459,14 @@ fn command_or_url(
             format!("[servers.{name}] needs `command` (a local server) or `url` (a remote one)"),
         )),
     }
+}
+
+/// Whether a url's authority holds `user[:password]@` (never shown).
+fn url_has_userinfo(url: &str) -> bool {
+    let start = url.find("://").map_or(0, |p| p + 3);
+    let rest = &url[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    rest[..end].contains('@')
 }
 
 /// A project-level file: policy layers only.
@@ -635,6 +651,21 @@ timeout = "5s"
         assert!(c.get("nope").unwrap_err().to_string().contains("github"));
         let missing = load(&d.path().join("none.toml")).unwrap();
         assert!(!missing.exists && missing.servers.is_empty());
+    }
+
+    #[test]
+    fn a_remote_url_with_a_user_or_password_is_refused_without_showing_it() {
+        let d = tempfile::tempdir().unwrap();
+        let text = "[servers.r]\nurl = \"https://me:hunter2@mcp.example.com/mcp?k=a@b\"\n";
+        let e = load(&write(d.path(), "c.toml", text))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("user or password") && !e.contains("hunter2"),
+            "{e}"
+        );
+        let text = "[servers.r]\nurl = \"https://mcp.example.com/mcp?k=a@b\"\n";
+        assert!(load(&write(d.path(), "c.toml", text)).is_ok());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! choosing the transport on the first message (`--transport auto` falls
 //! back to HTTP+SSE when the server refuses a Streamable HTTP `initialize`
 //! with 400, 404 or 405), carrying `initialize` and the first message before
-//! anything else and every later message concurrently, cancellation, the GET
+//! anything else (giving way to a stop and to the end of input) and every
+//! later message concurrently, cancellation, the GET
 //! stream once the session is initialized, and the end: in-flight work gets
 //! `grace`, then the session is ended on the server and the output closed.
 //! Must not know about the guard: it reads and writes plain lines.
@@ -94,26 +95,32 @@ pub async fn serve(
         listening: None,
     };
     let max = b.link.http.limits.max_message;
-    let mut lines = BufReader::with_capacity(64 * 1024, input);
-    let mut line = Vec::new();
+    let mut input = Input {
+        lines: BufReader::with_capacity(64 * 1024, input),
+        buf: Vec::new(),
+        ahead: None,
+        max,
+    };
+    let too_large = format!("a client message is larger than {max} bytes; stopping");
     loop {
-        line.clear();
-        let read = {
-            let mut limited = (&mut lines).take(max as u64 + 1);
-            tokio::select! {
-                r = limited.read_until(b'\n', &mut line) => r,
-                Ok(_) = stop.wait_for(|s| *s) => break,
-            }
+        let read = tokio::select! {
+            r = input.next() => r,
+            Ok(_) = stop.wait_for(|s| *s) => break,
         };
-        match read {
-            Ok(0) | Err(_) => break,
-            Ok(_) if line.len() > max && !line.ends_with(b"\n") => {
-                b.link.say(&format!(
-                    "a client message is larger than {max} bytes; stopping"
-                ));
+        let line = match read {
+            Read::Line(l) => l,
+            Read::End => break,
+            Read::TooLarge => {
+                b.link.say(&too_large);
                 break;
             }
-            Ok(_) => b.on_line(std::mem::take(&mut line)).await,
+        };
+        let grace = b.opts.grace;
+        if !input.alongside(b.on_line(line), &mut stop, grace).await {
+            if matches!(input.ahead, Some(Read::TooLarge)) {
+                b.link.say(&too_large);
+            }
+            break;
         }
         while b.tasks.try_join_next().is_some() {}
     }
@@ -122,6 +129,79 @@ pub async fn serve(
     drop(link);
     for w in [writer, diag_writer] {
         let _ = tokio::time::timeout(Duration::from_secs(2), w).await;
+    }
+}
+
+/// The client's input: lines of at most `max` bytes, one read ahead while
+/// in-order work runs.
+struct Input<R> {
+    lines: BufReader<R>,
+    /// What a read cut short got so far (reads are resumed, never lost).
+    buf: Vec<u8>,
+    ahead: Option<Read>,
+    max: usize,
+}
+
+impl<R: AsyncRead + Unpin> Input<R> {
+    /// The next read (cancel safe).
+    async fn next(&mut self) -> Read {
+        match self.ahead.take() {
+            Some(r) => r,
+            None => read_line(&mut self.lines, &mut self.buf, self.max).await,
+        }
+    }
+
+    /// Runs `work` (done in order: initialize, the first message,
+    /// cancellations) while reading one line ahead. False when `stop` came
+    /// or the input ended first (the work then gets `grace`).
+    async fn alongside(
+        &mut self,
+        work: impl Future<Output = ()>,
+        stop: &mut watch::Receiver<bool>,
+        grace: Duration,
+    ) -> bool {
+        tokio::pin!(work);
+        loop {
+            let r = tokio::select! {
+                () = &mut work => return true,
+                Ok(_) = stop.wait_for(|s| *s) => return false,
+                r = read_line(&mut self.lines, &mut self.buf, self.max), if self.ahead.is_none() => r,
+            };
+            let last = !matches!(r, Read::Line(_));
+            self.ahead = Some(r);
+            if last {
+                tokio::select! {
+                    _ = tokio::time::timeout(grace, &mut work) => {}
+                    Ok(_) = stop.wait_for(|s| *s) => {}
+                }
+                return false;
+            }
+        }
+    }
+}
+
+/// One read of the client's input.
+enum Read {
+    Line(Vec<u8>),
+    /// End of input, or it cannot be read.
+    End,
+    TooLarge,
+}
+
+/// Reads one line of at most `max` bytes into `buf` (cancel safe: what a
+/// cut-short read got stays in `buf` for the next call).
+async fn read_line(
+    lines: &mut (impl AsyncBufReadExt + Unpin),
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> Read {
+    let room = (max as u64 + 1).saturating_sub(buf.len() as u64);
+    let mut limited = lines.take(room);
+    match limited.read_until(b'\n', buf).await {
+        Err(_) => Read::End,
+        Ok(0) if buf.is_empty() => Read::End,
+        Ok(_) if buf.len() > max && !buf.ends_with(b"\n") => Read::TooLarge,
+        Ok(_) => Read::Line(std::mem::take(buf)),
     }
 }
 
@@ -163,6 +243,7 @@ impl Bridge {
         let ids = request_ids(&msgs);
         let method = |name: &str| msgs.iter().any(|m| m.method.as_deref() == Some(name));
         if method("initialize") {
+            self.end_old_session();
             self.link.with_session(|s| {
                 s.init = Some(line.clone());
                 s.init_id = ids.first().cloned();
@@ -198,6 +279,19 @@ impl Bridge {
         self.maybe_listen(&msgs);
     }
 
+    /// A new `initialize` in a session: the old session is ended on the
+    /// server (DELETE, in the background) before the new one starts.
+    fn end_old_session(&mut self) {
+        let old = self.link.session();
+        if old.id.is_none() || !matches!(self.mode, Some(Mode::Streamable)) {
+            return;
+        }
+        let link = self.link.clone();
+        let limit = link.http.limits.read.min(Duration::from_secs(2));
+        self.tasks
+            .spawn(async move { streamable::end_session_of(&link, &old, limit).await });
+    }
+
     /// The first message decides the transport.
     async fn first(&mut self, line: &[u8], msgs: &[Msg], ids: &[String]) {
         let link = self.link.clone();
@@ -214,6 +308,7 @@ impl Bridge {
                     open_legacy(&link).await
                 }
                 Ok(_) => {
+                    link.settle(ids);
                     self.mode = Some(Mode::Streamable);
                     return;
                 }
@@ -289,13 +384,16 @@ async fn carry(link: &Arc<Link>, mode: &Mode, line: &[u8], msgs: &[Msg], ids: &[
         Mode::Legacy(ch) => legacy::post(link, ch, line, ids).await,
         Mode::Streamable => carry_streamable(link, line, msgs, ids).await,
     };
-    if let Err(f) = result {
-        link.fail(ids, &f.0).await;
+    match result {
+        Ok(()) => link.settle(ids),
+        Err(f) => link.fail(ids, &f.0).await,
     }
 }
 
-/// A message the server refused because it forgot the session was never
-/// processed: it is sent once more in the new session.
+/// A message the server refused (404) because it forgot the session was
+/// never processed: the kept `initialize` is replayed and the message is
+/// sent once more, in the new session. Messages that meet a session being
+/// started wait for it.
 async fn carry_streamable(
     link: &Arc<Link>,
     line: &[u8],
@@ -303,6 +401,8 @@ async fn carry_streamable(
     ids: &[String],
 ) -> Result<(), Failure> {
     for attempt in 0..2 {
+        // a new session being started: wait for it, then send in it
+        drop(link.renewal.lock().await);
         match streamable::exchange(link, line, msgs, ids).await? {
             Outcome::Done => return Ok(()),
             Outcome::SessionLost(generation) if attempt == 0 => {

@@ -37,6 +37,9 @@ const PATH: &AsciiSet = &CONTROLS
 /// Bytes escaped when a value is placed in a query component.
 const QUERY: &AsciiSet = &PATH.add(b'&').add(b'=').add(b'+').add(b';');
 
+/// The longest filled header value, in bytes.
+const MAX_HEADER: usize = 16 * 1024;
+
 /// One `-H 'Name: template'`, parsed (the template not yet filled).
 #[derive(Debug, Clone)]
 pub struct HeaderTemplate {
@@ -111,6 +114,16 @@ pub fn fill(
         refuse_breaks(h.template.as_bytes(), injected, &where_)?;
         let bytes = template::expand(h.template.as_bytes(), injected)
             .map_err(|e| RemoteError::Usage(format!("{where_}: {e}")))?;
+        if bytes.len() > MAX_HEADER {
+            let names: Vec<String> = placeholders(h.template.as_bytes())
+                .iter()
+                .map(|(_, n)| String::from_utf8_lossy(n).into_owned())
+                .collect();
+            return Err(RemoteError::Data(format!(
+                "{}: {where_} filled with it is longer than {MAX_HEADER} bytes",
+                names.join(", ")
+            )));
+        }
         let mut value = HeaderValue::from_bytes(&bytes).map_err(|_| {
             RemoteError::Data(format!(
                 "{where_}: the filled value holds a control character no header may carry"
@@ -326,6 +339,13 @@ mod tests {
         let e = fill("https://example.com/", &[h], &v).unwrap_err();
         assert!(e.to_string().starts_with("BAD:") && !e.to_string().contains("X-Evil"));
         assert!(parse_header(1, "Mcp-Session-Id: x").is_err());
+        let big = injected(&[("BIG", &"a".repeat(MAX_HEADER + 1))]);
+        let h = parse_header(1, "X-Key: %{BIG}").unwrap();
+        let e = fill("https://example.com/", &[h], &big).unwrap_err();
+        assert!(
+            matches!(e, RemoteError::Data(_)) && e.to_string().starts_with("BIG:"),
+            "{e}"
+        );
         assert!(parse_header(2, "no colon").is_err());
         let h = parse_header(1, "Authorization: Bearer %{T}").unwrap();
         let ep = fill("https://example.com/mcp", &[h], &v).unwrap();

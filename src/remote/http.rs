@@ -2,14 +2,18 @@
 //!
 //! Owns building the one `reqwest` client (rustls with the system roots,
 //! `SSL_CERT_FILE`/`SSL_CERT_DIR` honoured, certificates always verified;
-//! `HTTPS_PROXY`/`NO_PROXY` honoured; a connect timeout; no automatic
+//! `HTTPS_PROXY`/`NO_PROXY` honoured except for loopback and link-local
+//! hosts, which are always reached directly; a connect timeout; no automatic
 //! redirects, no Referer), sending a request with our redirect rule (same
-//! origin: followed with every header; another origin: followed without the
-//! filled headers and the session, and only to an allowed URL), the timeout
+//! origin: followed with every header; a POST or DELETE never leaves its
+//! origin and never becomes a GET by 303; a GET to another origin goes
+//! without the filled headers and the session; never from a public host to
+//! a local or private one; only to an allowed URL), the timeout
 //! until the answer's headers arrive, and bounded reads of an answer's body.
 //! Failures are one line that names the origin, never a URL, a header value
 //! or a body. Must not read MCP messages.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -46,8 +50,8 @@ pub enum Verb {
     Delete,
 }
 
-/// One request: where, what, and its two groups of headers.
-#[derive(Debug)]
+/// One request: where, what, and its two groups of headers. Holds secrets
+/// (the filled URL and headers): `Debug` shows the origin only.
 pub struct Request<'a> {
     pub url: &'a Url,
     pub verb: Verb,
@@ -57,28 +61,65 @@ pub struct Request<'a> {
     pub transport: HeaderMap,
 }
 
-/// The shared client.
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = match self.verb {
+            Verb::Post(_) => "POST",
+            Verb::Get => "GET",
+            Verb::Delete => "DELETE",
+        };
+        f.debug_struct("Request")
+            .field("origin", &origin_of(self.url))
+            .field("verb", &verb)
+            .field("ours", &self.ours.keys().collect::<Vec<_>>())
+            .field("transport", &self.transport.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The shared clients: one honouring the proxy settings, one that never
+/// uses a proxy (for loopback and link-local hosts, whose traffic must not
+/// leave the machine in plaintext with our headers).
 #[derive(Debug, Clone)]
 pub struct Http {
     client: reqwest::Client,
+    direct: reqwest::Client,
     pub limits: Limits,
 }
 
 impl Http {
     pub fn new(limits: Limits) -> Result<Self, RemoteError> {
-        let tls = crate::backend::rest::tls_config().map_err(|f| RemoteError::Tls(f.message))?;
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .connect_timeout(limits.connect)
-            .redirect(reqwest::redirect::Policy::none())
-            .referer(false)
-            .tcp_keepalive(Duration::from_secs(30))
-            .user_agent(concat!("mcp-warden/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
+        let build = |proxied: bool| {
+            let tls =
+                crate::backend::rest::tls_config().map_err(|f| RemoteError::Tls(f.message))?;
+            let mut b = reqwest::Client::builder()
+                .use_preconfigured_tls(tls)
+                .connect_timeout(limits.connect)
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
+                .tcp_keepalive(Duration::from_secs(30))
+                .user_agent(concat!("mcp-warden/", env!("CARGO_PKG_VERSION")));
+            if !proxied {
+                b = b.no_proxy();
+            }
+            b.build().map_err(|e| {
                 RemoteError::Tls(format!("cannot set up the HTTP client: {}", cause(e)))
-            })?;
-        Ok(Self { client, limits })
+            })
+        };
+        Ok(Self {
+            client: build(true)?,
+            direct: build(false)?,
+            limits,
+        })
+    }
+
+    /// The client for `url`: never a proxy for a loopback or link-local host.
+    fn client_for(&self, url: &Url) -> &reqwest::Client {
+        if is_local(url) {
+            &self.direct
+        } else {
+            &self.client
+        }
     }
 
     /// Sends `req`, following redirects by our rule; the answer once its
@@ -88,10 +129,11 @@ impl Http {
         let start_origin = origin_of(req.url);
         let mut same_origin = true;
         for _ in 0..=MAX_REDIRECTS {
+            let client = self.client_for(&url);
             let mut b = match &req.verb {
-                Verb::Post(body) => self.client.post(url.clone()).body(body.clone()),
-                Verb::Get => self.client.get(url.clone()),
-                Verb::Delete => self.client.delete(url.clone()),
+                Verb::Post(body) => client.post(url.clone()).body(body.clone()),
+                Verb::Get => client.get(url.clone()),
+                Verb::Delete => client.delete(url.clone()),
             };
             let mut headers = req.transport.clone();
             if same_origin {
@@ -115,6 +157,7 @@ impl Http {
             let Some(next) = redirect_target(&url, &resp)? else {
                 return Ok(resp);
             };
+            check_redirect(&req.verb, &url, &next, resp.status())?;
             if origin_of(&next) != start_origin {
                 same_origin = false;
             }
@@ -156,6 +199,83 @@ fn redirect_target(from: &Url, resp: &Response) -> Result<Option<Url>, Failure> 
         .map_err(|_| bad("a Location that is not a URL"))?;
     check_url(&next).map_err(|e| bad(&format!("a redirect that is refused: {e}")))?;
     Ok(Some(next))
+}
+
+/// Whether `url`'s host is this machine or its link: `localhost`, a
+/// loopback or a link-local address.
+pub fn is_local(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or("");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_link_local() || ip.is_unspecified(),
+        Ok(IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_link_local())
+        }
+        Err(_) => {
+            let d = host.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+    }
+}
+
+/// Our redirect rule: a POST or DELETE stays on its origin (its body and
+/// its session must not reach another one) and is never turned into a GET
+/// by 303; nothing is redirected from a public host to this machine or a
+/// private network.
+fn check_redirect(verb: &Verb, from: &Url, to: &Url, status: StatusCode) -> Result<(), Failure> {
+    let (origin, target) = (origin_of(from), origin_of(to));
+    let what = match verb {
+        Verb::Post(_) => Some("a POST"),
+        Verb::Delete => Some("a DELETE"),
+        Verb::Get => None,
+    };
+    if let Some(what) = what {
+        if status == StatusCode::SEE_OTHER {
+            return Err(Failure(format!(
+                "{origin} answered {what} with HTTP 303 (see other); refused, an MCP message cannot be answered by a GET"
+            )));
+        }
+        if target != origin {
+            return Err(Failure(format!(
+                "{origin} redirected {what} to another origin ({target}); refused, so the message stays with {origin}"
+            )));
+        }
+    }
+    if !is_private(from) && is_private(to) {
+        return Err(Failure(format!(
+            "{origin} redirected to {target}, a local or private address; refused"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `url`'s host is local (see [`is_local`]) or a private network
+/// address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
+fn is_private(url: &Url) -> bool {
+    if is_local(url) {
+        return true;
+    }
+    let host = url.host_str().unwrap_or("");
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        Ok(IpAddr::V4(ip)) => {
+            let o = ip.octets();
+            ip.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        Ok(IpAddr::V6(ip)) => {
+            (ip.segments()[0] & 0xfe00) == 0xfc00
+                || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_private())
+        }
+        Err(_) => false,
+    }
 }
 
 /// The media type of an answer (lower case, without parameters).
@@ -234,5 +354,56 @@ pub fn show(d: Duration) -> String {
         format!("{}ms", d.as_millis())
     } else {
         format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn local_and_private_hosts() {
+        for l in [
+            "http://localhost:1/",
+            "http://127.0.0.9/",
+            "http://[::1]/",
+            "http://169.254.1.1/",
+            "http://[fe80::1]/",
+        ] {
+            assert!(is_local(&u(l)), "{l}");
+        }
+        assert!(!is_local(&u("https://example.com/")) && !is_local(&u("https://10.0.0.1/")));
+        assert!(is_private(&u("https://10.0.0.1/")) && is_private(&u("https://[fd00::1]/")));
+        assert!(!is_private(&u("https://8.8.8.8/")));
+    }
+
+    #[test]
+    fn redirect_rule() {
+        let a = u("https://a.example/mcp");
+        let ok = |v: Verb, to: &str, st: u16| {
+            check_redirect(&v, &a, &u(to), StatusCode::from_u16(st).expect("status")).is_ok()
+        };
+        assert!(ok(Verb::Post(vec![]), "https://a.example/other", 307));
+        assert!(!ok(Verb::Post(vec![]), "https://b.example/mcp", 307));
+        assert!(!ok(Verb::Delete, "https://b.example/mcp", 308));
+        assert!(!ok(Verb::Post(vec![]), "https://a.example/other", 303));
+        assert!(ok(Verb::Get, "https://b.example/mcp", 303));
+        assert!(!ok(Verb::Get, "http://127.0.0.1:8080/mcp", 302));
+        assert!(!ok(Verb::Get, "https://192.168.1.1/", 302));
+        let e = check_redirect(
+            &Verb::Post(vec![]),
+            &a,
+            &u("https://b.example/x?token=s"),
+            StatusCode::TEMPORARY_REDIRECT,
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("https://b.example") && !e.0.contains("token"),
+            "{e}"
+        );
     }
 }

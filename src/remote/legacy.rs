@@ -5,13 +5,18 @@
 //! POSTing each client message there, and delivering the stream's `message`
 //! events. When the stream ends, the requests still waiting get an error and
 //! the next message opens a new stream, replaying the kept `initialize`.
+//! Bounds: the `endpoint` event must come within the read timeout (and at
+//! most one message's size of events before it); while requests wait, a
+//! silence of the stream longer than the read timeout fails them.
 //! Must not decide the bridge's lifecycle.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, header};
 use reqwest::{Response, Url};
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 use super::endpoint::origin_of;
 use super::http::{self as h, Failure, Request, Verb};
@@ -71,22 +76,16 @@ pub async fn open(link: &Arc<Link>, ch: &Arc<Channel>) -> Result<(), Failure> {
     }
     let mut parser = sse::Parser::new(link.http.limits.max_message);
     let mut events = Vec::new();
-    let post = loop {
-        let chunk = h::chunk(&mut resp, Some(link.http.limits.read), &origin)
-            .await?
-            .ok_or_else(|| {
-                Failure(format!(
-                    "{origin} closed its event stream before naming its endpoint"
-                ))
-            })?;
-        parser
-            .feed(&chunk, &mut events)
-            .map_err(|e| Failure(format!("{origin}: {e}")))?;
-        if let Some(i) = events.iter().position(|e| e.name == "endpoint") {
-            let e = events.remove(i);
-            break endpoint_url(&link.ep.url, &e.data)?;
-        }
-    };
+    let limits = link.http.limits;
+    let waited = wait_endpoint(link, &mut resp, &mut parser, &mut events);
+    let post = tokio::time::timeout(limits.read, waited)
+        .await
+        .map_err(|_| {
+            Failure(format!(
+                "{origin} did not name its endpoint within {}",
+                h::show(limits.read)
+            ))
+        })??;
     for e in events.drain(..) {
         if e.is_message() && !e.data.trim_ascii().is_empty() {
             link.deliver(&e.data).await;
@@ -95,6 +94,41 @@ pub async fn open(link: &Arc<Link>, ch: &Arc<Channel>) -> Result<(), Failure> {
     let task = tokio::spawn(read(link.clone(), ch.clone(), resp, parser));
     ch.set(Some((post, task.abort_handle())));
     Ok(())
+}
+
+/// Reads the stream until its `endpoint` event; the events before it are
+/// kept in `events` (at most one message's size in all).
+async fn wait_endpoint(
+    link: &Link,
+    resp: &mut Response,
+    parser: &mut sse::Parser,
+    events: &mut Vec<sse::Event>,
+) -> Result<Url, Failure> {
+    let origin = &link.ep.origin;
+    let max = link.http.limits.max_message;
+    loop {
+        let chunk = h::chunk(resp, Some(link.http.limits.read), origin)
+            .await?
+            .ok_or_else(|| {
+                Failure(format!(
+                    "{origin} closed its event stream before naming its endpoint"
+                ))
+            })?;
+        parser
+            .feed(&chunk, events)
+            .map_err(|e| Failure(format!("{origin}: {e}")))?;
+        if let Some(i) = events.iter().position(|e| e.name == "endpoint") {
+            let e = events.remove(i);
+            events.truncate(i);
+            return endpoint_url(&link.ep.url, &e.data);
+        }
+        events.retain(|e| e.is_message() && !e.data.trim_ascii().is_empty());
+        if events.iter().map(|e| e.data.len()).sum::<usize>() > max {
+            return Err(Failure(format!(
+                "{origin} sent more than {max} bytes of events before naming its endpoint"
+            )));
+        }
+    }
 }
 
 /// The `endpoint` event's URL, which must be on the stream's origin.
@@ -114,11 +148,34 @@ fn endpoint_url(base: &Url, data: &[u8]) -> Result<Url, Failure> {
 }
 
 /// Delivers the stream's messages until it ends; then fails what waits.
+/// While requests wait, a silence longer than the read timeout fails them
+/// (the stream stays open for later ones).
 async fn read(link: Arc<Link>, ch: Arc<Channel>, mut resp: Response, mut parser: sse::Parser) {
     let origin = link.ep.origin.clone();
+    let limit = link.http.limits.read;
+    let check = (limit / 4).max(Duration::from_millis(50));
+    let mut heard = Instant::now();
     let mut events = Vec::new();
     let why = loop {
-        match h::chunk(&mut resp, None, &origin).await {
+        let got = tokio::select! {
+            c = h::chunk(&mut resp, None, &origin) => c,
+            () = tokio::time::sleep(check) => {
+                let waiting = link.all_waiting();
+                if waiting.is_empty() {
+                    heard = Instant::now();
+                } else if heard.elapsed() >= limit {
+                    let why = format!(
+                        "{origin} sent nothing for {} while an answer was awaited",
+                        h::show(limit)
+                    );
+                    link.fail(&waiting, &why).await;
+                    heard = Instant::now();
+                }
+                continue;
+            }
+        };
+        heard = Instant::now();
+        match got {
             Ok(Some(c)) => {
                 if let Err(e) = parser.feed(&c, &mut events) {
                     break format!("{origin}: {e}");

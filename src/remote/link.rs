@@ -6,7 +6,7 @@
 //! single lines, and answering a request the bridge could not carry with a
 //! JSON-RPC error (plus the same line on stderr). Must not send HTTP.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -18,9 +18,10 @@ use super::endpoint::Endpoint;
 use super::http::Http;
 use super::rpc;
 
-/// Ids the bridge gives its own requests (a replayed `initialize`); their
-/// answers are never delivered.
-pub const INTERNAL_PREFIX: &str = "\"mcp-warden-internal-";
+/// How the ids the bridge gives its own requests (a replayed `initialize`)
+/// begin. They are told apart by value (a set of the ids in use), not by
+/// this prefix, so a client id that happens to look alike stays the client's.
+const INTERNAL_PREFIX: &str = "\"mcp-warden-internal-";
 
 #[derive(Debug, Default)]
 struct Entry {
@@ -51,6 +52,11 @@ pub struct Link {
     pending: Mutex<HashMap<String, Entry>>,
     session: Mutex<Session>,
     internal: AtomicU64,
+    /// Held while a new session is started: requests wait for it rather
+    /// than go out without a session.
+    pub renewal: tokio::sync::Mutex<()>,
+    /// The internal ids whose answers are still to come (never delivered).
+    internal_ids: Mutex<HashSet<String>>,
     /// Turns true when the bridge ends: background streams stop.
     quit: watch::Sender<bool>,
     background: Mutex<Vec<AbortHandle>>,
@@ -77,6 +83,8 @@ impl Link {
             pending: Mutex::new(HashMap::new()),
             session: Mutex::new(Session::default()),
             internal: AtomicU64::new(0),
+            internal_ids: Mutex::new(HashSet::new()),
+            renewal: tokio::sync::Mutex::new(()),
             quit: watch::channel(false).0,
             background: Mutex::new(Vec::new()),
             on_status,
@@ -86,7 +94,7 @@ impl Link {
     /// Tells the status hook what HTTP status the requests `ids` got.
     pub fn note_status(&self, ids: &[String], status: u16) {
         if let Some(h) = &self.on_status {
-            for id in ids.iter().filter(|i| !i.starts_with(INTERNAL_PREFIX)) {
+            for id in ids.iter().filter(|i| !self.is_internal(i)) {
                 (h.0)(id, status);
             }
         }
@@ -123,10 +131,33 @@ impl Link {
         f(&mut lock(&self.session))
     }
 
-    /// A fresh internal request id (JSON, quoted).
+    /// A fresh internal request id (JSON, quoted), one no client request
+    /// is waiting under.
     pub fn internal_id(&self) -> String {
-        let n = self.internal.fetch_add(1, Ordering::Relaxed);
-        format!("{INTERNAL_PREFIX}{n}\"")
+        loop {
+            let n = self.internal.fetch_add(1, Ordering::Relaxed);
+            let id = format!("{INTERNAL_PREFIX}{n}\"");
+            if !lock(&self.pending).contains_key(&id) {
+                lock(&self.internal_ids).insert(id.clone());
+                return id;
+            }
+        }
+    }
+
+    /// Whether `id` is one of the bridge's own requests.
+    fn is_internal(&self, id: &str) -> bool {
+        lock(&self.internal_ids).contains(id)
+    }
+
+    /// Forgets the cancelled requests among `ids` once their message was
+    /// carried: their answers are no longer awaited.
+    pub fn settle(&self, ids: &[String]) {
+        let mut p = lock(&self.pending);
+        for id in ids {
+            if p.get(id).is_some_and(|e| e.cancelled) {
+                p.remove(id);
+            }
+        }
     }
 
     /// Registers the requests of a client message (before it is sent).
@@ -180,7 +211,7 @@ impl Link {
         };
         self.say(reason);
         for id in waiting {
-            if id.starts_with(INTERNAL_PREFIX) {
+            if lock(&self.internal_ids).remove(&id) {
                 continue;
             }
             let _ = self
@@ -209,7 +240,7 @@ impl Link {
             let id = m.id.as_deref().unwrap_or_default();
             self.note_init_answer(id, &line);
             lock(&self.pending).remove(id);
-            internal |= id.starts_with(INTERNAL_PREFIX);
+            internal |= lock(&self.internal_ids).remove(id);
         }
         if internal && msgs.len() == 1 {
             return;
@@ -221,7 +252,7 @@ impl Link {
 
     fn note_init_answer(&self, id: &str, line: &[u8]) {
         let mut s = lock(&self.session);
-        if s.init_id.as_deref() != Some(id) && !id.starts_with(INTERNAL_PREFIX) {
+        if s.init_id.as_deref() != Some(id) && !self.is_internal(id) {
             return;
         }
         #[derive(serde::Deserialize)]
@@ -241,5 +272,46 @@ impl Link {
         {
             s.protocol = super::http::value(&v);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::{Limits, fill};
+    use std::time::Duration;
+
+    fn link() -> Link {
+        let limits = Limits {
+            connect: Duration::from_secs(1),
+            read: Duration::from_secs(1),
+            max_message: 1024,
+        };
+        let http = Http::new(limits).expect("http");
+        let ep = fill("https://mcp.example.com/mcp", &[], &[]).expect("endpoint");
+        let (out, _) = mpsc::channel(4);
+        let (diag, _) = mpsc::unbounded_channel();
+        Link::new(http, ep, out, diag, None)
+    }
+
+    #[test]
+    fn a_cancelled_request_of_a_batch_is_forgotten_once_carried() {
+        let l = link();
+        let ids = ["1".to_string(), "2".to_string()];
+        l.await_ids(&ids);
+        l.cancel("1");
+        l.settle(&ids);
+        assert_eq!(l.all_waiting(), vec!["2".to_string()]);
+    }
+
+    #[test]
+    fn internal_ids_are_known_by_value_not_by_prefix() {
+        let l = link();
+        let ours = l.internal_id();
+        assert!(l.is_internal(&ours));
+        assert!(!l.is_internal("\"mcp-warden-internal-7\""));
+        // an id a client request waits under is never handed out
+        l.await_ids(&["\"mcp-warden-internal-1\"".to_string()]);
+        assert_ne!(l.internal_id(), "\"mcp-warden-internal-1\"");
     }
 }

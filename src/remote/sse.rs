@@ -25,6 +25,9 @@ impl Event {
     }
 }
 
+/// The longest `event` or `id` field kept, in bytes.
+pub const MAX_FIELD: usize = 1024;
+
 /// An event grew past the parser's limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("an event of the server's stream is larger than {0} bytes")]
@@ -112,7 +115,11 @@ impl Parser {
                 self.current.data.extend_from_slice(value);
                 self.current.data.push(b'\n');
             }
+            // an over-long name names no event we read: it is not a message
+            b"event" if value.len() > MAX_FIELD => self.current.name = "?".into(),
             b"event" => self.current.name = String::from_utf8_lossy(value).into_owned(),
+            // an over-long id is not kept (it would be sent back as Last-Event-ID)
+            b"id" if value.len() > MAX_FIELD => {}
             b"id" if !value.contains(&0) => {
                 self.current.id = Some(String::from_utf8_lossy(value).into_owned());
             }
@@ -161,6 +168,18 @@ mod tests {
             assert_eq!(parse_in(&[a, b]), expect, "split at {split}");
         }
         assert_eq!(parse_in(&[b"data:x\r", b"\r"])[0].data, b"x");
+    }
+
+    #[test]
+    fn over_long_ids_and_names_are_not_kept() {
+        let long = "x".repeat(MAX_FIELD + 1);
+        let mut p = Parser::new(1 << 20);
+        let mut out = Vec::new();
+        let text = format!("id: {long}\nevent: {long}\ndata: 1\n\nid: 7\ndata: 2\n\n");
+        p.feed(text.as_bytes(), &mut out).unwrap();
+        assert_eq!(out[0].id, None);
+        assert!(!out[0].is_message());
+        assert_eq!(out[1].id.as_deref(), Some("7"));
     }
 
     #[test]

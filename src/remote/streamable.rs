@@ -134,7 +134,9 @@ pub async fn exchange(
     if !stateless {
         take_session_id(link, &resp)?;
     }
-    if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
+    // a message without requests (notifications, answers) awaits no answer:
+    // its status is all there is to wait for, whatever body comes with it
+    if ids.is_empty() || status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
         return Ok(Outcome::Done);
     }
     match h::media_type(&resp).as_str() {
@@ -218,7 +220,13 @@ async fn read_answers(
             break;
         };
         attempt += 1;
-        tokio::time::sleep(cur.retry.unwrap_or(Duration::from_secs(1)).min(BACKOFF_CAP)).await;
+        let floor = Duration::from_millis(500);
+        tokio::time::sleep(
+            cur.retry
+                .map_or(Duration::from_secs(1), |r| r.max(floor))
+                .min(BACKOFF_CAP),
+        )
+        .await;
         result = match get(link, Some(&last)).await {
             Ok(r) if r.status().is_success() => pump(link, r, ids, &mut cur, awaited).await,
             Ok(r) => Err(status_failure(r.status(), &link.ep.origin)),
@@ -286,12 +294,18 @@ async fn get(link: &Link, last_id: Option<&str>) -> Result<Response, Failure> {
         .await
 }
 
+/// Consecutive client errors (4xx) after which the GET stream is given up.
+const GIVE_UP_AFTER_4XX: u32 = 3;
+
 /// The GET stream of session `generation`: server-initiated messages, kept
-/// open with capped exponential backoff until the session changes, the
-/// server says it has none (405), or `quit`.
+/// open with capped exponential backoff (never shorter than the server's
+/// `retry:`, which cannot shorten it) until the session changes, the server
+/// says it has none (404, 405), refuses it repeatedly (4xx), or `quit`.
 pub async fn listen(link: Arc<Link>, generation: u64, mut quit: watch::Receiver<bool>) {
     let mut cur = Cursor::default();
     let mut backoff = Duration::from_millis(500);
+    let mut refusals = 0;
+    let mut said = Said::default();
     loop {
         if *quit.borrow() || link.session().generation != generation {
             return;
@@ -302,24 +316,37 @@ pub async fn listen(link: Arc<Link>, generation: u64, mut quit: watch::Receiver<
             Ok(r) if r.status() == StatusCode::METHOD_NOT_ALLOWED => return,
             Ok(r) if r.status() == StatusCode::NOT_FOUND => return,
             Ok(r) if r.status().is_success() && h::media_type(&r) == "text/event-stream" => {
+                refusals = 0;
                 let end = tokio::select! {
                     e = pump(&link, r, &[], &mut cur, false) => e,
                     _ = quit.changed() => return,
                 };
                 if let Err(f) = end {
-                    link.say(&format!("{f}; reconnecting the event stream"));
+                    said.say(&link, &format!("{f}; reconnecting the event stream"));
                 }
                 if started.elapsed() > Duration::from_secs(5) {
                     backoff = Duration::from_millis(500);
                 }
             }
-            Ok(r) => link.say(&format!(
-                "{}; retrying the event stream",
-                status_failure(r.status(), &link.ep.origin)
-            )),
-            Err(f) => link.say(&format!("{f}; retrying the event stream")),
+            Ok(r) => {
+                let failure = status_failure(r.status(), &link.ep.origin);
+                if r.status().is_client_error() {
+                    refusals += 1;
+                    if refusals >= GIVE_UP_AFTER_4XX {
+                        link.say(&format!(
+                            "{failure}; giving up the event stream (server-initiated messages will not arrive)"
+                        ));
+                        return;
+                    }
+                }
+                said.say(&link, &format!("{failure}; retrying the event stream"));
+            }
+            Err(f) => said.say(&link, &format!("{f}; retrying the event stream")),
         }
-        let wait = cur.retry.unwrap_or(backoff).min(BACKOFF_CAP);
+        let wait = cur
+            .retry
+            .map_or(backoff, |r| r.max(backoff))
+            .min(BACKOFF_CAP);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = quit.changed() => return,
@@ -328,9 +355,24 @@ pub async fn listen(link: Arc<Link>, generation: u64, mut quit: watch::Receiver<
     }
 }
 
+/// Says a line on stderr unless it repeats the one said before.
+#[derive(Debug, Default)]
+struct Said(String);
+
+impl Said {
+    fn say(&mut self, link: &Link, line: &str) {
+        if self.0 != line {
+            link.say(line);
+            line.clone_into(&mut self.0);
+        }
+    }
+}
+
 /// Starts a new session from the kept `initialize` after session
-/// `lost` ended (once, however many requests saw the loss).
+/// `lost` ended (once, however many requests saw the loss: the others wait
+/// here until it is started).
 pub async fn renew(link: &Arc<Link>, lost: u64) -> Result<Option<u64>, Failure> {
+    let _renewing = link.renewal.lock().await;
     let s = link.session();
     if s.generation != lost {
         return Ok(None);
@@ -375,12 +417,16 @@ pub(super) fn with_id(msg: &[u8], id: &str) -> Result<Vec<u8>, Failure> {
 
 /// Ends the session on the server (DELETE), within `limit`.
 pub async fn end_session(link: &Link, limit: Duration) {
-    let s = link.session();
+    end_session_of(link, &link.session(), limit).await;
+}
+
+/// Ends session `s` on the server (DELETE), within `limit`.
+pub async fn end_session_of(link: &Link, s: &Session, limit: Duration) {
     if s.id.is_none() {
         return;
     }
     let mut hm = HeaderMap::new();
-    session_headers(&s, &mut hm);
+    session_headers(s, &mut hm);
     let del = link.http.send(Request {
         url: &link.ep.url,
         verb: Verb::Delete,

@@ -123,13 +123,14 @@ fn profile_pin(p: &Profile) -> Option<String> {
     }
 }
 
-/// `scheme://host[:port]` of a profile's url (no path or query: they may hold placeholders).
-fn url_origin(url: &str) -> &str {
-    let start = url.find("://").map_or(0, |p| p + 3);
-    let end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |p| start + p);
-    &url[..end]
+/// `scheme://host[:port]` of a profile's url (no user or password, path or
+/// query: they may hold credentials or placeholders).
+fn url_origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host}")
 }
 
 fn profile_row(config: &Config, p: &Profile, rotate: Option<Duration>) -> Row {
@@ -488,4 +489,18 @@ fn json_report(rows: &[Row]) -> String {
     let mut t = serde_json::to_string_pretty(&doc).unwrap_or_default();
     t.push('\n');
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_origin;
+
+    #[test]
+    fn a_profile_url_is_shown_as_its_origin_only() {
+        assert_eq!(
+            url_origin("https://me:hunter2@mcp.example.com:8443/mcp?key=%{K}"),
+            "https://mcp.example.com:8443"
+        );
+        assert_eq!(url_origin("http://127.0.0.1:9"), "http://127.0.0.1:9");
+    }
 }

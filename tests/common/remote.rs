@@ -194,6 +194,29 @@ pub enum Reply {
     Status(u16),
     /// Reads the request and never answers.
     Silent,
+    /// A scripted MCP server (see [`Script`]).
+    Mcp(Script),
+}
+
+/// How a scripted MCP server answers. `initialize` gets a result and a
+/// session id (unless `legacy`); other requests get an empty result.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    /// The status of a GET; with 200, `get_body` as an event stream.
+    pub get_status: u16,
+    pub get_body: String,
+    /// Keep the GET stream open after its body.
+    pub get_hold: bool,
+    /// Written to every held stream about every 200 ms.
+    pub trickle: String,
+    /// Answer a notification's POST with an event stream that stays open.
+    pub notify_hold: bool,
+    /// Every POST gets 202 (answers would come on the GET stream).
+    pub legacy: bool,
+    /// Forget the first session: a `tools/call` in it gets 404. Session ids
+    /// are `scripted-N` for the Nth `initialize`; a request without the
+    /// current one gets 400.
+    pub forget_first_session: bool,
 }
 
 /// A loopback HTTP listener that records every request head it receives.
@@ -212,9 +235,19 @@ impl Canned {
         let log = seen.clone();
         std::thread::spawn(move || {
             let start = Instant::now();
-            let mut held = Vec::new();
+            let mut held: Vec<TcpStream> = Vec::new();
             let mut served = 0;
+            let mut trickled = Instant::now();
             while served < 32 && start.elapsed() < Duration::from_secs(60) {
+                if let Reply::Mcp(script) = &reply
+                    && !script.trickle.is_empty()
+                    && trickled.elapsed() > Duration::from_millis(200)
+                {
+                    trickled = Instant::now();
+                    for s in &mut held {
+                        let _ = s.write_all(script.trickle.as_bytes());
+                    }
+                }
                 match listener.accept() {
                     Ok((s, _)) => {
                         served += 1;
@@ -277,6 +310,14 @@ fn answer(mut s: TcpStream, reply: &Reply, log: &Mutex<Vec<String>>) -> Option<T
     }
     let response = match reply {
         Reply::Silent => return Some(s),
+        Reply::Mcp(script) => {
+            let inits = log.lock().map_or(0, |l| {
+                l.iter()
+                    .filter(|r| r.contains(r#""method":"initialize""#))
+                    .count()
+            });
+            return scripted(s, script, &head, &buf[head_end..], inits);
+        }
         Reply::Redirect(to) => format!(
             "HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         ),
@@ -285,5 +326,70 @@ fn answer(mut s: TcpStream, reply: &Reply, log: &Mutex<Vec<String>>) -> Option<T
         }
     };
     let _ = s.write_all(response.as_bytes());
+    None
+}
+
+/// A scripted MCP server's answer to one request; a held stream is returned.
+fn scripted(
+    mut s: TcpStream,
+    script: &Script,
+    head: &str,
+    body: &[u8],
+    inits: usize,
+) -> Option<TcpStream> {
+    let close = "Content-Length: 0\r\nConnection: close\r\n\r\n";
+    let stream =
+        "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+    if head.starts_with("GET") {
+        if script.get_status != 200 {
+            let _ = write!(s, "HTTP/1.1 {} X\r\n{close}", script.get_status);
+            return None;
+        }
+        let _ = write!(s, "HTTP/1.1 200 OK\r\n{stream}{}", script.get_body);
+        return script.get_hold.then_some(s);
+    }
+    if !head.starts_with("POST") || script.legacy {
+        let _ = write!(s, "HTTP/1.1 202 Accepted\r\n{close}");
+        return None;
+    }
+    let msg: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let Some(id) = msg.get("id").filter(|_| msg.get("method").is_some()) else {
+        if script.notify_hold {
+            let _ = write!(s, "HTTP/1.1 200 OK\r\n{stream}: keep-alive\n\n");
+            return Some(s);
+        }
+        let _ = write!(s, "HTTP/1.1 202 Accepted\r\n{close}");
+        return None;
+    };
+    let session = format!("scripted-{inits}");
+    if script.forget_first_session && msg["method"] != "initialize" {
+        let sent = head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("mcp-session-id")
+                .then(|| v.trim().to_string())
+        });
+        let status = match sent.as_deref() {
+            Some("scripted-1") if msg["method"] == "tools/call" => Some(404),
+            Some(v) if v == session => None,
+            _ => Some(400),
+        };
+        if let Some(code) = status {
+            let _ = write!(s, "HTTP/1.1 {code} X\r\n{close}");
+            return None;
+        }
+    }
+    let result = if msg["method"] == "initialize" {
+        serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {},
+            "serverInfo": {"name": "scripted", "version": "1"}})
+    } else {
+        serde_json::json!({})
+    };
+    let answer = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string();
+    let _ = write!(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: {session}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
     None
 }
