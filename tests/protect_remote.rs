@@ -829,6 +829,42 @@ fn header_text_survives_the_quoting_of_every_format() {
     );
 }
 
+/// A Codex header table written above its own entry's header: the entry
+/// becomes a connect entry and restore gives back the exact bytes (the
+/// blank line before the table lies outside the entry and stays).
+#[test]
+fn a_codex_header_table_above_its_entry_restores_exactly() {
+    let s = Setup::new();
+    let t = "Vb7Nq2Xw9Lk4Rz8Tp3Mc6Yh1Jd5F";
+    let text = format!(
+        "[mcp_servers.a]\ncommand=\"z\"\n\n[mcp_servers.x.http_headers]\nAuthorization=\"Bearer {t}\"\n\
+         [mcp_servers.x]\nurl=\"https://example.com/mcp\"\n"
+    );
+    s.put(".codex/config.toml", &text);
+    let path = s.file(".codex/config.toml");
+    let run = s.run("protect", &["--apply"], &[t]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let x = server("codex", &path, "x");
+    assert_eq!(
+        args(&x),
+        [
+            "connect",
+            "https://example.com/mcp",
+            "AUTHORIZATION=local://codex/x/AUTHORIZATION",
+            "--header=Authorization: Bearer %{AUTHORIZATION}",
+        ]
+    );
+    let now = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        now.starts_with("[mcp_servers.a]\ncommand=\"z\"\n\n[mcp_servers.x]\n"),
+        "{now}"
+    );
+    s.assert_no_plaintext_anywhere(&[t]);
+    let run = s.run("restore", &["--apply"], &[t]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
 /// Headers connect refuses at every start (one it sets itself, a name that is
 /// not an HTTP token, one holding `:`) refuse their entry with connect's
 /// reason; the entry stays byte for byte and its neighbour is protected.
