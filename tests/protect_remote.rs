@@ -829,6 +829,34 @@ fn header_text_survives_the_quoting_of_every_format() {
     );
 }
 
+/// inventory reads a connect entry's references as connect does: an
+/// option's value is no reference, and one bad reference is reported
+/// without hiding the others.
+#[test]
+fn inventory_reads_connect_references_as_connect_does() {
+    let s = Setup::new();
+    let text = serde_json::to_string_pretty(&serde_json::json!({"mcpServers": {"api": {
+        "command": warden(),
+        "args": ["connect", "https://mcp.example.com/mcp", "--name", "DECOY=local://decoy/x",
+                 "TOKEN=local://cursor/api/TOKEN", "BAD=nosuch://x/y",
+                 "--header=Authorization: Bearer %{TOKEN}"]}}}))
+    .unwrap();
+    s.put(".cursor/mcp.json", &text);
+    let inv = s.run("inventory", &[], &[]);
+    assert!(
+        inv.stdout.contains("TOKEN = local://cursor/api/TOKEN"),
+        "{}\n{}",
+        inv.stdout,
+        inv.stderr
+    );
+    assert!(!inv.stdout.contains("DECOY"), "{}", inv.stdout);
+    assert!(
+        inv.stderr.contains("api: connect's BAD is not a reference"),
+        "{}",
+        inv.stderr
+    );
+}
+
 /// A Codex header table written above its own entry's header: the entry
 /// becomes a connect entry and restore gives back the exact bytes (the
 /// blank line before the table lies outside the entry and stays).
