@@ -746,6 +746,12 @@ fn codex_header_tables_and_bearer_tokens_become_connect_entries() {
             "--header=X-Team: platform",
         ]
     );
+    assert_connect_parses("codex api", &warden(), &args(&api));
+    assert_connect_parses(
+        "codex tok",
+        &warden(),
+        &args(&server("codex", &path, "tok")),
+    );
     let now = std::fs::read_to_string(&path).unwrap();
     assert!(!now.contains("[mcp_servers.api.http_headers]"), "{now}");
     assert_eq!(
@@ -882,6 +888,7 @@ fn a_codex_header_table_above_its_entry_restores_exactly() {
             "--header=Authorization: Bearer %{AUTHORIZATION}",
         ]
     );
+    assert_connect_parses("codex x", &warden(), &args(&x));
     let now = std::fs::read_to_string(&path).unwrap();
     assert!(
         now.starts_with("[mcp_servers.a]\ncommand=\"z\"\n\n[mcp_servers.x]\n"),
