@@ -926,7 +926,7 @@ fn headers_connect_would_refuse_keep_their_entry_as_it_is() {
         ),
     ];
     let text = format!(
-        "{{\n  \"mcpServers\": {{\n    {},\n    \"ok\": {{ \"url\": \"https://mcp.example.com/mcp\", \"headers\": {{ \"Authorization\": \"Bearer {CANARY}\" }} }}\n  }}\n}}\n",
+        "{{\n  \"mcpServers\": {{\n    {},\n    \"ok\": {{ \"url\": \"https://mcp.example.com/mcp\", \"headers\": {{ \"Authorization\": \"Bearer {CANARY}\", \"-X-Flag\": \"--no-audit\" }} }}\n  }}\n}}\n",
         entries.join(",\n    ")
     );
     s.put(".cursor/mcp.json", &text);
@@ -952,6 +952,14 @@ fn headers_connect_would_refuse_keep_their_entry_as_it_is() {
     }
     let ok = server("cursor", &path, "ok");
     assert_eq!(ok.command.as_ref().map(|c| c.value.clone()), Some(warden()));
+    // A value that looks like an option stays inside its `--header=` argument.
+    assert!(
+        args(&ok)
+            .iter()
+            .any(|a| a == "--header=-X-Flag: --no-audit"),
+        "{:?}",
+        args(&ok)
+    );
     assert_connect_parses("ok", &warden(), &args(&ok));
     s.assert_stored("cursor/ok/AUTHORIZATION", CANARY);
     s.run("restore", &["--apply"], &h);
