@@ -505,7 +505,7 @@ pub struct HeadersArgs {
 backend (--to), read it back and compare, then rewrite the entry so the server starts through \
 `mcp-warden run VAR=REF ... -- <original command>`; a secret passed as an argument is placed back at \
 launch with --expand-args (%{VAR}). A remote server (a URL with a secret header or a secret in \
-the URL) becomes a stdio entry starting `mcp-warden connect URL VAR=REF... -H 'Name: ...%{VAR}...'` \
+the URL) becomes a stdio entry starting `mcp-warden connect URL VAR=REF... --header='Name: ...%{VAR}...'` \
 in the client's own stdio shape, and so does an mcp-remote, supergateway or mcp-proxy bridge whose \
 command line is fully understood (others keep `run`; mcp-remote's --header gets `${VAR}` from the \
 environment where the client passes it through). With --remote-style headers-helper a Claude Code \

@@ -216,10 +216,8 @@ fn apply_rewrites_every_format_and_restore_gives_back_the_exact_bytes() {
             "connect",
             "https://mcp.internal.example.com/mcp",
             "AUTHORIZATION=local://claude-code/internal-api/AUTHORIZATION",
-            "-H",
-            "Authorization: Bearer %{AUTHORIZATION}",
-            "-H",
-            "X-Team: platform"
+            "--header=Authorization: Bearer %{AUTHORIZATION}",
+            "--header=X-Team: platform"
         ]
     );
     assert!(

@@ -171,6 +171,28 @@ fn args(s: &Server) -> Vec<String> {
     s.args.iter().map(|a| a.value.clone()).collect()
 }
 
+/// `command args` read by mcp-warden's own command-line parser and turned
+/// into connect's plan (header parsing, references, URL policy): what every
+/// start of the entry will do before it reaches the network.
+fn assert_connect_parses(what: &str, command: &str, args: &[String]) {
+    use clap::Parser;
+    use mcp_warden::cli::{Cli, Command};
+    let line = std::iter::once(command.to_string()).chain(args.iter().cloned());
+    let cli = Cli::try_parse_from(line).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let Command::Connect(a) = cli.command else {
+        panic!("{what}: not a connect command line: {args:?}");
+    };
+    let plan = mcp_warden::verbs::connect::plan(a)
+        .unwrap_or_else(|e| panic!("{what}: connect refuses {args:?}: {e}"));
+    let headers = args.iter().filter(|a| a.starts_with("--header=")).count();
+    assert_eq!(plan.headers.len(), headers, "{what}: {args:?}");
+    assert_eq!(
+        plan.requests.len(),
+        args.iter().filter(|a| a.contains("=local://")).count(),
+        "{what}"
+    );
+}
+
 /// The connect arguments protect writes for an entry of `client` named `api`.
 fn connect_args(client: &str, extra_headers: &[&str], sse: bool) -> Vec<String> {
     let mut v = vec![
@@ -178,12 +200,10 @@ fn connect_args(client: &str, extra_headers: &[&str], sse: bool) -> Vec<String> 
         URL_TEMPLATE.to_string(),
         format!("TOKEN=local://{client}/api/TOKEN"),
         format!("AUTHORIZATION=local://{client}/api/AUTHORIZATION"),
-        "-H".to_string(),
-        "Authorization: Bearer %{AUTHORIZATION}".to_string(),
+        "--header=Authorization: Bearer %{AUTHORIZATION}".to_string(),
     ];
     for h in extra_headers {
-        v.push("-H".to_string());
-        v.push((*h).to_string());
+        v.push(format!("--header={h}"));
     }
     if sse {
         v.extend(["--transport".to_string(), "sse".to_string()]);
@@ -460,6 +480,7 @@ fn remote_entries_of_every_client_become_connect_entries_and_restore_exactly() {
             "{}",
             c.client
         );
+        assert_connect_parses(c.client, &warden(), &args(&e));
         if c.client == "opencode" {
             let at = e.command.as_ref().map(|c| c.pointer.as_str());
             assert_eq!(at, Some("/mcp/api/command/0"), "opencode: one argv array");
@@ -607,10 +628,8 @@ fn header_bridges_become_connect_entries() {
             "connect",
             "https://mcp.example.com/sse",
             "AUTHORIZATION=local://claude-desktop/remote/AUTHORIZATION",
-            "-H",
-            "Authorization: Bearer %{AUTHORIZATION}",
-            "-H",
-            "X-Team: 50%%{off}",
+            "--header=Authorization: Bearer %{AUTHORIZATION}",
+            "--header=X-Team: 50%%{off}",
         ]
     );
     assert_eq!(
@@ -619,8 +638,7 @@ fn header_bridges_become_connect_entries() {
             "connect",
             "https://mcp.example.com/sse",
             "AUTHORIZATION=local://claude-desktop/gateway/AUTHORIZATION",
-            "-H",
-            "Authorization: Bearer %{AUTHORIZATION}",
+            "--header=Authorization: Bearer %{AUTHORIZATION}",
             "--transport",
             "sse",
         ]
@@ -631,10 +649,12 @@ fn header_bridges_become_connect_entries() {
             "connect",
             "https://mcp.example.com/mcp",
             "X_API_KEY=local://claude-desktop/proxy/X_API_KEY",
-            "-H",
-            "X-Api-Key: %{X_API_KEY}",
+            "--header=X-Api-Key: %{X_API_KEY}",
         ]
     );
+    for name in ["remote", "gateway", "proxy"] {
+        assert_connect_parses(name, &w, &args(&get(name)));
+    }
     let other = args(&get("other"));
     assert_eq!(other[0], "run", "{other:?}");
     assert!(other.iter().any(|a| a.contains("mcp-remote")), "{other:?}");
@@ -656,7 +676,7 @@ fn an_entry_connect_cannot_carry_never_blocks_its_neighbours() {
   "mcpServers": {{
     "plain-http": {{ "url": "http://mcp.example.com/mcp", "headers": {{ "Authorization": "Bearer {h}" }} }},
     "from-env": {{ "url": "https://mcp.example.com/mcp", "headers": {{ "Authorization": "Bearer {CANARY}", "X-User": "${{env:USER}}" }} }},
-    "ok": {{ "url": "https://mcp.example.com/mcp", "headers": {{ "X-Api-Key": "{URL_TOKEN}", "Accept": "a/b \"q\" \\ é" }} }}
+    "ok": {{ "url": "https://mcp.example.com/mcp", "headers": {{ "X-Api-Key": "{URL_TOKEN}", "X-Note": "a/b \"q\" \\ é" }} }}
   }}
 }}
 "#
@@ -689,12 +709,11 @@ fn an_entry_connect_cannot_carry_never_blocks_its_neighbours() {
             "connect",
             "https://mcp.example.com/mcp",
             "X_API_KEY=local://cursor/ok/X_API_KEY",
-            "-H",
-            "X-Api-Key: %{X_API_KEY}",
-            "-H",
-            "Accept: a/b \"q\" \\ é",
+            "--header=X-Api-Key: %{X_API_KEY}",
+            "--header=X-Note: a/b \"q\" \\ é",
         ]
     );
+    assert_connect_parses("ok", &warden(), &args(&ok));
     s.assert_stored("cursor/ok/X_API_KEY", URL_TOKEN);
     s.run("restore", &["--apply"], &secrets);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
@@ -723,11 +742,15 @@ fn codex_header_tables_and_bearer_tokens_become_connect_entries() {
             "connect",
             "https://mcp.example.com/mcp",
             "AUTHORIZATION=local://codex/api/AUTHORIZATION",
-            "-H",
-            "Authorization: Bearer %{AUTHORIZATION}",
-            "-H",
-            "X-Team: platform",
+            "--header=Authorization: Bearer %{AUTHORIZATION}",
+            "--header=X-Team: platform",
         ]
+    );
+    assert_connect_parses("codex api", &warden(), &args(&api));
+    assert_connect_parses(
+        "codex tok",
+        &warden(),
+        &args(&server("codex", &path, "tok")),
     );
     let now = std::fs::read_to_string(&path).unwrap();
     assert!(!now.contains("[mcp_servers.api.http_headers]"), "{now}");
@@ -737,8 +760,7 @@ fn codex_header_tables_and_bearer_tokens_become_connect_entries() {
             "connect",
             "https://other.example.com/mcp",
             "AUTHORIZATION=local://codex/tok/AUTHORIZATION",
-            "-H",
-            "Authorization: Bearer %{AUTHORIZATION}",
+            "--header=Authorization: Bearer %{AUTHORIZATION}",
         ]
     );
     s.assert_stored("codex/tok/AUTHORIZATION", t);
@@ -761,20 +783,20 @@ fn codex_header_tables_and_bearer_tokens_become_connect_entries() {
 fn header_text_survives_the_quoting_of_every_format() {
     let s = Setup::new();
     let odd = r#"a "q" \ %{x} é: #x"#;
-    let want = r#"Accept: a "q" \ %%{x} é: #x"#;
+    let want = r#"--header=X-Note: a "q" \ %%{x} é: #x"#;
     let codex = format!(
         "[mcp_servers.api]\nurl = \"https://mcp.example.com/mcp\"\n\
-         http_headers = {{ X-Api-Key = \"{URL_TOKEN}\", Accept = '{odd}' }}\n"
+         http_headers = {{ X-Api-Key = \"{URL_TOKEN}\", X-Note = '{odd}' }}\n"
     );
     s.put(".codex/config.toml", &codex);
     let goose = format!(
         "extensions:\n  api:\n    type: streamable_http\n    uri: https://mcp.example.com/mcp\n    headers:\n      \
-         X-Api-Key: {URL_TOKEN}\n      Accept: '{odd}'\n"
+         X-Api-Key: {URL_TOKEN}\n      X-Note: '{odd}'\n"
     );
     s.put(".config/goose/config.yaml", &goose);
     let cursor = serde_json::to_string_pretty(&serde_json::json!({"mcpServers": {"api": {
         "url": "https://mcp.example.com/mcp",
-        "headers": {"X-Api-Key": URL_TOKEN, "Accept": odd}}}}))
+        "headers": {"X-Api-Key": URL_TOKEN, "X-Note": odd}}}}))
     .unwrap();
     s.put(".cursor/mcp.json", &cursor);
     let run = s.run("protect", &["--apply"], &[URL_TOKEN]);
@@ -785,14 +807,15 @@ fn header_text_survives_the_quoting_of_every_format() {
         ("cursor", ".cursor/mcp.json"),
     ] {
         let a = args(&server(client, &s.file(rel), "api"));
+        assert_connect_parses(client, &warden(), &a);
         // serde_json writes keys sorted: the order is each file's own.
         assert!(a.iter().any(|x| x == want), "{client}: {a:?}");
         assert!(
-            a.iter().any(|x| x == "X-Api-Key: %{X_API_KEY}"),
+            a.iter().any(|x| x == "--header=X-Api-Key: %{X_API_KEY}"),
             "{client}: {a:?}"
         );
         assert_eq!(
-            a.iter().filter(|x| *x == "-H").count(),
+            a.iter().filter(|x| x.starts_with("--header=")).count(),
             2,
             "{client}: {a:?}"
         );
@@ -810,6 +833,169 @@ fn header_text_survives_the_quoting_of_every_format() {
         std::fs::read_to_string(s.file(".cursor/mcp.json")).unwrap(),
         cursor
     );
+}
+
+/// inventory reads a connect entry's references as connect does: an
+/// option's value is no reference, and one bad reference is reported
+/// without hiding the others.
+#[test]
+fn inventory_reads_connect_references_as_connect_does() {
+    let s = Setup::new();
+    let text = serde_json::to_string_pretty(&serde_json::json!({"mcpServers": {"api": {
+        "command": warden(),
+        "args": ["connect", "https://mcp.example.com/mcp", "--name", "DECOY=local://decoy/x",
+                 "TOKEN=local://cursor/api/TOKEN", "BAD=nosuch://x/y",
+                 "--header=Authorization: Bearer %{TOKEN}"]}}}))
+    .unwrap();
+    s.put(".cursor/mcp.json", &text);
+    let inv = s.run("inventory", &[], &[]);
+    assert!(
+        inv.stdout.contains("TOKEN = local://cursor/api/TOKEN"),
+        "{}\n{}",
+        inv.stdout,
+        inv.stderr
+    );
+    assert!(!inv.stdout.contains("DECOY"), "{}", inv.stdout);
+    assert!(
+        inv.stderr.contains("api: connect's BAD is not a reference"),
+        "{}",
+        inv.stderr
+    );
+}
+
+/// A Codex header table written above its own entry's header: the entry
+/// becomes a connect entry and restore gives back the exact bytes (the
+/// blank line before the table lies outside the entry and stays).
+#[test]
+fn a_codex_header_table_above_its_entry_restores_exactly() {
+    let s = Setup::new();
+    let t = "Vb7Nq2Xw9Lk4Rz8Tp3Mc6Yh1Jd5F";
+    let text = format!(
+        "[mcp_servers.a]\ncommand=\"z\"\n\n[mcp_servers.x.http_headers]\nAuthorization=\"Bearer {t}\"\n\
+         [mcp_servers.x]\nurl=\"https://example.com/mcp\"\n"
+    );
+    s.put(".codex/config.toml", &text);
+    let path = s.file(".codex/config.toml");
+    let run = s.run("protect", &["--apply"], &[t]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let x = server("codex", &path, "x");
+    assert_eq!(
+        args(&x),
+        [
+            "connect",
+            "https://example.com/mcp",
+            "AUTHORIZATION=local://codex/x/AUTHORIZATION",
+            "--header=Authorization: Bearer %{AUTHORIZATION}",
+        ]
+    );
+    assert_connect_parses("codex x", &warden(), &args(&x));
+    let now = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        now.starts_with("[mcp_servers.a]\ncommand=\"z\"\n\n[mcp_servers.x]\n"),
+        "{now}"
+    );
+    s.assert_no_plaintext_anywhere(&[t]);
+    let run = s.run("restore", &["--apply"], &[t]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+/// Headers connect refuses at every start (one it sets itself, a name that is
+/// not an HTTP token, one holding `:`) refuse their entry with connect's
+/// reason; the entry stays byte for byte and its neighbour is protected.
+#[test]
+fn headers_connect_would_refuse_keep_their_entry_as_it_is() {
+    let s = Setup::new();
+    let h = [
+        "P4nVx8QzR2mLk7TwC9bYd3Hf6Js1",
+        "Wq5Ne2Lr8Xk3Tz7Vb4Mc9Ys6Dh1G",
+        "Gt3Hy8Uj2Ik7Ol4Pz9Xc6Vb1Nm5Q",
+    ];
+    let entries = [
+        format!(
+            r#""accept": {{ "url": "https://mcp.example.com/mcp", "headers": {{ "Accept": "application/json", "Authorization": "Bearer {}" }} }}"#,
+            h[0]
+        ),
+        format!(
+            r#""space": {{ "url": "https://mcp.example.com/mcp", "headers": {{ "X Bad": "1", "Authorization": "Bearer {}" }} }}"#,
+            h[1]
+        ),
+        format!(
+            r#""colon": {{ "url": "https://mcp.example.com/mcp", "headers": {{ "X-A:B": "1", "Authorization": "Bearer {}" }} }}"#,
+            h[2]
+        ),
+    ];
+    let text = format!(
+        "{{\n  \"mcpServers\": {{\n    {},\n    \"ok\": {{ \"url\": \"https://mcp.example.com/mcp\", \"headers\": {{ \"Authorization\": \"Bearer {CANARY}\", \"-X-Flag\": \"--no-audit\" }} }}\n  }}\n}}\n",
+        entries.join(",\n    ")
+    );
+    s.put(".cursor/mcp.json", &text);
+    let run = s.run("protect", &["--apply"], &h);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (name, why) in [
+        ("accept", "mcp-warden sets this header itself"),
+        ("space", "not a valid HTTP token"),
+        ("colon", "not a valid HTTP token"),
+    ] {
+        assert!(
+            run.stderr.lines().any(|l| l
+                .contains(&format!("{name}: header Authorization: not protected"))
+                && l.contains(why)),
+            "{name}: {}",
+            run.stderr
+        );
+    }
+    let path = s.file(".cursor/mcp.json");
+    let now = std::fs::read_to_string(&path).unwrap();
+    for e in &entries {
+        assert!(now.contains(e.as_str()), "{e} changed:\n{now}");
+    }
+    let ok = server("cursor", &path, "ok");
+    assert_eq!(ok.command.as_ref().map(|c| c.value.clone()), Some(warden()));
+    // A value that looks like an option stays inside its `--header=` argument.
+    assert!(
+        args(&ok)
+            .iter()
+            .any(|a| a == "--header=-X-Flag: --no-audit"),
+        "{:?}",
+        args(&ok)
+    );
+    assert_connect_parses("ok", &warden(), &args(&ok));
+    s.assert_stored("cursor/ok/AUTHORIZATION", CANARY);
+    s.run("restore", &["--apply"], &h);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+/// A bridge's URL secret that connect would percent-encode again (`%2F`,
+/// `+`) must reach the server as written: such an entry keeps its bridge
+/// under `run`, which passes the argument through unchanged.
+#[test]
+fn a_bridge_url_secret_connect_would_re_encode_is_not_moved_to_connect() {
+    let s = Setup::new();
+    let key = "Zk3pQ9vX2mLr%2F8TfW+Qa7bN4cYd";
+    let desktop = ".config/Claude/claude_desktop_config.json";
+    let text = serde_json::to_string_pretty(&serde_json::json!({"mcpServers": {
+        "remote": {"command": "npx", "args": ["-y", "mcp-remote@0.1.18",
+                   format!("https://mcp.example.com/sse?key={key}")]}
+    }}))
+    .unwrap();
+    s.put(desktop, &text);
+    assert!(s.findings() >= 1, "the fixture plants a finding");
+    let run = s.run("protect", &["--apply"], &[key]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let path = s.file(desktop);
+    let remote = server("claude-desktop", &path, "remote");
+    let a = args(&remote);
+    assert_ne!(a.first().map(String::as_str), Some("connect"), "{a:?}");
+    assert!(a.iter().any(|x| x.contains("mcp-remote")), "{a:?}");
+    // What the bridge receives is the stored value put back where it was.
+    let stored: Vec<&String> = a.iter().filter(|x| x.contains("=local://")).collect();
+    assert_eq!(stored.len(), 1, "{a:?}");
+    let reference = stored[0].split_once("=local://").unwrap().1;
+    s.assert_stored(reference, key);
+    s.assert_no_plaintext_anywhere(&[key]);
+    s.run("restore", &["--apply"], &[key]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 }
 
 /// End to end: a remote entry protect rewrote starts, and `connect` reaches

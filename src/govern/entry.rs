@@ -5,8 +5,9 @@
 //! arguments of `mcp-warden connect`.
 //!
 //! Owns finding the wrapper's own arguments in an entry and turning them
-//! into requests; reading `run`'s options is the caller's (`parse_run`, the
-//! same command-line definitions `run` uses, so the two never disagree).
+//! into requests; reading `run`'s and `connect`'s options is the caller's
+//! ([`Parsers`], the same command-line definitions the verbs use, so the
+//! two never disagree).
 //! Reads the entry only: never resolves a reference.
 
 use super::assign::{requests, vault_scheme};
@@ -32,16 +33,38 @@ pub struct RunOptions {
 /// `run` would refuse them.
 pub type RunParser<'a> = &'a dyn Fn(&[&str]) -> Option<RunOptions>;
 
+/// Reads `connect`'s arguments (after `connect`) as its command line does
+/// and gives its `NAME=REF` arguments; `None` when connect would refuse them.
+pub type ConnectParser<'a> = &'a dyn Fn(&[&str]) -> Option<Vec<String>>;
+
+/// How the caller reads the wrappers' command lines (the CLI's own definitions).
+#[derive(Clone, Copy)]
+pub struct Parsers<'a> {
+    pub run: RunParser<'a>,
+    pub connect: ConnectParser<'a>,
+}
+
+/// What an entry names: the references, and why an argument that should
+/// name one does not (never a value: variable names and positions only).
+#[derive(Debug, Default)]
+pub struct EntryReferences {
+    pub requests: Vec<Request>,
+    pub problems: Vec<String>,
+}
+
 /// The references an entry's `mcp-warden run` (or mcp-secret-wrapper, or
-/// `mcp-warden headers`) invocation names; `parse_run` reads the wrapper's
-/// own arguments (before `--`) as `run`'s command line would.
-pub fn references(server: &Server, parse_run: RunParser<'_>) -> Vec<Request> {
+/// `mcp-warden connect`, or `mcp-warden headers`) invocation names;
+/// `parsers` read the wrapper's own arguments as its command line would.
+pub fn references(server: &Server, parsers: Parsers<'_>) -> EntryReferences {
     let argv = posture::argv(server);
     let mut out = Vec::new();
+    let mut problems = Vec::new();
     if runner::program_name(argv.first().copied().unwrap_or_default()) == "mcp-warden"
         && argv.get(1) == Some(&"connect")
     {
-        out.extend(connect_references(&argv[2..]));
+        let found = connect_references(&argv[2..], parsers.connect);
+        out.extend(found.requests);
+        problems.extend(found.problems);
     } else if let Some(w) = runner::wrapper(&argv)
         && matches!(w.name, "mcp-warden" | "mcp-secret-wrapper")
     {
@@ -62,7 +85,7 @@ pub fn references(server: &Server, parse_run: RunParser<'_>) -> Vec<Request> {
                 .find(|(n, _)| n == k)
                 .map(|(_, v)| v.value.clone())
         };
-        out.extend(run_references(&ours, parse_run, &env_of));
+        out.extend(run_references(&ours, parsers.run, &env_of));
     }
     if let Some(h) = &server.headers_helper
         && h.value.contains("mcp-warden")
@@ -79,26 +102,46 @@ pub fn references(server: &Server, parse_run: RunParser<'_>) -> Vec<Request> {
             out.extend(reqs);
         }
     }
-    out
+    EntryReferences {
+        requests: out,
+        problems,
+    }
 }
 
-/// The `NAME=REF` arguments of `mcp-warden connect URL NAME=REF... [options]`:
-/// every argument that is a variable name, `=`, and a reference (header
-/// lines and option values are neither).
-fn connect_references(args: &[&str]) -> Vec<Request> {
-    let is_name = |n: &str| {
-        n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+/// The `NAME=REF` arguments of `mcp-warden connect URL NAME=REF... [options]`
+/// as connect reads them (option values are not assignments); each one is
+/// read on its own, so one bad reference does not hide the others.
+fn connect_references(args: &[&str], parse: ConnectParser<'_>) -> EntryReferences {
+    let mut found = EntryReferences::default();
+    let Some(assignments) = parse(args) else {
+        found
+            .problems
+            .push("connect would refuse its command line; no reference is read from it".into());
+        return found;
     };
-    let assignments: Vec<String> = args
-        .iter()
-        .filter(|a| {
-            a.split_once('=')
-                .is_some_and(|(n, r)| is_name(n) && r.contains("://"))
-        })
-        .map(|a| (*a).to_string())
-        .collect();
-    requests(&assignments, Scheme::Local).unwrap_or_default()
+    for (n, a) in assignments.iter().enumerate() {
+        match requests(std::slice::from_ref(a), Scheme::Local) {
+            Ok(reqs) => found.requests.extend(reqs),
+            Err(_) => {
+                // The text may be a pasted value: name the variable only.
+                let name = a.split_once('=').map_or("", |(n, _)| n);
+                let shown = if is_var_name(name) {
+                    name.to_string()
+                } else {
+                    format!("argument {}", n + 1)
+                };
+                found.problems.push(format!(
+                    "connect's {shown} is not a reference mcp-warden can read"
+                ));
+            }
+        }
+    }
+    found
+}
+
+fn is_var_name(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// `run`'s options, read by `parse_run`; the entry's own `VAULT_*` env

@@ -284,7 +284,46 @@ fn check(facts: &FileFacts<'_>, new: &[u8], candidates: &[&Candidate]) -> Vec<(u
                 i,
                 "the rewritten entry would still hold a plaintext secret".into(),
             ));
+        } else if let Err(why) = restores_exactly(facts, new, candidates, i) {
+            out.push((i, why));
         }
     }
     out
+}
+
+/// Restore run now, on `new`, for candidate `i`: its entry's text put back
+/// where the entry now is must give the file as the other candidates alone
+/// would make it, byte for byte (a TOML table above its parent, a blank
+/// line left outside the entry, ... would otherwise restore inexactly).
+fn restores_exactly(
+    facts: &FileFacts<'_>,
+    new: &[u8],
+    candidates: &[&Candidate],
+    i: usize,
+) -> Result<(), String> {
+    let format = facts.location.format;
+    let pointer = &candidates[i].entry.pointer;
+    let inexact = || "restore could not give back the entry's exact bytes".to_string();
+    let before = entry_text(format, facts.original, pointer).map_err(|_| inexact())?;
+    let span = super::entry::entry_span(format, new, pointer).map_err(|_| inexact())?;
+    let mut restored = Vec::with_capacity(new.len() + before.len());
+    restored.extend_from_slice(&new[..span.start]);
+    restored.extend_from_slice(before.as_bytes());
+    restored.extend_from_slice(&new[span.end..]);
+    let others: Vec<&Candidate> = candidates
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i)
+        .map(|(_, c)| *c)
+        .collect();
+    let expected = if others.is_empty() {
+        facts.original.to_vec()
+    } else {
+        try_rewrite(facts, &others)?
+    };
+    if restored == expected {
+        Ok(())
+    } else {
+        Err(inexact())
+    }
 }

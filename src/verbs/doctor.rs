@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{Error, block_on_backends, discover, parse_duration, run_options};
+use super::{Error, block_on_backends, discover, entry_parsers, parse_duration};
 use crate::backend::local::LocalBackend;
 use crate::backend::local::key::KeyLocation;
 use crate::backend::{ErrorKind, Registry};
@@ -213,8 +213,16 @@ fn config_checks(found: &Found, out: &mut Vec<Check>) -> Vec<(String, SecretRef)
             );
         }
         for s in &cfg.servers {
-            for r in entry::references(s, &run_options) {
+            let found = entry::references(s, entry_parsers());
+            for r in found.requests {
                 refs.push((format!("{shown}: {} {}", s.name, r.var), r.reference));
+            }
+            for p in found.problems {
+                out.push(check(
+                    Status::Warn,
+                    "references",
+                    format!("{shown}: {}: {p}", s.name),
+                ));
             }
         }
     }

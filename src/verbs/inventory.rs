@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use super::{Error, block_on_backends, discover, parse_duration, run_options};
+use super::{Error, block_on_backends, discover, entry_parsers, parse_duration};
 use crate::backend::{Registry, SecretInfo};
 use crate::cli::{FailOn, InventoryArgs, InventoryFormat};
 use crate::clients::read::parse;
@@ -203,7 +203,15 @@ fn rows_of(
         .map(|s| {
             let findings = server_findings(s);
             let profile = started_profile(s, config);
-            let mut refs = entry::references(s, &run_options);
+            let found = entry::references(s, entry_parsers());
+            for p in &found.problems {
+                eprintln!(
+                    "mcp-warden: {}: {}: {p}",
+                    display_path(&location.path, None),
+                    s.name
+                );
+            }
+            let mut refs = found.requests;
             if let Some(p) = profile {
                 refs.extend(p.references());
             }

@@ -247,6 +247,29 @@ pub fn run_options(ours: &[&str]) -> Option<crate::govern::entry::RunOptions> {
     })
 }
 
+/// `connect`'s arguments (after `connect`) read with its own clap
+/// definitions: its `NAME=REF` arguments, or `None` when connect would
+/// refuse the command line.
+pub fn connect_assignments(args: &[&str]) -> Option<Vec<String>> {
+    use clap::Parser;
+    let line = ["mcp-warden", "connect"]
+        .into_iter()
+        .chain(args.iter().copied());
+    match crate::cli::Cli::try_parse_from(line).ok()?.command {
+        crate::cli::Command::Connect(a) => Some(a.assignments),
+        _ => None,
+    }
+}
+
+/// The CLI's readers of `run` and `connect` command lines, for `inventory`
+/// and `doctor`.
+pub fn entry_parsers() -> crate::govern::entry::Parsers<'static> {
+    crate::govern::entry::Parsers {
+        run: &run_options,
+        connect: &connect_assignments,
+    }
+}
+
 /// Dispatches a parsed command line. Returns the process exit code.
 pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
     use crate::cli::Command;

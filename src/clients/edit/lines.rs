@@ -96,9 +96,34 @@ fn whole_table(c: &Container<'_>, i: usize) -> Result<Patch, EditError> {
     if !text::at_eol(t, p) {
         return Err(refuse("other text follows the table's last line"));
     }
-    // Blank lines before the header go with it, so the lines that remain
-    // read as they would have without the table (and restore is exact).
-    let mut start = text::line_start(t, h.start);
+    // The blank lines between the table and the rest of its entry go with
+    // it, so the lines that remain read as they would have without the
+    // table, and the entry (its header to its last line) still holds
+    // exactly the text restore replaces: those before the header when the
+    // parent's header comes first, those after the table when it comes
+    // above its parent.
+    let start = text::line_start(t, h.start);
+    let end = text::line_end(t, p);
+    if parent_header_before(c, h.start) {
+        Ok(c.patch(blank_lines_before(t, start)..end, String::new()))
+    } else {
+        Ok(c.patch(start..blank_lines_after(t, end), String::new()))
+    }
+}
+
+/// Whether the container's own `[header]` comes before byte `at`.
+fn parent_header_before(c: &Container<'_>, at: usize) -> bool {
+    matches!(
+        &c.node.kind,
+        Kind::Map {
+            layout: MapLayout::TomlTable { header: Some(ph), .. },
+            ..
+        } if ph.start < at
+    )
+}
+
+/// The start of the run of blank lines that ends at line start `start`.
+fn blank_lines_before(t: &str, mut start: usize) -> usize {
     while start > 0 {
         let prev = text::line_start(t, start - 1);
         if !t[prev..start].trim().is_empty() {
@@ -106,7 +131,19 @@ fn whole_table(c: &Container<'_>, i: usize) -> Result<Patch, EditError> {
         }
         start = prev;
     }
-    Ok(c.patch(start..text::line_end(t, p), String::new()))
+    start
+}
+
+/// The end of the run of blank lines that starts at line start `end`.
+fn blank_lines_after(t: &str, mut end: usize) -> usize {
+    while end < t.len() {
+        let next = text::line_end(t, end);
+        if next == end || !t[end..next].trim().is_empty() {
+            break;
+        }
+        end = next;
+    }
+    end
 }
 
 impl Lined<'_, '_> {

@@ -7,7 +7,7 @@
 
 use crate::clients::Located;
 use crate::protect::naming::{unique, var_name};
-use crate::scan::finding::{Finding, Site};
+use crate::scan::finding::Finding;
 use crate::template;
 
 /// A string that goes into the command line, and the findings inside it.
@@ -78,14 +78,19 @@ pub(super) fn templates<'a>(
     taken: &mut Vec<String>,
 ) -> Result<Templates<'a>, String> {
     let mut moved = Vec::new();
-    let url = fill(&ep.url, taken, &mut moved, &|head: &str| url_var(head))?;
+    let url = fill(&ep.url, true, taken, &mut moved, &|head: &str| {
+        url_var(head)
+    })?;
     check_url(&url)?;
     let mut headers = Vec::new();
     for h in &ep.headers {
         let name = h.name.clone();
-        let value = fill(&h.value, taken, &mut moved, &|_: &str| var_name(&name))?;
+        let value = fill(&h.value, false, taken, &mut moved, &|_: &str| {
+            var_name(&name)
+        })?;
         headers.push(format!("{}: {}{value}", h.name, h.prefix));
     }
+    as_connect_reads(&url, &headers, &ep.headers, &moved)?;
     Ok(Templates {
         url,
         headers,
@@ -93,15 +98,47 @@ pub(super) fn templates<'a>(
     })
 }
 
+/// Reads the templates exactly as connect will at every start (its header
+/// parser, its URL and header filling, with a stand-in for each value), so
+/// an entry connect would refuse is refused now, with connect's reason.
+fn as_connect_reads(
+    url: &str,
+    lines: &[String],
+    headers: &[Header<'_>],
+    moved: &[Moved<'_>],
+) -> Result<(), String> {
+    let refused = |e: crate::remote::RemoteError| format!("connect would refuse it: {e}");
+    let mut parsed = Vec::new();
+    for (n, (line, h)) in lines.iter().zip(headers).enumerate() {
+        let p = crate::remote::parse_header(n + 1, line).map_err(refused)?;
+        // A name holding `:` (or padded) would be split elsewhere by connect.
+        if !p.name.as_str().eq_ignore_ascii_case(&h.name) {
+            return Err(format!(
+                "connect would refuse it: the header name {:?} is not a valid HTTP token",
+                h.name
+            ));
+        }
+        parsed.push(p);
+    }
+    let stand_ins: Vec<crate::resolve::Resolved> = moved
+        .iter()
+        .map(|m| crate::resolve::Resolved {
+            var: m.var.clone(),
+            value: crate::secret::SecretValue::from_string("x".to_string()),
+        })
+        .collect();
+    crate::remote::fill(url, &parsed, &stand_ins)
+        .map(drop)
+        .map_err(refused)
+}
+
 /// The `connect` arguments (after the command): URL, then references, then
-/// headers, then the transport when the entry named the legacy one.
+/// headers (each one `--header=Name: value` argument, so no value can read
+/// as an option), then the transport when the entry named the legacy one.
 pub(super) fn argv(t: &Templates<'_>, assignments: Vec<String>, sse: bool) -> Vec<String> {
     let mut out = vec!["connect".to_string(), t.url.clone()];
     out.extend(assignments);
-    for h in &t.headers {
-        out.push("-H".to_string());
-        out.push(h.clone());
-    }
+    out.extend(t.headers.iter().map(|h| format!("--header={h}")));
     if sse {
         out.push("--transport".to_string());
         out.push("sse".to_string());
@@ -109,9 +146,11 @@ pub(super) fn argv(t: &Templates<'_>, assignments: Vec<String>, sse: bool) -> Ve
     out
 }
 
-/// `piece` with each finding replaced by `%{VAR}` and the rest escaped.
+/// `piece` with each finding replaced by `%{VAR}` and the rest escaped;
+/// `in_url`: the piece is the URL, where connect percent-encodes values.
 fn fill<'a>(
     piece: &Piece<'a>,
+    in_url: bool,
     taken: &mut Vec<String>,
     moved: &mut Vec<Moved<'a>>,
     name: &dyn Fn(&str) -> String,
@@ -134,7 +173,7 @@ fn fill<'a>(
                 "a `%` right before the secret cannot be written in a %{VAR} template".into(),
             );
         }
-        if f.site == Site::Url && !url_safe(secret) {
+        if in_url && !url_safe(secret) {
             return Err(format!(
                 "the secret in the URL holds characters connect would percent-encode \
                  ({}); write it percent-decoded in a header, or protect the entry by hand",
@@ -222,7 +261,7 @@ fn loopback(rest: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::finding::Masked;
+    use crate::scan::finding::{Masked, Site};
 
     fn at(value: &str) -> Located {
         Located {
@@ -272,8 +311,11 @@ mod tests {
         let argv = argv(&t, vec!["TOKEN_2=local://a".into()], true);
         assert_eq!(argv[0], "connect");
         assert_eq!(argv[2], "TOKEN_2=local://a");
-        assert_eq!(argv[3], "-H");
-        assert_eq!(&argv[5..], ["--transport", "sse"]);
+        assert_eq!(
+            argv[3],
+            "--header=Authorization: Bearer %{AUTHORIZATION} %%{y}"
+        );
+        assert_eq!(&argv[4..], ["--transport", "sse"]);
     }
 
     #[test]

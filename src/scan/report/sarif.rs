@@ -217,9 +217,30 @@ fn remedy(site: &crate::scan::finding::Site) -> &'static str {
     use crate::scan::finding::Site;
     match site {
         Site::Header(_) | Site::Url => {
-            ", which rewrites the remote entry to start `mcp-warden connect` (the value stays in \
-             memory; redaction, audit and tool policy apply)"
+            " when the entry can be carried by `mcp-warden connect` (the entry then starts \
+             connect, which keeps the value in memory); an entry connect cannot carry (a \
+             WebSocket server, plain http to another host, values from the client's \
+             environment, ...) is left as it is with the reason: see docs/protect.md"
         }
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::finding::Site;
+
+    /// A header or URL secret is not promised to protect: some remote
+    /// entries are refused (WebSocket, plain http, forwarded environment).
+    #[test]
+    fn remote_remedies_are_conditional() {
+        for site in [Site::Header("Authorization".into()), Site::Url] {
+            let r = remedy(&site);
+            assert!(r.contains("when the entry can be carried"), "{r}");
+            assert!(r.contains("docs/protect.md"), "{r}");
+            assert!(!r.contains("which rewrites"), "{r}");
+        }
+        assert_eq!(remedy(&Site::Env("K".into())), "");
     }
 }
