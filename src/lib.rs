@@ -5,6 +5,7 @@
 //! (backend, clients) -> (reference, secret, template, exit, atomic_file, paths)`;
 //! docs/ARCHITECTURE.md describes each folder.
 
+pub mod allocator;
 pub mod atomic_file;
 pub mod backend;
 pub mod cli;

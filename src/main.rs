@@ -1,4 +1,5 @@
-//! mcp-warden's entry point: harden, parse, dispatch, map errors to exit codes.
+//! mcp-warden's entry point: harden, tune the allocator, parse, dispatch, map
+//! errors to exit codes.
 
 use std::ffi::OsString;
 
@@ -10,6 +11,7 @@ use mcp_warden::verbs;
 
 fn main() {
     mcp_warden::harden::harden_process();
+    mcp_warden::allocator::tune();
     std::panic::set_hook(Box::new(|info| {
         // The payload is not printed: it could hold data; the location cannot.
         let at = info
