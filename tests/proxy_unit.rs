@@ -101,7 +101,7 @@ async fn proxies_a_real_child_process() {
         p_client_in,
         p_client_out,
         child.stdin.take().expect("stdin"),
-        child.stdout.take().expect("stdout"),
+        proxy::ServerOut::stream(child.stdout.take().expect("stdout")),
         child.stderr.take().expect("stderr"),
         p_err_out,
     );

@@ -157,7 +157,7 @@ pub fn relay(guard: Arc<Guard>, argv0: String) -> RelayFactory {
             client_in,
             client_out,
             p.stdin,
-            p.stdout,
+            proxy::ServerOut::stream(p.stdout),
             p.stderr,
             tokio::io::stderr(),
         );

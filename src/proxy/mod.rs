@@ -25,7 +25,7 @@
 //! let (Some(stdin), Some(stdout), Some(stderr)) =
 //!     (child.stdin.take(), child.stdout.take(), child.stderr.take()) else { return Ok(()) };
 //! let mut relay = proxy::start(guard.clone(), tokio::io::stdin(), tokio::io::stdout(),
-//!     stdin, stdout, stderr, tokio::io::stderr());
+//!     stdin, proxy::ServerOut::stream(stdout), stderr, tokio::io::stderr());
 //! tokio::select! {
 //!     _ = relay.client_eof() => { /* stdin is closed: wait, SIGTERM, wait, SIGKILL */ }
 //!     _ = child.wait() => {}
@@ -80,7 +80,7 @@ mod track;
 
 pub use audit::AuditConfig;
 pub use guard::{Guard, Scratch, Verdict};
-pub use relay::{RelayHandle, start};
+pub use relay::{RelayHandle, ServerOut, start};
 
 use crate::exit::{Code, ExitStatus};
 use crate::secret::SecretValue;

@@ -3,7 +3,8 @@
 //! Owns moving bytes: client stdin → server stdin, server stdout → client
 //! stdout, server stderr → our stderr. Each relay reads into a
 //! [`LineReader`], hands every whole line to the [`Guard`] and writes what it
-//! says. Output is queued and written when the reader would block (so a burst
+//! says; server messages may instead arrive as whole lines in memory
+//! ([`ServerOut::Lines`], the remote bridge), split at their newlines alike. Output is queued and written when the reader would block (so a burst
 //! of small messages costs one write, and a lone message is flushed at once);
 //! lines of 16 KiB or more are written straight from the read buffer. Reads
 //! stop while a write waits, so a slow reader slows the writer (backpressure)
@@ -21,10 +22,11 @@ use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
-use super::framing::LineReader;
+use super::framing::{LineReader, find_newline};
 use super::guard::{Guard, Scratch, Verdict};
 
 type BoxWrite = Box<dyn AsyncWrite + Unpin + Send>;
@@ -164,27 +166,31 @@ async fn read_now<R: AsyncRead + Unpin>(rd: &mut R, buf: &mut [u8]) -> Option<io
     .await
 }
 
+/// Hands one whole line to the guard and writes what it says.
+async fn carry(guard: &Guard, line: &[u8], sink: &mut Sink, dir: Dir, s: &mut Scratch) {
+    let verdict = match dir {
+        Dir::ClientToServer => guard.client_line(line, s),
+        Dir::ServerToClient => guard.server_line(line, s),
+        Dir::Stderr => guard.stderr_line(line, s),
+    };
+    if !s.reply.is_empty() {
+        sink.reply(&s.reply).await;
+        s.reply.clear();
+    }
+    match verdict {
+        Verdict::Original => sink.emit(line).await,
+        Verdict::Rewritten => sink.emit(&s.out).await,
+        Verdict::Drop => {}
+    }
+    s.release_if_larger_than(SCRATCH_KEEP);
+}
+
 async fn pump<R: AsyncRead + Unpin>(guard: &Guard, mut rd: R, sink: &mut Sink, dir: Dir) {
     let mut lr = LineReader::new(READ_BUF);
     let mut s = Scratch::default();
     loop {
         while let Some(r) = lr.next_line() {
-            let line = &lr.bytes()[r];
-            let verdict = match dir {
-                Dir::ClientToServer => guard.client_line(line, &mut s),
-                Dir::ServerToClient => guard.server_line(line, &mut s),
-                Dir::Stderr => guard.stderr_line(line, &mut s),
-            };
-            if !s.reply.is_empty() {
-                sink.reply(&s.reply).await;
-                s.reply.clear();
-            }
-            match verdict {
-                Verdict::Original => sink.emit(line).await,
-                Verdict::Rewritten => sink.emit(&s.out).await,
-                Verdict::Drop => {}
-            }
-            s.release_if_larger_than(SCRATCH_KEEP);
+            carry(guard, &lr.bytes()[r], sink, dir, &mut s).await;
         }
         if lr.is_eof() {
             break;
@@ -211,6 +217,50 @@ async fn pump<R: AsyncRead + Unpin>(guard: &Guard, mut rd: R, sink: &mut Sink, d
     sink.flush().await;
 }
 
+/// The server's messages as whole lines in memory: each buffer is split at
+/// its newlines (as [`LineReader`] would split a stream) and carried without
+/// another copy. Ends when every sender is gone.
+async fn pump_lines(guard: &Guard, mut rx: mpsc::Receiver<Vec<u8>>, sink: &mut Sink) {
+    let mut s = Scratch::default();
+    loop {
+        let buf = match rx.try_recv() {
+            Ok(buf) => buf,
+            Err(TryRecvError::Empty) => {
+                // nothing more queued: deliver what we have, then wait
+                sink.flush().await;
+                guard.flush_audit();
+                match rx.recv().await {
+                    Some(buf) => buf,
+                    None => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        let mut rest = &buf[..];
+        while !rest.is_empty() {
+            let end = find_newline(rest).map_or(rest.len(), |i| i + 1);
+            carry(guard, &rest[..end], sink, Dir::ServerToClient, &mut s).await;
+            rest = &rest[end..];
+        }
+    }
+    sink.flush().await;
+}
+
+/// Where the server's messages come from.
+pub enum ServerOut {
+    /// A byte stream (a child's stdout), split into lines here.
+    Stream(Box<dyn AsyncRead + Unpin + Send>),
+    /// Lines handed over in memory (the remote bridge): a megabyte answer is
+    /// not copied into a pipe and read back.
+    Lines(mpsc::Receiver<Vec<u8>>),
+}
+
+impl ServerOut {
+    pub fn stream(r: impl AsyncRead + Unpin + Send + 'static) -> Self {
+        ServerOut::Stream(Box::new(r))
+    }
+}
+
 /// Controls the running relays. Dropping it leaves the tasks running.
 #[derive(Debug)]
 pub struct RelayHandle {
@@ -232,7 +282,7 @@ pub fn start(
     client_in: impl AsyncRead + Unpin + Send + 'static,
     client_out: impl AsyncWrite + Unpin + Send + 'static,
     server_in: impl AsyncWrite + Unpin + Send + 'static,
-    server_out: impl AsyncRead + Unpin + Send + 'static,
+    server_out: ServerOut,
     server_err: impl AsyncRead + Unpin + Send + 'static,
     err_out: impl AsyncWrite + Unpin + Send + 'static,
 ) -> RelayHandle {
@@ -254,7 +304,10 @@ pub fn start(
     let g = guard.clone();
     let server_to_client = tokio::spawn(async move {
         let mut sink = Sink::new(Dest::Shared(client_out));
-        pump(&g, server_out, &mut sink, Dir::ServerToClient).await;
+        match server_out {
+            ServerOut::Stream(rd) => pump(&g, rd, &mut sink, Dir::ServerToClient).await,
+            ServerOut::Lines(rx) => pump_lines(&g, rx, &mut sink).await,
+        }
         g.flush_audit();
     });
 

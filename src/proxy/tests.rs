@@ -135,7 +135,7 @@ async fn relay_server(
         tokio::io::empty(),
         client_out.clone(),
         tokio::io::sink(),
-        Chunked::new(out_chunks),
+        ServerOut::stream(Chunked::new(out_chunks)),
         Chunked::new(err_chunks),
         err_out.clone(),
     );
@@ -414,7 +414,7 @@ fn harness(guard: Arc<Guard>) -> Harness {
         p_client_in,
         p_client_out,
         p_server_in,
-        p_server_out,
+        ServerOut::stream(p_server_out),
         p_server_err,
         p_err_out,
     );
@@ -843,7 +843,7 @@ async fn a_slow_client_slows_the_server() {
         p_client_in,
         p_client_out,
         tokio::io::sink(),
-        p_server_out,
+        ServerOut::stream(p_server_out),
         tokio::io::empty(),
         tokio::io::sink(),
     );
@@ -969,7 +969,7 @@ async fn throughput_report() {
             tokio::io::empty(),
             p_client_out,
             tokio::io::sink(),
-            p_server_out,
+            ServerOut::stream(p_server_out),
             tokio::io::empty(),
             tokio::io::sink(),
         );

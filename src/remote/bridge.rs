@@ -73,22 +73,21 @@ struct Bridge {
 }
 
 /// Runs the bridge until `input` ends or `stop` turns true. Server messages
-/// are written to `output` one per line, diagnostics to `diag`.
+/// go to `output` as whole lines, each ending in a newline (the channel
+/// closes when the bridge is done), diagnostics to `diag`.
 pub async fn serve(
     http: Http,
     ep: Endpoint,
     opts: Options,
     input: impl AsyncRead + Unpin + Send + 'static,
-    output: impl AsyncWrite + Unpin + Send + 'static,
+    output: mpsc::Sender<Vec<u8>>,
     diag: impl AsyncWrite + Unpin + Send + 'static,
     mut stop: watch::Receiver<bool>,
 ) {
-    let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>(256);
     let (diag_tx, diag_rx) = mpsc::unbounded_channel::<String>();
-    let writer = tokio::spawn(write_lines(out_rx, output));
     let diag_writer = tokio::spawn(write_diag(diag_rx, diag));
     let mut b = Bridge {
-        link: Arc::new(Link::new(http, ep, out_tx, diag_tx, opts.on_status.clone())),
+        link: Arc::new(Link::new(http, ep, output, diag_tx, opts.on_status.clone())),
         opts,
         mode: None,
         tasks: JoinSet::new(),
@@ -127,9 +126,7 @@ pub async fn serve(
     b.finish().await;
     let Bridge { link, .. } = b;
     drop(link);
-    for w in [writer, diag_writer] {
-        let _ = tokio::time::timeout(Duration::from_secs(2), w).await;
-    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), diag_writer).await;
 }
 
 /// The client's input: lines of at most `max` bytes, one read ahead while
@@ -203,18 +200,6 @@ async fn read_line(
         Ok(_) if buf.len() > max && !buf.ends_with(b"\n") => Read::TooLarge,
         Ok(_) => Read::Line(std::mem::take(buf)),
     }
-}
-
-async fn write_lines(mut rx: mpsc::Receiver<Vec<u8>>, mut out: impl AsyncWrite + Unpin) {
-    while let Some(l) = rx.recv().await {
-        if out.write_all(&l).await.is_err() {
-            break;
-        }
-        if rx.is_empty() && out.flush().await.is_err() {
-            break;
-        }
-    }
-    let _ = out.shutdown().await;
 }
 
 async fn write_diag(mut rx: mpsc::UnboundedReceiver<String>, mut out: impl AsyncWrite + Unpin) {

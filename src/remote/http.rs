@@ -311,7 +311,9 @@ pub async fn chunk(
 
 /// A whole (non-streamed) body, at most `max` bytes.
 pub async fn body(mut resp: Response, limits: &Limits, origin: &str) -> Result<Vec<u8>, Failure> {
-    let mut out = Vec::new();
+    // sized once when the length is announced (never beyond the limit)
+    let announced = resp.content_length().and_then(|n| usize::try_from(n).ok());
+    let mut out = Vec::with_capacity(announced.unwrap_or(0).min(limits.max_message));
     while let Some(c) = chunk(&mut resp, Some(limits.read), origin).await? {
         if out.len() + c.len() > limits.max_message {
             return Err(Failure(format!(

@@ -88,7 +88,7 @@ pub async fn open(link: &Arc<Link>, ch: &Arc<Channel>) -> Result<(), Failure> {
         })??;
     for e in events.drain(..) {
         if e.is_message() && !e.data.trim_ascii().is_empty() {
-            link.deliver(&e.data).await;
+            link.deliver(e.data).await;
         }
     }
     let task = tokio::spawn(read(link.clone(), ch.clone(), resp, parser));
@@ -182,7 +182,7 @@ async fn read(link: Arc<Link>, ch: Arc<Channel>, mut resp: Response, mut parser:
                 }
                 for e in events.drain(..) {
                     if e.is_message() && !e.data.trim_ascii().is_empty() {
-                        link.deliver(&e.data).await;
+                        link.deliver(e.data).await;
                     }
                 }
             }

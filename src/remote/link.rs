@@ -229,8 +229,8 @@ impl Link {
     /// Delivers one server message (JSON, possibly pretty) to the client as
     /// one line; answers to internal requests are kept back. Records the
     /// protocol version of the `initialize` answer.
-    pub async fn deliver(&self, json: &[u8]) {
-        let line = rpc::one_line(json);
+    pub async fn deliver(&self, json: Vec<u8>) {
+        let mut line = rpc::into_one_line(json);
         if line.is_empty() {
             return;
         }
@@ -245,9 +245,8 @@ impl Link {
         if internal && msgs.len() == 1 {
             return;
         }
-        let mut v = line.into_owned();
-        v.push(b'\n');
-        let _ = self.out.send(v).await;
+        line.push(b'\n');
+        let _ = self.out.send(line).await;
     }
 
     fn note_init_answer(&self, id: &str, line: &[u8]) {

@@ -118,6 +118,25 @@ pub fn error_reply(id: &str, message: &str) -> Vec<u8> {
     out
 }
 
+/// [`one_line`] for a message we own: a message already on one line is
+/// trimmed in place rather than copied (an answer may be megabytes).
+pub fn into_one_line(mut json: Vec<u8>) -> Vec<u8> {
+    let start = json
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(json.len());
+    let end = json
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    if json[start..end].iter().any(|&b| b == b'\n' || b == b'\r') {
+        return one_line(&json).into_owned();
+    }
+    json.truncate(end);
+    json.drain(..start);
+    json
+}
+
 /// `json` on one line: whitespace outside strings removed when (and only
 /// when) it holds a line break; string contents are never touched.
 pub fn one_line(json: &[u8]) -> Cow<'_, [u8]> {
@@ -179,5 +198,8 @@ mod tests {
             br#"{"a":"x \" \n y","b":[1,2]}"#
         );
         assert!(matches!(one_line(b"{\"a\": 1}"), Cow::Borrowed(_)));
+        assert_eq!(into_one_line(b"  {\"a\": 1}\r\n".to_vec()), b"{\"a\": 1}");
+        assert_eq!(into_one_line(b"{\"a\":\n 1}\n".to_vec()), b"{\"a\":1}");
+        assert_eq!(into_one_line(b" \n ".to_vec()), b"");
     }
 }

@@ -28,6 +28,16 @@ impl Event {
 /// The longest `event` or `id` field kept, in bytes.
 pub const MAX_FIELD: usize = 1024;
 
+/// A line at least this long is moved into an event rather than copied, and
+/// a line buffer grown past it is not kept for the lines after it.
+const MOVE_AT: usize = 64 * 1024;
+
+/// The length of `data:` or `data: ` at the start of `line`, if it is a `data` field.
+fn data_prefix(line: &[u8]) -> Option<usize> {
+    let v = line.strip_prefix(b"data:")?;
+    Some(if v.first() == Some(&b' ') { 6 } else { 5 })
+}
+
 /// An event grew past the parser's limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("an event of the server's stream is larger than {0} bytes")]
@@ -67,9 +77,7 @@ impl Parser {
             self.line.extend_from_slice(&rest[..end]);
             self.check()?;
             let line = std::mem::take(&mut self.line);
-            self.on_line(&line, out);
-            self.line = line;
-            self.line.clear();
+            self.end_line(line, out);
             let crlf = rest[end] == b'\r' && rest.get(end + 1) == Some(&b'\n');
             if rest[end] == b'\r' && end + 1 == rest.len() {
                 self.after_cr = true;
@@ -78,6 +86,27 @@ impl Parser {
         }
         self.line.extend_from_slice(rest);
         self.check()
+    }
+
+    /// Takes one complete line. A long `data` line that starts an event
+    /// becomes the event's data without a copy; otherwise the line buffer is
+    /// kept for the next line, unless a long line made it large.
+    fn end_line(&mut self, mut line: Vec<u8>, out: &mut Vec<Event>) {
+        if line.len() >= MOVE_AT
+            && self.current.data.is_empty()
+            && let Some(skip) = data_prefix(&line)
+        {
+            line.drain(..skip);
+            line.push(b'\n');
+            self.current.data = line;
+            self.fields = true;
+            return;
+        }
+        self.on_line(&line, out);
+        line.clear();
+        if line.capacity() <= MOVE_AT {
+            self.line = line;
+        }
     }
 
     fn check(&self) -> Result<(), TooLarge> {
@@ -142,6 +171,24 @@ mod tests {
             p.feed(c, &mut out).unwrap();
         }
         out
+    }
+
+    #[test]
+    fn long_lines_parse_as_short_ones_do() {
+        let long = "x".repeat(MOVE_AT + 10);
+        let text = format!(
+            "data:{long}\ndata: b\n\n: {long}\ndata: {long}\n\ndata: a\ndata:{long}\r\n\r\n"
+        );
+        let mut p = Parser::new(4 * MOVE_AT);
+        let mut out = Vec::new();
+        for c in text.as_bytes().chunks(4096) {
+            p.feed(c, &mut out).unwrap();
+        }
+        let datas: Vec<Vec<u8>> = out.into_iter().map(|e| e.data).collect();
+        assert_eq!(
+            datas,
+            [format!("{long}\nb"), long.clone(), format!("a\n{long}")].map(String::into_bytes)
+        );
     }
 
     #[test]

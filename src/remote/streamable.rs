@@ -150,7 +150,7 @@ pub async fn exchange(
         _ => {
             let body = h::body(resp, &link.http.limits, &link.ep.origin).await?;
             if !body.trim_ascii().is_empty() {
-                link.deliver(&body).await;
+                link.deliver(body).await;
             }
         }
     }
@@ -267,7 +267,7 @@ async fn pump(
                 cur.retry = Some(Duration::from_millis(ms));
             }
             if e.is_message() && !e.data.trim_ascii().is_empty() {
-                link.deliver(&e.data).await;
+                link.deliver(e.data).await;
             }
         }
     }

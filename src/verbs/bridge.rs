@@ -27,6 +27,9 @@ use crate::resolve::{Request, Resolved, resolve};
 
 /// The largest message (a JSON body or one SSE event) the bridge carries.
 pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+/// Server messages waiting for the guard (each at most [`MAX_MESSAGE`]):
+/// while the client does not read, the bridge stops reading the server.
+const BRIDGE_QUEUE: usize = 64;
 /// How long the guard may take to pass on what the bridge wrote last.
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -150,9 +153,10 @@ async fn bridge(plan: ConnectPlan, resolved: Vec<Resolved>) -> Result<i32, Error
         eprintln!("mcp-warden: warning: {w}");
     }
     guard.audit_start(&ep.origin, std::process::id());
-    // The bridge's stdin, stdout and stderr, as the relay sees a child's pipes.
+    // The bridge's stdin and stderr, as the relay sees a child's pipes; its
+    // messages reach the relay as whole lines in memory (no copy through a pipe).
     let (to_bridge, bridge_in) = tokio::io::duplex(256 * 1024);
-    let (bridge_out, from_bridge) = tokio::io::duplex(256 * 1024);
+    let (bridge_out, from_bridge) = tokio::sync::mpsc::channel::<Vec<u8>>(BRIDGE_QUEUE);
     let (bridge_err, from_bridge_err) = tokio::io::duplex(16 * 1024);
     let (client_in, client_out) = guard_launch::client_stdio();
     let relay = proxy::start(
@@ -160,7 +164,7 @@ async fn bridge(plan: ConnectPlan, resolved: Vec<Resolved>) -> Result<i32, Error
         client_in,
         client_out,
         to_bridge,
-        from_bridge,
+        proxy::ServerOut::Lines(from_bridge),
         from_bridge_err,
         tokio::io::stderr(),
     );
