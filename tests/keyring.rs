@@ -60,6 +60,23 @@ fn get(home: &Home, r: &str) -> Vec<u8> {
     out.stdout
 }
 
+/// No file under `dir` (audit log, journal, store) holds `needle`.
+fn assert_not_in_files(dir: &Path, needle: &str) {
+    for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            assert_not_in_files(&path, needle);
+        } else {
+            let bytes = std::fs::read(&path).expect("read file");
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(needle),
+                "a value leaked into {}",
+                path.display()
+            );
+        }
+    }
+}
+
 fn tool(args: &[&str], stdin: &[u8]) -> std::process::Output {
     let py = service_env("MCP_WARDEN_TEST_PYTHON");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/keyring_tool.py");
@@ -275,9 +292,21 @@ fn run_injects_keychain_values_and_vault_type_keyring_takes_bare_names() {
         .args(["run", &format!("K={r}"), "--", "printenv", "K"])
         .output()
         .expect("run");
+    let err = stderr(&out);
     let text = ok(out);
-    assert!(!text.contains(CANARY), "{text}");
-    warden(&home).args(["secret", "rm", &r]).assert().success();
+    assert!(
+        !text.contains(CANARY) && !err.contains(CANARY),
+        "{text}{err}"
+    );
+    assert!(text.contains("[REDACTED:K]"), "{text}");
+    // Nor in the audit log or any other file mcp-warden keeps.
+    assert_not_in_files(home.path(), CANARY);
+    let out = warden(&home)
+        .args(["secret", "rm", &r])
+        .output()
+        .expect("rm");
+    assert!(!stderr(&out).contains(CANARY));
+    ok(out);
 }
 
 #[test]
@@ -668,6 +697,8 @@ fn protect_to_the_keychain_then_restore() {
         "GITHUB_PERSONAL_ACCESS_TOKEN=keyring://{service}/claude-desktop/github/GITHUB_PERSONAL_ACCESS_TOKEN"
     );
     assert!(text.contains(&want), "{text}");
+    // The journal that makes restore possible holds no plaintext.
+    assert_not_in_files(home.path(), &token);
     // The platform's own tool finds it under the service and account protect chose.
     let found = secret_tool(
         &[
