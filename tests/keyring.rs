@@ -599,6 +599,43 @@ impl Bus {
     }
 }
 
+impl Bus {
+    /// A throw-away gnome-keyring of this bus's own, its login keyring
+    /// unlocked with `password`, its files under the bus's folder.
+    fn start_keyring(&mut self, password: &str) -> Child {
+        let data = self._dir.path().join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        let mut daemon = StdCommand::new("gnome-keyring-daemon")
+            .args(["--components=secrets", "--foreground", "--unlock"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("XDG_DATA_HOME", &data)
+            .env("XDG_RUNTIME_DIR", self._dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (installed by scripts/setup)");
+        let mut stdin = daemon.stdin.take().expect("stdin");
+        stdin.write_all(password.as_bytes()).expect("password");
+        drop(stdin);
+        let up = common::wait_until(Duration::from_secs(15), || {
+            StdCommand::new("dbus-send")
+                .args([
+                    "--print-reply",
+                    &format!("--bus={}", self.address),
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("true"))
+        });
+        assert!(up, "gnome-keyring did not take org.freedesktop.secrets");
+        daemon
+    }
+}
+
 impl Drop for Bus {
     fn drop(&mut self) {
         if let Some(o) = self.owner.as_mut() {
@@ -829,6 +866,37 @@ fn doctor_diagnoses_no_session_locked_and_refused_each_with_a_fix() {
     );
     assert!(fix.contains("fix:") && fix.contains("talk-name"), "{text}");
     drop(bus);
+    // The default keyring locked, no desktop: the keychain line says so.
+    let mut bus = Bus::start(false);
+    let mut keyring = bus.start_keyring("doctor-pw");
+    let (_, text) = doctor(&home, user.path(), |c| {
+        c.env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    });
+    let (keychain, _) = line_and_next(&text, "keychain (keyring://)");
+    assert!(
+        keychain.starts_with("ok"),
+        "not unlocked to begin with: {text}"
+    );
+    let out = StdCommand::new(service_env("MCP_WARDEN_TEST_PYTHON"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/keyring_tool.py"))
+        .arg("lock-default")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .output()
+        .expect("lock-default");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (code, text) = doctor(&home, user.path(), |c| {
+        c.env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    });
+    let _ = keyring.kill();
+    let _ = keyring.wait();
+    drop(bus);
+    assert_eq!(code, Some(1), "{text}");
+    let (keychain, fix) = line_and_next(&text, "keychain (keyring://)");
+    assert!(
+        keychain.starts_with("FAIL") && keychain.contains("locked"),
+        "{text}"
+    );
+    assert!(fix.contains("gnome-keyring-daemon --unlock"), "{text}");
     // A locked item: its reference fails with the locked diagnosis and fix.
     let (service, locked_ref) = item("doclocked");
     let _locked = LockedItem::new(&service, "doclocked", CANARY.as_bytes());

@@ -12,6 +12,7 @@ Usage (values are read from stdin and written to stdout, never argv):
         collection over D-Bus (Secret Service Lock), prints the collection path
     keyring_tool.py unlock COLLECTION PASSWORD  unlocks it (UnlockWithMasterPassword)
     keyring_tool.py delete COLLECTION           deletes the collection
+    keyring_tool.py lock-default                locks the default collection (Secret Service Lock)
     keyring_tool.py own-name SECONDS            owns org.freedesktop.secrets without
                                                 answering (for a bus whose policy refuses
                                                 calls to it); prints "owned" when it does
@@ -89,6 +90,13 @@ def delete(collection):
     call(conn, coll, "Delete")
 
 
+def lock_default():
+    conn = open_dbus_connection(bus="SESSION")
+    (collection,) = call(conn, SERVICE, "ReadAlias", "s", ("default",))
+    call(conn, SERVICE, "Lock", "ao", ([collection],))
+    print(collection)
+
+
 def own_name(seconds):
     conn = open_dbus_connection(bus="SESSION")
     conn.send_and_get_reply(message_bus.RequestName(SECRETS))
@@ -113,6 +121,8 @@ def main(argv):
         unlock(*args)
     elif cmd == "delete":
         delete(*args)
+    elif cmd == "lock-default":
+        lock_default()
     elif cmd == "own-name":
         own_name(float(args[0]))
     else:
