@@ -233,7 +233,7 @@ fn config_checks(found: &Found, out: &mut Vec<Check>) -> Vec<(String, SecretRef)
 fn hint(kind: ErrorKind, r: &SecretRef) -> String {
     match kind {
         ErrorKind::NotFound => format!("store it: mcp-warden secret set {r}"),
-        _ if r.scheme == Scheme::Keyring => "see the keychain line above".into(),
+        _ if r.scheme == Scheme::Keyring => "the line above says why and how to fix it".into(),
         ErrorKind::Denied => {
             "check the credentials mcp-warden uses for this backend and the policy on this path"
                 .into()
