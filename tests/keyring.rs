@@ -678,6 +678,37 @@ fn a_bus_without_a_secret_service_and_a_refusing_bus_each_say_so() {
     );
 }
 
+#[test]
+fn a_secret_service_that_never_answers_is_69_within_the_timeout() {
+    service_env("MCP_WARDEN_TEST_PYTHON");
+    let home = Home::new();
+    let mut bus = Bus::start(false);
+    bus.own_secrets();
+    let start = Instant::now();
+    fails(
+        warden(&home)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .args([
+                "run",
+                "--timeout",
+                "2s",
+                "K=keyring://svc/acct",
+                "--",
+                "true",
+            ])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("run"),
+        69,
+        &["the keychain did not answer in time", "raise --timeout"],
+    );
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(5),
+        "took {took:?}"
+    );
+}
+
 // --- protect, inventory, doctor ----------------------------------------------------------
 
 /// A Claude Desktop config under `user` with one server using `token` in env.

@@ -68,7 +68,9 @@ impl KeyringBackend {
                 let _ = tx.send(with_client(&client, |c| op(c, &flag)));
             })
             .map_err(|e| Problem::Other(format!("cannot start a thread: {e}")))?;
-        match tokio::time::timeout(self.timeout, rx).await {
+        // A little inside the caller's own --timeout, so this line (it says
+        // what was awaited) is the one the user sees.
+        match tokio::time::timeout(self.timeout.mul_f64(0.9), rx).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(Problem::Other(
                 "the keychain call ended without an answer".into(),
