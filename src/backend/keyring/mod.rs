@@ -101,6 +101,41 @@ fn with_client<T>(shared: &Shared, op: impl FnOnce(&Client) -> T) -> Result<T, P
     }
 }
 
+/// Parallel lanes for one run's reads: the calls of several threads share the
+/// connection, so their round trips overlap (docs/PERFORMANCE.md, §11).
+const LANES: usize = 4;
+
+/// One result per wanted item (`None` where the reference did not parse), in order.
+type Reads = Vec<Option<Result<SecretValue, Problem>>>;
+
+/// Reads `wanted` in up to [`LANES`] threads over the one client.
+fn read_all(c: &Client, wanted: &[Option<Location>], prompting: &AtomicBool) -> Reads {
+    let read_part = |part: &[Option<Location>]| -> Reads {
+        part.iter()
+            .map(|loc| loc.as_ref().map(|l| c.read(l, prompting)))
+            .collect()
+    };
+    if wanted.len() < 2 * LANES {
+        return read_part(wanted);
+    }
+    let size = wanted.len().div_ceil(LANES);
+    std::thread::scope(|s| {
+        let lanes: Vec<_> = wanted
+            .chunks(size)
+            .map(|part| (part.len(), s.spawn(move || read_part(part))))
+            .collect();
+        lanes
+            .into_iter()
+            .flat_map(|(len, lane)| {
+                lane.join().unwrap_or_else(|_| {
+                    let failed = || Some(Err(Problem::Other("a keychain read panicked".into())));
+                    (0..len).map(|_| failed()).collect()
+                })
+            })
+            .collect()
+    })
+}
+
 impl Backend for KeyringBackend {
     fn scheme(&self) -> Scheme {
         Scheme::Keyring
@@ -118,12 +153,7 @@ impl Backend for KeyringBackend {
             let wanted: Vec<Option<Location>> =
                 parsed.iter().map(|p| p.as_ref().ok().cloned()).collect();
             let read = self
-                .call(move |c, prompting| {
-                    wanted
-                        .iter()
-                        .map(|loc| loc.as_ref().map(|l| c.read(l, prompting)))
-                        .collect::<Vec<_>>()
-                })
+                .call(move |c, prompting| read_all(c, &wanted, prompting))
                 .await;
             let out: Vec<Result<SecretValue, BackendError>> = match read {
                 Err(problem) => refs

@@ -16,6 +16,7 @@
 //! of their own under a deadline (see `mod.rs`). Never formats a value.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -32,9 +33,12 @@ const APPLICATION: (&str, &str) = ("application", "mcp-warden");
 /// Items `secret ls` lists at most: a keyring is not a database.
 const MAX_LISTED: usize = 10_000;
 
-/// A connection with an open Secret Service session.
+/// A connection with an open Secret Service session. Shared by parallel
+/// reads: D-Bus calls from several threads go out on the one connection.
 pub struct Client {
     ss: SecretService<'static>,
+    /// Held while an unlock prompt is up, so parallel reads ask once.
+    unlocking: Mutex<()>,
 }
 
 /// Whether a prompt could be shown to the user.
@@ -90,7 +94,10 @@ impl Client {
             }
         })?;
         let ss = SecretService::connect_with_existing(EncryptionType::Dh, conn).map_err(problem)?;
-        Ok(Client { ss })
+        Ok(Client {
+            ss,
+            unlocking: Mutex::new(()),
+        })
     }
 
     /// Unlocks `locked` through the service's prompt when a desktop can show
@@ -102,8 +109,22 @@ impl Client {
         if !desktop() {
             return Err(Problem::Locked);
         }
+        // One prompt at a time; a parallel read may have unlocked these meanwhile.
+        let _one = self
+            .unlocking
+            .lock()
+            .map_err(|_| Problem::Other("an earlier unlock failed midway".into()))?;
+        let mut still = Vec::with_capacity(locked.len());
+        for item in locked {
+            if item.is_locked().map_err(problem)? {
+                still.push(item);
+            }
+        }
+        if still.is_empty() {
+            return Ok(());
+        }
         prompting.store(true, Ordering::SeqCst);
-        let refs: Vec<&Item<'_>> = locked.iter().collect();
+        let refs: Vec<&Item<'_>> = still;
         let result = self.ss.unlock_all(&refs).map_err(problem);
         prompting.store(false, Ordering::SeqCst);
         result
