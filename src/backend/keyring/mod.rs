@@ -141,8 +141,8 @@ impl Backend for KeyringBackend {
         Scheme::Keyring
     }
 
-    /// Reads the items one after another on one connection: the Secret
-    /// Service answers one call at a time anyway (docs/PERFORMANCE.md).
+    /// Reads the items over the one connection, in up to [`LANES`] threads
+    /// (docs/PERFORMANCE.md, §11).
     fn fetch<'a>(
         &'a self,
         refs: &'a [SecretRef],
