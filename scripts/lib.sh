@@ -165,7 +165,8 @@ mw_secrets_owned() {
 }
 
 # Inside a D-Bus session: start an unlocked, throw-away gnome-keyring (its
-# keyrings live under .cache, never in the user's ~/.local/share/keyrings).
+# keyrings live under .cache, or MW_KEYRING_DATA, never in the user's
+# ~/.local/share/keyrings).
 # Exports MCP_WARDEN_TEST_KEYRING=1 when a store/lookup round trip works.
 mw_start_keyring() {
   [[ -n ${DBUS_SESSION_BUS_ADDRESS:-} ]] || { mw_log "no D-Bus session: keyring tests off"; return 1; }
@@ -173,7 +174,7 @@ mw_start_keyring() {
   if mw_secrets_owned; then
     mw_log "org.freedesktop.secrets already has an owner on this bus; not starting another"
   else
-    local data="$MW_CACHE/keyring-data"
+    local data="${MW_KEYRING_DATA:-$MW_CACHE/keyring-data}"
     rm -rf "$data"
     mkdir -p "$data" "$MW_LOGS"
     chmod 700 "$data"

@@ -59,7 +59,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(
     after_help = "REFERENCES: SCHEME://LOCATION[?PARAMS][#SELECTOR], e.g. local://github-pat, \
-file:///run/secrets/token, aws-sm://prod/db?region=eu-west-1#password, aws-ssm:///app/key. \
+file:///run/secrets/token, aws-sm://prod/db?region=eu-west-1#password, aws-ssm:///app/key, \
+keyring://SERVICE/ACCOUNT (the OS keychain). \
 A bare name (no scheme) means --vault-type's backend, or local:// when none is set.\n\n\
 Everything after `--` goes to the server untouched; no shell is involved.\n\n\
 PROFILES: `run @NAME` starts [servers.NAME] of the user config (MCP_WARDEN_CONFIG, else \
@@ -524,6 +525,7 @@ pub struct ProtectArgs {
     pub discover: Discover,
 
     /// Where secrets go: SCHEME://PREFIX[?PARAMS], e.g. local://, aws-sm://mcp/?region=eu-west-1,
+    /// keyring://SERVICE (the OS keychain; the name is the account),
     /// vault://secret/mcp/.
     #[arg(long, default_value = "local://", value_name = "REF-PREFIX")]
     pub to: String,

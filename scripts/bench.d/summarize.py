@@ -162,6 +162,23 @@ def aws() -> None:
     print()
 
 
+def keyring() -> None:
+    h = hyper("keyring.json")
+    if not h:
+        return
+    print("## keyring (issue 16)\n")
+    base = h["true"]["median"]
+    print("| command | median | mean ± σ | over `true` (median) |")
+    print("|---|---|---|---|")
+    for name, r in h.items():
+        print(f"| {name} | {r['median'] * 1e3:.1f} ms | {r['mean'] * 1e3:.1f} ± {r['stddev'] * 1e3:.1f} ms "
+              f"| {(r['median'] - base) * 1e3:.1f} ms |")
+    t = h["20 keychain reads"]["median"] * 1e3
+    one = h["1 keychain read"]["median"] * 1e3
+    print(f"\n- per additional read: {(t - one) / 19:.2f} ms")
+    print(f"- target 20 keychain reads ≤ 50 ms: {t:.1f} ms → {ok(t <= 50)}\n")
+
+
 def relay() -> None:
     f = D / "relay.jsonl"
     if not f.exists():
@@ -355,7 +372,7 @@ def connect() -> None:
     print()
 
 
-for section in (startup, rss, memory, aws, relay, mcp, scan, connect):
+for section in (startup, rss, memory, aws, relay, mcp, scan, connect, keyring):
     try:
         section()
     except Exception as e:  # a half-finished section must not hide the others

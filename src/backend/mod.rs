@@ -10,6 +10,7 @@ pub mod aws;
 pub mod azure;
 pub mod file;
 pub mod gcp;
+pub mod keyring;
 pub mod lease;
 pub mod local;
 pub mod names;

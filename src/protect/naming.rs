@@ -148,7 +148,9 @@ impl Target {
         } else {
             ""
         };
-        let text = match cloud_name(&self.scheme, &self.prefix, &name) {
+        let mapped = cloud_name(&self.scheme, &self.prefix, &name)
+            .or_else(|| keyring_name(&self.scheme, &self.prefix, &name));
+        let text = match mapped {
             Some(location) => format!("{}://{location}{}", self.scheme, self.query),
             None => format!(
                 "{}://{}{}{}{selector}",
@@ -191,9 +193,60 @@ fn cloud_name(scheme: &str, prefix: &str, name: &str) -> Option<String> {
     Some(format!("{container}/{}", map(&format!("{rest}{name}"))))
 }
 
+/// The service that `--to keyring://` stores under when it names none.
+pub const KEYRING_SERVICE: &str = "mcp-warden";
+
+/// `SERVICE/ACCOUNT` for the OS keychain: `--to keyring://SERVICE[/PREFIX]`
+/// is the service (`mcp-warden` when empty) and the name, after any prefix,
+/// the account; `None` for other schemes.
+fn keyring_name(scheme: &str, prefix: &str, name: &str) -> Option<String> {
+    if scheme != "keyring" {
+        return None;
+    }
+    let (service, rest) = prefix.split_once('/').unwrap_or((prefix, ""));
+    let service = if service.is_empty() {
+        KEYRING_SERVICE
+    } else {
+        service
+    };
+    Some(format!("{service}/{rest}{name}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keychain_targets_name_a_service_and_an_account() {
+        let p = NameParts {
+            client: "claude-desktop",
+            project: None,
+            server: "github",
+            var: "GITHUB_TOKEN",
+            scope: "user",
+        };
+        for (to, want) in [
+            (
+                "keyring://",
+                "keyring://mcp-warden/claude-desktop/github/GITHUB_TOKEN",
+            ),
+            (
+                "keyring://my-mcp",
+                "keyring://my-mcp/claude-desktop/github/GITHUB_TOKEN",
+            ),
+            (
+                "keyring://my-mcp/",
+                "keyring://my-mcp/claude-desktop/github/GITHUB_TOKEN",
+            ),
+            (
+                "keyring://my-mcp/x/",
+                "keyring://my-mcp/x/claude-desktop/github/GITHUB_TOKEN",
+            ),
+        ] {
+            let t = Target::new(to, "{client}/{server}/{var}").unwrap();
+            assert_eq!(t.reference(&p).unwrap().to_string(), want, "{to}");
+        }
+    }
 
     fn parts(project: Option<&str>) -> NameParts<'_> {
         NameParts {

@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{Error, block_on_backends, discover, entry_parsers, parse_duration};
+use super::{Error, block_on, block_on_backends, discover, entry_parsers, parse_duration};
+use crate::backend::keyring::KeyringBackend;
 use crate::backend::local::LocalBackend;
 use crate::backend::local::key::KeyLocation;
 use crate::backend::{ErrorKind, Registry};
 use crate::cli::DoctorArgs;
 use crate::govern::{entry, profile};
 use crate::paths::Paths;
-use crate::reference::SecretRef;
+use crate::reference::{Scheme, SecretRef};
 use crate::resolve::{ResolveError, fetch_one};
 use crate::scan::discover::Found;
 use crate::scan::report::display_path;
@@ -232,6 +233,7 @@ fn config_checks(found: &Found, out: &mut Vec<Check>) -> Vec<(String, SecretRef)
 fn hint(kind: ErrorKind, r: &SecretRef) -> String {
     match kind {
         ErrorKind::NotFound => format!("store it: mcp-warden secret set {r}"),
+        _ if r.scheme == Scheme::Keyring => "the line above says why and how to fix it".into(),
         ErrorKind::Denied => {
             "check the credentials mcp-warden uses for this backend and the policy on this path"
                 .into()
@@ -246,6 +248,16 @@ fn hint(kind: ErrorKind, r: &SecretRef) -> String {
             "check the reference and the backend settings".into()
         }
         ErrorKind::Io => "check mcp-warden's own files (see the permission checks)".into(),
+    }
+}
+
+/// Whether `keyring://` references can be read here: one line naming the
+/// problem in the way (no D-Bus session, locked, access refused, ...) and its fix.
+async fn keychain_check(timeout: Duration) -> Check {
+    let subject = "keychain (keyring://)";
+    match KeyringBackend::new(timeout).health().await {
+        Ok(health) => check(Status::Ok, subject, health.detail()),
+        Err(problem) => check(Status::Fail, subject, problem.diagnosis()).fix(problem.fix()),
     }
 }
 
@@ -354,6 +366,9 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
         Err(e) => checks.push(
             check(Status::Fail, "profiles", e.to_string()).fix("fix the file at the line named"),
         ),
+    }
+    if refs.iter().any(|(_, r)| r.scheme == Scheme::Keyring) {
+        checks.push(block_on(keychain_check(timeout))?);
     }
     if refs.is_empty() {
         checks.push(check(

@@ -1,0 +1,142 @@
+//! The macOS Keychain and the Windows Credential Manager, through their
+//! keyring-core stores (compiled on those platforms only).
+//!
+//! macOS: a generic password whose service and account are the reference's
+//! (what `security add-generic-password -s SERVICE -a ACCOUNT`, Keychain
+//! Access and Python's `keyring` use). Windows: a generic credential whose
+//! target name is SERVICE and user name ACCOUNT (what `cmdkey
+//! /generic:SERVICE /user:ACCOUNT` and Python's `keyring` create), so one
+//! service holds one account there. The OS itself asks the user when an item
+//! is locked or guarded. Neither store reports creation or change times.
+//! Must not format a value.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use keyring_core::api::CredentialStore;
+use keyring_core::{Entry, Error};
+
+use super::location::{Listing, Location};
+use super::problem::{Health, Problem};
+use crate::backend::{SecretInfo, WriteOutcome};
+use crate::secret::SecretValue;
+
+/// The platform's credential store.
+pub struct Client {
+    store: Arc<CredentialStore>,
+}
+
+fn problem(e: Error, loc: Option<&Location>) -> Problem {
+    match (e, loc) {
+        (Error::NoEntry, Some(loc)) => Problem::NotFound(loc.clone()),
+        (Error::NoStorageAccess(err), _) => Problem::Refused(err.to_string()),
+        (Error::NotSupportedByStore(why), _) => Problem::Unsupported(why),
+        (Error::Ambiguous(items), _) => {
+            Problem::Other(format!("{} credentials match this item", items.len()))
+        }
+        (other, _) => Problem::Other(other.to_string()),
+    }
+}
+
+impl Client {
+    pub fn connect() -> Result<Client, Problem> {
+        #[cfg(target_os = "macos")]
+        let store: Arc<CredentialStore> =
+            apple_native_keyring_store::keychain::Store::new().map_err(|e| problem(e, None))?;
+        #[cfg(windows)]
+        let store: Arc<CredentialStore> =
+            windows_native_keyring_store::Store::new().map_err(|e| problem(e, None))?;
+        Ok(Client { store })
+    }
+
+    fn entry(&self, loc: &Location) -> Result<Entry, Problem> {
+        #[cfg(windows)]
+        let built = {
+            let modifiers = HashMap::from([("target", loc.service.as_str())]);
+            Entry::new_in_store_with_modifiers(&self.store, &loc.service, &loc.account, &modifiers)
+        };
+        #[cfg(not(windows))]
+        let built = Entry::new_in_store(&self.store, &loc.service, &loc.account);
+        built.map_err(|e| problem(e, Some(loc)))
+    }
+
+    pub fn read(&self, loc: &Location, _prompting: &AtomicBool) -> Result<SecretValue, Problem> {
+        let secret = self
+            .entry(loc)?
+            .get_secret()
+            .map_err(|e| problem(e, Some(loc)))?;
+        Ok(SecretValue::new(secret))
+    }
+
+    pub fn write(
+        &self,
+        loc: &Location,
+        value: &[u8],
+        _prompting: &AtomicBool,
+    ) -> Result<WriteOutcome, Problem> {
+        let entry = self.entry(loc)?;
+        let existed = match entry.get_attributes() {
+            Ok(_) => true,
+            Err(Error::NoEntry) => false,
+            Err(e) => return Err(problem(e, Some(loc))),
+        };
+        entry.set_secret(value).map_err(|e| problem(e, Some(loc)))?;
+        Ok(if existed {
+            WriteOutcome::Updated
+        } else {
+            WriteOutcome::Created
+        })
+    }
+
+    pub fn delete(&self, loc: &Location, _prompting: &AtomicBool) -> Result<(), Problem> {
+        self.entry(loc)?
+            .delete_credential()
+            .map_err(|e| problem(e, Some(loc)))
+    }
+
+    /// The item exists; the store keeps no times to report.
+    pub fn describe(&self, loc: &Location, _prompting: &AtomicBool) -> Result<SecretInfo, Problem> {
+        self.entry(loc)?
+            .get_attributes()
+            .map_err(|e| problem(e, Some(loc)))?;
+        Ok(SecretInfo {
+            name: loc.name(),
+            ..SecretInfo::default()
+        })
+    }
+
+    /// A service's accounts, where the store can search; never "ours".
+    pub fn list(
+        &self,
+        listing: &Listing,
+        _prompting: &AtomicBool,
+    ) -> Result<Vec<SecretInfo>, Problem> {
+        let Listing::Service {
+            service,
+            account_prefix,
+        } = listing
+        else {
+            return Err(Problem::Unsupported(
+                "this platform's store cannot list by creator; name a service: \
+                 mcp-warden secret ls keyring://SERVICE"
+                    .into(),
+            ));
+        };
+        let spec = HashMap::from([("service", service.as_str())]);
+        let found = Entry::search_in_store(&self.store, &spec).map_err(|e| problem(e, None))?;
+        Ok(found
+            .iter()
+            .filter_map(Entry::get_specifiers)
+            .filter(|(s, account)| s == service && account.starts_with(account_prefix.as_str()))
+            .map(|(service, account)| SecretInfo {
+                name: Location { service, account }.name(),
+                ..SecretInfo::default()
+            })
+            .collect())
+    }
+
+    pub fn probe(&self) -> Result<Health, Problem> {
+        Ok(Health::Unlocked)
+    }
+}
