@@ -13,6 +13,7 @@ pub mod gcp;
 pub mod lease;
 pub mod local;
 pub mod names;
+pub mod op;
 pub mod registry;
 pub(crate) mod rest;
 pub mod vault;

@@ -69,6 +69,7 @@ pub const BUILT: &[Scheme] = &[
     Scheme::Vault,
     Scheme::GcpSm,
     Scheme::AzureKv,
+    Scheme::Op,
 ];
 
 pub struct Registry {
@@ -80,6 +81,7 @@ pub struct Registry {
     vault: OnceLock<Arc<dyn Backend>>,
     gcp: OnceLock<Arc<dyn Backend>>,
     azure: OnceLock<Arc<dyn Backend>>,
+    op: OnceLock<Arc<dyn Backend>>,
 }
 
 impl Registry {
@@ -92,6 +94,7 @@ impl Registry {
             vault: OnceLock::new(),
             gcp: OnceLock::new(),
             azure: OnceLock::new(),
+            op: OnceLock::new(),
         }
     }
 
@@ -121,6 +124,9 @@ impl Registry {
             Scheme::AzureKv => self
                 .azure
                 .get_or_init(|| Arc::new(super::azure::AzureBackend::new(s))),
+            Scheme::Op => self
+                .op
+                .get_or_init(|| Arc::new(super::op::OpBackend::new(s))),
             other => {
                 return Err(BackendError::new(
                     ErrorKind::Config,
@@ -145,7 +151,14 @@ impl Registry {
     /// to the caller to renew and revoke.
     pub fn held(&self) -> Vec<Arc<dyn Lease>> {
         let mut out = Vec::new();
-        for b in [&self.local, &self.file, &self.vault, &self.gcp, &self.azure] {
+        for b in [
+            &self.local,
+            &self.file,
+            &self.vault,
+            &self.gcp,
+            &self.azure,
+            &self.op,
+        ] {
             if let Some(b) = b.get() {
                 out.extend(b.held());
             }

@@ -21,7 +21,7 @@ use crate::backend::{ErrorKind, Registry};
 use crate::cli::DoctorArgs;
 use crate::govern::{entry, profile};
 use crate::paths::Paths;
-use crate::reference::SecretRef;
+use crate::reference::{Scheme, SecretRef};
 use crate::resolve::{ResolveError, fetch_one};
 use crate::scan::discover::Found;
 use crate::scan::report::display_path;
@@ -334,6 +334,26 @@ async fn backend_checks(
     out
 }
 
+/// 1Password's ways in: the Connect server (reachable, token accepted) and
+/// the `op` CLI (present, signed in).
+async fn onepassword_checks(registry: &Registry) -> Vec<Check> {
+    crate::backend::op::diagnose(registry.settings())
+        .await
+        .into_iter()
+        .map(|d| {
+            let c = check(
+                if d.ok { Status::Ok } else { Status::Fail },
+                d.subject,
+                d.detail,
+            );
+            match d.fix {
+                Some(f) => c.fix(f),
+                None => c,
+            }
+        })
+        .collect()
+}
+
 pub fn run(args: DoctorArgs) -> Result<i32, Error> {
     let timeout = parse_duration("--timeout", &args.timeout)?;
     let paths = super::data_paths()?;
@@ -355,6 +375,8 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
             check(Status::Fail, "profiles", e.to_string()).fix("fix the file at the line named"),
         ),
     }
+    let uses_op = refs.iter().any(|(_, r)| r.scheme == Scheme::Op)
+        || std::env::var_os("OP_CONNECT_HOST").is_some_and(|v| !v.is_empty());
     if refs.is_empty() {
         checks.push(check(
             Status::Ok,
@@ -367,6 +389,10 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
             &registry,
             backend_checks(&registry, refs, timeout),
         )?);
+    }
+    if uses_op {
+        let registry = super::default_registry(timeout)?;
+        checks.extend(block_on_backends(&registry, onepassword_checks(&registry))?);
     }
     let mut text = String::new();
     for c in &checks {
