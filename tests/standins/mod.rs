@@ -2,7 +2,7 @@
 //! 127.0.0.1, killed on drop), make test key material, drive the official
 //! Python SDKs, and read the stand-in's request log.
 //!
-//! The stand-ins are not Google's or Microsoft's services: see the `.py`
+//! The stand-ins are not Google's, Microsoft's or 1Password's services: see the `.py`
 //! files beside this one. Every wait here is bounded.
 #![allow(dead_code)]
 
