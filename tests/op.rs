@@ -825,6 +825,19 @@ fn cli_path_runs_op_once_per_item_and_op_read_for_attachments() {
             "a value in argv: {argv:?}"
         );
     }
+    // ls through `op item list`: titles and times, no values.
+    let ls = got(o
+        .cli_cmd(&cli_account())
+        .args(["secret", "ls", &format!("op://{VAULT}/")])
+        .output()
+        .expect("ls"));
+    assert!(
+        ls.contains("Dev Vault/GitHub Deploy")
+            && ls.contains("Dev Vault/Second")
+            && ls.contains("2024-03-04T05:06:07Z")
+            && !ls.contains(CANARY),
+        "{ls}"
+    );
     // The ambiguous label: refused by our selection, naming both sections.
     fails(
         print_vars(

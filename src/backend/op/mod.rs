@@ -421,10 +421,10 @@ pub async fn diagnose(settings: &Settings) -> Vec<Diagnosis> {
     let have_connect = connect.is_some();
     if let Some(c) = connect {
         let got = match c {
-            Ok(c) => c
-                .check(deadline)
-                .await
-                .map(|n| format!("{} reachable, token accepted ({n} vaults)", c.peer())),
+            Ok(c) => c.check(deadline).await.map(|n| {
+                let s = if n == 1 { "" } else { "s" };
+                format!("{} reachable, token accepted ({n} vault{s})", c.peer())
+            }),
             Err(f) => Err(f),
         };
         out.push(match got {
