@@ -1,12 +1,13 @@
 //! The 1Password Connect server REST API, as documented (`/v1`): vaults by
-//! name (`GET /v1/vaults?filter=name eq "…"`), items by title
+//! name (`GET /v1/vaults?filter=name eq "…"`) and a vault's name by its ID
+//! (`GET /v1/vaults/{id}`), items by title
 //! (`GET /v1/vaults/{id}/items?filter=title eq "…"`) or ID, a whole item
 //! (`GET /v1/vaults/{id}/items/{id}`), file content, and the writes (`POST`
 //! an item, `PATCH` one field, `DELETE`).
 //!
 //! Owns the bearer token (`OP_CONNECT_TOKEN`, sent as a sensitive header),
 //! the server address (`OP_CONNECT_HOST`: https, or http to loopback only),
-//! resolving vault names once per run, and the mapping of Connect's error
+//! resolving vault names (and IDs to names) once per run, and the mapping of Connect's error
 //! answers (401/403 denied, 404 not found, 429/5xx retried then
 //! unreachable) to [`Fail`]s quoting only Connect's one-line `message`.
 //! Must not put the token, a value or a body into an error.
@@ -35,13 +36,18 @@ pub(crate) const TOKEN_ENV: &str = "OP_CONNECT_TOKEN";
 /// The most items one vault listing is read for (`secret ls`).
 const MAX_LISTED: usize = 10_000;
 
+/// One answer per key per run, shared by concurrent askers.
+type Memo<T> = Mutex<HashMap<String, Arc<tokio::sync::OnceCell<T>>>>;
+
 /// A Connect server and the token for it.
 pub(crate) struct Connect {
     base: Url,
     authorization: HeaderValue,
     http: Http,
     /// Vault name -> ID, resolved once per run.
-    vaults: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<String>>>>,
+    vaults: Memo<String>,
+    /// Vault ID -> its name now (or why not), asked once per run.
+    vault_names: Memo<Result<String, Fail>>,
 }
 
 /// An item as a listing shows it: no fields, no values.
@@ -100,6 +106,7 @@ impl Connect {
             authorization,
             http: Http::new(timeout)?,
             vaults: Mutex::new(HashMap::new()),
+            vault_names: Mutex::new(HashMap::new()),
         })
     }
 
@@ -108,6 +115,11 @@ impl Connect {
             service: "1Password Connect",
             host: host_of(&self.base),
         }
+    }
+
+    /// The server's base URL: what the ID cache is keyed by.
+    pub fn server(&self) -> &str {
+        self.base.as_str()
     }
 
     fn url(&self, path: &str) -> Result<Url, Fail> {
@@ -192,6 +204,38 @@ impl Connect {
         .cloned()
     }
 
+    /// The name vault `vault_id` has now (`GET /v1/vaults/{id}`), asked once per run.
+    pub async fn vault_name(&self, vault_id: &str, deadline: Instant) -> Result<String, Fail> {
+        #[derive(Deserialize)]
+        struct Vault {
+            #[serde(default)]
+            name: String,
+        }
+        let cell = {
+            let mut map = self.vault_names.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(vault_id.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| async {
+            let a = self
+                .get_json(self.url(&format!("v1/vaults/{vault_id}"))?, deadline)
+                .await?;
+            serde_json::from_slice::<Vault>(&a.body)
+                .map(|v| v.name)
+                .map_err(|_| {
+                    Fail::new(
+                        ErrorKind::Unreachable,
+                        format!(
+                            "{} answered with something that is not a Connect vault; check \
+                             OP_CONNECT_HOST",
+                            self.peer()
+                        ),
+                    )
+                })
+        })
+        .await
+        .clone()
+    }
+
     /// The ID of the item titled `title` in the vault, if there is one.
     async fn find_item(
         &self,
@@ -218,7 +262,8 @@ impl Connect {
         }
     }
 
-    async fn get_by_id(
+    /// `GET /v1/vaults/{id}/items/{id}`: the whole item.
+    pub async fn get_by_id(
         &self,
         vault_id: &str,
         item_id: &str,
@@ -272,16 +317,25 @@ impl Connect {
     }
 
     /// `POST /v1/vaults/{id}/items`: a new item; `body` is the item JSON.
+    /// The new item's ID when the answer names one.
     pub async fn create(
         &self,
         vault_id: &str,
         body: Zeroizing<Vec<u8>>,
         deadline: Instant,
-    ) -> Result<(), Fail> {
+    ) -> Result<Option<String>, Fail> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: String,
+        }
         let url = self.url(&format!("v1/vaults/{vault_id}/items"))?;
-        self.call(Method::POST, url, Some(secret_body(body)), deadline)
-            .await
-            .map(|_| ())
+        let a = self
+            .call(Method::POST, url, Some(secret_body(body)), deadline)
+            .await?;
+        Ok(serde_json::from_slice::<Created>(&a.body)
+            .ok()
+            .map(|c| c.id)
+            .filter(|id| is_id(id)))
     }
 
     /// `PATCH /v1/vaults/{id}/items/{id}` with a JSON Patch document.

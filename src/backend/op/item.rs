@@ -84,6 +84,13 @@ impl FileRef {
     }
 }
 
+/// The vault an item names itself in.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct VaultRef {
+    #[serde(default)]
+    pub id: String,
+}
+
 /// A whole item.
 #[derive(Deserialize)]
 pub(crate) struct Item {
@@ -91,6 +98,9 @@ pub(crate) struct Item {
     pub id: String,
     #[serde(default)]
     pub title: String,
+    /// The vault it is in (Connect and the CLI both name its ID).
+    #[serde(default)]
+    pub vault: Option<VaultRef>,
     #[serde(default)]
     pub version: Option<u64>,
     #[serde(default)]
@@ -172,7 +182,7 @@ impl Item {
 }
 
 /// 1Password matches names without regard to case.
-fn same_name(a: &str, b: &str) -> bool {
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
     a == b || a.to_lowercase() == b.to_lowercase()
 }
 

@@ -8,13 +8,17 @@
 //! concurrently within the deadline, and the writable side through Connect
 //! (`secret set|rm|ls`, `protect --to op://VAULT/`, metadata for
 //! `inventory`). [`target`] reads references, [`item`] picks fields,
-//! [`connect`] and [`cli`] are the two ways in, [`write`] the writes.
+//! [`connect`] and [`cli`] are the two ways in, [`locate`] finds an item
+//! through Connect with the name -> ID hints of [`ids`] (saved after each
+//! operation), [`write`] the writes.
 //! Must not know MCP or the server process, apply selectors, print, or put
 //! a token or value into an error.
 
 mod cli;
 mod connect;
+mod ids;
 mod item;
+mod locate;
 mod target;
 mod write;
 
@@ -23,6 +27,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use self::connect::Connect;
+use self::ids::IdCache;
 use self::item::{FileRef, Item, Selected};
 use self::target::{ItemKey, Target, Via};
 use super::rest::{self, Fail};
@@ -34,6 +39,8 @@ pub struct OpBackend {
     settings: Settings,
     /// `None` when Connect is not configured.
     connect: OnceLock<Option<Result<Connect, Fail>>>,
+    /// Connect name -> ID hints, read on first use.
+    ids: OnceLock<IdCache>,
 }
 
 /// What a reference needs once its item is known.
@@ -56,6 +63,7 @@ impl OpBackend {
         Self {
             settings: settings.clone(),
             connect: OnceLock::new(),
+            ids: OnceLock::new(),
         }
     }
 
@@ -73,6 +81,19 @@ impl OpBackend {
         self.connect
             .get_or_init(|| Connect::from_env(rest::call_timeout(self.settings.timeout)))
             .as_ref()
+    }
+
+    /// The ID cache of the configured Connect server.
+    fn ids(&self, c: &Connect) -> &IdCache {
+        self.ids
+            .get_or_init(|| IdCache::open(self.settings.paths.op_connect_ids(), c.server()))
+    }
+
+    /// Writes what this run learnt about names, if anything.
+    fn save_ids(&self) {
+        if let Some(ids) = self.ids.get() {
+            ids.save();
+        }
     }
 
     fn connect(&self) -> Result<&Connect, Fail> {
@@ -124,6 +145,7 @@ impl OpBackend {
                 results[i] = Some(r.map_err(|f| f.at(&refs[i])));
             }
         }
+        self.save_ids();
         results
             .into_iter()
             .zip(refs)
@@ -142,12 +164,9 @@ impl OpBackend {
     /// The item through Connect: its vault ID and the whole item.
     async fn connect_item(&self, key: &ItemKey, deadline: Instant) -> Result<(String, Item), Fail> {
         let c = self.connect()?;
-        let vault_id = c.vault_id(&key.vault, deadline).await?;
-        let item = c
-            .item(&vault_id, &key.item, deadline)
-            .await?
-            .ok_or_else(|| no_item(key))?;
-        Ok((vault_id, item))
+        let found = locate::locate(c, self.ids(c), key, deadline).await?;
+        let item = found.item.ok_or_else(|| no_item(key))?;
+        Ok((found.vault_id, item))
     }
 
     /// One item request for every field of it that is wanted; file contents concurrently.
@@ -303,9 +322,9 @@ impl Backend for OpBackend {
                      base64-encoded",
                 ));
             };
-            write::set(c, &t, text, self.deadline())
-                .await
-                .map_err(|f| f.at(r))
+            let done = write::set(c, self.ids(c), &t, text, self.deadline()).await;
+            self.save_ids();
+            done.map_err(|f| f.at(r))
         })
     }
 
@@ -313,9 +332,9 @@ impl Backend for OpBackend {
     fn delete<'a>(&'a self, r: &'a SecretRef) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
             let (t, c) = self.write_ref(r, "deleting")?;
-            write::remove(c, &t, self.deadline())
-                .await
-                .map_err(|f| f.at(r))
+            let done = write::remove(c, self.ids(c), &t, self.deadline()).await;
+            self.save_ids();
+            done.map_err(|f| f.at(r))
         })
     }
 
@@ -386,7 +405,11 @@ impl Backend for OpBackend {
             let t = self.target(r)?;
             let deadline = self.deadline();
             let item = match self.via(&t) {
-                Via::Connect => self.connect_item(&t.key, deadline).await.map(|(_, i)| i),
+                Via::Connect => {
+                    let got = self.connect_item(&t.key, deadline).await;
+                    self.save_ids();
+                    got.map(|(_, i)| i)
+                }
                 Via::Cli => cli::item(&t.key, deadline).await,
             }
             .map_err(|f| f.at(r))?;

@@ -11,8 +11,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::connect::{Connect, json_body};
+use super::connect::{Connect, is_id, json_body};
+use super::ids::IdCache;
 use super::item::{self, Item, Selected};
+use super::locate::{Located, locate};
 use super::target::Target;
 use crate::backend::rest::Fail;
 use crate::backend::{ErrorKind, WriteOutcome};
@@ -66,15 +68,20 @@ fn section_id(label: &str) -> String {
 }
 
 /// Sets the field `t` names to `value`.
+/// The item it creates is remembered in `ids`.
 pub(crate) async fn set(
     c: &Connect,
+    ids: &IdCache,
     t: &Target,
     value: &str,
     deadline: Instant,
 ) -> Result<WriteOutcome, Fail> {
-    let vault_id = c.vault_id(&t.key.vault, deadline).await?;
-    let Some(item) = c.item(&vault_id, &t.key.item, deadline).await? else {
-        create(c, &vault_id, t, value, deadline).await?;
+    let Located { vault_id, item } = locate(c, ids, &t.key, deadline).await?;
+    let Some(item) = item else {
+        let id = create(c, &vault_id, t, value, deadline).await?;
+        if let Some(id) = id.filter(|_| !is_id(&t.key.item)) {
+            ids.put_item(&vault_id, &t.key.item, &id);
+        }
         return Ok(WriteOutcome::Created);
     };
     match item::select(&item, t) {
@@ -106,7 +113,7 @@ async fn create(
     t: &Target,
     value: &str,
     deadline: Instant,
-) -> Result<(), Fail> {
+) -> Result<Option<String>, Fail> {
     let sid = t.section.as_deref().map(section_id);
     let new = NewItem {
         vault: IdRef { id: vault_id },
@@ -175,18 +182,21 @@ async fn add_field(
     c.patch(vault_id, &item.id, body, deadline).await
 }
 
-/// Removes the field `t` names; the whole item when it was its only field.
-pub(crate) async fn remove(c: &Connect, t: &Target, deadline: Instant) -> Result<(), Fail> {
-    let vault_id = c.vault_id(&t.key.vault, deadline).await?;
-    let item = c
-        .item(&vault_id, &t.key.item, deadline)
-        .await?
-        .ok_or_else(|| {
-            Fail::new(
-                ErrorKind::NotFound,
-                format!("no item {:?} in vault {:?}", t.key.item, t.key.vault),
-            )
-        })?;
+/// Removes the field `t` names; the whole item when it was its only field
+/// (and then forgets it in `ids`).
+pub(crate) async fn remove(
+    c: &Connect,
+    ids: &IdCache,
+    t: &Target,
+    deadline: Instant,
+) -> Result<(), Fail> {
+    let Located { vault_id, item } = locate(c, ids, &t.key, deadline).await?;
+    let item = item.ok_or_else(|| {
+        Fail::new(
+            ErrorKind::NotFound,
+            format!("no item {:?} in vault {:?}", t.key.item, t.key.vault),
+        )
+    })?;
     let field_id = match item::select(&item, t)? {
         Selected::Field(f) => f.id.clone(),
         Selected::File(_) => {
@@ -197,7 +207,9 @@ pub(crate) async fn remove(c: &Connect, t: &Target, deadline: Instant) -> Result
         }
     };
     if item.fields.len() == 1 && item.files.is_empty() {
-        return c.delete(&vault_id, &item.id, deadline).await;
+        c.delete(&vault_id, &item.id, deadline).await?;
+        ids.forget_item_id(&vault_id, &item.id);
+        return Ok(());
     }
     let ops = [PatchOp::<&str> {
         op: "remove",
