@@ -456,11 +456,13 @@ fn refused_missing_and_throttled_answers_are_one_line_with_the_right_code() {
         78,
         &["no field or file \"nope\""],
     );
-    // 429 twice, then an answer: retried, honouring Retry-After.
+    // 429 twice, then an answer: retried, honouring Retry-After. One
+    // request (the vault by ID, the item's ID cached), so both meet it in turn.
+    let one = format!("P={}", r(&format!("{vault_id}/{ITEM}/password")));
     o.connect.fail_next(2, 429, Some(1));
     let start = Instant::now();
     assert_eq!(
-        got(print_vars(o.cmd(), &[&pw])),
+        got(print_vars(o.cmd(), &[&one])),
         format!("{}|", value("password"))
     );
     assert!(
@@ -469,7 +471,7 @@ fn refused_missing_and_throttled_answers_are_one_line_with_the_right_code() {
     );
     // Throttled past the retries: unreachable (69).
     o.connect.fail_next(3, 429, None);
-    fails(print_vars(o.cmd(), &[&pw]), 69, &["429", "throttled"]);
+    fails(print_vars(o.cmd(), &[&one]), 69, &["429", "throttled"]);
 }
 
 #[test]
@@ -1000,4 +1002,279 @@ fn vault_type_op_makes_bare_ids_op_references() {
         .arg(format!("P={VAULT}/{ITEM}/password"))
         .args(["--", "sh", "-c", "printf %s \"$P\""]);
     assert_eq!(got(c.output().expect("run")), value("password"));
+}
+
+// --- Connect: the name -> ID cache ------------------------------------------------
+
+impl Op {
+    /// Creates an item of one concealed field through the SDK; its ID.
+    fn create(&self, vault: &str, title: &str, label: &str, v: &str) -> String {
+        let spec = json!({"title": title, "category": "API_CREDENTIAL",
+            "fields": [{"label": label, "value": v, "type": "CONCEALED"}]});
+        let id = self.sdk(&["create", vault], spec.to_string().as_bytes());
+        id.trim().to_string()
+    }
+
+    /// mcp-warden with this home and `server`'s Connect stand-in.
+    fn cmd_on(&self, server: &Op) -> Command {
+        let mut c = self.home.cmd();
+        common::env::strip_env(&mut c, &["OP_"]);
+        c.env("OP_CONNECT_HOST", server.connect.url())
+            .env("OP_CONNECT_TOKEN", token())
+            .env("SSL_CERT_FILE", server.pki.ca())
+            .env_remove("SSL_CERT_DIR");
+        c
+    }
+
+    fn ids_file(&self) -> PathBuf {
+        self.home.path().join("op-connect-ids.json")
+    }
+
+    /// How many stand-in log entries of each kind `f` caused.
+    fn requests(&self, f: impl FnOnce()) -> std::collections::BTreeMap<String, usize> {
+        let before = self.connect.log().len();
+        f();
+        let mut n = std::collections::BTreeMap::new();
+        for e in self.connect.log().iter().skip(before) {
+            *n.entry(e["kind"].as_str().unwrap_or("?").to_string())
+                .or_default() += 1;
+        }
+        n
+    }
+
+    /// Reads `loc` (a location under op://) with `run`; the value.
+    fn read(&self, loc: &str) -> String {
+        let out = got(print_vars(self.cmd(), &[&format!("V={}", r(loc))]));
+        out.trim_end_matches('|').to_string()
+    }
+}
+
+fn kinds(pairs: &[(&str, usize)]) -> std::collections::BTreeMap<String, usize> {
+    pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+}
+
+#[test]
+fn by_name_a_warm_run_is_one_request_per_item_and_the_cache_holds_no_value() {
+    let o = Op::new();
+    let mut assignments = Vec::new();
+    let mut expected = String::new();
+    for i in 0..3 {
+        let fields: Vec<Value> = (0..2)
+            .map(|f| json!({"label": format!("f{f}"), "value": value(&format!("{i}-{f}")), "type": "CONCEALED"}))
+            .collect();
+        let spec = json!({"title": format!("Item {i}"), "category": "LOGIN", "fields": fields});
+        o.sdk(&["create", VAULT], spec.to_string().as_bytes());
+        for f in 0..2 {
+            // The item's title in another case: Connect matches without regard to case.
+            assignments.push(format!("V{i}_{f}={}", r(&format!("{VAULT}/item {i}/f{f}"))));
+            expected.push_str(&value(&format!("{i}-{f}")));
+            expected.push('|');
+        }
+    }
+    let a: Vec<&str> = assignments.iter().map(String::as_str).collect();
+    let cold = o.requests(|| assert_eq!(got(print_vars(o.cmd(), &a)), expected));
+    assert_eq!(
+        cold,
+        kinds(&[("vault_list", 1), ("item_list", 3), ("item_get", 3)]),
+        "cold: the three lookups"
+    );
+    let warm = o.requests(|| assert_eq!(got(print_vars(o.cmd(), &a)), expected));
+    assert_eq!(
+        warm,
+        kinds(&[("vault_get", 1), ("item_get", 3)]),
+        "warm: the items by their cached IDs, and the vault's name checked once"
+    );
+    let file = o.ids_file();
+    let text = std::fs::read_to_string(&file).expect("cache file");
+    assert!(
+        !text.contains(CANARY),
+        "a value or token in the cache: {text}"
+    );
+    assert!(text.contains(&o.connect.url()), "keyed by server: {text}");
+    let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // The vault by ID and the item by name: the item's cached ID still serves.
+    let vault_id = o.sdk(&["vaults"], b"");
+    let vault_id = vault_id
+        .lines()
+        .find(|l| l.ends_with(VAULT))
+        .and_then(|l| l.split(' ').next())
+        .expect("vault id")
+        .to_string();
+    let n = o.requests(|| {
+        assert_eq!(o.read(&format!("{vault_id}/Item 0/f1")), value("0-1"));
+    });
+    assert_eq!(n, kinds(&[("item_get", 1)]));
+}
+
+#[test]
+fn a_renamed_item_is_never_read_under_its_old_name() {
+    let o = Op::new();
+    o.create(VAULT, "Alpha", "key", &value("alpha"));
+    assert_eq!(o.read(&format!("{VAULT}/Alpha/key")), value("alpha"));
+    // Renamed with 1Password's SDK: the cached ID still answers, with another title.
+    o.sdk(&["rename", VAULT, "Alpha", "Alpha (old)"], b"");
+    fails(
+        print_vars(
+            o.cmd(),
+            &[&format!("V={}", r(&format!("{VAULT}/Alpha/key")))],
+        ),
+        78,
+        &["no item \"Alpha\""],
+    );
+    assert_eq!(o.read(&format!("{VAULT}/Alpha (old)/key")), value("alpha"));
+    // Its old name now belongs to ANOTHER item: that one is read.
+    o.create(VAULT, "Alpha", "key", &value("new-alpha"));
+    let n = o.requests(|| assert_eq!(o.read(&format!("{VAULT}/Alpha/key")), value("new-alpha")));
+    assert_eq!(n["item_list"], 1, "looked up by title again: {n:?}");
+    let n = o.requests(|| assert_eq!(o.read(&format!("{VAULT}/Alpha/key")), value("new-alpha")));
+    assert_eq!(
+        n,
+        kinds(&[("vault_get", 1), ("item_get", 1)]),
+        "and remembered"
+    );
+}
+
+#[test]
+fn an_item_deleted_and_made_again_with_its_title_reads_the_new_one() {
+    let o = Op::new();
+    let first = o.create(VAULT, "Beta", "key", &value("beta-1"));
+    assert_eq!(o.read(&format!("{VAULT}/Beta/key")), value("beta-1"));
+    o.sdk(&["delete", VAULT, "Beta"], b"");
+    let second = o.create(VAULT, "Beta", "key", &value("beta-2"));
+    assert_ne!(first, second);
+    let n = o.requests(|| assert_eq!(o.read(&format!("{VAULT}/Beta/key")), value("beta-2")));
+    assert_eq!(
+        n["item_get"], 2,
+        "the cached ID answered 404, then the new item: {n:?}"
+    );
+    let text = std::fs::read_to_string(o.ids_file()).expect("cache");
+    assert!(text.contains(&second) && !text.contains(&first), "{text}");
+}
+
+#[test]
+fn a_vault_renamed_or_made_again_is_looked_up_by_name() {
+    let o = Op::new();
+    o.create(OTHER_VAULT, "Gamma", "key", &value("gamma-1"));
+    assert_eq!(
+        o.read(&format!("{OTHER_VAULT}/Gamma/key")),
+        value("gamma-1")
+    );
+    // Deleted and made again with the same name: a new ID, the old one 404s.
+    o.connect.post(&format!(
+        "/__standin-op/vault?name={OTHER_VAULT}&recreate=1"
+    ));
+    o.create(OTHER_VAULT, "Gamma", "key", &value("gamma-2"));
+    let n = o.requests(|| {
+        assert_eq!(
+            o.read(&format!("{OTHER_VAULT}/Gamma/key")),
+            value("gamma-2")
+        )
+    });
+    assert_eq!(
+        n["vault_list"], 1,
+        "the vault looked up by name again: {n:?}"
+    );
+    // Renamed: its ID still answers, but no longer under the reference's name.
+    o.connect.post(&format!(
+        "/__standin-op/vault?name={OTHER_VAULT}&rename=Archive"
+    ));
+    fails(
+        print_vars(
+            o.cmd(),
+            &[&format!("V={}", r(&format!("{OTHER_VAULT}/Gamma/key")))],
+        ),
+        78,
+        &["no vault named \"Other\""],
+    );
+    assert_eq!(o.read("Archive/Gamma/key"), value("gamma-2"));
+}
+
+#[test]
+fn a_corrupt_cache_is_ignored_and_rewritten() {
+    let o = Op::new();
+    o.create(VAULT, "Delta", "key", &value("delta"));
+    std::fs::write(o.ids_file(), b"\x00{\"version\": 1, \"entries\": [").expect("garbage");
+    std::fs::set_permissions(o.ids_file(), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let n = o.requests(|| assert_eq!(o.read(&format!("{VAULT}/Delta/key")), value("delta")));
+    assert_eq!(
+        n,
+        kinds(&[("vault_list", 1), ("item_list", 1), ("item_get", 1)])
+    );
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(o.ids_file()).expect("read")).expect("json");
+    assert_eq!(v["entries"].as_array().map(Vec::len), Some(2), "{v}");
+    let mode = std::fs::metadata(o.ids_file())
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    // IDs that are not 1Password IDs are never put into a URL.
+    let text = std::fs::read_to_string(o.ids_file())
+        .expect("read")
+        .replace("\"id\":\"", "\"id\":\"../");
+    std::fs::write(o.ids_file(), text).expect("write");
+    let n = o.requests(|| assert_eq!(o.read(&format!("{VAULT}/Delta/key")), value("delta")));
+    assert_eq!(
+        n,
+        kinds(&[("vault_list", 1), ("item_list", 1), ("item_get", 1)])
+    );
+}
+
+#[test]
+fn two_connect_servers_do_not_share_cached_ids() {
+    let a = Op::new();
+    let b = Op::new();
+    a.create(VAULT, "Shared", "key", &value("on-a"));
+    b.create(VAULT, "Shared", "key", &value("on-b"));
+    // One home, two servers: each is resolved by name on its own.
+    let read = |server: &Op| {
+        let out = got(print_vars(
+            a.cmd_on(server),
+            &[&format!("V={}", r(&format!("{VAULT}/Shared/key")))],
+        ));
+        out.trim_end_matches('|').to_string()
+    };
+    assert_eq!(read(&a), value("on-a"));
+    let n = b.requests(|| assert_eq!(read(&b), value("on-b")));
+    assert_eq!(
+        n,
+        kinds(&[("vault_list", 1), ("item_list", 1), ("item_get", 1)])
+    );
+    let n = a.requests(|| assert_eq!(read(&a), value("on-a")));
+    assert_eq!(n, kinds(&[("vault_get", 1), ("item_get", 1)]));
+    let n = b.requests(|| assert_eq!(read(&b), value("on-b")));
+    assert_eq!(n, kinds(&[("vault_get", 1), ("item_get", 1)]));
+}
+
+#[test]
+fn writes_keep_the_cached_ids_in_step() {
+    let o = Op::new();
+    let target = r(&format!("{VAULT}/Written/key"));
+    let out = o
+        .cmd()
+        .args(["secret", "set", &target])
+        .write_stdin(value("written"))
+        .output()
+        .expect("set");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The item created is remembered: a read needs no lookup.
+    let n = o.requests(|| assert_eq!(o.read(&format!("{VAULT}/Written/key")), value("written")));
+    assert_eq!(n, kinds(&[("vault_get", 1), ("item_get", 1)]));
+    let text = std::fs::read_to_string(o.ids_file()).expect("cache");
+    assert!(text.contains("written") && !text.contains(CANARY), "{text}");
+    // Its last field removed, the item is deleted and forgotten.
+    o.cmd().args(["secret", "rm", &target]).assert().success();
+    let text = std::fs::read_to_string(o.ids_file()).expect("cache");
+    assert!(!text.contains("written"), "{text}");
+    fails(
+        print_vars(o.cmd(), &[&format!("V={target}")]),
+        78,
+        &["no item \"Written\""],
+    );
 }

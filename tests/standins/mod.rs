@@ -171,6 +171,12 @@ impl StandIn {
         out[at..].to_vec()
     }
 
+    /// `POST PATH_AND_QUERY` on the plain listener (a stand-in's test-only
+    /// routes); the answer's body.
+    pub fn post(&self, path: &str) -> Vec<u8> {
+        self.control("POST", path)
+    }
+
     /// The request log.
     pub fn log(&self) -> Vec<Value> {
         serde_json::from_slice(&self.control("GET", "/__standin/log")).expect("log json")

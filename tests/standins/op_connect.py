@@ -20,6 +20,11 @@ a 1Password account. It implements, as documented:
   `…/files/{id}/content` (attachments are seeded from the config: the API has
   no upload);
 - `GET /heartbeat`, `GET /health`;
+- for tests only (not Connect: the API cannot manage vaults, a user does
+  that in 1Password), `POST /__standin-op/vault?name=N&rename=M` renames a
+  vault (its ID stays, as in 1Password) and `POST
+  /__standin-op/vault?name=N&recreate=1` deletes it with its items and
+  makes an empty vault of the same name with a new ID;
 - Connect's error shape `{"status": N, "message": "…"}`; `Retry-After` on
   injected 429s.
 
@@ -182,6 +187,8 @@ class App:
         if path == "/health" and method == "GET":
             return h.send_json(200, {"name": "1Password Connect API (stand-in)", "version": "1.7.1",
                                      "dependencies": [{"service": "sync", "status": "ACTIVE"}]})
+        if path == "/__standin-op/vault" and method == "POST":
+            return self.admin_vault(h, query)
         if not path.startswith("/v1/"):
             return error(h, 404, f"no route {method} {path}")
         if self.state.hang_api:
@@ -200,6 +207,21 @@ class App:
         except ValueError as e:
             return error(h, 400, str(e))
 
+    def admin_vault(self, h: Handler, query: dict) -> None:
+        """What a user does in 1Password: rename a vault, or delete and recreate it."""
+        with self.state.lock:
+            vid = self.vault_by_name(query["name"])
+            if "rename" in query:
+                self.vaults[vid]["name"] = query["rename"]
+            elif query.get("recreate") == "1":
+                old = self.vaults.pop(vid)
+                del self.items[vid]
+                nid = new_id()
+                self.vaults[nid] = {**old, "id": nid, "createdAt": now(), "updatedAt": now()}
+                self.items[nid] = {}
+                vid = nid
+        h.send_json(200, {"id": vid})
+
     def api(self, h: Handler, tok: dict, method: str, path: str, query: dict) -> None:
         if path == "/v1/vaults" and method == "GET":
             self.state.record("vault_list", filter=query.get("filter"))
@@ -208,6 +230,7 @@ class App:
         m = VAULT.match(path)
         if m and method == "GET":
             vid = m.group(1)
+            self.state.record("vault_get", vault=vid)
             if vid not in self.vaults:
                 return error(h, 404, f"vault {vid} not found")
             if not self.may(tok, vid):

@@ -10,6 +10,8 @@ Python SDK (onepasswordconnectsdk), to prove the stand-in speaks what
                             "value", "type", "section", "purpose"}]}); prints the id
     get VAULT ITEM LABEL [SECTION]   the field's value to stdout
     set VAULT ITEM LABEL    value from stdin; replaces the field's value (PUT)
+    rename VAULT ITEM TITLE the item's new title (PUT)
+    delete VAULT ITEM       deletes the item
     file VAULT ITEM NAME    an attachment's content to stdout
     fields VAULT ITEM       JSON {"SECTION/LABEL": "TYPE"} of the item's fields (no values)
     times VAULT ITEM        JSON {"created": ISO, "updated": ISO}
@@ -91,6 +93,15 @@ def main():
             if f.label == label:
                 f.value = value
         c.update_item(item.id, item.vault.id, item)
+    elif a.cmd == "rename":
+        vault, title, new_title = a.args
+        item = c.get_item(title, vault)
+        item.title = new_title
+        c.update_item(item.id, item.vault.id, item)
+    elif a.cmd == "delete":
+        vault, title = a.args
+        item = c.get_item(title, vault)
+        c.delete_item(item.id, item.vault.id)
     elif a.cmd == "file":
         vault, title, name = a.args
         item = c.get_item(title, vault)
