@@ -215,6 +215,12 @@ impl IdCache {
 
     /// Forgets every title that led to item `id` (it was deleted).
     pub fn forget_item_id(&self, vault_id: &str, id: &str) {
+        let known = self.state().entries.iter().any(|(k, e)| {
+            k.server == self.server && k.vault.as_deref() == Some(vault_id) && e.id == id
+        });
+        if !known {
+            return;
+        }
         self.change(Change::ForgetItem {
             vault: vault_id.to_string(),
             id: id.to_string(),

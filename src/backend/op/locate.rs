@@ -105,3 +105,29 @@ fn confirms(found: &Item, vault_id: &str, title: &str) -> bool {
             .as_ref()
             .is_none_or(|v| v.id.is_empty() || v.id == vault_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V: &str = "vvvvvvvvvvvvvvvvvvvvvvvvv1";
+
+    fn item(json: &str) -> Item {
+        Item::parse(json.as_bytes(), "test").unwrap()
+    }
+
+    #[test]
+    fn a_hint_is_confirmed_by_title_and_vault_only() {
+        let found = item(&format!(
+            r#"{{"id":"x","title":"GitHub","vault":{{"id":"{V}"}}}}"#
+        ));
+        assert!(confirms(&found, V, "github"));
+        assert!(!confirms(&found, V, "GitLab"), "renamed: another title");
+        assert!(!confirms(&found, "wwwwwwwwwwwwwwwwwwwwwwwww1", "GitHub"));
+        assert!(confirms(
+            &item(r#"{"id":"x","title":"GitHub"}"#),
+            V,
+            "GitHub"
+        ));
+    }
+}
