@@ -61,6 +61,7 @@ pub enum Command {
     after_help = "REFERENCES: SCHEME://LOCATION[?PARAMS][#SELECTOR], e.g. local://github-pat, \
 file:///run/secrets/token, aws-sm://prod/db?region=eu-west-1#password, aws-ssm:///app/key, \
 keyring://SERVICE/ACCOUNT (the OS keychain). \
+\"op://Private/GitHub Deploy/token\" (1Password's own syntax). \
 A bare name (no scheme) means --vault-type's backend, or local:// when none is set.\n\n\
 Everything after `--` goes to the server untouched; no shell is involved.\n\n\
 PROFILES: `run @NAME` starts [servers.NAME] of the user config (MCP_WARDEN_CONFIG, else \
@@ -130,7 +131,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub clean_env: bool,
 
-    /// Backend for bare names: aws (Secrets Manager), ssm, gcp, azure, local, file, ...
+    /// Backend for bare names: aws (Secrets Manager), ssm, gcp, azure, op (1Password), local, file, ...
     /// [mcp-secret-wrapper compatible, with --vault-projectId, --vault-keyFilename,
     /// --vault-vaultUrl, --vault-vaultName, --vault-tenantId, --vault-clientId]
     #[arg(long, env = "VAULT_TYPE", value_name = "TYPE", hide_env_values = true)]

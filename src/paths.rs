@@ -43,6 +43,11 @@ impl Paths {
         self.data_dir.join("store.key")
     }
 
+    /// 1Password Connect name -> ID resolutions (no values).
+    pub fn op_connect_ids(&self) -> PathBuf {
+        self.data_dir.join("op-connect-ids.json")
+    }
+
     /// Serializes writers of the store.
     pub fn store_lock(&self) -> PathBuf {
         self.data_dir.join("store.lock")

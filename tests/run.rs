@@ -371,12 +371,17 @@ fn missing_secret_is_one_clear_line_and_nothing_starts() {
             "the child started although a secret was missing"
         );
     }
-    // An unbuilt backend is a resolve-time configuration error, not a parse error.
+    // A backend that cannot be reached as configured (1Password without
+    // Connect settings or an `op` on PATH) is a resolve-time configuration
+    // error, not a parse error.
     home.cmd()
+        .env_remove("OP_CONNECT_HOST")
+        .env_remove("OP_CONNECT_TOKEN")
+        .env("PATH", "/nonexistent")
         .args(["run", "K=op://vault/item/field", "--", "true"])
         .assert()
         .code(78)
-        .stderr(predicate::str::contains("not built"));
+        .stderr(predicate::str::contains("`op` is not on PATH"));
     // A malformed reference is a usage error pointing at the position.
     home.cmd()
         .args(["run", "K=local://a%zz", "--", "true"])

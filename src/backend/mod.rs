@@ -14,6 +14,7 @@ pub mod keyring;
 pub mod lease;
 pub mod local;
 pub mod names;
+pub mod op;
 pub mod registry;
 pub(crate) mod rest;
 pub mod vault;

@@ -77,6 +77,20 @@ pub fn azure_name(stored: &str) -> Option<String> {
     decode(stored, '-')
 }
 
+/// `ITEM/FIELD` for a `protect` name under 1Password: the last segment is
+/// the field, the segments before it, joined by spaces, the item (so each
+/// server's secrets share one item); `mcp-warden` when there are none.
+/// `protect` names hold only `[A-Za-z0-9._-]` and `/`, all of which
+/// 1Password's references allow, so nothing needs escaping.
+pub fn op_item_field(name: &str) -> String {
+    let segs: Vec<&str> = name.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.split_last() {
+        None => "mcp-warden/secret".into(),
+        Some((field, [])) => format!("mcp-warden/{field}"),
+        Some((field, item)) => format!("{}/{field}", item.join(" ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +107,11 @@ mod tests {
         assert_eq!(gcp_name(&gcp_secret_id(n)).as_deref(), Some(n));
         assert_eq!(azure_name(&azure_secret_name(n)).as_deref(), Some(n));
         assert_eq!(azure_secret_name("a b"), "a-x20b");
+        assert_eq!(
+            op_item_field("claude-desktop/git.hub/GITHUB_TOKEN"),
+            "claude-desktop git.hub/GITHUB_TOKEN"
+        );
+        assert_eq!(op_item_field("TOKEN"), "mcp-warden/TOKEN");
     }
 
     proptest! {

@@ -70,6 +70,7 @@ pub const BUILT: &[Scheme] = &[
     Scheme::GcpSm,
     Scheme::AzureKv,
     Scheme::Keyring,
+    Scheme::Op,
 ];
 
 pub struct Registry {
@@ -82,6 +83,7 @@ pub struct Registry {
     gcp: OnceLock<Arc<dyn Backend>>,
     azure: OnceLock<Arc<dyn Backend>>,
     keyring: OnceLock<Arc<dyn Backend>>,
+    op: OnceLock<Arc<dyn Backend>>,
 }
 
 impl Registry {
@@ -95,6 +97,7 @@ impl Registry {
             gcp: OnceLock::new(),
             azure: OnceLock::new(),
             keyring: OnceLock::new(),
+            op: OnceLock::new(),
         }
     }
 
@@ -102,7 +105,8 @@ impl Registry {
         &self.settings
     }
 
-    /// The backend for `scheme`, or a configuration error (exit 78) naming what is built.
+    /// The backend for `scheme`, built on first use. Every scheme is built
+    /// into this binary, so this does not fail today.
     pub fn get(&self, scheme: Scheme) -> Result<Arc<dyn Backend>, BackendError> {
         let s = &self.settings;
         let b = match scheme {
@@ -127,20 +131,9 @@ impl Registry {
             Scheme::Keyring => self
                 .keyring
                 .get_or_init(|| Arc::new(super::keyring::KeyringBackend::new(s.timeout))),
-            other => {
-                return Err(BackendError::new(
-                    ErrorKind::Config,
-                    format!("{other}://"),
-                    format!(
-                        "the {other} backend is not built into this mcp-warden yet; available: {}",
-                        BUILT
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
+            Scheme::Op => self
+                .op
+                .get_or_init(|| Arc::new(super::op::OpBackend::new(s))),
         };
         Ok(b.clone())
     }
@@ -158,6 +151,7 @@ impl Registry {
             &self.gcp,
             &self.azure,
             &self.keyring,
+            &self.op,
         ] {
             if let Some(b) = b.get() {
                 out.extend(b.held());

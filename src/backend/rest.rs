@@ -1,5 +1,5 @@
-//! HTTP plumbing shared by the REST-based cloud backends (GCP Secret Manager,
-//! Azure Key Vault): the TLS client, the retry policy, deadlines, and the
+//! HTTP plumbing shared by the REST-based backends (GCP Secret Manager,
+//! Azure Key Vault, 1Password Connect): the TLS client, the retry policy, deadlines, and the
 //! translation of transport failures into one-line [`Fail`]s.
 //!
 //! Owns: one TLS setup (rustls with the aws-lc-rs provider the rest of the

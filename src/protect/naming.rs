@@ -148,6 +148,9 @@ impl Target {
         } else {
             ""
         };
+        if self.scheme == "op" && self.prefix.split('/').next().unwrap_or("").is_empty() {
+            return Err("--to op:// needs the vault: --to op://VAULT/".into());
+        }
         let mapped = cloud_name(&self.scheme, &self.prefix, &name)
             .or_else(|| keyring_name(&self.scheme, &self.prefix, &name));
         let text = match mapped {
@@ -182,11 +185,13 @@ impl Target {
 
 /// `PROJECT/` or `VAULT/` followed by the prefix and name mapped reversibly
 /// onto what GCP Secret Manager or Key Vault accepts (`/` `.` `_` `-` become
-/// escapes); `None` for other schemes.
+/// escapes), or for 1Password `VAULT/ITEM/FIELD` (one item per server);
+/// `None` for other schemes.
 fn cloud_name(scheme: &str, prefix: &str, name: &str) -> Option<String> {
     let map: fn(&str) -> String = match scheme {
         "gcp-sm" => crate::backend::names::gcp_secret_id,
         "azure-kv" => crate::backend::names::azure_secret_name,
+        "op" => crate::backend::names::op_item_field,
         _ => return None,
     };
     let (container, rest) = prefix.split_once('/').unwrap_or((prefix, ""));
@@ -291,6 +296,21 @@ mod tests {
             t.reference(&parts(None)).unwrap().to_string(),
             "aws-sm://mcp/TOKEN?region=eu-west-1"
         );
+    }
+
+    #[test]
+    fn op_targets_put_each_server_in_one_item() {
+        let t = Target::new("op://Private/", DEFAULT_TEMPLATE).unwrap();
+        assert_eq!(
+            t.reference(&parts(None)).unwrap().to_string(),
+            "op://Private/claude-desktop git-hub/TOKEN"
+        );
+        let t = Target::new("op://Private/mcp", DEFAULT_TEMPLATE).unwrap();
+        assert_eq!(
+            t.reference(&parts(None)).unwrap().location,
+            "Private/mcpclaude-desktop git-hub/TOKEN"
+        );
+        assert!(Target::new("op://", DEFAULT_TEMPLATE).is_err());
     }
 
     #[test]

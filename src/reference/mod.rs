@@ -302,16 +302,19 @@ const LOCATION_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROL
     .add(b'#')
     .add(b' ');
 const PARAM_ESCAPES: &percent_encoding::AsciiSet = &LOCATION_ESCAPES.add(b'&').add(b'=');
+/// 1Password's references keep their spaces as written (`op://Private/My Item/password`),
+/// so what is shown can be pasted into 1Password's tools.
+const OP_LOCATION_ESCAPES: &percent_encoding::AsciiSet =
+    &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
 
 impl fmt::Display for SecretRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use percent_encoding::utf8_percent_encode as enc;
-        write!(
-            f,
-            "{}://{}",
-            self.scheme,
-            enc(&self.location, LOCATION_ESCAPES)
-        )?;
+        let escapes = match self.scheme {
+            Scheme::Op => OP_LOCATION_ESCAPES,
+            _ => LOCATION_ESCAPES,
+        };
+        write!(f, "{}://{}", self.scheme, enc(&self.location, escapes))?;
         for (i, (k, v)) in self.params.iter().enumerate() {
             let sep = if i == 0 { '?' } else { '&' };
             write!(

@@ -191,3 +191,21 @@ proptest! {
         let _ = SecretRef::parse(&s);
     }
 }
+
+#[test]
+fn op_references_keep_1password_syntax_and_spaces() {
+    let text = "op://Private/My Item/Admin Section/api key?attribute=otp&via=cli";
+    let r = SecretRef::parse(text).unwrap();
+    assert_eq!(r.scheme, Scheme::Op);
+    assert_eq!(r.location, "Private/My Item/Admin Section/api key");
+    assert_eq!(r.param("attribute"), Some("otp"));
+    assert_eq!(r.param("via"), Some("cli"));
+    assert_eq!(r.to_string(), text, "displayed as 1Password writes it");
+    assert_eq!(SecretRef::parse(&r.to_string()).unwrap(), r);
+    // Other schemes still escape spaces.
+    let r = SecretRef::parse("local://a b").unwrap();
+    assert_eq!(r.to_string(), "local://a%20b");
+    // A bare id under --vault-type=op is an op reference.
+    let r = SecretRef::parse_or_bare("dev/Stripe/publishable-key", Scheme::Op).unwrap();
+    assert_eq!(r.to_string(), "op://dev/Stripe/publishable-key");
+}

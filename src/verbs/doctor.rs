@@ -346,6 +346,26 @@ async fn backend_checks(
     out
 }
 
+/// 1Password's ways in: the Connect server (reachable, token accepted) and
+/// the `op` CLI (present, signed in).
+async fn onepassword_checks(registry: &Registry) -> Vec<Check> {
+    crate::backend::op::diagnose(registry.settings())
+        .await
+        .into_iter()
+        .map(|d| {
+            let c = check(
+                if d.ok { Status::Ok } else { Status::Fail },
+                d.subject,
+                d.detail,
+            );
+            match d.fix {
+                Some(f) => c.fix(f),
+                None => c,
+            }
+        })
+        .collect()
+}
+
 pub fn run(args: DoctorArgs) -> Result<i32, Error> {
     let timeout = parse_duration("--timeout", &args.timeout)?;
     let paths = super::data_paths()?;
@@ -370,6 +390,8 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
     if refs.iter().any(|(_, r)| r.scheme == Scheme::Keyring) {
         checks.push(block_on(keychain_check(timeout))?);
     }
+    let uses_op = refs.iter().any(|(_, r)| r.scheme == Scheme::Op)
+        || std::env::var_os("OP_CONNECT_HOST").is_some_and(|v| !v.is_empty());
     if refs.is_empty() {
         checks.push(check(
             Status::Ok,
@@ -382,6 +404,10 @@ pub fn run(args: DoctorArgs) -> Result<i32, Error> {
             &registry,
             backend_checks(&registry, refs, timeout),
         )?);
+    }
+    if uses_op {
+        let registry = super::default_registry(timeout)?;
+        checks.extend(block_on_backends(&registry, onepassword_checks(&registry))?);
     }
     let mut text = String::new();
     for c in &checks {

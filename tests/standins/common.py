@@ -1,7 +1,7 @@
 """Shared parts of the test stand-ins for cloud secret services.
 
 These are STAND-INS, written for mcp-warden's tests: no official emulator of
-GCP Secret Manager or Azure Key Vault runs here, so each stand-in implements
+GCP Secret Manager, Azure Key Vault or 1Password Connect runs here, so each stand-in implements
 the documented REST API and token endpoints, and the tests prove its fidelity
 by driving it with the official Python SDKs.
 

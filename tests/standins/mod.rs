@@ -2,7 +2,7 @@
 //! 127.0.0.1, killed on drop), make test key material, drive the official
 //! Python SDKs, and read the stand-in's request log.
 //!
-//! The stand-ins are not Google's or Microsoft's services: see the `.py`
+//! The stand-ins are not Google's, Microsoft's or 1Password's services: see the `.py`
 //! files beside this one. Every wait here is bounded.
 #![allow(dead_code)]
 
@@ -169,6 +169,12 @@ impl StandIn {
             .position(|w| w == b"\r\n\r\n")
             .map_or(0, |i| i + 4);
         out[at..].to_vec()
+    }
+
+    /// `POST PATH_AND_QUERY` on the plain listener (a stand-in's test-only
+    /// routes); the answer's body.
+    pub fn post(&self, path: &str) -> Vec<u8> {
+        self.control("POST", path)
     }
 
     /// The request log.
