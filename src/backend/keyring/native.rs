@@ -6,7 +6,11 @@
 //! Access and Python's `keyring` use). Windows: a generic credential whose
 //! target name is SERVICE and user name ACCOUNT (what `cmdkey
 //! /generic:SERVICE /user:ACCOUNT` and Python's `keyring` create), so one
-//! service holds one account there. The OS itself asks the user when an item
+//! service holds one account there. The Windows store keys such a credential
+//! by target name alone and never compares the user name, so every call here
+//! first checks that the stored user name is ACCOUNT: another account's
+//! credential is not found for reads and `rm`, and a write is refused rather
+//! than overwriting it. The OS itself asks the user when an item
 //! is locked or guarded. Neither store reports creation or change times.
 //! Must not format a value.
 
@@ -39,6 +43,45 @@ fn problem(e: Error, loc: Option<&Location>) -> Problem {
     }
 }
 
+/// What the store holds under a reference's key.
+enum Stored {
+    Absent,
+    /// A credential of this reference's account.
+    ThisAccount,
+    /// Windows: the target name's credential has another user name.
+    OtherAccount,
+}
+
+/// Whether the stored credential belongs to `loc`'s account. The Windows
+/// store finds a credential by target name (SERVICE) alone, so its user name
+/// must be compared here; the macOS store matches service and account itself.
+fn stored(entry: &Entry, loc: &Location) -> Result<Stored, Problem> {
+    match entry.get_attributes() {
+        Ok(attributes) if cfg!(windows) && attributes.get("username") != Some(&loc.account) => {
+            Ok(Stored::OtherAccount)
+        }
+        Ok(_) => Ok(Stored::ThisAccount),
+        Err(Error::NoEntry) => Ok(Stored::Absent),
+        Err(e) => Err(problem(e, Some(loc))),
+    }
+}
+
+/// Windows: a credential created under an explicit target name gets an empty
+/// user name from the store; give it the reference's account.
+#[cfg(windows)]
+fn claim(entry: &Entry, loc: &Location) -> Result<(), Problem> {
+    let username = HashMap::from([("username", loc.account.as_str())]);
+    entry
+        .update_attributes(&username)
+        .map_err(|e| problem(e, Some(loc)))
+}
+
+/// The macOS store records the account itself.
+#[cfg(not(windows))]
+fn claim(_entry: &Entry, _loc: &Location) -> Result<(), Problem> {
+    Ok(())
+}
+
 impl Client {
     pub fn connect() -> Result<Client, Problem> {
         #[cfg(target_os = "macos")]
@@ -61,9 +104,19 @@ impl Client {
         built.map_err(|e| problem(e, Some(loc)))
     }
 
+    /// The entry of `loc` when a credential of its account is stored (on
+    /// Windows, another account's credential under SERVICE is not found).
+    fn existing(&self, loc: &Location) -> Result<Entry, Problem> {
+        let entry = self.entry(loc)?;
+        match stored(&entry, loc)? {
+            Stored::ThisAccount => Ok(entry),
+            Stored::Absent | Stored::OtherAccount => Err(Problem::NotFound(loc.clone())),
+        }
+    }
+
     pub fn read(&self, loc: &Location, _prompting: &AtomicBool) -> Result<SecretValue, Problem> {
         let secret = self
-            .entry(loc)?
+            .existing(loc)?
             .get_secret()
             .map_err(|e| problem(e, Some(loc)))?;
         Ok(SecretValue::new(secret))
@@ -76,30 +129,27 @@ impl Client {
         _prompting: &AtomicBool,
     ) -> Result<WriteOutcome, Problem> {
         let entry = self.entry(loc)?;
-        let existed = match entry.get_attributes() {
-            Ok(_) => true,
-            Err(Error::NoEntry) => false,
-            Err(e) => return Err(problem(e, Some(loc))),
+        let outcome = match stored(&entry, loc)? {
+            Stored::OtherAccount => return Err(Problem::OtherAccount(loc.clone())),
+            Stored::ThisAccount => WriteOutcome::Updated,
+            Stored::Absent => WriteOutcome::Created,
         };
         entry.set_secret(value).map_err(|e| problem(e, Some(loc)))?;
-        Ok(if existed {
-            WriteOutcome::Updated
-        } else {
-            WriteOutcome::Created
-        })
+        if matches!(outcome, WriteOutcome::Created) {
+            claim(&entry, loc)?;
+        }
+        Ok(outcome)
     }
 
     pub fn delete(&self, loc: &Location, _prompting: &AtomicBool) -> Result<(), Problem> {
-        self.entry(loc)?
+        self.existing(loc)?
             .delete_credential()
             .map_err(|e| problem(e, Some(loc)))
     }
 
     /// The item exists; the store keeps no times to report.
     pub fn describe(&self, loc: &Location, _prompting: &AtomicBool) -> Result<SecretInfo, Problem> {
-        self.entry(loc)?
-            .get_attributes()
-            .map_err(|e| problem(e, Some(loc)))?;
+        self.existing(loc)?;
         Ok(SecretInfo {
             name: loc.name(),
             ..SecretInfo::default()

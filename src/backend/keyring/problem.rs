@@ -26,6 +26,8 @@ pub enum Problem {
     Refused(String),
     /// No item with this service and account.
     NotFound(Location),
+    /// Windows: the credential under target name SERVICE has another user name.
+    OtherAccount(Location),
     /// The store has no default collection to create items in.
     NoDefaultCollection,
     /// The store did not answer in time.
@@ -71,7 +73,9 @@ impl Problem {
             | Problem::Locked
             | Problem::Other(_) => ErrorKind::Unreachable,
             Problem::PromptUnanswered | Problem::NoAnswer => ErrorKind::TimedOut,
-            Problem::NoDefaultCollection | Problem::NoPlatform => ErrorKind::Config,
+            Problem::NoDefaultCollection | Problem::NoPlatform | Problem::OtherAccount(_) => {
+                ErrorKind::Config
+            }
             Problem::Unsupported(_) => ErrorKind::Unsupported,
         }
     }
@@ -102,6 +106,11 @@ impl Problem {
             Problem::Refused(detail) => format!("the Secret Service refused access ({detail})"),
             Problem::NotFound(loc) => format!(
                 "no keychain item with service {:?} and account {:?}",
+                loc.service, loc.account
+            ),
+            Problem::OtherAccount(loc) => format!(
+                "the Windows credential for service {:?} belongs to another account, not {:?} \
+                 (Windows keeps one account per target name)",
                 loc.service, loc.account
             ),
             Problem::NoDefaultCollection => {
@@ -145,6 +154,11 @@ impl Problem {
             Problem::NotFound(loc) => {
                 format!("store it: mcp-warden secret set {}", loc.reference_text())
             }
+            Problem::OtherAccount(loc) => format!(
+                "use another service name for this account, or remove that credential \
+                 (cmdkey /delete:{}) if nothing uses it any more",
+                loc.service
+            ),
             Problem::NoDefaultCollection => "create a keyring and make it the default (Seahorse: \
                  File > New > Password Keyring, then Set as Default)"
                 .into(),
@@ -185,7 +199,8 @@ mod tests {
             Problem::PromptUnanswered,
             Problem::Dismissed,
             Problem::Refused("AccessDenied".into()),
-            Problem::NotFound(loc),
+            Problem::NotFound(loc.clone()),
+            Problem::OtherAccount(loc),
             Problem::NoDefaultCollection,
             Problem::NoAnswer,
             Problem::NoPlatform,
@@ -202,6 +217,7 @@ mod tests {
         assert_eq!(Problem::NoSession.kind(), ErrorKind::Unreachable);
         assert_eq!(Problem::Refused(String::new()).kind(), ErrorKind::Denied);
         assert_eq!(all[7].kind(), ErrorKind::NotFound);
+        assert_eq!(all[8].kind(), ErrorKind::Config);
         assert!(
             Problem::NoSession
                 .fix()
