@@ -26,6 +26,8 @@ pub enum Problem {
     Refused(String),
     /// No item with this service and account.
     NotFound(Location),
+    /// Several items match and other applications stored some of them.
+    Shared { location: Location, matches: usize },
     /// Windows: the credential under target name SERVICE has another user name.
     OtherAccount(Location),
     /// The store has no default collection to create items in.
@@ -73,9 +75,10 @@ impl Problem {
             | Problem::Locked
             | Problem::Other(_) => ErrorKind::Unreachable,
             Problem::PromptUnanswered | Problem::NoAnswer => ErrorKind::TimedOut,
-            Problem::NoDefaultCollection | Problem::NoPlatform | Problem::OtherAccount(_) => {
-                ErrorKind::Config
-            }
+            Problem::NoDefaultCollection
+            | Problem::NoPlatform
+            | Problem::OtherAccount(_)
+            | Problem::Shared { .. } => ErrorKind::Config,
             Problem::Unsupported(_) => ErrorKind::Unsupported,
         }
     }
@@ -107,6 +110,11 @@ impl Problem {
             Problem::NotFound(loc) => format!(
                 "no keychain item with service {:?} and account {:?}",
                 loc.service, loc.account
+            ),
+            Problem::Shared { location, matches } => format!(
+                "{matches} keychain items have service {:?} and account {:?} and other \
+                 applications stored some of them, so mcp-warden removes none",
+                location.service, location.account
             ),
             Problem::OtherAccount(loc) => format!(
                 "the Windows credential for service {:?} belongs to another account, not {:?} \
@@ -154,6 +162,12 @@ impl Problem {
             Problem::NotFound(loc) => {
                 format!("store it: mcp-warden secret set {}", loc.reference_text())
             }
+            Problem::Shared { location, .. } => format!(
+                "remove them with the programs that stored them, or all at once: \
+                 secret-tool clear service {} username {}",
+                shell_word(&location.service),
+                shell_word(&location.account)
+            ),
             Problem::OtherAccount(loc) => format!(
                 "use another service name for this account, or remove that credential \
                  (cmdkey /delete:{}) if nothing uses it any more",
@@ -181,6 +195,16 @@ impl Problem {
     }
 }
 
+/// `word` as one shell word: bare when it is plain, single-quoted otherwise.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.@:/+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,7 +224,11 @@ mod tests {
             Problem::Dismissed,
             Problem::Refused("AccessDenied".into()),
             Problem::NotFound(loc.clone()),
-            Problem::OtherAccount(loc),
+            Problem::OtherAccount(loc.clone()),
+            Problem::Shared {
+                location: loc,
+                matches: 2,
+            },
             Problem::NoDefaultCollection,
             Problem::NoAnswer,
             Problem::NoPlatform,
@@ -218,6 +246,9 @@ mod tests {
         assert_eq!(Problem::Refused(String::new()).kind(), ErrorKind::Denied);
         assert_eq!(all[7].kind(), ErrorKind::NotFound);
         assert_eq!(all[8].kind(), ErrorKind::Config);
+        assert_eq!(shell_word("gh"), "gh");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
         assert!(
             Problem::NoSession
                 .fix()
