@@ -785,6 +785,33 @@ fn a_secret_service_that_never_answers_is_69_within_the_timeout() {
         took >= Duration::from_millis(1500) && took < Duration::from_secs(5),
         "took {took:?}"
     );
+    // doctor asks once for the keychain and once per reference: after the
+    // first call is abandoned, the later ones fail at once and say why,
+    // so the whole check takes about one --timeout, not one per call.
+    let user = tempfile::tempdir().expect("tempdir");
+    let dir = user.path().join(".config/Claude");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let server = |r: &str| {
+        serde_json::json!({"command": "mcp-warden",
+        "args": ["run", format!("T={r}"), "--", "npx", "-y", "pkg@1.0.0"]})
+    };
+    let cfg = serde_json::json!({"mcpServers": {
+        "a": server("keyring://svc/a"), "b": server("keyring://svc/b")}});
+    std::fs::write(dir.join("claude_desktop_config.json"), cfg.to_string()).expect("config");
+    let start = Instant::now();
+    let out = warden(&home)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .args(["doctor", "--timeout", "2s", "--home"])
+        .arg(user.path())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("doctor");
+    let took = start.elapsed();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("did not answer in time"), "{text}");
+    assert!(text.contains("did not answer an earlier request"), "{text}");
+    assert!(took < Duration::from_millis(3500), "took {took:?}: {text}");
 }
 
 // --- protect, inventory, doctor ----------------------------------------------------------

@@ -34,6 +34,8 @@ pub enum Problem {
     NoDefaultCollection,
     /// The store did not answer in time.
     NoAnswer,
+    /// An earlier call of this process is still waiting for the store.
+    Stalled,
     /// No credential store is built for this platform.
     NoPlatform,
     /// The platform's store does not offer this operation.
@@ -74,7 +76,7 @@ impl Problem {
             | Problem::NoProvider
             | Problem::Locked
             | Problem::Other(_) => ErrorKind::Unreachable,
-            Problem::PromptUnanswered | Problem::NoAnswer => ErrorKind::TimedOut,
+            Problem::PromptUnanswered | Problem::NoAnswer | Problem::Stalled => ErrorKind::TimedOut,
             Problem::NoDefaultCollection
             | Problem::NoPlatform
             | Problem::OtherAccount(_)
@@ -125,6 +127,9 @@ impl Problem {
                 "the Secret Service has no default collection to store new items in".into()
             }
             Problem::NoAnswer => "the keychain did not answer in time".into(),
+            Problem::Stalled => "the keychain did not answer an earlier request of this run \
+                 (still waiting for it), so nothing more was asked"
+                .into(),
             Problem::NoPlatform => "no OS credential store is built for this platform".into(),
             Problem::Unsupported(why) => format!("the keychain cannot do this: {why}"),
             Problem::Other(detail) => format!("the keychain failed: {detail}"),
@@ -176,9 +181,11 @@ impl Problem {
             Problem::NoDefaultCollection => "create a keyring and make it the default (Seahorse: \
                  File > New > Password Keyring, then Set as Default)"
                 .into(),
-            Problem::NoAnswer => "check that the keyring daemon is running and responsive, or \
+            Problem::NoAnswer | Problem::Stalled => {
+                "check that the keyring daemon is running and responsive, or \
                  raise --timeout"
-                .into(),
+                    .into()
+            }
             Problem::NoPlatform => "use local:// (the encrypted local store) instead".into(),
             Problem::Unsupported(_) => "see docs/keyring.md for what each platform offers".into(),
             Problem::Other(_) => "check the keyring daemon's log".into(),
@@ -231,6 +238,7 @@ mod tests {
             },
             Problem::NoDefaultCollection,
             Problem::NoAnswer,
+            Problem::Stalled,
             Problem::NoPlatform,
             Problem::Unsupported("y".into()),
             Problem::Other("x".into()),
