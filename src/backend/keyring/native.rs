@@ -36,8 +36,10 @@ fn problem(e: Error, loc: Option<&Location>) -> Problem {
         (Error::NoEntry, Some(loc)) => Problem::NotFound(loc.clone()),
         (Error::NoStorageAccess(err), _) => Problem::Refused(err.to_string()),
         (Error::NotSupportedByStore(why), _) => Problem::Unsupported(why),
-        (Error::Ambiguous(items), _) => {
-            Problem::Other(format!("{} credentials match this item", items.len()))
+        (Error::Ambiguous(items), _) => Problem::Ambiguous(items.len()),
+        (Error::Invalid(what, why), _) => Problem::Rejected(format!("{what}: {why}")),
+        (Error::TooLong(what, limit), _) => {
+            Problem::Rejected(format!("{what}: longer than the limit of {limit}"))
         }
         (other, _) => Problem::Other(other.to_string()),
     }

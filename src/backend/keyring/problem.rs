@@ -28,6 +28,10 @@ pub enum Problem {
     NotFound(Location),
     /// Several items match and other applications stored some of them.
     Shared { location: Location, matches: usize },
+    /// The platform's store does not accept this service or account (empty, too long).
+    Rejected(String),
+    /// The platform's store holds several credentials for this item.
+    Ambiguous(usize),
     /// Windows: the credential under target name SERVICE has another user name.
     OtherAccount(Location),
     /// The store has no default collection to create items in.
@@ -80,7 +84,9 @@ impl Problem {
             Problem::NoDefaultCollection
             | Problem::NoPlatform
             | Problem::OtherAccount(_)
-            | Problem::Shared { .. } => ErrorKind::Config,
+            | Problem::Shared { .. }
+            | Problem::Rejected(_)
+            | Problem::Ambiguous(_) => ErrorKind::Config,
             Problem::Unsupported(_) => ErrorKind::Unsupported,
         }
     }
@@ -118,6 +124,10 @@ impl Problem {
                  applications stored some of them, so mcp-warden removes none",
                 location.service, location.account
             ),
+            Problem::Rejected(detail) => {
+                format!("the keychain does not accept this item ({detail})")
+            }
+            Problem::Ambiguous(count) => format!("{count} keychain credentials match this item"),
             Problem::OtherAccount(loc) => format!(
                 "the Windows credential for service {:?} belongs to another account, not {:?} \
                  (Windows keeps one account per target name)",
@@ -173,6 +183,12 @@ impl Problem {
                 shell_word(&location.service),
                 shell_word(&location.account)
             ),
+            Problem::Rejected(_) => "give the reference a service and account this platform \
+                 accepts (docs/keyring.md: where the item lives, per platform)"
+                .into(),
+            Problem::Ambiguous(_) => "keep one of them: remove the others with the platform's \
+                 own tool (Keychain Access, cmdkey)"
+                .into(),
             Problem::OtherAccount(loc) => format!(
                 "use another service name for this account, or remove that credential \
                  (cmdkey /delete:{}) if nothing uses it any more",
@@ -237,6 +253,8 @@ mod tests {
                 matches: 2,
             },
             Problem::NoDefaultCollection,
+            Problem::Rejected("account: cannot be empty".into()),
+            Problem::Ambiguous(2),
             Problem::NoAnswer,
             Problem::Stalled,
             Problem::NoPlatform,
@@ -254,6 +272,9 @@ mod tests {
         assert_eq!(Problem::Refused(String::new()).kind(), ErrorKind::Denied);
         assert_eq!(all[7].kind(), ErrorKind::NotFound);
         assert_eq!(all[8].kind(), ErrorKind::Config);
+        for p in [Problem::Rejected(String::new()), Problem::Ambiguous(2)] {
+            assert_eq!(ErrorKind::Config, p.kind(), "{p:?} is 78");
+        }
         assert_eq!(shell_word("gh"), "gh");
         assert_eq!(shell_word("it's"), r"'it'\''s'");
         assert_eq!(shell_word(""), "''");
