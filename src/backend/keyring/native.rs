@@ -175,17 +175,59 @@ impl Client {
                     .into(),
             ));
         };
-        let spec = HashMap::from([("service", service.as_str())]);
+        self.service_accounts(service, account_prefix)
+    }
+
+    /// macOS: the store's search by service.
+    #[cfg(not(windows))]
+    fn service_accounts(
+        &self,
+        service: &str,
+        account_prefix: &str,
+    ) -> Result<Vec<SecretInfo>, Problem> {
+        let spec = HashMap::from([("service", service)]);
         let found = Entry::search_in_store(&self.store, &spec).map_err(|e| problem(e, None))?;
         Ok(found
             .iter()
             .filter_map(Entry::get_specifiers)
-            .filter(|(s, account)| s == service && account.starts_with(account_prefix.as_str()))
+            .filter(|(s, account)| s == service && account.starts_with(account_prefix))
             .map(|(service, account)| SecretInfo {
                 name: Location { service, account }.name(),
                 ..SecretInfo::default()
             })
             .collect())
+    }
+
+    /// Windows: the one credential under target name `service`, when its
+    /// user name starts with `account_prefix` (the store's search matches
+    /// another target-name scheme, so it cannot list these).
+    #[cfg(windows)]
+    fn service_accounts(
+        &self,
+        service: &str,
+        account_prefix: &str,
+    ) -> Result<Vec<SecretInfo>, Problem> {
+        let any = Location {
+            service: service.to_string(),
+            account: String::new(),
+        };
+        let attributes = match self.entry(&any)?.get_attributes() {
+            Ok(attributes) => attributes,
+            Err(Error::NoEntry) => return Ok(Vec::new()),
+            Err(e) => return Err(problem(e, None)),
+        };
+        let account = attributes.get("username").cloned().unwrap_or_default();
+        if !account.starts_with(account_prefix) {
+            return Ok(Vec::new());
+        }
+        Ok(vec![SecretInfo {
+            name: Location {
+                service: service.to_string(),
+                account,
+            }
+            .name(),
+            ..SecretInfo::default()
+        }])
     }
 
     pub fn probe(&self) -> Result<Health, Problem> {
