@@ -249,6 +249,27 @@ fn python_keyring_reads_ours_and_we_read_its() {
     assert_eq!(stdout(&out), "both");
     let found = secret_tool(&["lookup", "service", &service2, "username", "dave"], b"");
     assert_eq!(looked_up(&found), "both");
+    // rm removes none of two items when Python stored one of them: it says
+    // how many match and how to remove them, never a value.
+    let out = warden(&home)
+        .args(["secret", "rm", &r2])
+        .output()
+        .expect("rm");
+    let line = fails(
+        out,
+        78,
+        &[
+            "2 keychain items",
+            "other applications",
+            &format!("secret-tool clear service {service2} username dave"),
+        ],
+    );
+    assert!(!line.contains("both"), "{line}");
+    let out = tool(&["py-get", &service2, "dave"], b"");
+    assert_eq!(stdout(&out), "both", "rm removed an item");
+    // Once Python removed one, the single item left is removed.
+    let out = tool(&["py-delete", &service2, "dave"], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
     warden(&home).args(["secret", "rm", &r2]).assert().success();
     let out = tool(&["py-get", &service2, "dave"], b"");
     assert_eq!(
@@ -397,6 +418,63 @@ fn ls_shows_a_service_or_what_mcp_warden_created_with_times() {
     assert!(!ours.contains(&format!("{service}/theirs")), "{ours}");
     warden(&home).args(["secret", "rm", &r]).assert().success();
     secret_tool(&["clear", "service", &service, "username", "theirs"], b"");
+}
+
+#[test]
+fn rm_removes_several_items_only_when_all_are_ours() {
+    require_keyring();
+    let home = Home::new();
+    let (service, r) = item("erin");
+    set(&home, &r, b"first");
+    // A second item with the same service and account, also marked as ours.
+    let out = secret_tool(
+        &[
+            "store",
+            "--label=second",
+            "service",
+            &service,
+            "username",
+            "erin",
+            "application",
+            "mcp-warden",
+        ],
+        b"second",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    warden(&home).args(["secret", "rm", &r]).assert().success();
+    let gone = secret_tool(&["lookup", "service", &service, "username", "erin"], b"");
+    assert!(!gone.status.success(), "an item of ours is left");
+}
+
+#[test]
+fn a_stale_duplicate_in_a_locked_collection_does_not_stop_a_headless_read() {
+    require_keyring();
+    let home = Home::new();
+    let (service, r) = item("frank");
+    let stored = secret_tool(
+        &[
+            "store",
+            "--label=current",
+            "service",
+            &service,
+            "username",
+            "frank",
+        ],
+        CANARY.as_bytes(),
+    );
+    assert!(stored.status.success(), "{}", stderr(&stored));
+    // The newer duplicate sits in a locked collection: no desktop can unlock it.
+    std::thread::sleep(Duration::from_millis(1100));
+    let locked = LockedItem::new(&service, "frank", b"stale");
+    let start = Instant::now();
+    assert_eq!(get(&home, &r), CANARY.as_bytes());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(locked);
+    secret_tool(&["clear", "service", &service, "username", "frank"], b"");
 }
 
 /// A collection of the test's own, locked over D-Bus; unlocked and deleted on drop.
@@ -707,6 +785,33 @@ fn a_secret_service_that_never_answers_is_69_within_the_timeout() {
         took >= Duration::from_millis(1500) && took < Duration::from_secs(5),
         "took {took:?}"
     );
+    // doctor asks once for the keychain and once per reference: after the
+    // first call is abandoned, the later ones fail at once and say why,
+    // so the whole check takes about one --timeout, not one per call.
+    let user = tempfile::tempdir().expect("tempdir");
+    let dir = user.path().join(".config/Claude");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let server = |r: &str| {
+        serde_json::json!({"command": "mcp-warden",
+        "args": ["run", format!("T={r}"), "--", "npx", "-y", "pkg@1.0.0"]})
+    };
+    let cfg = serde_json::json!({"mcpServers": {
+        "a": server("keyring://svc/a"), "b": server("keyring://svc/b")}});
+    std::fs::write(dir.join("claude_desktop_config.json"), cfg.to_string()).expect("config");
+    let start = Instant::now();
+    let out = warden(&home)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .args(["doctor", "--timeout", "2s", "--home"])
+        .arg(user.path())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("doctor");
+    let took = start.elapsed();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("did not answer in time"), "{text}");
+    assert!(text.contains("did not answer an earlier request"), "{text}");
+    assert!(took < Duration::from_millis(3500), "took {took:?}: {text}");
 }
 
 // --- protect, inventory, doctor ----------------------------------------------------------

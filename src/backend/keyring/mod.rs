@@ -25,8 +25,8 @@ mod none;
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 use none::Client;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 use std::time::Duration;
 
 use super::{Backend, BackendError, BoxFuture, SecretInfo, WriteOutcome};
@@ -36,36 +36,67 @@ use crate::secret::SecretValue;
 pub use location::{Listing, Location};
 pub use problem::{Health, Problem};
 
-/// The client, connected on first use and kept for the process.
-type Shared = Arc<Mutex<Option<Client>>>;
+/// The client, connected on first use and kept for the process, and how many
+/// calls on it were given up while still running.
+#[derive(Default)]
+struct Shared {
+    client: Mutex<Option<Client>>,
+    /// Calls past their deadline whose thread still holds the client: the
+    /// keychain has not answered them, so later calls fail at once.
+    abandoned: AtomicUsize,
+}
+
+/// The one [`Shared`] of the process: every backend instance (the registry's,
+/// `doctor`'s health check) uses the same connection and knows of its stalls.
+fn process_shared() -> Arc<Shared> {
+    static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
+    SHARED.get_or_init(|| Arc::new(Shared::default())).clone()
+}
+
+/// A call's state, shared by its thread and the caller that waits for it.
+const RUNNING: u8 = 0;
+const DONE: u8 = 1;
+const ABANDONED: u8 = 2;
+
+/// How often a call waiting for the client looks again.
+const LOCK_POLL: Duration = Duration::from_millis(2);
 
 pub struct KeyringBackend {
     timeout: Duration,
-    client: Shared,
+    shared: Arc<Shared>,
 }
 
 impl KeyringBackend {
     pub fn new(timeout: Duration) -> Self {
         Self {
             timeout,
-            client: Arc::new(Mutex::new(None)),
+            shared: process_shared(),
         }
     }
 
     /// Runs `op` with the client on a thread of its own; gives up after the
-    /// timeout (the thread is left to finish on its own).
+    /// timeout (the thread is left to finish on its own, and until it does,
+    /// every later call fails at once as [`Problem::Stalled`]).
     async fn call<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Client, &AtomicBool) -> T + Send + 'static,
     ) -> Result<T, Problem> {
+        if self.shared.abandoned.load(Ordering::SeqCst) > 0 {
+            return Err(Problem::Stalled);
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let client = self.client.clone();
+        let shared = self.shared.clone();
+        let state = Arc::new(AtomicU8::new(RUNNING));
+        let thread_state = state.clone();
         let prompting = Arc::new(AtomicBool::new(false));
         let flag = prompting.clone();
         std::thread::Builder::new()
             .name("keyring".into())
             .spawn(move || {
-                let _ = tx.send(with_client(&client, |c| op(c, &flag)));
+                let _ = tx.send(with_client(&shared, |c| op(c, &flag)));
+                if thread_state.swap(DONE, Ordering::SeqCst) == ABANDONED {
+                    shared.abandoned.fetch_sub(1, Ordering::SeqCst);
+                }
             })
             .map_err(|e| Problem::Other(format!("cannot start a thread: {e}")))?;
         // A little inside the caller's own --timeout, so this line (it says
@@ -75,8 +106,25 @@ impl KeyringBackend {
             Ok(Err(_)) => Err(Problem::Other(
                 "the keychain call ended without an answer".into(),
             )),
-            Err(_) if prompting.load(Ordering::SeqCst) => Err(Problem::PromptUnanswered),
-            Err(_) => Err(Problem::NoAnswer),
+            Err(_) => {
+                self.abandon(&state);
+                Err(match prompting.load(Ordering::SeqCst) {
+                    true => Problem::PromptUnanswered,
+                    false => Problem::NoAnswer,
+                })
+            }
+        }
+    }
+
+    /// Counts a call past its deadline as abandoned while its thread runs.
+    fn abandon(&self, state: &AtomicU8) {
+        self.shared.abandoned.fetch_add(1, Ordering::SeqCst);
+        if state
+            .compare_exchange(RUNNING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            // It finished meanwhile.
+            self.shared.abandoned.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
@@ -87,11 +135,24 @@ impl KeyringBackend {
 }
 
 /// Runs `op` with the shared client, connecting first when needed. A client
-/// whose connection failed is dropped so the next call connects afresh.
+/// whose connection failed is dropped so the next call connects afresh. While
+/// another call holds the client this waits, unless an abandoned call holds
+/// it (the keychain did not answer it): then it fails at once.
 fn with_client<T>(shared: &Shared, op: impl FnOnce(&Client) -> T) -> Result<T, Problem> {
-    let mut guard = shared
-        .lock()
-        .map_err(|_| Problem::Other("an earlier keychain call failed midway".into()))?;
+    let mut guard = loop {
+        match shared.client.try_lock() {
+            Ok(guard) => break guard,
+            Err(TryLockError::Poisoned(_)) => {
+                return Err(Problem::Other(
+                    "an earlier keychain call failed midway".into(),
+                ));
+            }
+            Err(TryLockError::WouldBlock) if shared.abandoned.load(Ordering::SeqCst) > 0 => {
+                return Err(Problem::Stalled);
+            }
+            Err(TryLockError::WouldBlock) => std::thread::sleep(LOCK_POLL),
+        }
+    };
     if guard.is_none() {
         *guard = Some(Client::connect()?);
     }

@@ -6,7 +6,11 @@
 //! Access and Python's `keyring` use). Windows: a generic credential whose
 //! target name is SERVICE and user name ACCOUNT (what `cmdkey
 //! /generic:SERVICE /user:ACCOUNT` and Python's `keyring` create), so one
-//! service holds one account there. The OS itself asks the user when an item
+//! service holds one account there. The Windows store keys such a credential
+//! by target name alone and never compares the user name, so every call here
+//! first checks that the stored user name is ACCOUNT: another account's
+//! credential is not found for reads and `rm`, and a write is refused rather
+//! than overwriting it. The OS itself asks the user when an item
 //! is locked or guarded. Neither store reports creation or change times.
 //! Must not format a value.
 
@@ -32,11 +36,52 @@ fn problem(e: Error, loc: Option<&Location>) -> Problem {
         (Error::NoEntry, Some(loc)) => Problem::NotFound(loc.clone()),
         (Error::NoStorageAccess(err), _) => Problem::Refused(err.to_string()),
         (Error::NotSupportedByStore(why), _) => Problem::Unsupported(why),
-        (Error::Ambiguous(items), _) => {
-            Problem::Other(format!("{} credentials match this item", items.len()))
+        (Error::Ambiguous(items), _) => Problem::Ambiguous(items.len()),
+        (Error::Invalid(what, why), _) => Problem::Rejected(format!("{what}: {why}")),
+        (Error::TooLong(what, limit), _) => {
+            Problem::Rejected(format!("{what}: longer than the limit of {limit}"))
         }
         (other, _) => Problem::Other(other.to_string()),
     }
+}
+
+/// What the store holds under a reference's key.
+enum Stored {
+    Absent,
+    /// A credential of this reference's account.
+    ThisAccount,
+    /// Windows: the target name's credential has another user name.
+    OtherAccount,
+}
+
+/// Whether the stored credential belongs to `loc`'s account. The Windows
+/// store finds a credential by target name (SERVICE) alone, so its user name
+/// must be compared here; the macOS store matches service and account itself.
+fn stored(entry: &Entry, loc: &Location) -> Result<Stored, Problem> {
+    match entry.get_attributes() {
+        Ok(attributes) if cfg!(windows) && attributes.get("username") != Some(&loc.account) => {
+            Ok(Stored::OtherAccount)
+        }
+        Ok(_) => Ok(Stored::ThisAccount),
+        Err(Error::NoEntry) => Ok(Stored::Absent),
+        Err(e) => Err(problem(e, Some(loc))),
+    }
+}
+
+/// Windows: a credential created under an explicit target name gets an empty
+/// user name from the store; give it the reference's account.
+#[cfg(windows)]
+fn claim(entry: &Entry, loc: &Location) -> Result<(), Problem> {
+    let username = HashMap::from([("username", loc.account.as_str())]);
+    entry
+        .update_attributes(&username)
+        .map_err(|e| problem(e, Some(loc)))
+}
+
+/// The macOS store records the account itself.
+#[cfg(not(windows))]
+fn claim(_entry: &Entry, _loc: &Location) -> Result<(), Problem> {
+    Ok(())
 }
 
 impl Client {
@@ -61,9 +106,19 @@ impl Client {
         built.map_err(|e| problem(e, Some(loc)))
     }
 
+    /// The entry of `loc` when a credential of its account is stored (on
+    /// Windows, another account's credential under SERVICE is not found).
+    fn existing(&self, loc: &Location) -> Result<Entry, Problem> {
+        let entry = self.entry(loc)?;
+        match stored(&entry, loc)? {
+            Stored::ThisAccount => Ok(entry),
+            Stored::Absent | Stored::OtherAccount => Err(Problem::NotFound(loc.clone())),
+        }
+    }
+
     pub fn read(&self, loc: &Location, _prompting: &AtomicBool) -> Result<SecretValue, Problem> {
         let secret = self
-            .entry(loc)?
+            .existing(loc)?
             .get_secret()
             .map_err(|e| problem(e, Some(loc)))?;
         Ok(SecretValue::new(secret))
@@ -76,30 +131,27 @@ impl Client {
         _prompting: &AtomicBool,
     ) -> Result<WriteOutcome, Problem> {
         let entry = self.entry(loc)?;
-        let existed = match entry.get_attributes() {
-            Ok(_) => true,
-            Err(Error::NoEntry) => false,
-            Err(e) => return Err(problem(e, Some(loc))),
+        let outcome = match stored(&entry, loc)? {
+            Stored::OtherAccount => return Err(Problem::OtherAccount(loc.clone())),
+            Stored::ThisAccount => WriteOutcome::Updated,
+            Stored::Absent => WriteOutcome::Created,
         };
         entry.set_secret(value).map_err(|e| problem(e, Some(loc)))?;
-        Ok(if existed {
-            WriteOutcome::Updated
-        } else {
-            WriteOutcome::Created
-        })
+        if matches!(outcome, WriteOutcome::Created) {
+            claim(&entry, loc)?;
+        }
+        Ok(outcome)
     }
 
     pub fn delete(&self, loc: &Location, _prompting: &AtomicBool) -> Result<(), Problem> {
-        self.entry(loc)?
+        self.existing(loc)?
             .delete_credential()
             .map_err(|e| problem(e, Some(loc)))
     }
 
     /// The item exists; the store keeps no times to report.
     pub fn describe(&self, loc: &Location, _prompting: &AtomicBool) -> Result<SecretInfo, Problem> {
-        self.entry(loc)?
-            .get_attributes()
-            .map_err(|e| problem(e, Some(loc)))?;
+        self.existing(loc)?;
         Ok(SecretInfo {
             name: loc.name(),
             ..SecretInfo::default()
@@ -123,17 +175,59 @@ impl Client {
                     .into(),
             ));
         };
-        let spec = HashMap::from([("service", service.as_str())]);
+        self.service_accounts(service, account_prefix)
+    }
+
+    /// macOS: the store's search by service.
+    #[cfg(not(windows))]
+    fn service_accounts(
+        &self,
+        service: &str,
+        account_prefix: &str,
+    ) -> Result<Vec<SecretInfo>, Problem> {
+        let spec = HashMap::from([("service", service)]);
         let found = Entry::search_in_store(&self.store, &spec).map_err(|e| problem(e, None))?;
         Ok(found
             .iter()
             .filter_map(Entry::get_specifiers)
-            .filter(|(s, account)| s == service && account.starts_with(account_prefix.as_str()))
+            .filter(|(s, account)| s == service && account.starts_with(account_prefix))
             .map(|(service, account)| SecretInfo {
                 name: Location { service, account }.name(),
                 ..SecretInfo::default()
             })
             .collect())
+    }
+
+    /// Windows: the one credential under target name `service`, when its
+    /// user name starts with `account_prefix` (the store's search matches
+    /// another target-name scheme, so it cannot list these).
+    #[cfg(windows)]
+    fn service_accounts(
+        &self,
+        service: &str,
+        account_prefix: &str,
+    ) -> Result<Vec<SecretInfo>, Problem> {
+        let any = Location {
+            service: service.to_string(),
+            account: String::new(),
+        };
+        let attributes = match self.entry(&any)?.get_attributes() {
+            Ok(attributes) => attributes,
+            Err(Error::NoEntry) => return Ok(Vec::new()),
+            Err(e) => return Err(problem(e, None)),
+        };
+        let account = attributes.get("username").cloned().unwrap_or_default();
+        if !account.starts_with(account_prefix) {
+            return Ok(Vec::new());
+        }
+        Ok(vec![SecretInfo {
+            name: Location {
+                service: service.to_string(),
+                account,
+            }
+            .name(),
+            ..SecretInfo::default()
+        }])
     }
 
     pub fn probe(&self) -> Result<Health, Problem> {

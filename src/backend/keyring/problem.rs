@@ -26,10 +26,20 @@ pub enum Problem {
     Refused(String),
     /// No item with this service and account.
     NotFound(Location),
+    /// Several items match and other applications stored some of them.
+    Shared { location: Location, matches: usize },
+    /// The platform's store does not accept this service or account (empty, too long).
+    Rejected(String),
+    /// The platform's store holds several credentials for this item.
+    Ambiguous(usize),
+    /// Windows: the credential under target name SERVICE has another user name.
+    OtherAccount(Location),
     /// The store has no default collection to create items in.
     NoDefaultCollection,
     /// The store did not answer in time.
     NoAnswer,
+    /// An earlier call of this process is still waiting for the store.
+    Stalled,
     /// No credential store is built for this platform.
     NoPlatform,
     /// The platform's store does not offer this operation.
@@ -70,8 +80,13 @@ impl Problem {
             | Problem::NoProvider
             | Problem::Locked
             | Problem::Other(_) => ErrorKind::Unreachable,
-            Problem::PromptUnanswered | Problem::NoAnswer => ErrorKind::TimedOut,
-            Problem::NoDefaultCollection | Problem::NoPlatform => ErrorKind::Config,
+            Problem::PromptUnanswered | Problem::NoAnswer | Problem::Stalled => ErrorKind::TimedOut,
+            Problem::NoDefaultCollection
+            | Problem::NoPlatform
+            | Problem::OtherAccount(_)
+            | Problem::Shared { .. }
+            | Problem::Rejected(_)
+            | Problem::Ambiguous(_) => ErrorKind::Config,
             Problem::Unsupported(_) => ErrorKind::Unsupported,
         }
     }
@@ -104,10 +119,27 @@ impl Problem {
                 "no keychain item with service {:?} and account {:?}",
                 loc.service, loc.account
             ),
+            Problem::Shared { location, matches } => format!(
+                "{matches} keychain items have service {:?} and account {:?} and other \
+                 applications stored some of them, so mcp-warden removes none",
+                location.service, location.account
+            ),
+            Problem::Rejected(detail) => {
+                format!("the keychain does not accept this item ({detail})")
+            }
+            Problem::Ambiguous(count) => format!("{count} keychain credentials match this item"),
+            Problem::OtherAccount(loc) => format!(
+                "the Windows credential for service {:?} belongs to another account, not {:?} \
+                 (Windows keeps one account per target name)",
+                loc.service, loc.account
+            ),
             Problem::NoDefaultCollection => {
                 "the Secret Service has no default collection to store new items in".into()
             }
             Problem::NoAnswer => "the keychain did not answer in time".into(),
+            Problem::Stalled => "the keychain did not answer an earlier request of this run \
+                 (still waiting for it), so nothing more was asked"
+                .into(),
             Problem::NoPlatform => "no OS credential store is built for this platform".into(),
             Problem::Unsupported(why) => format!("the keychain cannot do this: {why}"),
             Problem::Other(detail) => format!("the keychain failed: {detail}"),
@@ -145,12 +177,31 @@ impl Problem {
             Problem::NotFound(loc) => {
                 format!("store it: mcp-warden secret set {}", loc.reference_text())
             }
+            Problem::Shared { location, .. } => format!(
+                "remove them with the programs that stored them, or all at once: \
+                 secret-tool clear service {} username {}",
+                shell_word(&location.service),
+                shell_word(&location.account)
+            ),
+            Problem::Rejected(_) => "give the reference a service and account this platform \
+                 accepts (docs/keyring.md: where the item lives, per platform)"
+                .into(),
+            Problem::Ambiguous(_) => "keep one of them: remove the others with the platform's \
+                 own tool (Keychain Access, cmdkey)"
+                .into(),
+            Problem::OtherAccount(loc) => format!(
+                "use another service name for this account, or remove that credential \
+                 (cmdkey /delete:{}) if nothing uses it any more",
+                loc.service
+            ),
             Problem::NoDefaultCollection => "create a keyring and make it the default (Seahorse: \
                  File > New > Password Keyring, then Set as Default)"
                 .into(),
-            Problem::NoAnswer => "check that the keyring daemon is running and responsive, or \
+            Problem::NoAnswer | Problem::Stalled => {
+                "check that the keyring daemon is running and responsive, or \
                  raise --timeout"
-                .into(),
+                    .into()
+            }
             Problem::NoPlatform => "use local:// (the encrypted local store) instead".into(),
             Problem::Unsupported(_) => "see docs/keyring.md for what each platform offers".into(),
             Problem::Other(_) => "check the keyring daemon's log".into(),
@@ -164,6 +215,16 @@ impl Problem {
             subject,
             format!("{}; {}", self.diagnosis(), self.fix()),
         )
+    }
+}
+
+/// `word` as one shell word: bare when it is plain, single-quoted otherwise.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.@:/+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
@@ -185,9 +246,17 @@ mod tests {
             Problem::PromptUnanswered,
             Problem::Dismissed,
             Problem::Refused("AccessDenied".into()),
-            Problem::NotFound(loc),
+            Problem::NotFound(loc.clone()),
+            Problem::OtherAccount(loc.clone()),
+            Problem::Shared {
+                location: loc,
+                matches: 2,
+            },
             Problem::NoDefaultCollection,
+            Problem::Rejected("account: cannot be empty".into()),
+            Problem::Ambiguous(2),
             Problem::NoAnswer,
+            Problem::Stalled,
             Problem::NoPlatform,
             Problem::Unsupported("y".into()),
             Problem::Other("x".into()),
@@ -202,6 +271,13 @@ mod tests {
         assert_eq!(Problem::NoSession.kind(), ErrorKind::Unreachable);
         assert_eq!(Problem::Refused(String::new()).kind(), ErrorKind::Denied);
         assert_eq!(all[7].kind(), ErrorKind::NotFound);
+        assert_eq!(all[8].kind(), ErrorKind::Config);
+        for p in [Problem::Rejected(String::new()), Problem::Ambiguous(2)] {
+            assert_eq!(ErrorKind::Config, p.kind(), "{p:?} is 78");
+        }
+        assert_eq!(shell_word("gh"), "gh");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
         assert!(
             Problem::NoSession
                 .fix()

@@ -8,7 +8,11 @@
 //! reads there. Items mcp-warden creates also carry `application=mcp-warden`
 //! (what `secret ls keyring://` lists). Several items may match (two tools
 //! stored the same service and account): reads take the most recently
-//! modified, writes update them all, `rm` deletes them all.
+//! modified of those in unlocked collections (a stale duplicate in a locked
+//! one must not stop a headless read), writes update them all (every program
+//! then reads the one value), and `rm` deletes them only when they are all
+//! ours; it never removes several items of which other applications stored
+//! some.
 //!
 //! A locked collection is unlocked through the service's prompt only when a
 //! desktop session can show it (`DISPLAY` or `WAYLAND_DISPLAY`); otherwise the
@@ -78,6 +82,25 @@ fn one_line(text: &str) -> String {
     flat.chars().take(200).collect()
 }
 
+/// The attributes that find the items of `loc`.
+fn attributes(loc: &Location) -> HashMap<&str, &str> {
+    HashMap::from([
+        ("service", loc.service.as_str()),
+        ("username", loc.account.as_str()),
+    ])
+}
+
+/// Whether mcp-warden created every one of `items` (they carry `application=mcp-warden`).
+fn all_ours(items: &[Item<'_>]) -> Result<bool, Problem> {
+    for item in items {
+        let attrs = item.get_attributes().map_err(problem)?;
+        if attrs.get(APPLICATION.0).map(String::as_str) != Some(APPLICATION.1) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 fn time(secs: u64) -> Option<SystemTime> {
     (secs > 0).then(|| UNIX_EPOCH + Duration::from_secs(secs))
 }
@@ -143,17 +166,25 @@ impl Client {
         Ok(items)
     }
 
+    /// Every item of `loc`, unlocked.
     fn matching(&self, loc: &Location, prompting: &AtomicBool) -> Result<Vec<Item<'_>>, Problem> {
-        let attrs = HashMap::from([
-            ("service", loc.service.as_str()),
-            ("username", loc.account.as_str()),
-        ]);
-        self.search(attrs, prompting)
+        self.search(attributes(loc), prompting)
     }
 
-    /// The most recently modified item of `loc`.
+    /// The items of `loc` to read: those in unlocked collections when there
+    /// are any; otherwise the locked ones, unlocked (or the reason they cannot be).
+    fn readable(&self, loc: &Location, prompting: &AtomicBool) -> Result<Vec<Item<'_>>, Problem> {
+        let found = self.ss.search_items(attributes(loc)).map_err(problem)?;
+        if !found.unlocked.is_empty() {
+            return Ok(found.unlocked);
+        }
+        self.unlock(&found.locked, prompting)?;
+        Ok(found.locked)
+    }
+
+    /// The most recently modified readable item of `loc`.
     fn newest(&self, loc: &Location, prompting: &AtomicBool) -> Result<Item<'_>, Problem> {
-        let mut items = self.matching(loc, prompting)?;
+        let mut items = self.readable(loc, prompting)?;
         if items.len() > 1 {
             let mut stamped = Vec::with_capacity(items.len());
             for item in items {
@@ -219,11 +250,18 @@ impl Client {
         Ok(WriteOutcome::Created)
     }
 
-    /// Deletes every matching item.
+    /// Deletes the item of `loc`, or all its items when mcp-warden created
+    /// every one; refuses when several match and other applications stored some.
     pub fn delete(&self, loc: &Location, prompting: &AtomicBool) -> Result<(), Problem> {
         let items = self.matching(loc, prompting)?;
         if items.is_empty() {
             return Err(Problem::NotFound(loc.clone()));
+        }
+        if items.len() > 1 && !all_ours(&items)? {
+            return Err(Problem::Shared {
+                location: loc.clone(),
+                matches: items.len(),
+            });
         }
         for item in &items {
             item.delete().map_err(problem)?;
