@@ -165,6 +165,18 @@ impl Op {
             .collect()
     }
 
+    /// The names of the `OP_*` variables each `op` run saw.
+    fn op_envs(&self) -> Vec<Vec<String>> {
+        std::fs::read_to_string(self.op_log_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect("log line");
+                common::output::strings(&v["env"])
+            })
+            .collect()
+    }
+
     /// Writes the account file and an `op` on PATH that runs the stand-in with it.
     fn install_op(&self, account: &Value) {
         let mut account = account.clone();
@@ -962,6 +974,42 @@ fn via_chooses_the_path_over_the_environment() {
     );
     assert_eq!(o.connect.count("item_get"), before, "Connect was not asked");
     assert_eq!(o.op_runs().len(), 1);
+}
+
+#[test]
+fn op_runs_without_connect_settings_or_archive_reads() {
+    let o = Op::new();
+    o.seed();
+    o.install_op(&cli_account());
+    // A Connect host mcp-warden would refuse (plain http, not loopback):
+    // `op` must not be handed it, nor the token, nor OP_INCLUDE_ARCHIVE.
+    let mut c = o.home.cmd();
+    common::env::strip_env(&mut c, &["OP_"]);
+    c.env(
+        "PATH",
+        format!(
+            "{}:{}",
+            o.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    )
+    .env("OP_CONNECT_HOST", "http://connect.invalid:8080")
+    .env("OP_CONNECT_TOKEN", format!("{CANARY}-connect-token"))
+    .env("OP_INCLUDE_ARCHIVE", "true")
+    .env("OP_SERVICE_ACCOUNT_TOKEN", sa_token());
+    assert_eq!(
+        got(print_vars(
+            c,
+            &[&format!(
+                "S={}",
+                r(&format!("{VAULT}/Second/credential?via=cli"))
+            )]
+        )),
+        format!("{}|", value("second"))
+    );
+    let envs = o.op_envs();
+    assert_eq!(envs.len(), 1, "{envs:?}");
+    assert_eq!(envs[0], vec!["OP_SERVICE_ACCOUNT_TOKEN".to_string()]);
 }
 
 // --- the server's environment and short names -------------------------------------

@@ -23,8 +23,9 @@ Sign-in: `OP_SERVICE_ACCOUNT_TOKEN` must equal the account file's
 `service_account_token` (or the file says `"desktop": true`), else "You are
 not currently signed in". The account file's `mode` makes it misbehave on
 purpose: `hang` (sleeps 60 s, never answering), `fail` (an error line, then a
-line that echoes data the caller must not repeat). Every run's argv is
-appended to the file's `log` (argv carries names, never values).
+line that echoes data the caller must not repeat). Every run's argv and the
+names (never the values) of the `OP_*` variables it saw are appended to the
+file's `log`.
 """
 
 from __future__ import annotations
@@ -166,7 +167,8 @@ def main() -> None:
     args = argv[2:]
     if data.get("log"):
         with open(data["log"], "a") as log:
-            log.write(json.dumps({"argv": args, "t": time.time()}) + "\n")
+            env = sorted(k for k in os.environ if k.startswith("OP_"))
+            log.write(json.dumps({"argv": args, "env": env, "t": time.time()}) + "\n")
     for g in ("--no-color", "--cache"):
         while g in args:
             args.remove(g)

@@ -26,6 +26,9 @@ const MAX_STDOUT: usize = 4 << 20;
 /// Only one line of stderr is quoted; more is read and dropped.
 const MAX_STDERR: usize = 64 << 10;
 
+/// Settings `op` must not inherit from us (see `run`).
+const CHILD_ENV_REMOVED: [&str; 3] = ["OP_CONNECT_HOST", "OP_CONNECT_TOKEN", "OP_INCLUDE_ARCHIVE"];
+
 /// `op` in an absolute PATH directory: an empty or relative entry would run
 /// an `op` from the working directory.
 pub(crate) fn find_op() -> Option<PathBuf> {
@@ -69,6 +72,12 @@ async fn read_capped(
 async fn run(args: &[&str], deadline: Instant) -> Result<Output, Fail> {
     let op = find_op().ok_or_else(missing)?;
     let mut cmd = tokio::process::Command::new(&op);
+    // `op` would use these itself: Connect settings send its token to any
+    // host (cleartext http included) and archived items would be read.
+    // `?via=cli` means the CLI's own sign-in, nothing else.
+    for name in CHILD_ENV_REMOVED {
+        cmd.env_remove(name);
+    }
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
