@@ -977,6 +977,37 @@ fn via_chooses_the_path_over_the_environment() {
 }
 
 #[test]
+fn an_item_title_starting_with_a_dash_is_an_item_not_a_flag() {
+    let o = Op::new();
+    let mut account = cli_account();
+    account["items"].as_array_mut().expect("items").push(json!(
+        {"vault": VAULT, "id": "iiiiiiiiiiiiiiiiiiiiiiiii3", "title": "--vault=Nope",
+         "fields": [{"id": "credential", "type": "CONCEALED", "label": "credential", "value": value("dash")}],
+         "files": [{"id": "file1", "name": "-k.pem", "content": value("dash-file")}]}
+    ));
+    assert_eq!(
+        got(print_vars(
+            o.cli_cmd(&account),
+            &[
+                &format!("D={}", r(&format!("{VAULT}/--vault=Nope/credential"))),
+                &format!("F={}", r(&format!("{VAULT}/--vault=Nope/-k.pem"))),
+            ]
+        )),
+        format!("{}|{}|", value("dash"), value("dash-file"))
+    );
+    for argv in o.op_runs() {
+        let end = argv.iter().position(|a| a == "--");
+        let last = argv.len().checked_sub(1);
+        if argv.first().map(String::as_str) != Some("whoami") {
+            assert!(
+                end.is_some() && end < last,
+                "`--` before the name: {argv:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn op_runs_without_connect_settings_or_archive_reads() {
     let o = Op::new();
     o.seed();

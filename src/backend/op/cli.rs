@@ -1,4 +1,4 @@
-//! The 1Password CLI, `op`: `op item get ITEM --vault VAULT --format json`
+//! The 1Password CLI, `op`: `op item get --vault=VAULT --format=json -- ITEM`
 //! (one run per item, however many of its fields are wanted), `op read REF`
 //! (file attachments, one-time passwords), `op item list` and `op whoami`.
 //!
@@ -134,18 +134,19 @@ async fn stdout_of(args: &[&str], deadline: Instant) -> Result<Zeroizing<Vec<u8>
     Err(failure(&out.stderr))
 }
 
-/// `op item get ITEM --vault VAULT --format json`: the whole item.
+/// `op item get --vault=VAULT --format=json -- ITEM`: the whole item. Names
+/// are never where a flag could be read: `--vault=` joins the vault to its
+/// flag, and `--` ends the flags before the item (a title may start with `-`).
 pub(crate) async fn item(key: &ItemKey, deadline: Instant) -> Result<Item, Fail> {
     let out = stdout_of(
         &[
             "item",
             "get",
-            &key.item,
-            "--vault",
-            &key.vault,
-            "--format",
-            "json",
+            &format!("--vault={}", key.vault),
+            "--format=json",
             "--no-color",
+            "--",
+            &key.item,
         ],
         deadline,
     )
@@ -153,9 +154,13 @@ pub(crate) async fn item(key: &ItemKey, deadline: Instant) -> Result<Item, Fail>
     Item::parse(&out, "the 1Password CLI")
 }
 
-/// `op read --no-newline REF`: one field, attachment or one-time password.
+/// `op read --no-newline -- REF`: one field, attachment or one-time password.
 pub(crate) async fn read(reference: &str, deadline: Instant) -> Result<SecretValue, Fail> {
-    let out = stdout_of(&["read", "--no-newline", "--no-color", reference], deadline).await?;
+    let out = stdout_of(
+        &["read", "--no-newline", "--no-color", "--", reference],
+        deadline,
+    )
+    .await?;
     Ok(SecretValue::from_slice(&out))
 }
 
@@ -166,7 +171,7 @@ pub(crate) struct Listed {
     pub updated: Option<std::time::SystemTime>,
 }
 
-/// `op item list --vault VAULT --format json`: titles and times, no values.
+/// `op item list --vault=VAULT --format=json`: titles and times, no values.
 pub(crate) async fn list(vault: &str, deadline: Instant) -> Result<Vec<Listed>, Fail> {
     #[derive(serde::Deserialize)]
     struct Row {
@@ -181,10 +186,8 @@ pub(crate) async fn list(vault: &str, deadline: Instant) -> Result<Vec<Listed>, 
         &[
             "item",
             "list",
-            "--vault",
-            vault,
-            "--format",
-            "json",
+            &format!("--vault={vault}"),
+            "--format=json",
             "--no-color",
         ],
         deadline,
