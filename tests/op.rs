@@ -615,6 +615,25 @@ fn mcp_warden_writes_through_connect_and_the_sdk_reads() {
 }
 
 #[test]
+fn rm_of_the_last_field_deletes_only_items_mcp_warden_made() {
+    let o = Op::new();
+    // A Secure Note made in 1Password (no mcp-warden tag), one field.
+    let spec = json!({
+        "title": "Note", "category": "SECURE_NOTE",
+        "fields": [{"label": "notesPlain", "value": value("note"), "type": "STRING", "purpose": "NOTES"}],
+    });
+    o.sdk(&["create", VAULT], spec.to_string().as_bytes());
+    o.cmd()
+        .args(["secret", "rm", &r(&format!("{VAULT}/Note/notesPlain"))])
+        .assert()
+        .success();
+    // The item is still there for the SDK to read (it fails on a missing
+    // item), without the field.
+    let fields = o.sdk(&["fields", VAULT, "Note"], b"");
+    assert_eq!(fields.trim(), "{}", "{fields}");
+}
+
+#[test]
 fn writes_through_the_cli_path_are_refused() {
     let o = Op::new();
     let out = o

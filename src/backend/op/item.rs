@@ -109,6 +109,8 @@ pub(crate) struct Item {
     pub fields: Vec<Field>,
     #[serde(default)]
     pub files: Vec<FileRef>,
+    #[serde(default)]
+    pub tags: Vec<String>,
     #[serde(default, alias = "created_at", rename = "createdAt")]
     created: Option<String>,
     #[serde(default, alias = "updated_at", rename = "updatedAt")]
@@ -178,6 +180,17 @@ impl Item {
                 ),
             )),
         }
+    }
+}
+
+/// The tag mcp-warden puts on the items it creates.
+pub(crate) const OWN_TAG: &str = "mcp-warden";
+
+impl Item {
+    /// Created by mcp-warden (it carries [`OWN_TAG`]), so it may be deleted
+    /// with its last field.
+    pub fn is_ours(&self) -> bool {
+        self.tags.iter().any(|t| t == OWN_TAG)
     }
 }
 

@@ -119,7 +119,7 @@ async fn create(
         vault: IdRef { id: vault_id },
         title: &t.key.item,
         category: "API_CREDENTIAL",
-        tags: ["mcp-warden"],
+        tags: [item::OWN_TAG],
         sections: match (&t.section, &sid) {
             (Some(label), Some(id)) => vec![NewSection { id, label }],
             _ => Vec::new(),
@@ -183,7 +183,8 @@ async fn add_field(
 }
 
 /// Removes the field `t` names; the whole item when it was its only field
-/// (and then forgets it in `ids`).
+/// and mcp-warden created it (and then forgets it in `ids`). Any other item
+/// (a Secure Note's `notesPlain`, say) keeps existing without the field.
 pub(crate) async fn remove(
     c: &Connect,
     ids: &IdCache,
@@ -206,7 +207,7 @@ pub(crate) async fn remove(
             ));
         }
     };
-    if item.fields.len() == 1 && item.files.is_empty() {
+    if item.fields.len() == 1 && item.files.is_empty() && item.is_ours() {
         c.delete(&vault_id, &item.id, deadline).await?;
         ids.forget_item_id(&vault_id, &item.id);
         return Ok(());
