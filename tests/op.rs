@@ -848,8 +848,10 @@ fn cli_path_runs_op_once_per_item_and_op_read_for_attachments() {
         1,
         "`op read` for the attachment only: {runs:?}"
     );
+    // By the IDs our selection chose, never names op could resolve otherwise.
     assert!(
-        reads[0].contains(&format!("op://{VAULT}/{ITEM}/key.pem")),
+        reads[0]
+            .contains(&"op://vvvvvvvvvvvvvvvvvvvvvvvvv1/iiiiiiiiiiiiiiiiiiiiiiiii1/file1".into()),
         "{reads:?}"
     );
     for argv in &runs {
@@ -1024,6 +1026,47 @@ fn an_item_title_starting_with_a_dash_is_an_item_not_a_flag() {
             );
         }
     }
+}
+
+#[test]
+fn a_question_mark_in_a_name_cannot_change_what_op_read_reads() {
+    let o = Op::new();
+    let mut account = cli_account();
+    account["items"].as_array_mut().expect("items").push(json!(
+        {"vault": VAULT, "id": "iiiiiiiiiiiiiiiiiiiiiiiii4", "title": "Odd?attribute=type",
+         "sections": [{"id": "s1", "label": "Keys"}],
+         "fields": [{"id": "otp9", "type": "OTP", "label": "code", "value": "otpauth://totp/x?secret=ABC", "section": "s1"}],
+         "files": [{"id": "file9", "name": "k?attribute=id", "content": value("odd-file")}]}
+    ));
+    assert_eq!(
+        got(print_vars(
+            o.cli_cmd(&account),
+            &[
+                &format!(
+                    "C={}",
+                    r(&format!(
+                        "{VAULT}/Odd%3Fattribute=type/Keys/code?attribute=otp"
+                    ))
+                ),
+                &format!(
+                    "F={}",
+                    r(&format!("{VAULT}/Odd%3Fattribute=type/k%3Fattribute=id"))
+                ),
+            ]
+        )),
+        format!("123456|{}|", value("odd-file"))
+    );
+    let reads: Vec<String> = o
+        .op_runs()
+        .into_iter()
+        .filter(|a| a.first().map(String::as_str) == Some("read"))
+        .filter_map(|a| a.last().cloned())
+        .collect();
+    // The code came with the item; the file through `op read`, by IDs.
+    assert_eq!(
+        reads,
+        ["op://vvvvvvvvvvvvvvvvvvvvvvvvv1/iiiiiiiiiiiiiiiiiiiiiiiii4/file9"]
+    );
 }
 
 #[test]

@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use zeroize::Zeroizing;
 
-use super::item::Item;
-use super::target::ItemKey;
+use super::item::{Field, FileRef, Item};
+use super::target::{Attribute, ItemKey};
 use crate::backend::ErrorKind;
 use crate::backend::rest::{Fail, one_line};
 use crate::secret::SecretValue;
@@ -154,13 +154,68 @@ pub(crate) async fn item(key: &ItemKey, deadline: Instant) -> Result<Item, Fail>
     Item::parse(&out, "the 1Password CLI")
 }
 
-/// `op read --no-newline -- REF`: one field, attachment or one-time password.
-pub(crate) async fn read(reference: &str, deadline: Instant) -> Result<SecretValue, Fail> {
-    let out = stdout_of(
-        &["read", "--no-newline", "--no-color", "--", reference],
-        deadline,
-    )
-    .await?;
+/// The field or file of an item that `op read` is to read, by ID: what
+/// [`super::item::select`] chose, so `op` cannot resolve a name otherwise.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadPath {
+    pub section: Option<String>,
+    pub id: String,
+}
+
+impl ReadPath {
+    pub fn field(f: &Field) -> ReadPath {
+        ReadPath {
+            section: f.section_id().map(str::to_string),
+            id: f.id.clone(),
+        }
+    }
+
+    pub fn file(f: &FileRef) -> ReadPath {
+        ReadPath {
+            section: f.section_id().map(str::to_string),
+            id: f.id.clone(),
+        }
+    }
+}
+
+/// `op://VAULT_ID/ITEM_ID[/SECTION_ID]/FIELD_ID[?attribute=…]`: IDs only
+/// (1Password's references take an ID wherever a name goes), each checked to
+/// hold only what a reference allows, so no name can add a `/` part or a
+/// `?` query.
+fn reference(item: &Item, at: &ReadPath, attribute: Attribute) -> Result<String, Fail> {
+    let vault = item.vault.as_ref().map(|v| v.id.as_str()).unwrap_or("");
+    let mut parts = vec![vault, item.id.as_str()];
+    parts.extend(at.section.as_deref());
+    parts.push(&at.id);
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || !p.chars().all(allowed))
+    {
+        return Err(Fail::new(
+            ErrorKind::BadData,
+            "the 1Password CLI gave an item whose vault, item, section or field ID cannot go \
+             into an `op read` reference; update the CLI",
+        ));
+    }
+    let mut s = format!("op://{}", parts.join("/"));
+    if !matches!(attribute, Attribute::Value | Attribute::Content) {
+        s.push_str("?attribute=");
+        s.push_str(attribute.as_str());
+    }
+    Ok(s)
+}
+
+/// `op read --no-newline -- op://IDS`: one field, attachment or one-time
+/// password of `item`, named by IDs only.
+pub(crate) async fn read(
+    item: &Item,
+    at: &ReadPath,
+    attribute: Attribute,
+    deadline: Instant,
+) -> Result<SecretValue, Fail> {
+    let r = reference(item, at, attribute)?;
+    let out = stdout_of(&["read", "--no-newline", "--no-color", "--", &r], deadline).await?;
     Ok(SecretValue::from_slice(&out))
 }
 
@@ -334,6 +389,36 @@ fn strip_escapes(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn op_read_references_are_ids_only() {
+        let item = Item::parse(
+            br#"{"id": "iiii1", "title": "A?attribute=type", "vault": {"id": "vvvv1"},
+                "sections": [{"id": "s1", "label": "Admin/Ops"}]}"#,
+            "test",
+        )
+        .unwrap();
+        let at = |section: Option<&str>, id: &str| ReadPath {
+            section: section.map(str::to_string),
+            id: id.into(),
+        };
+        assert_eq!(
+            reference(&item, &at(Some("s1"), "otp1"), Attribute::Otp).unwrap(),
+            "op://vvvv1/iiii1/s1/otp1?attribute=otp"
+        );
+        assert_eq!(
+            reference(&item, &at(None, "file1"), Attribute::Content).unwrap(),
+            "op://vvvv1/iiii1/file1"
+        );
+        for bad in ["a?attribute=type", "a/b", ""] {
+            assert!(
+                reference(&item, &at(None, bad), Attribute::Value).is_err(),
+                "{bad}"
+            );
+        }
+        let no_vault = Item::parse(br#"{"id": "iiii1"}"#, "test").unwrap();
+        assert!(reference(&no_vault, &at(None, "f"), Attribute::Otp).is_err());
+    }
 
     #[test]
     fn stderr_becomes_one_line_from_the_error_line_only() {

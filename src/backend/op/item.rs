@@ -76,7 +76,7 @@ pub(crate) struct FileRef {
 }
 
 impl FileRef {
-    fn section_id(&self) -> Option<&str> {
+    pub fn section_id(&self) -> Option<&str> {
         self.section
             .as_ref()
             .map(|s| s.id.as_str())
