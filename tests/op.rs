@@ -615,6 +615,43 @@ fn mcp_warden_writes_through_connect_and_the_sdk_reads() {
 }
 
 #[test]
+fn an_item_titled_like_an_id_is_found_by_its_title() {
+    let o = Op::new();
+    let title = "abcdefghijklmnopqrstuvwxy9";
+    let spec = json!({
+        "title": title, "category": "LOGIN",
+        "fields": [{"label": "credential", "value": value("id-like"), "type": "CONCEALED"}],
+    });
+    o.sdk(&["create", VAULT], spec.to_string().as_bytes());
+    let target = r(&format!("{VAULT}/{title}/credential"));
+    assert_eq!(
+        got(print_vars(o.cmd(), &[&format!("C={target}")])),
+        format!("{}|", value("id-like"))
+    );
+    o.cmd()
+        .args(["secret", "set", &target])
+        .write_stdin(value("id-like-2"))
+        .assert()
+        .success();
+    assert_eq!(
+        o.sdk(&["get", VAULT, title, "credential"], b""),
+        value("id-like-2")
+    );
+    // In a vault that does not exist, the ID stays not found.
+    fails(
+        print_vars(
+            o.cmd(),
+            &[&format!(
+                "C={}",
+                r(&format!("zzzzzzzzzzzzzzzzzzzzzzzzz1/{title}/credential"))
+            )],
+        ),
+        78,
+        &["404"],
+    );
+}
+
+#[test]
 fn rm_of_the_last_field_deletes_only_items_mcp_warden_made() {
     let o = Op::new();
     // A Secure Note made in 1Password (no mcp-warden tag), one field.
