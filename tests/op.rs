@@ -652,6 +652,42 @@ fn an_item_titled_like_an_id_is_found_by_its_title() {
 }
 
 #[test]
+fn a_new_field_lands_in_the_section_reads_look_in() {
+    let o = Op::new();
+    // SECTION "prod" is one section's ID and another's label: the ID wins.
+    let spec = json!({
+        "title": "Sections", "category": "LOGIN",
+        "sections": [{"id": "s1", "label": "prod"}, {"id": "prod", "label": "Other"},
+                     {"id": "k1", "label": "Keys"}, {"id": "k2", "label": "keys"}],
+        "fields": [{"label": "user", "value": "u", "type": "STRING", "section": "s1"}],
+    });
+    o.sdk(&["create", VAULT], spec.to_string().as_bytes());
+    let target = r(&format!("{VAULT}/Sections/prod/new"));
+    o.cmd()
+        .args(["secret", "set", &target])
+        .write_stdin(value("new"))
+        .assert()
+        .success();
+    let fields = o.sdk(&["fields", VAULT, "Sections"], b"");
+    assert!(fields.contains("\"Other/new\""), "{fields}");
+    assert_eq!(
+        got(print_vars(o.cmd(), &[&format!("N={target}")])),
+        format!("{}|", value("new"))
+    );
+    // Two sections with one label: refused, nothing added.
+    fails(
+        o.cmd()
+            .args(["secret", "set", &r(&format!("{VAULT}/Sections/Keys/x"))])
+            .write_stdin(value("x"))
+            .output()
+            .expect("set"),
+        78,
+        &["ambiguous"],
+    );
+    assert!(!o.sdk(&["fields", VAULT, "Sections"], b"").contains("/x\""));
+}
+
+#[test]
 fn rm_of_the_last_field_deletes_only_items_mcp_warden_made() {
     let o = Op::new();
     // A Secure Note made in 1Password (no mcp-warden tag), one field.

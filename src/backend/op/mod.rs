@@ -418,7 +418,7 @@ impl Backend for OpBackend {
                 Via::Cli => cli::item(&t.key, deadline).await,
             }
             .map_err(|f| f.at(r))?;
-            item::select(&item, &t).map_err(|f| f.at(r))?;
+            item::select(&item, &t).map_err(|m| m.fail.at(r))?;
             Ok(SecretInfo {
                 name: t.op_reference(),
                 created: item.created(),
