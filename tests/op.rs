@@ -1005,6 +1005,20 @@ fn cli_failures_are_summarised_in_one_line_without_what_follows() {
         &["the 1Password CLI said: connection reset by peer"],
     );
     assert!(!e.contains("[ERROR]") && !e.contains("debug"), "{e}");
+    // Throttled or failing 1Password: unreachable (69), not a configuration error.
+    for said in ["(429) Too Many Requests", "(500) Internal Server Error"] {
+        let mut busy = cli_account();
+        busy["mode"] = json!("fail");
+        busy["fail_message"] = json!(said);
+        fails(
+            print_vars(
+                o.cli_cmd(&busy),
+                &[&format!("P={}", r(&format!("{VAULT}/{ITEM}/password")))],
+            ),
+            69,
+            &["try again later"],
+        );
+    }
     // Not signed in: denied, with the fix.
     let mut c = o.cli_cmd(&cli_account());
     c.env("OP_SERVICE_ACCOUNT_TOKEN", format!("ops_{CANARY}-wrong"));

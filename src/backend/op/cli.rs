@@ -54,18 +54,40 @@ struct Output {
     stderr: Zeroizing<Vec<u8>>,
 }
 
-/// Reads at most `cap` bytes of `r` into a buffer allocated once (so a value
-/// is never left behind by a reallocation); `None` when there is more.
+/// Reads at most `cap` bytes of `r`; `None` when there is more. The buffer
+/// grows as output arrives (most runs print a few KiB), by a copy into a
+/// new one, so every buffer let go of is zeroized, never left to realloc.
 async fn read_capped(
     r: Option<impl tokio::io::AsyncRead + Unpin>,
     cap: usize,
 ) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
     use tokio::io::AsyncReadExt;
-    let mut buf = Zeroizing::new(Vec::with_capacity(cap + 64));
-    if let Some(r) = r {
-        r.take(cap as u64 + 1).read_to_end(&mut buf).await?;
+    let mut buf = Zeroizing::new(Vec::new());
+    let Some(r) = r else {
+        return Ok(Some(buf));
+    };
+    let mut r = r.take(cap as u64 + 1);
+    let mut chunk = Zeroizing::new([0u8; 8192]);
+    loop {
+        let n = r.read(&mut chunk[..]).await?;
+        if n == 0 {
+            break;
+        }
+        append(&mut buf, &chunk[..n]);
     }
     Ok((buf.len() <= cap).then_some(buf))
+}
+
+/// Appends `more` to `buf`; when it does not fit, into a new buffer twice as
+/// large, the old one zeroized on drop.
+fn append(buf: &mut Zeroizing<Vec<u8>>, more: &[u8]) {
+    let need = buf.len() + more.len();
+    if need > buf.capacity() {
+        let mut grown = Zeroizing::new(Vec::with_capacity(need.max(buf.capacity() * 2).max(8192)));
+        grown.extend_from_slice(buf);
+        *buf = grown;
+    }
+    buf.extend_from_slice(more);
 }
 
 /// Runs `op ARGS` to its end or until `deadline` (then it is killed).
@@ -100,10 +122,16 @@ async fn run(args: &[&str], deadline: Instant) -> Result<Output, Fail> {
                 format!("cannot read the 1Password CLI's output: {e}"),
             )
         };
-        let (Some(stdout), Some(stderr)) = (out.map_err(failed)?, err.map_err(failed)?) else {
+        let Some(stdout) = out.map_err(failed)? else {
             return Err(Fail::new(
                 ErrorKind::BadData,
-                "the 1Password CLI printed more than 4 MiB; not read",
+                "the 1Password CLI printed more than 4 MiB on stdout; not read",
+            ));
+        };
+        let Some(stderr) = err.map_err(failed)? else {
+            return Err(Fail::new(
+                ErrorKind::BadData,
+                "the 1Password CLI printed more than 64 KiB on stderr; not read",
             ));
         };
         let status = child.wait().await.map_err(failed)?;
@@ -312,7 +340,12 @@ fn failure(stderr: &[u8]) -> Fail {
     let said = strip_date(first.trim_start_matches("[ERROR]").trim());
     let said = one_line(said, 200);
     let lower = said.to_ascii_lowercase();
-    let (kind, hint) = if lower.contains("isn't an item")
+    let (kind, hint) = if busy(&lower) {
+        (
+            ErrorKind::Unreachable,
+            "1Password is throttling or failing; try again later",
+        )
+    } else if lower.contains("isn't an item")
         || lower.contains("isn't a vault")
         || lower.contains("isn't a field")
         || lower.contains("not found")
@@ -350,6 +383,34 @@ fn failure(stderr: &[u8]) -> Fail {
         format!("said: {said}")
     };
     Fail::new(kind, format!("the 1Password CLI {said}; {hint}"))
+}
+
+/// Whether `op` says 1Password throttled it (429) or failed (5xx).
+fn busy(lower: &str) -> bool {
+    const SAID: [&str; 7] = [
+        "too many requests",
+        "rate limit",
+        "internal server error",
+        "bad gateway",
+        "service unavailable",
+        "gateway timeout",
+        "(429)",
+    ];
+    if SAID.iter().any(|s| lower.contains(s)) {
+        return true;
+    }
+    // A status code in parentheses or after "status": (500) … (599), status 503.
+    let b = lower.as_bytes();
+    (0..b.len().saturating_sub(2)).any(|i| {
+        b[i] == b'5'
+            && b[i + 1].is_ascii_digit()
+            && b[i + 2].is_ascii_digit()
+            && !b.get(i + 3).is_some_and(u8::is_ascii_digit)
+            && (i == 0 || !b[i - 1].is_ascii_digit())
+            && (lower[..i].ends_with('(')
+                || lower[..i].ends_with("status ")
+                || lower[..i].ends_with("status code "))
+    })
 }
 
 /// `2024/01/02 03:04:05 message` -> `message`.
@@ -435,5 +496,36 @@ mod tests {
         assert_eq!(f.kind, ErrorKind::Denied, "{}", f.message);
         assert!(!f.message.contains('\u{1b}'));
         assert_eq!(failure(b"").kind, ErrorKind::Config);
+    }
+
+    #[test]
+    fn throttling_and_server_failures_are_unreachable() {
+        for said in [
+            "[ERROR] 2026/12/03 05:00:00 Too many requests. Try again later.",
+            "[ERROR] 2026/12/03 05:00:00 (429) Too Many Requests",
+            "[ERROR] 2026/12/03 05:00:00 (500) Internal Server Error",
+            "[ERROR] 2026/12/03 05:00:00 unexpected status 503 from the server",
+            "[ERROR] 2026/12/03 05:00:00 (502) Bad Gateway",
+        ] {
+            assert_eq!(
+                failure(said.as_bytes()).kind,
+                ErrorKind::Unreachable,
+                "{said}"
+            );
+        }
+        // A 5 in a name is not a status.
+        let f = failure(b"[ERROR] \"A500\" isn't an item in the \"dev\" vault.");
+        assert_eq!(f.kind, ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn output_is_read_whole_up_to_the_cap_only() {
+        let big = vec![7u8; 100_000];
+        let got = read_capped(Some(&big[..]), 100_000).await.unwrap().unwrap();
+        assert_eq!(&got[..], &big[..]);
+        assert!(got.capacity() < 4 << 20, "no 4 MiB buffer for 100 KB");
+        assert!(read_capped(Some(&big[..]), 99_999).await.unwrap().is_none());
+        let none: Option<&[u8]> = None;
+        assert!(read_capped(none, 10).await.unwrap().unwrap().is_empty());
     }
 }

@@ -475,6 +475,10 @@ fn status_fail(a: &Answer, peer: &Peer) -> Fail {
             ErrorKind::Unreachable,
             "the server failed; check the Connect server and its sync".into(),
         ),
+        408 => (
+            ErrorKind::TimedOut,
+            "the server timed out waiting for the request; try again or raise --timeout".into(),
+        ),
         413 => (ErrorKind::BadData, "the answer is too large".into()),
         _ => (
             ErrorKind::Config,
@@ -543,6 +547,7 @@ mod tests {
         assert_eq!(status_fail(&a(404), &peer).kind, ErrorKind::NotFound);
         assert_eq!(status_fail(&a(429), &peer).kind, ErrorKind::Unreachable);
         assert_eq!(status_fail(&a(503), &peer).kind, ErrorKind::Unreachable);
+        assert_eq!(status_fail(&a(408), &peer).kind, ErrorKind::TimedOut);
         let m = status_fail(&a(401), &peer).message;
         assert!(m.contains("401: Invalid token signature"), "{m}");
     }
