@@ -215,7 +215,9 @@ fn reference(item: &Item, at: &ReadPath, attribute: Attribute) -> Result<String,
     let mut parts = vec![vault, item.id.as_str()];
     parts.extend(at.section.as_deref());
     parts.push(&at.id);
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    // What 1Password's reference syntax allows; older items have section
+    // IDs such as "add more".
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ');
     if parts
         .iter()
         .any(|p| p.is_empty() || !p.chars().all(allowed))
@@ -466,6 +468,10 @@ mod tests {
         assert_eq!(
             reference(&item, &at(Some("s1"), "otp1"), Attribute::Otp).unwrap(),
             "op://vvvv1/iiii1/s1/otp1?attribute=otp"
+        );
+        assert_eq!(
+            reference(&item, &at(Some("add more"), "otp1"), Attribute::Otp).unwrap(),
+            "op://vvvv1/iiii1/add more/otp1?attribute=otp"
         );
         assert_eq!(
             reference(&item, &at(None, "file1"), Attribute::Content).unwrap(),
