@@ -165,6 +165,18 @@ impl Op {
             .collect()
     }
 
+    /// The names of the `OP_*` variables each `op` run saw.
+    fn op_envs(&self) -> Vec<Vec<String>> {
+        std::fs::read_to_string(self.op_log_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect("log line");
+                common::output::strings(&v["env"])
+            })
+            .collect()
+    }
+
     /// Writes the account file and an `op` on PATH that runs the stand-in with it.
     fn install_op(&self, account: &Value) {
         let mut account = account.clone();
@@ -603,6 +615,98 @@ fn mcp_warden_writes_through_connect_and_the_sdk_reads() {
 }
 
 #[test]
+fn an_item_titled_like_an_id_is_found_by_its_title() {
+    let o = Op::new();
+    let title = "abcdefghijklmnopqrstuvwxy9";
+    let spec = json!({
+        "title": title, "category": "LOGIN",
+        "fields": [{"label": "credential", "value": value("id-like"), "type": "CONCEALED"}],
+    });
+    o.sdk(&["create", VAULT], spec.to_string().as_bytes());
+    let target = r(&format!("{VAULT}/{title}/credential"));
+    assert_eq!(
+        got(print_vars(o.cmd(), &[&format!("C={target}")])),
+        format!("{}|", value("id-like"))
+    );
+    o.cmd()
+        .args(["secret", "set", &target])
+        .write_stdin(value("id-like-2"))
+        .assert()
+        .success();
+    assert_eq!(
+        o.sdk(&["get", VAULT, title, "credential"], b""),
+        value("id-like-2")
+    );
+    // In a vault that does not exist, the ID stays not found.
+    fails(
+        print_vars(
+            o.cmd(),
+            &[&format!(
+                "C={}",
+                r(&format!("zzzzzzzzzzzzzzzzzzzzzzzzz1/{title}/credential"))
+            )],
+        ),
+        78,
+        &["404"],
+    );
+}
+
+#[test]
+fn a_new_field_lands_in_the_section_reads_look_in() {
+    let o = Op::new();
+    // SECTION "prod" is one section's ID and another's label: the ID wins.
+    let spec = json!({
+        "title": "Sections", "category": "LOGIN",
+        "sections": [{"id": "s1", "label": "prod"}, {"id": "prod", "label": "Other"},
+                     {"id": "k1", "label": "Keys"}, {"id": "k2", "label": "keys"}],
+        "fields": [{"label": "user", "value": "u", "type": "STRING", "section": "s1"}],
+    });
+    o.sdk(&["create", VAULT], spec.to_string().as_bytes());
+    let target = r(&format!("{VAULT}/Sections/prod/new"));
+    o.cmd()
+        .args(["secret", "set", &target])
+        .write_stdin(value("new"))
+        .assert()
+        .success();
+    let fields = o.sdk(&["fields", VAULT, "Sections"], b"");
+    assert!(fields.contains("\"Other/new\""), "{fields}");
+    assert_eq!(
+        got(print_vars(o.cmd(), &[&format!("N={target}")])),
+        format!("{}|", value("new"))
+    );
+    // Two sections with one label: refused, nothing added.
+    fails(
+        o.cmd()
+            .args(["secret", "set", &r(&format!("{VAULT}/Sections/Keys/x"))])
+            .write_stdin(value("x"))
+            .output()
+            .expect("set"),
+        78,
+        &["ambiguous"],
+    );
+    assert!(!o.sdk(&["fields", VAULT, "Sections"], b"").contains("/x\""));
+}
+
+#[test]
+fn rm_of_the_last_field_deletes_only_items_mcp_warden_made() {
+    let o = Op::new();
+    // A Secure Note made in 1Password (no mcp-warden tag), one field.
+    let spec = json!({
+        "title": "Note", "category": "SECURE_NOTE",
+        "fields": [{"label": "notesPlain", "value": value("note"), "type": "STRING", "purpose": "NOTES"}],
+    });
+    o.sdk(&["create", VAULT], spec.to_string().as_bytes());
+    o.cmd()
+        .args(["secret", "rm", &r(&format!("{VAULT}/Note/notesPlain"))])
+        .assert()
+        .success();
+    // The item is still there for the SDK to read (it fails on a missing
+    // item), without the field.
+    let fields = o.sdk(&["fields", VAULT, "Note"], b"");
+    assert_eq!(fields.trim(), "{}", "{fields}");
+}
+
+#[test]
 fn writes_through_the_cli_path_are_refused() {
     let o = Op::new();
     let out = o
@@ -817,8 +921,10 @@ fn cli_path_runs_op_once_per_item_and_op_read_for_attachments() {
         1,
         "`op read` for the attachment only: {runs:?}"
     );
+    // By the IDs our selection chose, never names op could resolve otherwise.
     assert!(
-        reads[0].contains(&format!("op://{VAULT}/{ITEM}/key.pem")),
+        reads[0]
+            .contains(&"op://vvvvvvvvvvvvvvvvvvvvvvvvv1/iiiiiiiiiiiiiiiiiiiiiiiii1/file1".into()),
         "{reads:?}"
     );
     for argv in &runs {
@@ -899,6 +1005,20 @@ fn cli_failures_are_summarised_in_one_line_without_what_follows() {
         &["the 1Password CLI said: connection reset by peer"],
     );
     assert!(!e.contains("[ERROR]") && !e.contains("debug"), "{e}");
+    // Throttled or failing 1Password: unreachable (69), not a configuration error.
+    for said in ["(429) Too Many Requests", "(500) Internal Server Error"] {
+        let mut busy = cli_account();
+        busy["mode"] = json!("fail");
+        busy["fail_message"] = json!(said);
+        fails(
+            print_vars(
+                o.cli_cmd(&busy),
+                &[&format!("P={}", r(&format!("{VAULT}/{ITEM}/password")))],
+            ),
+            69,
+            &["try again later"],
+        );
+    }
     // Not signed in: denied, with the fix.
     let mut c = o.cli_cmd(&cli_account());
     c.env("OP_SERVICE_ACCOUNT_TOKEN", format!("ops_{CANARY}-wrong"));
@@ -962,6 +1082,114 @@ fn via_chooses_the_path_over_the_environment() {
     );
     assert_eq!(o.connect.count("item_get"), before, "Connect was not asked");
     assert_eq!(o.op_runs().len(), 1);
+}
+
+#[test]
+fn an_item_title_starting_with_a_dash_is_an_item_not_a_flag() {
+    let o = Op::new();
+    let mut account = cli_account();
+    account["items"].as_array_mut().expect("items").push(json!(
+        {"vault": VAULT, "id": "iiiiiiiiiiiiiiiiiiiiiiiii3", "title": "--vault=Nope",
+         "fields": [{"id": "credential", "type": "CONCEALED", "label": "credential", "value": value("dash")}],
+         "files": [{"id": "file1", "name": "-k.pem", "content": value("dash-file")}]}
+    ));
+    assert_eq!(
+        got(print_vars(
+            o.cli_cmd(&account),
+            &[
+                &format!("D={}", r(&format!("{VAULT}/--vault=Nope/credential"))),
+                &format!("F={}", r(&format!("{VAULT}/--vault=Nope/-k.pem"))),
+            ]
+        )),
+        format!("{}|{}|", value("dash"), value("dash-file"))
+    );
+    for argv in o.op_runs() {
+        let end = argv.iter().position(|a| a == "--");
+        let last = argv.len().checked_sub(1);
+        if argv.first().map(String::as_str) != Some("whoami") {
+            assert!(
+                end.is_some() && end < last,
+                "`--` before the name: {argv:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_question_mark_in_a_name_cannot_change_what_op_read_reads() {
+    let o = Op::new();
+    let mut account = cli_account();
+    account["items"].as_array_mut().expect("items").push(json!(
+        {"vault": VAULT, "id": "iiiiiiiiiiiiiiiiiiiiiiiii4", "title": "Odd?attribute=type",
+         "sections": [{"id": "s1", "label": "Keys"}],
+         "fields": [{"id": "otp9", "type": "OTP", "label": "code", "value": "otpauth://totp/x?secret=ABC", "section": "s1"}],
+         "files": [{"id": "file9", "name": "k?attribute=id", "content": value("odd-file")}]}
+    ));
+    assert_eq!(
+        got(print_vars(
+            o.cli_cmd(&account),
+            &[
+                &format!(
+                    "C={}",
+                    r(&format!(
+                        "{VAULT}/Odd%3Fattribute=type/Keys/code?attribute=otp"
+                    ))
+                ),
+                &format!(
+                    "F={}",
+                    r(&format!("{VAULT}/Odd%3Fattribute=type/k%3Fattribute=id"))
+                ),
+            ]
+        )),
+        format!("123456|{}|", value("odd-file"))
+    );
+    let reads: Vec<String> = o
+        .op_runs()
+        .into_iter()
+        .filter(|a| a.first().map(String::as_str) == Some("read"))
+        .filter_map(|a| a.last().cloned())
+        .collect();
+    // The code came with the item; the file through `op read`, by IDs.
+    assert_eq!(
+        reads,
+        ["op://vvvvvvvvvvvvvvvvvvvvvvvvv1/iiiiiiiiiiiiiiiiiiiiiiiii4/file9"]
+    );
+}
+
+#[test]
+fn op_runs_without_connect_settings_or_archive_reads() {
+    let o = Op::new();
+    o.seed();
+    o.install_op(&cli_account());
+    // A Connect host mcp-warden would refuse (plain http, not loopback):
+    // `op` must not be handed it, nor the token, nor OP_INCLUDE_ARCHIVE.
+    let mut c = o.home.cmd();
+    common::env::strip_env(&mut c, &["OP_"]);
+    c.env(
+        "PATH",
+        format!(
+            "{}:{}",
+            o.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    )
+    .env("OP_CONNECT_HOST", "http://connect.invalid:8080")
+    .env("OP_CONNECT_TOKEN", format!("{CANARY}-connect-token"))
+    .env("OP_INCLUDE_ARCHIVE", "true")
+    .env("OP_SERVICE_ACCOUNT_TOKEN", sa_token());
+    assert_eq!(
+        got(print_vars(
+            c,
+            &[&format!(
+                "S={}",
+                r(&format!("{VAULT}/Second/credential?via=cli"))
+            )]
+        )),
+        format!("{}|", value("second"))
+    );
+    let envs = o.op_envs();
+    assert_eq!(envs.len(), 1, "{envs:?}");
+    assert_eq!(envs[0], vec!["OP_SERVICE_ACCOUNT_TOKEN".to_string()]);
 }
 
 // --- the server's environment and short names -------------------------------------

@@ -227,6 +227,15 @@ fn parse_after_scheme(input: &str, scheme: Scheme, start: usize) -> Result<Secre
             format!("empty location; write {scheme}://LOCATION"),
         ));
     }
+    if scheme == Scheme::Op
+        && let Some(i) = encoded_slash(loc_raw)
+    {
+        return Err(ParseError::new(
+            input,
+            start + i,
+            "op:// splits names at '/' and has no escape for it; write that name as its ID",
+        ));
+    }
     let location = decode(input, start, loc_raw)?;
     if location.chars().any(char::is_control) {
         return Err(ParseError::new(
@@ -265,6 +274,14 @@ fn parse_after_scheme(input: &str, scheme: Scheme, start: usize) -> Result<Secre
         params,
         selector,
     })
+}
+
+/// Where `raw` escapes a '/' (`%2F`): an `op://` location is split at '/'
+/// after decoding, so the name would be read as two.
+fn encoded_slash(raw: &str) -> Option<usize> {
+    raw.as_bytes()
+        .windows(3)
+        .position(|w| w[0] == b'%' && w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'f'))
 }
 
 /// Percent-decodes `raw` (which starts at byte `at` of `input`) into UTF-8.

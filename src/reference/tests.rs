@@ -209,3 +209,16 @@ fn op_references_keep_1password_syntax_and_spaces() {
     let r = SecretRef::parse_or_bare("dev/Stripe/publishable-key", Scheme::Op).unwrap();
     assert_eq!(r.to_string(), "op://dev/Stripe/publishable-key");
 }
+
+#[test]
+fn an_escaped_slash_in_an_op_name_is_refused_not_split() {
+    for text in ["op://V/GitHub%2Fprod/token", "op://V/GitHub%2fprod/token"] {
+        let e = SecretRef::parse(text).unwrap_err();
+        assert_eq!(e.position, 13, "{e}");
+        assert!(e.message.contains("its ID"), "{e}");
+    }
+    // Other escapes still decode; other schemes keep %2F.
+    let r = SecretRef::parse("op://V/a%3Fb/f").unwrap();
+    assert_eq!(r.location, "V/a?b/f");
+    assert_eq!(SecretRef::parse("local://a%2Fb").unwrap().location, "a/b");
+}

@@ -16,15 +16,17 @@ documented commands and output:
 - `op item list --vault VAULT --format json`;
 - `op read [-n|--no-newline] op://VAULT/ITEM[/SECTION]/FIELD[?attribute=…]`:
   a field's value, an attachment's content, a one-time password;
-- global flags `--no-color`, `--account`; errors as the CLI prints them,
+- global flags `--no-color`, `--account`; `--` ends the flags (what follows
+  is positional, as with cobra/pflag); an unknown flag is an error; errors as the CLI prints them,
   `[ERROR] YYYY/MM/DD HH:MM:SS message` on stderr with exit code 1.
 
 Sign-in: `OP_SERVICE_ACCOUNT_TOKEN` must equal the account file's
 `service_account_token` (or the file says `"desktop": true`), else "You are
 not currently signed in". The account file's `mode` makes it misbehave on
 purpose: `hang` (sleeps 60 s, never answering), `fail` (an error line, then a
-line that echoes data the caller must not repeat). Every run's argv is
-appended to the file's `log` (argv carries names, never values).
+line that echoes data the caller must not repeat). Every run's argv and the
+names (never the values) of the `OP_*` variables it saw are appended to the
+file's `log`.
 """
 
 from __future__ import annotations
@@ -166,7 +168,8 @@ def main() -> None:
     args = argv[2:]
     if data.get("log"):
         with open(data["log"], "a") as log:
-            log.write(json.dumps({"argv": args, "t": time.time()}) + "\n")
+            env = sorted(k for k in os.environ if k.startswith("OP_"))
+            log.write(json.dumps({"argv": args, "env": env, "t": time.time()}) + "\n")
     for g in ("--no-color", "--cache"):
         while g in args:
             args.remove(g)
@@ -186,12 +189,26 @@ def main() -> None:
     if not signed_in(data):
         die("You are not currently signed in. Please run `op signin --help` for instructions")
     acct = Account(data)
+    # Arguments after `--` are positional, never flags (cobra/pflag).
+    positional: list[str] = []
+    if "--" in args:
+        i = args.index("--")
+        args, positional = args[:i], args[i + 1:]
     fmt = flag(args, "--format")
+    vault_name = flag(args, "--vault")
+    newline = True
+    for n in ("-n", "--no-newline"):
+        while args[:1] == ["read"] and n in args:
+            args.remove(n)
+            newline = False
+    unknown = [a for a in args if a.startswith("-")]
+    if unknown:
+        die(f"unknown flag: {unknown[0]}")
+    args = args + positional
     if args[:1] == ["whoami"]:
         info = data.get("whoami", {"url": "standin.1password.com", "user_type": "SERVICE_ACCOUNT"})
         print(json.dumps(info) if fmt == "json" else "\n".join(f"{k}: {v}" for k, v in info.items()))
         return
-    vault_name = flag(args, "--vault")
     if args[:2] == ["item", "get"] and len(args) == 3:
         if vault_name is None:
             die("a vault is required: use --vault")
@@ -211,11 +228,9 @@ def main() -> None:
         print(json.dumps(rows, indent=2))
         return
     if args[:1] == ["read"]:
-        rest = [a for a in args[1:] if a not in ("-n", "--no-newline")]
-        newline = len(rest) == len(args) - 1
-        if len(rest) != 1:
+        if len(args) != 2:
             die("expected exactly one secret reference")
-        value = acct.read(rest[0])
+        value = acct.read(args[1])
         sys.stdout.buffer.write(value + (b"\n" if newline else b""))
         return
     die(f'unknown command "{" ".join(args[:2])}" for "op"')

@@ -275,7 +275,8 @@ impl Connect {
     }
 
     /// The whole item named (or identified by) `item`: one request for an ID,
-    /// a title lookup first for a name. `None` when there is no such item.
+    /// a title lookup first for a name. An ID no item has is tried as a title
+    /// when the vault exists. `None` when there is no such item.
     pub async fn item(
         &self,
         vault_id: &str,
@@ -284,7 +285,13 @@ impl Connect {
     ) -> Result<Option<Item>, Fail> {
         if is_id(item) {
             match self.get_by_id(vault_id, item, deadline).await {
-                Err(f) if f.kind == ErrorKind::NotFound && !f.message.contains("vault") => {}
+                // A 404 says nothing of which is missing: the vault answers
+                // for itself, and only when it exists is `item` tried as a title.
+                Err(f) if f.kind == ErrorKind::NotFound => {
+                    if let Err(v) = self.vault_name(vault_id, deadline).await {
+                        return Err(if v.kind == ErrorKind::NotFound { f } else { v });
+                    }
+                }
                 other => return other.map(Some),
             }
         }
@@ -468,6 +475,10 @@ fn status_fail(a: &Answer, peer: &Peer) -> Fail {
             ErrorKind::Unreachable,
             "the server failed; check the Connect server and its sync".into(),
         ),
+        408 => (
+            ErrorKind::TimedOut,
+            "the server timed out waiting for the request; try again or raise --timeout".into(),
+        ),
         413 => (ErrorKind::BadData, "the answer is too large".into()),
         _ => (
             ErrorKind::Config,
@@ -536,6 +547,7 @@ mod tests {
         assert_eq!(status_fail(&a(404), &peer).kind, ErrorKind::NotFound);
         assert_eq!(status_fail(&a(429), &peer).kind, ErrorKind::Unreachable);
         assert_eq!(status_fail(&a(503), &peer).kind, ErrorKind::Unreachable);
+        assert_eq!(status_fail(&a(408), &peer).kind, ErrorKind::TimedOut);
         let m = status_fail(&a(401), &peer).message;
         assert!(m.contains("401: Invalid token signature"), "{m}");
     }

@@ -76,7 +76,7 @@ pub(crate) struct FileRef {
 }
 
 impl FileRef {
-    fn section_id(&self) -> Option<&str> {
+    pub fn section_id(&self) -> Option<&str> {
         self.section
             .as_ref()
             .map(|s| s.id.as_str())
@@ -109,6 +109,8 @@ pub(crate) struct Item {
     pub fields: Vec<Field>,
     #[serde(default)]
     pub files: Vec<FileRef>,
+    #[serde(default)]
+    pub tags: Vec<String>,
     #[serde(default, alias = "created_at", rename = "createdAt")]
     created: Option<String>,
     #[serde(default, alias = "updated_at", rename = "updatedAt")]
@@ -151,10 +153,11 @@ impl Item {
             .unwrap_or_else(|| id.to_string())
     }
 
-    /// The section ids a reference's SECTION names (ID, else label without regard to case).
-    fn sections_named(&self, name: &str) -> Result<Vec<&str>, Fail> {
+    /// The ID of the section a reference's SECTION names (ID, else label
+    /// without regard to case): where reads look and writes add a field.
+    pub fn section_named(&self, name: &str) -> Result<&str, Miss> {
         if let Some(s) = self.sections.iter().find(|s| s.id == name) {
-            return Ok(vec![s.id.as_str()]);
+            return Ok(s.id.as_str());
         }
         let found: Vec<&str> = self
             .sections
@@ -162,22 +165,68 @@ impl Item {
             .filter(|s| s.label.as_deref().is_some_and(|l| same_name(l, name)))
             .map(|s| s.id.as_str())
             .collect();
-        match found.len() {
-            0 => Err(Fail::new(
-                ErrorKind::NotFound,
-                format!("item {:?} has no section {name:?}", self.title),
-            )),
-            1 => Ok(found),
-            _ => Err(Fail::new(
-                ErrorKind::NotFound,
-                format!(
-                    "section {name:?} is ambiguous in item {:?} ({} sections have that name); \
-                     use the section's ID",
-                    self.title,
-                    found.len()
-                ),
-            )),
+        match found.as_slice() {
+            [] => Err(Miss::absent(format!(
+                "item {:?} has no section {name:?}",
+                self.title
+            ))),
+            [one] => Ok(one),
+            many => Err(Miss::ambiguous(format!(
+                "section {name:?} is ambiguous in item {:?} ({} sections have that name); \
+                 use the section's ID",
+                self.title,
+                many.len()
+            ))),
         }
+    }
+}
+
+/// Why a reference names nothing in an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MissReason {
+    /// No such section, field or file: a write may add it.
+    Absent,
+    /// More than one matches: never guessed, never written.
+    Ambiguous,
+}
+
+/// A reference that names nothing (or more than one thing) in an item.
+#[derive(Debug, Clone)]
+pub(crate) struct Miss {
+    pub reason: MissReason,
+    pub fail: Fail,
+}
+
+impl Miss {
+    fn absent(message: String) -> Miss {
+        Miss {
+            reason: MissReason::Absent,
+            fail: Fail::new(ErrorKind::NotFound, message),
+        }
+    }
+
+    fn ambiguous(message: String) -> Miss {
+        Miss {
+            reason: MissReason::Ambiguous,
+            fail: Fail::new(ErrorKind::NotFound, message),
+        }
+    }
+}
+
+impl From<Miss> for Fail {
+    fn from(m: Miss) -> Fail {
+        m.fail
+    }
+}
+
+/// The tag mcp-warden puts on the items it creates.
+pub(crate) const OWN_TAG: &str = "mcp-warden";
+
+impl Item {
+    /// Created by mcp-warden (it carries [`OWN_TAG`]), so it may be deleted
+    /// with its last field.
+    pub fn is_ours(&self) -> bool {
+        self.tags.iter().any(|t| t == OWN_TAG)
     }
 }
 
@@ -195,14 +244,14 @@ pub(crate) enum Selected<'a> {
 /// Finds the field (or else the file) `t` names: by ID, else by label
 /// without regard to case, within its section when one is named. Two
 /// matches are an error naming both sections, never a guess.
-pub(crate) fn select<'a>(item: &'a Item, t: &Target) -> Result<Selected<'a>, Fail> {
+pub(crate) fn select<'a>(item: &'a Item, t: &Target) -> Result<Selected<'a>, Miss> {
     let scope = match &t.section {
-        Some(name) => Some(item.sections_named(name)?),
+        Some(name) => Some(item.section_named(name)?),
         None => None,
     };
-    let in_scope = |sec: Option<&str>| match &scope {
+    let in_scope = |sec: Option<&str>| match scope {
         None => true,
-        Some(ids) => sec.is_some_and(|s| ids.contains(&s)),
+        Some(id) => sec == Some(id),
     };
     let name = t.field.as_str();
     if let Some(f) = item
@@ -239,16 +288,13 @@ pub(crate) fn select<'a>(item: &'a Item, t: &Target) -> Result<Selected<'a>, Fai
     let files = prefer_exact(files, |f| f.id == name || f.name == name);
     match files.as_slice() {
         [one] => Ok(Selected::File(one)),
-        [] => Err(Fail::new(
-            ErrorKind::NotFound,
-            match &t.section {
-                Some(s) => format!(
-                    "item {:?} has no field or file {name:?} in section {s:?}",
-                    item.title
-                ),
-                None => format!("item {:?} has no field or file {name:?}", item.title),
-            },
-        )),
+        [] => Err(Miss::absent(match &t.section {
+            Some(s) => format!(
+                "item {:?} has no field or file {name:?} in section {s:?}",
+                item.title
+            ),
+            None => format!("item {:?} has no field or file {name:?}", item.title),
+        })),
         many => {
             let sections: Vec<String> = many
                 .iter()
@@ -272,16 +318,13 @@ fn prefer_exact<T: Copy>(found: Vec<T>, exact: impl Fn(&T) -> bool) -> Vec<T> {
     }
 }
 
-fn ambiguous(item: &Item, name: &str, sections: &[String]) -> Fail {
-    Fail::new(
-        ErrorKind::NotFound,
-        format!(
-            "{name:?} is ambiguous in item {:?}: it is in sections {}; write \
-             op://VAULT/ITEM/SECTION/FIELD or use the field's ID",
-            item.title,
-            sections.join(" and ")
-        ),
-    )
+fn ambiguous(item: &Item, name: &str, sections: &[String]) -> Miss {
+    Miss::ambiguous(format!(
+        "{name:?} is ambiguous in item {:?}: it is in sections {}; write \
+         op://VAULT/ITEM/SECTION/FIELD or use the field's ID",
+        item.title,
+        sections.join(" and ")
+    ))
 }
 
 /// The text of a field attribute other than a file's content. `None` for
@@ -362,7 +405,7 @@ mod tests {
     fn pick(loc: &str) -> Result<String, String> {
         let item = Item::parse(ITEM.as_bytes(), "test").unwrap();
         let t = parse(loc, &[]).unwrap();
-        match select(&item, &t).map_err(|f| f.message)? {
+        match select(&item, &t).map_err(|m| m.fail.message)? {
             Selected::Field(f) => Ok(format!("field {}", f.id)),
             Selected::File(f) => Ok(format!("file {}", f.id)),
         }

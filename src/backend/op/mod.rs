@@ -48,8 +48,9 @@ enum Pick {
     Value(SecretValue),
     /// A file's content: one more request (Connect) or `op read` (CLI).
     File(FileRef),
-    /// Only `op read` can produce it (a one-time password the answer lacks).
-    Read,
+    /// Only `op read` can produce it (a one-time password the answer lacks):
+    /// the field's section ID and ID.
+    Read(cli::ReadPath),
 }
 
 /// One reference of a group: its index in the caller's slice and its target.
@@ -199,7 +200,7 @@ impl OpBackend {
                             Ok(c) => c.file_content(vault_id, item_id, &file, deadline).await,
                             Err(f) => Err(f),
                         },
-                        Ok(Pick::Read) => Err(Fail::new(
+                        Ok(Pick::Read(_)) => Err(Fail::new(
                             ErrorKind::NotFound,
                             "1Password Connect sent no one-time password for this field; check \
                              it is an OTP field",
@@ -256,11 +257,15 @@ async fn cli_group(key: &ItemKey, members: Vec<Member>, deadline: Instant) -> Ve
         .into_iter()
         .map(|(i, t)| {
             let picked = pick(&item, &t);
+            let item = &item;
             async move {
                 let got = match picked {
                     Err(f) => Err(f),
                     Ok(Pick::Value(v)) => Ok(v),
-                    Ok(Pick::File(_) | Pick::Read) => cli::read(&t.op_reference(), deadline).await,
+                    Ok(Pick::File(f)) => {
+                        cli::read(item, &cli::ReadPath::file(&f), t.attribute, deadline).await
+                    }
+                    Ok(Pick::Read(at)) => cli::read(item, &at, t.attribute, deadline).await,
                 };
                 (i, got)
             }
@@ -284,7 +289,7 @@ fn pick(item: &Item, t: &Target) -> Result<Pick, Fail> {
     match item::select(item, t)? {
         Selected::Field(f) => Ok(match item::field_value(f, t.attribute)? {
             Some(v) => Pick::Value(v),
-            None => Pick::Read,
+            None => Pick::Read(cli::ReadPath::field(f)),
         }),
         Selected::File(f) => Ok(match item::file_attribute(f, t.attribute)? {
             Some(s) => Pick::Value(SecretValue::from_string(s)),
@@ -413,7 +418,7 @@ impl Backend for OpBackend {
                 Via::Cli => cli::item(&t.key, deadline).await,
             }
             .map_err(|f| f.at(r))?;
-            item::select(&item, &t).map_err(|f| f.at(r))?;
+            item::select(&item, &t).map_err(|m| m.fail.at(r))?;
             Ok(SecretInfo {
                 name: t.op_reference(),
                 created: item.created(),

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::connect::{Connect, is_id, json_body};
 use super::ids::IdCache;
-use super::item::{self, Item, Selected};
+use super::item::{self, Item, MissReason, Selected};
 use super::locate::{Located, locate};
 use super::target::Target;
 use crate::backend::rest::Fail;
@@ -99,11 +99,11 @@ pub(crate) async fn set(
             ErrorKind::Unsupported,
             "this names a file attachment; Connect cannot write files",
         )),
-        Err(f) if f.kind == ErrorKind::NotFound && !f.message.contains("ambiguous") => {
+        Err(m) if m.reason == MissReason::Absent => {
             add_field(c, &vault_id, &item, t, value, deadline).await?;
             Ok(WriteOutcome::Created)
         }
-        Err(f) => Err(f),
+        Err(m) => Err(m.fail),
     }
 }
 
@@ -119,7 +119,7 @@ async fn create(
         vault: IdRef { id: vault_id },
         title: &t.key.item,
         category: "API_CREDENTIAL",
-        tags: ["mcp-warden"],
+        tags: [item::OWN_TAG],
         sections: match (&t.section, &sid) {
             (Some(label), Some(id)) => vec![NewSection { id, label }],
             _ => Vec::new(),
@@ -144,29 +144,20 @@ async fn add_field(
     value: &str,
     deadline: Instant,
 ) -> Result<(), Fail> {
+    // The section reads look in (item::select), so the new field is found.
     let section = match &t.section {
         None => None,
-        Some(name) => {
-            let found = item.sections.iter().find(|s| {
-                s.id == *name
-                    || s.label
-                        .as_deref()
-                        .is_some_and(|l| l.eq_ignore_ascii_case(name))
-            });
-            match found {
-                Some(s) => Some(s.id.as_str()),
-                None => {
-                    return Err(Fail::new(
-                        ErrorKind::NotFound,
-                        format!(
-                            "item {:?} has no section {name:?}; add the section in 1Password \
-                             first, or write the field without a section",
-                            item.title
-                        ),
-                    ));
-                }
-            }
-        }
+        Some(name) => Some(item.section_named(name).map_err(|m| match m.reason {
+            MissReason::Absent => Fail::new(
+                ErrorKind::NotFound,
+                format!(
+                    "item {:?} has no section {name:?}; add the section in 1Password first, \
+                     or write the field without a section",
+                    item.title
+                ),
+            ),
+            MissReason::Ambiguous => m.fail,
+        })?),
     };
     let ops = [PatchOp {
         op: "add",
@@ -183,7 +174,8 @@ async fn add_field(
 }
 
 /// Removes the field `t` names; the whole item when it was its only field
-/// (and then forgets it in `ids`).
+/// and mcp-warden created it (and then forgets it in `ids`). Any other item
+/// (a Secure Note's `notesPlain`, say) keeps existing without the field.
 pub(crate) async fn remove(
     c: &Connect,
     ids: &IdCache,
@@ -206,7 +198,7 @@ pub(crate) async fn remove(
             ));
         }
     };
-    if item.fields.len() == 1 && item.files.is_empty() {
+    if item.fields.len() == 1 && item.files.is_empty() && item.is_ours() {
         c.delete(&vault_id, &item.id, deadline).await?;
         ids.forget_item_id(&vault_id, &item.id);
         return Ok(());
