@@ -298,7 +298,11 @@ async fn backend_checks(
                     ResolveError::Backend { source, .. } => source.kind,
                     _ => ErrorKind::BadData,
                 };
+                // the line is already named by the reference: not said twice
                 let detail = match &err {
+                    ResolveError::Backend { source, .. } if source.subject == r.to_string() => {
+                        source.message.clone()
+                    }
                     ResolveError::Backend { source, .. } => source.to_string(),
                     other => other.to_string(),
                 };
