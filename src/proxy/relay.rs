@@ -4,8 +4,9 @@
 //! stdout, server stderr → our stderr. Each relay reads into a
 //! [`LineReader`], hands every whole line to the [`Guard`] and writes what it
 //! says; server messages may instead arrive as whole lines in memory
-//! ([`ServerOut::Lines`], the remote bridge), split at their newlines alike. Output is queued and written when the reader would block (so a burst
-//! of small messages costs one write, and a lone message is flushed at once);
+//! ([`ServerOut::Lines`], the remote bridge), split at their newlines alike.
+//! Output is queued and written when the reader would block (so a burst of
+//! small messages costs one write, and a lone message is flushed at once);
 //! lines of 16 KiB or more are written straight from the read buffer. Reads
 //! stop while a write waits, so a slow reader slows the writer (backpressure)
 //! and memory stays bounded by the longest line.
