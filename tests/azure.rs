@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use assert_cmd::Command;
-use common::{CANARY, Home};
+use common::{CANARY, Home, print_vars};
 use serde_json::{Value, json};
 use standins::{Canned, Pki, Silent, StandIn, clean_cloud_env, closed_port};
 
@@ -104,23 +104,6 @@ impl Az {
         a.extend_from_slice(args);
         String::from_utf8(self.kv.sdk("sdk_azure.py", &a, stdin)).expect("utf8")
     }
-}
-
-fn print_vars(mut c: Command, assignments: &[&str]) -> std::process::Output {
-    let vars: Vec<String> = assignments
-        .iter()
-        .map(|a| format!("\"${}\"", a.split('=').next().unwrap_or("")))
-        .collect();
-    c.args(["run", "--exec", "--timeout", "8s"])
-        .args(assignments)
-        .args([
-            "--",
-            "sh",
-            "-c",
-            &format!("printf '%s|' {}", vars.join(" ")),
-        ])
-        .output()
-        .expect("run mcp-warden")
 }
 
 fn ok(o: std::process::Output) -> String {

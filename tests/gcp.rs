@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use common::{CANARY, Home};
+use common::{CANARY, Home, print_vars};
 use serde_json::{Value, json};
 use standins::{Canned, Pki, Silent, StandIn, clean_cloud_env, closed_port};
 
@@ -114,24 +114,6 @@ impl Gcp {
         std::fs::write(&p, v.to_string()).expect("write");
         p
     }
-}
-
-/// `run --exec NAME=REF... -- sh -c 'printf %s| $NAME...'`
-fn print_vars(mut c: Command, assignments: &[&str]) -> std::process::Output {
-    let vars: Vec<String> = assignments
-        .iter()
-        .map(|a| format!("\"${}\"", a.split('=').next().unwrap_or("")))
-        .collect();
-    c.args(["run", "--exec", "--timeout", "8s"])
-        .args(assignments)
-        .args([
-            "--",
-            "sh",
-            "-c",
-            &format!("printf '%s|' {}", vars.join(" ")),
-        ])
-        .output()
-        .expect("run mcp-warden")
 }
 
 fn ok(o: std::process::Output) -> String {

@@ -80,21 +80,9 @@ fn assert_not_in_files(dir: &Path, needle: &str) {
 fn tool(args: &[&str], stdin: &[u8]) -> std::process::Output {
     let py = service_env("MCP_WARDEN_TEST_PYTHON");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/keyring_tool.py");
-    let mut child = StdCommand::new(py)
-        .arg(script)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start keyring_tool.py");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    common::process::wait_with_timeout(child, Duration::from_secs(30))
+    let mut c = StdCommand::new(py);
+    c.arg(script).args(args);
+    common::process::pipe_within(&mut c, stdin, Duration::from_secs(30))
 }
 
 /// What secret-tool printed, without the newline it may add.
@@ -103,20 +91,10 @@ fn looked_up(o: &std::process::Output) -> String {
 }
 
 fn secret_tool(args: &[&str], stdin: &[u8]) -> std::process::Output {
-    let mut child = StdCommand::new("secret-tool")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("secret-tool (libsecret-tools, installed by scripts/setup)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    common::process::wait_with_timeout(child, Duration::from_secs(30))
+    // secret-tool is libsecret-tools, installed by scripts/setup
+    let mut c = StdCommand::new("secret-tool");
+    c.args(args);
+    common::process::pipe_within(&mut c, stdin, Duration::from_secs(30))
 }
 
 #[test]

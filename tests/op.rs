@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use common::output::{fails, ok};
-use common::{CANARY, Home};
+use common::{CANARY, Home, print_vars};
 use serde_json::{Value, json};
 use standins::{Pki, StandIn};
 
@@ -198,6 +198,39 @@ impl Op {
     }
 }
 
+/// References to SDK-made fields and the `print_vars` output they give.
+struct Fields {
+    assignments: Vec<String>,
+    expected: String,
+}
+
+impl Op {
+    /// `items` items titled "`title` N" with `fields` concealed fields f0,
+    /// f1, ... each, made with the official SDK; referenced by name as
+    /// "item N" (lower case) from VAULT.
+    fn items(&self, title: &str, items: usize, fields: usize) -> Fields {
+        let mut out = Fields {
+            assignments: Vec::new(),
+            expected: String::new(),
+        };
+        for i in 0..items {
+            let list: Vec<Value> = (0..fields)
+                .map(|f| json!({"label": format!("f{f}"), "value": value(&format!("{i}-{f}")), "type": "CONCEALED"}))
+                .collect();
+            let spec =
+                json!({"title": format!("{title} {i}"), "category": "LOGIN", "fields": list});
+            self.sdk(&["create", VAULT], spec.to_string().as_bytes());
+            for f in 0..fields {
+                let at = r(&format!("{VAULT}/item {i}/f{f}"));
+                out.assignments.push(format!("V{i}_{f}={at}"));
+                out.expected.push_str(&value(&format!("{i}-{f}")));
+                out.expected.push('|');
+            }
+        }
+        out
+    }
+}
+
 /// An account for the `op` stand-in: the standard item, an attachment and an OTP field.
 fn cli_account() -> Value {
     json!({
@@ -219,24 +252,6 @@ fn cli_account() -> Value {
              "fields": [{"id": "credential", "type": "CONCEALED", "label": "credential", "value": value("second")}]},
         ],
     })
-}
-
-/// `run --exec` printing the variables, `|`-separated.
-fn print_vars(mut c: Command, assignments: &[&str]) -> std::process::Output {
-    let vars: Vec<String> = assignments
-        .iter()
-        .map(|a| format!("\"${}\"", a.split('=').next().unwrap_or("")))
-        .collect();
-    c.args(["run", "--exec", "--timeout", "8s"])
-        .args(assignments)
-        .args([
-            "--",
-            "sh",
-            "-c",
-            &format!("printf '%s|' {}", vars.join(" ")),
-        ])
-        .output()
-        .expect("run mcp-warden")
 }
 
 /// stdout of a successful run; no canary on stderr.
@@ -335,20 +350,10 @@ fn fields_and_items_by_id() {
 #[test]
 fn twenty_fields_in_five_items_are_five_concurrent_item_requests() {
     let o = Op::new();
-    let mut assignments = Vec::new();
-    let mut expected = String::new();
-    for i in 0..5 {
-        let fields: Vec<Value> = (0..4)
-            .map(|f| json!({"label": format!("f{f}"), "value": value(&format!("{i}-{f}")), "type": "CONCEALED"}))
-            .collect();
-        let spec = json!({"title": format!("item {i}"), "category": "LOGIN", "fields": fields});
-        o.sdk(&["create", VAULT], spec.to_string().as_bytes());
-        for f in 0..4 {
-            assignments.push(format!("V{i}_{f}={}", r(&format!("{VAULT}/item {i}/f{f}"))));
-            expected.push_str(&value(&format!("{i}-{f}")));
-            expected.push('|');
-        }
-    }
+    let Fields {
+        assignments,
+        expected,
+    } = o.items("item", 5, 4);
     let (gets, lists, vaults) = (
         o.connect.count("item_get"),
         o.connect.count("item_list"),
@@ -1284,21 +1289,12 @@ fn kinds(pairs: &[(&str, usize)]) -> std::collections::BTreeMap<String, usize> {
 #[test]
 fn by_name_a_warm_run_is_one_request_per_item_and_the_cache_holds_no_value() {
     let o = Op::new();
-    let mut assignments = Vec::new();
-    let mut expected = String::new();
-    for i in 0..3 {
-        let fields: Vec<Value> = (0..2)
-            .map(|f| json!({"label": format!("f{f}"), "value": value(&format!("{i}-{f}")), "type": "CONCEALED"}))
-            .collect();
-        let spec = json!({"title": format!("Item {i}"), "category": "LOGIN", "fields": fields});
-        o.sdk(&["create", VAULT], spec.to_string().as_bytes());
-        for f in 0..2 {
-            // The item's title in another case: Connect matches without regard to case.
-            assignments.push(format!("V{i}_{f}={}", r(&format!("{VAULT}/item {i}/f{f}"))));
-            expected.push_str(&value(&format!("{i}-{f}")));
-            expected.push('|');
-        }
-    }
+    // The items are titled "Item N" and referenced as "item N": Connect
+    // matches titles without regard to case.
+    let Fields {
+        assignments,
+        expected,
+    } = o.items("Item", 3, 2);
     let a: Vec<&str> = assignments.iter().map(String::as_str).collect();
     let cold = o.requests(|| assert_eq!(got(print_vars(o.cmd(), &a)), expected));
     assert_eq!(

@@ -20,7 +20,9 @@ use base64::Engine as _;
 use common::env::strip_env;
 use common::output::{fails, json_lines, ok, stderr};
 use common::process::pipe;
-use common::{CANARY, Home, kill, process_gone, read_pid, service_env, unique, wait_until};
+use common::{
+    CANARY, Home, kill, print_vars, process_gone, read_pid, service_env, unique, wait_until,
+};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -82,24 +84,6 @@ fn root(home: &Home) -> Command {
     let mut c = warden(home);
     c.env("VAULT_TOKEN", service_env("MCP_WARDEN_TEST_BAO_TOKEN"));
     c
-}
-
-/// `run --exec ASSIGNMENTS -- sh -c 'printf "%s|" "$A" "$B" ...'`.
-fn print_vars(mut c: Command, assignments: &[&str]) -> std::process::Output {
-    let vars: Vec<String> = assignments
-        .iter()
-        .map(|a| format!("\"${}\"", a.split('=').next().unwrap_or("")))
-        .collect();
-    c.args(["run", "--exec"])
-        .args(assignments)
-        .args([
-            "--",
-            "sh",
-            "-c",
-            &format!("printf '%s|' {}", vars.join(" ")),
-        ])
-        .output()
-        .expect("run mcp-warden")
 }
 
 // --- KV ------------------------------------------------------------------------

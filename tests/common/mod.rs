@@ -27,6 +27,25 @@ pub mod remote;
 /// A canary: if this string shows up in any output, a secret leaked.
 pub const CANARY: &str = "canary-3f9a7c1e-do-not-leak";
 
+/// `run --exec` (8 s per reference) printing each assigned variable,
+/// `|`-separated, so a test compares what the child received.
+pub fn print_vars(mut c: Command, assignments: &[&str]) -> std::process::Output {
+    let vars: Vec<String> = assignments
+        .iter()
+        .map(|a| format!("\"${}\"", a.split('=').next().unwrap_or("")))
+        .collect();
+    c.args(["run", "--exec", "--timeout", "8s"])
+        .args(assignments)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            &format!("printf '%s|' {}", vars.join(" ")),
+        ])
+        .output()
+        .expect("run mcp-warden")
+}
+
 pub fn bin_path() -> PathBuf {
     assert_cmd::cargo::cargo_bin("mcp-warden")
 }

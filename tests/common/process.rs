@@ -33,6 +33,16 @@ pub fn proc_state(pid: i32) -> Option<char> {
 /// Runs `c` with `input` on its stdin and its stdout and stderr captured;
 /// the caller judges the result.
 pub fn pipe(c: &mut Command, input: &[u8]) -> Output {
+    fed(c, input).wait_with_output().expect("wait")
+}
+
+/// [`pipe`], killed (and the test failed) when it takes longer than `limit`.
+pub fn pipe_within(c: &mut Command, input: &[u8], limit: Duration) -> Output {
+    wait_with_timeout(fed(c, input), limit)
+}
+
+/// `c` started with its output captured and `input` written to its stdin.
+fn fed(c: &mut Command, input: &[u8]) -> Child {
     let mut child = c
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -45,5 +55,5 @@ pub fn pipe(c: &mut Command, input: &[u8]) -> Output {
         .expect("stdin")
         .write_all(input)
         .expect("write stdin");
-    child.wait_with_output().expect("wait")
+    child
 }

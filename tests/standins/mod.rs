@@ -205,23 +205,12 @@ impl StandIn {
 
     /// Runs an official-SDK driver script; returns stdout, panics on failure.
     pub fn sdk(&self, script_name: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-        let mut child = Command::new(python())
-            .arg(script(script_name))
+        let mut c = Command::new(python());
+        c.arg(script(script_name))
             .args(args)
             .env("REQUESTS_CA_BUNDLE", &self.ca)
-            .env("SSL_CERT_FILE", &self.ca)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start SDK driver");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin)
-            .expect("write stdin");
-        let out = child.wait_with_output().expect("SDK driver");
+            .env("SSL_CERT_FILE", &self.ca);
+        let out = crate::common::process::pipe_within(&mut c, stdin, Duration::from_secs(120));
         assert!(
             out.status.success(),
             "{script_name} {args:?}: {}",
