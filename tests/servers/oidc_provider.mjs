@@ -27,6 +27,8 @@
 //   endpoints, and every credential this provider issued (access, refresh
 //   and registration access tokens, client secrets, authorization codes), so
 //   a test can look for each in the files and output of the client.
+//   POST /__test/access-ttl {"seconds": N}: the lifetime of access tokens
+//   issued from then on.
 // - --tamper starts the fixture of tamper_proxy.mjs in front of the provider
 //   on --port (the provider then listens on another loopback port): it
 //   rewrites the authorization response the browser is redirected with.
@@ -55,7 +57,7 @@ if (!rsSecret) {
   process.exit(2);
 }
 const publicPort = Number(opts.port);
-const accessTtl = Number(opts['access-ttl']);
+let accessTtl = Number(opts['access-ttl']);
 const issuer = `http://127.0.0.1:${publicPort}`;
 const resource = opts.resource;
 const resourceScopes = 'mcp:tools mcp:admin';
@@ -71,7 +73,7 @@ const counts = {
   introspections: 0,
   grants_revoked: 0,
 };
-const issued = []; // every credential value this provider handed out
+const issued = []; // { kind, value } of every credential this provider handed out
 const offlineAccessRequested = [];
 
 // --- storage: oidc-provider's adapter interface over Maps, recording issues --
@@ -86,8 +88,10 @@ class RecordingMemoryAdapter {
   }
 
   async upsert(id, payload, expiresIn) {
-    if (recorded.has(this.name) && !this.items.has(id)) issued.push(id);
-    if (this.name === 'Client' && payload.client_secret) issued.push(payload.client_secret);
+    if (recorded.has(this.name) && !this.items.has(id)) issued.push({ kind: this.name, value: id });
+    if (this.name === 'Client' && payload.client_secret && !this.items.has(id)) {
+      issued.push({ kind: 'ClientSecret', value: payload.client_secret });
+    }
     const expiresAt = expiresIn ? Date.now() + expiresIn * 1000 : undefined;
     this.items.set(id, { payload: { ...payload }, expiresAt });
   }
@@ -145,7 +149,7 @@ function keyPair(type) {
 const rsa = keyPair('rsa');
 const ec = keyPair('ec');
 const ccSecret = crypto.randomBytes(32).toString('base64url');
-issued.push(ccSecret);
+issued.push({ kind: 'ClientSecret', value: ccSecret });
 const noRedirects = { grant_types: [], response_types: [], redirect_uris: [] };
 const clients = [
   // The MCP server's own client: it introspects the tokens it is sent.
@@ -223,8 +227,8 @@ const configuration = {
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
   rotateRefreshToken: () => true,
   ttl: {
-    AccessToken: accessTtl,
-    ClientCredentials: accessTtl,
+    AccessToken: () => accessTtl,
+    ClientCredentials: () => accessTtl,
     RefreshToken: 14 * 24 * 3600,
     AuthorizationCode: 60,
     Grant: 14 * 24 * 3600,
@@ -247,14 +251,32 @@ function bump(map, key) {
   map[key] = (map[key] ?? 0) + 1;
 }
 
+async function readJson(req) {
+  let text = '';
+  for await (const chunk of req) {
+    text += chunk;
+    if (text.length > 4096) break;
+  }
+  return JSON.parse(text || '{}');
+}
+
 // The test endpoint, and what each token/revocation/introspection request did.
 provider.use(async (ctx, next) => {
-  if (ctx.path === '/__test/state' && ctx.method === 'GET') {
+  if (ctx.path.startsWith('/__test/')) {
     const peer = ctx.req.socket.remoteAddress ?? '';
     if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(peer)) {
       ctx.status = 403;
       return;
     }
+  }
+  if (ctx.path === '/__test/access-ttl' && ctx.method === 'POST') {
+    const { seconds } = await readJson(ctx.req);
+    if (!Number.isInteger(seconds) || seconds < 1) ctx.throw(400, 'seconds: a positive integer');
+    accessTtl = seconds;
+    ctx.body = { access_ttl: accessTtl };
+    return;
+  }
+  if (ctx.path === '/__test/state' && ctx.method === 'GET') {
     ctx.body = {
       issuer,
       resource,
