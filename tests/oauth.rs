@@ -158,9 +158,9 @@ fn first_authorization_in_chromium_then_tokens_are_reused_across_runs() {
         );
     }
     assert!(
-        steps
-            .iter()
-            .any(|s| s["done"].as_str().is_some_and(|d| d.starts_with("http://127.0.0.1:"))),
+        steps.iter().any(|s| s["done"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("http://127.0.0.1:"))),
         "Chromium never reached the loopback redirect: {steps:?}"
     );
     let after_first = world.state();
@@ -207,7 +207,10 @@ fn login_stores_tokens_that_a_headless_connect_then_uses() {
     assert!(shown.contains(&world.mcp_url), "{shown}");
     assert!(shown.contains(&world.issuer), "{shown}");
     let grant = listed_grant(&home, &world, &mut seen);
-    assert!(grant["client_id"].as_str().is_some_and(|c| !c.is_empty()), "{grant}");
+    assert!(
+        grant["client_id"].as_str().is_some_and(|c| !c.is_empty()),
+        "{grant}"
+    );
     assert!(
         grant["scope"].as_str().unwrap_or("").contains("mcp:tools"),
         "{grant}"
@@ -348,7 +351,12 @@ fn a_revoked_refresh_token_without_a_browser_fails_with_the_login_hint() {
         b.answers
     );
     let lines: Vec<&str> = b.stderr.lines().filter(|l| l.contains(&hint)).collect();
-    assert_eq!(lines.len(), 1, "one stderr line with the hint: {}", b.stderr);
+    assert_eq!(
+        lines.len(),
+        1,
+        "one stderr line with the hint: {}",
+        b.stderr
+    );
     assert_eq!(world.state().count("authorizations"), 1);
     assert_no_token_bytes(&world, &home, &seen);
 }
@@ -402,7 +410,10 @@ fn an_authorization_response_without_iss_is_refused_when_the_server_promises_one
 #[test]
 fn an_authorization_response_with_another_state_is_refused() {
     let err = refused_login("state");
-    assert!(err.contains("state"), "stderr must name the state check: {err}");
+    assert!(
+        err.contains("state"),
+        "stderr must name the state check: {err}"
+    );
 }
 
 #[test]
@@ -439,7 +450,11 @@ fn a_tool_that_needs_more_scope_is_stepped_up_and_retried() {
         Some(403),
         "first refused: {calls:?}"
     );
-    assert_eq!(calls.last().map(|c| c.0), Some(200), "then served: {calls:?}");
+    assert_eq!(
+        calls.last().map(|c| c.0),
+        Some(200),
+        "then served: {calls:?}"
+    );
     assert_eq!(world.state().count("authorizations"), 2);
     assert_no_token_bytes(&world, &home, &seen);
 }
@@ -470,7 +485,12 @@ fn client_credentials_with_a_client_secret_reference() {
         assert!(whoami.contains(&format!("client={client}")), "{whoami}");
     }
     let state = world.state();
-    assert_eq!(state.token_success("client_credentials"), 2, "{:?}", state.0["counts"]);
+    assert_eq!(
+        state.token_success("client_credentials"),
+        2,
+        "{:?}",
+        state.0["counts"]
+    );
     assert_eq!(state.count("authorizations"), 0);
     assert_eq!(state.count("registrations"), 0);
     assert_no_token_bytes(&world, &home, &seen);
@@ -507,7 +527,12 @@ fn client_credentials_with_a_private_key_jwt_rsa_and_p256() {
         assert!(!b.text().contains(&body[..40]), "{client}: the key leaked");
     }
     let after = world.state();
-    assert_eq!(after.token_success("client_credentials"), 2, "{:?}", after.0["counts"]);
+    assert_eq!(
+        after.token_success("client_credentials"),
+        2,
+        "{:?}",
+        after.0["counts"]
+    );
     assert_no_token_bytes(&world, &home, &seen);
 }
 

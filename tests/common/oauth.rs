@@ -97,7 +97,12 @@ impl World {
     /// Access tokens issued from now on live `seconds`.
     pub fn set_access_ttl(&self, seconds: u64) {
         let body = json!({ "seconds": seconds }).to_string();
-        let (status, text) = http(self.provider_port, "POST", "/__test/access-ttl", Some(&body));
+        let (status, text) = http(
+            self.provider_port,
+            "POST",
+            "/__test/access-ttl",
+            Some(&body),
+        );
         assert_eq!(status, 200, "set access TTL: {text}");
     }
 
@@ -259,7 +264,15 @@ impl UserHome {
         let mut c = Command::new(bin_path());
         super::env::strip_env(
             &mut c,
-            &["MCP_WARDEN_", "AWS_", "VAULT_", "BAO_", "XDG_", "GOOGLE_", "AZURE_"],
+            &[
+                "MCP_WARDEN_",
+                "AWS_",
+                "VAULT_",
+                "BAO_",
+                "XDG_",
+                "GOOGLE_",
+                "AZURE_",
+            ],
         );
         let h = self.home.path();
         c.env("MCP_WARDEN_HOME", self.warden.path())
@@ -413,7 +426,10 @@ pub fn bridge(mut c: Command, calls: &[&str], limit: Duration) -> Bridge {
             let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
             let _ = writeln!(stdin, "{note}");
         }
-        if writeln!(stdin, "{request}").and_then(|_| stdin.flush()).is_err() {
+        if writeln!(stdin, "{request}")
+            .and_then(|_| stdin.flush())
+            .is_err()
+        {
             break;
         }
         let Some(answer) = wait_answer(&rx, id, deadline, &mut lines) else {
@@ -498,7 +514,10 @@ impl Transcript {
 /// provider issued nothing (the check would prove nothing).
 pub fn assert_no_token_bytes(world: &World, home: &UserHome, seen: &Transcript) {
     let issued = world.state().issued();
-    assert!(!issued.is_empty(), "the provider issued nothing to look for");
+    assert!(
+        !issued.is_empty(),
+        "the provider issued nothing to look for"
+    );
     let needles: Vec<&str> = issued
         .iter()
         .flat_map(|t| [t.as_str(), &t[..t.len().min(16)]])
