@@ -196,6 +196,12 @@ fn login_stores_tokens_that_a_headless_connect_then_uses() {
     let state = world.state();
     assert_eq!(state.count("authorizations"), 1);
     assert_eq!(state.token_success("authorization_code"), 1);
+    // The provider advertises offline_access: the client asks for it.
+    assert_eq!(
+        state.0["offline_access_requested"],
+        serde_json::json!([true]),
+        "offline_access must be requested where advertised"
+    );
 
     // The table names the grant, never a token.
     let mut c = home.cmd();
