@@ -452,8 +452,8 @@ pub fn bridge(mut c: Command, calls: &[&str], limit: Duration) -> Bridge {
     }
     if code.is_none() {
         let _ = child.kill();
-        let _ = child.wait();
     }
+    let _ = child.wait();
     lines.extend(rx.try_iter());
     out.code = code;
     out.stdout = lines.join("\n");
