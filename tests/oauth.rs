@@ -306,6 +306,101 @@ fn ten_bridges_started_together_redeem_the_rotating_refresh_token_once() {
     assert_no_token_bytes(&world, &home, &seen);
 }
 
+#[test]
+fn ten_bridges_refused_with_401_refresh_once_and_retry() {
+    let world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    login_ok(&home, &world, Browser::Http, &mut seen);
+    // The server stops accepting the stored access token long before it
+    // expires (revoked alone: the refresh token stays valid).
+    let grant = listed_grant(&home, &world, &mut seen);
+    let client_id = grant["client_id"].as_str().expect("client id").to_string();
+    let access = world.state().issued_of("AccessToken");
+    world.revoke(access.last().expect("an access token"), &client_id);
+
+    let bridges: Vec<Bridge> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..10)
+            .map(|_| s.spawn(|| connect(&home, &world, None, &["--no-browser"], &[])))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bridge thread"))
+            .collect()
+    });
+    for (i, b) in bridges.iter().enumerate() {
+        seen.bridge(&format!("bridge {i}"), b);
+        assert_listed(b, &world, &format!("bridge {i} of 10 after a 401"));
+    }
+    let state = world.state();
+    assert_eq!(
+        state.token_requests("refresh_token"),
+        1,
+        "ten bridges refused with 401 must redeem the refresh token once: {:?}",
+        state.0["counts"]
+    );
+    assert_eq!(state.count("authorizations"), 1);
+    assert_no_token_bytes(&world, &home, &seen);
+}
+
+#[test]
+fn login_without_a_browser_prints_the_url_and_waits_for_the_redirect() {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+    let world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    let mut c = home.cmd();
+    c.arg("login")
+        .arg(&world.mcp_url)
+        .args(["--no-browser", "--login-timeout", "60s"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn login");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    // The user copies the URL from the terminal into a browser.
+    let prefix = format!("{}/auth?", world.issuer);
+    let mut printed = Vec::new();
+    let url = loop {
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no authorization URL on stderr: {printed:?}");
+        };
+        printed.push(line.clone());
+        if let Some(at) = line.find(&prefix) {
+            let url: String = line[at..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            break url;
+        }
+    };
+    let mut b = Command::new(world.browser(Browser::Http));
+    b.arg(&url);
+    let opened = common::process::pipe_within(&mut b, b"", LIMIT);
+    assert!(opened.status.success(), "browser: {}", world.logs());
+    let out = common::process::wait_with_timeout(child, LIMIT);
+    printed.extend(rx.try_iter());
+    let all = printed.join("\n");
+    seen.add("login --no-browser", &all);
+    seen.output("login --no-browser (rest)", &out);
+    assert!(out.status.success(), "login: {all}");
+    assert_eq!(world.state().token_success("authorization_code"), 1);
+    assert_eq!(listed_grant(&home, &world, &mut seen)["has_refresh"], true);
+    assert_no_token_bytes(&world, &home, &seen);
+}
+
 /// Logs in, then revokes the refresh token at the provider (which revokes
 /// the whole grant, access token included), as a user removing the app does.
 fn login_then_revoke(home: &UserHome, world: &World, seen: &mut Transcript) {
