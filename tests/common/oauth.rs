@@ -106,6 +106,18 @@ impl World {
         assert_eq!(status, 200, "set access TTL: {text}");
     }
 
+    /// The provider forgets every access token it issued (refresh tokens
+    /// and grants stay): the MCP server's introspection then says inactive.
+    pub fn forget_access_tokens(&self) {
+        let (status, text) = http(
+            self.provider_port,
+            "POST",
+            "/__test/forget-access-tokens",
+            None,
+        );
+        assert_eq!(status, 200, "forget access tokens: {text}");
+    }
+
     /// Revokes `token` at the provider's RFC 7009 endpoint as public client
     /// `client_id` (what a user revoking the app at the provider causes).
     pub fn revoke(&self, token: &str, client_id: &str) {

@@ -28,7 +28,8 @@
 //   and registration access tokens, client secrets, authorization codes), so
 //   a test can look for each in the files and output of the client.
 //   POST /__test/access-ttl {"seconds": N}: the lifetime of access tokens
-//   issued from then on.
+//   issued from then on. POST /__test/forget-access-tokens: every access
+//   token issued so far becomes unknown (inactive), refresh tokens stay.
 // - --tamper starts the fixture of tamper_proxy.mjs in front of the provider
 //   on --port (the provider then listens on another loopback port): it
 //   rewrites the authorization response the browser is redirected with.
@@ -274,6 +275,13 @@ provider.use(async (ctx, next) => {
     if (!Number.isInteger(seconds) || seconds < 1) ctx.throw(400, 'seconds: a positive integer');
     accessTtl = seconds;
     ctx.body = { access_ttl: accessTtl };
+    return;
+  }
+  if (ctx.path === '/__test/forget-access-tokens' && ctx.method === 'POST') {
+    const tokens = stores.get('AccessToken');
+    const forgotten = tokens ? tokens.size : 0;
+    tokens?.clear();
+    ctx.body = { forgotten };
     return;
   }
   if (ctx.path === '/__test/state' && ctx.method === 'GET') {
