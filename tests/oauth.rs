@@ -527,15 +527,24 @@ fn an_authorization_response_with_another_state_is_refused() {
     );
 }
 
-#[test]
-fn a_tool_that_needs_more_scope_is_stepped_up_and_retried() {
+/// Logs in (with `extra` OAuth flags), then calls the step-up tool through
+/// `connect` with the same flags and a browser: the 403 insufficient_scope
+/// must lead to a new authorization with both scopes and one retry.
+fn step_up(extra: &[&str]) {
     let world = World::start(Options::default());
     let home = UserHome::new();
     let mut seen = Transcript::default();
-    login_ok(&home, &world, Browser::Http, &mut seen);
+    let out = login(&home, &world, Some(Browser::Http), extra);
+    seen.output("login", &out);
+    assert!(
+        out.status.success(),
+        "login: {}\n{}",
+        text(&out),
+        world.logs()
+    );
     let http = world.browser(Browser::Http);
 
-    let b = connect(&home, &world, Some(&http), &[], &["admin_op", "whoami"]);
+    let b = connect(&home, &world, Some(&http), extra, &["admin_op", "whoami"]);
     seen.bridge("connect with step-up", &b);
     assert_listed(&b, &world, "connect with step-up");
     let admin = b.answer(3).map(|a| a.to_string()).unwrap_or_default();
@@ -550,28 +559,104 @@ fn a_tool_that_needs_more_scope_is_stepped_up_and_retried() {
         whoami.contains("mcp:tools") && whoami.contains("mcp:admin"),
         "the new token carries both scopes: {whoami}"
     );
-    let calls: Vec<(u64, Value)> = world
+    let calls: Vec<u64> = world
         .mcp_requests()
         .into_iter()
         .filter(|r| r["tool"] == "admin_op")
-        .map(|r| (r["status"].as_u64().unwrap_or(0), r["scopes"].clone()))
+        .map(|r| r["status"].as_u64().unwrap_or(0))
         .collect();
-    assert_eq!(
-        calls.first().map(|c| c.0),
-        Some(403),
-        "first refused: {calls:?}"
-    );
-    assert_eq!(
-        calls.last().map(|c| c.0),
-        Some(200),
-        "then served: {calls:?}"
-    );
+    assert_eq!(calls, vec![403, 200], "refused once, then served");
     assert_eq!(world.state().count("authorizations"), 2);
     assert_no_token_bytes(&world, &home, &seen);
 }
 
 #[test]
+fn a_tool_that_needs_more_scope_is_stepped_up_and_retried() {
+    // The client registered itself (RFC 7591).
+    step_up(&[]);
+}
+
+#[test]
+fn step_up_with_a_pre_registered_client() {
+    step_up(&["--client-id", "native-public"]);
+}
+
+/// `connect --client-credentials --client-id CLIENT extra...` in a fresh
+/// home: lists the tools, and the token is CLIENT's.
+fn client_credentials(world: &World, client: &str, secret: (&str, &[u8]), seen: &mut Transcript) {
+    let home = UserHome::new();
+    let (flag, value) = secret;
+    let name = format!("{client}-credential");
+    home.set(&name, value);
+    let reference = format!("local://{name}");
+    let b = connect(
+        &home,
+        world,
+        None,
+        &[
+            "--client-credentials",
+            "--client-id",
+            client,
+            flag,
+            &reference,
+        ],
+        &["whoami"],
+    );
+    seen.bridge(client, &b);
+    assert_listed(&b, world, client);
+    let whoami = b.answer(3).map(|a| a.to_string()).unwrap_or_default();
+    assert!(whoami.contains(&format!("client={client} ")), "{whoami}");
+    assert_no_token_bytes(world, &home, seen);
+}
+
+#[test]
 fn client_credentials_with_a_client_secret_reference() {
+    let world = World::start(Options::default());
+    let mut seen = Transcript::default();
+    let secret = world.state().client_secret();
+    for client in ["cc-secret-basic", "cc-secret-post"] {
+        client_credentials(
+            &world,
+            client,
+            ("--client-secret", secret.as_bytes()),
+            &mut seen,
+        );
+    }
+    let state = world.state();
+    assert_eq!(
+        state.token_success("client_credentials"),
+        2,
+        "{:?}",
+        state.0["counts"]
+    );
+    assert_eq!(state.count("authorizations"), 0);
+    assert_eq!(state.count("registrations"), 0);
+}
+
+#[test]
+fn client_credentials_with_a_private_key_jwt_rsa_and_p256() {
+    let world = World::start(Options::default());
+    let mut seen = Transcript::default();
+    let state = world.state();
+    for (which, client) in [("rsa", "cc-jwt-rsa"), ("ec", "cc-jwt-ec")] {
+        let pem = state.private_key_pem(which);
+        client_credentials(&world, client, ("--private-key", pem.as_bytes()), &mut seen);
+        // The key's own bytes never show either.
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let leaked = seen.contains(&body[..40]);
+        assert!(!leaked, "{client}: the private key leaked");
+    }
+    let after = world.state();
+    assert_eq!(
+        after.token_success("client_credentials"),
+        2,
+        "{:?}",
+        after.0["counts"]
+    );
+}
+
+#[test]
+fn another_client_id_is_never_given_the_first_clients_tokens() {
     let world = World::start(Options::default());
     let home = UserHome::new();
     let mut seen = Transcript::default();
@@ -593,57 +678,11 @@ fn client_credentials_with_a_client_secret_reference() {
         seen.bridge(client, &b);
         assert_listed(&b, &world, client);
         let whoami = b.answer(3).map(|a| a.to_string()).unwrap_or_default();
-        assert!(whoami.contains(&format!("client={client}")), "{whoami}");
-    }
-    let state = world.state();
-    assert_eq!(
-        state.token_success("client_credentials"),
-        2,
-        "{:?}",
-        state.0["counts"]
-    );
-    assert_eq!(state.count("authorizations"), 0);
-    assert_eq!(state.count("registrations"), 0);
-    assert_no_token_bytes(&world, &home, &seen);
-}
-
-#[test]
-fn client_credentials_with_a_private_key_jwt_rsa_and_p256() {
-    let world = World::start(Options::default());
-    let home = UserHome::new();
-    let mut seen = Transcript::default();
-    let state = world.state();
-    for (which, client) in [("rsa", "cc-jwt-rsa"), ("ec", "cc-jwt-ec")] {
-        let pem = state.private_key_pem(which);
-        let name = format!("cc-key-{which}");
-        home.set(&name, pem.as_bytes());
-        let reference = format!("local://{name}");
-        let b = connect(
-            &home,
-            &world,
-            None,
-            &[
-                "--client-credentials",
-                "--client-id",
-                client,
-                "--private-key",
-                &reference,
-            ],
-            &["whoami"],
+        assert!(
+            whoami.contains(&format!("client={client} ")),
+            "--client-id {client} must use {client}'s own token: {whoami}"
         );
-        seen.bridge(client, &b);
-        assert_listed(&b, &world, client);
-        // The key's own bytes never show either.
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        assert!(!b.text().contains(&body[..40]), "{client}: the key leaked");
     }
-    let after = world.state();
-    assert_eq!(
-        after.token_success("client_credentials"),
-        2,
-        "{:?}",
-        after.0["counts"]
-    );
     assert_no_token_bytes(&world, &home, &seen);
 }
 

@@ -518,6 +518,11 @@ impl Transcript {
     pub fn bridge(&mut self, label: &str, b: &Bridge) {
         self.add(label, &b.text());
     }
+
+    /// Whether any output holds `needle`.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.outputs.iter().any(|(_, t)| t.contains(needle))
+    }
 }
 
 /// The token canary: no credential the provider issued (in full, or its

@@ -18,7 +18,9 @@
 //   one revokes the grant); client credentials; revocation (RFC 7009);
 //   introspection (RFC 7662); the RFC 9207 `iss` authorization response
 //   parameter; the dev interaction pages (login form, consent button).
-// - Pre-registered clients for the client-credentials tests:
+// - Pre-registered clients: `native-public` (a public native app with the
+//   loopback redirect http://127.0.0.1/callback on any port), and for the
+//   client-credentials tests
 //   `cc-secret-basic` and `cc-secret-post` (one secret), `cc-jwt-rsa` (private_key_jwt, RS256) and
 //   `cc-jwt-ec` (private_key_jwt, ES256); their secret and private keys are
 //   made at start and reported by the test endpoint.
@@ -168,6 +170,17 @@ const clients = [
     scope: resourceScopes,
     token_endpoint_auth_method: `client_secret_${how}`,
   })),
+  // A public native client registered by hand, without a scope limit:
+  // loopback redirect on any port (RFC 8252), path /callback (the one
+  // mcp-warden's loopback listener answers).
+  {
+    client_id: 'native-public',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+  },
   {
     client_id: 'cc-jwt-rsa',
     ...noRedirects,
