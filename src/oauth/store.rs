@@ -384,10 +384,12 @@ impl TokenStore {
             return Ok(None);
         };
         self.delete_quietly(&old.tokens_ref).await?;
-        if forget_client && !others_use_client {
-            if let Some(c) = &old.client_ref {
-                self.delete_quietly(c).await?;
-            }
+        if let Some(c) = old
+            .client_ref
+            .as_ref()
+            .filter(|_| forget_client && !others_use_client)
+        {
+            self.delete_quietly(c).await?;
         }
         Ok(Some(old))
     }
