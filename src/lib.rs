@@ -14,6 +14,7 @@ pub mod exit;
 pub mod govern;
 pub mod harden;
 pub mod launch;
+pub mod oauth;
 pub mod paths;
 pub mod protect;
 pub mod proxy;
