@@ -17,6 +17,7 @@
 //! Dependencies: `verbs -> oauth -> (remote::http, backend, paths)`;
 //! `remote` never knows about OAuth.
 
+pub mod authorizer;
 pub mod browser;
 pub mod challenge;
 pub mod discovery;
