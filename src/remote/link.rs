@@ -61,6 +61,10 @@ pub struct Link {
     quit: watch::Sender<bool>,
     background: Mutex<Vec<AbortHandle>>,
     on_status: Option<super::bridge::StatusHook>,
+    /// Credentials asked for on each request (OAuth), if any.
+    auth: Option<std::sync::Arc<dyn super::auth::Authorize>>,
+    /// The last failure said on stderr (the same one is not said again in a row).
+    last_failure: Mutex<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -74,6 +78,7 @@ impl Link {
         out: mpsc::Sender<Vec<u8>>,
         diag: mpsc::UnboundedSender<String>,
         on_status: Option<super::bridge::StatusHook>,
+        auth: Option<std::sync::Arc<dyn super::auth::Authorize>>,
     ) -> Self {
         Self {
             http,
@@ -88,7 +93,29 @@ impl Link {
             quit: watch::channel(false).0,
             background: Mutex::new(Vec::new()),
             on_status,
+            auth,
+            last_failure: Mutex::new(String::new()),
         }
+    }
+
+    /// Sends a request to the server (the URL given, on the endpoint's
+    /// origin) with the filled headers and the credentials of the hook,
+    /// retried once after a refusal the hook answered with new ones.
+    pub async fn send(
+        &self,
+        url: &reqwest::Url,
+        verb: super::http::Verb,
+        transport: http::HeaderMap,
+    ) -> Result<reqwest::Response, super::http::Failure> {
+        super::auth::send(
+            &self.http,
+            self.auth.as_deref(),
+            url,
+            verb,
+            &self.ep.headers,
+            transport,
+        )
+        .await
     }
 
     /// Tells the status hook what HTTP status the requests `ids` got.
@@ -200,7 +227,8 @@ impl Link {
     }
 
     /// Answers each of `ids` still waiting with a JSON-RPC error saying
-    /// `reason`; stderr gets the same line once.
+    /// `reason`; stderr gets the same line once (not again when the last
+    /// failure said it already).
     pub async fn fail(&self, ids: &[String], reason: &str) {
         let waiting: Vec<String> = {
             let mut p = lock(&self.pending);
@@ -209,7 +237,17 @@ impl Link {
                 .cloned()
                 .collect()
         };
-        self.say(reason);
+        let repeated = {
+            let mut last = lock(&self.last_failure);
+            let same = *last == reason;
+            if !same {
+                reason.clone_into(&mut last);
+            }
+            same
+        };
+        if !repeated {
+            self.say(reason);
+        }
         for id in waiting {
             if lock(&self.internal_ids).remove(&id) {
                 continue;
@@ -290,7 +328,7 @@ mod tests {
         let ep = fill("https://mcp.example.com/mcp", &[], &[]).expect("endpoint");
         let (out, _) = mpsc::channel(4);
         let (diag, _) = mpsc::unbounded_channel();
-        Link::new(http, ep, out, diag, None)
+        Link::new(http, ep, out, diag, None, None)
     }
 
     #[test]
