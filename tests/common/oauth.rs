@@ -633,7 +633,7 @@ fn form_escape(v: &str) -> String {
 fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let body = body.unwrap_or("");
     let head = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     exchange(port, &format!("{head}{body}"))
@@ -641,7 +641,7 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String
 
 fn http_form(port: u16, path: &str, body: &str) -> (u16, String) {
     let req = format!(
-        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     exchange(port, &req)
