@@ -194,6 +194,14 @@ fn first_authorization_in_chromium_then_tokens_are_reused_across_runs() {
 
     let grant = listed_grant(&home, &world, &mut seen);
     assert_eq!(grant["issuer"], world.issuer.as_str(), "{grant}");
+    // The audit log the canary reads is there (under MCP_WARDEN_HOME).
+    let audit = home.warden.path().join("audit/audit.jsonl");
+    let records = std::fs::read_to_string(&audit).unwrap_or_default();
+    assert!(
+        records.contains("whoami"),
+        "no audit record of the tool call in {}",
+        audit.display()
+    );
     assert_no_token_bytes(&world, &home, &seen);
 }
 
