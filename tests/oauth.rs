@@ -4,7 +4,9 @@
 //! refresh tokens, client credentials, revocation, RFC 9207 `iss`) and an MCP
 //! server built on the TypeScript SDK's bearer auth that introspects every
 //! token at that provider (tests/servers/). The sign-in is done by headless
-//! Chromium or by a plain-HTTP browser, handed over as `BROWSER`.
+//! Chromium or by a plain-HTTP browser, handed over as `BROWSER`. One test
+//! keeps the tokens in the OpenBao dev server scripts/test starts
+//! (`--token-store vault://...`).
 //!
 //! Every test runs its own provider and server on ephemeral loopback ports,
 //! with `MCP_WARDEN_HOME` and `HOME` both fresh temporary directories, and
@@ -734,5 +736,67 @@ fn logout_revokes_at_the_provider_and_forgets_the_tokens() {
         "{:?}",
         b.answers
     );
+    assert_no_token_bytes(&world, &home, &seen);
+}
+
+#[test]
+fn tokens_go_to_openbao_with_token_store_and_nothing_to_the_local_store() {
+    let world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    let addr = common::service_env("MCP_WARDEN_TEST_BAO_ADDR");
+    let token = common::service_env("MCP_WARDEN_TEST_BAO_TOKEN");
+    let prefix = format!("vault://secret/{}/", common::unique("oauth"));
+    let with_bao = |mut c: Command| {
+        c.env("VAULT_ADDR", &addr).env("VAULT_TOKEN", &token);
+        c
+    };
+
+    let mut c = with_bao(home.with_browser(&world.browser(Browser::Http)));
+    c.arg("login")
+        .arg(&world.mcp_url)
+        .args(["--token-store", &prefix]);
+    let out = home.run(c, LIMIT);
+    seen.output("login --token-store", &out);
+    assert!(
+        out.status.success(),
+        "login: {}\n{}",
+        text(&out),
+        world.logs()
+    );
+    let grant = listed_grant(&home, &world, &mut seen);
+    let store = grant["store"].as_str().unwrap_or("");
+    assert!(
+        store.starts_with(&prefix),
+        "stored in {store}, not under {prefix}"
+    );
+    assert_eq!(token_sets(&store_names(&home, &mut seen)), 0);
+
+    // What OpenBao holds is the provider's latest access token.
+    let path = store.trim_start_matches("vault://");
+    let path = path.split(['#', '?']).next().unwrap_or(path);
+    let mut bao = Command::new(common::service_env("MCP_WARDEN_TEST_BAO"));
+    bao.args(["kv", "get", "-format=json", path])
+        .env("BAO_ADDR", &addr)
+        .env("BAO_TOKEN", &token);
+    let read = common::process::pipe_within(&mut bao, b"", LIMIT);
+    let held = String::from_utf8_lossy(&read.stdout).into_owned();
+    let access = world.state().issued_of("AccessToken");
+    let latest = access.last().expect("an access token");
+    assert!(
+        held.contains(latest.as_str()),
+        "OpenBao does not hold the tokens at {path}: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+
+    // connect finds them there (from the index), without a browser.
+    let b = bridge(
+        with_bao(connect_cmd(&home, &world, None, &["--no-browser"])),
+        &[],
+        LIMIT,
+    );
+    seen.bridge("connect", &b);
+    assert_listed(&b, &world, "connect with tokens in OpenBao");
+    assert_eq!(world.state().count("authorizations"), 1);
     assert_no_token_bytes(&world, &home, &seen);
 }
