@@ -800,3 +800,24 @@ fn tokens_go_to_openbao_with_token_store_and_nothing_to_the_local_store() {
     assert_eq!(world.state().count("authorizations"), 1);
     assert_no_token_bytes(&world, &home, &seen);
 }
+
+#[test]
+fn the_canary_finds_the_plaintext_tokens_mcp_remote_leaves_in_its_home() {
+    // The canary can fail: mcp-remote, authorized by the same provider,
+    // keeps the tokens in plaintext under ~/.mcp-auth, and the canary says so.
+    let world = World::start(Options::default());
+    let home = tempfile::tempdir().expect("tempdir");
+    let files = common::oauth::mcp_remote_cache(&world, home.path());
+    assert!(
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with("_tokens.json")),
+        "{files:?}"
+    );
+    let found =
+        common::oauth::token_findings(&world, &[home.path().to_path_buf()], &Transcript::default());
+    assert!(
+        found.iter().any(|f| f.ends_with("_tokens.json")),
+        "the canary must find mcp-remote's plaintext tokens: {found:?}"
+    );
+}

@@ -530,6 +530,16 @@ impl Transcript {
 /// the homes (the audit log and the store included). Fails when the
 /// provider issued nothing (the check would prove nothing).
 pub fn assert_no_token_bytes(world: &World, home: &UserHome, seen: &Transcript) {
+    let found = token_findings(world, &home.dirs(), seen);
+    assert!(
+        found.is_empty(),
+        "tokens issued by the provider leaked into: {found:?}"
+    );
+}
+
+/// Where a credential the provider issued shows up: output labels and file
+/// paths under `dirs` (never the credential itself).
+pub fn token_findings(world: &World, dirs: &[PathBuf], seen: &Transcript) -> Vec<String> {
     let issued = world.state().issued();
     assert!(
         !issued.is_empty(),
@@ -539,29 +549,66 @@ pub fn assert_no_token_bytes(world: &World, home: &UserHome, seen: &Transcript) 
         .iter()
         .flat_map(|t| [t.as_str(), &t[..t.len().min(16)]])
         .collect();
+    let mut found = Vec::new();
     for (label, text) in &seen.outputs {
-        for n in &needles {
-            assert!(
-                !text.contains(n),
-                "a token issued by the provider appears in {label}"
-            );
+        if needles.iter().any(|n| text.contains(n)) {
+            found.push(format!("output of {label}"));
         }
     }
     let mut files = Vec::new();
-    for d in home.dirs() {
-        walk(&d, &mut files);
+    for d in dirs {
+        walk(d, &mut files);
     }
-    assert!(!files.is_empty(), "no files under the homes to look at");
+    assert!(!files.is_empty(), "no files under {dirs:?} to look at");
     for f in files {
         let bytes = std::fs::read(&f).unwrap_or_default();
-        for n in &needles {
-            assert!(
-                !bytes.windows(n.len()).any(|w| w == n.as_bytes()),
-                "a token issued by the provider is in {}",
-                f.display()
-            );
+        if needles
+            .iter()
+            .any(|n| bytes.windows(n.len()).any(|w| w == n.as_bytes()))
+        {
+            found.push(f.display().to_string());
         }
     }
+    found
+}
+
+/// Runs `mcp-remote` (the bridge users run today) against the world's server
+/// with `home` as HOME and the plain-HTTP browser, until it has authorized
+/// (at most 60 s), and returns the files of its plaintext cache
+/// (`~/.mcp-auth/...`).
+pub fn mcp_remote_cache(world: &World, home: &Path) -> Vec<PathBuf> {
+    let mut c = Command::new(service_env("MCP_WARDEN_TEST_NODE"));
+    c.arg(service_env("MCP_WARDEN_TEST_MCP_REMOTE"))
+        .arg(&world.mcp_url)
+        .arg(free_port().to_string())
+        .env("HOME", home)
+        .env("BROWSER", world.browser(Browser::Http))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("start mcp-remote");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion":"2025-06-18","capabilities":{},
+        "clientInfo":{"name":"oauth-test","version":"1"}}});
+    let _ = writeln!(stdin, "{init}");
+    let cache = home.join(".mcp-auth");
+    let done = super::wait_until(Duration::from_secs(60), || {
+        let mut files = Vec::new();
+        walk(&cache, &mut files);
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with("_tokens.json"))
+    });
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done, "mcp-remote did not authorize: {}", world.logs());
+    let mut files = Vec::new();
+    walk(&cache, &mut files);
+    files
 }
 
 /// Every regular file under `dir` (symlinks not followed).
