@@ -821,3 +821,58 @@ fn the_canary_finds_the_plaintext_tokens_mcp_remote_leaves_in_its_home() {
         "the canary must find mcp-remote's plaintext tokens: {found:?}"
     );
 }
+
+#[test]
+fn connect_with_oauth_authorizes_before_the_first_request() {
+    let world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    let http = world.browser(Browser::Http);
+    let b = connect(&home, &world, Some(&http), &["--oauth"], &[]);
+    seen.bridge("connect --oauth", &b);
+    assert_listed(&b, &world, "connect --oauth");
+    // At most a `ping` probe (to read the challenge) goes out without a
+    // token; the client's own initialize is never refused.
+    let requests = world.mcp_requests();
+    let refused: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r["status"].as_u64().unwrap_or(0) >= 400)
+        .collect();
+    assert!(
+        refused.iter().all(|r| r["rpc"] == "ping") && refused.len() <= 1,
+        "with --oauth only a probe may be refused: {requests:?}"
+    );
+    let inits: Vec<u64> = requests
+        .iter()
+        .filter(|r| r["rpc"] == "initialize")
+        .map(|r| r["status"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(inits, vec![200], "initialize went out once, with a token");
+    assert_eq!(world.state().count("authorizations"), 1);
+    assert_no_token_bytes(&world, &home, &seen);
+}
+
+#[test]
+fn logout_keeps_the_client_registration_unless_told_to_forget_it() {
+    let world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    login_ok(&home, &world, Browser::Http, &mut seen);
+    let mut c = home.cmd();
+    c.arg("logout").arg(&world.mcp_url);
+    let out = home.run(c, LIMIT);
+    seen.output("logout", &out);
+    assert!(out.status.success(), "logout: {}", text(&out));
+    assert_eq!(token_sets(&store_names(&home, &mut seen)), 0);
+    assert!(
+        store_names(&home, &mut seen).contains("oauth-client-"),
+        "the registration stays"
+    );
+
+    // The next login reuses it: a new authorization, no new registration.
+    login_ok(&home, &world, Browser::Http, &mut seen);
+    let state = world.state();
+    assert_eq!(state.count("registrations"), 1, "{:?}", state.0["counts"]);
+    assert_eq!(state.count("authorizations"), 2);
+    assert_no_token_bytes(&world, &home, &seen);
+}
