@@ -310,10 +310,17 @@ impl Authorizer {
         })
     }
 
-    /// Whether the access token should be refreshed now.
-    fn due(t: &Tokens) -> bool {
-        t.expires_at
-            .is_some_and(|e| e <= token::now().saturating_add(REFRESH_AHEAD))
+    /// Whether the access token should be refreshed now: within
+    /// [`REFRESH_AHEAD`] of its expiry, or within a quarter of its lifetime
+    /// for short-lived tokens (so a 30-second token is not refreshed on
+    /// every request).
+    fn due(cur: &Current) -> bool {
+        let Some(exp) = cur.tokens.expires_at else {
+            return false;
+        };
+        let lifetime = exp.saturating_sub(cur.entry.saved_at);
+        let ahead = REFRESH_AHEAD.min(lifetime / 4);
+        exp <= token::now().saturating_add(ahead)
     }
 
     /// Refreshes the current grant under the store's lock. Ok(false): it
@@ -328,6 +335,15 @@ impl Authorizer {
             let expired = stored.expires_at.is_some_and(|e| e <= token::now());
             if stored.access_token != cur.tokens.access_token && !expired {
                 cur.tokens = stored;
+                // its saved_at, for when it is due
+                if let Some(e) = self
+                    .store
+                    .find(&self.resource_key)
+                    .map_err(store_err)?
+                    .filter(|e| e.key == cur.entry.key)
+                {
+                    cur.entry = e;
+                }
                 cur.refreshed_here = true;
                 return Ok(true);
             }
@@ -653,16 +669,12 @@ impl Authorizer {
             scope.as_deref(),
         )?;
         let opened = self.s.open_browser && browser::open(url.as_str());
-        (self.s.report)(&format!(
-            "{} to authorize {}, open: {}",
-            if opened {
-                "a browser was opened"
-            } else {
-                "open this URL in a browser"
-            },
-            self.origin(),
-            url
-        ));
+        let how = if opened {
+            "a browser was opened at"
+        } else {
+            "open this URL in a browser"
+        };
+        (self.s.report)(&format!("to authorize {}, {how}: {url}", self.origin()));
         let redirect_uri = listener.redirect_uri.clone();
         let expect = Expect {
             state: &pkce.state,
@@ -729,7 +741,7 @@ impl Authorizer {
         let Some(cur) = st.current.as_mut() else {
             return Ok(None);
         };
-        if Self::due(&cur.tokens) {
+        if Self::due(cur) {
             let refreshed = self.refresh(cur).await?;
             if !refreshed && self.s.client_credentials {
                 st.current = None;
