@@ -388,7 +388,8 @@ pub fn server_tools() -> Vec<String> {
 /// `notifications/initialized`, `tools/list` (id 2) and each of `calls`
 /// (`tools/call` of that tool, ids 3..), each sent after the previous answer.
 /// Stops at the first error answer; then closes stdin and waits for the
-/// exit. All of it within `limit` (the process is killed after that).
+/// exit. Answers are awaited until `limit`; the exit 15 s more at most
+/// (then the process is killed).
 pub fn bridge(mut c: Command, calls: &[&str], limit: Duration) -> Bridge {
     let mut child = c
         .stdin(Stdio::piped())
@@ -397,43 +398,11 @@ pub fn bridge(mut c: Command, calls: &[&str], limit: Duration) -> Bridge {
         .spawn()
         .expect("spawn connect");
     let deadline = Instant::now() + limit;
-    let (tx, rx) = mpsc::channel::<String>();
-    let stdout = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut stderr = child.stderr.take().expect("stderr");
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+    let (rx, err_reader) = readers(&mut child);
     let mut stdin = child.stdin.take().expect("stdin");
     let mut out = Bridge::default();
     let mut lines = Vec::new();
-    let mut requests = vec![(
-        1u64,
-        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
-            "protocolVersion":"2025-06-18","capabilities":{},
-            "clientInfo":{"name":"oauth-test","version":"1"}}}),
-    )];
-    requests.push((
-        2,
-        json!({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}),
-    ));
-    for (i, tool) in calls.iter().enumerate() {
-        let id = 3 + i as u64;
-        requests.push((
-            id,
-            json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
-                "params":{"name":tool,"arguments":{"text":"hello"}}}),
-        ));
-    }
-    for (id, request) in requests {
+    for (id, request) in session(calls) {
         if id == 2 {
             let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
             let _ = writeln!(stdin, "{note}");
@@ -454,8 +423,65 @@ pub fn bridge(mut c: Command, calls: &[&str], limit: Duration) -> Bridge {
         }
     }
     drop(stdin);
+    out.code = reap(&mut child, deadline + Duration::from_secs(15));
+    lines.extend(rx.try_iter());
+    out.stdout = lines.join("\n");
+    out.stderr = err_reader.join().unwrap_or_default();
+    out
+}
+
+/// The requests of [`bridge`], with their ids.
+fn session(calls: &[&str]) -> Vec<(u64, Value)> {
+    let mut requests = vec![
+        (
+            1u64,
+            json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+                "protocolVersion":"2025-06-18","capabilities":{},
+                "clientInfo":{"name":"oauth-test","version":"1"}}}),
+        ),
+        (
+            2,
+            json!({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}),
+        ),
+    ];
+    for (i, tool) in calls.iter().enumerate() {
+        let id = 3 + i as u64;
+        requests.push((
+            id,
+            json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
+                "params":{"name":tool,"arguments":{"text":"hello"}}}),
+        ));
+    }
+    requests
+}
+
+/// Threads reading `child`'s stdout (line by line, into the channel) and
+/// stderr (whole, returned by the handle).
+fn readers(
+    child: &mut std::process::Child,
+) -> (mpsc::Receiver<String>, std::thread::JoinHandle<String>) {
+    let (tx, rx) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().expect("stderr");
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    (rx, err)
+}
+
+/// `child`'s exit code, killing it when it is still running at `until`.
+fn reap(child: &mut std::process::Child, until: Instant) -> Option<i32> {
     let mut code = None;
-    while Instant::now() < deadline + Duration::from_secs(15) {
+    while Instant::now() < until {
         if let Ok(Some(st)) = child.try_wait() {
             code = st.code();
             break;
@@ -466,11 +492,7 @@ pub fn bridge(mut c: Command, calls: &[&str], limit: Duration) -> Bridge {
         let _ = child.kill();
     }
     let _ = child.wait();
-    lines.extend(rx.try_iter());
-    out.code = code;
-    out.stdout = lines.join("\n");
-    out.stderr = err_reader.join().unwrap_or_default();
-    out
+    code
 }
 
 /// The answer to `id` from the stdout lines, before `deadline`.
