@@ -497,9 +497,10 @@ fn refused_login(tamper: &'static str) -> String {
         &["--login-timeout", "20s"],
     );
     seen.output("login", &out);
-    assert!(
-        !out.status.success(),
-        "login must fail when the response is tampered ({tamper}): {}",
+    assert_eq!(
+        out.status.code(),
+        Some(77),
+        "login must be refused (77) when the response is tampered ({tamper}): {}",
         text(&out)
     );
     let state = world.state();
