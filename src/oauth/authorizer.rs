@@ -14,7 +14,6 @@
 //! bridge; `login` and `logout` use [`Authorizer::login`] and
 //! [`Authorizer::logout`]. Every failure is one line; none holds a token.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -315,12 +314,7 @@ impl Authorizer {
     /// for short-lived tokens (so a 30-second token is not refreshed on
     /// every request).
     fn due(cur: &Current) -> bool {
-        let Some(exp) = cur.tokens.expires_at else {
-            return false;
-        };
-        let lifetime = exp.saturating_sub(cur.entry.saved_at);
-        let ahead = REFRESH_AHEAD.min(lifetime / 4);
-        exp <= token::now().saturating_add(ahead)
+        due_at(cur.tokens.expires_at, cur.entry.saved_at, token::now())
     }
 
     /// Refreshes the current grant under the store's lock. Ok(false): it
@@ -924,6 +918,15 @@ impl Authorizer {
     }
 }
 
+/// [`Authorizer::due`] for a token expiring at `exp`, saved at `saved`, at `now`.
+fn due_at(exp: Option<u64>, saved: u64, now: u64) -> bool {
+    let Some(exp) = exp else {
+        return false;
+    };
+    let ahead = REFRESH_AHEAD.min(exp.saturating_sub(saved) / 4);
+    exp <= now.saturating_add(ahead)
+}
+
 fn registered_client(r: &Registered) -> Client {
     Client {
         client_id: r.client_id.clone(),
@@ -968,5 +971,47 @@ impl Authorize for Authorizer {
     }
 }
 
-/// Shared by the verbs.
-pub type Shared = Arc<Authorizer>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_is_due_ahead_of_expiry_but_not_on_every_request() {
+        // an hour-long token: a minute ahead
+        assert!(!due_at(Some(10_000 + 3600), 10_000, 10_000 + 3500));
+        assert!(due_at(Some(10_000 + 3600), 10_000, 10_000 + 3541));
+        // a 20-second token: five seconds ahead, not at once
+        assert!(!due_at(Some(1_020), 1_000, 1_000));
+        assert!(!due_at(Some(1_020), 1_000, 1_014));
+        assert!(due_at(Some(1_020), 1_000, 1_015));
+        // expired, or no expiry
+        assert!(due_at(Some(1_020), 1_000, 2_000));
+        assert!(!due_at(None, 1_000, 9_999));
+    }
+
+    #[test]
+    fn scope_lists() {
+        let mut v = split(Some("a  b a"));
+        assert_eq!(v, ["a", "b", "a"]);
+        v.dedup();
+        union(&mut v, ["b".to_string(), "c".to_string()]);
+        assert_eq!(v, ["a", "b", "a", "c"]);
+        assert_eq!(joined(&[]), None);
+        assert_eq!(joined(&["x".into(), "y".into()]).as_deref(), Some("x y"));
+    }
+
+    #[test]
+    fn the_bearer_header_is_sensitive() {
+        let t = Tokens {
+            access_token: "at-canary".into(),
+            token_type: "Bearer".into(),
+            refresh_token: None,
+            expires_at: None,
+            scope: None,
+        };
+        let h = bearer(&t).expect("header");
+        assert!(h.is_sensitive());
+        assert!(!format!("{h:?}").contains("canary"));
+        assert!(!format!("{t:?}").contains("canary"));
+    }
+}
