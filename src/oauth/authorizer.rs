@@ -96,6 +96,13 @@ struct State {
     step_ups: u32,
 }
 
+/// What an unauthenticated request to the server showed.
+struct Probe {
+    challenge: Option<challenge::Bearer>,
+    /// It answered 401.
+    refused: bool,
+}
+
 /// What `login` tells the user.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -388,7 +395,7 @@ impl Authorizer {
 
     /// A probe for the server's challenge (login, `--oauth`): an
     /// unauthenticated POST of a `ping`.
-    async fn probe(&self) -> Result<Option<challenge::Bearer>, OAuthError> {
+    async fn probe(&self) -> Result<Probe, OAuthError> {
         let mut t = HeaderMap::new();
         t.insert(
             header::ACCEPT,
@@ -415,7 +422,10 @@ impl Authorizer {
             .iter()
             .cloned()
             .collect();
-        Ok(challenge::bearer(values.iter().map(HeaderValue::as_bytes)))
+        Ok(Probe {
+            challenge: challenge::bearer(values.iter().map(HeaderValue::as_bytes)),
+            refused: resp.status() == StatusCode::UNAUTHORIZED,
+        })
     }
 
     /// The scopes to ask for: the challenge's, else the resource
@@ -445,6 +455,7 @@ impl Authorizer {
         st: &mut State,
         ch: Option<&challenge::Bearer>,
         extra: &[String],
+        refused: bool,
     ) -> Result<(), OAuthError> {
         if st.authorizations >= MAX_AUTHORIZATIONS {
             return Err(OAuthError::new(
@@ -463,6 +474,7 @@ impl Authorizer {
             &self.http,
             &self.s.server,
             ch.and_then(|c| c.resource_metadata.as_deref()),
+            refused,
         )
         .await?;
         let scopes = self.scopes(ch, &f, extra);
@@ -729,8 +741,9 @@ impl Authorizer {
             if !self.s.eager {
                 return Ok(None);
             }
-            let ch = self.probe().await?;
-            self.obtain(&mut st, ch.as_ref(), &[]).await?;
+            let p = self.probe().await?;
+            self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
+                .await?;
         }
         let Some(cur) = st.current.as_mut() else {
             return Ok(None);
@@ -739,8 +752,9 @@ impl Authorizer {
             let refreshed = self.refresh(cur).await?;
             if !refreshed && self.s.client_credentials {
                 st.current = None;
-                let ch = self.probe().await?;
-                self.obtain(&mut st, ch.as_ref(), &[]).await?;
+                let p = self.probe().await?;
+                self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
+                    .await?;
             }
         }
         Ok(st.current.as_ref().and_then(|c| bearer(&c.tokens)))
@@ -784,7 +798,7 @@ impl Authorizer {
             }
         }
         st.current = None;
-        self.obtain(&mut st, ch.as_ref(), &[]).await?;
+        self.obtain(&mut st, ch.as_ref(), &[], true).await?;
         Ok(true)
     }
 
@@ -827,15 +841,16 @@ impl Authorizer {
         let mut extra = held;
         extra.retain(|s| s != "offline_access");
         st.current = None;
-        self.obtain(st, Some(ch), &extra).await?;
+        self.obtain(st, Some(ch), &extra, true).await?;
         Ok(true)
     }
 
     /// `login`: authorize now (whatever is stored), keep the grant.
     pub async fn login(&self) -> Result<Summary, OAuthError> {
         let mut st = self.state.lock().await;
-        let ch = self.probe().await?;
-        self.obtain(&mut st, ch.as_ref(), &[]).await?;
+        let p = self.probe().await?;
+        self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
+            .await?;
         let cur = st
             .current
             .as_ref()
