@@ -27,6 +27,13 @@ MW_SUPERGATEWAY="$MW_ROOT/node_modules/supergateway/dist/index.js"
 MW_MCP_REMOTE="$MW_ROOT/node_modules/mcp-remote/dist/proxy.js"
 MW_CONFORMANCE_CLIENT="$MW_ROOT/tests/py/conformance_client.py"
 MW_CONFORMANCE_SERVER="$MW_ROOT/tests/py/conformance_server.py"
+# tests/oauth.rs: the authorization server (oidc-provider) and the MCP server
+# that requires its tokens (both run with Node 24), and the two browsers used as
+# BROWSER: headless Chromium through ChromeDriver, and a plain-HTTP one.
+MW_OIDC_PROVIDER="$MW_ROOT/tests/servers/oidc_provider.mjs"
+MW_OAUTH_MCP="$MW_ROOT/tests/servers/oauth_mcp.mjs"
+MW_OAUTH_CHROMIUM="$MW_ROOT/tests/py/oauth_chromium.py"
+MW_OAUTH_HTTP_BROWSER="$MW_ROOT/tests/py/oauth_http_browser.py"
 # The Go and Java encoder servers of tests/encoders.rs (built by scripts/setup).
 MW_ENCODERS="$MW_CACHE/encoders"
 MW_JAVA_CP="/usr/share/java/gson.jar:/usr/share/java/jackson-core.jar"

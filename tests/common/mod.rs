@@ -20,6 +20,7 @@ pub mod fakes;
 
 pub mod env;
 pub mod expected;
+pub mod oauth;
 pub mod output;
 pub mod process;
 pub mod remote;
