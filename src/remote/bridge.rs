@@ -43,6 +43,18 @@ pub struct Options {
     pub grace: Duration,
     /// Told the HTTP status each client request got (for the audit log).
     pub on_status: Option<StatusHook>,
+    /// Asked for credentials on each request and told about refusals.
+    pub auth: Option<AuthHook>,
+}
+
+/// The credentials hook of a bridge (OAuth).
+#[derive(Clone)]
+pub struct AuthHook(pub Arc<dyn super::auth::Authorize>);
+
+impl std::fmt::Debug for AuthHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthHook")
+    }
 }
 
 /// What the status hook is called with: a request's id (raw JSON) and its HTTP status.
@@ -87,7 +99,14 @@ pub async fn serve(
     let (diag_tx, diag_rx) = mpsc::unbounded_channel::<String>();
     let diag_writer = tokio::spawn(write_diag(diag_rx, diag));
     let mut b = Bridge {
-        link: Arc::new(Link::new(http, ep, output, diag_tx, opts.on_status.clone())),
+        link: Arc::new(Link::new(
+            http,
+            ep,
+            output,
+            diag_tx,
+            opts.on_status.clone(),
+            opts.auth.as_ref().map(|a| a.0.clone()),
+        )),
         opts,
         mode: None,
         tasks: JoinSet::new(),

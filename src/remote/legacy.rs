@@ -19,7 +19,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::endpoint::origin_of;
-use super::http::{self as h, Failure, Request, Verb};
+use super::http::{self as h, Failure, Verb};
 use super::link::Link;
 use super::sse;
 
@@ -58,15 +58,7 @@ pub async fn open(link: &Arc<Link>, ch: &Arc<Channel>) -> Result<(), Failure> {
         header::ACCEPT,
         HeaderValue::from_static("text/event-stream"),
     );
-    let mut resp = link
-        .http
-        .send(Request {
-            url: &link.ep.url,
-            verb: Verb::Get,
-            ours: &link.ep.headers,
-            transport: hm,
-        })
-        .await?;
+    let mut resp = link.send(&link.ep.url, Verb::Get, hm).await?;
     let origin = link.ep.origin.clone();
     if !resp.status().is_success() || h::media_type(&resp) != "text/event-stream" {
         return Err(Failure(format!(
@@ -220,15 +212,7 @@ async fn send(link: &Link, url: &Url, line: &[u8], ids: &[String]) -> Result<(),
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    let resp = link
-        .http
-        .send(Request {
-            url,
-            verb: Verb::Post(line.to_vec()),
-            ours: &link.ep.headers,
-            transport: hm,
-        })
-        .await?;
+    let resp = link.send(url, Verb::Post(line.to_vec()), hm).await?;
     let status = resp.status();
     link.note_status(ids, status.as_u16());
     if status.is_success() {

@@ -61,6 +61,8 @@ pub struct Link {
     quit: watch::Sender<bool>,
     background: Mutex<Vec<AbortHandle>>,
     on_status: Option<super::bridge::StatusHook>,
+    /// Credentials asked for on each request (OAuth), if any.
+    auth: Option<std::sync::Arc<dyn super::auth::Authorize>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -74,6 +76,7 @@ impl Link {
         out: mpsc::Sender<Vec<u8>>,
         diag: mpsc::UnboundedSender<String>,
         on_status: Option<super::bridge::StatusHook>,
+        auth: Option<std::sync::Arc<dyn super::auth::Authorize>>,
     ) -> Self {
         Self {
             http,
@@ -88,7 +91,28 @@ impl Link {
             quit: watch::channel(false).0,
             background: Mutex::new(Vec::new()),
             on_status,
+            auth,
         }
+    }
+
+    /// Sends a request to the server (the URL given, on the endpoint's
+    /// origin) with the filled headers and the credentials of the hook,
+    /// retried once after a refusal the hook answered with new ones.
+    pub async fn send(
+        &self,
+        url: &reqwest::Url,
+        verb: super::http::Verb,
+        transport: http::HeaderMap,
+    ) -> Result<reqwest::Response, super::http::Failure> {
+        super::auth::send(
+            &self.http,
+            self.auth.as_deref(),
+            url,
+            verb,
+            &self.ep.headers,
+            transport,
+        )
+        .await
     }
 
     /// Tells the status hook what HTTP status the requests `ids` got.
@@ -290,7 +314,7 @@ mod tests {
         let ep = fill("https://mcp.example.com/mcp", &[], &[]).expect("endpoint");
         let (out, _) = mpsc::channel(4);
         let (diag, _) = mpsc::unbounded_channel();
-        Link::new(http, ep, out, diag, None)
+        Link::new(http, ep, out, diag, None, None)
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //!
 //! - [`endpoint`]: `%{NAME}` in the URL and the headers; CR/LF/NUL refused;
 //!   https, or plain http to loopback only.
+//! - [`auth`]: the credentials hook (`Authorize`) asked on every request.
 //! - [`http`]: the one client (TLS verified, proxies honoured, timeouts,
 //!   bounded bodies) and the redirect rule.
 //! - [`sse`]: the `text/event-stream` parser.
@@ -22,6 +23,7 @@
 //! - `streamable`, `legacy`: the two transports.
 //! - `bridge`: the loop ([`serve`]).
 
+pub mod auth;
 mod bridge;
 pub mod endpoint;
 pub mod http;
@@ -31,7 +33,8 @@ mod rpc;
 pub mod sse;
 mod streamable;
 
-pub use bridge::{Options, StatusHook, Transport, serve};
+pub use auth::Authorize;
+pub use bridge::{AuthHook, Options, StatusHook, Transport, serve};
 pub use endpoint::{Endpoint, HeaderTemplate, fill, parse_header};
 pub use http::{Http, Limits};
 

@@ -16,7 +16,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use reqwest::Response;
 use tokio::sync::watch;
 
-use super::http::{self as h, Failure, Request, Verb};
+use super::http::{self as h, Failure, Verb};
 use super::link::{Link, Session};
 use super::rpc::{self, Msg};
 use super::sse;
@@ -107,13 +107,11 @@ pub async fn exchange(
     let s = link.session();
     let stateless = is_stateless(msgs);
     let resp = link
-        .http
-        .send(Request {
-            url: &link.ep.url,
-            verb: Verb::Post(line.to_vec()),
-            ours: &link.ep.headers,
-            transport: post_headers(&s, msgs),
-        })
+        .send(
+            &link.ep.url,
+            Verb::Post(line.to_vec()),
+            post_headers(&s, msgs),
+        )
         .await?;
     let status = resp.status();
     link.note_status(ids, status.as_u16());
@@ -284,14 +282,7 @@ async fn get(link: &Link, last_id: Option<&str>) -> Result<Response, Failure> {
     if let Some(v) = last_id.and_then(h::value) {
         hm.insert(HeaderName::from_static("last-event-id"), v);
     }
-    link.http
-        .send(Request {
-            url: &link.ep.url,
-            verb: Verb::Get,
-            ours: &link.ep.headers,
-            transport: hm,
-        })
-        .await
+    link.send(&link.ep.url, Verb::Get, hm).await
 }
 
 /// Consecutive client errors (4xx) after which the GET stream is given up.
@@ -427,11 +418,6 @@ pub async fn end_session_of(link: &Link, s: &Session, limit: Duration) {
     }
     let mut hm = HeaderMap::new();
     session_headers(s, &mut hm);
-    let del = link.http.send(Request {
-        url: &link.ep.url,
-        verb: Verb::Delete,
-        ours: &link.ep.headers,
-        transport: hm,
-    });
+    let del = link.send(&link.ep.url, Verb::Delete, hm);
     let _ = tokio::time::timeout(limit, del).await;
 }

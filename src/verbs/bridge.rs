@@ -90,6 +90,7 @@ pub fn from_profile(p: &Profile, policy: Policy, run: ProfileRun) -> Result<Conn
             transport: Transport::Auto,
             grace: Duration::from_secs(2),
             on_status: None,
+            auth: None,
         },
         guard: GuardPlan {
             label: run.label,

@@ -106,6 +106,7 @@ fn options(args: &ConnectArgs) -> Result<Options, Error> {
         },
         grace: parse_duration("--stdin-grace", &args.stdin_grace)?,
         on_status: None,
+        auth: None,
     })
 }
 

@@ -1,0 +1,167 @@
+//! The OAuth requests, sent with the bridge's one HTTP client
+//! ([`crate::remote::Http`]: its TLS rules, proxies, redirect rule, timeouts
+//! and bounded bodies).
+//!
+//! Owns checking a URL a server named (https, or http to loopback only),
+//! GETting a JSON document, and POSTing a form (its body zeroized after
+//! sending; client credentials only in a header that never leaves the
+//! endpoint's origin). Failures name the origin only, never a URL, a body or
+//! a credential. Must not know what the documents mean.
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use reqwest::Url;
+use zeroize::Zeroizing;
+
+use super::{Kind, OAuthError};
+use crate::remote::endpoint::{check_url, origin_of};
+use crate::remote::http::{self as h, Http, Request, Verb};
+
+/// The largest OAuth document or token answer read.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// A URL a server or the user gave, checked by the endpoint rule.
+pub fn url(text: &str, what: &str) -> Result<Url, OAuthError> {
+    let u = Url::parse(text.trim())
+        .map_err(|_| OAuthError::new(Kind::BadData, format!("{what} is not a URL")))?;
+    check_url(&u).map_err(|e| OAuthError::new(Kind::BadData, format!("{what}: {e}")))?;
+    if u.fragment().is_some() {
+        return Err(OAuthError::new(
+            Kind::BadData,
+            format!("{what} has a fragment (#...), which OAuth endpoints must not have"),
+        ));
+    }
+    Ok(u)
+}
+
+/// A string from a JSON answer, zeroized when dropped.
+pub struct Zstr(pub Zeroizing<String>);
+
+impl<'de> serde::Deserialize<'de> for Zstr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <String as serde::Deserialize>::deserialize(d).map(|s| Zstr(Zeroizing::new(s)))
+    }
+}
+
+/// An answer: status and body (zeroized: token answers hold secrets).
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Zeroizing<Vec<u8>>,
+    pub origin: String,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+fn unreachable(f: h::Failure) -> OAuthError {
+    OAuthError::new(Kind::Unreachable, f.0)
+}
+
+/// GET `u` (JSON accepted).
+pub async fn get(http: &Http, u: &Url) -> Result<Answer, OAuthError> {
+    let mut t = HeaderMap::new();
+    t.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    t.insert(
+        HeaderName::from_static("mcp-protocol-version"),
+        HeaderValue::from_static(super::PROTOCOL_VERSION),
+    );
+    send(http, u, Verb::Get, &HeaderMap::new(), t, MAX_BODY).await
+}
+
+/// POST `body` (of `content_type`) to `u`; `ours` (client credentials) goes
+/// to `u`'s origin only.
+pub async fn post(
+    http: &Http,
+    u: &Url,
+    body: Zeroizing<Vec<u8>>,
+    content_type: &'static str,
+    ours: &HeaderMap,
+) -> Result<Answer, OAuthError> {
+    let mut t = HeaderMap::new();
+    t.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    t.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // reqwest takes its own copy of the body; ours is zeroized on drop
+    let verb = Verb::Post(body.to_vec());
+    let out = send(http, u, verb, ours, t, MAX_BODY).await;
+    drop(body);
+    out
+}
+
+async fn send(
+    http: &Http,
+    u: &Url,
+    verb: Verb,
+    ours: &HeaderMap,
+    transport: HeaderMap,
+    max: usize,
+) -> Result<Answer, OAuthError> {
+    let origin = origin_of(u);
+    let resp = http
+        .send(Request {
+            url: u,
+            verb,
+            ours,
+            transport,
+        })
+        .await
+        .map_err(unreachable)?;
+    let status = resp.status();
+    let mut limits = http.limits;
+    limits.max_message = limits.max_message.min(max);
+    let body = h::body(resp, &limits, &origin).await.map_err(unreachable)?;
+    Ok(Answer {
+        status,
+        body: Zeroizing::new(body),
+        origin,
+    })
+}
+
+/// An `application/x-www-form-urlencoded` body (zeroized).
+pub fn form(pairs: &[(&str, &str)]) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::new());
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        out.extend(form_encode(k).bytes());
+        out.push(b'=');
+        out.extend(Zeroizing::new(form_encode(v)).bytes());
+    }
+    out
+}
+
+/// One form component (RFC 6749 appendix B: application/x-www-form-urlencoded).
+pub fn form_encode(s: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'*');
+    percent_encoding::utf8_percent_encode(s, SET)
+        .to_string()
+        .replace("%20", "+")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_and_urls() {
+        let f = form(&[("grant_type", "authorization_code"), ("x", "a b&c=d/é")]);
+        assert_eq!(
+            std::str::from_utf8(&f).expect("utf8"),
+            "grant_type=authorization_code&x=a+b%26c%3Dd%2F%C3%A9"
+        );
+        assert!(url("https://as.example.com/token", "t").is_ok());
+        assert!(url("http://127.0.0.1:9/token", "t").is_ok());
+        assert!(url("http://as.example.com/token", "t").is_err());
+        assert!(url("https://as.example.com/t#x", "t").is_err());
+        assert!(url("not a url", "t").is_err());
+    }
+}

@@ -1,0 +1,361 @@
+//! The loopback redirect of a native app (RFC 8252 §7.3): a listener on
+//! 127.0.0.1 with an ephemeral port that receives the authorization
+//! response.
+//!
+//! Owns binding the listener, the redirect URI it stands for, and waiting for
+//! the one request to `/callback`: each connection bounded in size
+//! ([`MAX_REQUEST`]) and time, at most [`MAX_CONNECTIONS`] connections, the
+//! whole wait bounded by the caller's timeout. The answer is checked here:
+//! `state` must match (constant time), an `error` ends the wait, and the
+//! `iss` parameter (RFC 9207) must name the issuer when present or when the
+//! server said it sends one. The code is kept zeroized and never shown.
+//! Must not exchange the code.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use zeroize::Zeroizing;
+
+use super::{Kind, OAuthError};
+
+/// The largest request head read from the browser.
+pub const MAX_REQUEST: usize = 16 * 1024;
+/// Connections accepted while waiting (favicon requests, probes), at most.
+pub const MAX_CONNECTIONS: usize = 32;
+/// How long one connection may take to send its request head.
+const PER_CONNECTION: Duration = Duration::from_secs(10);
+
+/// The listener and the redirect URI it answers.
+pub struct Listener {
+    listener: TcpListener,
+    pub redirect_uri: String,
+}
+
+/// What the authorization response must carry.
+pub struct Expect<'a> {
+    pub state: &'a str,
+    pub issuer: &'a str,
+    /// The server advertised `authorization_response_iss_parameter_supported`.
+    pub iss_required: bool,
+}
+
+/// The authorization code (zeroized; `Debug` hides it).
+pub struct Code(pub Zeroizing<String>);
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Code(..)")
+    }
+}
+
+fn fail(kind: Kind, m: impl Into<String>) -> OAuthError {
+    OAuthError::new(kind, m)
+}
+
+impl Listener {
+    /// Binds 127.0.0.1 on a port the system chooses.
+    pub async fn bind() -> Result<Listener, OAuthError> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+            fail(
+                Kind::Io,
+                format!("cannot listen on 127.0.0.1 for the authorization redirect: {e}"),
+            )
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| fail(Kind::Io, format!("the redirect listener has no port: {e}")))?
+            .port();
+        Ok(Listener {
+            listener,
+            redirect_uri: format!("http://127.0.0.1:{port}/callback"),
+        })
+    }
+
+    /// Waits (at most `limit`) for the authorization response and checks it.
+    pub async fn wait(self, expect: &Expect<'_>, limit: Duration) -> Result<Code, OAuthError> {
+        let waited = async {
+            for _ in 0..MAX_CONNECTIONS {
+                let (stream, _) =
+                    self.listener.accept().await.map_err(|e| {
+                        fail(Kind::Io, format!("the redirect listener failed: {e}"))
+                    })?;
+                if let Some(answer) = one(stream, expect).await {
+                    return answer;
+                }
+            }
+            Err(fail(
+                Kind::Denied,
+                format!(
+                    "{MAX_CONNECTIONS} requests reached the redirect listener without an authorization response"
+                ),
+            ))
+        };
+        tokio::time::timeout(limit, waited).await.map_err(|_| {
+            fail(
+                Kind::Unreachable,
+                format!(
+                    "no authorization arrived within {} (--login-timeout)",
+                    crate::remote::http::show(limit)
+                ),
+            )
+        })?
+    }
+}
+
+/// Serves one connection: None when it was not the callback (answered 404).
+async fn one(mut stream: TcpStream, expect: &Expect<'_>) -> Option<Result<Code, OAuthError>> {
+    let head = match tokio::time::timeout(PER_CONNECTION, read_head(&mut stream)).await {
+        Ok(Some(h)) => h,
+        _ => {
+            let _ = respond(&mut stream, 400, "Bad request.").await;
+            return None;
+        }
+    };
+    let Some(query) = callback_query(&head) else {
+        let _ = respond(&mut stream, 404, "Not found.").await;
+        return None;
+    };
+    let answer = check(&query, expect);
+    let (status, text) = match &answer {
+        Ok(_) => (200, "Authorization received. You can close this window."),
+        Err(_) => (
+            400,
+            "Authorization failed; see the terminal of mcp-warden for why.",
+        ),
+    };
+    let _ = respond(&mut stream, status, text).await;
+    Some(answer)
+}
+
+/// The request head (up to the blank line), at most [`MAX_REQUEST`] bytes.
+async fn read_head(stream: &mut TcpStream) -> Option<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(1024));
+    let mut chunk = [0u8; 2048];
+    loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        chunk.fill(0);
+        if buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n") {
+            return Some(buf);
+        }
+        if buf.len() > MAX_REQUEST {
+            return None;
+        }
+    }
+}
+
+/// The query of `GET /callback?...` (None for any other request).
+fn callback_query(head: &[u8]) -> Option<Zeroizing<String>> {
+    let line = head.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?.trim_end();
+    let mut parts = line.split(' ');
+    let (method, target) = (parts.next()?, parts.next()?);
+    if method != "GET" {
+        return None;
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    (path == "/callback").then(|| Zeroizing::new(query.to_string()))
+}
+
+/// The parameters of the query, decoded (zeroized).
+fn params(query: &str) -> Vec<(String, Zeroizing<String>)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .take(64)
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k).to_string(), Zeroizing::new(decode(v)))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let plus = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Checks the authorization response against what was sent.
+pub fn check(query: &str, expect: &Expect<'_>) -> Result<Code, OAuthError> {
+    let ps = params(query);
+    let get = |k: &str| ps.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    // state first: an answer to another request says nothing about ours
+    let state_ok = get("state").is_some_and(|s| {
+        s.len() == expect.state.len()
+            && aws_lc_rs::constant_time::verify_slices_are_equal(
+                s.as_bytes(),
+                expect.state.as_bytes(),
+            )
+            .is_ok()
+    });
+    if !state_ok {
+        return Err(fail(
+            Kind::Denied,
+            "the authorization response's state does not match the request (a forged or stale redirect); refused",
+        ));
+    }
+    match get("iss") {
+        Some(iss) if !same_issuer(iss, expect.issuer) => {
+            return Err(fail(
+                Kind::Denied,
+                format!(
+                    "the authorization response names issuer {}, not {} (RFC 9207 mix-up defence); refused",
+                    shown(iss),
+                    expect.issuer
+                ),
+            ));
+        }
+        None if expect.iss_required => {
+            return Err(fail(
+                Kind::Denied,
+                format!(
+                    "{} says it sends `iss` in authorization responses, and this one has none (RFC 9207); refused",
+                    expect.issuer
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(e) = get("error") {
+        let what = get("error_description").map(shown).unwrap_or_default();
+        return Err(fail(
+            Kind::Denied,
+            format!(
+                "{} refused the authorization: {}{}{what}",
+                expect.issuer,
+                shown(e),
+                if what.is_empty() { "" } else { ": " }
+            ),
+        ));
+    }
+    match get("code") {
+        Some(c) if !c.is_empty() => Ok(Code(Zeroizing::new(c.to_string()))),
+        _ => Err(fail(
+            Kind::BadData,
+            format!("{}'s authorization response has no code", expect.issuer),
+        )),
+    }
+}
+
+/// Issuers compare as strings (RFC 9207 §2.4), a trailing slash aside.
+fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// Server-supplied text for a message: printable, bounded.
+fn shown(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+async fn respond(stream: &mut TcpStream, status: u16, text: &str) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        _ => "Bad Request",
+    };
+    let body =
+        format!("<!doctype html><meta charset=utf-8><title>mcp-warden</title><p>{text}</p>\n");
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expect<'a>(iss_required: bool) -> Expect<'a> {
+        Expect {
+            state: "st8",
+            issuer: "https://as.example.com",
+            iss_required,
+        }
+    }
+
+    #[test]
+    fn a_good_answer_gives_the_code() {
+        let c = check("code=abc%2Bd&state=st8", &expect(false)).expect("code");
+        assert_eq!(c.0.as_str(), "abc+d");
+        let c = check(
+            "code=x&state=st8&iss=https%3A%2F%2Fas.example.com%2F",
+            &expect(true),
+        )
+        .expect("code");
+        assert_eq!(c.0.as_str(), "x");
+        assert!(!format!("{c:?}").contains('x'));
+    }
+
+    #[test]
+    fn state_iss_and_errors_are_refused() {
+        let e = check("code=x&state=other", &expect(false)).unwrap_err();
+        assert!(e.message.contains("state"), "{e}");
+        assert!(check("code=x", &expect(false)).is_err());
+        let e = check("code=x&state=st8&iss=https://evil.example", &expect(false)).unwrap_err();
+        assert!(e.message.contains("RFC 9207"), "{e}");
+        let e = check("code=x&state=st8", &expect(true)).unwrap_err();
+        assert!(e.message.contains("iss"), "{e}");
+        let e = check("error=access_denied&state=st8", &expect(false)).unwrap_err();
+        assert!(e.message.contains("access_denied"), "{e}");
+        assert!(!e.message.contains("st8"));
+    }
+
+    #[test]
+    fn only_get_callback_is_the_answer() {
+        assert_eq!(
+            callback_query(b"GET /callback?code=1&state=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+                .as_deref()
+                .map(String::as_str),
+            Some("code=1&state=2")
+        );
+        assert!(callback_query(b"GET /favicon.ico HTTP/1.1\r\n\r\n").is_none());
+        assert!(callback_query(b"POST /callback?code=1 HTTP/1.1\r\n\r\n").is_none());
+        assert!(callback_query(b"\xff\xfe").is_none());
+    }
+
+    #[tokio::test]
+    async fn the_listener_answers_one_browser_request() {
+        let l = Listener::bind().await.expect("bind");
+        let uri = l.redirect_uri.clone();
+        assert!(uri.starts_with("http://127.0.0.1:") && uri.ends_with("/callback"));
+        let port: u16 = uri
+            .trim_start_matches("http://127.0.0.1:")
+            .trim_end_matches("/callback")
+            .parse()
+            .expect("port");
+        let browser = tokio::spawn(async move {
+            let mut s = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            s.write_all(b"GET /favicon.ico HTTP/1.1\r\n\r\n")
+                .await
+                .expect("write");
+            let mut out = Vec::new();
+            let _ = s.read_to_end(&mut out).await;
+            let mut s = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            s.write_all(b"GET /callback?code=c0de&state=st8 HTTP/1.1\r\n\r\n")
+                .await
+                .expect("write");
+            let mut out = Vec::new();
+            let _ = s.read_to_end(&mut out).await;
+            String::from_utf8_lossy(&out).into_owned()
+        });
+        let code = l
+            .wait(&expect(false), Duration::from_secs(5))
+            .await
+            .expect("code");
+        assert_eq!(code.0.as_str(), "c0de");
+        assert!(browser.await.expect("browser").starts_with("HTTP/1.1 200"));
+    }
+}
