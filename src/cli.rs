@@ -29,6 +29,11 @@ pub enum Command {
     /// Reach a remote MCP server (Streamable HTTP or HTTP+SSE) as a local stdio server,
     /// its headers and URL filled from secret references, through the same guard as run.
     Connect(ConnectArgs),
+    /// Authorize mcp-warden with a remote MCP server's OAuth now (in a terminal), so `connect`
+    /// finds tokens ready; `login --list` shows the stored grants.
+    Login(LoginArgs),
+    /// Revoke (RFC 7009) and delete the stored OAuth tokens of a remote MCP server.
+    Logout(LogoutArgs),
     /// Record (or check) the hashes of what a profile runs: `pin @NAME`.
     Pin(PinArgs),
     /// Manage secrets: set, get, ls, rm, info.
@@ -218,6 +223,12 @@ http:// only to loopback; a redirect to another origin is followed without the -
 holding CR, LF or NUL is refused; HTTPS_PROXY / NO_PROXY are honoured. Every injected value is \
 redacted from what the server sends; the audit log and --allow-tool / --deny-tool work as for run. \
 A request the bridge cannot carry gets a JSON-RPC error naming why (and stderr the same line).\n\n\
+OAUTH: when the server answers 401 (or with --oauth, before the first request), mcp-warden uses \
+the tokens `mcp-warden login URL` stored, refreshing them ahead of expiry (one process at a time), \
+else authorizes in a browser when one can be opened ($BROWSER, or a desktop), else answers the \
+client with a JSON-RPC error saying to run `mcp-warden login URL`. --client-credentials needs no \
+browser. Tokens are kept through --token-store (default local://, the encrypted store); nothing \
+secret is written elsewhere. See docs/oauth.md.\n\n\
 Example (what `mcp-warden protect` writes):\n  \
 mcp-warden connect https://mcp.example.com/mcp TOKEN=local://example-token -H 'Authorization: Bearer %{TOKEN}'\n\n\
 EXIT STATUS: 0 when the client closed its input; 128+N after signal N. Otherwise 64 usage (a bad \
@@ -281,6 +292,141 @@ pub struct ConnectArgs {
     /// Deny tools matching this glob (repeatable; wins over --allow-tool).
     #[arg(long = "deny-tool", value_name = "GLOB")]
     pub deny_tool: Vec<String>,
+
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+}
+
+/// The OAuth options of `connect`, `login` and `logout`.
+#[derive(Debug, Clone, Args)]
+pub struct OAuthArgs {
+    /// Authorize before the first request (default: when the server answers 401).
+    #[arg(long, help_heading = "OAuth")]
+    pub oauth: bool,
+
+    /// A client registered with the authorization server beforehand.
+    #[arg(long, value_name = "ID", help_heading = "OAuth")]
+    pub client_id: Option<String>,
+
+    /// That client's secret, as a reference (never the value itself).
+    #[arg(
+        long,
+        value_name = "REF",
+        requires = "client_id",
+        help_heading = "OAuth"
+    )]
+    pub client_secret: Option<String>,
+
+    /// A Client ID Metadata Document URL, used as the client id where the server supports them.
+    #[arg(long, value_name = "URL", help_heading = "OAuth")]
+    pub client_metadata_url: Option<String>,
+
+    /// The client-credentials grant (no browser, no user): needs --client-id and
+    /// --client-secret REF or --private-key REF.
+    #[arg(long, requires = "client_id", help_heading = "OAuth")]
+    pub client_credentials: bool,
+
+    /// A PEM private key as a reference, for private_key_jwt (RSA: RS256, P-256: ES256).
+    #[arg(
+        long,
+        value_name = "REF",
+        requires = "client_id",
+        conflicts_with = "client_secret",
+        help_heading = "OAuth"
+    )]
+    pub private_key: Option<String>,
+
+    /// A scope to ask for beyond those the server names (repeatable).
+    #[arg(long = "scope", value_name = "SCOPE", help_heading = "OAuth")]
+    pub scopes: Vec<String>,
+
+    /// Do not send the RFC 8707 `resource` parameter (for servers that reject it).
+    #[arg(long, help_heading = "OAuth")]
+    pub no_resource: bool,
+
+    /// Where tokens are kept: a reference prefix [default: local://].
+    #[arg(long, value_name = "PREFIX", help_heading = "OAuth")]
+    pub token_store: Option<String>,
+
+    /// Never open a browser: login prints the URL; connect fails with the login hint.
+    #[arg(long, help_heading = "OAuth")]
+    pub no_browser: bool,
+
+    /// How long to wait for the browser's redirect.
+    #[arg(
+        long,
+        default_value = "5m",
+        value_name = "DURATION",
+        help_heading = "OAuth"
+    )]
+    pub login_timeout: String,
+}
+
+/// `login URL [OAuth options]` or `login --list [--json]`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Does the interactive part of OAuth ahead of time: discovery (RFC 9728, RFC 8414, \
+OpenID Connect), the client (--client-id, a Client ID Metadata Document, or dynamic registration), \
+the authorization code flow with PKCE in a browser (the URL is also printed on stderr; a loopback \
+redirect on 127.0.0.1 receives the answer), or the client-credentials grant. The tokens go to \
+--token-store (default local://); one summary line is printed on stderr. A later `connect URL` \
+(launched by an MCP client, without a terminal) uses them and refreshes them.\n\n\
+`login --list` prints the stored grants (resource, issuer, client id, scopes, expiry, whether a \
+refresh token is held, where they are stored); never a token.\n\n\
+EXIT STATUS: 0 authorized; 64 usage; 65 a server sent something unusable; 69 unreachable or no \
+answer within --login-timeout; 74 our own files; 77 refused (by the server, the user, or a failed \
+state / issuer / resource check); 78 configuration (no way to register a client, a backend error)."
+)]
+pub struct LoginArgs {
+    /// The remote MCP endpoint.
+    #[arg(value_name = "URL", required_unless_present = "list")]
+    pub url: Option<String>,
+
+    /// List the stored grants instead.
+    #[arg(long, conflicts_with = "url")]
+    pub list: bool,
+
+    /// With --list: JSON instead of a table.
+    #[arg(long, requires = "list")]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+
+    /// Time to open a connection to a server.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub connect_timeout: String,
+
+    /// Longest wait for a server's answer.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub read_timeout: String,
+}
+
+/// `logout URL [--forget-client]`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Revokes the stored refresh and access tokens where the authorization server \
+offers revocation (RFC 7009), then deletes them from their store and the index. With \
+--forget-client the client registration is deleted too (the next login registers anew).\n\n\
+EXIT STATUS: 0 done (a failed revocation is reported, and the tokens are deleted anyway); 64 usage; \
+74 our own files; 78 nothing stored for URL, or a backend error."
+)]
+pub struct LogoutArgs {
+    /// The remote MCP endpoint, as given to login or connect.
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Also delete the client registration.
+    #[arg(long)]
+    pub forget_client: bool,
+
+    /// Where the tokens are kept, when not in the store that holds them [default: the index's].
+    #[arg(long, value_name = "PREFIX")]
+    pub token_store: Option<String>,
+
+    /// Longest wait for the authorization server.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub read_timeout: String,
 }
 
 /// `connect --transport`.

@@ -15,6 +15,16 @@
 //!   official Python SDK with every fixture the scenarios ask for, so each
 //!   feature they exercise crosses the bridge) and server-everything.
 //!
+//! - the `auth/*` client scenarios: the same driver; the bridge does the
+//!   whole OAuth flow (discovery, registration or CIMD or the pre-registered
+//!   client, PKCE, the loopback redirect, the token exchange, step-up, client
+//!   credentials). The authorization step is completed as a browser would:
+//!   BROWSER is the driver's --browse mode, which follows the suite's
+//!   authorization endpoint's redirect to the bridge's loopback redirect.
+//!   Each scenario has its own MCP_WARDEN_HOME, and no token, code or client
+//!   secret the suite hands out may appear in any file under it or in the
+//!   client's stderr.
+//!
 //! The scenario table this produces is published in docs/conformance.md.
 
 mod common;
@@ -118,22 +128,30 @@ impl Suite {
     }
 }
 
-/// Every `<scenario>-<timestamp>/checks.json` under `dir`, by scenario name.
+/// Every `<scenario>-<timestamp>/checks.json` under `dir`, by scenario name
+/// (an `auth/...` scenario's directory is under `auth/`).
 fn read_results(dir: &Path) -> Vec<ScenarioResult> {
-    let mut results: Vec<ScenarioResult> = std::fs::read_dir(dir)
-        .expect("read the results directory")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let checks = std::fs::read_to_string(e.path().join("checks.json")).ok()?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            Some(ScenarioResult {
-                scenario: scenario_of(&name),
-                checks: parse_checks(&checks),
-            })
-        })
-        .collect();
+    let mut results = Vec::new();
+    collect_results(dir, "", &mut results);
     results.sort_by(|a, b| a.scenario.cmp(&b.scenario));
     results
+}
+
+fn collect_results(dir: &Path, prefix: &str, out: &mut Vec<ScenarioResult>) {
+    let entries = std::fs::read_dir(dir).expect("read the results directory");
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        match std::fs::read_to_string(e.path().join("checks.json")) {
+            Ok(checks) => out.push(ScenarioResult {
+                scenario: format!("{prefix}{}", scenario_of(&name)),
+                checks: parse_checks(&checks),
+            }),
+            Err(_) if prefix.is_empty() && e.path().is_dir() => {
+                collect_results(&e.path(), &format!("{name}/"), out)
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 /// `server-tools-list-2026-12-02T22-50-01-123Z` -> `tools-list`.
@@ -217,6 +235,130 @@ fn client_scenario(name: &str) {
         o.status.success(),
         "{name}: the suite failed the run\n{report}"
     );
+    no_token_material(name, &home, out.path());
+    eprintln!("| `{name}` | {} |", r.verdict());
+    {
+        let dir = env!("CARGO_TARGET_TMPDIR");
+        use std::io::Write as _;
+        let line = format!("| `{name}` | {} |\n", r.verdict());
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(Path::new(&dir).join("conformance-client.md"))
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+    }
+}
+
+/// The token check finds what it looks for (in a file, and in stderr.txt).
+#[test]
+fn the_token_check_can_fail() {
+    for file in ["store.json", "auth/x/stderr.txt"] {
+        let home = Home::new();
+        let out = tempfile::tempdir().expect("tempdir");
+        let target = if file.starts_with("auth") {
+            out.path().join(file)
+        } else {
+            home.path().join(file)
+        };
+        std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&target, b"{\"access_token\":\"test-token-17\"}").expect("write");
+        let caught = std::panic::catch_unwind(|| no_token_material("self-test", &home, out.path()));
+        assert!(caught.is_err(), "{file}: token material not found");
+    }
+}
+
+/// What the suite's authorization servers issue or hand a client: access
+/// tokens (`test-token-<ms>`, `cc-token-<ms>`), the authorization code,
+/// client secrets, a PEM key. None may be in a file under the home, nor in
+/// what the client saw on stderr (the bridge's lines included).
+const TOKEN_MATERIAL: &[&str] = &[
+    "test-token",
+    "cc-token",
+    "test-auth-code",
+    "test-client-secret",
+    "test-secret-",
+    "pre-registered-secret",
+    "conformance-test-secret",
+    "PRIVATE KEY",
+];
+
+fn no_token_material(name: &str, home: &Home, out: &Path) {
+    let mut files = Vec::new();
+    collect_files(home.path(), &mut files);
+    collect_files(out, &mut files);
+    let mut found = Vec::new();
+    for f in &files {
+        let is_suite_record = f
+            .file_name()
+            .is_some_and(|n| n != "stderr.txt" && n != "stdout.txt")
+            && f.starts_with(out);
+        if is_suite_record {
+            // checks.json: the suite's own record of what it issued
+            continue;
+        }
+        let bytes = std::fs::read(f).unwrap_or_default();
+        for m in TOKEN_MATERIAL {
+            if memchr::memmem::find(&bytes, m.as_bytes()).is_some() {
+                found.push(format!("{} holds {m:?}", f.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "{name}: token material on disk or in output: {found:#?}"
+    );
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// The suite's `auth/*` client scenarios (all of 0.1.16's but
+/// cross-app-access, which needs an enterprise IdP token exchange connect
+/// does not do), each through `connect`.
+macro_rules! auth_scenarios {
+    ($($test:ident => $name:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                client_scenario($name);
+            }
+        )*
+    };
+}
+
+auth_scenarios! {
+    auth_metadata_default => "auth/metadata-default",
+    auth_metadata_var1 => "auth/metadata-var1",
+    auth_metadata_var2 => "auth/metadata-var2",
+    auth_metadata_var3 => "auth/metadata-var3",
+    auth_basic_cimd => "auth/basic-cimd",
+    auth_scope_from_www_authenticate => "auth/scope-from-www-authenticate",
+    auth_scope_from_scopes_supported => "auth/scope-from-scopes-supported",
+    auth_scope_omitted_when_undefined => "auth/scope-omitted-when-undefined",
+    auth_scope_step_up => "auth/scope-step-up",
+    auth_scope_retry_limit => "auth/scope-retry-limit",
+    auth_token_endpoint_auth_basic => "auth/token-endpoint-auth-basic",
+    auth_token_endpoint_auth_post => "auth/token-endpoint-auth-post",
+    auth_token_endpoint_auth_none => "auth/token-endpoint-auth-none",
+    auth_pre_registration => "auth/pre-registration",
+    auth_2025_03_26_oauth_metadata_backcompat => "auth/2025-03-26-oauth-metadata-backcompat",
+    auth_2025_03_26_oauth_endpoint_fallback => "auth/2025-03-26-oauth-endpoint-fallback",
+    auth_resource_mismatch => "auth/resource-mismatch",
+    auth_offline_access_scope => "auth/offline-access-scope",
+    auth_offline_access_not_supported => "auth/offline-access-not-supported",
+    auth_client_credentials_jwt => "auth/client-credentials-jwt",
+    auth_client_credentials_basic => "auth/client-credentials-basic",
 }
 
 #[test]

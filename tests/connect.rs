@@ -1042,3 +1042,75 @@ fn sigterm_is_obeyed_while_initialize_is_still_unanswered() {
         sent.elapsed()
     );
 }
+
+/// A server that wants OAuth, no stored tokens, no browser: the client gets
+/// a JSON-RPC error naming `mcp-warden login URL`, and stderr says it once.
+#[test]
+fn a_401_without_tokens_or_browser_answers_with_the_login_hint() {
+    let server = Canned::start(Reply::Status(401));
+    let home = Home::new();
+    let url = server.url("/mcp");
+    let fed = feed(
+        &home,
+        &url,
+        &["--no-browser"],
+        &init_lines(),
+        Duration::from_millis(1500),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    let hint = format!("run `mcp-warden login {url}`");
+    let answer: Value =
+        serde_json::from_str(fed.stdout.lines().next().unwrap_or("null")).expect("one JSON line");
+    assert_eq!(answer["id"], 1, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&hint), "{message}");
+    assert_eq!(fed.stderr.matches(&hint).count(), 1, "{}", fed.stderr);
+    // nothing was stored, and nothing asked the user
+    assert!(!home.path().join("oauth").join("index.json").exists());
+}
+
+/// An Authorization header of the user's own and OAuth options do not mix.
+#[test]
+fn an_own_authorization_header_and_oauth_options_are_refused() {
+    let home = Home::new();
+    let out = home
+        .std_cmd()
+        .args([
+            "connect",
+            "https://mcp.example.com/mcp",
+            "-H",
+            "Authorization: Bearer x",
+            "--oauth",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("OAuth options"), "{err}");
+}
+
+/// A client secret given as a value (not a reference) is refused unseen.
+#[test]
+fn a_client_secret_value_is_refused_without_being_echoed() {
+    let home = Home::new();
+    let out = home
+        .std_cmd()
+        .args([
+            "connect",
+            "https://mcp.example.com/mcp",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "canary-s3cret-value",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(64));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("--client-secret takes a reference"), "{all}");
+    assert!(!all.contains("canary-s3cret"), "{all}");
+}

@@ -118,7 +118,20 @@ pub async fn register(
     if !a.status.is_success() {
         return Err(super::token::error_answer(&a, "client registration"));
     }
-    read_registration(&a.body, method, redirect_uri, &a.origin)
+    let supported = m
+        .token_endpoint_auth_methods_supported
+        .clone()
+        .unwrap_or_else(|| vec!["client_secret_basic".into()]);
+    let mut reg = read_registration(&a.body, method, redirect_uri, &a.origin)?;
+    if reg.method == Method::Basic && !supported.iter().any(|s| s == "client_secret_basic") {
+        // the answer named no method and the server takes no Basic: what it does take
+        if supported.iter().any(|s| s == "client_secret_post") && reg.client_secret.is_some() {
+            reg.method = Method::Post;
+        } else if supported.iter().any(|s| s == "none") {
+            reg.method = Method::None;
+        }
+    }
+    Ok(reg)
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,9 @@
 //! the authorization server ([`discovery`]), choosing or registering the
 //! client ([`identity`]), PKCE and `state` ([`pkce`]), the loopback redirect
 //! ([`redirect`]), opening the browser ([`browser`]), the token endpoint
-//! ([`token`], [`jwt`]), revocation ([`revoke`]), and the state machine the
+//! ([`token`], [`jwt`]), revocation ([`revoke`]), where grants are kept
+//! ([`store`]: tokens and registrations through the backend interface, a
+//! non-secret index, the per-grant refresh lock of [`lock`]), and the state machine the
 //! bridge asks on every request ([`authorizer`], implementing
 //! [`crate::remote::Authorize`]). Every request goes through the bridge's one
 //! HTTP client ([`http`]). Tokens are kept only through the store (the
@@ -15,6 +17,7 @@
 //! Dependencies: `verbs -> oauth -> (remote::http, backend, paths)`;
 //! `remote` never knows about OAuth.
 
+pub mod authorizer;
 pub mod browser;
 pub mod challenge;
 pub mod discovery;

@@ -54,14 +54,23 @@ fn fail(kind: Kind, m: impl Into<String>) -> OAuthError {
 }
 
 impl Listener {
-    /// Binds 127.0.0.1 on a port the system chooses.
-    pub async fn bind() -> Result<Listener, OAuthError> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
-            fail(
-                Kind::Io,
-                format!("cannot listen on 127.0.0.1 for the authorization redirect: {e}"),
-            )
-        })?;
+    /// Binds 127.0.0.1 on `port` when given and free (the port a client was
+    /// registered with, for servers that match it exactly), else on a port
+    /// the system chooses.
+    pub async fn bind(port: Option<u16>) -> Result<Listener, OAuthError> {
+        let preferred = match port.filter(|p| *p != 0) {
+            Some(p) => TcpListener::bind(("127.0.0.1", p)).await.ok(),
+            None => None,
+        };
+        let listener = match preferred {
+            Some(l) => l,
+            None => TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+                fail(
+                    Kind::Io,
+                    format!("cannot listen on 127.0.0.1 for the authorization redirect: {e}"),
+                )
+            })?,
+        };
         let port = listener
             .local_addr()
             .map_err(|e| fail(Kind::Io, format!("the redirect listener has no port: {e}")))?
@@ -146,6 +155,14 @@ async fn read_head(stream: &mut TcpStream) -> Option<Zeroizing<Vec<u8>>> {
             return None;
         }
     }
+}
+
+/// The port of a loopback redirect URI we registered (`http://127.0.0.1:PORT/callback`).
+pub fn port_of(redirect_uri: &str) -> Option<u16> {
+    let u = reqwest::Url::parse(redirect_uri).ok()?;
+    (u.host_str() == Some("127.0.0.1") && u.path() == "/callback")
+        .then(|| u.port())
+        .flatten()
 }
 
 /// The query of `GET /callback?...` (None for any other request).
@@ -324,7 +341,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_listener_answers_one_browser_request() {
-        let l = Listener::bind().await.expect("bind");
+        let l = Listener::bind(None).await.expect("bind");
         let uri = l.redirect_uri.clone();
         assert!(uri.starts_with("http://127.0.0.1:") && uri.ends_with("/callback"));
         let port: u16 = uri

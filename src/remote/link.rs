@@ -63,6 +63,8 @@ pub struct Link {
     on_status: Option<super::bridge::StatusHook>,
     /// Credentials asked for on each request (OAuth), if any.
     auth: Option<std::sync::Arc<dyn super::auth::Authorize>>,
+    /// The last failure said on stderr (the same one is not said again in a row).
+    last_failure: Mutex<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -92,6 +94,7 @@ impl Link {
             background: Mutex::new(Vec::new()),
             on_status,
             auth,
+            last_failure: Mutex::new(String::new()),
         }
     }
 
@@ -224,7 +227,8 @@ impl Link {
     }
 
     /// Answers each of `ids` still waiting with a JSON-RPC error saying
-    /// `reason`; stderr gets the same line once.
+    /// `reason`; stderr gets the same line once (not again when the last
+    /// failure said it already).
     pub async fn fail(&self, ids: &[String], reason: &str) {
         let waiting: Vec<String> = {
             let mut p = lock(&self.pending);
@@ -233,7 +237,17 @@ impl Link {
                 .cloned()
                 .collect()
         };
-        self.say(reason);
+        let repeated = {
+            let mut last = lock(&self.last_failure);
+            let same = *last == reason;
+            if !same {
+                reason.clone_into(&mut last);
+            }
+            same
+        };
+        if !repeated {
+            self.say(reason);
+        }
         for id in waiting {
             if lock(&self.internal_ids).remove(&id) {
                 continue;

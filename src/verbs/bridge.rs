@@ -13,15 +13,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Error, block_on};
+use crate::backend::Registry;
 use crate::backend::lease::{Keeper, Report};
-use crate::backend::{Registry, Settings};
 use crate::govern::assign::pair_requests;
 use crate::govern::policy::Policy;
 use crate::govern::profile::Profile;
 use crate::launch::guard::{self as guard_launch, AuditPlan, GuardPlan};
+use crate::oauth::authorizer::{Authorizer, Settings};
+use crate::oauth::store::TokenStore;
 use crate::paths::Paths;
 use crate::proxy::{self, Guard, GuardConfig};
 use crate::reference::Scheme;
+use crate::reference::SecretRef;
 use crate::remote::{self, HeaderTemplate, Http, Limits, Options, Transport};
 use crate::resolve::{Request, Resolved, resolve};
 
@@ -45,6 +48,154 @@ pub struct ConnectPlan {
     pub options: Options,
     pub guard: GuardPlan,
     pub paths: Paths,
+    /// OAuth on a 401 (None: the user sends their own Authorization header).
+    pub oauth: Option<OAuthPlan>,
+}
+
+/// How `connect`, `login` and `logout` get OAuth credentials, decided from
+/// the command line before anything is fetched.
+#[derive(Debug, Clone)]
+pub struct OAuthPlan {
+    /// The URL as the user wrote it (shown in the login hint).
+    pub shown: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretRef>,
+    pub private_key: Option<SecretRef>,
+    pub client_metadata_url: Option<String>,
+    pub client_credentials: bool,
+    pub scopes: Vec<String>,
+    pub send_resource: bool,
+    pub token_store: Option<String>,
+    pub no_browser: bool,
+    pub login_timeout: Duration,
+    pub eager: bool,
+}
+
+/// A `--client-secret` / `--private-key` reference (a value given there is
+/// refused without being echoed).
+fn reference(flag: &str, text: &str) -> Result<SecretRef, Error> {
+    SecretRef::parse(text).map_err(|_| {
+        Error::Usage(format!(
+            "{flag} takes a reference (SCHEME://LOCATION, e.g. local://my-client-secret), never the value itself (what was given is not shown)"
+        ))
+    })
+}
+
+/// The OAuth options as a plan for the server at `shown`.
+pub fn oauth_plan(a: &crate::cli::OAuthArgs, shown: &str) -> Result<OAuthPlan, Error> {
+    if a.client_credentials && a.client_secret.is_none() && a.private_key.is_none() {
+        return Err(Error::Usage(
+            "--client-credentials needs --client-secret REF or --private-key REF".into(),
+        ));
+    }
+    if let Some(u) = &a.client_metadata_url {
+        let ok = reqwest::Url::parse(u).is_ok_and(|x| x.scheme() == "https" && x.path() != "/");
+        if !ok {
+            return Err(Error::Usage(
+                "--client-metadata-url takes an https URL with a path (the Client ID Metadata Document)".into(),
+            ));
+        }
+    }
+    let login_timeout = super::parse_duration("--login-timeout", &a.login_timeout)?;
+    if login_timeout.is_zero() {
+        return Err(Error::Usage(
+            "--login-timeout must be greater than zero".into(),
+        ));
+    }
+    Ok(OAuthPlan {
+        shown: shown.to_string(),
+        client_id: a.client_id.clone(),
+        client_secret: a
+            .client_secret
+            .as_deref()
+            .map(|t| reference("--client-secret", t))
+            .transpose()?,
+        private_key: a
+            .private_key
+            .as_deref()
+            .map(|t| reference("--private-key", t))
+            .transpose()?,
+        client_metadata_url: a.client_metadata_url.clone(),
+        client_credentials: a.client_credentials,
+        scopes: a.scopes.clone(),
+        send_resource: !a.no_resource,
+        token_store: a.token_store.clone(),
+        no_browser: a.no_browser,
+        login_timeout,
+        eager: a.oauth,
+    })
+}
+
+/// Whether `a` asks for anything OAuth-specific.
+pub fn oauth_asked(a: &crate::cli::OAuthArgs) -> bool {
+    a.oauth
+        || a.client_id.is_some()
+        || a.client_metadata_url.is_some()
+        || a.client_credentials
+        || !a.scopes.is_empty()
+        || a.token_store.is_some()
+}
+
+/// Prints an OAuth line on stderr.
+pub fn oauth_report() -> crate::oauth::Report {
+    Arc::new(|line: &str| eprintln!("mcp-warden: {line}"))
+}
+
+/// The authorizer of a plan: its secrets fetched, its store opened.
+/// `interactive`: a user can complete an authorization here.
+pub async fn authorizer(
+    plan: &OAuthPlan,
+    server: reqwest::Url,
+    http: Http,
+    registry: Arc<Registry>,
+    paths: &Paths,
+    interactive: bool,
+) -> Result<Authorizer, Error> {
+    let fetch = |r: Option<SecretRef>| {
+        let registry = registry.clone();
+        async move {
+            match r {
+                Some(r) => crate::resolve::fetch_one(&registry, &r).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    };
+    let client_secret = fetch(plan.client_secret.clone()).await?;
+    let private_key = fetch(plan.private_key.clone()).await?;
+    let store = TokenStore::open(paths, registry.clone(), plan.token_store.as_deref())
+        .map_err(|e| store_error(&e))?;
+    let open_browser = !plan.no_browser && crate::oauth::browser::available();
+    Ok(Authorizer::new(
+        http,
+        store,
+        Settings {
+            server,
+            shown: plan.shown.clone(),
+            client_id: plan.client_id.clone(),
+            client_secret,
+            private_key,
+            client_metadata_url: plan.client_metadata_url.clone(),
+            client_credentials: plan.client_credentials,
+            scopes: plan.scopes.clone(),
+            send_resource: plan.send_resource,
+            interactive: interactive || open_browser,
+            open_browser,
+            login_timeout: plan.login_timeout,
+            eager: plan.eager,
+            report: oauth_report(),
+        },
+    ))
+}
+
+/// A store failure at the edge.
+pub fn store_error(e: &crate::oauth::store::StoreError) -> Error {
+    use crate::exit::{Code, ExitStatus};
+    match e.exit_code() {
+        Code::Usage => Error::Usage(e.to_string()),
+        Code::IoErr => Error::Io(e.to_string()),
+        Code::DataErr => Error::Data(e.to_string()),
+        _ => Error::Config(e.to_string()),
+    }
 }
 
 /// What the command line adds to a remote profile.
@@ -77,7 +228,7 @@ pub fn from_profile(p: &Profile, policy: Policy, run: ProfileRun) -> Result<Conn
         ));
     }
     Ok(ConnectPlan {
-        url,
+        url: url.clone(),
         headers,
         requests,
         timeout: policy.timeout,
@@ -103,28 +254,46 @@ pub fn from_profile(p: &Profile, policy: Policy, run: ProfileRun) -> Result<Conn
             deny_tools: policy.deny_tools,
         },
         paths: run.paths,
+        oauth: (!p
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+        .then(|| OAuthPlan {
+            shown: url.clone(),
+            client_id: None,
+            client_secret: None,
+            private_key: None,
+            client_metadata_url: None,
+            client_credentials: false,
+            scopes: Vec::new(),
+            send_resource: true,
+            token_store: None,
+            no_browser: false,
+            login_timeout: Duration::from_secs(300),
+            eager: false,
+        }),
     })
 }
 
 /// Resolves every reference, then bridges; leases are released at the end.
 pub fn execute(plan: ConnectPlan) -> Result<i32, Error> {
-    let registry = Registry::new(Settings {
+    let registry = Arc::new(Registry::new(crate::backend::Settings {
         paths: plan.paths.clone(),
         aws_region: None,
         aws_profile: None,
         timeout: plan.timeout,
         cloud: Default::default(),
-    });
+    }));
     block_on(async move {
         let resolved = if plan.requests.is_empty() {
             Ok(Vec::new())
         } else {
-            resolve(&registry, &plan.requests, plan.timeout).await
+            resolve(&*registry, &plan.requests, plan.timeout).await
         };
         let report: Report = Arc::new(|line| eprintln!("mcp-warden: {line}"));
         let keeper = Keeper::start(registry.held(), plan.timeout, report);
         let outcome = match resolved {
-            Ok(r) => bridge(plan, r).await,
+            Ok(r) => bridge(plan, r, registry.clone()).await,
             Err(e) => Err(e.into()),
         };
         keeper.release().await;
@@ -145,9 +314,28 @@ fn build_guard(plan: &GuardPlan, resolved: &[Resolved]) -> Result<Arc<Guard>, Er
 
 /// Fills the endpoint, starts the guard's relay on our stdio and the bridge
 /// behind it, and waits until the client is gone or a signal stops us.
-async fn bridge(plan: ConnectPlan, resolved: Vec<Resolved>) -> Result<i32, Error> {
+async fn bridge(
+    plan: ConnectPlan,
+    resolved: Vec<Resolved>,
+    registry: Arc<Registry>,
+) -> Result<i32, Error> {
     let ep = remote::fill(&plan.url, &plan.headers, &resolved)?;
     let http = Http::new(plan.limits)?;
+    let auth = match &plan.oauth {
+        Some(o) => {
+            let a = authorizer(
+                o,
+                ep.url.clone(),
+                http.clone(),
+                registry,
+                &plan.paths,
+                false,
+            )
+            .await?;
+            Some(remote::AuthHook(Arc::new(a)))
+        }
+        None => None,
+    };
     let guard = build_guard(&plan.guard, &resolved)?;
     drop(resolved);
     for w in guard.warnings() {
@@ -181,6 +369,7 @@ async fn bridge(plan: ConnectPlan, resolved: Vec<Resolved>) -> Result<i32, Error
         }
     });
     let mut options = plan.options;
+    options.auth = auth;
     let g = guard.clone();
     options.on_status = Some(remote::StatusHook(Arc::new(move |id: &str, status| {
         g.audit_http_status(id.as_bytes(), status)

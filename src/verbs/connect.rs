@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use super::bridge::{ConnectPlan, MAX_MESSAGE, ProfileRun, execute, from_profile};
+use super::bridge::{
+    ConnectPlan, MAX_MESSAGE, OAuthPlan, ProfileRun, execute, from_profile, oauth_asked, oauth_plan,
+};
 use super::{Error, current_dir, data_paths, parse_duration};
 use crate::cli::{ConnectArgs, TransportArg};
 use crate::govern::GovernError;
@@ -86,7 +88,30 @@ fn profile_plan(args: ConnectArgs) -> Result<ConnectPlan, Error> {
     )?;
     plan.limits = limits(&args)?;
     plan.options = options(&args)?;
+    if oauth_asked(&args.oauth) || args.oauth.no_browser || args.oauth.no_resource {
+        let shown = plan.url.clone();
+        plan.oauth = oauth_for(&args, &shown, plan.oauth.is_none())?;
+    }
     Ok(plan)
+}
+
+/// The OAuth plan, unless the user sends their own Authorization header
+/// (`own_header`); OAuth options with such a header are refused.
+fn oauth_for(
+    args: &ConnectArgs,
+    shown: &str,
+    own_header: bool,
+) -> Result<Option<OAuthPlan>, Error> {
+    if own_header {
+        if oauth_asked(&args.oauth) {
+            return Err(Error::Usage(
+                "an Authorization header (-H) and OAuth options do not go together: drop one"
+                    .into(),
+            ));
+        }
+        return Ok(None);
+    }
+    oauth_plan(&args.oauth, shown).map(Some)
 }
 
 fn limits(args: &ConnectArgs) -> Result<Limits, Error> {
@@ -143,6 +168,10 @@ pub fn plan(args: ConnectArgs) -> Result<ConnectPlan, Error> {
     let requests = requests(&args.assignments, Scheme::Local)?;
     let names: Vec<&str> = requests.iter().map(|r| r.var.as_str()).collect();
     remote::endpoint::precheck(&args.url, &headers, &names)?;
+    let own_header = headers
+        .iter()
+        .any(|h| h.name == http::header::AUTHORIZATION);
+    let oauth = oauth_for(&args, &args.url, own_header)?;
     let paths = data_paths()?;
     let audit_path = args
         .audit_log
@@ -165,6 +194,7 @@ pub fn plan(args: ConnectArgs) -> Result<ConnectPlan, Error> {
             deny_tools: args.deny_tool.clone(),
         },
         paths,
+        oauth,
         url: args.url,
     })
 }

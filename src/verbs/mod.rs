@@ -14,6 +14,8 @@ pub mod connect;
 pub mod doctor;
 pub mod headers;
 pub mod inventory;
+pub mod login;
+pub mod logout;
 pub mod pin;
 pub mod protect;
 pub mod run;
@@ -45,6 +47,9 @@ pub enum Error {
     /// `connect`'s endpoint and client set-up.
     #[error(transparent)]
     Remote(#[from] crate::remote::RemoteError),
+    /// OAuth: discovery, authorization, tokens.
+    #[error(transparent)]
+    OAuth(#[from] crate::oauth::OAuthError),
     /// Profiles and pins (78 config, 77 refused by the pin policy, 64 usage).
     #[error(transparent)]
     Govern(#[from] crate::govern::GovernError),
@@ -72,6 +77,7 @@ impl ExitStatus for Error {
             Error::Launch(e) => e.exit_code(),
             Error::Remote(e) => e.exit_code(),
             Error::Govern(e) => e.exit_code(),
+            Error::OAuth(e) => e.exit_code(),
             Error::Io(_) => Code::IoErr,
             Error::Data(_) => Code::DataErr,
             Error::Config(_) => Code::Config,
@@ -276,6 +282,8 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Connect(args) => connect::run(args),
+        Command::Login(args) => login::run(args),
+        Command::Logout(args) => logout::run(args),
         Command::Pin(args) => pin::run(args),
         Command::Secret(cmd) => secret::run(cmd),
         Command::Audit(args) => audit::run(args),

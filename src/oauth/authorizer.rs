@@ -1,0 +1,960 @@
+//! The state machine a bridge asks for credentials: cached tokens, then a
+//! refresh (one process at a time), then a new authorization.
+//!
+//! Owns, for one MCP server: loading the newest grant from the store,
+//! refreshing ahead of expiry under the store's per-grant lock (re-reading
+//! the tokens first: another process may have refreshed a rotating token),
+//! a refresh that fails for good (`invalid_grant`) falling back to a new
+//! authorization (said on the report), the authorization itself (discovery,
+//! client identity, PKCE, the loopback redirect, the browser, the code
+//! exchange) or the client-credentials grant, the scope rules of the MCP
+//! spec (the challenge's, else the resource metadata's, plus `--scope`, plus
+//! `offline_access` where the server lists it; the union on a step-up), and
+//! bounds on how often it authorizes. Implements [`Authorize`] for the
+//! bridge; `login` and `logout` use [`Authorizer::login`] and
+//! [`Authorizer::logout`]. Every failure is one line; none holds a token.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use reqwest::Url;
+use zeroize::Zeroizing;
+
+use super::discovery::{self, Found};
+use super::identity::{self, Registered};
+use super::pkce::Pkce;
+use super::redirect::{Expect, Listener};
+use super::store::{
+    Client, ClientSource, Entry, GrantKey, ServerEndpoints, StoreError, TokenStore, Tokens,
+};
+use super::token::{self, ClientAuth, Granted, Method};
+use super::{Kind, OAuthError, Report, browser, challenge};
+use crate::remote::Http;
+use crate::remote::auth::{Authorize, BoxFuture};
+use crate::remote::endpoint::origin_of;
+use crate::remote::http::{Failure, Request, Verb};
+use crate::secret::SecretValue;
+
+/// Refresh this long before the access token expires.
+pub const REFRESH_AHEAD: u64 = 60;
+/// New authorizations (interactive or client credentials) one process makes, at most.
+pub const MAX_AUTHORIZATIONS: u32 = 4;
+/// Step-ups (403 `insufficient_scope`) one process follows, at most.
+pub const MAX_STEP_UPS: u32 = 2;
+
+/// How this authorizer may get credentials.
+pub struct Settings {
+    /// The server's URL, filled (may hold secrets in its query: never shown).
+    pub server: Url,
+    /// The URL as the user wrote it (no filled value), for the login hint.
+    pub shown: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretValue>,
+    pub private_key: Option<SecretValue>,
+    pub client_metadata_url: Option<String>,
+    pub client_credentials: bool,
+    /// `--scope`, asked for beyond the challenge's or the metadata's.
+    pub scopes: Vec<String>,
+    /// Send RFC 8707 `resource` (not with `--no-resource`).
+    pub send_resource: bool,
+    /// A user can complete an authorization (a browser, or a terminal for `login`).
+    pub interactive: bool,
+    /// Try to open a browser (else only print the URL).
+    pub open_browser: bool,
+    pub login_timeout: Duration,
+    /// Authorize before the first request (`--oauth`).
+    pub eager: bool,
+    pub report: Report,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("origin", &origin_of(&self.server))
+            .field("client_id", &self.client_id)
+            .field("client_credentials", &self.client_credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The grant in use.
+struct Current {
+    entry: Entry,
+    tokens: Tokens,
+    client: ClientAuth,
+    /// Obtained by this process by a new authorization (a refusal of it is final).
+    authorized_here: bool,
+    /// Refreshed by this process since the last refusal.
+    refreshed_here: bool,
+}
+
+#[derive(Default)]
+struct State {
+    loaded: bool,
+    current: Option<Current>,
+    authorizations: u32,
+    step_ups: u32,
+}
+
+/// What `login` tells the user.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub issuer: String,
+    pub client_id: String,
+    pub scope: Option<String>,
+    pub expires_at: Option<u64>,
+    pub has_refresh: bool,
+    pub store: String,
+}
+
+/// Credentials for one MCP server.
+pub struct Authorizer {
+    http: Http,
+    store: TokenStore,
+    s: Settings,
+    /// The store's resource key: the server URL without query or fragment.
+    resource_key: String,
+    state: tokio::sync::Mutex<State>,
+}
+
+fn store_err(e: StoreError) -> OAuthError {
+    let kind = match &e {
+        StoreError::Usage(_) => Kind::Usage,
+        StoreError::Io(_) => Kind::Io,
+        StoreError::Data(_) => Kind::BadData,
+        StoreError::Busy(_) => Kind::Unreachable,
+        StoreError::Backend(b) => match b.kind {
+            crate::backend::ErrorKind::Denied => Kind::Denied,
+            crate::backend::ErrorKind::Unreachable | crate::backend::ErrorKind::TimedOut => {
+                Kind::Unreachable
+            }
+            crate::backend::ErrorKind::BadData => Kind::BadData,
+            crate::backend::ErrorKind::Io => Kind::Io,
+            _ => Kind::Config,
+        },
+    };
+    OAuthError::new(kind, format!("the token store: {e}"))
+}
+
+fn bearer(t: &Tokens) -> Option<HeaderValue> {
+    let mut v = HeaderValue::from_str(&format!("Bearer {}", t.access_token)).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
+fn split(scope: Option<&str>) -> Vec<String> {
+    scope
+        .unwrap_or("")
+        .split_ascii_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+fn union(into: &mut Vec<String>, more: impl IntoIterator<Item = String>) {
+    for s in more {
+        if !into.contains(&s) {
+            into.push(s);
+        }
+    }
+}
+
+fn joined(scopes: &[String]) -> Option<String> {
+    (!scopes.is_empty()).then(|| scopes.join(" "))
+}
+
+fn endpoints_of(f: &Found) -> ServerEndpoints {
+    let m = &f.server;
+    ServerEndpoints {
+        issuer: m.issuer.clone(),
+        authorization_endpoint: m.authorization_endpoint.clone(),
+        token_endpoint: m.token_endpoint.clone(),
+        revocation_endpoint: m.revocation_endpoint.clone(),
+        registration_endpoint: m.registration_endpoint.clone(),
+        token_endpoint_auth_methods_supported: m
+            .token_endpoint_auth_methods_supported
+            .clone()
+            .unwrap_or_default(),
+        scopes_supported: m.scopes_supported.clone().unwrap_or_default(),
+        iss_parameter_supported: m.authorization_response_iss_parameter_supported,
+    }
+}
+
+fn client_auth_of(c: &Client) -> ClientAuth {
+    let method =
+        Method::parse(&c.token_endpoint_auth_method).unwrap_or(if c.client_secret.is_some() {
+            Method::Basic
+        } else {
+            Method::None
+        });
+    ClientAuth {
+        client_id: c.client_id.clone(),
+        method,
+        credential: c
+            .client_secret
+            .as_ref()
+            .map(|s| SecretValue::from_string(s.clone())),
+    }
+}
+
+fn tokens_of(g: Granted, asked: Option<&str>, keep_refresh: Option<&str>) -> Tokens {
+    Tokens {
+        access_token: g.access_token.to_string(),
+        token_type: g.token_type,
+        refresh_token: g
+            .refresh_token
+            .map(|r| r.to_string())
+            .or_else(|| keep_refresh.map(str::to_string)),
+        expires_at: g.expires_at,
+        scope: g.scope.or_else(|| asked.map(str::to_string)),
+    }
+}
+
+impl Authorizer {
+    pub fn new(http: Http, store: TokenStore, s: Settings) -> Authorizer {
+        let resource_key = discovery::canonical_resource(&s.server);
+        Authorizer {
+            http,
+            store,
+            s,
+            resource_key,
+            state: tokio::sync::Mutex::new(State::default()),
+        }
+    }
+
+    fn origin(&self) -> String {
+        origin_of(&self.s.server)
+    }
+
+    /// The line a request gets when no one can authorize it here.
+    fn login_hint(&self, why: &str) -> OAuthError {
+        OAuthError::new(
+            Kind::Denied,
+            format!(
+                "{} needs authorization ({why}): run `mcp-warden login {}` in a terminal, then start this again",
+                self.origin(),
+                self.s.shown
+            ),
+        )
+    }
+
+    /// Loads the newest grant for this server once.
+    async fn load(&self, st: &mut State) -> Result<(), OAuthError> {
+        if st.loaded {
+            return Ok(());
+        }
+        st.loaded = true;
+        let Some(entry) = self.store.find(&self.resource_key).map_err(store_err)? else {
+            return Ok(());
+        };
+        let Some(tokens) = self.store.tokens(&entry).await.map_err(store_err)? else {
+            return Ok(());
+        };
+        let client = self.client_for(&entry).await?;
+        st.current = Some(Current {
+            entry,
+            tokens,
+            client,
+            authorized_here: false,
+            refreshed_here: false,
+        });
+        Ok(())
+    }
+
+    /// The client of a stored grant: the command line's when it names one,
+    /// else the stored registration.
+    async fn client_for(&self, entry: &Entry) -> Result<ClientAuth, OAuthError> {
+        if let Some(c) = self.pre_registered(&entry.endpoints)
+            && c.client_id == entry.key.client_id
+        {
+            return Ok(c);
+        }
+        let stored = self
+            .store
+            .client(&entry.key.issuer, &entry.key.resource)
+            .await
+            .map_err(store_err)?;
+        Ok(match stored {
+            Some(c) if c.client_id == entry.key.client_id => client_auth_of(&c),
+            _ => ClientAuth {
+                client_id: entry.key.client_id.clone(),
+                method: Method::None,
+                credential: None,
+            },
+        })
+    }
+
+    /// `--client-id` with its secret or key, the method chosen from what
+    /// the server supports.
+    fn pre_registered(&self, ep: &ServerEndpoints) -> Option<ClientAuth> {
+        let id = self.s.client_id.clone()?;
+        let methods = (!ep.token_endpoint_auth_methods_supported.is_empty())
+            .then(|| ep.token_endpoint_auth_methods_supported.clone());
+        let meta = discovery::ServerMetadata {
+            token_endpoint_auth_methods_supported: methods,
+            ..Default::default()
+        };
+        let method = identity::choose_method(
+            &meta,
+            self.s.client_secret.is_some(),
+            self.s.private_key.is_some(),
+        );
+        Some(ClientAuth {
+            client_id: id,
+            method,
+            credential: self
+                .s
+                .private_key
+                .clone()
+                .or_else(|| self.s.client_secret.clone()),
+        })
+    }
+
+    /// Whether the access token should be refreshed now.
+    fn due(t: &Tokens) -> bool {
+        t.expires_at
+            .is_some_and(|e| e <= token::now().saturating_add(REFRESH_AHEAD))
+    }
+
+    /// Refreshes the current grant under the store's lock. Ok(false): it
+    /// cannot be refreshed (no refresh token, or refused for good).
+    async fn refresh(&self, cur: &mut Current) -> Result<bool, OAuthError> {
+        if cur.tokens.refresh_token.is_none() {
+            return Ok(false);
+        }
+        let _lock = self.store.lock(&cur.entry.key).await.map_err(store_err)?;
+        // another process may have refreshed (and rotated) meanwhile
+        if let Some(stored) = self.store.tokens(&cur.entry).await.map_err(store_err)? {
+            let expired = stored.expires_at.is_some_and(|e| e <= token::now());
+            if stored.access_token != cur.tokens.access_token && !expired {
+                cur.tokens = stored;
+                cur.refreshed_here = true;
+                return Ok(true);
+            }
+            cur.tokens = stored;
+        }
+        let Some(rt) = cur.tokens.refresh_token.clone().map(Zeroizing::new) else {
+            return Ok(false);
+        };
+        let ep = token::Endpoint {
+            token_endpoint: cur.entry.endpoints.token_endpoint.clone(),
+            issuer: cur.entry.endpoints.issuer.clone(),
+        };
+        let resource = self
+            .s
+            .send_resource
+            .then_some(cur.entry.key.resource.as_str());
+        let params = token::refresh_params(&rt, resource);
+        match token::request(&self.http, &ep, &cur.client, params).await {
+            Ok(g) => {
+                let asked = cur.tokens.scope.clone();
+                let t = tokens_of(g, asked.as_deref(), Some(&rt));
+                cur.entry = self
+                    .store
+                    .save(cur.entry.clone(), &t)
+                    .await
+                    .map_err(store_err)?;
+                cur.tokens = t;
+                cur.refreshed_here = true;
+                Ok(true)
+            }
+            Err(e) if e.code.as_deref() == Some("invalid_grant") => {
+                (self.s.report)(&format!(
+                    "{}: the refresh token was refused for good (invalid_grant); a new authorization is needed",
+                    self.origin()
+                ));
+                cur.tokens.refresh_token = None;
+                // no process tries it again
+                cur.entry = self
+                    .store
+                    .save(cur.entry.clone(), &cur.tokens)
+                    .await
+                    .map_err(store_err)?;
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A probe for the server's challenge (login, `--oauth`): an
+    /// unauthenticated POST of a `ping`.
+    async fn probe(&self) -> Result<Option<challenge::Bearer>, OAuthError> {
+        let mut t = HeaderMap::new();
+        t.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        t.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let body = br#"{"jsonrpc":"2.0","id":"mcp-warden-login","method":"ping"}"#.to_vec();
+        let resp = self
+            .http
+            .send(Request {
+                url: &self.s.server,
+                verb: Verb::Post(body),
+                ours: &HeaderMap::new(),
+                transport: t,
+            })
+            .await
+            .map_err(|f| OAuthError::new(Kind::Unreachable, f.0))?;
+        let values: Vec<HeaderValue> = resp
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .cloned()
+            .collect();
+        Ok(challenge::bearer(values.iter().map(HeaderValue::as_bytes)))
+    }
+
+    /// The scopes to ask for: the challenge's, else the resource
+    /// metadata's; `--scope`; `offline_access` when the server lists it.
+    fn scopes(&self, ch: Option<&challenge::Bearer>, f: &Found, extra: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        match ch.filter(|c| !c.scope.is_empty()) {
+            Some(c) => union(&mut out, c.scope.iter().cloned()),
+            None => union(&mut out, f.resource_scopes.clone().unwrap_or_default()),
+        }
+        union(&mut out, extra.iter().cloned());
+        union(&mut out, self.s.scopes.iter().cloned());
+        let offline = f
+            .server
+            .scopes_supported
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|x| x == "offline_access"));
+        if offline && !self.s.client_credentials {
+            union(&mut out, ["offline_access".to_string()]);
+        }
+        out
+    }
+
+    /// A new grant: client credentials, or an interactive authorization.
+    async fn obtain(
+        &self,
+        st: &mut State,
+        ch: Option<&challenge::Bearer>,
+        extra: &[String],
+    ) -> Result<(), OAuthError> {
+        if st.authorizations >= MAX_AUTHORIZATIONS {
+            return Err(OAuthError::new(
+                Kind::Denied,
+                format!(
+                    "{} was authorized {MAX_AUTHORIZATIONS} times by this process and still refuses; giving up",
+                    self.origin()
+                ),
+            ));
+        }
+        if !self.s.client_credentials && !self.s.interactive {
+            return Err(self.login_hint("no stored tokens work, and no browser can be opened here"));
+        }
+        st.authorizations += 1;
+        let f = discovery::discover(
+            &self.http,
+            &self.s.server,
+            ch.and_then(|c| c.resource_metadata.as_deref()),
+        )
+        .await?;
+        let scopes = self.scopes(ch, &f, extra);
+        let cur = if self.s.client_credentials {
+            self.client_credentials(&f, &scopes).await?
+        } else {
+            self.authorize(&f, &scopes).await?
+        };
+        st.current = Some(cur);
+        Ok(())
+    }
+
+    fn resource_for(&self, f: &Found) -> Option<String> {
+        self.s.send_resource.then(|| f.resource.clone())
+    }
+
+    fn key(&self, f: &Found, client_id: &str) -> GrantKey {
+        GrantKey {
+            issuer: f.server.issuer.clone(),
+            resource: self.resource_key.clone(),
+            client_id: client_id.to_string(),
+        }
+    }
+
+    async fn save_grant(
+        &self,
+        f: &Found,
+        client: ClientAuth,
+        client_ref: Option<String>,
+        t: Tokens,
+    ) -> Result<Current, OAuthError> {
+        let endpoints = endpoints_of(f);
+        let entry = Entry {
+            key: self.key(f, &client.client_id),
+            tokens_ref: String::new(),
+            client_ref,
+            scope: t.scope.clone(),
+            expires_at: t.expires_at,
+            has_refresh: t.refresh_token.is_some(),
+            saved_at: 0,
+            endpoints,
+        };
+        let entry = self.store.save(entry, &t).await.map_err(store_err)?;
+        Ok(Current {
+            entry,
+            tokens: t,
+            client,
+            authorized_here: true,
+            refreshed_here: false,
+        })
+    }
+
+    /// The client-credentials grant (the MCP `oauth-client-credentials` extension).
+    async fn client_credentials(
+        &self,
+        f: &Found,
+        scopes: &[String],
+    ) -> Result<Current, OAuthError> {
+        let client = self.pre_registered(&endpoints_of(f)).ok_or_else(|| {
+            OAuthError::new(
+                Kind::Usage,
+                "--client-credentials needs --client-id and --client-secret REF or --private-key REF",
+            )
+        })?;
+        if client.method == Method::None {
+            return Err(OAuthError::new(
+                Kind::Usage,
+                "--client-credentials needs --client-secret REF or --private-key REF",
+            ));
+        }
+        let ep = token::Endpoint {
+            token_endpoint: f.server.token_endpoint.clone(),
+            issuer: f.server.issuer.clone(),
+        };
+        let scope = joined(scopes);
+        let resource = self.resource_for(f);
+        let params = token::client_credentials_params(scope.as_deref(), resource.as_deref());
+        let g = token::request(&self.http, &ep, &client, params).await?;
+        let t = tokens_of(g, scope.as_deref(), None);
+        self.save_grant(f, client, None, t).await
+    }
+
+    /// Who we are to this server, in the spec's order; a registration made
+    /// now is kept (its reference returned).
+    async fn identify(
+        &self,
+        f: &Found,
+        redirect_uri: &str,
+        scope: Option<&str>,
+    ) -> Result<(ClientAuth, Option<String>), OAuthError> {
+        let ep = endpoints_of(f);
+        if let Some(c) = self.pre_registered(&ep) {
+            let kept = Client {
+                client_id: c.client_id.clone(),
+                client_secret: self
+                    .s
+                    .client_secret
+                    .as_ref()
+                    .and_then(|s| s.as_str())
+                    .map(str::to_string),
+                client_secret_expires_at: None,
+                token_endpoint_auth_method: c.method.as_str().to_string(),
+                redirect_uris: Vec::new(),
+                registration_access_token: None,
+                registration_client_uri: None,
+                source: ClientSource::PreRegistered,
+            };
+            let r = self.keep_client(f, &kept).await?;
+            return Ok((c, Some(r)));
+        }
+        if let Some(url) = &self.s.client_metadata_url
+            && f.server.client_id_metadata_document_supported
+        {
+            let c = ClientAuth {
+                client_id: url.clone(),
+                method: Method::None,
+                credential: None,
+            };
+            return Ok((c, None));
+        }
+        if let Some(c) = self
+            .store
+            .client(&f.server.issuer, &self.resource_key)
+            .await
+            .map_err(store_err)?
+        {
+            let expired = c
+                .client_secret_expires_at
+                .is_some_and(|e| e != 0 && e <= token::now());
+            if c.source == ClientSource::Registered && !expired {
+                let r = self
+                    .store
+                    .client_ref(&f.server.issuer, &self.resource_key)
+                    .map_err(store_err)?;
+                return Ok((client_auth_of(&c), Some(r.to_string())));
+            }
+        }
+        let reg = identity::register(&self.http, &f.server, redirect_uri, scope).await?;
+        let kept = registered_client(&reg);
+        let r = self.keep_client(f, &kept).await?;
+        Ok((
+            ClientAuth {
+                client_id: reg.client_id.clone(),
+                method: reg.method,
+                credential: reg.client_secret.clone(),
+            },
+            Some(r),
+        ))
+    }
+
+    /// The redirect port of the registration kept for this server, if any.
+    async fn registered_port(&self, f: &Found) -> Option<u16> {
+        if self.s.client_id.is_some() {
+            return None;
+        }
+        let c = self
+            .store
+            .client(&f.server.issuer, &self.resource_key)
+            .await
+            .ok()
+            .flatten()?;
+        c.redirect_uris
+            .iter()
+            .find_map(|u| super::redirect::port_of(u))
+    }
+
+    async fn keep_client(&self, f: &Found, c: &Client) -> Result<String, OAuthError> {
+        self.store
+            .save_client(&f.server.issuer, &self.resource_key, c)
+            .await
+            .map_err(store_err)
+    }
+
+    /// The authorization code flow with PKCE through the user's browser.
+    async fn authorize(&self, f: &Found, scopes: &[String]) -> Result<Current, OAuthError> {
+        let auth_ep = f.server.authorization_endpoint.clone().ok_or_else(|| {
+            OAuthError::new(
+                Kind::Config,
+                format!(
+                    "{} has no authorization endpoint (a client-credentials-only server? try --client-credentials)",
+                    f.server.issuer
+                ),
+            )
+        })?;
+        let scope = joined(scopes);
+        let listener = Listener::bind(self.registered_port(f).await).await?;
+        let (client, client_ref) = self
+            .identify(f, &listener.redirect_uri, scope.as_deref())
+            .await?;
+        let pkce =
+            Pkce::new().ok_or_else(|| OAuthError::new(Kind::Io, "no randomness for PKCE"))?;
+        let url = self.authorization_url(
+            &auth_ep,
+            f,
+            &client,
+            &listener.redirect_uri,
+            &pkce,
+            scope.as_deref(),
+        )?;
+        let opened = self.s.open_browser && browser::open(url.as_str());
+        (self.s.report)(&format!(
+            "{} to authorize {}, open: {}",
+            if opened {
+                "a browser was opened"
+            } else {
+                "open this URL in a browser"
+            },
+            self.origin(),
+            url
+        ));
+        let redirect_uri = listener.redirect_uri.clone();
+        let expect = Expect {
+            state: &pkce.state,
+            issuer: &f.server.issuer,
+            iss_required: f.server.authorization_response_iss_parameter_supported,
+        };
+        let code = listener.wait(&expect, self.s.login_timeout).await?;
+        let ep = token::Endpoint {
+            token_endpoint: f.server.token_endpoint.clone(),
+            issuer: f.server.issuer.clone(),
+        };
+        let resource = self.resource_for(f);
+        let params =
+            token::code_params(&code.0, &pkce.verifier, &redirect_uri, resource.as_deref());
+        drop(code);
+        let g = token::request(&self.http, &ep, &client, params).await?;
+        let t = tokens_of(g, scope.as_deref(), None);
+        self.save_grant(f, client, client_ref, t).await
+    }
+
+    fn authorization_url(
+        &self,
+        endpoint: &str,
+        f: &Found,
+        client: &ClientAuth,
+        redirect_uri: &str,
+        pkce: &Pkce,
+        scope: Option<&str>,
+    ) -> Result<Url, OAuthError> {
+        let mut url = super::http::url(endpoint, "the authorization endpoint")?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &client.client_id)
+                .append_pair("redirect_uri", redirect_uri)
+                .append_pair("code_challenge", &pkce.challenge)
+                .append_pair("code_challenge_method", "S256")
+                .append_pair("state", &pkce.state);
+            if let Some(s) = scope {
+                q.append_pair("scope", s);
+                if s.split(' ').any(|x| x == "offline_access") {
+                    // OpenID Connect Core §11: offline access is granted after consent
+                    q.append_pair("prompt", "consent");
+                }
+            }
+            if let Some(r) = self.resource_for(f) {
+                q.append_pair("resource", &r);
+            }
+        }
+        Ok(url)
+    }
+
+    /// The header for the next request, refreshing or authorizing first when needed.
+    async fn header_now(&self) -> Result<Option<HeaderValue>, OAuthError> {
+        let mut st = self.state.lock().await;
+        self.load(&mut st).await?;
+        if st.current.is_none() {
+            if !self.s.eager {
+                return Ok(None);
+            }
+            let ch = self.probe().await?;
+            self.obtain(&mut st, ch.as_ref(), &[]).await?;
+        }
+        let Some(cur) = st.current.as_mut() else {
+            return Ok(None);
+        };
+        if Self::due(&cur.tokens) {
+            let refreshed = self.refresh(cur).await?;
+            if !refreshed && self.s.client_credentials {
+                st.current = None;
+                let ch = self.probe().await?;
+                self.obtain(&mut st, ch.as_ref(), &[]).await?;
+            }
+        }
+        Ok(st.current.as_ref().and_then(|c| bearer(&c.tokens)))
+    }
+
+    /// What to do about a refusal; Ok(true): retry with the new header.
+    async fn refused_now(
+        &self,
+        status: StatusCode,
+        values: Vec<HeaderValue>,
+        sent: Option<HeaderValue>,
+    ) -> Result<bool, OAuthError> {
+        let mut st = self.state.lock().await;
+        self.load(&mut st).await?;
+        let now_header = st.current.as_ref().and_then(|c| bearer(&c.tokens));
+        let changed = match (&now_header, &sent) {
+            (Some(a), Some(b)) => a.as_bytes() != b.as_bytes(),
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if changed {
+            // another request already got new credentials
+            return Ok(true);
+        }
+        let ch = challenge::bearer(values.iter().map(HeaderValue::as_bytes));
+        if status == StatusCode::FORBIDDEN {
+            return self.step_up(&mut st, ch.as_ref()).await;
+        }
+        if let Some(cur) = st.current.as_mut() {
+            if cur.authorized_here {
+                return Err(OAuthError::new(
+                    Kind::Denied,
+                    format!(
+                        "{} refused the token it was just issued (HTTP 401); giving up",
+                        self.origin()
+                    ),
+                ));
+            }
+            if !cur.refreshed_here && self.refresh(cur).await? {
+                return Ok(true);
+            }
+        }
+        st.current = None;
+        self.obtain(&mut st, ch.as_ref(), &[]).await?;
+        Ok(true)
+    }
+
+    /// 403 `insufficient_scope`: authorize again for the union of the
+    /// scopes held and those the challenge names (bounded).
+    async fn step_up(
+        &self,
+        st: &mut State,
+        ch: Option<&challenge::Bearer>,
+    ) -> Result<bool, OAuthError> {
+        let Some(ch) = ch.filter(|c| c.insufficient_scope()) else {
+            return Ok(false);
+        };
+        let held = split(st.current.as_ref().and_then(|c| c.tokens.scope.as_deref()));
+        if !ch.scope.is_empty() && ch.scope.iter().all(|s| held.contains(s)) {
+            return Err(OAuthError::new(
+                Kind::Denied,
+                format!(
+                    "{} asks for scope {} again though the token holds it; giving up",
+                    self.origin(),
+                    ch.scope.join(" ")
+                ),
+            ));
+        }
+        if st.step_ups >= MAX_STEP_UPS {
+            return Err(OAuthError::new(
+                Kind::Denied,
+                format!(
+                    "{} still asks for more scope after {MAX_STEP_UPS} step-ups; giving up",
+                    self.origin()
+                ),
+            ));
+        }
+        st.step_ups += 1;
+        (self.s.report)(&format!(
+            "{} asks for more scope ({}); authorizing again",
+            self.origin(),
+            ch.scope.join(" ")
+        ));
+        let mut extra = held;
+        extra.retain(|s| s != "offline_access");
+        st.current = None;
+        self.obtain(st, Some(ch), &extra).await?;
+        Ok(true)
+    }
+
+    /// `login`: authorize now (whatever is stored), keep the grant.
+    pub async fn login(&self) -> Result<Summary, OAuthError> {
+        let mut st = self.state.lock().await;
+        let ch = self.probe().await?;
+        self.obtain(&mut st, ch.as_ref(), &[]).await?;
+        let cur = st
+            .current
+            .as_ref()
+            .ok_or_else(|| OAuthError::new(Kind::Denied, "no grant was obtained"))?;
+        Ok(Summary {
+            issuer: cur.entry.key.issuer.clone(),
+            client_id: cur.entry.key.client_id.clone(),
+            scope: cur.tokens.scope.clone(),
+            expires_at: cur.tokens.expires_at,
+            has_refresh: cur.tokens.refresh_token.is_some(),
+            store: self.store.prefix().to_string(),
+        })
+    }
+
+    /// `logout`: revoke where the server offers it, then forget the grant.
+    /// Returns what was done, as lines for the user.
+    pub async fn logout(&self, forget_client: bool) -> Result<Vec<String>, OAuthError> {
+        let mut st = self.state.lock().await;
+        self.load(&mut st).await?;
+        let Some(cur) = st.current.take() else {
+            return Err(OAuthError::new(
+                Kind::NotFound,
+                format!("no stored grant for {}", self.s.shown),
+            ));
+        };
+        let mut said = Vec::new();
+        match &cur.entry.endpoints.revocation_endpoint {
+            Some(ep) => {
+                let mut revoked = Vec::new();
+                let toks: [(Option<&String>, &'static str); 2] = [
+                    (cur.tokens.refresh_token.as_ref(), "refresh_token"),
+                    (Some(&cur.tokens.access_token), "access_token"),
+                ];
+                for (t, hint) in toks {
+                    let Some(t) = t else { continue };
+                    match super::revoke::revoke(
+                        &self.http,
+                        ep,
+                        &cur.entry.endpoints.issuer,
+                        &cur.client,
+                        t,
+                        hint,
+                    )
+                    .await
+                    {
+                        Ok(()) => revoked.push(hint.replace('_', " ")),
+                        Err(e) => said.push(format!(
+                            "could not revoke the {}: {e}",
+                            hint.replace('_', " ")
+                        )),
+                    }
+                }
+                if !revoked.is_empty() {
+                    said.push(format!(
+                        "revoked the {} at {}",
+                        revoked.join(" and "),
+                        cur.entry.endpoints.issuer
+                    ));
+                }
+            }
+            None => said.push(format!(
+                "{} offers no revocation endpoint: the tokens stay valid there until they expire",
+                cur.entry.endpoints.issuer
+            )),
+        }
+        self.store
+            .remove(&cur.entry.key, forget_client)
+            .await
+            .map_err(store_err)?;
+        said.push(format!(
+            "deleted the stored tokens{} of {}",
+            if forget_client {
+                " and client registration"
+            } else {
+                ""
+            },
+            self.s.shown
+        ));
+        Ok(said)
+    }
+}
+
+fn registered_client(r: &Registered) -> Client {
+    Client {
+        client_id: r.client_id.clone(),
+        client_secret: r
+            .client_secret
+            .as_ref()
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
+        client_secret_expires_at: r.client_secret_expires_at,
+        token_endpoint_auth_method: r.method.as_str().to_string(),
+        redirect_uris: r.redirect_uris.clone(),
+        registration_access_token: r
+            .registration_access_token
+            .as_ref()
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
+        registration_client_uri: r.registration_client_uri.clone(),
+        source: ClientSource::Registered,
+    }
+}
+
+fn failure(e: OAuthError) -> Failure {
+    Failure(e.message)
+}
+
+impl Authorize for Authorizer {
+    fn header(&self) -> BoxFuture<'_, Result<Option<HeaderValue>, Failure>> {
+        Box::pin(async move { self.header_now().await.map_err(failure) })
+    }
+
+    fn refused(
+        &self,
+        status: StatusCode,
+        challenges: Vec<HeaderValue>,
+        sent: Option<HeaderValue>,
+    ) -> BoxFuture<'_, Result<bool, Failure>> {
+        Box::pin(async move {
+            self.refused_now(status, challenges, sent)
+                .await
+                .map_err(failure)
+        })
+    }
+}
+
+/// Shared by the verbs.
+pub type Shared = Arc<Authorizer>;
