@@ -28,6 +28,13 @@ use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(90);
 
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}\n{}",
@@ -163,8 +170,8 @@ struct Migrated {
 
 /// Signs in with mcp-remote, then runs protect (dry run, then --apply) and
 /// checks what a user would see.
-fn protect_a_real_cache() -> Migrated {
-    let world = World::start(Options::default());
+fn protect_a_real_cache(o: Options) -> Migrated {
+    let world = World::start(o);
     let home = UserHome::new();
     let mut seen = Transcript::default();
     let port = sign_in_with_mcp_remote(&world, &home, &mut seen);
@@ -248,7 +255,7 @@ fn protect_a_real_cache() -> Migrated {
 
 #[test]
 fn a_real_mcp_remote_cache_is_imported_and_restore_puts_it_back_byte_for_byte() {
-    let mut m = protect_a_real_cache();
+    let mut m = protect_a_real_cache(Options::default());
     let dry = warden(&m.home, "restore", &[], &mut m.seen);
     assert!(dry.status.success(), "{}", text(&dry));
     assert!(
@@ -291,7 +298,10 @@ fn a_real_mcp_remote_cache_is_imported_and_restore_puts_it_back_byte_for_byte() 
 
 #[test]
 fn connect_lists_the_tools_with_the_imported_tokens_without_a_new_sign_in() {
-    let mut m = protect_a_real_cache();
+    let mut m = protect_a_real_cache(Options {
+        access_ttl: Some(70),
+        ..Options::default()
+    });
     let before = m.world.state();
     let argv = entry_argv(&m.config);
     // As Cursor starts it: no browser, no desktop (a sign-in would fail).
@@ -316,8 +326,77 @@ fn connect_lists_the_tools_with_the_imported_tokens_without_a_new_sign_in() {
         after.token_success("authorization_code"),
         before.token_success("authorization_code")
     );
+
+    // The imported refresh token and client work too: once the access
+    // token is due (70 s tokens, refreshed 60 s ahead), connect refreshes
+    // with them instead of signing in. (Revoking the access token at the
+    // provider would not do: oidc-provider then refuses the refresh token
+    // of a grant without offline_access, which mcp-remote does not ask for.)
+    let due = index(&m.home)["grants"][0]["expires_at"]
+        .as_u64()
+        .expect("the grant's expiry")
+        .saturating_sub(59);
+    assert!(
+        common::wait_until(Duration::from_secs(75), || now() >= due),
+        "the token never came due"
+    );
+    let mut c = m.home.cmd();
+    c.args(&argv[1..]);
+    let b = bridge(c, &["whoami"], LIMIT);
+    m.seen.bridge("connect with the token due", &b);
+    assert_eq!(
+        b.tools(),
+        server_tools(),
+        "{}\n{}",
+        b.stderr,
+        m.world.logs()
+    );
+    let last = m.world.state();
+    assert!(
+        last.token_success("refresh_token") > after.token_success("refresh_token"),
+        "connect did not refresh with the imported refresh token: {:?}",
+        last.0["counts"]
+    );
+    assert_eq!(last.count("authorizations"), before.count("authorizations"));
     assert_no_token_bytes(&m.world, &m.home, &m.seen);
     m.world.stop();
+}
+
+#[test]
+fn an_import_that_cannot_finish_changes_nothing() {
+    let mut world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    let port = sign_in_with_mcp_remote(&world, &home, &mut seen);
+    let config = cursor_config(&home, &world.mcp_url, port);
+    let config_before = std::fs::read(&config).unwrap();
+    let cache_before = cache_files(&home);
+    // The authorization server is gone: its token endpoint cannot be found.
+    world.stop();
+    let run = warden(&home, "protect", &["--apply"], &mut seen);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    let err = String::from_utf8_lossy(&run.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains("not changed"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("tasks: cannot import mcp-remote's OAuth cache: ")
+            && line.contains("127.0.0.1"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), config_before);
+    assert_eq!(cache_files(&home), cache_before, "the cache changed");
+    assert_eq!(
+        index(&home)["grants"].as_array().map_or(0, Vec::len),
+        0,
+        "a grant was left in the token store"
+    );
+    let journal = home.warden.path().join("journal");
+    assert!(
+        std::fs::read_dir(&journal).map_or(true, |mut d| d.next().is_none()),
+        "a journal record was left"
+    );
 }
 
 #[test]
