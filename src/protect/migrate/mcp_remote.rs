@@ -95,7 +95,7 @@ fn version_dirs(base: &Path) -> Vec<PathBuf> {
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
         .filter(|n| n.starts_with("mcp-remote-") && n != STORE_DIR)
         .collect();
-    older.sort_by(|a, b| version_key(b).cmp(&version_key(a)));
+    older.sort_by_key(|n| std::cmp::Reverse(version_key(n)));
     let mut out = vec![base.join(STORE_DIR)];
     out.extend(older.into_iter().map(|n| base.join(n)));
     out.truncate(MAX_DIRS);
