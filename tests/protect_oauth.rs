@@ -112,7 +112,12 @@ fn sign_in_with_mcp_remote(world: &World, home: &UserHome, seen: &mut Transcript
 
 /// `.cursor/mcp.json` with an entry running mcp-remote as a user writes it.
 fn cursor_config(home: &UserHome, url: &str, port: u16) -> PathBuf {
-    let p = home.home.path().join(".cursor").join("mcp.json");
+    client_config(home, ".cursor/mcp.json", url, port)
+}
+
+/// A config in the `mcpServers` shape at `rel` under the home.
+fn client_config(home: &UserHome, rel: &str, url: &str, port: u16) -> PathBuf {
+    let p = home.home.path().join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(
         &p,
@@ -165,6 +170,9 @@ struct Migrated {
     seen: Transcript,
     config: PathBuf,
     config_before: Vec<u8>,
+    /// Windsurf's config, with the same entry: it shares the cache.
+    other: PathBuf,
+    other_before: Vec<u8>,
     cache_before: BTreeMap<PathBuf, (Vec<u8>, u32)>,
 }
 
@@ -177,6 +185,13 @@ fn protect_a_real_cache(o: Options) -> Migrated {
     let port = sign_in_with_mcp_remote(&world, &home, &mut seen);
     let config = cursor_config(&home, &world.mcp_url, port);
     let config_before = std::fs::read(&config).unwrap();
+    let other = client_config(
+        &home,
+        ".codeium/windsurf/mcp_config.json",
+        &world.mcp_url,
+        port,
+    );
+    let other_before = std::fs::read(&other).unwrap();
     let cache_before = cache_files(&home);
 
     let dry = warden(&home, "protect", &[], &mut seen);
@@ -215,6 +230,7 @@ fn protect_a_real_cache(o: Options) -> Migrated {
     let argv = entry_argv(&config);
     assert_eq!(&argv[1..], ["connect", world.mcp_url.as_str()], "{argv:?}");
     assert!(argv[0].ends_with("mcp-warden"), "{argv:?}");
+    assert_eq!(entry_argv(&other), argv, "the entry sharing the cache");
 
     let grants = index(&home)["grants"]
         .as_array()
@@ -249,6 +265,8 @@ fn protect_a_real_cache(o: Options) -> Migrated {
         seen,
         config,
         config_before,
+        other,
+        other_before,
         cache_before,
     }
 }
@@ -272,6 +290,7 @@ fn a_real_mcp_remote_cache_is_imported_and_restore_puts_it_back_byte_for_byte() 
         m.config_before,
         "the entry is not back byte for byte"
     );
+    assert_eq!(std::fs::read(&m.other).unwrap(), m.other_before);
     let now = cache_files(&m.home);
     assert_eq!(
         now.keys().collect::<Vec<_>>(),
@@ -425,8 +444,9 @@ fn a_cache_no_entry_names_is_reported_not_silently_left() {
     let t = text(&out);
     assert!(!t.contains(&canary), "a token was printed");
     assert!(
-        t.contains("_tokens.json: cannot import: no client entry runs `mcp-remote URL`")
-            && t.contains("mcp-warden login URL"),
+        t.contains(
+            "_tokens.json: cannot import: no client entry protect read runs `mcp-remote URL`"
+        ) && t.contains("mcp-warden login URL"),
         "{t}"
     );
     assert!(

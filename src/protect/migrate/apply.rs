@@ -146,12 +146,12 @@ pub async fn import(
     http: &Http,
     imp: &Import,
 ) -> Result<Done, String> {
-    let Some(cache) = &imp.cache else {
-        return Ok(Done::default());
-    };
-    let parsed = mcp_remote::parse(cache)?;
     let server = Url::parse(&imp.url).map_err(|_| "the server URL is not a URL".to_string())?;
     let resource = discovery::canonical_resource(&server);
+    let Some(cache) = &imp.cache else {
+        return shared(registry, paths, imp, &resource);
+    };
+    let parsed = mcp_remote::parse(cache)?;
     let files = keep_files(registry, &imp.prefix, cache).await?;
     let ep = endpoints(http, &server, parsed.issuer.as_deref()).await?;
     let ts =
@@ -206,6 +206,26 @@ pub async fn import(
             prefix: imp.prefix.clone(),
         }),
     })
+}
+
+/// An entry whose cache another entry of this run imported: the grant must
+/// be in the store now, or the entry would point at nothing.
+fn shared(
+    registry: &Arc<Registry>,
+    paths: &Paths,
+    imp: &Import,
+    resource: &str,
+) -> Result<Done, String> {
+    let ts =
+        TokenStore::open(paths, registry.clone(), Some(&imp.prefix)).map_err(|e| e.to_string())?;
+    match ts.find(resource).map_err(|e| e.to_string())? {
+        Some(_) => Ok(Done::default()),
+        None => Err(
+            "its mcp-remote cache is another entry's, whose import did not finish; fix that one \
+             and run protect again"
+                .into(),
+        ),
+    }
 }
 
 /// Forgets a grant an import saved (nothing is revoked).

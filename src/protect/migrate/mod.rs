@@ -106,8 +106,8 @@ impl Caches {
 pub fn unimportable(client: &str) -> String {
     let why = match client {
         "mcp-remote" => {
-            "no client entry runs `mcp-remote URL` (without other options or secrets) for these \
-             files, so the server they belong to is unknown"
+            "no client entry protect read runs `mcp-remote URL` (without headers or other secrets) \
+             for these files (or `--server` left it out), so the server they belong to is unknown"
         }
         "gemini-cli" | "antigravity" => {
             "Gemini CLI connects to these servers itself and reads this file; its entries are not \
