@@ -1,7 +1,9 @@
 //! `protect` and `restore`: the verbs over [`crate::protect`]. Dry run by
 //! default (a masked unified diff on stdout); `--apply` stores, verifies,
-//! journals and writes, file by file, and says what it did on stderr: what
-//! was left and why, files skipped whole, and which moved secrets to rotate.
+//! imports mcp-remote OAuth caches, journals and writes, file by file, then
+//! removes the imported plaintext files, and says what it did on stderr:
+//! what was left and why, files skipped whole, token files it cannot
+//! import, and which moved secrets to rotate.
 //!
 //! Owns presentation and the per-file order of work; never prints a value.
 
@@ -79,90 +81,35 @@ pub fn protect(args: ProtectArgs) -> Result<i32, Error> {
     let warden = warden_path(args.warden.as_ref())?;
     let found = discover(&args.discover)?;
     let home = found.home.clone();
-    let opts = Options {
-        target: &target,
-        warden: &warden,
-        convert_wrappers: args.convert_wrappers,
-        servers: &args.servers,
-        remote_style: match args.remote_style {
-            RemoteStyleArg::Connect => RemoteStyle::Connect,
-            RemoteStyleArg::HeadersHelper => RemoteStyle::HeadersHelper,
-        },
-        caches: None,
-    };
     let (registry, paths) = registry(timeout)?;
-    let caches = home.as_deref().and_then(|h| oauth_caches(h, &args.to));
-    let opts = Options {
-        caches: caches.as_ref(),
-        ..opts
+    let caches = home.as_deref().map(|h| oauth_caches(h, &args.to));
+    let mut run = Run {
+        opts: Options {
+            target: &target,
+            warden: &warden,
+            convert_wrappers: args.convert_wrappers,
+            servers: &args.servers,
+            remote_style: match args.remote_style {
+                RemoteStyleArg::Connect => RemoteStyle::Connect,
+                RemoteStyleArg::HeadersHelper => RemoteStyle::HeadersHelper,
+            },
+            caches: caches.as_ref(),
+        },
+        apply: args.apply,
+        home: home.as_deref(),
+        registry: &registry,
+        paths: &paths,
+        http: None,
+        timeout,
     };
+    // mcp-remote's token files are reported once every entry had its chance to import them.
     let (caches_found, locations): (Vec<Location>, Vec<Location>) = found
         .locations
         .into_iter()
         .partition(|l| l.client == "mcp-remote" && l.scope == Scope::TokenStore);
-
     let mut t = Tally::default();
-    let mut http = None;
     for location in locations {
-        let shown = display_path(&location.path, home.as_deref());
-        let mut prepared: Prepared = match protect::prepare(location, &opts) {
-            Ok(p) => p,
-            Err(PrepareError::Unreadable(e)) => {
-                // An unreadable or unparsable file has nothing we could protect; scan reports it.
-                eprintln!("mcp-warden: {shown}: skipped: {e}");
-                continue;
-            }
-            Err(PrepareError::Refused(why)) => {
-                t.refused += 1;
-                eprintln!("mcp-warden: {shown}: skipped whole, nothing written: {why}");
-                continue;
-            }
-        };
-        report_prepared(&shown, &prepared, &mut t);
-        if !prepared.changes() {
-            continue;
-        }
-        let n = prepared.secrets().count();
-        if !args.apply {
-            out(&diff::unified(
-                &shown,
-                &prepared.original,
-                &prepared.new,
-                &prepared.masker(),
-            ))?;
-            t.files += 1;
-            t.secrets += n;
-            count_imports(&prepared, &mut t, home.as_deref(), false);
-            continue;
-        }
-        if http.is_none() && prepared.plan.entries.iter().any(|e| e.import.is_some()) {
-            http = Some(import::http(timeout).map_err(Error::Internal)?);
-        }
-        let ctx = Ctx {
-            registry: &registry,
-            paths: &paths,
-            http: http.as_ref(),
-            timeout,
-        };
-        match apply_one(&ctx, &mut prepared) {
-            Ok(left) => {
-                t.files += 1;
-                t.secrets += n;
-                t.moved
-                    .extend(prepared.secrets().map(|s| s.reference.to_string()));
-                for e in &prepared.plan.entries {
-                    eprintln!("mcp-warden: {shown}: {}: {}", e.server, e.summary);
-                }
-                count_imports(&prepared, &mut t, home.as_deref(), true);
-                for l in left {
-                    eprintln!("mcp-warden: {l}");
-                }
-            }
-            Err(e) => {
-                t.failed += 1;
-                eprintln!("mcp-warden: {shown}: not changed: {e}");
-            }
-        }
+        protect_file(&mut run, location, &mut t)?;
     }
     if let Some(c) = &caches {
         report_caches(c, &caches_found, home.as_deref(), &mut t);
@@ -177,15 +124,87 @@ pub fn protect(args: ProtectArgs) -> Result<i32, Error> {
     Ok(i32::from(t.failed + t.refused > 0))
 }
 
+/// What every file of one protect run shares.
+struct Run<'a> {
+    opts: Options<'a>,
+    apply: bool,
+    home: Option<&'a std::path::Path>,
+    registry: &'a Arc<Registry>,
+    paths: &'a Paths,
+    /// For the imports' discovery, made when a file first needs it.
+    http: Option<crate::remote::Http>,
+    timeout: Duration,
+}
+
+/// Plans one file and shows (dry run) or applies it.
+fn protect_file(run: &mut Run<'_>, location: Location, t: &mut Tally) -> Result<(), Error> {
+    let shown = display_path(&location.path, run.home);
+    let mut prepared: Prepared = match protect::prepare(location, &run.opts) {
+        Ok(p) => p,
+        Err(PrepareError::Unreadable(e)) => {
+            // An unreadable or unparsable file has nothing we could protect; scan reports it.
+            eprintln!("mcp-warden: {shown}: skipped: {e}");
+            return Ok(());
+        }
+        Err(PrepareError::Refused(why)) => {
+            t.refused += 1;
+            eprintln!("mcp-warden: {shown}: skipped whole, nothing written: {why}");
+            return Ok(());
+        }
+    };
+    report_prepared(&shown, &prepared, t);
+    if !prepared.changes() {
+        return Ok(());
+    }
+    let n = prepared.secrets().count();
+    if !run.apply {
+        out(&diff::unified(
+            &shown,
+            &prepared.original,
+            &prepared.new,
+            &prepared.masker(),
+        ))?;
+        t.files += 1;
+        t.secrets += n;
+        count_imports(&prepared, t, run.home, false);
+        return Ok(());
+    }
+    if run.http.is_none() && prepared.plan.entries.iter().any(|e| e.import.is_some()) {
+        run.http = Some(import::http(run.timeout).map_err(Error::Internal)?);
+    }
+    let ctx = Ctx {
+        registry: run.registry,
+        paths: run.paths,
+        http: run.http.as_ref(),
+        timeout: run.timeout,
+    };
+    match apply_one(&ctx, &mut prepared) {
+        Ok(left) => {
+            t.files += 1;
+            t.secrets += n;
+            t.moved
+                .extend(prepared.secrets().map(|s| s.reference.to_string()));
+            for e in &prepared.plan.entries {
+                eprintln!("mcp-warden: {shown}: {}: {}", e.server, e.summary);
+            }
+            count_imports(&prepared, t, run.home, true);
+            for l in left {
+                eprintln!("mcp-warden: {l}");
+            }
+        }
+        Err(e) => {
+            t.failed += 1;
+            eprintln!("mcp-warden: {shown}: not changed: {e}");
+        }
+    }
+    Ok(())
+}
+
 /// The mcp-remote caches this run may import, into the token store `--to`
 /// names (a plain prefix; with ?parameters the default store).
-fn oauth_caches(home: &std::path::Path, to: &str) -> Option<Caches> {
+fn oauth_caches(home: &std::path::Path, to: &str) -> Caches {
     let prefix = if to.contains('?') { DEFAULT_PREFIX } else { to };
-    Some(Caches::new(
-        home,
-        std::env::var("MCP_REMOTE_CONFIG_DIR").ok(),
-        prefix,
-    ))
+    Caches::new(home, std::env::var("MCP_REMOTE_CONFIG_DIR").ok(), prefix)
 }
 
 /// Counts the imports of a file done (or planned) and the files they remove.
