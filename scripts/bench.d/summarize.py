@@ -372,7 +372,34 @@ def connect() -> None:
     print()
 
 
-for section in (startup, rss, memory, aws, relay, mcp, scan, connect, keyring):
+def oauth() -> None:
+    f = D / "oauth.json"
+    if not f.exists():
+        return
+    r = json.loads(f.read_text())
+    ready = r["ready"]
+    versions = (D / "oauth.versions.txt").read_text().strip() if (D / "oauth.versions.txt").exists() else ""
+    print(f"## oauth (issue 15): one oidc-provider, one token-validating MCP server (TypeScript SDK) {versions}\n")
+    print(f"**spawn → initialize → tools/list answered**, {r['runs']} interleaved runs\n")
+    print("| variant | median | p90 | min | ratio to the static header |")
+    print("|---|---|---|---|---|")
+    for name, v in ready.items():
+        x = v["ready_ms"]
+        print(f"| {name} | {x['median']:.1f} ms | {x['p90']:.1f} ms | {x['min']:.1f} ms | {v['ratio_vs_first']:.2f}× |")
+    print()
+    files = json.loads((D / "oauth.files.json").read_text()) if (D / "oauth.files.json").exists() else {}
+    for d, held in files.items():
+        print(f"- files under {Path(d).name}/ holding token material: {len(held)}"
+              + (f" ({', '.join(held)})" if held else ""))
+    static, cached = ready.get("connect, static header"), ready.get("connect, cached OAuth tokens")
+    if static and cached:
+        a, b = cached["ready_ms"]["median"], static["ready_ms"]["median"]
+        print(f"- target with cached tokens ≤ 1.2× connect with a static header: {a:.1f} ms vs {b:.1f} ms = "
+              f"{a / b:.2f}× → {ok(a <= 1.2 * b)}")
+    print()
+
+
+for section in (startup, rss, memory, aws, relay, mcp, scan, connect, keyring, oauth):
     try:
         section()
     except Exception as e:  # a half-finished section must not hide the others

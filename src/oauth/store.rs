@@ -31,6 +31,9 @@ use crate::secret::SecretValue;
 pub const DEFAULT_PREFIX: &str = "local://";
 /// How long a process waits for another to finish refreshing a grant.
 pub const LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How long a writer of the index waits for another (whose read, change
+/// and write of a small file take milliseconds).
+const INDEX_LOCK_WAIT: Duration = Duration::from_secs(10);
 const INDEX_VERSION: u32 = 1;
 
 /// One grant: who issued it, for which resource, to which client.
@@ -341,11 +344,18 @@ impl TokenStore {
         Ok(r.to_string())
     }
 
-    /// Writes `t` for `e.key`, then records `e` (its token reference,
-    /// expiry, scope and time set here) in the index, replacing the grant
-    /// of the same key. Returns the entry as recorded.
+    /// Writes `t` and records `e` (expiry, scope and time set here) in the
+    /// index, replacing the grant of the same key. A grant that names its
+    /// token reference (a refresh) is written where it is, whatever this
+    /// store's prefix; a new one (`tokens_ref` empty) goes to this store,
+    /// and an older copy of the same grant elsewhere is then deleted.
+    /// Returns the entry as recorded.
     pub async fn save(&self, mut e: Entry, t: &Tokens) -> Result<Entry, StoreError> {
-        let r = self.tokens_ref(&e.key)?;
+        let r = if e.tokens_ref.is_empty() {
+            self.tokens_ref(&e.key)?
+        } else {
+            parse_ref(&e.tokens_ref)?
+        };
         self.write_json(&r, t).await?;
         e.tokens_ref = r.to_string();
         e.expires_at = t.expires_at;
@@ -353,11 +363,13 @@ impl TokenStore {
         e.has_refresh = t.refresh_token.is_some();
         e.saved_at = now();
         let recorded = e.clone();
-        let replaced = self.update_index(|ix| {
-            let old = take_key(ix, &e.key);
-            ix.grants.push(e);
-            old
-        })?;
+        let replaced = self
+            .update_index(|ix| {
+                let old = take_key(ix, &e.key);
+                ix.grants.push(e);
+                old
+            })
+            .await?;
         if let Some(old) = replaced.filter(|o| o.tokens_ref != recorded.tokens_ref) {
             // the grant moved to another store: the old copy goes
             self.delete_quietly(&old.tokens_ref).await?;
@@ -373,13 +385,15 @@ impl TokenStore {
         forget_client: bool,
     ) -> Result<Option<Entry>, StoreError> {
         let mut others_use_client = false;
-        let removed = self.update_index(|ix| {
-            let old = take_key(ix, key);
-            if let Some(c) = old.as_ref().and_then(|o| o.client_ref.as_ref()) {
-                others_use_client = ix.grants.iter().any(|g| g.client_ref.as_ref() == Some(c));
-            }
-            old
-        })?;
+        let removed = self
+            .update_index(|ix| {
+                let old = take_key(ix, key);
+                if let Some(c) = old.as_ref().and_then(|o| o.client_ref.as_ref()) {
+                    others_use_client = ix.grants.iter().any(|g| g.client_ref.as_ref() == Some(c));
+                }
+                old
+            })
+            .await?;
         let Some(old) = removed else {
             return Ok(None);
         };
@@ -512,11 +526,12 @@ impl TokenStore {
         Ok(ix)
     }
 
-    /// Read, change, write the index under its lock; returns what `change` returned.
-    fn update_index<R>(&self, change: impl FnOnce(&mut Index) -> R) -> Result<R, StoreError> {
+    /// Read, change, write the index under its lock (waited for at most
+    /// [`INDEX_LOCK_WAIT`]); returns what `change` returned.
+    async fn update_index<R>(&self, change: impl FnOnce(&mut Index) -> R) -> Result<R, StoreError> {
         crate::atomic_file::create_private_dir(&self.dir)
             .map_err(|e| StoreError::Io(format!("cannot create {}: {e}", self.dir.display())))?;
-        let _lock = index_lock(&self.dir.join("index.lock"))?;
+        let _lock = FileLock::acquire(&self.dir.join("index.lock"), INDEX_LOCK_WAIT).await?;
         let mut ix = self.read_index()?;
         let out = change(&mut ix);
         ix.version = INDEX_VERSION;
@@ -528,22 +543,6 @@ impl TokenStore {
             .map_err(|e| StoreError::Io(format!("cannot write {}: {e}", path.display())))?;
         Ok(out)
     }
-}
-
-/// The index lock: short critical sections, so a blocking wait is bounded
-/// by the other writer's read-change-write.
-fn index_lock(path: &std::path::Path) -> Result<std::fs::File, StoreError> {
-    let io = |e: std::io::Error| StoreError::Io(format!("cannot lock {}: {e}", path.display()));
-    let mut o = std::fs::OpenOptions::new();
-    o.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    let file = o.open(path).map_err(io)?;
-    file.lock().map_err(io)?;
-    Ok(file)
 }
 
 fn take_key(ix: &mut Index, key: &GrantKey) -> Option<Entry> {
@@ -749,6 +748,34 @@ mod tests {
             let e = TokenStore::open(&paths, r, Some(bad)).unwrap_err();
             assert!(matches!(e, StoreError::Usage(_)), "{bad}: {e}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_refresh_stays_in_its_store_and_a_new_grant_moves_it() {
+        let d = tempfile::tempdir().unwrap();
+        let first = store(d.path());
+        let saved = first.save(entry(), &tokens("one")).await.unwrap();
+        let paths = Paths::at(d.path().to_path_buf());
+        let other =
+            TokenStore::open(&paths, first.registry.clone(), Some("local://elsewhere-")).unwrap();
+        let refreshed = other.save(saved.clone(), &tokens("two")).await.unwrap();
+        assert_eq!(refreshed.tokens_ref, saved.tokens_ref);
+        let moved = other.save(entry(), &tokens("three")).await.unwrap();
+        assert!(
+            moved.tokens_ref.starts_with("local://elsewhere-oauth-"),
+            "{}",
+            moved.tokens_ref
+        );
+        assert_eq!(other.entries().unwrap().len(), 1);
+        assert_eq!(
+            first.tokens(&saved).await.unwrap(),
+            None,
+            "the old copy is deleted"
+        );
+        assert_eq!(
+            other.tokens(&moved).await.unwrap().unwrap().access_token,
+            "three"
+        );
     }
 
     #[tokio::test]
