@@ -14,7 +14,6 @@
 //! bridge; `login` and `logout` use [`Authorizer::login`] and
 //! [`Authorizer::logout`]. Every failure is one line; none holds a token.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -95,6 +94,13 @@ struct State {
     current: Option<Current>,
     authorizations: u32,
     step_ups: u32,
+}
+
+/// What an unauthenticated request to the server showed.
+struct Probe {
+    challenge: Option<challenge::Bearer>,
+    /// It answered 401.
+    refused: bool,
 }
 
 /// What `login` tells the user.
@@ -310,10 +316,12 @@ impl Authorizer {
         })
     }
 
-    /// Whether the access token should be refreshed now.
-    fn due(t: &Tokens) -> bool {
-        t.expires_at
-            .is_some_and(|e| e <= token::now().saturating_add(REFRESH_AHEAD))
+    /// Whether the access token should be refreshed now: within
+    /// [`REFRESH_AHEAD`] of its expiry, or within a quarter of its lifetime
+    /// for short-lived tokens (so a 30-second token is not refreshed on
+    /// every request).
+    fn due(cur: &Current) -> bool {
+        due_at(cur.tokens.expires_at, cur.entry.saved_at, token::now())
     }
 
     /// Refreshes the current grant under the store's lock. Ok(false): it
@@ -328,6 +336,15 @@ impl Authorizer {
             let expired = stored.expires_at.is_some_and(|e| e <= token::now());
             if stored.access_token != cur.tokens.access_token && !expired {
                 cur.tokens = stored;
+                // its saved_at, for when it is due
+                if let Some(e) = self
+                    .store
+                    .find(&self.resource_key)
+                    .map_err(store_err)?
+                    .filter(|e| e.key == cur.entry.key)
+                {
+                    cur.entry = e;
+                }
                 cur.refreshed_here = true;
                 return Ok(true);
             }
@@ -378,7 +395,7 @@ impl Authorizer {
 
     /// A probe for the server's challenge (login, `--oauth`): an
     /// unauthenticated POST of a `ping`.
-    async fn probe(&self) -> Result<Option<challenge::Bearer>, OAuthError> {
+    async fn probe(&self) -> Result<Probe, OAuthError> {
         let mut t = HeaderMap::new();
         t.insert(
             header::ACCEPT,
@@ -405,7 +422,10 @@ impl Authorizer {
             .iter()
             .cloned()
             .collect();
-        Ok(challenge::bearer(values.iter().map(HeaderValue::as_bytes)))
+        Ok(Probe {
+            challenge: challenge::bearer(values.iter().map(HeaderValue::as_bytes)),
+            refused: resp.status() == StatusCode::UNAUTHORIZED,
+        })
     }
 
     /// The scopes to ask for: the challenge's, else the resource
@@ -435,6 +455,7 @@ impl Authorizer {
         st: &mut State,
         ch: Option<&challenge::Bearer>,
         extra: &[String],
+        refused: bool,
     ) -> Result<(), OAuthError> {
         if st.authorizations >= MAX_AUTHORIZATIONS {
             return Err(OAuthError::new(
@@ -453,6 +474,7 @@ impl Authorizer {
             &self.http,
             &self.s.server,
             ch.and_then(|c| c.resource_metadata.as_deref()),
+            refused,
         )
         .await?;
         let scopes = self.scopes(ch, &f, extra);
@@ -653,16 +675,12 @@ impl Authorizer {
             scope.as_deref(),
         )?;
         let opened = self.s.open_browser && browser::open(url.as_str());
-        (self.s.report)(&format!(
-            "{} to authorize {}, open: {}",
-            if opened {
-                "a browser was opened"
-            } else {
-                "open this URL in a browser"
-            },
-            self.origin(),
-            url
-        ));
+        let how = if opened {
+            "a browser was opened at"
+        } else {
+            "open this URL in a browser"
+        };
+        (self.s.report)(&format!("to authorize {}, {how}: {url}", self.origin()));
         let redirect_uri = listener.redirect_uri.clone();
         let expect = Expect {
             state: &pkce.state,
@@ -723,18 +741,20 @@ impl Authorizer {
             if !self.s.eager {
                 return Ok(None);
             }
-            let ch = self.probe().await?;
-            self.obtain(&mut st, ch.as_ref(), &[]).await?;
+            let p = self.probe().await?;
+            self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
+                .await?;
         }
         let Some(cur) = st.current.as_mut() else {
             return Ok(None);
         };
-        if Self::due(&cur.tokens) {
+        if Self::due(cur) {
             let refreshed = self.refresh(cur).await?;
             if !refreshed && self.s.client_credentials {
                 st.current = None;
-                let ch = self.probe().await?;
-                self.obtain(&mut st, ch.as_ref(), &[]).await?;
+                let p = self.probe().await?;
+                self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
+                    .await?;
             }
         }
         Ok(st.current.as_ref().and_then(|c| bearer(&c.tokens)))
@@ -778,7 +798,7 @@ impl Authorizer {
             }
         }
         st.current = None;
-        self.obtain(&mut st, ch.as_ref(), &[]).await?;
+        self.obtain(&mut st, ch.as_ref(), &[], true).await?;
         Ok(true)
     }
 
@@ -821,15 +841,16 @@ impl Authorizer {
         let mut extra = held;
         extra.retain(|s| s != "offline_access");
         st.current = None;
-        self.obtain(st, Some(ch), &extra).await?;
+        self.obtain(st, Some(ch), &extra, true).await?;
         Ok(true)
     }
 
     /// `login`: authorize now (whatever is stored), keep the grant.
     pub async fn login(&self) -> Result<Summary, OAuthError> {
         let mut st = self.state.lock().await;
-        let ch = self.probe().await?;
-        self.obtain(&mut st, ch.as_ref(), &[]).await?;
+        let p = self.probe().await?;
+        self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
+            .await?;
         let cur = st
             .current
             .as_ref()
@@ -912,6 +933,15 @@ impl Authorizer {
     }
 }
 
+/// [`Authorizer::due`] for a token expiring at `exp`, saved at `saved`, at `now`.
+fn due_at(exp: Option<u64>, saved: u64, now: u64) -> bool {
+    let Some(exp) = exp else {
+        return false;
+    };
+    let ahead = REFRESH_AHEAD.min(exp.saturating_sub(saved) / 4);
+    exp <= now.saturating_add(ahead)
+}
+
 fn registered_client(r: &Registered) -> Client {
     Client {
         client_id: r.client_id.clone(),
@@ -956,5 +986,47 @@ impl Authorize for Authorizer {
     }
 }
 
-/// Shared by the verbs.
-pub type Shared = Arc<Authorizer>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_is_due_ahead_of_expiry_but_not_on_every_request() {
+        // an hour-long token: a minute ahead
+        assert!(!due_at(Some(10_000 + 3600), 10_000, 10_000 + 3500));
+        assert!(due_at(Some(10_000 + 3600), 10_000, 10_000 + 3541));
+        // a 20-second token: five seconds ahead, not at once
+        assert!(!due_at(Some(1_020), 1_000, 1_000));
+        assert!(!due_at(Some(1_020), 1_000, 1_014));
+        assert!(due_at(Some(1_020), 1_000, 1_015));
+        // expired, or no expiry
+        assert!(due_at(Some(1_020), 1_000, 2_000));
+        assert!(!due_at(None, 1_000, 9_999));
+    }
+
+    #[test]
+    fn scope_lists() {
+        let mut v = split(Some("a  b a"));
+        assert_eq!(v, ["a", "b", "a"]);
+        v.dedup();
+        union(&mut v, ["b".to_string(), "c".to_string()]);
+        assert_eq!(v, ["a", "b", "a", "c"]);
+        assert_eq!(joined(&[]), None);
+        assert_eq!(joined(&["x".into(), "y".into()]).as_deref(), Some("x y"));
+    }
+
+    #[test]
+    fn the_bearer_header_is_sensitive() {
+        let t = Tokens {
+            access_token: "at-canary".into(),
+            token_type: "Bearer".into(),
+            refresh_token: None,
+            expires_at: None,
+            scope: None,
+        };
+        let h = bearer(&t).expect("header");
+        assert!(h.is_sensitive());
+        assert!(!format!("{h:?}").contains("canary"));
+        assert!(!format!("{t:?}").contains("canary"));
+    }
+}

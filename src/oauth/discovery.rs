@@ -82,12 +82,24 @@ pub fn canonical_resource(server: &Url) -> String {
 }
 
 /// Discovery from a refusal's `resource_metadata` (if any) for `server`.
+/// `refused`: the server answered 401 (without one, a server with no
+/// resource metadata is not taken for a 2025-03-26 one).
 pub async fn discover(
     http: &Http,
     server: &Url,
     resource_metadata: Option<&str>,
+    refused: bool,
 ) -> Result<Found, OAuthError> {
     let Some(prm) = resource_metadata_of(http, server, resource_metadata).await? else {
+        if !refused {
+            return Err(OAuthError::new(
+                Kind::NotFound,
+                format!(
+                    "{} did not ask for authorization: it answered without a 401 and publishes no protected resource metadata",
+                    origin_of(server)
+                ),
+            ));
+        }
         return legacy(http, server).await;
     };
     check_resource(server, &prm.resource)?;
