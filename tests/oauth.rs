@@ -4,7 +4,9 @@
 //! refresh tokens, client credentials, revocation, RFC 9207 `iss`) and an MCP
 //! server built on the TypeScript SDK's bearer auth that introspects every
 //! token at that provider (tests/servers/). The sign-in is done by headless
-//! Chromium or by a plain-HTTP browser, handed over as `BROWSER`.
+//! Chromium or by a plain-HTTP browser, handed over as `BROWSER`. One test
+//! keeps the tokens in the OpenBao dev server scripts/test starts
+//! (`--token-store vault://...`).
 //!
 //! Every test runs its own provider and server on ephemeral loopback ports,
 //! with `MCP_WARDEN_HOME` and `HOME` both fresh temporary directories, and
@@ -121,13 +123,23 @@ fn listed_grant(home: &UserHome, world: &World, seen: &mut Transcript) -> Value 
     mine[0].clone()
 }
 
-/// The names in the local store (`secret list`).
+/// The names in the local store (`secret ls`).
 fn store_names(home: &UserHome, seen: &mut Transcript) -> String {
     let mut c = home.cmd();
-    c.args(["secret", "list"]);
+    c.args(["secret", "ls"]);
     let out = home.run(c, LIMIT);
-    seen.output("secret list", &out);
+    seen.output("secret ls", &out);
+    assert!(out.status.success(), "secret ls: {}", text(&out));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The token sets (`oauth-HASH`) among the store's names; registrations
+/// (`oauth-client-HASH`) are not counted.
+fn token_sets(names: &str) -> usize {
+    names
+        .split(|c: char| c.is_whitespace() || c == '/')
+        .filter(|w| w.starts_with("oauth-") && !w.starts_with("oauth-client-"))
+        .count()
 }
 
 /// The JSON-RPC error message of answer `id`, or "".
@@ -184,6 +196,14 @@ fn first_authorization_in_chromium_then_tokens_are_reused_across_runs() {
 
     let grant = listed_grant(&home, &world, &mut seen);
     assert_eq!(grant["issuer"], world.issuer.as_str(), "{grant}");
+    // The audit log the canary reads is there (under MCP_WARDEN_HOME).
+    let audit = home.warden.path().join("audit/audit.jsonl");
+    let records = std::fs::read_to_string(&audit).unwrap_or_default();
+    assert!(
+        records.contains("whoami"),
+        "no audit record of the tool call in {}",
+        audit.display()
+    );
     assert_no_token_bytes(&world, &home, &seen);
 }
 
@@ -222,7 +242,7 @@ fn login_stores_tokens_that_a_headless_connect_then_uses() {
         "{grant}"
     );
     assert_eq!(grant["has_refresh"], true, "{grant}");
-    assert!(store_names(&home, &mut seen).contains("oauth-"));
+    assert_eq!(token_sets(&store_names(&home, &mut seen)), 1);
 
     // A client-launched connect (no browser, no desktop) uses them.
     let b = connect(&home, &world, None, &[], &["echo"]);
@@ -313,11 +333,10 @@ fn ten_bridges_refused_with_401_refresh_once_and_retry() {
     let mut seen = Transcript::default();
     login_ok(&home, &world, Browser::Http, &mut seen);
     // The server stops accepting the stored access token long before it
-    // expires (revoked alone: the refresh token stays valid).
-    let grant = listed_grant(&home, &world, &mut seen);
-    let client_id = grant["client_id"].as_str().expect("client id").to_string();
-    let access = world.state().issued_of("AccessToken");
-    world.revoke(access.last().expect("an access token"), &client_id);
+    // expires; the refresh token stays valid. (Revoking the access token at
+    // the provider would not do: oidc-provider then revokes the refresh
+    // token of the grant too.)
+    world.forget_access_tokens();
 
     let bridges: Vec<Bridge> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..10)
@@ -478,9 +497,10 @@ fn refused_login(tamper: &'static str) -> String {
         &["--login-timeout", "20s"],
     );
     seen.output("login", &out);
-    assert!(
-        !out.status.success(),
-        "login must fail when the response is tampered ({tamper}): {}",
+    assert_eq!(
+        out.status.code(),
+        Some(77),
+        "login must be refused (77) when the response is tampered ({tamper}): {}",
         text(&out)
     );
     let state = world.state();
@@ -491,7 +511,8 @@ fn refused_login(tamper: &'static str) -> String {
         "the code of a tampered response must not be redeemed"
     );
     assert!(list_json(&home, &mut seen).is_empty());
-    assert!(!store_names(&home, &mut seen).contains("oauth-"));
+    // A client registration may be kept; no token set is.
+    assert_eq!(token_sets(&store_names(&home, &mut seen)), 0);
     assert_no_token_bytes(&world, &home, &seen);
     stderr(&out)
 }
@@ -517,15 +538,24 @@ fn an_authorization_response_with_another_state_is_refused() {
     );
 }
 
-#[test]
-fn a_tool_that_needs_more_scope_is_stepped_up_and_retried() {
+/// Logs in (with `extra` OAuth flags), then calls the step-up tool through
+/// `connect` with the same flags and a browser: the 403 insufficient_scope
+/// must lead to a new authorization with both scopes and one retry.
+fn step_up(extra: &[&str]) {
     let world = World::start(Options::default());
     let home = UserHome::new();
     let mut seen = Transcript::default();
-    login_ok(&home, &world, Browser::Http, &mut seen);
+    let out = login(&home, &world, Some(Browser::Http), extra);
+    seen.output("login", &out);
+    assert!(
+        out.status.success(),
+        "login: {}\n{}",
+        text(&out),
+        world.logs()
+    );
     let http = world.browser(Browser::Http);
 
-    let b = connect(&home, &world, Some(&http), &[], &["admin_op", "whoami"]);
+    let b = connect(&home, &world, Some(&http), extra, &["admin_op", "whoami"]);
     seen.bridge("connect with step-up", &b);
     assert_listed(&b, &world, "connect with step-up");
     let admin = b.answer(3).map(|a| a.to_string()).unwrap_or_default();
@@ -540,28 +570,104 @@ fn a_tool_that_needs_more_scope_is_stepped_up_and_retried() {
         whoami.contains("mcp:tools") && whoami.contains("mcp:admin"),
         "the new token carries both scopes: {whoami}"
     );
-    let calls: Vec<(u64, Value)> = world
+    let calls: Vec<u64> = world
         .mcp_requests()
         .into_iter()
         .filter(|r| r["tool"] == "admin_op")
-        .map(|r| (r["status"].as_u64().unwrap_or(0), r["scopes"].clone()))
+        .map(|r| r["status"].as_u64().unwrap_or(0))
         .collect();
-    assert_eq!(
-        calls.first().map(|c| c.0),
-        Some(403),
-        "first refused: {calls:?}"
-    );
-    assert_eq!(
-        calls.last().map(|c| c.0),
-        Some(200),
-        "then served: {calls:?}"
-    );
+    assert_eq!(calls, vec![403, 200], "refused once, then served");
     assert_eq!(world.state().count("authorizations"), 2);
     assert_no_token_bytes(&world, &home, &seen);
 }
 
 #[test]
+fn a_tool_that_needs_more_scope_is_stepped_up_and_retried() {
+    // The client registered itself (RFC 7591).
+    step_up(&[]);
+}
+
+#[test]
+fn step_up_with_a_pre_registered_client() {
+    step_up(&["--client-id", "native-public"]);
+}
+
+/// `connect --client-credentials --client-id CLIENT extra...` in a fresh
+/// home: lists the tools, and the token is CLIENT's.
+fn client_credentials(world: &World, client: &str, secret: (&str, &[u8]), seen: &mut Transcript) {
+    let home = UserHome::new();
+    let (flag, value) = secret;
+    let name = format!("{client}-credential");
+    home.set(&name, value);
+    let reference = format!("local://{name}");
+    let b = connect(
+        &home,
+        world,
+        None,
+        &[
+            "--client-credentials",
+            "--client-id",
+            client,
+            flag,
+            &reference,
+        ],
+        &["whoami"],
+    );
+    seen.bridge(client, &b);
+    assert_listed(&b, world, client);
+    let whoami = b.answer(3).map(|a| a.to_string()).unwrap_or_default();
+    assert!(whoami.contains(&format!("client={client} ")), "{whoami}");
+    assert_no_token_bytes(world, &home, seen);
+}
+
+#[test]
 fn client_credentials_with_a_client_secret_reference() {
+    let world = World::start(Options::default());
+    let mut seen = Transcript::default();
+    let secret = world.state().client_secret();
+    for client in ["cc-secret-basic", "cc-secret-post"] {
+        client_credentials(
+            &world,
+            client,
+            ("--client-secret", secret.as_bytes()),
+            &mut seen,
+        );
+    }
+    let state = world.state();
+    assert_eq!(
+        state.token_success("client_credentials"),
+        2,
+        "{:?}",
+        state.0["counts"]
+    );
+    assert_eq!(state.count("authorizations"), 0);
+    assert_eq!(state.count("registrations"), 0);
+}
+
+#[test]
+fn client_credentials_with_a_private_key_jwt_rsa_and_p256() {
+    let world = World::start(Options::default());
+    let mut seen = Transcript::default();
+    let state = world.state();
+    for (which, client) in [("rsa", "cc-jwt-rsa"), ("ec", "cc-jwt-ec")] {
+        let pem = state.private_key_pem(which);
+        client_credentials(&world, client, ("--private-key", pem.as_bytes()), &mut seen);
+        // The key's own bytes never show either.
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let leaked = seen.contains(&body[..40]);
+        assert!(!leaked, "{client}: the private key leaked");
+    }
+    let after = world.state();
+    assert_eq!(
+        after.token_success("client_credentials"),
+        2,
+        "{:?}",
+        after.0["counts"]
+    );
+}
+
+#[test]
+fn another_client_id_is_never_given_the_first_clients_tokens() {
     let world = World::start(Options::default());
     let home = UserHome::new();
     let mut seen = Transcript::default();
@@ -583,57 +689,11 @@ fn client_credentials_with_a_client_secret_reference() {
         seen.bridge(client, &b);
         assert_listed(&b, &world, client);
         let whoami = b.answer(3).map(|a| a.to_string()).unwrap_or_default();
-        assert!(whoami.contains(&format!("client={client}")), "{whoami}");
-    }
-    let state = world.state();
-    assert_eq!(
-        state.token_success("client_credentials"),
-        2,
-        "{:?}",
-        state.0["counts"]
-    );
-    assert_eq!(state.count("authorizations"), 0);
-    assert_eq!(state.count("registrations"), 0);
-    assert_no_token_bytes(&world, &home, &seen);
-}
-
-#[test]
-fn client_credentials_with_a_private_key_jwt_rsa_and_p256() {
-    let world = World::start(Options::default());
-    let home = UserHome::new();
-    let mut seen = Transcript::default();
-    let state = world.state();
-    for (which, client) in [("rsa", "cc-jwt-rsa"), ("ec", "cc-jwt-ec")] {
-        let pem = state.private_key_pem(which);
-        let name = format!("cc-key-{which}");
-        home.set(&name, pem.as_bytes());
-        let reference = format!("local://{name}");
-        let b = connect(
-            &home,
-            &world,
-            None,
-            &[
-                "--client-credentials",
-                "--client-id",
-                client,
-                "--private-key",
-                &reference,
-            ],
-            &["whoami"],
+        assert!(
+            whoami.contains(&format!("client={client} ")),
+            "--client-id {client} must use {client}'s own token: {whoami}"
         );
-        seen.bridge(client, &b);
-        assert_listed(&b, &world, client);
-        // The key's own bytes never show either.
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        assert!(!b.text().contains(&body[..40]), "{client}: the key leaked");
     }
-    let after = world.state();
-    assert_eq!(
-        after.token_success("client_credentials"),
-        2,
-        "{:?}",
-        after.0["counts"]
-    );
     assert_no_token_bytes(&world, &home, &seen);
 }
 
@@ -643,7 +703,7 @@ fn logout_revokes_at_the_provider_and_forgets_the_tokens() {
     let home = UserHome::new();
     let mut seen = Transcript::default();
     login_ok(&home, &world, Browser::Http, &mut seen);
-    assert!(store_names(&home, &mut seen).contains("oauth-"));
+    assert_eq!(token_sets(&store_names(&home, &mut seen)), 1);
 
     let mut c = home.cmd();
     c.arg("logout").arg(&world.mcp_url).arg("--forget-client");
@@ -677,5 +737,143 @@ fn logout_revokes_at_the_provider_and_forgets_the_tokens() {
         "{:?}",
         b.answers
     );
+    assert_no_token_bytes(&world, &home, &seen);
+}
+
+#[test]
+fn tokens_go_to_openbao_with_token_store_and_nothing_to_the_local_store() {
+    let world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    let addr = common::service_env("MCP_WARDEN_TEST_BAO_ADDR");
+    let token = common::service_env("MCP_WARDEN_TEST_BAO_TOKEN");
+    let prefix = format!("vault://secret/{}/", common::unique("oauth"));
+    let with_bao = |mut c: Command| {
+        c.env("VAULT_ADDR", &addr).env("VAULT_TOKEN", &token);
+        c
+    };
+
+    let mut c = with_bao(home.with_browser(&world.browser(Browser::Http)));
+    c.arg("login")
+        .arg(&world.mcp_url)
+        .args(["--token-store", &prefix]);
+    let out = home.run(c, LIMIT);
+    seen.output("login --token-store", &out);
+    assert!(
+        out.status.success(),
+        "login: {}\n{}",
+        text(&out),
+        world.logs()
+    );
+    let grant = listed_grant(&home, &world, &mut seen);
+    let store = grant["store"].as_str().unwrap_or("");
+    assert!(
+        store.starts_with(&prefix),
+        "stored in {store}, not under {prefix}"
+    );
+    assert_eq!(token_sets(&store_names(&home, &mut seen)), 0);
+
+    // What OpenBao holds is the provider's latest access token.
+    let path = store.trim_start_matches("vault://");
+    let path = path.split(['#', '?']).next().unwrap_or(path);
+    let mut bao = Command::new(common::service_env("MCP_WARDEN_TEST_BAO"));
+    bao.args(["kv", "get", "-format=json", path])
+        .env("BAO_ADDR", &addr)
+        .env("BAO_TOKEN", &token);
+    let read = common::process::pipe_within(&mut bao, b"", LIMIT);
+    let held = String::from_utf8_lossy(&read.stdout).into_owned();
+    let access = world.state().issued_of("AccessToken");
+    let latest = access.last().expect("an access token");
+    assert!(
+        held.contains(latest.as_str()),
+        "OpenBao does not hold the tokens at {path}: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+
+    // connect finds them there (from the index), without a browser.
+    let b = bridge(
+        with_bao(connect_cmd(&home, &world, None, &["--no-browser"])),
+        &[],
+        LIMIT,
+    );
+    seen.bridge("connect", &b);
+    assert_listed(&b, &world, "connect with tokens in OpenBao");
+    assert_eq!(world.state().count("authorizations"), 1);
+    assert_no_token_bytes(&world, &home, &seen);
+}
+
+#[test]
+fn the_canary_finds_the_plaintext_tokens_mcp_remote_leaves_in_its_home() {
+    // The canary can fail: mcp-remote, authorized by the same provider,
+    // keeps the tokens in plaintext under ~/.mcp-auth, and the canary says so.
+    let world = World::start(Options::default());
+    let home = tempfile::tempdir().expect("tempdir");
+    let files = common::oauth::mcp_remote_cache(&world, home.path());
+    assert!(
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with("_tokens.json")),
+        "{files:?}"
+    );
+    let found =
+        common::oauth::token_findings(&world, &[home.path().to_path_buf()], &Transcript::default());
+    assert!(
+        found.iter().any(|f| f.ends_with("_tokens.json")),
+        "the canary must find mcp-remote's plaintext tokens: {found:?}"
+    );
+}
+
+#[test]
+fn connect_with_oauth_authorizes_before_the_first_request() {
+    let world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    let http = world.browser(Browser::Http);
+    let b = connect(&home, &world, Some(&http), &["--oauth"], &[]);
+    seen.bridge("connect --oauth", &b);
+    assert_listed(&b, &world, "connect --oauth");
+    // At most a `ping` probe (to read the challenge) goes out without a
+    // token; the client's own initialize is never refused.
+    let requests = world.mcp_requests();
+    let refused: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r["status"].as_u64().unwrap_or(0) >= 400)
+        .collect();
+    assert!(
+        refused.iter().all(|r| r["rpc"] == "ping") && refused.len() <= 1,
+        "with --oauth only a probe may be refused: {requests:?}"
+    );
+    let inits: Vec<u64> = requests
+        .iter()
+        .filter(|r| r["rpc"] == "initialize")
+        .map(|r| r["status"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(inits, vec![200], "initialize went out once, with a token");
+    assert_eq!(world.state().count("authorizations"), 1);
+    assert_no_token_bytes(&world, &home, &seen);
+}
+
+#[test]
+fn logout_keeps_the_client_registration_unless_told_to_forget_it() {
+    let world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    login_ok(&home, &world, Browser::Http, &mut seen);
+    let mut c = home.cmd();
+    c.arg("logout").arg(&world.mcp_url);
+    let out = home.run(c, LIMIT);
+    seen.output("logout", &out);
+    assert!(out.status.success(), "logout: {}", text(&out));
+    assert_eq!(token_sets(&store_names(&home, &mut seen)), 0);
+    assert!(
+        store_names(&home, &mut seen).contains("oauth-client-"),
+        "the registration stays"
+    );
+
+    // The next login reuses it: a new authorization, no new registration.
+    login_ok(&home, &world, Browser::Http, &mut seen);
+    let state = world.state();
+    assert_eq!(state.count("registrations"), 1, "{:?}", state.0["counts"]);
+    assert_eq!(state.count("authorizations"), 2);
     assert_no_token_bytes(&world, &home, &seen);
 }

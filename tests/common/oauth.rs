@@ -106,6 +106,18 @@ impl World {
         assert_eq!(status, 200, "set access TTL: {text}");
     }
 
+    /// The provider forgets every access token it issued (refresh tokens
+    /// and grants stay): the MCP server's introspection then says inactive.
+    pub fn forget_access_tokens(&self) {
+        let (status, text) = http(
+            self.provider_port,
+            "POST",
+            "/__test/forget-access-tokens",
+            None,
+        );
+        assert_eq!(status, 200, "forget access tokens: {text}");
+    }
+
     /// Revokes `token` at the provider's RFC 7009 endpoint as public client
     /// `client_id` (what a user revoking the app at the provider causes).
     pub fn revoke(&self, token: &str, client_id: &str) {
@@ -376,7 +388,8 @@ pub fn server_tools() -> Vec<String> {
 /// `notifications/initialized`, `tools/list` (id 2) and each of `calls`
 /// (`tools/call` of that tool, ids 3..), each sent after the previous answer.
 /// Stops at the first error answer; then closes stdin and waits for the
-/// exit. All of it within `limit` (the process is killed after that).
+/// exit. Answers are awaited until `limit`; the exit 15 s more at most
+/// (then the process is killed).
 pub fn bridge(mut c: Command, calls: &[&str], limit: Duration) -> Bridge {
     let mut child = c
         .stdin(Stdio::piped())
@@ -385,43 +398,11 @@ pub fn bridge(mut c: Command, calls: &[&str], limit: Duration) -> Bridge {
         .spawn()
         .expect("spawn connect");
     let deadline = Instant::now() + limit;
-    let (tx, rx) = mpsc::channel::<String>();
-    let stdout = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut stderr = child.stderr.take().expect("stderr");
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+    let (rx, err_reader) = readers(&mut child);
     let mut stdin = child.stdin.take().expect("stdin");
     let mut out = Bridge::default();
     let mut lines = Vec::new();
-    let mut requests = vec![(
-        1u64,
-        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
-            "protocolVersion":"2025-06-18","capabilities":{},
-            "clientInfo":{"name":"oauth-test","version":"1"}}}),
-    )];
-    requests.push((
-        2,
-        json!({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}),
-    ));
-    for (i, tool) in calls.iter().enumerate() {
-        let id = 3 + i as u64;
-        requests.push((
-            id,
-            json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
-                "params":{"name":tool,"arguments":{"text":"hello"}}}),
-        ));
-    }
-    for (id, request) in requests {
+    for (id, request) in session(calls) {
         if id == 2 {
             let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
             let _ = writeln!(stdin, "{note}");
@@ -442,8 +423,65 @@ pub fn bridge(mut c: Command, calls: &[&str], limit: Duration) -> Bridge {
         }
     }
     drop(stdin);
+    out.code = reap(&mut child, deadline + Duration::from_secs(15));
+    lines.extend(rx.try_iter());
+    out.stdout = lines.join("\n");
+    out.stderr = err_reader.join().unwrap_or_default();
+    out
+}
+
+/// The requests of [`bridge`], with their ids.
+fn session(calls: &[&str]) -> Vec<(u64, Value)> {
+    let mut requests = vec![
+        (
+            1u64,
+            json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+                "protocolVersion":"2025-06-18","capabilities":{},
+                "clientInfo":{"name":"oauth-test","version":"1"}}}),
+        ),
+        (
+            2,
+            json!({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}),
+        ),
+    ];
+    for (i, tool) in calls.iter().enumerate() {
+        let id = 3 + i as u64;
+        requests.push((
+            id,
+            json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
+                "params":{"name":tool,"arguments":{"text":"hello"}}}),
+        ));
+    }
+    requests
+}
+
+/// Threads reading `child`'s stdout (line by line, into the channel) and
+/// stderr (whole, returned by the handle).
+fn readers(
+    child: &mut std::process::Child,
+) -> (mpsc::Receiver<String>, std::thread::JoinHandle<String>) {
+    let (tx, rx) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().expect("stderr");
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    (rx, err)
+}
+
+/// `child`'s exit code, killing it when it is still running at `until`.
+fn reap(child: &mut std::process::Child, until: Instant) -> Option<i32> {
     let mut code = None;
-    while Instant::now() < deadline + Duration::from_secs(15) {
+    while Instant::now() < until {
         if let Ok(Some(st)) = child.try_wait() {
             code = st.code();
             break;
@@ -454,11 +492,7 @@ pub fn bridge(mut c: Command, calls: &[&str], limit: Duration) -> Bridge {
         let _ = child.kill();
     }
     let _ = child.wait();
-    lines.extend(rx.try_iter());
-    out.code = code;
-    out.stdout = lines.join("\n");
-    out.stderr = err_reader.join().unwrap_or_default();
-    out
+    code
 }
 
 /// The answer to `id` from the stdout lines, before `deadline`.
@@ -506,6 +540,11 @@ impl Transcript {
     pub fn bridge(&mut self, label: &str, b: &Bridge) {
         self.add(label, &b.text());
     }
+
+    /// Whether any output holds `needle`.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.outputs.iter().any(|(_, t)| t.contains(needle))
+    }
 }
 
 /// The token canary: no credential the provider issued (in full, or its
@@ -513,6 +552,16 @@ impl Transcript {
 /// the homes (the audit log and the store included). Fails when the
 /// provider issued nothing (the check would prove nothing).
 pub fn assert_no_token_bytes(world: &World, home: &UserHome, seen: &Transcript) {
+    let found = token_findings(world, &home.dirs(), seen);
+    assert!(
+        found.is_empty(),
+        "tokens issued by the provider leaked into: {found:?}"
+    );
+}
+
+/// Where a credential the provider issued shows up: output labels and file
+/// paths under `dirs` (never the credential itself).
+pub fn token_findings(world: &World, dirs: &[PathBuf], seen: &Transcript) -> Vec<String> {
     let issued = world.state().issued();
     assert!(
         !issued.is_empty(),
@@ -522,29 +571,66 @@ pub fn assert_no_token_bytes(world: &World, home: &UserHome, seen: &Transcript) 
         .iter()
         .flat_map(|t| [t.as_str(), &t[..t.len().min(16)]])
         .collect();
+    let mut found = Vec::new();
     for (label, text) in &seen.outputs {
-        for n in &needles {
-            assert!(
-                !text.contains(n),
-                "a token issued by the provider appears in {label}"
-            );
+        if needles.iter().any(|n| text.contains(n)) {
+            found.push(format!("output of {label}"));
         }
     }
     let mut files = Vec::new();
-    for d in home.dirs() {
-        walk(&d, &mut files);
+    for d in dirs {
+        walk(d, &mut files);
     }
-    assert!(!files.is_empty(), "no files under the homes to look at");
+    assert!(!files.is_empty(), "no files under {dirs:?} to look at");
     for f in files {
         let bytes = std::fs::read(&f).unwrap_or_default();
-        for n in &needles {
-            assert!(
-                !bytes.windows(n.len()).any(|w| w == n.as_bytes()),
-                "a token issued by the provider is in {}",
-                f.display()
-            );
+        if needles
+            .iter()
+            .any(|n| bytes.windows(n.len()).any(|w| w == n.as_bytes()))
+        {
+            found.push(f.display().to_string());
         }
     }
+    found
+}
+
+/// Runs `mcp-remote` (the bridge users run today) against the world's server
+/// with `home` as HOME and the plain-HTTP browser, until it has authorized
+/// (at most 60 s), and returns the files of its plaintext cache
+/// (`~/.mcp-auth/...`).
+pub fn mcp_remote_cache(world: &World, home: &Path) -> Vec<PathBuf> {
+    let mut c = Command::new(service_env("MCP_WARDEN_TEST_NODE"));
+    c.arg(service_env("MCP_WARDEN_TEST_MCP_REMOTE"))
+        .arg(&world.mcp_url)
+        .arg(free_port().to_string())
+        .env("HOME", home)
+        .env("BROWSER", world.browser(Browser::Http))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("start mcp-remote");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion":"2025-06-18","capabilities":{},
+        "clientInfo":{"name":"oauth-test","version":"1"}}});
+    let _ = writeln!(stdin, "{init}");
+    let cache = home.join(".mcp-auth");
+    let done = super::wait_until(Duration::from_secs(60), || {
+        let mut files = Vec::new();
+        walk(&cache, &mut files);
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with("_tokens.json"))
+    });
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done, "mcp-remote did not authorize: {}", world.logs());
+    let mut files = Vec::new();
+    walk(&cache, &mut files);
+    files
 }
 
 /// Every regular file under `dir` (symlinks not followed).
@@ -616,7 +702,7 @@ fn form_escape(v: &str) -> String {
 fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let body = body.unwrap_or("");
     let head = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     exchange(port, &format!("{head}{body}"))
@@ -624,7 +710,7 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String
 
 fn http_form(port: u16, path: &str, body: &str) -> (u16, String) {
     let req = format!(
-        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     exchange(port, &req)

@@ -162,8 +162,10 @@ def main() -> int:
     port = free_port()
     logfile = os.environ.get("OAUTH_BROWSER_LOG")
     sink = open(logfile + ".chromedriver", "ab") if logfile else subprocess.DEVNULL  # noqa: SIM115
+    # Chromium stays off the test run's private D-Bus (the keyring's bus).
+    env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
     driver_proc = subprocess.Popen(
-        [CHROMEDRIVER, f"--port={port}"], stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
+        [CHROMEDRIVER, f"--port={port}"], stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=env
     )
     d = Driver(port)
     started = time.monotonic()

@@ -18,7 +18,9 @@
 //   one revokes the grant); client credentials; revocation (RFC 7009);
 //   introspection (RFC 7662); the RFC 9207 `iss` authorization response
 //   parameter; the dev interaction pages (login form, consent button).
-// - Pre-registered clients for the client-credentials tests:
+// - Pre-registered clients: `native-public` (a public native app with the
+//   loopback redirect http://127.0.0.1/callback on any port), and for the
+//   client-credentials tests
 //   `cc-secret-basic` and `cc-secret-post` (one secret), `cc-jwt-rsa` (private_key_jwt, RS256) and
 //   `cc-jwt-ec` (private_key_jwt, ES256); their secret and private keys are
 //   made at start and reported by the test endpoint.
@@ -28,7 +30,8 @@
 //   and registration access tokens, client secrets, authorization codes), so
 //   a test can look for each in the files and output of the client.
 //   POST /__test/access-ttl {"seconds": N}: the lifetime of access tokens
-//   issued from then on.
+//   issued from then on. POST /__test/forget-access-tokens: every access
+//   token issued so far becomes unknown (inactive), refresh tokens stay.
 // - --tamper starts the fixture of tamper_proxy.mjs in front of the provider
 //   on --port (the provider then listens on another loopback port): it
 //   rewrites the authorization response the browser is redirected with.
@@ -167,6 +170,17 @@ const clients = [
     scope: resourceScopes,
     token_endpoint_auth_method: `client_secret_${how}`,
   })),
+  // A public native client registered by hand, without a scope limit:
+  // loopback redirect on any port (RFC 8252), path /callback (the one
+  // mcp-warden's loopback listener answers).
+  {
+    client_id: 'native-public',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+  },
   {
     client_id: 'cc-jwt-rsa',
     ...noRedirects,
@@ -274,6 +288,13 @@ provider.use(async (ctx, next) => {
     if (!Number.isInteger(seconds) || seconds < 1) ctx.throw(400, 'seconds: a positive integer');
     accessTtl = seconds;
     ctx.body = { access_ttl: accessTtl };
+    return;
+  }
+  if (ctx.path === '/__test/forget-access-tokens' && ctx.method === 'POST') {
+    const tokens = stores.get('AccessToken');
+    const forgotten = tokens ? tokens.size : 0;
+    tokens?.clear();
+    ctx.body = { forgotten };
     return;
   }
   if (ctx.path === '/__test/state' && ctx.method === 'GET') {
