@@ -118,7 +118,8 @@ async fn endpoints(
                 })?
         }
         None => {
-            discovery::discover(http, server, None)
+            // The server asked mcp-remote for authorization: a 2025-03-26 server counts.
+            discovery::discover(http, server, None, true)
                 .await
                 .map_err(|e| e.to_string())?
                 .server
