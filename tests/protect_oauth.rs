@@ -406,3 +406,75 @@ fn a_cache_no_entry_names_is_reported_not_silently_left() {
         "a file it could not import was removed"
     );
 }
+
+#[test]
+fn each_client_shape_gets_its_connect_entry_in_the_dry_run() {
+    let home = UserHome::new();
+    let url = "https://mcp.example.com/mcp";
+    let dir = cache_dir(&home);
+    std::fs::create_dir_all(&dir).unwrap();
+    let canary = common::unique("at-canary");
+    let hash = {
+        // mcp-remote's name for `mcp-remote URL`: MD5 of the URL (node's crypto).
+        let out = std::process::Command::new(common::service_env("MCP_WARDEN_TEST_NODE"))
+            .args([
+                "-e",
+                "process.stdout.write(require('crypto').createHash('md5').update(process.argv[1]).digest('hex'))",
+                url,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(hash.len(), 32);
+    std::fs::write(
+        dir.join(format!("{hash}_tokens.json")),
+        format!("{{\"access_token\":\"{canary}\",\"token_type\":\"Bearer\"}}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(format!("{hash}_client_info.json")),
+        "{\"client_id\":\"c1\",\"redirect_uris\":[]}",
+    )
+    .unwrap();
+    let cursor = home.home.path().join(".cursor/mcp.json");
+    std::fs::create_dir_all(cursor.parent().unwrap()).unwrap();
+    std::fs::write(
+        &cursor,
+        format!("{{\"mcpServers\": {{\"a\": {{\"command\": \"mcp-remote\", \"args\": [\"{url}\", \"--transport\", \"sse-only\"]}}}}}}\n"),
+    )
+    .unwrap();
+    let opencode = home.home.path().join(".config/opencode/opencode.json");
+    std::fs::create_dir_all(opencode.parent().unwrap()).unwrap();
+    std::fs::write(
+        &opencode,
+        format!("{{\"mcp\": {{\"b\": {{\"type\": \"local\", \"command\": [\"npx\", \"-y\", \"mcp-remote@0.15.1\", \"{url}\"]}}}}}}\n"),
+    )
+    .unwrap();
+    let mut seen = Transcript::default();
+    let out = warden(&home, "protect", &["--to", "local://x/"], &mut seen);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stdout.contains(&canary) && !stderr.contains(&canary));
+    // Cursor: command + args, the legacy transport kept; opencode: one array.
+    assert!(
+        stdout.contains(&format!(
+            "\"args\": [\"connect\", \"{url}\", \"--transport\", \"sse\", \"--token-store=local://x/\"]"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "\"connect\", \"{url}\", \"--token-store=local://x/\"]"
+        )),
+        "{stdout}"
+    );
+    // One cache, two entries: imported once, the second entry shares it.
+    assert!(
+        stderr.contains("would import 1 mcp-remote OAuth cache(s) (2 file(s))"),
+        "{stderr}"
+    );
+}
