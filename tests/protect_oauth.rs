@@ -478,3 +478,29 @@ fn each_client_shape_gets_its_connect_entry_in_the_dry_run() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_cache_without_its_registration_is_named_and_its_entry_kept() {
+    let home = UserHome::new();
+    let url = "http://127.0.0.1:9/mcp";
+    let dir = cache_dir(&home);
+    std::fs::create_dir_all(&dir).unwrap();
+    let canary = common::unique("at-canary");
+    // MD5 of the URL: mcp-remote's name for its files.
+    let tokens = dir.join("41de1428c5b082cf5ea630e2db10fddd_tokens.json");
+    std::fs::write(&tokens, format!("{{\"access_token\":\"{canary}\"}}")).unwrap();
+    let config = cursor_config(&home, url);
+    let before = std::fs::read(&config).unwrap();
+    let mut seen = Transcript::default();
+    let out = warden(&home, "protect", &["--apply"], &mut seen);
+    let t = text(&out);
+    assert!(!t.contains(&canary), "a token was printed");
+    assert!(
+        t.contains(
+            "tasks: mcp-remote OAuth cache: not protected: cannot import: no client registration"
+        ),
+        "{t}"
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), before);
+    assert!(tokens.exists());
+}

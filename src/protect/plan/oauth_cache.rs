@@ -12,7 +12,7 @@ use super::connect::{self, Endpoint, Piece};
 use super::{EntryPlan, Options, Skipped};
 use crate::clients::{ConfigFile, Server};
 use crate::oauth::store::DEFAULT_PREFIX;
-use crate::protect::migrate::{Caches, Import};
+use crate::protect::migrate::{Caches, Import, mcp_remote};
 
 /// What planning an entry's cache gave.
 pub(super) enum Planned {
@@ -46,6 +46,12 @@ pub(super) fn plan(
             reason,
         }))
     };
+    // A cache that cannot be used is said now, in the dry run too.
+    if let Some(Err(why)) = cache.as_ref().map(mcp_remote::parse) {
+        return skipped(format!(
+            "cannot import: {why}; revoke the tokens and log in with `mcp-warden login URL`"
+        ));
+    }
     let ep = Endpoint {
         url: Piece::whole(bridge.url, Vec::new()),
         headers: Vec::new(),
