@@ -504,3 +504,45 @@ fn a_cache_without_its_registration_is_named_and_its_entry_kept() {
     assert_eq!(std::fs::read(&config).unwrap(), before);
     assert!(tokens.exists());
 }
+
+#[test]
+fn an_older_cache_without_an_issuer_is_imported_through_discovery() {
+    let mut world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    sign_in_with_mcp_remote(&world, &home);
+    // As an mcp-remote before the versioned store kept it: its own folder,
+    // no `issuer` stamped in either file.
+    let old = home.home.path().join(".mcp-auth").join("mcp-remote-0.1.29");
+    std::fs::create_dir_all(&old).unwrap();
+    for (path, (bytes, _)) in cache_files(&home) {
+        let mut v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("issuer");
+            let name = path.file_name().unwrap();
+            std::fs::write(old.join(name), serde_json::to_vec(&v).unwrap()).unwrap();
+        }
+        std::fs::remove_file(path).unwrap();
+    }
+    cursor_config(&home, &world.mcp_url);
+    let run = warden(&home, "protect", &["--apply"], &mut seen);
+    assert!(run.status.success(), "{}\n{}", text(&run), world.logs());
+    assert!(
+        std::fs::read_dir(&old).unwrap().next().is_none(),
+        "the old folder still holds files"
+    );
+    let grants = index(&home)["grants"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    assert_eq!(
+        grants[0]["key"]["issuer"]
+            .as_str()
+            .map(|s| s.trim_end_matches('/')),
+        Some(world.issuer.as_str()),
+        "the issuer was not found from the server's resource metadata"
+    );
+    assert_no_token_bytes(&world, &home, &seen);
+    world.stop();
+}
