@@ -217,6 +217,15 @@ fn protect_a_real_cache(o: Options) -> Migrated {
             .is_some_and(|t| t.starts_with(&world.issuer)),
         "{grants:?}"
     );
+    // `login --list` shows the imported grant as any other.
+    let list = warden(&home, "login", &["--list", "--json"], &mut seen);
+    assert!(list.status.success(), "{}", text(&list));
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listed.contains(&world.mcp_url)
+            && listed.contains(client_info["client_id"].as_str().unwrap()),
+        "{listed}"
+    );
     // No token byte under either home, in the output or the journal.
     assert_no_token_bytes(&world, &home, &seen);
     Migrated {
