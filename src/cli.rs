@@ -658,7 +658,12 @@ in the client's own stdio shape, and so does an mcp-remote, supergateway or mcp-
 command line is fully understood (others keep `run`; mcp-remote's --header gets `${VAR}` from the \
 environment where the client passes it through). With --remote-style headers-helper a Claude Code \
 remote server stays remote and a headersHelper running `mcp-warden headers` fetches its secret \
-headers. Anything else is reported as not protectable, with the reason, and its entry is left byte-identical while the other entries are protected. A file with \
+headers. An `mcp-remote URL` entry whose OAuth tokens mcp-remote cached (~/.mcp-auth, \
+$MCP_REMOTE_CONFIG_DIR) becomes `mcp-warden connect URL`: the registration and tokens go to the \
+token store (--to as the prefix), each cache file is kept whole as a secret for restore, and the \
+files are removed after everything reads back equal; token files other clients read themselves \
+(Gemini CLI, opencode, Copilot CLI) are reported as `cannot import`, with the reason. Anything \
+else is reported as not protectable, with the reason, and its entry is left byte-identical while the other entries are protected. A file with \
 a duplicated key or more than one hard link is skipped whole.\n\n\
 Without --apply nothing is stored or written: a unified diff (values masked in every spelling) shows \
 what would change. With --apply each file is replaced atomically after its secrets are stored and \
@@ -728,7 +733,9 @@ pub enum RemoteStyleArg {
 #[command(
     after_help = "Reads protect's journal, fetches each value from its backend and puts the \
 original entry back byte for byte, newest protect first, with the file mode it had then (never a \
-looser one than it has now). An entry edited since protect is left alone and reported. Without \
+looser one than it has now). Files of an imported mcp-remote OAuth cache are written back first, \
+byte for byte with their modes, and the imported grant is forgotten from the token store (not \
+revoked). An entry edited since protect is left alone and reported. Without \
 --apply: a diff (values masked). The secrets stay in their backend.\n\n\
 EXIT STATUS: 0; 1 when some entry could not be restored; 64 usage."
 )]

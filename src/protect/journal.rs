@@ -5,8 +5,10 @@
 //! text cut into literal segments and numbered secret holes, the references
 //! the secrets went to (with the backend's change time and version right
 //! after storing, to tell a rotation), the file's mode, and the entry's text
-//! as protect wrote it. Owns the record format and its storage; knows
-//! nothing of backends.
+//! as protect wrote it; for an imported OAuth cache, each removed file by
+//! path, size, mode, SHA-256 and the reference its bytes went to, and the
+//! grant saved (issuer, resource, client: no token). Owns the record format
+//! and its storage; knows nothing of backends.
 
 use std::path::{Path, PathBuf};
 
@@ -79,6 +81,35 @@ pub struct Record {
     /// The file's permission bits when protect rewrote it (restore gives them back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
+    /// Plaintext files protect removed with this entry (an OAuth cache it imported).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileRecord>,
+    /// The grant the import saved in the token store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<GrantRecord>,
+}
+
+/// A file protect removed, its bytes kept whole under `reference`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub path: PathBuf,
+    /// Where the file's bytes are (a reference; never a value).
+    pub reference: String,
+    pub size: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// SHA-256 of the bytes, hex: restore checks what it reads back.
+    pub sha256: String,
+}
+
+/// A grant saved in the token store by an import (nothing secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    pub issuer: String,
+    pub resource: String,
+    pub client_id: String,
+    /// The token store prefix it went to.
+    pub prefix: String,
 }
 
 impl Record {

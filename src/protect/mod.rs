@@ -20,6 +20,7 @@ pub mod exposure;
 pub mod file;
 pub mod journal;
 pub mod mask;
+pub mod migrate;
 pub mod naming;
 pub mod plan;
 mod prepare;

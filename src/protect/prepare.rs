@@ -188,6 +188,8 @@ fn journal_record(
         created: 0,
         sequence: 0,
         mode: None,
+        files: Vec::new(),
+        grant: None,
     })
 }
 

@@ -4,15 +4,18 @@
 //!
 //! An entry is restored only when it still reads exactly as protect wrote it
 //! (else it is reported and left alone); one already back to its original is
-//! just dropped from the journal. Owns rebuilding text from journal records;
-//! writing and printing are the caller's.
+//! just dropped from the journal. An entry whose protect imported an OAuth
+//! cache also gets its files back (read from the store, checked against
+//! their hashes) and its imported grant forgotten. Owns rebuilding text
+//! from journal records; writing and printing are the caller's.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::file;
-use super::journal::{self, Record, Segment};
+use super::journal::{self, GrantRecord, Record, Segment};
 use super::mask::Masker;
+use super::migrate::apply::{PutBack, put_back_plan};
 use crate::backend::Registry;
 use crate::clients::Format;
 use crate::reference::SecretRef;
@@ -30,6 +33,10 @@ pub struct FileRestore {
     /// Entries that could not be restored, with the reason.
     pub problems: Vec<(String, String)>,
     pub restored_entries: Vec<String>,
+    /// Files an import removed, to write back before the config.
+    pub put_back: Vec<PutBack>,
+    /// Grants imports saved, to forget once the file is restored.
+    pub grants: Vec<GrantRecord>,
     format: Option<Format>,
     /// The client that reads the file (its id lives for this short process).
     client: Option<&'static str>,
@@ -47,6 +54,8 @@ impl FileRestore {
             done: Vec::new(),
             problems: Vec::new(),
             restored_entries: Vec::new(),
+            put_back: Vec::new(),
+            grants: Vec::new(),
             format: None,
             client: None,
             secrets: Vec::new(),
@@ -163,7 +172,21 @@ async fn plan_file(
         if blocked.contains(&r.entry) {
             continue;
         }
-        match restore_entry(registry, &r, &text).await {
+        let step = restore_entry(registry, &r, &text).await;
+        if step.is_ok() && !r.files.is_empty() {
+            match put_back_plan(registry, &r.files).await {
+                Ok(files) => fr.put_back.extend(files),
+                Err(why) => {
+                    fr.problems.push((r.server.clone(), why));
+                    blocked.push(r.entry.clone());
+                    continue;
+                }
+            }
+        }
+        if step.is_ok() {
+            fr.grants.extend(r.grant.clone());
+        }
+        match step {
             Ok(Step::AlreadyOriginal) => fr.done.push(jpath),
             Ok(Step::Restored {
                 text: next,

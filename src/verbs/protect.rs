@@ -1,26 +1,35 @@
 //! `protect` and `restore`: the verbs over [`crate::protect`]. Dry run by
 //! default (a masked unified diff on stdout); `--apply` stores, verifies,
-//! journals and writes, file by file, and says what it did on stderr: what
-//! was left and why, files skipped whole, and which moved secrets to rotate.
+//! imports mcp-remote OAuth caches, journals and writes, file by file, then
+//! removes the imported plaintext files, and says what it did on stderr:
+//! what was left and why, files skipped whole, token files it cannot
+//! import, and which moved secrets to rotate.
 //!
 //! Owns presentation and the per-file order of work; never prints a value.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Error, block_on, block_on_backends, discover, parse_duration};
 use crate::backend::Registry;
 use crate::cli::{ProtectArgs, RemoteStyleArg, RestoreArgs};
+use crate::clients::{Location, Scope};
+use crate::oauth::store::DEFAULT_PREFIX;
 use crate::paths::Paths;
+use crate::protect::migrate::{self, Caches, apply as import};
 use crate::protect::naming::Target;
 use crate::protect::plan::{Options, RemoteStyle};
 use crate::protect::store::{Stored, baseline, store};
 use crate::protect::{self, PrepareError, Prepared, diff, file, journal, restore};
 use crate::scan::report::display_path;
 
-fn registry(timeout: Duration) -> Result<(Registry, Paths), Error> {
-    Ok((super::default_registry(timeout)?, super::data_paths()?))
+fn registry(timeout: Duration) -> Result<(Arc<Registry>, Paths), Error> {
+    Ok((
+        Arc::new(super::default_registry(timeout)?),
+        super::data_paths()?,
+    ))
 }
 
 fn out(text: &str) -> Result<(), Error> {
@@ -60,6 +69,10 @@ struct Tally {
     /// Files whose store or write failed.
     failed: usize,
     moved: Vec<String>,
+    /// OAuth caches imported (or, dry run, to import).
+    imported: usize,
+    /// Plaintext files the imports removed (or would remove).
+    imported_files: Vec<String>,
 }
 
 pub fn protect(args: ProtectArgs) -> Result<i32, Error> {
@@ -68,73 +81,184 @@ pub fn protect(args: ProtectArgs) -> Result<i32, Error> {
     let warden = warden_path(args.warden.as_ref())?;
     let found = discover(&args.discover)?;
     let home = found.home.clone();
-    let opts = Options {
-        target: &target,
-        warden: &warden,
-        convert_wrappers: args.convert_wrappers,
-        servers: &args.servers,
-        remote_style: match args.remote_style {
-            RemoteStyleArg::Connect => RemoteStyle::Connect,
-            RemoteStyleArg::HeadersHelper => RemoteStyle::HeadersHelper,
-        },
-    };
     let (registry, paths) = registry(timeout)?;
-
+    let caches = home.as_deref().map(|h| oauth_caches(h, &args.to));
+    let mut run = Run {
+        opts: Options {
+            target: &target,
+            warden: &warden,
+            convert_wrappers: args.convert_wrappers,
+            servers: &args.servers,
+            remote_style: match args.remote_style {
+                RemoteStyleArg::Connect => RemoteStyle::Connect,
+                RemoteStyleArg::HeadersHelper => RemoteStyle::HeadersHelper,
+            },
+            caches: caches.as_ref(),
+        },
+        apply: args.apply,
+        home: home.as_deref(),
+        registry: &registry,
+        paths: &paths,
+        http: None,
+        timeout,
+    };
+    // mcp-remote's token files are reported once every entry had its chance to import them.
+    let (caches_found, locations): (Vec<Location>, Vec<Location>) = found
+        .locations
+        .into_iter()
+        .partition(|l| l.client == "mcp-remote" && l.scope == Scope::TokenStore);
     let mut t = Tally::default();
-    for location in found.locations {
-        let shown = display_path(&location.path, home.as_deref());
-        let mut prepared: Prepared = match protect::prepare(location, &opts) {
-            Ok(p) => p,
-            Err(PrepareError::Unreadable(e)) => {
-                // An unreadable or unparsable file has nothing we could protect; scan reports it.
-                eprintln!("mcp-warden: {shown}: skipped: {e}");
-                continue;
-            }
-            Err(PrepareError::Refused(why)) => {
-                t.refused += 1;
-                eprintln!("mcp-warden: {shown}: skipped whole, nothing written: {why}");
-                continue;
-            }
-        };
-        report_prepared(&shown, &prepared, &mut t);
-        if !prepared.changes() {
-            continue;
-        }
-        let n = prepared.secrets().count();
-        if !args.apply {
-            out(&diff::unified(
-                &shown,
-                &prepared.original,
-                &prepared.new,
-                &prepared.masker(),
-            ))?;
-            t.files += 1;
-            t.secrets += n;
-            continue;
-        }
-        match apply_one(&registry, &paths, &mut prepared, timeout) {
-            Ok(()) => {
-                t.files += 1;
-                t.secrets += n;
-                t.moved
-                    .extend(prepared.secrets().map(|s| s.reference.to_string()));
-                for e in &prepared.plan.entries {
-                    eprintln!("mcp-warden: {shown}: {}: {}", e.server, e.summary);
-                }
-            }
-            Err(e) => {
-                t.failed += 1;
-                eprintln!("mcp-warden: {shown}: not changed: {e}");
-            }
-        }
+    for location in locations {
+        protect_file(&mut run, location, &mut t)?;
+    }
+    if let Some(c) = &caches {
+        report_caches(c, &caches_found, home.as_deref(), &mut t);
     }
     // Leases and login tokens the backends obtained: revoked now, not left to their TTL.
     block_on_backends(&registry, async {})?;
     eprintln!("{}", summary(&t, args.apply));
     if args.apply {
         rotation_note(&t.moved);
+        import_note(&t.imported_files);
     }
     Ok(i32::from(t.failed + t.refused > 0))
+}
+
+/// What every file of one protect run shares.
+struct Run<'a> {
+    opts: Options<'a>,
+    apply: bool,
+    home: Option<&'a std::path::Path>,
+    registry: &'a Arc<Registry>,
+    paths: &'a Paths,
+    /// For the imports' discovery, made when a file first needs it.
+    http: Option<crate::remote::Http>,
+    timeout: Duration,
+}
+
+/// Plans one file and shows (dry run) or applies it.
+fn protect_file(run: &mut Run<'_>, location: Location, t: &mut Tally) -> Result<(), Error> {
+    let shown = display_path(&location.path, run.home);
+    let mut prepared: Prepared = match protect::prepare(location, &run.opts) {
+        Ok(p) => p,
+        Err(PrepareError::Unreadable(e)) => {
+            // An unreadable or unparsable file has nothing we could protect; scan reports it.
+            eprintln!("mcp-warden: {shown}: skipped: {e}");
+            return Ok(());
+        }
+        Err(PrepareError::Refused(why)) => {
+            t.refused += 1;
+            eprintln!("mcp-warden: {shown}: skipped whole, nothing written: {why}");
+            return Ok(());
+        }
+    };
+    report_prepared(&shown, &prepared, t);
+    if !prepared.changes() {
+        return Ok(());
+    }
+    let n = prepared.secrets().count();
+    if !run.apply {
+        out(&diff::unified(
+            &shown,
+            &prepared.original,
+            &prepared.new,
+            &prepared.masker(),
+        ))?;
+        t.files += 1;
+        t.secrets += n;
+        count_imports(&prepared, t, run.home, false);
+        return Ok(());
+    }
+    if run.http.is_none() && prepared.plan.entries.iter().any(|e| e.import.is_some()) {
+        run.http = Some(import::http(run.timeout).map_err(Error::Internal)?);
+    }
+    let ctx = Ctx {
+        registry: run.registry,
+        paths: run.paths,
+        http: run.http.as_ref(),
+        timeout: run.timeout,
+    };
+    match apply_one(&ctx, &mut prepared) {
+        Ok(left) => {
+            t.files += 1;
+            t.secrets += n;
+            t.moved
+                .extend(prepared.secrets().map(|s| s.reference.to_string()));
+            for e in &prepared.plan.entries {
+                eprintln!("mcp-warden: {shown}: {}: {}", e.server, e.summary);
+            }
+            count_imports(&prepared, t, run.home, true);
+            for l in left {
+                eprintln!("mcp-warden: {l}");
+            }
+        }
+        Err(e) => {
+            t.failed += 1;
+            eprintln!("mcp-warden: {shown}: not changed: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// The mcp-remote caches this run may import, into the token store `--to`
+/// names (a plain prefix; with ?parameters the default store).
+fn oauth_caches(home: &std::path::Path, to: &str) -> Caches {
+    let prefix = if to.contains('?') { DEFAULT_PREFIX } else { to };
+    Caches::new(home, std::env::var("MCP_REMOTE_CONFIG_DIR").ok(), prefix)
+}
+
+/// Counts the imports of a file done (or planned) and the files they remove.
+fn count_imports(prepared: &Prepared, t: &mut Tally, home: Option<&std::path::Path>, done: bool) {
+    for e in &prepared.plan.entries {
+        let Some(imp) = &e.import else { continue };
+        if imp.cache.is_none() {
+            continue;
+        }
+        t.imported += 1;
+        for f in imp.files() {
+            let shown = display_path(f, home);
+            if !done {
+                eprintln!(
+                    "mcp-warden: {shown}: would be imported into the token store {} and removed \
+                     (kept whole for restore)",
+                    imp.prefix
+                );
+            }
+            t.imported_files.push(shown);
+        }
+    }
+}
+
+/// mcp-remote token files no entry took, and caches that could not be read.
+fn report_caches(c: &Caches, found: &[Location], home: Option<&std::path::Path>, t: &mut Tally) {
+    for p in c.problems.borrow().iter() {
+        t.not_protectable += 1;
+        eprintln!("mcp-warden: mcp-remote OAuth cache: not imported: {p}");
+    }
+    for l in found {
+        if c.took(&l.path) || !l.path.exists() {
+            continue;
+        }
+        t.not_protectable += 1;
+        eprintln!(
+            "mcp-warden: {}: {}",
+            display_path(&l.path, home),
+            migrate::unimportable("mcp-remote")
+        );
+    }
+}
+
+/// After importing: the tokens sat in plaintext files; say which are gone.
+fn import_note(files: &[String]) {
+    if files.is_empty() {
+        return;
+    }
+    eprintln!(
+        "mcp-warden: {} plaintext OAuth file(s) imported and removed (kept whole in the store for \
+         `mcp-warden restore`); their tokens were readable on disk until now: `mcp-warden login URL` \
+         gets fresh ones and `mcp-warden logout URL` revokes them",
+        files.len()
+    );
 }
 
 /// The secrets left in place with the reason, and warnings about the file.
@@ -168,6 +292,14 @@ fn summary(t: &Tally, apply: bool) -> String {
     if t.failed > 0 {
         line.push_str(&format!("; {} file(s) failed", t.failed));
     }
+    if t.imported > 0 {
+        let verb = if apply { "imported" } else { "would import" };
+        line.push_str(&format!(
+            "; {verb} {} mcp-remote OAuth cache(s) ({} file(s))",
+            t.imported,
+            t.imported_files.len()
+        ));
+    }
     if !apply && t.files > 0 {
         line.push_str("; run again with --apply to do it");
     }
@@ -191,15 +323,22 @@ fn rotation_note(moved: &[String]) {
     }
 }
 
-/// Store and verify every secret, note what the backend says about each,
-/// journal, then write the file.
-fn apply_one(
-    registry: &Registry,
-    paths: &Paths,
-    prepared: &mut Prepared,
+/// What applying a file needs.
+struct Ctx<'a> {
+    registry: &'a Arc<Registry>,
+    paths: &'a Paths,
+    /// For the imports' discovery (set when the file has an import).
+    http: Option<&'a crate::remote::Http>,
     timeout: Duration,
-) -> Result<(), String> {
+}
+
+/// Store and verify every secret, note what the backend says about each,
+/// import the OAuth caches, journal, write the file, then remove the
+/// imported plaintext files. Returns one line per imported file left in place.
+fn apply_one(ctx: &Ctx<'_>, prepared: &mut Prepared) -> Result<Vec<String>, String> {
     let secrets: Vec<_> = prepared.secrets().collect();
+    let registry = ctx.registry.as_ref();
+    let timeout = ctx.timeout;
     // Logins stay open across files; they are released once, at the end.
     let exposures = block_on(async {
         let mut exposures = Vec::with_capacity(secrets.len());
@@ -213,15 +352,76 @@ fn apply_one(
     })
     .map_err(|e| e.to_string())??;
     prepared.set_exposures(exposures.into_iter());
-    let written = protect::write_journal(paths.data_dir(), prepared)?;
+    let imported = import_caches(ctx, prepared)?;
+    let undo = |prepared: &Prepared| forget_grants(ctx, prepared);
+    let written = match protect::write_journal(ctx.paths.data_dir(), prepared) {
+        Ok(w) => w,
+        Err(e) => {
+            undo(prepared);
+            return Err(e);
+        }
+    };
     if let Err(e) = protect::write_file(prepared) {
         // The file is unchanged: its journal records would only confuse restore.
         for p in written {
             let _ = std::fs::remove_file(p);
         }
+        undo(prepared);
         return Err(e);
     }
-    Ok(())
+    let mut left = Vec::new();
+    if imported {
+        for r in &prepared.records {
+            left.extend(import::remove_files(&r.files));
+        }
+    }
+    Ok(left)
+}
+
+/// Imports each entry's cache into the token store and notes it in the
+/// entry's journal record. On a failure, grants already saved for this
+/// file are forgotten again and nothing else changes.
+fn import_caches(ctx: &Ctx<'_>, prepared: &mut Prepared) -> Result<bool, String> {
+    let Some(http) = ctx.http else {
+        return Ok(false);
+    };
+    let mut any = false;
+    for i in 0..prepared.plan.entries.len() {
+        let Some(imp) = &prepared.plan.entries[i].import else {
+            continue;
+        };
+        let server = prepared.plan.entries[i].server.clone();
+        let done = block_on(import::import(ctx.registry, ctx.paths, http, imp))
+            .map_err(|e| e.to_string())?;
+        match done {
+            Ok(d) => {
+                any |= !d.files.is_empty();
+                if let Some(r) = prepared.records.get_mut(i) {
+                    r.files = d.files;
+                    r.grant = d.grant;
+                }
+            }
+            Err(e) => {
+                forget_grants(ctx, prepared);
+                return Err(format!(
+                    "{server}: cannot import mcp-remote's OAuth cache: {e}"
+                ));
+            }
+        }
+    }
+    Ok(any)
+}
+
+/// Forgets the grants this file's imports saved (after a later step failed).
+fn forget_grants(ctx: &Ctx<'_>, prepared: &Prepared) {
+    for g in prepared.records.iter().filter_map(|r| r.grant.as_ref()) {
+        if let Ok(Err(e)) = block_on(import::forget(ctx.registry, ctx.paths, g)) {
+            eprintln!(
+                "mcp-warden: {}: the imported grant could not be taken back: {e}",
+                g.resource
+            );
+        }
+    }
 }
 
 pub fn restore(args: RestoreArgs) -> Result<i32, Error> {
@@ -260,6 +460,14 @@ pub fn restore(args: RestoreArgs) -> Result<i32, Error> {
         }
         let changes = fr.restored != fr.current;
         if !args.apply {
+            for p in &fr.put_back {
+                eprintln!(
+                    "mcp-warden: {}: would be put back ({} bytes, mode {:04o})",
+                    display_path(&p.path, home.as_deref()),
+                    p.bytes.len(),
+                    p.mode
+                );
+            }
             if changes {
                 out(&diff::unified(
                     &shown,
@@ -271,6 +479,11 @@ pub fn restore(args: RestoreArgs) -> Result<i32, Error> {
             restored += fr.restored_entries.len();
             continue;
         }
+        if let Err(e) = fr.put_back.iter().try_for_each(import::put_back) {
+            failed += 1;
+            eprintln!("mcp-warden: {shown}: not restored: {e}");
+            continue;
+        }
         if changes && let Err(e) = file::replace(&fr.path, &fr.current, &fr.restored, fr.mode) {
             failed += 1;
             eprintln!("mcp-warden: {shown}: not restored: {e}");
@@ -278,6 +491,21 @@ pub fn restore(args: RestoreArgs) -> Result<i32, Error> {
         }
         for p in &fr.done {
             let _ = std::fs::remove_file(p);
+        }
+        for p in &fr.put_back {
+            eprintln!(
+                "mcp-warden: {}: put back",
+                display_path(&p.path, home.as_deref())
+            );
+        }
+        for g in &fr.grants {
+            if let Ok(Err(e)) = block_on(import::forget(&registry, &paths, g)) {
+                failed += 1;
+                eprintln!(
+                    "mcp-warden: {shown}: the imported grant for {} stays in the token store: {e}",
+                    g.resource
+                );
+            }
         }
         for s in &fr.restored_entries {
             eprintln!("mcp-warden: {shown}: {s}: restored");

@@ -30,6 +30,43 @@ struct Parsed {
     url: Option<usize>,
     headers: Vec<HeaderAt>,
     sse: bool,
+    /// Options of mcp-remote's own OAuth (a callback port or host, its
+    /// timeout): meaningless to connect, which does its own.
+    oauth_options: bool,
+}
+
+/// An `mcp-remote URL` entry with no header: the one shape whose OAuth
+/// cache protect can find (its name is a hash of the URL alone).
+pub(super) struct OAuthBridge<'a> {
+    pub url: &'a Located,
+    pub sse: bool,
+}
+
+/// The `mcp-remote URL [PORT] [options]` entry without headers, if this is one.
+pub(super) fn oauth_bridge(server: &Server) -> Option<OAuthBridge<'_>> {
+    let argv = posture::argv(server);
+    if runner::wrapper(&argv).is_some() {
+        return None;
+    }
+    let (start, program) = program_at(&argv)?;
+    if program != "mcp-remote" {
+        return None;
+    }
+    let rest: Vec<&str> = server
+        .args
+        .iter()
+        .skip(start)
+        .map(|a| a.value.as_str())
+        .collect();
+    let parsed = mcp_remote(&rest)?;
+    if !parsed.headers.is_empty() {
+        return None;
+    }
+    let url = server.args.get(start + parsed.url?)?;
+    (url.value.contains("://") && !url.value.contains("${")).then_some(OAuthBridge {
+        url,
+        sse: parsed.sse,
+    })
 }
 
 /// The endpoint a bridge entry reaches, when every argument is understood
@@ -54,6 +91,9 @@ pub(super) fn endpoint<'a>(server: &'a Server, findings: &'a [Finding]) -> Optio
         "mcp-proxy" => mcp_proxy(&rest),
         _ => None,
     }?;
+    if parsed.oauth_options {
+        return None;
+    }
     build(server, findings, first, parsed)
 }
 
@@ -135,7 +175,8 @@ fn token(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// `mcp-remote URL [--header "Name: v"]... [--transport T] [--allow-http] [--debug] [--silent]`.
+/// `mcp-remote URL [PORT] [--header "Name: v"]... [--transport T] [--allow-http] [--debug]
+/// [--silent] [--host H] [--auth-timeout S]`.
 fn mcp_remote(args: &[&str]) -> Option<Parsed> {
     let mut p = Parsed::default();
     let mut i = 0;
@@ -157,11 +198,22 @@ fn mcp_remote(args: &[&str]) -> Option<Parsed> {
                 i += 1;
             }
             "--allow-http" | "--debug" | "--silent" => {}
+            "--host" | "--auth-timeout" => {
+                args.get(i + 1)?;
+                p.oauth_options = true;
+                i += 1;
+            }
             a if a.starts_with("--header=") => p.headers.push(HeaderAt::Line {
                 arg: i,
                 from: "--header=".len(),
             }),
             a if !a.starts_with('-') && p.url.is_none() => p.url = Some(i),
+            a if p.url == Some(i.wrapping_sub(1))
+                && !a.is_empty()
+                && a.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                p.oauth_options = true;
+            }
             _ => return None,
         }
         i += 1;
@@ -249,7 +301,12 @@ mod tests {
         assert_eq!(p.url, Some(0));
         assert_eq!(p.headers.len(), 2);
         assert!(!p.sse);
-        assert!(mcp_remote(&["https://x/sse", "3334"]).is_none());
+        assert!(
+            mcp_remote(&["https://x/sse", "3334"])
+                .unwrap()
+                .oauth_options
+        );
+        assert!(mcp_remote(&["https://x/sse", "x", "3334"]).is_none());
         assert!(mcp_remote(&["https://x/sse", "--static-oauth-client-info", "{}"]).is_none());
         let p = supergateway(&["--sse", "https://x/sse", "--oauth2Bearer", "t"]).unwrap();
         assert_eq!(p.url, Some(1));

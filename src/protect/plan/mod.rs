@@ -2,18 +2,21 @@
 //! where and which edits rewrite each entry to start through `mcp-warden run`
 //! (or, for a remote server, `mcp-warden connect`).
 //!
-//! Pure: reads no file, contacts no backend. What cannot be protected is
-//! returned with the reason, never silently dropped.
+//! Pure: reads no file (but an `mcp-remote` entry's OAuth cache, through
+//! the reader in [`Options::caches`]), contacts no backend. What cannot be
+//! protected is returned with the reason, never silently dropped.
 
 mod argv;
 mod bridge;
 mod connect;
+mod oauth_cache;
 mod remote;
 mod server;
 mod wrapper;
 
 use crate::clients::edit::Edit;
 use crate::clients::{ConfigFile, Server};
+use crate::protect::migrate::{Caches, Import};
 use crate::protect::naming::Target;
 use crate::reference::SecretRef;
 use crate::scan::finding::Finding;
@@ -40,6 +43,8 @@ pub struct EntryPlan {
     pub edits: Vec<Edit>,
     /// What this does, for people: "2 secrets to local://", "wrapper converted".
     pub summary: String,
+    /// An OAuth cache the rewritten entry's tokens come from.
+    pub import: Option<Import>,
 }
 
 /// A secret left in place, and why.
@@ -79,6 +84,8 @@ pub struct Options<'a> {
     /// Only these servers (all when empty).
     pub servers: &'a [String],
     pub remote_style: RemoteStyle,
+    /// mcp-remote OAuth caches to import (none: such entries are left alone).
+    pub caches: Option<&'a Caches>,
 }
 
 /// Plans `cfg` (read from `original`).
@@ -98,6 +105,16 @@ pub fn plan_file(cfg: &ConfigFile, original: &[u8], opts: &Options<'_>) -> FileP
             plan.entries.push(entry);
             continue;
         }
+        if findings.is_empty()
+            && let Some(caches) = opts.caches
+            && let Some(planned) = oauth_cache::plan(cfg, server, original, opts, caches)
+        {
+            match planned {
+                oauth_cache::Planned::Entry(e) => plan.entries.push(e),
+                oauth_cache::Planned::Skipped(s) => plan.skipped.push(s),
+            }
+            continue;
+        }
         if findings.is_empty() {
             continue;
         }
@@ -115,10 +132,7 @@ pub fn plan_file(cfg: &ConfigFile, original: &[u8], opts: &Options<'_>) -> FileP
         plan.skipped.push(Skipped {
             server: String::new(),
             site: format!("field {key}"),
-            reason: format!(
-                "a token cache written by {}, not a config: revoke the token and sign in again instead",
-                cfg.location.client
-            ),
+            reason: crate::protect::migrate::unimportable(cfg.location.client),
         });
     }
     plan.skipped.retain(|s| {

@@ -190,6 +190,7 @@ fn finish(ctx: &Ctx<'_>, d: Draft) -> Planned {
             secrets: d.secrets,
             edits: d.edits,
             summary,
+            import: None,
         }),
         skipped: d.skipped,
     }

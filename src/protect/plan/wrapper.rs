@@ -171,5 +171,6 @@ pub(super) fn convert(
         secrets,
         edits,
         summary,
+        import: None,
     })
 }
