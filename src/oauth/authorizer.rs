@@ -20,6 +20,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use reqwest::Url;
 use zeroize::Zeroizing;
 
+use super::bounds::{Budget, MAX_AUTHORIZATIONS, WINDOW};
 use super::discovery::{self, Found};
 use super::identity::{self, Registered};
 use super::pkce::Pkce;
@@ -37,8 +38,6 @@ use crate::secret::SecretValue;
 
 /// Refresh this long before the access token expires.
 pub const REFRESH_AHEAD: u64 = 60;
-/// New authorizations (interactive or client credentials) one process makes, at most.
-pub const MAX_AUTHORIZATIONS: u32 = 4;
 /// Step-ups (403 `insufficient_scope`) one process follows, at most.
 pub const MAX_STEP_UPS: u32 = 2;
 
@@ -92,7 +91,8 @@ struct Current {
 struct State {
     loaded: bool,
     current: Option<Current>,
-    authorizations: u32,
+    /// New authorizations made after refusals, recently.
+    authorizations: Budget,
     step_ups: u32,
 }
 
@@ -449,7 +449,8 @@ impl Authorizer {
         out
     }
 
-    /// A new grant: client credentials, or an interactive authorization.
+    /// A new grant after a refusal (or before the first request), within
+    /// the budget of [`MAX_AUTHORIZATIONS`] per [`WINDOW`].
     async fn obtain(
         &self,
         st: &mut State,
@@ -457,19 +458,30 @@ impl Authorizer {
         extra: &[String],
         refused: bool,
     ) -> Result<(), OAuthError> {
-        if st.authorizations >= MAX_AUTHORIZATIONS {
-            return Err(OAuthError::new(
-                Kind::Denied,
-                format!(
-                    "{} was authorized {MAX_AUTHORIZATIONS} times by this process and still refuses; giving up",
-                    self.origin()
-                ),
-            ));
-        }
         if !self.s.client_credentials && !self.s.interactive {
             return Err(self.login_hint("no stored tokens work, and no browser can be opened here"));
         }
-        st.authorizations += 1;
+        if !st.authorizations.take(std::time::Instant::now()) {
+            return Err(OAuthError::new(
+                Kind::Denied,
+                format!(
+                    "{} was authorized {MAX_AUTHORIZATIONS} times within {} minutes and still refuses; giving up for now",
+                    self.origin(),
+                    WINDOW.as_secs() / 60
+                ),
+            ));
+        }
+        self.grant(st, ch, extra, refused).await
+    }
+
+    /// A new grant: client credentials, or an interactive authorization.
+    async fn grant(
+        &self,
+        st: &mut State,
+        ch: Option<&challenge::Bearer>,
+        extra: &[String],
+        refused: bool,
+    ) -> Result<(), OAuthError> {
         let f = discovery::discover(
             &self.http,
             &self.s.server,
@@ -751,9 +763,10 @@ impl Authorizer {
         if Self::due(cur) {
             let refreshed = self.refresh(cur).await?;
             if !refreshed && self.s.client_credentials {
+                // a routine renewal of an expiring token: not counted
                 st.current = None;
                 let p = self.probe().await?;
-                self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
+                self.grant(&mut st, p.challenge.as_ref(), &[], p.refused)
                     .await?;
             }
         }

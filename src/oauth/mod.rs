@@ -18,6 +18,7 @@
 //! `remote` never knows about OAuth.
 
 pub mod authorizer;
+pub mod bounds;
 pub mod browser;
 pub mod challenge;
 pub mod discovery;
