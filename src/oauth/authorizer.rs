@@ -20,7 +20,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use reqwest::Url;
 use zeroize::Zeroizing;
 
-use super::bounds::{Budget, MAX_AUTHORIZATIONS, WINDOW};
+use super::bounds::{self, Budget, MAX_AUTHORIZATIONS, Next, Origin, WINDOW};
 use super::discovery::{self, Found};
 use super::identity::{self, Registered};
 use super::pkce::Pkce;
@@ -81,10 +81,17 @@ struct Current {
     entry: Entry,
     tokens: Tokens,
     client: ClientAuth,
-    /// Obtained by this process by a new authorization (a refusal of it is final).
-    authorized_here: bool,
-    /// Refreshed by this process since the last refusal.
-    refreshed_here: bool,
+    /// How the token in use came, and when: a refusal of a token obtained
+    /// moments ago is an answer about it ([`bounds::after_refusal`]).
+    origin: Origin,
+    since: std::time::Instant,
+}
+
+impl Current {
+    fn came(&mut self, origin: Origin) {
+        self.origin = origin;
+        self.since = std::time::Instant::now();
+    }
 }
 
 #[derive(Default)]
@@ -261,8 +268,8 @@ impl Authorizer {
             entry,
             tokens,
             client,
-            authorized_here: false,
-            refreshed_here: false,
+            origin: Origin::Stored,
+            since: std::time::Instant::now(),
         });
         Ok(())
     }
@@ -345,7 +352,7 @@ impl Authorizer {
                 {
                     cur.entry = e;
                 }
-                cur.refreshed_here = true;
+                cur.came(Origin::Refreshed);
                 return Ok(true);
             }
             cur.tokens = stored;
@@ -372,7 +379,7 @@ impl Authorizer {
                     .await
                     .map_err(store_err)?;
                 cur.tokens = t;
-                cur.refreshed_here = true;
+                cur.came(Origin::Refreshed);
                 Ok(true)
             }
             Err(e) if e.code.as_deref() == Some("invalid_grant") => {
@@ -534,8 +541,8 @@ impl Authorizer {
             entry,
             tokens: t,
             client,
-            authorized_here: true,
-            refreshed_here: false,
+            origin: Origin::Authorized,
+            since: std::time::Instant::now(),
         })
     }
 
@@ -797,17 +804,18 @@ impl Authorizer {
             return self.step_up(&mut st, ch.as_ref()).await;
         }
         if let Some(cur) = st.current.as_mut() {
-            if cur.authorized_here {
-                return Err(OAuthError::new(
-                    Kind::Denied,
-                    format!(
-                        "{} refused the token it was just issued (HTTP 401); giving up",
-                        self.origin()
-                    ),
-                ));
-            }
-            if !cur.refreshed_here && self.refresh(cur).await? {
-                return Ok(true);
+            match bounds::after_refusal(cur.origin, cur.since.elapsed()) {
+                Next::GiveUp => {
+                    return Err(OAuthError::new(
+                        Kind::Denied,
+                        format!(
+                            "{} refused the token it was just issued (HTTP 401); giving up",
+                            self.origin()
+                        ),
+                    ));
+                }
+                Next::Refresh if self.refresh(cur).await? => return Ok(true),
+                Next::Refresh | Next::Authorize => {}
             }
         }
         st.current = None;
