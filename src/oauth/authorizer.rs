@@ -128,6 +128,9 @@ pub struct Authorizer {
     s: Settings,
     /// The store's resource key: the server URL without query or fragment.
     resource_key: String,
+    /// The token endpoint refused the stored registration (`invalid_client`):
+    /// the next authorization registers anew instead of reusing it.
+    stale_client: std::sync::atomic::AtomicBool,
     state: tokio::sync::Mutex<State>,
 }
 
@@ -231,6 +234,7 @@ impl Authorizer {
             store,
             s,
             resource_key,
+            stale_client: Default::default(),
             state: tokio::sync::Mutex::new(State::default()),
         }
     }
@@ -364,10 +368,7 @@ impl Authorizer {
             token_endpoint: cur.entry.endpoints.token_endpoint.clone(),
             issuer: cur.entry.endpoints.issuer.clone(),
         };
-        let resource = self
-            .s
-            .send_resource
-            .then_some(cur.entry.key.resource.as_str());
+        let resource = refresh_resource(&cur.entry, self.s.send_resource);
         let params = token::refresh_params(&rt, resource);
         match token::request(&self.http, &ep, &cur.client, params).await {
             Ok(g) => {
@@ -382,11 +383,17 @@ impl Authorizer {
                 cur.came(Origin::Refreshed);
                 Ok(true)
             }
-            Err(e) if e.code.as_deref() == Some("invalid_grant") => {
+            Err(e) if token::gone(&e).is_some() => {
+                let code = e.code.as_deref().unwrap_or("");
                 (self.s.report)(&format!(
-                    "{}: the refresh token was refused for good (invalid_grant); a new authorization is needed",
+                    "{}: the refresh was refused for good ({code}); a new authorization is needed",
                     self.origin()
                 ));
+                if token::gone(&e) == Some(token::Gone::Client) {
+                    // the registration is forgotten there: make a new one
+                    self.stale_client
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 cur.tokens.refresh_token = None;
                 // no process tries it again
                 cur.entry = self
@@ -530,6 +537,7 @@ impl Authorizer {
             key: self.key(f, &client.client_id),
             tokens_ref: String::new(),
             client_ref,
+            resource: self.resource_for(f),
             scope: t.scope.clone(),
             expires_at: t.expires_at,
             has_refresh: t.refresh_token.is_some(),
@@ -623,7 +631,10 @@ impl Authorizer {
             let expired = c
                 .client_secret_expires_at
                 .is_some_and(|e| e != 0 && e <= token::now());
-            if c.source == ClientSource::Registered && !expired {
+            let stale = self
+                .stale_client
+                .swap(false, std::sync::atomic::Ordering::Relaxed);
+            if c.source == ClientSource::Registered && !expired && !stale {
                 let r = self
                     .store
                     .client_ref(&f.server.issuer, &self.resource_key)
@@ -954,6 +965,12 @@ impl Authorizer {
     }
 }
 
+/// The `resource` a refresh of `e` sends: the one the grant was asked for
+/// (a grant kept before it was recorded: the server URL).
+fn refresh_resource(e: &Entry, send: bool) -> Option<&str> {
+    send.then(|| e.resource.as_deref().unwrap_or(&e.key.resource))
+}
+
 /// [`Authorizer::due`] for a token expiring at `exp`, saved at `saved`, at `now`.
 fn due_at(exp: Option<u64>, saved: u64, now: u64) -> bool {
     let Some(exp) = exp else {
@@ -1023,6 +1040,29 @@ mod tests {
         // expired, or no expiry
         assert!(due_at(Some(1_020), 1_000, 2_000));
         assert!(!due_at(None, 1_000, 9_999));
+    }
+
+    #[test]
+    fn a_refresh_sends_the_resource_the_grant_was_asked_for() {
+        let mut e = Entry {
+            key: GrantKey {
+                issuer: "https://as.example".into(),
+                resource: "https://mcp.example/mcp".into(),
+                client_id: "c".into(),
+            },
+            tokens_ref: String::new(),
+            client_ref: None,
+            resource: Some("https://mcp.example".into()),
+            scope: None,
+            expires_at: None,
+            has_refresh: true,
+            saved_at: 0,
+            endpoints: ServerEndpoints::default(),
+        };
+        assert_eq!(refresh_resource(&e, true), Some("https://mcp.example"));
+        assert_eq!(refresh_resource(&e, false), None);
+        e.resource = None;
+        assert_eq!(refresh_resource(&e, true), Some("https://mcp.example/mcp"));
     }
 
     #[test]

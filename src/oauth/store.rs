@@ -152,6 +152,11 @@ pub struct Entry {
     /// Where the [`Client`] is, when it has anything to keep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ref: Option<String>,
+    /// The RFC 8707 `resource` the grant was asked for (may be a parent of
+    /// `key.resource`); a refresh sends exactly this. None: none was sent,
+    /// or a grant saved before this was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Unix seconds, of the access token.
@@ -601,6 +606,7 @@ mod tests {
             key: key(),
             tokens_ref: String::new(),
             client_ref: None,
+            resource: None,
             scope: None,
             expires_at: None,
             has_refresh: false,
