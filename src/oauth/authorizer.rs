@@ -103,6 +103,17 @@ struct State {
     step_ups: u32,
 }
 
+/// What a refresh came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refresh {
+    /// New tokens (redeemed here, or another process's adopted).
+    Done,
+    /// No refresh token, or it was refused for good.
+    Cannot,
+    /// The grant is no longer in the store (`logout`): nothing was saved.
+    Removed,
+}
+
 /// What an unauthenticated request to the server showed.
 struct Probe {
     challenge: Option<challenge::Bearer>,
@@ -335,34 +346,41 @@ impl Authorizer {
         due_at(cur.tokens.expires_at, cur.entry.saved_at, token::now())
     }
 
-    /// Refreshes the current grant under the store's lock. Ok(false): it
-    /// cannot be refreshed (no refresh token, or refused for good).
-    async fn refresh(&self, cur: &mut Current) -> Result<bool, OAuthError> {
+    /// Refreshes the current grant under the store's lock.
+    async fn refresh(&self, cur: &mut Current) -> Result<Refresh, OAuthError> {
         if cur.tokens.refresh_token.is_none() {
-            return Ok(false);
+            return Ok(Refresh::Cannot);
         }
         let _lock = self.store.lock(&cur.entry.key).await.map_err(store_err)?;
+        // `logout` removes a grant under this lock: never bring it back
+        let Some(entry) = self.stored_entry(&cur.entry.key)? else {
+            return Ok(Refresh::Removed);
+        };
+        let Some(stored) = self.store.tokens(&entry).await.map_err(store_err)? else {
+            return Ok(Refresh::Removed);
+        };
         // another process may have refreshed (and rotated) meanwhile
-        if let Some(stored) = self.store.tokens(&cur.entry).await.map_err(store_err)? {
-            let expired = stored.expires_at.is_some_and(|e| e <= token::now());
-            if stored.access_token != cur.tokens.access_token && !expired {
-                cur.tokens = stored;
-                // its saved_at, for when it is due
-                if let Some(e) = self
-                    .store
-                    .find(&self.resource_key)
-                    .map_err(store_err)?
-                    .filter(|e| e.key == cur.entry.key)
-                {
-                    cur.entry = e;
-                }
-                cur.came(Origin::Refreshed);
-                return Ok(true);
-            }
-            cur.tokens = stored;
+        let expired = stored.expires_at.is_some_and(|e| e <= token::now());
+        let adopted = stored.access_token != cur.tokens.access_token && !expired;
+        cur.entry = entry;
+        cur.tokens = stored;
+        if adopted {
+            cur.came(Origin::Refreshed);
+            return Ok(Refresh::Done);
         }
+        self.redeem(cur).await
+    }
+
+    /// The index entry of `key` as stored now (None: removed).
+    fn stored_entry(&self, key: &GrantKey) -> Result<Option<Entry>, OAuthError> {
+        let all = self.store.entries().map_err(store_err)?;
+        Ok(all.into_iter().find(|e| &e.key == key))
+    }
+
+    /// Redeems the refresh token of `cur` (under the lock), saving what comes.
+    async fn redeem(&self, cur: &mut Current) -> Result<Refresh, OAuthError> {
         let Some(rt) = cur.tokens.refresh_token.clone().map(Zeroizing::new) else {
-            return Ok(false);
+            return Ok(Refresh::Cannot);
         };
         let ep = token::Endpoint {
             token_endpoint: cur.entry.endpoints.token_endpoint.clone(),
@@ -381,30 +399,41 @@ impl Authorizer {
                     .map_err(store_err)?;
                 cur.tokens = t;
                 cur.came(Origin::Refreshed);
-                Ok(true)
+                Ok(Refresh::Done)
             }
             Err(e) if token::gone(&e).is_some() => {
-                let code = e.code.as_deref().unwrap_or("");
-                (self.s.report)(&format!(
-                    "{}: the refresh was refused for good ({code}); a new authorization is needed",
-                    self.origin()
-                ));
-                if token::gone(&e) == Some(token::Gone::Client) {
-                    // the registration is forgotten there: make a new one
-                    self.stale_client
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                cur.tokens.refresh_token = None;
-                // no process tries it again
-                cur.entry = self
-                    .store
-                    .save(cur.entry.clone(), &cur.tokens)
-                    .await
-                    .map_err(store_err)?;
-                Ok(false)
+                self.forget_refresh(cur, &e).await?;
+                Ok(Refresh::Cannot)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A refresh refused for good: say so, and keep the grant without its
+    /// refresh token so no process tries it again.
+    async fn forget_refresh(&self, cur: &mut Current, e: &OAuthError) -> Result<(), OAuthError> {
+        let code = e.code.as_deref().unwrap_or("");
+        (self.s.report)(&format!(
+            "{}: the refresh was refused for good ({code}); a new authorization is needed",
+            self.origin()
+        ));
+        if token::gone(e) == Some(token::Gone::Client) {
+            // the registration is forgotten there: make a new one
+            self.stale_client
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        cur.tokens.refresh_token = None;
+        cur.entry = self
+            .store
+            .save(cur.entry.clone(), &cur.tokens)
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    /// The line when a running bridge finds its grant removed.
+    fn removed(&self) -> OAuthError {
+        self.login_hint("the stored grant was removed, e.g. by `mcp-warden logout`")
     }
 
     /// A probe for the server's challenge (login, `--oauth`): an
@@ -779,8 +808,12 @@ impl Authorizer {
             return Ok(None);
         };
         if Self::due(cur) {
-            let refreshed = self.refresh(cur).await?;
-            if !refreshed && self.s.client_credentials {
+            let r = self.refresh(cur).await?;
+            if r == Refresh::Removed {
+                st.current = None;
+                return Err(self.removed());
+            }
+            if r == Refresh::Cannot && self.s.client_credentials {
                 // a routine renewal of an expiring token: not counted
                 st.current = None;
                 let p = self.probe().await?;
@@ -825,8 +858,15 @@ impl Authorizer {
                         ),
                     ));
                 }
-                Next::Refresh if self.refresh(cur).await? => return Ok(true),
-                Next::Refresh | Next::Authorize => {}
+                Next::Refresh => match self.refresh(cur).await? {
+                    Refresh::Done => return Ok(true),
+                    Refresh::Removed => {
+                        st.current = None;
+                        return Err(self.removed());
+                    }
+                    Refresh::Cannot => {}
+                },
+                Next::Authorize => {}
             }
         }
         st.current = None;
@@ -902,52 +942,22 @@ impl Authorizer {
     pub async fn logout(&self, forget_client: bool) -> Result<Vec<String>, OAuthError> {
         let mut st = self.state.lock().await;
         self.load(&mut st).await?;
-        let Some(cur) = st.current.take() else {
+        let Some(mut cur) = st.current.take() else {
             return Err(OAuthError::new(
                 Kind::NotFound,
                 format!("no stored grant for {}", self.s.shown),
             ));
         };
-        let mut said = Vec::new();
-        match &cur.entry.endpoints.revocation_endpoint {
-            Some(ep) => {
-                let mut revoked = Vec::new();
-                let toks: [(Option<&String>, &'static str); 2] = [
-                    (cur.tokens.refresh_token.as_ref(), "refresh_token"),
-                    (Some(&cur.tokens.access_token), "access_token"),
-                ];
-                for (t, hint) in toks {
-                    let Some(t) = t else { continue };
-                    match super::revoke::revoke(
-                        &self.http,
-                        ep,
-                        &cur.entry.endpoints.issuer,
-                        &cur.client,
-                        t,
-                        hint,
-                    )
-                    .await
-                    {
-                        Ok(()) => revoked.push(hint.replace('_', " ")),
-                        Err(e) => said.push(format!(
-                            "could not revoke the {}: {e}",
-                            hint.replace('_', " ")
-                        )),
-                    }
-                }
-                if !revoked.is_empty() {
-                    said.push(format!(
-                        "revoked the {} at {}",
-                        revoked.join(" and "),
-                        cur.entry.endpoints.issuer
-                    ));
-                }
-            }
-            None => said.push(format!(
-                "{} offers no revocation endpoint: the tokens stay valid there until they expire",
-                cur.entry.endpoints.issuer
-            )),
+        // a running bridge refreshes under this lock, then finds the grant gone
+        let _lock = self.store.lock(&cur.entry.key).await.map_err(store_err)?;
+        if let Some(e) = self.stored_entry(&cur.entry.key)?
+            && let Some(t) = self.store.tokens(&e).await.map_err(store_err)?
+        {
+            // the newest tokens (another process may have rotated them)
+            cur.entry = e;
+            cur.tokens = t;
         }
+        let mut said = self.revoke_all(&cur).await;
         self.store
             .remove(&cur.entry.key, forget_client)
             .await
@@ -962,6 +972,35 @@ impl Authorizer {
             self.s.shown
         ));
         Ok(said)
+    }
+
+    /// Revokes the refresh and access tokens of `cur` where the server
+    /// offers revocation; lines saying what happened.
+    async fn revoke_all(&self, cur: &Current) -> Vec<String> {
+        let issuer = &cur.entry.endpoints.issuer;
+        let Some(ep) = &cur.entry.endpoints.revocation_endpoint else {
+            return vec![format!(
+                "{issuer} offers no revocation endpoint: the tokens stay valid there until they expire"
+            )];
+        };
+        let mut said = Vec::new();
+        let mut revoked = Vec::new();
+        let toks: [(Option<&String>, &'static str); 2] = [
+            (cur.tokens.refresh_token.as_ref(), "refresh_token"),
+            (Some(&cur.tokens.access_token), "access_token"),
+        ];
+        for (t, hint) in toks {
+            let Some(t) = t else { continue };
+            let what = hint.replace('_', " ");
+            match super::revoke::revoke(&self.http, ep, issuer, &cur.client, t, hint).await {
+                Ok(()) => revoked.push(what),
+                Err(e) => said.push(format!("could not revoke the {what}: {e}")),
+            }
+        }
+        if !revoked.is_empty() {
+            said.push(format!("revoked the {} at {issuer}", revoked.join(" and ")));
+        }
+        said
     }
 }
 
@@ -1027,6 +1066,92 @@ impl Authorize for Authorizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    const SERVER: &str = "https://mcp.example/mcp";
+
+    fn authorizer(dir: &std::path::Path) -> Authorizer {
+        let paths = crate::paths::Paths::at(dir.to_path_buf());
+        let registry = crate::backend::registry::Registry::new(crate::backend::Settings {
+            paths: paths.clone(),
+            aws_region: None,
+            aws_profile: None,
+            timeout: Duration::from_secs(10),
+            cloud: Default::default(),
+        });
+        let store = TokenStore::open(&paths, Arc::new(registry), None).expect("store");
+        let http = Http::new(crate::remote::http::Limits {
+            connect: Duration::from_secs(2),
+            read: Duration::from_secs(2),
+            max_message: 1 << 20,
+        })
+        .expect("http");
+        let s = Settings {
+            server: Url::parse(SERVER).expect("url"),
+            shown: SERVER.into(),
+            client_id: None,
+            client_secret: None,
+            private_key: None,
+            client_metadata_url: None,
+            client_credentials: false,
+            scopes: Vec::new(),
+            send_resource: true,
+            interactive: false,
+            open_browser: false,
+            login_timeout: Duration::from_secs(1),
+            eager: false,
+            report: Arc::new(|_| {}),
+        };
+        Authorizer::new(http, store, s)
+    }
+
+    fn grant() -> (Entry, Tokens) {
+        let e = Entry {
+            key: GrantKey {
+                issuer: "https://as.example".into(),
+                resource: SERVER.into(),
+                client_id: "c".into(),
+            },
+            tokens_ref: String::new(),
+            client_ref: None,
+            resource: Some(SERVER.into()),
+            scope: None,
+            expires_at: Some(token::now() + 3600),
+            has_refresh: true,
+            saved_at: 0,
+            // nothing listens there: a refresh that got this far fails
+            endpoints: ServerEndpoints {
+                issuer: "https://as.example".into(),
+                token_endpoint: "http://127.0.0.1:9/token".into(),
+                ..Default::default()
+            },
+        };
+        let t = Tokens {
+            access_token: "at-canary-logout".into(),
+            token_type: "Bearer".into(),
+            refresh_token: Some("rt-canary-logout".into()),
+            expires_at: e.expires_at,
+            scope: None,
+        };
+        (e, t)
+    }
+
+    #[tokio::test]
+    async fn a_running_bridge_does_not_bring_back_a_grant_removed_by_logout() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let a = authorizer(d.path());
+        let (e, t) = grant();
+        a.store.save(e, &t).await.expect("save");
+        let mut st = a.state.lock().await;
+        a.load(&mut st).await.expect("load");
+        let cur = st.current.as_mut().expect("loaded");
+        // `logout` in another process
+        let other = authorizer(d.path());
+        other.logout(false).await.expect("logout");
+        assert_eq!(a.refresh(cur).await.expect("refresh"), Refresh::Removed);
+        assert!(a.store.entries().expect("entries").is_empty());
+        assert!(a.store.tokens(&cur.entry).await.expect("read").is_none());
+    }
 
     #[test]
     fn refresh_is_due_ahead_of_expiry_but_not_on_every_request() {
