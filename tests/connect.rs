@@ -1114,3 +1114,50 @@ fn a_client_secret_value_is_refused_without_being_echoed() {
     assert!(all.contains("--client-secret takes a reference"), "{all}");
     assert!(!all.contains("canary-s3cret"), "{all}");
 }
+
+/// Puts a grant for `resource` with `access` as its access token into the
+/// OAuth store of `home`: the index entry, and the tokens in the local store.
+fn stored_grant(home: &Home, resource: &str, access: &str) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let tokens = json!({"access_token": access, "token_type": "Bearer", "expires_at": now + 3600});
+    home.set("oauth-test-grant", tokens.to_string().as_bytes());
+    let index = json!({"version": 1, "grants": [{
+        "key": {"issuer": "http://127.0.0.1:9", "resource": resource, "client_id": "test-client"},
+        "tokens_ref": "local://oauth-test-grant",
+        "expires_at": now + 3600,
+        "has_refresh": false,
+        "saved_at": now,
+        "endpoints": {"issuer": "http://127.0.0.1:9", "token_endpoint": "http://127.0.0.1:9/token"}
+    }]});
+    let dir = home.path().join("oauth");
+    std::fs::create_dir_all(&dir).expect("oauth dir");
+    std::fs::write(dir.join("index.json"), index.to_string()).expect("index");
+}
+
+/// An OAuth access token (from the store, not a reference the guard was
+/// given) that the server echoes reaches neither the client nor the audit
+/// log: the bridge adds every token it sends to the redaction set.
+#[test]
+fn an_echoed_oauth_token_is_redacted() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    stored_grant(&s.home, &format!("http://127.0.0.1:{port}/mcp"), &token());
+    let mut c = s.home.std_cmd();
+    c.arg("connect")
+        .arg(format!("http://127.0.0.1:{port}/mcp?key=%{{KEY}}"))
+        .arg(format!("KEY=file://{}", s.key_file.display()))
+        .arg("--audit-log")
+        .arg(&s.audit)
+        .arg("--no-browser");
+    let steps = json!([{"op": "call", "name": "whoami"}]);
+    let (report, output) = remote::drive(c, "initialize", &steps, 40);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    let who = texts(step(&report, 0));
+    assert!(who.contains("[REDACTED:OAUTH_ACCESS_TOKEN]"), "{who}");
+    no_canary("the client's stdout and stderr", &output);
+    no_canary("the audit log", &s.audit_text());
+}

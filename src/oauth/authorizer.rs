@@ -29,7 +29,7 @@ use super::store::{
     Client, ClientSource, Entry, GrantKey, ServerEndpoints, StoreError, TokenStore, Tokens,
 };
 use super::token::{self, ClientAuth, Granted, Method};
-use super::{Kind, OAuthError, Report, browser, challenge};
+use super::{Kind, Learn, OAuthError, Report, browser, challenge};
 use crate::remote::Http;
 use crate::remote::auth::{Authorize, BoxFuture};
 use crate::remote::endpoint::origin_of;
@@ -142,6 +142,8 @@ pub struct Authorizer {
     /// The token endpoint refused the stored registration (`invalid_client`):
     /// the next authorization registers anew instead of reusing it.
     stale_client: std::sync::atomic::AtomicBool,
+    /// Told every token before it is sent (the guard's redaction).
+    learn: Option<Learn>,
     state: tokio::sync::Mutex<State>,
 }
 
@@ -246,7 +248,29 @@ impl Authorizer {
             s,
             resource_key,
             stale_client: Default::default(),
+            learn: None,
             state: tokio::sync::Mutex::new(State::default()),
+        }
+    }
+
+    /// Tells `learn` every token and client secret this authorizer sends
+    /// or holds, so what a server echoes of them is redacted.
+    pub fn with_learn(mut self, learn: Learn) -> Self {
+        self.learn = Some(learn);
+        self
+    }
+
+    fn learn(&self, t: &Tokens) {
+        let Some(learn) = &self.learn else { return };
+        learn(
+            "OAUTH_ACCESS_TOKEN",
+            &SecretValue::from_slice(t.access_token.as_bytes()),
+        );
+        if let Some(r) = &t.refresh_token {
+            learn("OAUTH_REFRESH_TOKEN", &SecretValue::from_slice(r.as_bytes()));
+        }
+        if let Some(c) = &self.s.client_secret {
+            learn("OAUTH_CLIENT_SECRET", c);
         }
     }
 
@@ -821,7 +845,11 @@ impl Authorizer {
                     .await?;
             }
         }
-        Ok(st.current.as_ref().and_then(|c| bearer(&c.tokens)))
+        let Some(cur) = st.current.as_ref() else {
+            return Ok(None);
+        };
+        self.learn(&cur.tokens);
+        Ok(bearer(&cur.tokens))
     }
 
     /// What to do about a refusal; Ok(true): retry with the new header.

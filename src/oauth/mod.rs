@@ -40,6 +40,10 @@ pub const PROTOCOL_VERSION: &str = "2025-11-25";
 /// Where lines for the user go (the verb prints them on stderr).
 pub type Report = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Told each credential the bridge will send or hold (a name and the
+/// value), so the guard redacts it from everything the server says.
+pub type Learn = std::sync::Arc<dyn Fn(&str, &crate::secret::SecretValue) + Send + Sync>;
+
 /// What kind of failure, in the terms that decide the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

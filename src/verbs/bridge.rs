@@ -321,6 +321,8 @@ async fn bridge(
 ) -> Result<i32, Error> {
     let ep = remote::fill(&plan.url, &plan.headers, &resolved)?;
     let http = Http::new(plan.limits)?;
+    let guard = build_guard(&plan.guard, &resolved)?;
+    drop(resolved);
     let auth = match &plan.oauth {
         Some(o) => {
             let a = authorizer(
@@ -332,12 +334,12 @@ async fn bridge(
                 false,
             )
             .await?;
+            let g = guard.clone();
+            let a = a.with_learn(Arc::new(move |name, v| g.add_secret(name, v)));
             Some(remote::AuthHook(Arc::new(a)))
         }
         None => None,
     };
-    let guard = build_guard(&plan.guard, &resolved)?;
-    drop(resolved);
     for w in guard.warnings() {
         eprintln!("mcp-warden: warning: {w}");
     }
