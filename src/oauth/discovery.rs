@@ -112,8 +112,12 @@ pub async fn discover(
             ),
         )
     })?;
-    let issuer_url = oh::url(issuer, "the authorization server in the resource metadata")?;
-    let meta = server_metadata(http, &issuer_url).await?.ok_or_else(|| {
+    let issuer_url = oh::named(
+        issuer,
+        "the authorization server in the resource metadata",
+        server,
+    )?;
+    let meta = server_metadata(http, &issuer_url, server).await?.ok_or_else(|| {
         OAuthError::new(
             Kind::NotFound,
             format!(
@@ -138,7 +142,11 @@ async fn resource_metadata_of(
     from_challenge: Option<&str>,
 ) -> Result<Option<ResourceMetadata>, OAuthError> {
     let candidates: Vec<Url> = match from_challenge {
-        Some(u) => vec![oh::url(u, "the resource_metadata URL of the challenge")?],
+        Some(u) => vec![oh::named(
+            u,
+            "the resource_metadata URL of the challenge",
+            server,
+        )?],
         None => well_known(server, "oauth-protected-resource", true),
     };
     for u in candidates {
@@ -244,10 +252,12 @@ pub fn metadata_urls(issuer: &Url) -> Vec<Url> {
     }
 }
 
-/// The authorization server's metadata, its issuer checked (None: none found).
+/// The authorization server's metadata, its issuer checked (None: none
+/// found); its endpoints must be usable from the MCP server `server`.
 pub async fn server_metadata(
     http: &Http,
     issuer: &Url,
+    server: &Url,
 ) -> Result<Option<ServerMetadata>, OAuthError> {
     for u in metadata_urls(issuer) {
         let a = oh::get(http, &u).await?;
@@ -261,7 +271,7 @@ pub async fn server_metadata(
                     ),
                 ));
             }
-            check_server(&m, &a.origin)?;
+            check_server(&m, &a.origin, server)?;
             return Ok(Some(m));
         }
     }
@@ -272,17 +282,18 @@ fn same_issuer(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
-/// The endpoints are URLs we may use; PKCE S256 is offered (an
-/// authorization endpoint without it is refused, as the spec asks).
-fn check_server(m: &ServerMetadata, origin: &str) -> Result<(), OAuthError> {
-    oh::url(&m.token_endpoint, "the token endpoint")?;
+/// The endpoints are URLs we may use for the MCP server `server` ([`oh::named`]);
+/// PKCE S256 is offered (an authorization endpoint without it is refused,
+/// as the spec asks).
+fn check_server(m: &ServerMetadata, origin: &str, server: &Url) -> Result<(), OAuthError> {
+    oh::named(&m.token_endpoint, "the token endpoint", server)?;
     for (e, what) in [
         (&m.authorization_endpoint, "the authorization endpoint"),
         (&m.registration_endpoint, "the registration endpoint"),
         (&m.revocation_endpoint, "the revocation endpoint"),
     ] {
         if let Some(e) = e {
-            oh::url(e, what)?;
+            oh::named(e, what, server)?;
         }
     }
     let s256 = m
@@ -313,7 +324,7 @@ async fn legacy(http: &Http, server: &Url) -> Result<Found, OAuthError> {
         let a = oh::get(http, &u).await?;
         if let Some(m) = json::<ServerMetadata>(&a, "authorization server metadata")? {
             // the issuer of this era's metadata is not the URL it came from
-            check_server(&m, &a.origin)?;
+            check_server(&m, &a.origin, server)?;
             found = Some(m);
             break;
         }
@@ -410,13 +421,18 @@ mod tests {
         )
         .expect("metadata");
         assert!(m.client_id_metadata_document_supported);
-        assert!(check_server(&m, "https://as.example.com").is_ok());
+        let mcp = u("https://mcp.example.com/mcp");
+        assert!(check_server(&m, "https://as.example.com", &mcp).is_ok());
         let mut no_pkce = m.clone();
         no_pkce.code_challenge_methods_supported = None;
-        assert!(check_server(&no_pkce, "o").is_err());
+        assert!(check_server(&no_pkce, "o", &mcp).is_err());
         let mut plain = m.clone();
         plain.token_endpoint = "http://as.example.com/token".into();
-        assert!(check_server(&plain, "o").is_err());
+        assert!(check_server(&plain, "o", &mcp).is_err());
+        // a public server's metadata cannot point us at a private address
+        let mut inward = m.clone();
+        inward.registration_endpoint = Some("https://10.0.0.5/register".into());
+        assert!(check_server(&inward, "o", &mcp).is_err());
         assert_eq!(
             canonical_resource(&u("HTTPS://MCP.Example.com/mcp?k=v#f")),
             "https://mcp.example.com/mcp"

@@ -2,7 +2,8 @@
 //! ([`crate::remote::Http`]: its TLS rules, proxies, redirect rule, timeouts
 //! and bounded bodies).
 //!
-//! Owns checking a URL a server named (https, or http to loopback only),
+//! Owns checking a URL a server named (https, or http to loopback only; a
+//! public MCP server never leads to a local or private address),
 //! GETting a JSON document, and POSTing a form (its body zeroized after
 //! sending; client credentials only in a header that never leaves the
 //! endpoint's origin). Failures name the origin only, never a URL, a body or
@@ -28,6 +29,25 @@ pub fn url(text: &str, what: &str) -> Result<Url, OAuthError> {
         return Err(OAuthError::new(
             Kind::BadData,
             format!("{what} has a fragment (#...), which OAuth endpoints must not have"),
+        ));
+    }
+    Ok(u)
+}
+
+/// A URL a document named while authorizing for the MCP server `server`:
+/// [`url`], and, as for the bridge's redirects, a public server never
+/// leads to a local or private address (no request, form or browser goes
+/// there).
+pub fn named(text: &str, what: &str, server: &Url) -> Result<Url, OAuthError> {
+    let u = url(text, what)?;
+    if !h::is_private(server) && h::is_private(&u) {
+        return Err(OAuthError::new(
+            Kind::Denied,
+            format!(
+                "{} names a local or private address as {what} ({}); refused",
+                origin_of(server),
+                origin_of(&u)
+            ),
         ));
     }
     Ok(u)
@@ -163,5 +183,25 @@ mod tests {
         assert!(url("http://as.example.com/token", "t").is_err());
         assert!(url("https://as.example.com/t#x", "t").is_err());
         assert!(url("not a url", "t").is_err());
+    }
+
+    #[test]
+    fn a_public_server_never_leads_to_a_private_address() {
+        let public = Url::parse("https://mcp.example.com/mcp").expect("url");
+        let local = Url::parse("http://127.0.0.1:3000/mcp").expect("url");
+        for private in [
+            "http://127.0.0.1:9/token",
+            "http://localhost:9/token",
+            "https://10.1.2.3/token",
+            "https://192.168.0.1/token",
+            "https://[::1]/token",
+        ] {
+            let e = named(private, "the token endpoint", &public).expect_err(private);
+            assert_eq!(e.kind, Kind::Denied);
+        }
+        assert!(named("https://as.example.com/token", "t", &public).is_ok());
+        // a local server may name local endpoints, and public ones
+        assert!(named("http://127.0.0.1:9/token", "t", &local).is_ok());
+        assert!(named("https://as.example.com/token", "t", &local).is_ok());
     }
 }
