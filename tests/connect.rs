@@ -1161,3 +1161,69 @@ fn an_echoed_oauth_token_is_redacted() {
     no_canary("the client's stdout and stderr", &output);
     no_canary("the audit log", &s.audit_text());
 }
+
+/// OAuth options for a URL whose path holds `%{NAME}` are refused: the
+/// filled path would name the stored grant and be shown.
+#[test]
+fn oauth_options_with_a_placeholder_in_the_path_are_refused() {
+    let home = Home::new();
+    let out = home
+        .std_cmd()
+        .args([
+            "connect",
+            "https://mcp.example.com/%{P}/mcp",
+            "P=local://path-secret",
+            "--oauth",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("without %{NAME} in its path"), "{err}");
+}
+
+/// A server whose URL path holds a secret gets no OAuth: its 401 is
+/// reported as without OAuth, nothing is stored, the value is never shown.
+#[test]
+fn a_placeholder_in_the_path_turns_oauth_off() {
+    let server = Canned::start(Reply::Status(401));
+    let home = Home::new();
+    home.set("path-secret", CANARY.as_bytes());
+    let url = server.url("/%{P}/mcp");
+    let fed = feed(
+        &home,
+        &url,
+        &["P=local://path-secret"],
+        &init_lines(),
+        Duration::from_millis(1500),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    assert!(!fed.stdout.contains("mcp-warden login"), "{}", fed.stdout);
+    assert!(fed.stdout.contains("401"), "{}", fed.stdout);
+    no_canary("stdout", &fed.stdout);
+    no_canary("stderr", &fed.stderr);
+    assert!(!home.path().join("oauth").join("index.json").exists());
+}
+
+/// The login hint of a URL whose query holds `%{NAME}` names the URL
+/// without that query (what `login` accepts; grants are kept without it).
+#[test]
+fn the_login_hint_drops_a_query_with_placeholders() {
+    let server = Canned::start(Reply::Status(401));
+    let home = Home::new();
+    home.set("query-secret", CANARY.as_bytes());
+    let base = server.url("/mcp");
+    let fed = feed(
+        &home,
+        &format!("{base}?key=%{{K}}"),
+        &["K=local://query-secret", "--no-browser"],
+        &init_lines(),
+        Duration::from_millis(1500),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    let hint = format!("run `mcp-warden login {base}` in a terminal");
+    assert!(fed.stdout.contains(&hint), "{}", fed.stdout);
+    assert_eq!(fed.stderr.matches(&hint).count(), 1, "{}", fed.stderr);
+    no_canary("stdout", &fed.stdout);
+    no_canary("stderr", &fed.stderr);
+}

@@ -81,6 +81,23 @@ fn reference(flag: &str, text: &str) -> Result<SecretRef, Error> {
     })
 }
 
+/// Whether the path of the URL template `url` holds `%{NAME}`: filled, it
+/// would name the grant (kept in the index, listed, sent as `resource`),
+/// so such a server gets no OAuth.
+pub fn placeholder_in_path(url: &str) -> bool {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    url[..end].contains("%{")
+}
+
+/// The URL the login hint names: the template without a query that holds
+/// `%{NAME}` (`login` fills nothing; grants are kept without the query).
+pub fn hint_url(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, query)) if query.contains("%{") => base.to_string(),
+        _ => url.to_string(),
+    }
+}
+
 /// The OAuth options as a plan for the server at `shown`.
 pub fn oauth_plan(a: &crate::cli::OAuthArgs, shown: &str) -> Result<OAuthPlan, Error> {
     if a.client_credentials && a.client_secret.is_none() && a.private_key.is_none() {
@@ -103,7 +120,7 @@ pub fn oauth_plan(a: &crate::cli::OAuthArgs, shown: &str) -> Result<OAuthPlan, E
         ));
     }
     Ok(OAuthPlan {
-        shown: shown.to_string(),
+        shown: hint_url(shown),
         client_id: a.client_id.clone(),
         client_secret: a
             .client_secret
@@ -257,9 +274,10 @@ pub fn from_profile(p: &Profile, policy: Policy, run: ProfileRun) -> Result<Conn
         oauth: (!p
             .headers
             .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            && !placeholder_in_path(&url))
         .then(|| OAuthPlan {
-            shown: url.clone(),
+            shown: hint_url(&url),
             client_id: None,
             client_secret: None,
             private_key: None,
