@@ -1118,19 +1118,31 @@ fn a_client_secret_value_is_refused_without_being_echoed() {
 /// Puts a grant for `resource` with `access` as its access token into the
 /// OAuth store of `home`: the index entry, and the tokens in the local store.
 fn stored_grant(home: &Home, resource: &str, access: &str) {
+    stored_grant_with(home, resource, access, json!({}));
+}
+
+/// [`stored_grant`] with a refresh token and `more` endpoints (e.g. a
+/// `revocation_endpoint`).
+fn stored_grant_with(home: &Home, resource: &str, access: &str, more: Value) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    let tokens = json!({"access_token": access, "token_type": "Bearer", "expires_at": now + 3600});
+    let tokens = json!({"access_token": access, "token_type": "Bearer", "expires_at": now + 3600,
+        "refresh_token": format!("{access}-refresh")});
     home.set("oauth-test-grant", tokens.to_string().as_bytes());
+    let mut endpoints =
+        json!({"issuer": "http://127.0.0.1:9", "token_endpoint": "http://127.0.0.1:9/token"});
+    for (k, v) in more.as_object().into_iter().flatten() {
+        endpoints[k] = v.clone();
+    }
     let index = json!({"version": 1, "grants": [{
         "key": {"issuer": "http://127.0.0.1:9", "resource": resource, "client_id": "test-client"},
         "tokens_ref": "local://oauth-test-grant",
         "expires_at": now + 3600,
-        "has_refresh": false,
+        "has_refresh": true,
         "saved_at": now,
-        "endpoints": {"issuer": "http://127.0.0.1:9", "token_endpoint": "http://127.0.0.1:9/token"}
+        "endpoints": endpoints
     }]});
     let dir = home.path().join("oauth");
     std::fs::create_dir_all(&dir).expect("oauth dir");
@@ -1226,4 +1238,48 @@ fn the_login_hint_drops_a_query_with_placeholders() {
     assert_eq!(fed.stderr.matches(&hint).count(), 1, "{}", fed.stderr);
     no_canary("stdout", &fed.stdout);
     no_canary("stderr", &fed.stderr);
+}
+
+/// A revocation the authorization server refuses fails `logout` (77) and
+/// keeps the tokens (the only copy of a valid refresh token); `--force`
+/// deletes them anyway. No token in any output.
+#[test]
+fn a_failed_revocation_keeps_the_tokens_unless_forced() {
+    let revocation = Canned::start(Reply::Status(401));
+    let home = Home::new();
+    let resource = "https://mcp.example.com/mcp";
+    let access = format!("{CANARY}-access");
+    stored_grant_with(
+        &home,
+        resource,
+        &access,
+        json!({"revocation_endpoint": revocation.url("/revoke")}),
+    );
+    let index = home.path().join("oauth").join("index.json");
+    let logout = |extra: &[&str]| {
+        home.std_cmd()
+            .args(["logout", resource])
+            .args(extra)
+            .output()
+            .expect("run logout")
+    };
+    let out = logout(&[]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        matches!(out.status.code(), Some(65 | 69 | 77)),
+        "{:?} {err}",
+        out.status.code()
+    );
+    assert!(err.contains("could not revoke the refresh token"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    no_canary("stderr", &err);
+    let kept = std::fs::read_to_string(&index).expect("index kept");
+    assert!(kept.contains(resource), "{kept}");
+    let out = logout(&["--force"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("deleting the tokens anyway"), "{err}");
+    no_canary("stderr", &err);
+    let left = std::fs::read_to_string(&index).unwrap_or_default();
+    assert!(!left.contains(resource), "{left}");
 }

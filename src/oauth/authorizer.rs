@@ -50,6 +50,9 @@ pub struct Settings {
     pub client_id: Option<String>,
     pub client_secret: Option<SecretValue>,
     pub private_key: Option<SecretValue>,
+    /// The references those came from (kept with a grant, for `logout`).
+    pub client_secret_ref: Option<String>,
+    pub private_key_ref: Option<String>,
     pub client_metadata_url: Option<String>,
     pub client_credentials: bool,
     /// `--scope`, asked for beyond the challenge's or the metadata's.
@@ -112,6 +115,14 @@ enum Refresh {
     Cannot,
     /// The grant is no longer in the store (`logout`): nothing was saved.
     Removed,
+}
+
+/// What `logout`'s revocations came to.
+struct Revoked {
+    /// Lines for the user.
+    said: Vec<String>,
+    /// The first revocation that failed.
+    failed: Option<OAuthError>,
 }
 
 /// What an unauthenticated request to the server showed.
@@ -634,7 +645,8 @@ impl Authorizer {
         let params = token::client_credentials_params(scope.as_deref(), resource.as_deref());
         let g = token::request(&self.http, &ep, &client, params).await?;
         let t = tokens_of(g, scope.as_deref(), None);
-        self.save_grant(f, client, None, t).await
+        let r = self.keep_client(f, &self.pre_registered_kept(&client)).await?;
+        self.save_grant(f, client, Some(r), t).await
     }
 
     /// Who we are to this server, in the spec's order; a registration made
@@ -647,22 +659,7 @@ impl Authorizer {
     ) -> Result<(ClientAuth, Option<String>), OAuthError> {
         let ep = endpoints_of(f);
         if let Some(c) = self.pre_registered(&ep) {
-            let kept = Client {
-                client_id: c.client_id.clone(),
-                client_secret: self
-                    .s
-                    .client_secret
-                    .as_ref()
-                    .and_then(|s| s.as_str())
-                    .map(str::to_string),
-                client_secret_expires_at: None,
-                token_endpoint_auth_method: c.method.as_str().to_string(),
-                redirect_uris: Vec::new(),
-                registration_access_token: None,
-                registration_client_uri: None,
-                source: ClientSource::PreRegistered,
-            };
-            let r = self.keep_client(f, &kept).await?;
+            let r = self.keep_client(f, &self.pre_registered_kept(&c)).await?;
             return Ok((c, Some(r)));
         }
         if let Some(url) = &self.s.client_metadata_url
@@ -706,6 +703,29 @@ impl Authorizer {
             },
             Some(r),
         ))
+    }
+
+    /// A pre-registered client as kept (through the backend): its id,
+    /// method, secret (so a `connect` without the flags can refresh) and the
+    /// references of its secret or key (so `logout` can authenticate).
+    fn pre_registered_kept(&self, c: &ClientAuth) -> Client {
+        Client {
+            client_id: c.client_id.clone(),
+            client_secret: self
+                .s
+                .client_secret
+                .as_ref()
+                .and_then(|s| s.as_str())
+                .map(str::to_string),
+            client_secret_expires_at: None,
+            token_endpoint_auth_method: c.method.as_str().to_string(),
+            redirect_uris: Vec::new(),
+            registration_access_token: None,
+            registration_client_uri: None,
+            source: ClientSource::PreRegistered,
+            client_secret_ref: self.s.client_secret_ref.clone(),
+            private_key_ref: self.s.private_key_ref.clone(),
+        }
     }
 
     /// The redirect port of the registration kept for this server, if any.
@@ -965,9 +985,10 @@ impl Authorizer {
         })
     }
 
-    /// `logout`: revoke where the server offers it, then forget the grant.
-    /// Returns what was done, as lines for the user.
-    pub async fn logout(&self, forget_client: bool) -> Result<Vec<String>, OAuthError> {
+    /// `logout`: revoke where the server offers it, then forget the grant;
+    /// a failed revocation keeps the tokens (the only copy of a valid
+    /// refresh token) unless `force`. Returns what was done, as lines.
+    pub async fn logout(&self, forget_client: bool, force: bool) -> Result<Vec<String>, OAuthError> {
         let mut st = self.state.lock().await;
         self.load(&mut st).await?;
         let Some(mut cur) = st.current.take() else {
@@ -985,7 +1006,18 @@ impl Authorizer {
             cur.entry = e;
             cur.tokens = t;
         }
-        let mut said = self.revoke_all(&cur).await;
+        let Revoked { mut said, failed } = self.revoke_all(&cur).await;
+        if let Some(e) = failed {
+            if !force {
+                return Err(OAuthError::new(
+                    e.kind,
+                    format!(
+                        "{e}; the tokens are kept: fix that and run logout again, or add --force to delete them anyway"
+                    ),
+                ));
+            }
+            said.push(format!("{e}; deleting the tokens anyway (--force)"));
+        }
         self.store
             .remove(&cur.entry.key, forget_client)
             .await
@@ -1003,15 +1035,18 @@ impl Authorizer {
     }
 
     /// Revokes the refresh and access tokens of `cur` where the server
-    /// offers revocation; lines saying what happened.
-    async fn revoke_all(&self, cur: &Current) -> Vec<String> {
+    /// offers revocation.
+    async fn revoke_all(&self, cur: &Current) -> Revoked {
         let issuer = &cur.entry.endpoints.issuer;
         let Some(ep) = &cur.entry.endpoints.revocation_endpoint else {
-            return vec![format!(
-                "{issuer} offers no revocation endpoint: the tokens stay valid there until they expire"
-            )];
+            return Revoked {
+                said: vec![format!(
+                    "{issuer} offers no revocation endpoint: the tokens stay valid there until they expire"
+                )],
+                failed: None,
+            };
         };
-        let mut said = Vec::new();
+        let mut failed = None;
         let mut revoked = Vec::new();
         let toks: [(Option<&String>, &'static str); 2] = [
             (cur.tokens.refresh_token.as_ref(), "refresh_token"),
@@ -1022,13 +1057,18 @@ impl Authorizer {
             let what = hint.replace('_', " ");
             match super::revoke::revoke(&self.http, ep, issuer, &cur.client, t, hint).await {
                 Ok(()) => revoked.push(what),
-                Err(e) => said.push(format!("could not revoke the {what}: {e}")),
+                Err(e) => {
+                    let kind = e.kind;
+                    let line = format!("could not revoke the {what}: {e}");
+                    failed.get_or_insert(OAuthError::new(kind, line));
+                }
             }
         }
+        let mut said = Vec::new();
         if !revoked.is_empty() {
             said.push(format!("revoked the {} at {issuer}", revoked.join(" and ")));
         }
-        said
+        Revoked { said, failed }
     }
 }
 
@@ -1065,6 +1105,8 @@ fn registered_client(r: &Registered) -> Client {
             .map(str::to_string),
         registration_client_uri: r.registration_client_uri.clone(),
         source: ClientSource::Registered,
+        client_secret_ref: None,
+        private_key_ref: None,
     }
 }
 
@@ -1120,6 +1162,8 @@ mod tests {
             client_id: None,
             client_secret: None,
             private_key: None,
+            client_secret_ref: None,
+            private_key_ref: None,
             client_metadata_url: None,
             client_credentials: false,
             scopes: Vec::new(),
@@ -1175,7 +1219,7 @@ mod tests {
         let cur = st.current.as_mut().expect("loaded");
         // `logout` in another process
         let other = authorizer(d.path());
-        other.logout(false).await.expect("logout");
+        other.logout(false, false).await.expect("logout");
         assert_eq!(a.refresh(cur).await.expect("refresh"), Refresh::Removed);
         assert!(a.store.entries().expect("entries").is_empty());
         assert!(a.store.tokens(&cur.entry).await.expect("read").is_none());
@@ -1216,6 +1260,21 @@ mod tests {
         assert_eq!(refresh_resource(&e, false), None);
         e.resource = None;
         assert_eq!(refresh_resource(&e, true), Some("https://mcp.example/mcp"));
+    }
+
+    #[test]
+    fn a_pre_registered_client_is_kept_with_its_references() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut a = authorizer(d.path());
+        a.s.client_id = Some("ci-bot".into());
+        a.s.client_secret_ref = Some("local://ci-secret".into());
+        let c = a
+            .pre_registered(&ServerEndpoints::default())
+            .expect("client");
+        let kept = a.pre_registered_kept(&c);
+        assert_eq!(kept.client_id, "ci-bot");
+        assert_eq!(kept.client_secret_ref.as_deref(), Some("local://ci-secret"));
+        assert_eq!(kept.source, ClientSource::PreRegistered);
     }
 
     #[test]

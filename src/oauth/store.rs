@@ -107,6 +107,12 @@ pub struct Client {
     pub registration_client_uri: Option<String>,
     #[zeroize(skip)]
     pub source: ClientSource,
+    /// A pre-registered client's `--client-secret` / `--private-key`
+    /// references (never the values), so `logout` can authenticate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key_ref: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -698,6 +704,8 @@ mod tests {
             redirect_uris: vec!["http://127.0.0.1/callback".into()],
             registration_access_token: None,
             registration_client_uri: None,
+            client_secret_ref: None,
+            private_key_ref: None,
             source: ClientSource::Registered,
         };
         let k = key();

@@ -73,7 +73,7 @@ pub struct OAuthPlan {
 
 /// A `--client-secret` / `--private-key` reference (a value given there is
 /// refused without being echoed).
-fn reference(flag: &str, text: &str) -> Result<SecretRef, Error> {
+pub(super) fn reference(flag: &str, text: &str) -> Result<SecretRef, Error> {
     SecretRef::parse(text).map_err(|_| {
         Error::Usage(format!(
             "{flag} takes a reference (SCHEME://LOCATION, e.g. local://my-client-secret), never the value itself (what was given is not shown)"
@@ -190,6 +190,8 @@ pub async fn authorizer(
             shown: plan.shown.clone(),
             client_id: plan.client_id.clone(),
             client_secret,
+            client_secret_ref: plan.client_secret.as_ref().map(|r| r.to_string()),
+            private_key_ref: plan.private_key.as_ref().map(|r| r.to_string()),
             private_key,
             client_metadata_url: plan.client_metadata_url.clone(),
             client_credentials: plan.client_credentials,
