@@ -38,6 +38,8 @@ use crate::secret::SecretValue;
 
 /// Refresh this long before the access token expires.
 pub const REFRESH_AHEAD: u64 = 60;
+/// After a renewal ahead of expiry failed, the next try waits this long.
+pub const RETRY_RENEWAL: Duration = Duration::from_secs(15);
 /// Step-ups (403 `insufficient_scope`) one process follows, at most.
 pub const MAX_STEP_UPS: u32 = 2;
 
@@ -88,12 +90,15 @@ struct Current {
     /// moments ago is an answer about it ([`bounds::after_refusal`]).
     origin: Origin,
     since: std::time::Instant,
+    /// A renewal ahead of expiry failed: not tried again before this.
+    hold_until: Option<std::time::Instant>,
 }
 
 impl Current {
     fn came(&mut self, origin: Origin) {
         self.origin = origin;
         self.since = std::time::Instant::now();
+        self.hold_until = None;
     }
 }
 
@@ -320,6 +325,7 @@ impl Authorizer {
             client,
             origin: Origin::Stored,
             since: std::time::Instant::now(),
+            hold_until: None,
         });
         Ok(())
     }
@@ -615,6 +621,7 @@ impl Authorizer {
             client,
             origin: Origin::Authorized,
             since: std::time::Instant::now(),
+            hold_until: None,
         })
     }
 
@@ -848,28 +855,57 @@ impl Authorizer {
             self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
                 .await?;
         }
-        let Some(cur) = st.current.as_mut() else {
-            return Ok(None);
-        };
-        if Self::due(cur) {
-            let r = self.refresh(cur).await?;
-            if r == Refresh::Removed {
-                st.current = None;
-                return Err(self.removed());
-            }
-            if r == Refresh::Cannot && self.s.client_credentials {
-                // a routine renewal of an expiring token: not counted
-                st.current = None;
-                let p = self.probe().await?;
-                self.grant(&mut st, p.challenge.as_ref(), &[], p.refused)
-                    .await?;
-            }
-        }
+        self.renew_if_due(&mut st).await?;
         let Some(cur) = st.current.as_ref() else {
             return Ok(None);
         };
         self.learn(&cur.tokens);
         Ok(bearer(&cur.tokens))
+    }
+
+    /// Renews the token in use ahead of its expiry. A renewal that fails
+    /// while the token is still valid is said, and the token is used until
+    /// it expires (tried again after [`RETRY_RENEWAL`]).
+    async fn renew_if_due(&self, st: &mut State) -> Result<(), OAuthError> {
+        let Some(cur) = st.current.as_ref() else {
+            return Ok(());
+        };
+        let held = cur.hold_until.is_some_and(|t| std::time::Instant::now() < t);
+        if !Self::due(cur) || held {
+            return Ok(());
+        }
+        let valid = cur.tokens.expires_at.is_some_and(|e| e > token::now());
+        let out = self.renew(st).await;
+        match (out, st.current.as_mut()) {
+            (Err(e), Some(cur)) if valid => {
+                (self.s.report)(&format!(
+                    "renewing the token ahead of its expiry failed ({e}); the current one is used until it expires"
+                ));
+                cur.hold_until = Some(std::time::Instant::now() + RETRY_RENEWAL);
+                Ok(())
+            }
+            (out, _) => out,
+        }
+    }
+
+    /// Refreshes the token in use, or for client credentials (no refresh
+    /// token) gets a new one: a routine renewal, not counted in the budget.
+    async fn renew(&self, st: &mut State) -> Result<(), OAuthError> {
+        let Some(cur) = st.current.as_mut() else {
+            return Ok(());
+        };
+        match self.refresh(cur).await? {
+            Refresh::Done => Ok(()),
+            Refresh::Removed => {
+                st.current = None;
+                Err(self.removed())
+            }
+            Refresh::Cannot if self.s.client_credentials => {
+                let p = self.probe().await?;
+                self.grant(st, p.challenge.as_ref(), &[], p.refused).await
+            }
+            Refresh::Cannot => Ok(()),
+        }
     }
 
     /// What to do about a refusal; Ok(true): retry with the new header.
@@ -1275,6 +1311,32 @@ mod tests {
         assert_eq!(kept.client_id, "ci-bot");
         assert_eq!(kept.client_secret_ref.as_deref(), Some("local://ci-secret"));
         assert_eq!(kept.source, ClientSource::PreRegistered);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_ahead_of_expiry_keeps_the_valid_token() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let a = authorizer(d.path());
+        let (e, mut t) = grant();
+        // due (an hour-long token, 30 s left), not expired; the token endpoint is closed
+        t.expires_at = Some(token::now() + 30);
+        a.store.save(e, &t).await.expect("save");
+        {
+            let mut st = a.state.lock().await;
+            a.load(&mut st).await.expect("load");
+            st.current.as_mut().expect("loaded").entry.saved_at = token::now() - 3570;
+        }
+        let h = a.header_now().await.expect("the current token");
+        assert_eq!(
+            h.expect("a header").as_bytes(),
+            b"Bearer at-canary-logout"
+        );
+        // expired: the failure is the answer
+        t.expires_at = Some(token::now() - 1);
+        let (e, _) = grant();
+        let b = authorizer(d.path());
+        b.store.save(e, &t).await.expect("save");
+        assert!(b.header_now().await.is_err());
     }
 
     #[test]
