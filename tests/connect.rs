@@ -1283,3 +1283,31 @@ fn a_failed_revocation_keeps_the_tokens_unless_forced() {
     let left = std::fs::read_to_string(&index).unwrap_or_default();
     assert!(!left.contains(resource), "{left}");
 }
+
+/// An unreadable OAuth index does not break a server that never asks for
+/// OAuth: the requests go without credentials, stderr says it once.
+#[test]
+fn an_unreadable_oauth_index_does_not_break_a_server_without_oauth() {
+    let server = Canned::start(Reply::Mcp(Script::default()));
+    let home = Home::new();
+    let dir = home.path().join("oauth");
+    std::fs::create_dir_all(&dir).expect("oauth dir");
+    std::fs::write(dir.join("index.json"), "{not json").expect("index");
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &init_lines(),
+        Duration::from_millis(1500),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    let answer: Value =
+        serde_json::from_str(fed.stdout.lines().next().unwrap_or("null")).expect("one JSON line");
+    assert!(answer["result"].is_object(), "{answer}");
+    assert_eq!(
+        fed.stderr.matches("going on without stored OAuth tokens").count(),
+        1,
+        "{}",
+        fed.stderr
+    );
+}

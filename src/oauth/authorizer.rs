@@ -846,7 +846,12 @@ impl Authorizer {
     /// The header for the next request, refreshing or authorizing first when needed.
     async fn header_now(&self) -> Result<Option<HeaderValue>, OAuthError> {
         let mut st = self.state.lock().await;
-        self.load(&mut st).await?;
+        if let Err(e) = self.load(&mut st).await {
+            // a server that never asks for OAuth must not fail on the store
+            // (loaded once: said once); a 401 meets the error again
+            (self.s.report)(&format!("{e}; going on without stored OAuth tokens"));
+            return Ok(None);
+        }
         if st.current.is_none() {
             if !self.s.eager {
                 return Ok(None);
