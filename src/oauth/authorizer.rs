@@ -38,6 +38,8 @@ use crate::secret::SecretValue;
 
 /// Refresh this long before the access token expires.
 pub const REFRESH_AHEAD: u64 = 60;
+/// An authorization's turn is waited for the login timeout and this long.
+pub const TURN_SLACK: Duration = Duration::from_secs(30);
 /// After a renewal ahead of expiry failed, the next try waits this long.
 pub const RETRY_RENEWAL: Duration = Duration::from_secs(15);
 /// Step-ups (403 `insufficient_scope`) one process follows, at most.
@@ -109,6 +111,8 @@ struct State {
     /// New authorizations made after refusals, recently.
     authorizations: Budget,
     step_ups: u32,
+    /// `login`: authorize anew, whatever another process saved.
+    login: bool,
 }
 
 /// What a refresh came to.
@@ -315,19 +319,60 @@ impl Authorizer {
         let Some(entry) = self.store.find(&self.resource_key).map_err(store_err)? else {
             return Ok(());
         };
+        st.current = self.stored(entry).await?;
+        Ok(())
+    }
+
+    /// The grant of a stored `entry` (None: its tokens are gone).
+    async fn stored(&self, entry: Entry) -> Result<Option<Current>, OAuthError> {
         let Some(tokens) = self.store.tokens(&entry).await.map_err(store_err)? else {
-            return Ok(());
+            return Ok(None);
         };
         let client = self.client_for(&entry).await?;
-        st.current = Some(Current {
+        Ok(Some(Current {
             entry,
             tokens,
             client,
             origin: Origin::Stored,
             since: std::time::Instant::now(),
             hold_until: None,
-        });
-        Ok(())
+        }))
+    }
+
+    /// The lock one interactive authorization for this server holds, so
+    /// processes refused together open one browser tab and make one
+    /// registration.
+    fn turn_key(&self) -> GrantKey {
+        GrantKey {
+            issuer: "interactive-authorization".into(),
+            resource: self.resource_key.clone(),
+            client_id: String::new(),
+        }
+    }
+
+    /// Waits for this server's authorization turn; Ok(None) when another
+    /// process saved a grant meanwhile (it is in `st`, adopted).
+    async fn take_turn(
+        &self,
+        st: &mut State,
+        adopt: bool,
+    ) -> Result<Option<super::store::RefreshLock>, OAuthError> {
+        let before = self.store.find(&self.resource_key).map_err(store_err)?;
+        let wait = self.s.login_timeout + TURN_SLACK;
+        let turn = self
+            .store
+            .lock_waiting(&self.turn_key(), wait)
+            .await
+            .map_err(store_err)?;
+        let after = self.store.find(&self.resource_key).map_err(store_err)?;
+        if adopt
+            && let Some(e) = after.filter(|a| Some(a) != before.as_ref())
+            && let Some(cur) = self.stored(e).await?
+        {
+            st.current = Some(cur);
+            return Ok(None);
+        }
+        Ok(Some(turn))
     }
 
     /// The client of a stored grant: the command line's when it names one,
@@ -566,6 +611,16 @@ impl Authorizer {
         extra: &[String],
         refused: bool,
     ) -> Result<(), OAuthError> {
+        let _turn = if self.s.client_credentials {
+            None
+        } else {
+            // a step-up or `login` wants its own grant, not another's
+            let adopt = extra.is_empty() && !st.login;
+            match self.take_turn(st, adopt).await? {
+                Some(t) => Some(t),
+                None => return Ok(()),
+            }
+        };
         let f = discovery::discover(
             &self.http,
             &self.s.server,
@@ -1009,6 +1064,7 @@ impl Authorizer {
     /// `login`: authorize now (whatever is stored), keep the grant.
     pub async fn login(&self) -> Result<Summary, OAuthError> {
         let mut st = self.state.lock().await;
+        st.login = true;
         let p = self.probe().await?;
         self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
             .await?;
@@ -1342,6 +1398,33 @@ mod tests {
         let b = authorizer(d.path());
         b.store.save(e, &t).await.expect("save");
         assert!(b.header_now().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn processes_refused_together_authorize_once() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let a = authorizer(d.path());
+        // another process is authorizing this server
+        let turn = a
+            .store
+            .lock_waiting(&a.turn_key(), Duration::from_secs(5))
+            .await
+            .expect("turn");
+        let mut b = authorizer(d.path());
+        b.s.interactive = true;
+        let waiting = tokio::spawn(async move {
+            let mut st = b.state.lock().await;
+            // discovery would need the network: adopting must come first
+            b.grant(&mut st, None, &[], true).await?;
+            Ok::<_, OAuthError>(st.current.as_ref().map(|c| c.tokens.access_token.clone()))
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "it did not wait for its turn");
+        let (e, t) = grant();
+        a.store.save(e, &t).await.expect("save");
+        drop(turn);
+        let got = waiting.await.expect("task").expect("adopted");
+        assert_eq!(got.as_deref(), Some("at-canary-logout"));
     }
 
     #[test]
