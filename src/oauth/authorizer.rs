@@ -820,7 +820,7 @@ impl Authorizer {
                 Kind::Config,
                 format!(
                     "{} has no authorization endpoint (a client-credentials-only server? try --client-credentials)",
-                    f.server.issuer
+                    super::shown(&f.server.issuer)
                 ),
             )
         })?;
@@ -1035,7 +1035,7 @@ impl Authorizer {
                 format!(
                     "{} asks for scope {} again though the token holds it; giving up",
                     self.origin(),
-                    ch.scope.join(" ")
+                    super::shown(&ch.scope.join(" "))
                 ),
             ));
         }
@@ -1052,7 +1052,7 @@ impl Authorizer {
         (self.s.report)(&format!(
             "{} asks for more scope ({}); authorizing again",
             self.origin(),
-            ch.scope.join(" ")
+            super::shown(&ch.scope.join(" "))
         ));
         let mut extra = held;
         extra.retain(|s| s != "offline_access");
@@ -1134,7 +1134,7 @@ impl Authorizer {
     /// Revokes the refresh and access tokens of `cur` where the server
     /// offers revocation.
     async fn revoke_all(&self, cur: &Current) -> Revoked {
-        let issuer = &cur.entry.endpoints.issuer;
+        let issuer = super::shown(&cur.entry.endpoints.issuer);
         let Some(ep) = &cur.entry.endpoints.revocation_endpoint else {
             return Revoked {
                 said: vec![format!(
@@ -1152,7 +1152,8 @@ impl Authorizer {
         for (t, hint) in toks {
             let Some(t) = t else { continue };
             let what = hint.replace('_', " ");
-            match super::revoke::revoke(&self.http, ep, issuer, &cur.client, t, hint).await {
+            let real_issuer = &cur.entry.endpoints.issuer;
+            match super::revoke::revoke(&self.http, ep, real_issuer, &cur.client, t, hint).await {
                 Ok(()) => revoked.push(what),
                 Err(e) => {
                     let kind = e.kind;

@@ -34,6 +34,13 @@ pub mod token;
 
 use crate::exit::{Code, ExitStatus};
 
+/// Server-supplied text (an issuer, a client id, a scope) for a message or
+/// a table: control characters (terminal escapes) dropped, at most 200
+/// characters.
+pub fn shown(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
 /// The MCP protocol version whose authorization rules this follows.
 pub const PROTOCOL_VERSION: &str = "2025-11-25";
 

@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use zeroize::Zeroizing;
 
-use super::{Kind, OAuthError};
+use super::{Kind, OAuthError, shown};
 
 /// The largest request head read from the browser.
 pub const MAX_REQUEST: usize = 16 * 1024;
@@ -265,10 +265,6 @@ fn same_issuer(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
-/// Server-supplied text for a message: printable, bounded.
-fn shown(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(200).collect()
-}
 
 async fn respond(stream: &mut TcpStream, status: u16, text: &str) -> std::io::Result<()> {
     let reason = match status {
