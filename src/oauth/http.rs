@@ -6,7 +6,8 @@
 //! public MCP server never leads to a local or private address),
 //! GETting a JSON document, and POSTing a form (its body zeroized after
 //! sending; client credentials only in a header that never leaves the
-//! endpoint's origin). Failures name the origin only, never a URL, a body or
+//! endpoint's origin), each request bounded as a whole ([`deadline`]: a
+//! server trickling its body cannot hold discovery, login or logout). Failures name the origin only, never a URL, a body or
 //! a credential. Must not know what the documents mean.
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -112,7 +113,35 @@ pub async fn post(
     out
 }
 
+/// How long one OAuth request may take in all (connect, headers, body).
+pub fn deadline(http: &Http) -> std::time::Duration {
+    http.limits.connect + http.limits.read
+}
+
 async fn send(
+    http: &Http,
+    u: &Url,
+    verb: Verb,
+    ours: &HeaderMap,
+    transport: HeaderMap,
+    max: usize,
+) -> Result<Answer, OAuthError> {
+    let limit = deadline(http);
+    tokio::time::timeout(limit, send_once(http, u, verb, ours, transport, max))
+        .await
+        .map_err(|_| {
+            OAuthError::new(
+                Kind::Unreachable,
+                format!(
+                    "{} did not finish answering within {}",
+                    origin_of(u),
+                    h::show(limit)
+                ),
+            )
+        })?
+}
+
+async fn send_once(
     http: &Http,
     u: &Url,
     verb: Verb,
@@ -170,6 +199,44 @@ pub fn form_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_trickling_server_cannot_hold_a_request() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.expect("accept");
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+            let _ = s.write_all(head.as_bytes()).await;
+            // one byte every 100 ms: never silent for long, never done
+            for _ in 0..200 {
+                if s.write_all(b" ").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        });
+        let http = Http::new(h::Limits {
+            connect: std::time::Duration::from_millis(500),
+            read: std::time::Duration::from_millis(700),
+            max_message: 1 << 20,
+        })
+        .expect("http");
+        let u = Url::parse(&format!("http://127.0.0.1:{port}/meta")).expect("url");
+        let started = std::time::Instant::now();
+        let e = get(&http, &u).await.expect_err("bounded");
+        assert_eq!(e.kind, Kind::Unreachable);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 
     #[test]
     fn forms_and_urls() {
