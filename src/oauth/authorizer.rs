@@ -157,7 +157,7 @@ pub struct Authorizer {
     http: Http,
     store: TokenStore,
     s: Settings,
-    /// The store's resource key: the server URL without query or fragment.
+    /// The store's resource key ([`discovery::grant_resource`]).
     resource_key: String,
     /// The token endpoint refused the stored registration (`invalid_client`):
     /// the next authorization registers anew instead of reusing it.
@@ -261,7 +261,9 @@ fn tokens_of(g: Granted, asked: Option<&str>, keep_refresh: Option<&str>) -> Tok
 
 impl Authorizer {
     pub fn new(http: Http, store: TokenStore, s: Settings) -> Authorizer {
-        let resource_key = discovery::canonical_resource(&s.server);
+        // a query holding %{NAME} is not in `shown` (nor in the key): `login`
+        // of the hint's URL finds the same grant
+        let resource_key = discovery::grant_resource(&s.server, s.shown.contains('?'));
         Authorizer {
             http,
             store,

@@ -81,6 +81,22 @@ pub fn canonical_resource(server: &Url) -> String {
     }
 }
 
+/// The store's key for `server`'s grants: its canonical resource, plus
+/// (when `query_counts`) a hash of its query, so a gateway that routes by
+/// query (`/mcp?server=a`, `?server=b`) keeps one grant per server. The
+/// query itself is never kept.
+pub fn grant_resource(server: &Url, query_counts: bool) -> String {
+    use sha2::{Digest, Sha256};
+    let base = canonical_resource(server);
+    match server.query().filter(|q| query_counts && !q.is_empty()) {
+        Some(q) => {
+            let h = Sha256::digest(q.as_bytes());
+            format!("{base}#query-{}", &hex::encode(h)[..16])
+        }
+        None => base,
+    }
+}
+
 /// Discovery from a refusal's `resource_metadata` (if any) for `server`.
 /// `refused`: the server answered 401 (without one, a server with no
 /// resource metadata is not taken for a 2025-03-26 one).
@@ -440,6 +456,19 @@ mod tests {
         assert_eq!(
             canonical_resource(&u("https://mcp.example.com/")),
             "https://mcp.example.com"
+        );
+        // gateways routing by query keep a grant per query, the query unkept
+        let a = grant_resource(&u("https://gw.example.com/mcp?server=a"), true);
+        let b = grant_resource(&u("https://gw.example.com/mcp?server=b"), true);
+        assert_ne!(a, b);
+        assert!(a.starts_with("https://gw.example.com/mcp#query-") && !a.contains("server"));
+        assert_eq!(
+            grant_resource(&u("https://gw.example.com/mcp?key=s3cret"), false),
+            "https://gw.example.com/mcp"
+        );
+        assert_eq!(
+            grant_resource(&u("https://gw.example.com/mcp"), true),
+            "https://gw.example.com/mcp"
         );
     }
 }

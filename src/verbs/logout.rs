@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::bridge::{OAuthPlan, authorizer, reference};
 use super::{Error, block_on, data_paths, default_registry, parse_duration};
 use crate::cli::LogoutArgs;
-use crate::oauth::discovery::canonical_resource;
+use crate::oauth::discovery::grant_resource;
 use crate::oauth::store::TokenStore;
 use crate::reference::SecretRef;
 use crate::remote::{Http, Limits};
@@ -57,7 +57,7 @@ async fn kept_client(
 ) -> Result<(), Error> {
     let store = TokenStore::open(paths, registry, p.oauth.token_store.as_deref())
         .map_err(|e| super::bridge::store_error(&e))?;
-    let Ok(Some(entry)) = store.find(&canonical_resource(&p.url)) else {
+    let Ok(Some(entry)) = store.find(&grant_resource(&p.url, true)) else {
         return Ok(());
     };
     let Ok(Some(c)) = store.client(&entry.key.issuer, &entry.key.resource).await else {
