@@ -1305,7 +1305,9 @@ fn an_unreadable_oauth_index_does_not_break_a_server_without_oauth() {
         serde_json::from_str(fed.stdout.lines().next().unwrap_or("null")).expect("one JSON line");
     assert!(answer["result"].is_object(), "{answer}");
     assert_eq!(
-        fed.stderr.matches("going on without stored OAuth tokens").count(),
+        fed.stderr
+            .matches("going on without stored OAuth tokens")
+            .count(),
         1,
         "{}",
         fed.stderr

@@ -289,7 +289,10 @@ impl Authorizer {
             &SecretValue::from_slice(t.access_token.as_bytes()),
         );
         if let Some(r) = &t.refresh_token {
-            learn("OAUTH_REFRESH_TOKEN", &SecretValue::from_slice(r.as_bytes()));
+            learn(
+                "OAUTH_REFRESH_TOKEN",
+                &SecretValue::from_slice(r.as_bytes()),
+            );
         }
         if let Some(c) = &self.s.client_secret {
             learn("OAUTH_CLIENT_SECRET", c);
@@ -709,7 +712,9 @@ impl Authorizer {
         let params = token::client_credentials_params(scope.as_deref(), resource.as_deref());
         let g = token::request(&self.http, &ep, &client, params).await?;
         let t = tokens_of(g, scope.as_deref(), None);
-        let r = self.keep_client(f, &self.pre_registered_kept(&client)).await?;
+        let r = self
+            .keep_client(f, &self.pre_registered_kept(&client))
+            .await?;
         self.save_grant(f, client, Some(r), t).await
     }
 
@@ -932,7 +937,9 @@ impl Authorizer {
         let Some(cur) = st.current.as_ref() else {
             return Ok(());
         };
-        let held = cur.hold_until.is_some_and(|t| std::time::Instant::now() < t);
+        let held = cur
+            .hold_until
+            .is_some_and(|t| std::time::Instant::now() < t);
         if !Self::due(cur) || held {
             return Ok(());
         }
@@ -1087,7 +1094,11 @@ impl Authorizer {
     /// `logout`: revoke where the server offers it, then forget the grant;
     /// a failed revocation keeps the tokens (the only copy of a valid
     /// refresh token) unless `force`. Returns what was done, as lines.
-    pub async fn logout(&self, forget_client: bool, force: bool) -> Result<Vec<String>, OAuthError> {
+    pub async fn logout(
+        &self,
+        forget_client: bool,
+        force: bool,
+    ) -> Result<Vec<String>, OAuthError> {
         let mut st = self.state.lock().await;
         self.load(&mut st).await?;
         let Some(mut cur) = st.current.take() else {
@@ -1391,10 +1402,7 @@ mod tests {
             st.current.as_mut().expect("loaded").entry.saved_at = token::now() - 3570;
         }
         let h = a.header_now().await.expect("the current token");
-        assert_eq!(
-            h.expect("a header").as_bytes(),
-            b"Bearer at-canary-logout"
-        );
+        assert_eq!(h.expect("a header").as_bytes(), b"Bearer at-canary-logout");
         // expired: the failure is the answer
         t.expires_at = Some(token::now() - 1);
         let (e, _) = grant();

@@ -133,15 +133,17 @@ pub async fn discover(
         "the authorization server in the resource metadata",
         server,
     )?;
-    let meta = server_metadata(http, &issuer_url, server).await?.ok_or_else(|| {
-        OAuthError::new(
-            Kind::NotFound,
-            format!(
-                "{} publishes no OAuth or OpenID Connect metadata",
-                origin_of(&issuer_url)
-            ),
-        )
-    })?;
+    let meta = server_metadata(http, &issuer_url, server)
+        .await?
+        .ok_or_else(|| {
+            OAuthError::new(
+                Kind::NotFound,
+                format!(
+                    "{} publishes no OAuth or OpenID Connect metadata",
+                    origin_of(&issuer_url)
+                ),
+            )
+        })?;
     Ok(Found {
         resource: prm.resource.clone(),
         resource_scopes: prm.scopes_supported.clone(),

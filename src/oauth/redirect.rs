@@ -182,16 +182,14 @@ impl Listener {
 /// Whether the query's `state` is the expected one (constant time).
 fn state_matches(query: &str, expect: &Expect<'_>) -> bool {
     let ps = params(query);
-    ps.iter()
-        .find(|(n, _)| n == "state")
-        .is_some_and(|(_, s)| {
-            s.len() == expect.state.len()
-                && aws_lc_rs::constant_time::verify_slices_are_equal(
-                    s.as_bytes(),
-                    expect.state.as_bytes(),
-                )
-                .is_ok()
-        })
+    ps.iter().find(|(n, _)| n == "state").is_some_and(|(_, s)| {
+        s.len() == expect.state.len()
+            && aws_lc_rs::constant_time::verify_slices_are_equal(
+                s.as_bytes(),
+                expect.state.as_bytes(),
+            )
+            .is_ok()
+    })
 }
 
 /// Serves one connection.
@@ -344,7 +342,6 @@ fn same_issuer(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
-
 async fn respond(stream: &mut TcpStream, status: u16, text: &str) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
@@ -463,7 +460,11 @@ mod tests {
             .await
             .expect("code");
         assert_eq!(code.0.as_str(), "c0de");
-        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
         assert!(browser.await.expect("browser").starts_with("HTTP/1.1 200"));
     }
 

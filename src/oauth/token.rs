@@ -419,12 +419,8 @@ mod tests {
 
     #[test]
     fn refusals_of_a_refresh_that_are_final() {
-        let refusal = |code: &str| {
-            error_answer(
-                &answer(400, &format!(r#"{{"error":"{code}"}}"#)),
-                "refresh",
-            )
-        };
+        let refusal =
+            |code: &str| error_answer(&answer(400, &format!(r#"{{"error":"{code}"}}"#)), "refresh");
         assert_eq!(gone(&refusal("invalid_grant")), Some(Gone::Grant));
         // oidc-provider: a refresh for a resource the grant does not hold
         assert_eq!(gone(&refusal("invalid_target")), Some(Gone::Grant));

@@ -485,7 +485,11 @@ impl Guard {
             // the tool name came from the client, but keep the rule: nothing
             // leaves the proxy holding a value
             let mut red = Vec::new();
-            if self.redactor.get().redact(&reply[start..], Mode::Json, &mut red) {
+            if self
+                .redactor
+                .get()
+                .redact(&reply[start..], Mode::Json, &mut red)
+            {
                 reply.truncate(start);
                 reply.extend_from_slice(&red);
             }

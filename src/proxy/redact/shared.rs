@@ -72,7 +72,12 @@ impl Shared {
         }
         let mut learned = self.learned.lock().unwrap_or_else(PoisonError::into_inner);
         let known = |v: &SecretValue| v.expose() == value.expose();
-        if self.given.iter().chain(learned.iter()).any(|(_, v)| known(v)) {
+        if self
+            .given
+            .iter()
+            .chain(learned.iter())
+            .any(|(_, v)| known(v))
+        {
             return;
         }
         if learned.len() >= MAX_LEARNED {
@@ -102,12 +107,21 @@ mod tests {
 
     #[test]
     fn a_value_added_while_running_is_redacted_with_the_given_ones() {
-        let given = vec![("KEY".to_string(), SecretValue::from_slice(b"given-canary-1234"))];
+        let given = vec![(
+            "KEY".to_string(),
+            SecretValue::from_slice(b"given-canary-1234"),
+        )];
         let (s, _) = Shared::new(&given);
         let line = r#"{"a":"tok-canary-98765 given-canary-1234"}"#;
         assert!(redacted(&s, line).contains("tok-canary-98765"));
-        s.add("OAUTH_ACCESS_TOKEN", &SecretValue::from_slice(b"tok-canary-98765"));
-        s.add("OAUTH_ACCESS_TOKEN", &SecretValue::from_slice(b"tok-canary-98765"));
+        s.add(
+            "OAUTH_ACCESS_TOKEN",
+            &SecretValue::from_slice(b"tok-canary-98765"),
+        );
+        s.add(
+            "OAUTH_ACCESS_TOKEN",
+            &SecretValue::from_slice(b"tok-canary-98765"),
+        );
         let out = redacted(&s, line);
         assert!(!out.contains("canary"), "{out}");
         assert!(out.contains("[REDACTED:OAUTH_ACCESS_TOKEN]"), "{out}");
