@@ -420,6 +420,27 @@ pub struct LogoutArgs {
     #[arg(long)]
     pub forget_client: bool,
 
+    /// Delete the stored tokens even when their revocation failed.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The pre-registered client that obtained the grant [default: the one kept with it].
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// That client's secret, as a reference (never the value itself).
+    #[arg(long, value_name = "REF", requires = "client_id")]
+    pub client_secret: Option<String>,
+
+    /// That client's PEM private key, as a reference (private_key_jwt).
+    #[arg(
+        long,
+        value_name = "REF",
+        requires = "client_id",
+        conflicts_with = "client_secret"
+    )]
+    pub private_key: Option<String>,
+
     /// Where the tokens are kept, when not in the store that holds them [default: the index's].
     #[arg(long, value_name = "PREFIX")]
     pub token_store: Option<String>,

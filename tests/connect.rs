@@ -1114,3 +1114,202 @@ fn a_client_secret_value_is_refused_without_being_echoed() {
     assert!(all.contains("--client-secret takes a reference"), "{all}");
     assert!(!all.contains("canary-s3cret"), "{all}");
 }
+
+/// Puts a grant for `resource` with `access` as its access token into the
+/// OAuth store of `home`: the index entry, and the tokens in the local store.
+fn stored_grant(home: &Home, resource: &str, access: &str) {
+    stored_grant_with(home, resource, access, json!({}));
+}
+
+/// [`stored_grant`] with a refresh token and `more` endpoints (e.g. a
+/// `revocation_endpoint`).
+fn stored_grant_with(home: &Home, resource: &str, access: &str, more: Value) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let tokens = json!({"access_token": access, "token_type": "Bearer", "expires_at": now + 3600,
+        "refresh_token": format!("{access}-refresh")});
+    home.set("oauth-test-grant", tokens.to_string().as_bytes());
+    let mut endpoints =
+        json!({"issuer": "http://127.0.0.1:9", "token_endpoint": "http://127.0.0.1:9/token"});
+    for (k, v) in more.as_object().into_iter().flatten() {
+        endpoints[k] = v.clone();
+    }
+    let index = json!({"version": 1, "grants": [{
+        "key": {"issuer": "http://127.0.0.1:9", "resource": resource, "client_id": "test-client"},
+        "tokens_ref": "local://oauth-test-grant",
+        "expires_at": now + 3600,
+        "has_refresh": true,
+        "saved_at": now,
+        "endpoints": endpoints
+    }]});
+    let dir = home.path().join("oauth");
+    std::fs::create_dir_all(&dir).expect("oauth dir");
+    std::fs::write(dir.join("index.json"), index.to_string()).expect("index");
+}
+
+/// An OAuth access token (from the store, not a reference the guard was
+/// given) that the server echoes reaches neither the client nor the audit
+/// log: the bridge adds every token it sends to the redaction set.
+#[test]
+fn an_echoed_oauth_token_is_redacted() {
+    let s = setup();
+    let port = remote::free_port();
+    let _server = s.server(port, false);
+    stored_grant(&s.home, &format!("http://127.0.0.1:{port}/mcp"), &token());
+    let mut c = s.home.std_cmd();
+    c.arg("connect")
+        .arg(format!("http://127.0.0.1:{port}/mcp?key=%{{KEY}}"))
+        .arg(format!("KEY=file://{}", s.key_file.display()))
+        .arg("--audit-log")
+        .arg(&s.audit)
+        .arg("--no-browser");
+    let steps = json!([{"op": "call", "name": "whoami"}]);
+    let (report, output) = remote::drive(c, "initialize", &steps, 40);
+    assert_eq!(report["ok"], true, "{report} {output}");
+    let who = texts(step(&report, 0));
+    assert!(who.contains("[REDACTED:OAUTH_ACCESS_TOKEN]"), "{who}");
+    no_canary("the client's stdout and stderr", &output);
+    no_canary("the audit log", &s.audit_text());
+}
+
+/// OAuth options for a URL whose path holds `%{NAME}` are refused: the
+/// filled path would name the stored grant and be shown.
+#[test]
+fn oauth_options_with_a_placeholder_in_the_path_are_refused() {
+    let home = Home::new();
+    let out = home
+        .std_cmd()
+        .args([
+            "connect",
+            "https://mcp.example.com/%{P}/mcp",
+            "P=local://path-secret",
+            "--oauth",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("without %{NAME} in its path"), "{err}");
+}
+
+/// A server whose URL path holds a secret gets no OAuth: its 401 is
+/// reported as without OAuth, nothing is stored, the value is never shown.
+#[test]
+fn a_placeholder_in_the_path_turns_oauth_off() {
+    let server = Canned::start(Reply::Status(401));
+    let home = Home::new();
+    home.set("path-secret", CANARY.as_bytes());
+    let url = server.url("/%{P}/mcp");
+    let fed = feed(
+        &home,
+        &url,
+        &["P=local://path-secret"],
+        &init_lines(),
+        Duration::from_millis(1500),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    assert!(!fed.stdout.contains("mcp-warden login"), "{}", fed.stdout);
+    assert!(fed.stdout.contains("401"), "{}", fed.stdout);
+    no_canary("stdout", &fed.stdout);
+    no_canary("stderr", &fed.stderr);
+    assert!(!home.path().join("oauth").join("index.json").exists());
+}
+
+/// The login hint of a URL whose query holds `%{NAME}` names the URL
+/// without that query (what `login` accepts; grants are kept without it).
+#[test]
+fn the_login_hint_drops_a_query_with_placeholders() {
+    let server = Canned::start(Reply::Status(401));
+    let home = Home::new();
+    home.set("query-secret", CANARY.as_bytes());
+    let base = server.url("/mcp");
+    let fed = feed(
+        &home,
+        &format!("{base}?key=%{{K}}"),
+        &["K=local://query-secret", "--no-browser"],
+        &init_lines(),
+        Duration::from_millis(1500),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    let hint = format!("run `mcp-warden login {base}` in a terminal");
+    assert!(fed.stdout.contains(&hint), "{}", fed.stdout);
+    assert_eq!(fed.stderr.matches(&hint).count(), 1, "{}", fed.stderr);
+    no_canary("stdout", &fed.stdout);
+    no_canary("stderr", &fed.stderr);
+}
+
+/// A revocation the authorization server refuses fails `logout` (77) and
+/// keeps the tokens (the only copy of a valid refresh token); `--force`
+/// deletes them anyway. No token in any output.
+#[test]
+fn a_failed_revocation_keeps_the_tokens_unless_forced() {
+    let revocation = Canned::start(Reply::Status(401));
+    let home = Home::new();
+    let resource = "https://mcp.example.com/mcp";
+    let access = format!("{CANARY}-access");
+    stored_grant_with(
+        &home,
+        resource,
+        &access,
+        json!({"revocation_endpoint": revocation.url("/revoke")}),
+    );
+    let index = home.path().join("oauth").join("index.json");
+    let logout = |extra: &[&str]| {
+        home.std_cmd()
+            .args(["logout", resource])
+            .args(extra)
+            .output()
+            .expect("run logout")
+    };
+    let out = logout(&[]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        matches!(out.status.code(), Some(65 | 69 | 77)),
+        "{:?} {err}",
+        out.status.code()
+    );
+    assert!(err.contains("could not revoke the refresh token"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    no_canary("stderr", &err);
+    let kept = std::fs::read_to_string(&index).expect("index kept");
+    assert!(kept.contains(resource), "{kept}");
+    let out = logout(&["--force"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("deleting the tokens anyway"), "{err}");
+    no_canary("stderr", &err);
+    let left = std::fs::read_to_string(&index).unwrap_or_default();
+    assert!(!left.contains(resource), "{left}");
+}
+
+/// An unreadable OAuth index does not break a server that never asks for
+/// OAuth: the requests go without credentials, stderr says it once.
+#[test]
+fn an_unreadable_oauth_index_does_not_break_a_server_without_oauth() {
+    let server = Canned::start(Reply::Mcp(Script::default()));
+    let home = Home::new();
+    let dir = home.path().join("oauth");
+    std::fs::create_dir_all(&dir).expect("oauth dir");
+    std::fs::write(dir.join("index.json"), "{not json").expect("index");
+    let fed = feed(
+        &home,
+        &server.url("/mcp"),
+        &[],
+        &init_lines(),
+        Duration::from_millis(1500),
+    );
+    assert_eq!(fed.code, Some(0), "{}", fed.stderr);
+    let answer: Value =
+        serde_json::from_str(fed.stdout.lines().next().unwrap_or("null")).expect("one JSON line");
+    assert!(answer["result"].is_object(), "{answer}");
+    assert_eq!(
+        fed.stderr
+            .matches("going on without stored OAuth tokens")
+            .count(),
+        1,
+        "{}",
+        fed.stderr
+    );
+}

@@ -20,6 +20,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use reqwest::Url;
 use zeroize::Zeroizing;
 
+use super::bounds::{self, Budget, MAX_AUTHORIZATIONS, Next, Origin, WINDOW};
 use super::discovery::{self, Found};
 use super::identity::{self, Registered};
 use super::pkce::Pkce;
@@ -28,7 +29,7 @@ use super::store::{
     Client, ClientSource, Entry, GrantKey, ServerEndpoints, StoreError, TokenStore, Tokens,
 };
 use super::token::{self, ClientAuth, Granted, Method};
-use super::{Kind, OAuthError, Report, browser, challenge};
+use super::{Kind, Learn, OAuthError, Report, browser, challenge};
 use crate::remote::Http;
 use crate::remote::auth::{Authorize, BoxFuture};
 use crate::remote::endpoint::origin_of;
@@ -37,8 +38,10 @@ use crate::secret::SecretValue;
 
 /// Refresh this long before the access token expires.
 pub const REFRESH_AHEAD: u64 = 60;
-/// New authorizations (interactive or client credentials) one process makes, at most.
-pub const MAX_AUTHORIZATIONS: u32 = 4;
+/// An authorization's turn is waited for the login timeout and this long.
+pub const TURN_SLACK: Duration = Duration::from_secs(30);
+/// After a renewal ahead of expiry failed, the next try waits this long.
+pub const RETRY_RENEWAL: Duration = Duration::from_secs(15);
 /// Step-ups (403 `insufficient_scope`) one process follows, at most.
 pub const MAX_STEP_UPS: u32 = 2;
 
@@ -51,6 +54,9 @@ pub struct Settings {
     pub client_id: Option<String>,
     pub client_secret: Option<SecretValue>,
     pub private_key: Option<SecretValue>,
+    /// The references those came from (kept with a grant, for `logout`).
+    pub client_secret_ref: Option<String>,
+    pub private_key_ref: Option<String>,
     pub client_metadata_url: Option<String>,
     pub client_credentials: bool,
     /// `--scope`, asked for beyond the challenge's or the metadata's.
@@ -82,18 +88,50 @@ struct Current {
     entry: Entry,
     tokens: Tokens,
     client: ClientAuth,
-    /// Obtained by this process by a new authorization (a refusal of it is final).
-    authorized_here: bool,
-    /// Refreshed by this process since the last refusal.
-    refreshed_here: bool,
+    /// How the token in use came, and when: a refusal of a token obtained
+    /// moments ago is an answer about it ([`bounds::after_refusal`]).
+    origin: Origin,
+    since: std::time::Instant,
+    /// A renewal ahead of expiry failed: not tried again before this.
+    hold_until: Option<std::time::Instant>,
+}
+
+impl Current {
+    fn came(&mut self, origin: Origin) {
+        self.origin = origin;
+        self.since = std::time::Instant::now();
+        self.hold_until = None;
+    }
 }
 
 #[derive(Default)]
 struct State {
     loaded: bool,
     current: Option<Current>,
-    authorizations: u32,
+    /// New authorizations made after refusals, recently.
+    authorizations: Budget,
     step_ups: u32,
+    /// `login`: authorize anew, whatever another process saved.
+    login: bool,
+}
+
+/// What a refresh came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refresh {
+    /// New tokens (redeemed here, or another process's adopted).
+    Done,
+    /// No refresh token, or it was refused for good.
+    Cannot,
+    /// The grant is no longer in the store (`logout`): nothing was saved.
+    Removed,
+}
+
+/// What `logout`'s revocations came to.
+struct Revoked {
+    /// Lines for the user.
+    said: Vec<String>,
+    /// The first revocation that failed.
+    failed: Option<OAuthError>,
 }
 
 /// What an unauthenticated request to the server showed.
@@ -119,8 +157,13 @@ pub struct Authorizer {
     http: Http,
     store: TokenStore,
     s: Settings,
-    /// The store's resource key: the server URL without query or fragment.
+    /// The store's resource key ([`discovery::grant_resource`]).
     resource_key: String,
+    /// The token endpoint refused the stored registration (`invalid_client`):
+    /// the next authorization registers anew instead of reusing it.
+    stale_client: std::sync::atomic::AtomicBool,
+    /// Told every token before it is sent (the guard's redaction).
+    learn: Option<Learn>,
     state: tokio::sync::Mutex<State>,
 }
 
@@ -218,13 +261,41 @@ fn tokens_of(g: Granted, asked: Option<&str>, keep_refresh: Option<&str>) -> Tok
 
 impl Authorizer {
     pub fn new(http: Http, store: TokenStore, s: Settings) -> Authorizer {
-        let resource_key = discovery::canonical_resource(&s.server);
+        // a query holding %{NAME} is not in `shown` (nor in the key): `login`
+        // of the hint's URL finds the same grant
+        let resource_key = discovery::grant_resource(&s.server, s.shown.contains('?'));
         Authorizer {
             http,
             store,
             s,
             resource_key,
+            stale_client: Default::default(),
+            learn: None,
             state: tokio::sync::Mutex::new(State::default()),
+        }
+    }
+
+    /// Tells `learn` every token and client secret this authorizer sends
+    /// or holds, so what a server echoes of them is redacted.
+    pub fn with_learn(mut self, learn: Learn) -> Self {
+        self.learn = Some(learn);
+        self
+    }
+
+    fn learn(&self, t: &Tokens) {
+        let Some(learn) = &self.learn else { return };
+        learn(
+            "OAUTH_ACCESS_TOKEN",
+            &SecretValue::from_slice(t.access_token.as_bytes()),
+        );
+        if let Some(r) = &t.refresh_token {
+            learn(
+                "OAUTH_REFRESH_TOKEN",
+                &SecretValue::from_slice(r.as_bytes()),
+            );
+        }
+        if let Some(c) = &self.s.client_secret {
+            learn("OAUTH_CLIENT_SECRET", c);
         }
     }
 
@@ -253,18 +324,60 @@ impl Authorizer {
         let Some(entry) = self.store.find(&self.resource_key).map_err(store_err)? else {
             return Ok(());
         };
+        st.current = self.stored(entry).await?;
+        Ok(())
+    }
+
+    /// The grant of a stored `entry` (None: its tokens are gone).
+    async fn stored(&self, entry: Entry) -> Result<Option<Current>, OAuthError> {
         let Some(tokens) = self.store.tokens(&entry).await.map_err(store_err)? else {
-            return Ok(());
+            return Ok(None);
         };
         let client = self.client_for(&entry).await?;
-        st.current = Some(Current {
+        Ok(Some(Current {
             entry,
             tokens,
             client,
-            authorized_here: false,
-            refreshed_here: false,
-        });
-        Ok(())
+            origin: Origin::Stored,
+            since: std::time::Instant::now(),
+            hold_until: None,
+        }))
+    }
+
+    /// The lock one interactive authorization for this server holds, so
+    /// processes refused together open one browser tab and make one
+    /// registration.
+    fn turn_key(&self) -> GrantKey {
+        GrantKey {
+            issuer: "interactive-authorization".into(),
+            resource: self.resource_key.clone(),
+            client_id: String::new(),
+        }
+    }
+
+    /// Waits for this server's authorization turn; Ok(None) when another
+    /// process saved a grant meanwhile (it is in `st`, adopted).
+    async fn take_turn(
+        &self,
+        st: &mut State,
+        adopt: bool,
+    ) -> Result<Option<super::store::RefreshLock>, OAuthError> {
+        let before = self.store.find(&self.resource_key).map_err(store_err)?;
+        let wait = self.s.login_timeout + TURN_SLACK;
+        let turn = self
+            .store
+            .lock_waiting(&self.turn_key(), wait)
+            .await
+            .map_err(store_err)?;
+        let after = self.store.find(&self.resource_key).map_err(store_err)?;
+        if adopt
+            && let Some(e) = after.filter(|a| Some(a) != before.as_ref())
+            && let Some(cur) = self.stored(e).await?
+        {
+            st.current = Some(cur);
+            return Ok(None);
+        }
+        Ok(Some(turn))
     }
 
     /// The client of a stored grant: the command line's when it names one,
@@ -324,43 +437,47 @@ impl Authorizer {
         due_at(cur.tokens.expires_at, cur.entry.saved_at, token::now())
     }
 
-    /// Refreshes the current grant under the store's lock. Ok(false): it
-    /// cannot be refreshed (no refresh token, or refused for good).
-    async fn refresh(&self, cur: &mut Current) -> Result<bool, OAuthError> {
+    /// Refreshes the current grant under the store's lock.
+    async fn refresh(&self, cur: &mut Current) -> Result<Refresh, OAuthError> {
         if cur.tokens.refresh_token.is_none() {
-            return Ok(false);
+            return Ok(Refresh::Cannot);
         }
         let _lock = self.store.lock(&cur.entry.key).await.map_err(store_err)?;
+        // `logout` removes a grant under this lock: never bring it back
+        let Some(entry) = self.stored_entry(&cur.entry.key)? else {
+            return Ok(Refresh::Removed);
+        };
+        let Some(stored) = self.store.tokens(&entry).await.map_err(store_err)? else {
+            return Ok(Refresh::Removed);
+        };
         // another process may have refreshed (and rotated) meanwhile
-        if let Some(stored) = self.store.tokens(&cur.entry).await.map_err(store_err)? {
-            let expired = stored.expires_at.is_some_and(|e| e <= token::now());
-            if stored.access_token != cur.tokens.access_token && !expired {
-                cur.tokens = stored;
-                // its saved_at, for when it is due
-                if let Some(e) = self
-                    .store
-                    .find(&self.resource_key)
-                    .map_err(store_err)?
-                    .filter(|e| e.key == cur.entry.key)
-                {
-                    cur.entry = e;
-                }
-                cur.refreshed_here = true;
-                return Ok(true);
-            }
-            cur.tokens = stored;
+        let expired = stored.expires_at.is_some_and(|e| e <= token::now());
+        let adopted = stored.access_token != cur.tokens.access_token && !expired;
+        cur.entry = entry;
+        cur.tokens = stored;
+        if adopted {
+            cur.came(Origin::Refreshed);
+            return Ok(Refresh::Done);
         }
+        self.redeem(cur).await
+    }
+
+    /// The index entry of `key` as stored now (None: removed).
+    fn stored_entry(&self, key: &GrantKey) -> Result<Option<Entry>, OAuthError> {
+        let all = self.store.entries().map_err(store_err)?;
+        Ok(all.into_iter().find(|e| &e.key == key))
+    }
+
+    /// Redeems the refresh token of `cur` (under the lock), saving what comes.
+    async fn redeem(&self, cur: &mut Current) -> Result<Refresh, OAuthError> {
         let Some(rt) = cur.tokens.refresh_token.clone().map(Zeroizing::new) else {
-            return Ok(false);
+            return Ok(Refresh::Cannot);
         };
         let ep = token::Endpoint {
             token_endpoint: cur.entry.endpoints.token_endpoint.clone(),
             issuer: cur.entry.endpoints.issuer.clone(),
         };
-        let resource = self
-            .s
-            .send_resource
-            .then_some(cur.entry.key.resource.as_str());
+        let resource = refresh_resource(&cur.entry, self.s.send_resource);
         let params = token::refresh_params(&rt, resource);
         match token::request(&self.http, &ep, &cur.client, params).await {
             Ok(g) => {
@@ -372,25 +489,42 @@ impl Authorizer {
                     .await
                     .map_err(store_err)?;
                 cur.tokens = t;
-                cur.refreshed_here = true;
-                Ok(true)
+                cur.came(Origin::Refreshed);
+                Ok(Refresh::Done)
             }
-            Err(e) if e.code.as_deref() == Some("invalid_grant") => {
-                (self.s.report)(&format!(
-                    "{}: the refresh token was refused for good (invalid_grant); a new authorization is needed",
-                    self.origin()
-                ));
-                cur.tokens.refresh_token = None;
-                // no process tries it again
-                cur.entry = self
-                    .store
-                    .save(cur.entry.clone(), &cur.tokens)
-                    .await
-                    .map_err(store_err)?;
-                Ok(false)
+            Err(e) if token::gone(&e).is_some() => {
+                self.forget_refresh(cur, &e).await?;
+                Ok(Refresh::Cannot)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A refresh refused for good: say so, and keep the grant without its
+    /// refresh token so no process tries it again.
+    async fn forget_refresh(&self, cur: &mut Current, e: &OAuthError) -> Result<(), OAuthError> {
+        let code = e.code.as_deref().unwrap_or("");
+        (self.s.report)(&format!(
+            "{}: the refresh was refused for good ({code}); a new authorization is needed",
+            self.origin()
+        ));
+        if token::gone(e) == Some(token::Gone::Client) {
+            // the registration is forgotten there: make a new one
+            self.stale_client
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        cur.tokens.refresh_token = None;
+        cur.entry = self
+            .store
+            .save(cur.entry.clone(), &cur.tokens)
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    /// The line when a running bridge finds its grant removed.
+    fn removed(&self) -> OAuthError {
+        self.login_hint("the stored grant was removed, e.g. by `mcp-warden logout`")
     }
 
     /// A probe for the server's challenge (login, `--oauth`): an
@@ -449,7 +583,8 @@ impl Authorizer {
         out
     }
 
-    /// A new grant: client credentials, or an interactive authorization.
+    /// A new grant after a refusal (or before the first request), within
+    /// the budget of [`MAX_AUTHORIZATIONS`] per [`WINDOW`].
     async fn obtain(
         &self,
         st: &mut State,
@@ -457,19 +592,40 @@ impl Authorizer {
         extra: &[String],
         refused: bool,
     ) -> Result<(), OAuthError> {
-        if st.authorizations >= MAX_AUTHORIZATIONS {
-            return Err(OAuthError::new(
-                Kind::Denied,
-                format!(
-                    "{} was authorized {MAX_AUTHORIZATIONS} times by this process and still refuses; giving up",
-                    self.origin()
-                ),
-            ));
-        }
         if !self.s.client_credentials && !self.s.interactive {
             return Err(self.login_hint("no stored tokens work, and no browser can be opened here"));
         }
-        st.authorizations += 1;
+        if !st.authorizations.take(std::time::Instant::now()) {
+            return Err(OAuthError::new(
+                Kind::Denied,
+                format!(
+                    "{} was authorized {MAX_AUTHORIZATIONS} times within {} minutes and still refuses; giving up for now",
+                    self.origin(),
+                    WINDOW.as_secs() / 60
+                ),
+            ));
+        }
+        self.grant(st, ch, extra, refused).await
+    }
+
+    /// A new grant: client credentials, or an interactive authorization.
+    async fn grant(
+        &self,
+        st: &mut State,
+        ch: Option<&challenge::Bearer>,
+        extra: &[String],
+        refused: bool,
+    ) -> Result<(), OAuthError> {
+        let _turn = if self.s.client_credentials {
+            None
+        } else {
+            // a step-up or `login` wants its own grant, not another's
+            let adopt = extra.is_empty() && !st.login;
+            match self.take_turn(st, adopt).await? {
+                Some(t) => Some(t),
+                None => return Ok(()),
+            }
+        };
         let f = discovery::discover(
             &self.http,
             &self.s.server,
@@ -511,6 +667,7 @@ impl Authorizer {
             key: self.key(f, &client.client_id),
             tokens_ref: String::new(),
             client_ref,
+            resource: self.resource_for(f),
             scope: t.scope.clone(),
             expires_at: t.expires_at,
             has_refresh: t.refresh_token.is_some(),
@@ -522,8 +679,9 @@ impl Authorizer {
             entry,
             tokens: t,
             client,
-            authorized_here: true,
-            refreshed_here: false,
+            origin: Origin::Authorized,
+            since: std::time::Instant::now(),
+            hold_until: None,
         })
     }
 
@@ -554,7 +712,10 @@ impl Authorizer {
         let params = token::client_credentials_params(scope.as_deref(), resource.as_deref());
         let g = token::request(&self.http, &ep, &client, params).await?;
         let t = tokens_of(g, scope.as_deref(), None);
-        self.save_grant(f, client, None, t).await
+        let r = self
+            .keep_client(f, &self.pre_registered_kept(&client))
+            .await?;
+        self.save_grant(f, client, Some(r), t).await
     }
 
     /// Who we are to this server, in the spec's order; a registration made
@@ -567,22 +728,7 @@ impl Authorizer {
     ) -> Result<(ClientAuth, Option<String>), OAuthError> {
         let ep = endpoints_of(f);
         if let Some(c) = self.pre_registered(&ep) {
-            let kept = Client {
-                client_id: c.client_id.clone(),
-                client_secret: self
-                    .s
-                    .client_secret
-                    .as_ref()
-                    .and_then(|s| s.as_str())
-                    .map(str::to_string),
-                client_secret_expires_at: None,
-                token_endpoint_auth_method: c.method.as_str().to_string(),
-                redirect_uris: Vec::new(),
-                registration_access_token: None,
-                registration_client_uri: None,
-                source: ClientSource::PreRegistered,
-            };
-            let r = self.keep_client(f, &kept).await?;
+            let r = self.keep_client(f, &self.pre_registered_kept(&c)).await?;
             return Ok((c, Some(r)));
         }
         if let Some(url) = &self.s.client_metadata_url
@@ -604,7 +750,10 @@ impl Authorizer {
             let expired = c
                 .client_secret_expires_at
                 .is_some_and(|e| e != 0 && e <= token::now());
-            if c.source == ClientSource::Registered && !expired {
+            let stale = self
+                .stale_client
+                .swap(false, std::sync::atomic::Ordering::Relaxed);
+            if c.source == ClientSource::Registered && !expired && !stale {
                 let r = self
                     .store
                     .client_ref(&f.server.issuer, &self.resource_key)
@@ -623,6 +772,29 @@ impl Authorizer {
             },
             Some(r),
         ))
+    }
+
+    /// A pre-registered client as kept (through the backend): its id,
+    /// method, secret (so a `connect` without the flags can refresh) and the
+    /// references of its secret or key (so `logout` can authenticate).
+    fn pre_registered_kept(&self, c: &ClientAuth) -> Client {
+        Client {
+            client_id: c.client_id.clone(),
+            client_secret: self
+                .s
+                .client_secret
+                .as_ref()
+                .and_then(|s| s.as_str())
+                .map(str::to_string),
+            client_secret_expires_at: None,
+            token_endpoint_auth_method: c.method.as_str().to_string(),
+            redirect_uris: Vec::new(),
+            registration_access_token: None,
+            registration_client_uri: None,
+            source: ClientSource::PreRegistered,
+            client_secret_ref: self.s.client_secret_ref.clone(),
+            private_key_ref: self.s.private_key_ref.clone(),
+        }
     }
 
     /// The redirect port of the registration kept for this server, if any.
@@ -655,7 +827,7 @@ impl Authorizer {
                 Kind::Config,
                 format!(
                     "{} has no authorization endpoint (a client-credentials-only server? try --client-credentials)",
-                    f.server.issuer
+                    super::shown(&f.server.issuer)
                 ),
             )
         })?;
@@ -736,7 +908,12 @@ impl Authorizer {
     /// The header for the next request, refreshing or authorizing first when needed.
     async fn header_now(&self) -> Result<Option<HeaderValue>, OAuthError> {
         let mut st = self.state.lock().await;
-        self.load(&mut st).await?;
+        if let Err(e) = self.load(&mut st).await {
+            // a server that never asks for OAuth must not fail on the store
+            // (loaded once: said once); a 401 meets the error again
+            (self.s.report)(&format!("{e}; going on without stored OAuth tokens"));
+            return Ok(None);
+        }
         if st.current.is_none() {
             if !self.s.eager {
                 return Ok(None);
@@ -745,19 +922,59 @@ impl Authorizer {
             self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
                 .await?;
         }
-        let Some(cur) = st.current.as_mut() else {
+        self.renew_if_due(&mut st).await?;
+        let Some(cur) = st.current.as_ref() else {
             return Ok(None);
         };
-        if Self::due(cur) {
-            let refreshed = self.refresh(cur).await?;
-            if !refreshed && self.s.client_credentials {
-                st.current = None;
-                let p = self.probe().await?;
-                self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
-                    .await?;
-            }
+        self.learn(&cur.tokens);
+        Ok(bearer(&cur.tokens))
+    }
+
+    /// Renews the token in use ahead of its expiry. A renewal that fails
+    /// while the token is still valid is said, and the token is used until
+    /// it expires (tried again after [`RETRY_RENEWAL`]).
+    async fn renew_if_due(&self, st: &mut State) -> Result<(), OAuthError> {
+        let Some(cur) = st.current.as_ref() else {
+            return Ok(());
+        };
+        let held = cur
+            .hold_until
+            .is_some_and(|t| std::time::Instant::now() < t);
+        if !Self::due(cur) || held {
+            return Ok(());
         }
-        Ok(st.current.as_ref().and_then(|c| bearer(&c.tokens)))
+        let valid = cur.tokens.expires_at.is_some_and(|e| e > token::now());
+        let out = self.renew(st).await;
+        match (out, st.current.as_mut()) {
+            (Err(e), Some(cur)) if valid => {
+                (self.s.report)(&format!(
+                    "renewing the token ahead of its expiry failed ({e}); the current one is used until it expires"
+                ));
+                cur.hold_until = Some(std::time::Instant::now() + RETRY_RENEWAL);
+                Ok(())
+            }
+            (out, _) => out,
+        }
+    }
+
+    /// Refreshes the token in use, or for client credentials (no refresh
+    /// token) gets a new one: a routine renewal, not counted in the budget.
+    async fn renew(&self, st: &mut State) -> Result<(), OAuthError> {
+        let Some(cur) = st.current.as_mut() else {
+            return Ok(());
+        };
+        match self.refresh(cur).await? {
+            Refresh::Done => Ok(()),
+            Refresh::Removed => {
+                st.current = None;
+                Err(self.removed())
+            }
+            Refresh::Cannot if self.s.client_credentials => {
+                let p = self.probe().await?;
+                self.grant(st, p.challenge.as_ref(), &[], p.refused).await
+            }
+            Refresh::Cannot => Ok(()),
+        }
     }
 
     /// What to do about a refusal; Ok(true): retry with the new header.
@@ -784,17 +1001,25 @@ impl Authorizer {
             return self.step_up(&mut st, ch.as_ref()).await;
         }
         if let Some(cur) = st.current.as_mut() {
-            if cur.authorized_here {
-                return Err(OAuthError::new(
-                    Kind::Denied,
-                    format!(
-                        "{} refused the token it was just issued (HTTP 401); giving up",
-                        self.origin()
-                    ),
-                ));
-            }
-            if !cur.refreshed_here && self.refresh(cur).await? {
-                return Ok(true);
+            match bounds::after_refusal(cur.origin, cur.since.elapsed()) {
+                Next::GiveUp => {
+                    return Err(OAuthError::new(
+                        Kind::Denied,
+                        format!(
+                            "{} refused the token it was just issued (HTTP 401); giving up",
+                            self.origin()
+                        ),
+                    ));
+                }
+                Next::Refresh => match self.refresh(cur).await? {
+                    Refresh::Done => return Ok(true),
+                    Refresh::Removed => {
+                        st.current = None;
+                        return Err(self.removed());
+                    }
+                    Refresh::Cannot => {}
+                },
+                Next::Authorize => {}
             }
         }
         st.current = None;
@@ -819,7 +1044,7 @@ impl Authorizer {
                 format!(
                     "{} asks for scope {} again though the token holds it; giving up",
                     self.origin(),
-                    ch.scope.join(" ")
+                    super::shown(&ch.scope.join(" "))
                 ),
             ));
         }
@@ -836,7 +1061,7 @@ impl Authorizer {
         (self.s.report)(&format!(
             "{} asks for more scope ({}); authorizing again",
             self.origin(),
-            ch.scope.join(" ")
+            super::shown(&ch.scope.join(" "))
         ));
         let mut extra = held;
         extra.retain(|s| s != "offline_access");
@@ -848,6 +1073,7 @@ impl Authorizer {
     /// `login`: authorize now (whatever is stored), keep the grant.
     pub async fn login(&self) -> Result<Summary, OAuthError> {
         let mut st = self.state.lock().await;
+        st.login = true;
         let p = self.probe().await?;
         self.obtain(&mut st, p.challenge.as_ref(), &[], p.refused)
             .await?;
@@ -865,56 +1091,42 @@ impl Authorizer {
         })
     }
 
-    /// `logout`: revoke where the server offers it, then forget the grant.
-    /// Returns what was done, as lines for the user.
-    pub async fn logout(&self, forget_client: bool) -> Result<Vec<String>, OAuthError> {
+    /// `logout`: revoke where the server offers it, then forget the grant;
+    /// a failed revocation keeps the tokens (the only copy of a valid
+    /// refresh token) unless `force`. Returns what was done, as lines.
+    pub async fn logout(
+        &self,
+        forget_client: bool,
+        force: bool,
+    ) -> Result<Vec<String>, OAuthError> {
         let mut st = self.state.lock().await;
         self.load(&mut st).await?;
-        let Some(cur) = st.current.take() else {
+        let Some(mut cur) = st.current.take() else {
             return Err(OAuthError::new(
                 Kind::NotFound,
                 format!("no stored grant for {}", self.s.shown),
             ));
         };
-        let mut said = Vec::new();
-        match &cur.entry.endpoints.revocation_endpoint {
-            Some(ep) => {
-                let mut revoked = Vec::new();
-                let toks: [(Option<&String>, &'static str); 2] = [
-                    (cur.tokens.refresh_token.as_ref(), "refresh_token"),
-                    (Some(&cur.tokens.access_token), "access_token"),
-                ];
-                for (t, hint) in toks {
-                    let Some(t) = t else { continue };
-                    match super::revoke::revoke(
-                        &self.http,
-                        ep,
-                        &cur.entry.endpoints.issuer,
-                        &cur.client,
-                        t,
-                        hint,
-                    )
-                    .await
-                    {
-                        Ok(()) => revoked.push(hint.replace('_', " ")),
-                        Err(e) => said.push(format!(
-                            "could not revoke the {}: {e}",
-                            hint.replace('_', " ")
-                        )),
-                    }
-                }
-                if !revoked.is_empty() {
-                    said.push(format!(
-                        "revoked the {} at {}",
-                        revoked.join(" and "),
-                        cur.entry.endpoints.issuer
-                    ));
-                }
+        // a running bridge refreshes under this lock, then finds the grant gone
+        let _lock = self.store.lock(&cur.entry.key).await.map_err(store_err)?;
+        if let Some(e) = self.stored_entry(&cur.entry.key)?
+            && let Some(t) = self.store.tokens(&e).await.map_err(store_err)?
+        {
+            // the newest tokens (another process may have rotated them)
+            cur.entry = e;
+            cur.tokens = t;
+        }
+        let Revoked { mut said, failed } = self.revoke_all(&cur).await;
+        if let Some(e) = failed {
+            if !force {
+                return Err(OAuthError::new(
+                    e.kind,
+                    format!(
+                        "{e}; the tokens are kept: fix that and run logout again, or add --force to delete them anyway"
+                    ),
+                ));
             }
-            None => said.push(format!(
-                "{} offers no revocation endpoint: the tokens stay valid there until they expire",
-                cur.entry.endpoints.issuer
-            )),
+            said.push(format!("{e}; deleting the tokens anyway (--force)"));
         }
         self.store
             .remove(&cur.entry.key, forget_client)
@@ -931,6 +1143,50 @@ impl Authorizer {
         ));
         Ok(said)
     }
+
+    /// Revokes the refresh and access tokens of `cur` where the server
+    /// offers revocation.
+    async fn revoke_all(&self, cur: &Current) -> Revoked {
+        let issuer = super::shown(&cur.entry.endpoints.issuer);
+        let Some(ep) = &cur.entry.endpoints.revocation_endpoint else {
+            return Revoked {
+                said: vec![format!(
+                    "{issuer} offers no revocation endpoint: the tokens stay valid there until they expire"
+                )],
+                failed: None,
+            };
+        };
+        let mut failed = None;
+        let mut revoked = Vec::new();
+        let toks: [(Option<&String>, &'static str); 2] = [
+            (cur.tokens.refresh_token.as_ref(), "refresh_token"),
+            (Some(&cur.tokens.access_token), "access_token"),
+        ];
+        for (t, hint) in toks {
+            let Some(t) = t else { continue };
+            let what = hint.replace('_', " ");
+            let real_issuer = &cur.entry.endpoints.issuer;
+            match super::revoke::revoke(&self.http, ep, real_issuer, &cur.client, t, hint).await {
+                Ok(()) => revoked.push(what),
+                Err(e) => {
+                    let kind = e.kind;
+                    let line = format!("could not revoke the {what}: {e}");
+                    failed.get_or_insert(OAuthError::new(kind, line));
+                }
+            }
+        }
+        let mut said = Vec::new();
+        if !revoked.is_empty() {
+            said.push(format!("revoked the {} at {issuer}", revoked.join(" and ")));
+        }
+        Revoked { said, failed }
+    }
+}
+
+/// The `resource` a refresh of `e` sends: the one the grant was asked for
+/// (a grant kept before it was recorded: the server URL).
+fn refresh_resource(e: &Entry, send: bool) -> Option<&str> {
+    send.then(|| e.resource.as_deref().unwrap_or(&e.key.resource))
 }
 
 /// [`Authorizer::due`] for a token expiring at `exp`, saved at `saved`, at `now`.
@@ -960,6 +1216,8 @@ fn registered_client(r: &Registered) -> Client {
             .map(str::to_string),
         registration_client_uri: r.registration_client_uri.clone(),
         source: ClientSource::Registered,
+        client_secret_ref: None,
+        private_key_ref: None,
     }
 }
 
@@ -989,6 +1247,94 @@ impl Authorize for Authorizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    const SERVER: &str = "https://mcp.example/mcp";
+
+    fn authorizer(dir: &std::path::Path) -> Authorizer {
+        let paths = crate::paths::Paths::at(dir.to_path_buf());
+        let registry = crate::backend::registry::Registry::new(crate::backend::Settings {
+            paths: paths.clone(),
+            aws_region: None,
+            aws_profile: None,
+            timeout: Duration::from_secs(10),
+            cloud: Default::default(),
+        });
+        let store = TokenStore::open(&paths, Arc::new(registry), None).expect("store");
+        let http = Http::new(crate::remote::http::Limits {
+            connect: Duration::from_secs(2),
+            read: Duration::from_secs(2),
+            max_message: 1 << 20,
+        })
+        .expect("http");
+        let s = Settings {
+            server: Url::parse(SERVER).expect("url"),
+            shown: SERVER.into(),
+            client_id: None,
+            client_secret: None,
+            private_key: None,
+            client_secret_ref: None,
+            private_key_ref: None,
+            client_metadata_url: None,
+            client_credentials: false,
+            scopes: Vec::new(),
+            send_resource: true,
+            interactive: false,
+            open_browser: false,
+            login_timeout: Duration::from_secs(1),
+            eager: false,
+            report: Arc::new(|_| {}),
+        };
+        Authorizer::new(http, store, s)
+    }
+
+    fn grant() -> (Entry, Tokens) {
+        let e = Entry {
+            key: GrantKey {
+                issuer: "https://as.example".into(),
+                resource: SERVER.into(),
+                client_id: "c".into(),
+            },
+            tokens_ref: String::new(),
+            client_ref: None,
+            resource: Some(SERVER.into()),
+            scope: None,
+            expires_at: Some(token::now() + 3600),
+            has_refresh: true,
+            saved_at: 0,
+            // nothing listens there: a refresh that got this far fails
+            endpoints: ServerEndpoints {
+                issuer: "https://as.example".into(),
+                token_endpoint: "http://127.0.0.1:9/token".into(),
+                ..Default::default()
+            },
+        };
+        let t = Tokens {
+            access_token: "at-canary-logout".into(),
+            token_type: "Bearer".into(),
+            refresh_token: Some("rt-canary-logout".into()),
+            expires_at: e.expires_at,
+            scope: None,
+        };
+        (e, t)
+    }
+
+    #[tokio::test]
+    async fn a_running_bridge_does_not_bring_back_a_grant_removed_by_logout() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let a = authorizer(d.path());
+        let (e, t) = grant();
+        a.store.save(e, &t).await.expect("save");
+        let mut st = a.state.lock().await;
+        a.load(&mut st).await.expect("load");
+        let cur = st.current.as_mut().expect("loaded");
+        // `logout` in another process
+        let other = authorizer(d.path());
+        other.logout(false, false).await.expect("logout");
+        assert_eq!(a.refresh(cur).await.expect("refresh"), Refresh::Removed);
+        assert!(a.store.entries().expect("entries").is_empty());
+        assert!(a.store.tokens(&cur.entry).await.expect("read").is_none());
+    }
 
     #[test]
     fn refresh_is_due_ahead_of_expiry_but_not_on_every_request() {
@@ -1002,6 +1348,94 @@ mod tests {
         // expired, or no expiry
         assert!(due_at(Some(1_020), 1_000, 2_000));
         assert!(!due_at(None, 1_000, 9_999));
+    }
+
+    #[test]
+    fn a_refresh_sends_the_resource_the_grant_was_asked_for() {
+        let mut e = Entry {
+            key: GrantKey {
+                issuer: "https://as.example".into(),
+                resource: "https://mcp.example/mcp".into(),
+                client_id: "c".into(),
+            },
+            tokens_ref: String::new(),
+            client_ref: None,
+            resource: Some("https://mcp.example".into()),
+            scope: None,
+            expires_at: None,
+            has_refresh: true,
+            saved_at: 0,
+            endpoints: ServerEndpoints::default(),
+        };
+        assert_eq!(refresh_resource(&e, true), Some("https://mcp.example"));
+        assert_eq!(refresh_resource(&e, false), None);
+        e.resource = None;
+        assert_eq!(refresh_resource(&e, true), Some("https://mcp.example/mcp"));
+    }
+
+    #[test]
+    fn a_pre_registered_client_is_kept_with_its_references() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut a = authorizer(d.path());
+        a.s.client_id = Some("ci-bot".into());
+        a.s.client_secret_ref = Some("local://ci-secret".into());
+        let c = a
+            .pre_registered(&ServerEndpoints::default())
+            .expect("client");
+        let kept = a.pre_registered_kept(&c);
+        assert_eq!(kept.client_id, "ci-bot");
+        assert_eq!(kept.client_secret_ref.as_deref(), Some("local://ci-secret"));
+        assert_eq!(kept.source, ClientSource::PreRegistered);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_ahead_of_expiry_keeps_the_valid_token() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let a = authorizer(d.path());
+        let (e, mut t) = grant();
+        // due (an hour-long token, 30 s left), not expired; the token endpoint is closed
+        t.expires_at = Some(token::now() + 30);
+        a.store.save(e, &t).await.expect("save");
+        {
+            let mut st = a.state.lock().await;
+            a.load(&mut st).await.expect("load");
+            st.current.as_mut().expect("loaded").entry.saved_at = token::now() - 3570;
+        }
+        let h = a.header_now().await.expect("the current token");
+        assert_eq!(h.expect("a header").as_bytes(), b"Bearer at-canary-logout");
+        // expired: the failure is the answer
+        t.expires_at = Some(token::now() - 1);
+        let (e, _) = grant();
+        let b = authorizer(d.path());
+        b.store.save(e, &t).await.expect("save");
+        assert!(b.header_now().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn processes_refused_together_authorize_once() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let a = authorizer(d.path());
+        // another process is authorizing this server
+        let turn = a
+            .store
+            .lock_waiting(&a.turn_key(), Duration::from_secs(5))
+            .await
+            .expect("turn");
+        let mut b = authorizer(d.path());
+        b.s.interactive = true;
+        let waiting = tokio::spawn(async move {
+            let mut st = b.state.lock().await;
+            // discovery would need the network: adopting must come first
+            b.grant(&mut st, None, &[], true).await?;
+            Ok::<_, OAuthError>(st.current.as_ref().map(|c| c.tokens.access_token.clone()))
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "it did not wait for its turn");
+        let (e, t) = grant();
+        a.store.save(e, &t).await.expect("save");
+        drop(turn);
+        let got = waiting.await.expect("task").expect("adopted");
+        assert_eq!(got.as_deref(), Some("at-canary-logout"));
     }
 
     #[test]

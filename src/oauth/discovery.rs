@@ -81,6 +81,22 @@ pub fn canonical_resource(server: &Url) -> String {
     }
 }
 
+/// The store's key for `server`'s grants: its canonical resource, plus
+/// (when `query_counts`) a hash of its query, so a gateway that routes by
+/// query (`/mcp?server=a`, `?server=b`) keeps one grant per server. The
+/// query itself is never kept.
+pub fn grant_resource(server: &Url, query_counts: bool) -> String {
+    use sha2::{Digest, Sha256};
+    let base = canonical_resource(server);
+    match server.query().filter(|q| query_counts && !q.is_empty()) {
+        Some(q) => {
+            let h = Sha256::digest(q.as_bytes());
+            format!("{base}#query-{}", &hex::encode(h)[..16])
+        }
+        None => base,
+    }
+}
+
 /// Discovery from a refusal's `resource_metadata` (if any) for `server`.
 /// `refused`: the server answered 401 (without one, a server with no
 /// resource metadata is not taken for a 2025-03-26 one).
@@ -112,16 +128,22 @@ pub async fn discover(
             ),
         )
     })?;
-    let issuer_url = oh::url(issuer, "the authorization server in the resource metadata")?;
-    let meta = server_metadata(http, &issuer_url).await?.ok_or_else(|| {
-        OAuthError::new(
-            Kind::NotFound,
-            format!(
-                "{} publishes no OAuth or OpenID Connect metadata",
-                origin_of(&issuer_url)
-            ),
-        )
-    })?;
+    let issuer_url = oh::named(
+        issuer,
+        "the authorization server in the resource metadata",
+        server,
+    )?;
+    let meta = server_metadata(http, &issuer_url, server)
+        .await?
+        .ok_or_else(|| {
+            OAuthError::new(
+                Kind::NotFound,
+                format!(
+                    "{} publishes no OAuth or OpenID Connect metadata",
+                    origin_of(&issuer_url)
+                ),
+            )
+        })?;
     Ok(Found {
         resource: prm.resource.clone(),
         resource_scopes: prm.scopes_supported.clone(),
@@ -138,7 +160,11 @@ async fn resource_metadata_of(
     from_challenge: Option<&str>,
 ) -> Result<Option<ResourceMetadata>, OAuthError> {
     let candidates: Vec<Url> = match from_challenge {
-        Some(u) => vec![oh::url(u, "the resource_metadata URL of the challenge")?],
+        Some(u) => vec![oh::named(
+            u,
+            "the resource_metadata URL of the challenge",
+            server,
+        )?],
         None => well_known(server, "oauth-protected-resource", true),
     };
     for u in candidates {
@@ -244,10 +270,12 @@ pub fn metadata_urls(issuer: &Url) -> Vec<Url> {
     }
 }
 
-/// The authorization server's metadata, its issuer checked (None: none found).
+/// The authorization server's metadata, its issuer checked (None: none
+/// found); its endpoints must be usable from the MCP server `server`.
 pub async fn server_metadata(
     http: &Http,
     issuer: &Url,
+    server: &Url,
 ) -> Result<Option<ServerMetadata>, OAuthError> {
     for u in metadata_urls(issuer) {
         let a = oh::get(http, &u).await?;
@@ -261,7 +289,7 @@ pub async fn server_metadata(
                     ),
                 ));
             }
-            check_server(&m, &a.origin)?;
+            check_server(&m, &a.origin, server)?;
             return Ok(Some(m));
         }
     }
@@ -272,17 +300,18 @@ fn same_issuer(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
-/// The endpoints are URLs we may use; PKCE S256 is offered (an
-/// authorization endpoint without it is refused, as the spec asks).
-fn check_server(m: &ServerMetadata, origin: &str) -> Result<(), OAuthError> {
-    oh::url(&m.token_endpoint, "the token endpoint")?;
+/// The endpoints are URLs we may use for the MCP server `server` ([`oh::named`]);
+/// PKCE S256 is offered (an authorization endpoint without it is refused,
+/// as the spec asks).
+fn check_server(m: &ServerMetadata, origin: &str, server: &Url) -> Result<(), OAuthError> {
+    oh::named(&m.token_endpoint, "the token endpoint", server)?;
     for (e, what) in [
         (&m.authorization_endpoint, "the authorization endpoint"),
         (&m.registration_endpoint, "the registration endpoint"),
         (&m.revocation_endpoint, "the revocation endpoint"),
     ] {
         if let Some(e) = e {
-            oh::url(e, what)?;
+            oh::named(e, what, server)?;
         }
     }
     let s256 = m
@@ -313,7 +342,7 @@ async fn legacy(http: &Http, server: &Url) -> Result<Found, OAuthError> {
         let a = oh::get(http, &u).await?;
         if let Some(m) = json::<ServerMetadata>(&a, "authorization server metadata")? {
             // the issuer of this era's metadata is not the URL it came from
-            check_server(&m, &a.origin)?;
+            check_server(&m, &a.origin, server)?;
             found = Some(m);
             break;
         }
@@ -410,13 +439,18 @@ mod tests {
         )
         .expect("metadata");
         assert!(m.client_id_metadata_document_supported);
-        assert!(check_server(&m, "https://as.example.com").is_ok());
+        let mcp = u("https://mcp.example.com/mcp");
+        assert!(check_server(&m, "https://as.example.com", &mcp).is_ok());
         let mut no_pkce = m.clone();
         no_pkce.code_challenge_methods_supported = None;
-        assert!(check_server(&no_pkce, "o").is_err());
+        assert!(check_server(&no_pkce, "o", &mcp).is_err());
         let mut plain = m.clone();
         plain.token_endpoint = "http://as.example.com/token".into();
-        assert!(check_server(&plain, "o").is_err());
+        assert!(check_server(&plain, "o", &mcp).is_err());
+        // a public server's metadata cannot point us at a private address
+        let mut inward = m.clone();
+        inward.registration_endpoint = Some("https://10.0.0.5/register".into());
+        assert!(check_server(&inward, "o", &mcp).is_err());
         assert_eq!(
             canonical_resource(&u("HTTPS://MCP.Example.com/mcp?k=v#f")),
             "https://mcp.example.com/mcp"
@@ -424,6 +458,19 @@ mod tests {
         assert_eq!(
             canonical_resource(&u("https://mcp.example.com/")),
             "https://mcp.example.com"
+        );
+        // gateways routing by query keep a grant per query, the query unkept
+        let a = grant_resource(&u("https://gw.example.com/mcp?server=a"), true);
+        let b = grant_resource(&u("https://gw.example.com/mcp?server=b"), true);
+        assert_ne!(a, b);
+        assert!(a.starts_with("https://gw.example.com/mcp#query-") && !a.contains("server"));
+        assert_eq!(
+            grant_resource(&u("https://gw.example.com/mcp?key=s3cret"), false),
+            "https://gw.example.com/mcp"
+        );
+        assert_eq!(
+            grant_resource(&u("https://gw.example.com/mcp"), true),
+            "https://gw.example.com/mcp"
         );
     }
 }

@@ -2,10 +2,12 @@
 //! ([`crate::remote::Http`]: its TLS rules, proxies, redirect rule, timeouts
 //! and bounded bodies).
 //!
-//! Owns checking a URL a server named (https, or http to loopback only),
+//! Owns checking a URL a server named (https, or http to loopback only; a
+//! public MCP server never leads to a local or private address),
 //! GETting a JSON document, and POSTing a form (its body zeroized after
 //! sending; client credentials only in a header that never leaves the
-//! endpoint's origin). Failures name the origin only, never a URL, a body or
+//! endpoint's origin), each request bounded as a whole ([`deadline`]: a
+//! server trickling its body cannot hold discovery, login or logout). Failures name the origin only, never a URL, a body or
 //! a credential. Must not know what the documents mean.
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -28,6 +30,25 @@ pub fn url(text: &str, what: &str) -> Result<Url, OAuthError> {
         return Err(OAuthError::new(
             Kind::BadData,
             format!("{what} has a fragment (#...), which OAuth endpoints must not have"),
+        ));
+    }
+    Ok(u)
+}
+
+/// A URL a document named while authorizing for the MCP server `server`:
+/// [`url`], and, as for the bridge's redirects, a public server never
+/// leads to a local or private address (no request, form or browser goes
+/// there).
+pub fn named(text: &str, what: &str, server: &Url) -> Result<Url, OAuthError> {
+    let u = url(text, what)?;
+    if !h::is_private(server) && h::is_private(&u) {
+        return Err(OAuthError::new(
+            Kind::Denied,
+            format!(
+                "{} names a local or private address as {what} ({}); refused",
+                origin_of(server),
+                origin_of(&u)
+            ),
         ));
     }
     Ok(u)
@@ -92,7 +113,35 @@ pub async fn post(
     out
 }
 
+/// How long one OAuth request may take in all (connect, headers, body).
+pub fn deadline(http: &Http) -> std::time::Duration {
+    http.limits.connect + http.limits.read
+}
+
 async fn send(
+    http: &Http,
+    u: &Url,
+    verb: Verb,
+    ours: &HeaderMap,
+    transport: HeaderMap,
+    max: usize,
+) -> Result<Answer, OAuthError> {
+    let limit = deadline(http);
+    tokio::time::timeout(limit, send_once(http, u, verb, ours, transport, max))
+        .await
+        .map_err(|_| {
+            OAuthError::new(
+                Kind::Unreachable,
+                format!(
+                    "{} did not finish answering within {}",
+                    origin_of(u),
+                    h::show(limit)
+                ),
+            )
+        })?
+}
+
+async fn send_once(
     http: &Http,
     u: &Url,
     verb: Verb,
@@ -151,6 +200,44 @@ pub fn form_encode(s: &str) -> String {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_trickling_server_cannot_hold_a_request() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.expect("accept");
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+            let _ = s.write_all(head.as_bytes()).await;
+            // one byte every 100 ms: never silent for long, never done
+            for _ in 0..200 {
+                if s.write_all(b" ").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        });
+        let http = Http::new(h::Limits {
+            connect: std::time::Duration::from_millis(500),
+            read: std::time::Duration::from_millis(700),
+            max_message: 1 << 20,
+        })
+        .expect("http");
+        let u = Url::parse(&format!("http://127.0.0.1:{port}/meta")).expect("url");
+        let started = std::time::Instant::now();
+        let e = get(&http, &u).await.expect_err("bounded");
+        assert_eq!(e.kind, Kind::Unreachable);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
     #[test]
     fn forms_and_urls() {
         let f = form(&[("grant_type", "authorization_code"), ("x", "a b&c=d/é")]);
@@ -163,5 +250,25 @@ mod tests {
         assert!(url("http://as.example.com/token", "t").is_err());
         assert!(url("https://as.example.com/t#x", "t").is_err());
         assert!(url("not a url", "t").is_err());
+    }
+
+    #[test]
+    fn a_public_server_never_leads_to_a_private_address() {
+        let public = Url::parse("https://mcp.example.com/mcp").expect("url");
+        let local = Url::parse("http://127.0.0.1:3000/mcp").expect("url");
+        for private in [
+            "http://127.0.0.1:9/token",
+            "http://localhost:9/token",
+            "https://10.1.2.3/token",
+            "https://192.168.0.1/token",
+            "https://[::1]/token",
+        ] {
+            let e = named(private, "the token endpoint", &public).expect_err(private);
+            assert_eq!(e.kind, Kind::Denied);
+        }
+        assert!(named("https://as.example.com/token", "t", &public).is_ok());
+        // a local server may name local endpoints, and public ones
+        assert!(named("http://127.0.0.1:9/token", "t", &local).is_ok());
+        assert!(named("https://as.example.com/token", "t", &local).is_ok());
     }
 }

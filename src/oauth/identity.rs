@@ -89,7 +89,7 @@ pub async fn register(
             Kind::Config,
             format!(
                 "{} offers no dynamic client registration: register a client there and give --client-id (and --client-secret REF)",
-                m.issuer
+                super::shown(&m.issuer)
             ),
         )
     })?;

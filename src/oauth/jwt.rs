@@ -4,16 +4,16 @@
 //! Owns reading the PEM key (PKCS#8, or PKCS#1 for RSA; an RSA key signs
 //! RS256, a P-256 key ES256) and signing with aws-lc-rs. The claims: `iss`
 //! and `sub` the client id, `aud` the authorization server's issuer, a
-//! random `jti`, `iat`, `exp` five minutes on. Must not put key material, or
-//! a parse error that could quote it, into a message.
+//! random `jti`, `iat`, `exp` five minutes on. The PEM is decoded into
+//! zeroizing buffers (the DER never outlives the key pair built from it).
+//! Must not put key material, or a parse error that could quote it, into a
+//! message.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::{rand, signature};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use rustls::pki_types::PrivateKeyDer;
-use rustls::pki_types::pem::PemObject;
 use zeroize::Zeroizing;
 
 use super::{Kind, OAuthError};
@@ -33,32 +33,65 @@ enum Key {
     Ec(signature::EcdsaKeyPair),
 }
 
+/// The kinds of PEM private key read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Pkcs8,
+    Pkcs1,
+    Sec1,
+}
+
+/// The first private key block of `pem`: its form and DER (zeroized).
+fn der(pem: &[u8]) -> Option<(Form, Zeroizing<Vec<u8>>)> {
+    let text = std::str::from_utf8(pem).ok()?;
+    let forms = [
+        ("PRIVATE KEY", Form::Pkcs8),
+        ("RSA PRIVATE KEY", Form::Pkcs1),
+        ("EC PRIVATE KEY", Form::Sec1),
+    ];
+    forms.iter().find_map(|(label, form)| {
+        let begin = format!("-----BEGIN {label}-----");
+        let end = format!("-----END {label}-----");
+        let start = text.find(&begin)? + begin.len();
+        let stop = start + text[start..].find(&end)?;
+        let b64: Zeroizing<String> = Zeroizing::new(
+            text[start..stop]
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect(),
+        );
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .ok()?;
+        Some((*form, Zeroizing::new(bytes)))
+    })
+}
+
 /// The key in `pem` (RSA or P-256).
 fn key(pem: &[u8]) -> Result<Key, OAuthError> {
-    let der = PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|_| config("holds no PEM private key (PKCS#8 or PKCS#1)"))?;
-    match &der {
-        PrivateKeyDer::Pkcs8(k) => {
+    let (form, der) =
+        der(pem).ok_or_else(|| config("holds no PEM private key (PKCS#8 or PKCS#1)"))?;
+    match form {
+        Form::Pkcs8 => {
             if let Ok(ec) = signature::EcdsaKeyPair::from_pkcs8(
                 &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                k.secret_pkcs8_der(),
+                &der,
             ) {
                 return Ok(Key::Ec(ec));
             }
-            signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der())
+            signature::RsaKeyPair::from_pkcs8(&der)
                 .map(Key::Rsa)
                 .map_err(|_| config("is neither an RSA nor a P-256 key"))
         }
-        PrivateKeyDer::Pkcs1(k) => signature::RsaKeyPair::from_der(k.secret_pkcs1_der())
+        Form::Pkcs1 => signature::RsaKeyPair::from_der(&der)
             .map(Key::Rsa)
             .map_err(|_| config("is not a usable RSA key")),
-        PrivateKeyDer::Sec1(k) => signature::EcdsaKeyPair::from_private_key_der(
+        Form::Sec1 => signature::EcdsaKeyPair::from_private_key_der(
             &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            k.secret_sec1_der(),
+            &der,
         )
         .map(Key::Ec)
         .map_err(|_| config("is not a P-256 key")),
-        _ => Err(config("is of a kind that cannot sign here")),
     }
 }
 
@@ -138,6 +171,16 @@ mod tests {
             d(v[2]),
             format!("{}.{}", v[0], v[1]),
         )
+    }
+
+    #[test]
+    fn pem_blocks_are_read_by_their_label() {
+        let (f, d) = der(pem("RSA PRIVATE KEY", b"\x30\x01\x02").as_bytes()).expect("pkcs1");
+        assert_eq!((f, d.as_slice()), (Form::Pkcs1, &b"\x30\x01\x02"[..]));
+        let (f, _) = der(pem("EC PRIVATE KEY", b"\x30").as_bytes()).expect("sec1");
+        assert_eq!(f, Form::Sec1);
+        assert!(der(b"-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n").is_none());
+        assert!(der(b"not a pem").is_none());
     }
 
     #[test]

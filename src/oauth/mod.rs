@@ -18,6 +18,7 @@
 //! `remote` never knows about OAuth.
 
 pub mod authorizer;
+pub mod bounds;
 pub mod browser;
 pub mod challenge;
 pub mod discovery;
@@ -33,11 +34,22 @@ pub mod token;
 
 use crate::exit::{Code, ExitStatus};
 
+/// Server-supplied text (an issuer, a client id, a scope) for a message or
+/// a table: control characters (terminal escapes) dropped, at most 200
+/// characters.
+pub fn shown(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
 /// The MCP protocol version whose authorization rules this follows.
 pub const PROTOCOL_VERSION: &str = "2025-11-25";
 
 /// Where lines for the user go (the verb prints them on stderr).
 pub type Report = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Told each credential the bridge will send or hold (a name and the
+/// value), so the guard redacts it from everything the server says.
+pub type Learn = std::sync::Arc<dyn Fn(&str, &crate::secret::SecretValue) + Send + Sync>;
 
 /// What kind of failure, in the terms that decide the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

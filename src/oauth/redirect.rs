@@ -3,10 +3,12 @@
 //! response.
 //!
 //! Owns binding the listener, the redirect URI it stands for, and waiting for
-//! the one request to `/callback`: each connection bounded in size
-//! ([`MAX_REQUEST`]) and time, at most [`MAX_CONNECTIONS`] connections, the
-//! whole wait bounded by the caller's timeout. The answer is checked here:
-//! `state` must match (constant time), an `error` ends the wait, and the
+//! the one request to `/callback`: connections served concurrently, each
+//! bounded in size ([`MAX_REQUEST`]) and time, at most [`MAX_CONNECTIONS`]
+//! connections, the whole wait bounded by the caller's timeout. The answer
+//! is checked here: a callback whose `state` does not match (constant time)
+//! is answered 400 and the wait goes on (a forged or stale redirect cannot
+//! end a login; at the timeout it is named), an `error` ends the wait, and the
 //! `iss` parameter (RFC 9207) must name the issuer when present or when the
 //! server said it sends one. The code is kept zeroized and never shown.
 //! Must not exchange the code.
@@ -17,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use zeroize::Zeroizing;
 
-use super::{Kind, OAuthError};
+use super::{Kind, OAuthError, shown};
 
 /// The largest request head read from the browser.
 pub const MAX_REQUEST: usize = 16 * 1024;
@@ -38,6 +40,41 @@ pub struct Expect<'a> {
     pub issuer: &'a str,
     /// The server advertised `authorization_response_iss_parameter_supported`.
     pub iss_required: bool,
+}
+
+/// [`Expect`] owned, for the connection tasks.
+struct Owned {
+    state: Zeroizing<String>,
+    issuer: String,
+    iss_required: bool,
+}
+
+impl Owned {
+    fn of(e: &Expect<'_>) -> Self {
+        Owned {
+            state: Zeroizing::new(e.state.to_string()),
+            issuer: e.issuer.to_string(),
+            iss_required: e.iss_required,
+        }
+    }
+
+    fn expect(&self) -> Expect<'_> {
+        Expect {
+            state: &self.state,
+            issuer: &self.issuer,
+            iss_required: self.iss_required,
+        }
+    }
+}
+
+/// What one connection to the listener was.
+enum Seen {
+    /// Not the callback (answered 404 or 400).
+    Other,
+    /// A callback with another `state` (answered 400).
+    WrongState,
+    /// The authorization response, checked.
+    Answer(Result<Code, OAuthError>),
 }
 
 /// The authorization code (zeroized; `Debug` hides it).
@@ -83,48 +120,96 @@ impl Listener {
 
     /// Waits (at most `limit`) for the authorization response and checks it.
     pub async fn wait(self, expect: &Expect<'_>, limit: Duration) -> Result<Code, OAuthError> {
-        let waited = async {
-            for _ in 0..MAX_CONNECTIONS {
-                let (stream, _) =
-                    self.listener.accept().await.map_err(|e| {
-                        fail(Kind::Io, format!("the redirect listener failed: {e}"))
-                    })?;
-                if let Some(answer) = one(stream, expect).await {
-                    return answer;
-                }
+        let owned = std::sync::Arc::new(Owned::of(expect));
+        let wrong_state = std::sync::atomic::AtomicUsize::new(0);
+        let waited = self.serve(owned, &wrong_state);
+        let timed_out = tokio::time::timeout(limit, waited).await;
+        let wrong = wrong_state.load(std::sync::atomic::Ordering::Relaxed);
+        timed_out.map_err(|_| {
+            let within = crate::remote::http::show(limit);
+            if wrong > 0 {
+                return fail(
+                    Kind::Denied,
+                    format!(
+                        "no authorization response with this login's state arrived within {within}; {wrong} with another state were refused (forged or stale redirects)"
+                    ),
+                );
             }
-            Err(fail(
-                Kind::Denied,
-                format!(
-                    "{MAX_CONNECTIONS} requests reached the redirect listener without an authorization response"
-                ),
-            ))
-        };
-        tokio::time::timeout(limit, waited).await.map_err(|_| {
             fail(
                 Kind::Unreachable,
-                format!(
-                    "no authorization arrived within {} (--login-timeout)",
-                    crate::remote::http::show(limit)
-                ),
+                format!("no authorization arrived within {within} (--login-timeout)"),
             )
         })?
     }
+
+    /// Serves connections concurrently until the authorization response.
+    async fn serve(
+        &self,
+        owned: std::sync::Arc<Owned>,
+        wrong_state: &std::sync::atomic::AtomicUsize,
+    ) -> Result<Code, OAuthError> {
+        let mut conns = tokio::task::JoinSet::new();
+        let mut accepted = 0;
+        loop {
+            tokio::select! {
+                a = self.listener.accept(), if accepted < MAX_CONNECTIONS => {
+                    let (stream, _) = a.map_err(|e| {
+                        fail(Kind::Io, format!("the redirect listener failed: {e}"))
+                    })?;
+                    accepted += 1;
+                    let o = owned.clone();
+                    conns.spawn(async move { one(stream, &o.expect()).await });
+                }
+                Some(done) = conns.join_next() => match done {
+                    Ok(Seen::Answer(answer)) => return answer,
+                    Ok(Seen::WrongState) => {
+                        wrong_state.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok(Seen::Other) | Err(_) => {}
+                },
+                else => break,
+            }
+        }
+        Err(fail(
+            Kind::Denied,
+            format!(
+                "{MAX_CONNECTIONS} requests reached the redirect listener without an authorization response"
+            ),
+        ))
+    }
 }
 
-/// Serves one connection: None when it was not the callback (answered 404).
-async fn one(mut stream: TcpStream, expect: &Expect<'_>) -> Option<Result<Code, OAuthError>> {
+/// Whether the query's `state` is the expected one (constant time).
+fn state_matches(query: &str, expect: &Expect<'_>) -> bool {
+    let ps = params(query);
+    ps.iter().find(|(n, _)| n == "state").is_some_and(|(_, s)| {
+        s.len() == expect.state.len()
+            && aws_lc_rs::constant_time::verify_slices_are_equal(
+                s.as_bytes(),
+                expect.state.as_bytes(),
+            )
+            .is_ok()
+    })
+}
+
+/// Serves one connection.
+async fn one(mut stream: TcpStream, expect: &Expect<'_>) -> Seen {
     let head = match tokio::time::timeout(PER_CONNECTION, read_head(&mut stream)).await {
         Ok(Some(h)) => h,
         _ => {
             let _ = respond(&mut stream, 400, "Bad request.").await;
-            return None;
+            return Seen::Other;
         }
     };
     let Some(query) = callback_query(&head) else {
         let _ = respond(&mut stream, 404, "Not found.").await;
-        return None;
+        return Seen::Other;
     };
+    if !state_matches(&query, expect) {
+        let text = "This redirect does not belong to the pending authorization.";
+        let _ = respond(&mut stream, 400, text).await;
+        return Seen::WrongState;
+    }
     let answer = check(&query, expect);
     let (status, text) = match &answer {
         Ok(_) => (200, "Authorization received. You can close this window."),
@@ -134,7 +219,7 @@ async fn one(mut stream: TcpStream, expect: &Expect<'_>) -> Option<Result<Code, 
         ),
     };
     let _ = respond(&mut stream, status, text).await;
-    Some(answer)
+    Seen::Answer(answer)
 }
 
 /// The request head (up to the blank line), at most [`MAX_REQUEST`] bytes.
@@ -203,15 +288,7 @@ pub fn check(query: &str, expect: &Expect<'_>) -> Result<Code, OAuthError> {
     let ps = params(query);
     let get = |k: &str| ps.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     // state first: an answer to another request says nothing about ours
-    let state_ok = get("state").is_some_and(|s| {
-        s.len() == expect.state.len()
-            && aws_lc_rs::constant_time::verify_slices_are_equal(
-                s.as_bytes(),
-                expect.state.as_bytes(),
-            )
-            .is_ok()
-    });
-    if !state_ok {
+    if !state_matches(query, expect) {
         return Err(fail(
             Kind::Denied,
             "the authorization response's state does not match the request (a forged or stale redirect); refused",
@@ -263,11 +340,6 @@ pub fn check(query: &str, expect: &Expect<'_>) -> Result<Code, OAuthError> {
 /// Issuers compare as strings (RFC 9207 §2.4), a trailing slash aside.
 fn same_issuer(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
-}
-
-/// Server-supplied text for a message: printable, bounded.
-fn shown(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
 async fn respond(stream: &mut TcpStream, status: u16, text: &str) -> std::io::Result<()> {
@@ -350,6 +422,20 @@ mod tests {
             .parse()
             .expect("port");
         let browser = tokio::spawn(async move {
+            // an idle preconnect does not hold up the others
+            let _idle = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            // a forged callback with another state does not end the login
+            let mut s = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            s.write_all(b"GET /callback?code=evil&state=forged HTTP/1.1\r\n\r\n")
+                .await
+                .expect("write");
+            let mut forged = Vec::new();
+            let _ = s.read_to_end(&mut forged).await;
+            assert!(forged.starts_with(b"HTTP/1.1 400"));
             let mut s = TcpStream::connect(("127.0.0.1", port))
                 .await
                 .expect("connect");
@@ -368,11 +454,39 @@ mod tests {
             let _ = s.read_to_end(&mut out).await;
             String::from_utf8_lossy(&out).into_owned()
         });
+        let started = std::time::Instant::now();
         let code = l
             .wait(&expect(false), Duration::from_secs(5))
             .await
             .expect("code");
         assert_eq!(code.0.as_str(), "c0de");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
         assert!(browser.await.expect("browser").starts_with("HTTP/1.1 200"));
+    }
+
+    #[tokio::test]
+    async fn only_forged_callbacks_until_the_timeout_are_named() {
+        let l = Listener::bind(None).await.expect("bind");
+        let port = port_of(&l.redirect_uri).expect("port");
+        tokio::spawn(async move {
+            let mut s = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            let _ = s
+                .write_all(b"GET /callback?code=evil&state=forged HTTP/1.1\r\n\r\n")
+                .await;
+            let mut out = Vec::new();
+            let _ = s.read_to_end(&mut out).await;
+        });
+        let e = l
+            .wait(&expect(false), Duration::from_millis(800))
+            .await
+            .expect_err("no answer");
+        assert_eq!(e.kind, Kind::Denied);
+        assert!(e.message.contains("another state"), "{e}");
     }
 }

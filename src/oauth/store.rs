@@ -107,6 +107,12 @@ pub struct Client {
     pub registration_client_uri: Option<String>,
     #[zeroize(skip)]
     pub source: ClientSource,
+    /// A pre-registered client's `--client-secret` / `--private-key`
+    /// references (never the values), so `logout` can authenticate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key_ref: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -152,6 +158,11 @@ pub struct Entry {
     /// Where the [`Client`] is, when it has anything to keep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ref: Option<String>,
+    /// The RFC 8707 `resource` the grant was asked for (may be a parent of
+    /// `key.resource`); a refresh sends exactly this. None: none was sent,
+    /// or a grant saved before this was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Unix seconds, of the access token.
@@ -601,6 +612,7 @@ mod tests {
             key: key(),
             tokens_ref: String::new(),
             client_ref: None,
+            resource: None,
             scope: None,
             expires_at: None,
             has_refresh: false,
@@ -692,6 +704,8 @@ mod tests {
             redirect_uris: vec!["http://127.0.0.1/callback".into()],
             registration_access_token: None,
             registration_client_uri: None,
+            client_secret_ref: None,
+            private_key_ref: None,
             source: ClientSource::Registered,
         };
         let k = key();

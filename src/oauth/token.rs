@@ -304,6 +304,27 @@ fn granted(a: &oh::Answer) -> Result<Granted, OAuthError> {
     })
 }
 
+/// What a refusal of a refresh says is gone for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    /// The refresh token, or the resource it was granted for
+    /// (`invalid_grant`, `invalid_target`): authorize anew.
+    Grant,
+    /// The client (`invalid_client`, `unauthorized_client`: a forgotten
+    /// registration): register anew, then authorize.
+    Client,
+}
+
+/// Whether a token endpoint's refusal of a refresh is final, and what it
+/// says is gone; None: a passing failure (try again later).
+pub fn gone(e: &OAuthError) -> Option<Gone> {
+    match e.code.as_deref()? {
+        "invalid_grant" | "invalid_target" => Some(Gone::Grant),
+        "invalid_client" | "unauthorized_client" => Some(Gone::Client),
+        _ => None,
+    }
+}
+
 /// An OAuth error answer (RFC 6749 §5.2) as an error naming its code.
 pub fn error_answer(a: &oh::Answer, what: &str) -> OAuthError {
     #[derive(Deserialize)]
@@ -324,6 +345,7 @@ pub fn error_answer(a: &oh::Answer, what: &str) -> OAuthError {
             let kind = match code.as_str() {
                 "invalid_client"
                 | "invalid_grant"
+                | "invalid_target"
                 | "unauthorized_client"
                 | "access_denied"
                 | "invalid_scope" => Kind::Denied,
@@ -393,6 +415,19 @@ mod tests {
         );
         assert_eq!(e.code.as_deref(), Some("invalid_grant"));
         assert!(e.message.contains("revoked"));
+    }
+
+    #[test]
+    fn refusals_of_a_refresh_that_are_final() {
+        let refusal =
+            |code: &str| error_answer(&answer(400, &format!(r#"{{"error":"{code}"}}"#)), "refresh");
+        assert_eq!(gone(&refusal("invalid_grant")), Some(Gone::Grant));
+        // oidc-provider: a refresh for a resource the grant does not hold
+        assert_eq!(gone(&refusal("invalid_target")), Some(Gone::Grant));
+        assert_eq!(gone(&refusal("invalid_client")), Some(Gone::Client));
+        assert_eq!(gone(&refusal("unauthorized_client")), Some(Gone::Client));
+        assert_eq!(gone(&refusal("temporarily_unavailable")), None);
+        assert_eq!(gone(&OAuthError::new(Kind::Unreachable, "down")), None);
     }
 
     #[test]

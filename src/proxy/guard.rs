@@ -40,9 +40,10 @@ use sha2::{Digest, Sha256};
 use super::audit::worker::{Auditor, Event, RequestSeen, ResponseSeen, Short, Side};
 use super::message::{self, IdKey, scan};
 use super::policy::ToolPolicy;
-use super::redact::{Mode, Redactor};
+use super::redact::{Mode, Shared};
 use super::track::{Entry, Pending};
 use super::{GuardConfig, ProxyError};
+use crate::secret::SecretValue;
 
 /// What to do with a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +80,9 @@ impl Scratch {
 /// Shared state of one supervised server. `Send + Sync`; share it with `Arc`.
 pub struct Guard {
     /// Redacts what reaches the client and our stderr; disabled by `--no-redact`.
-    redactor: Arc<Redactor>,
+    redactor: Arc<Shared>,
+    /// The audit log's own redactor when it differs (`--no-redact`).
+    audit_redactor: Option<Arc<Shared>>,
     policy: ToolPolicy,
     audit: Option<Auditor>,
     session: String,
@@ -170,11 +173,12 @@ impl Guard {
     /// Builds the redactor, compiles the policy and opens the audit log.
     pub fn new(config: GuardConfig) -> Result<Self, ProxyError> {
         let (redactor, warnings) = if config.redact {
-            Redactor::new(&config.secrets)
+            Shared::new(&config.secrets)
         } else {
-            (Redactor::disabled(), Vec::new())
+            (Shared::disabled(), Vec::new())
         };
         let redactor = Arc::new(redactor);
+        let mut audit_redactor = None;
         let policy = ToolPolicy::new(&config.allow_tools, &config.deny_tools)?;
         let session = session_id();
         let audit = match config.audit {
@@ -183,7 +187,9 @@ impl Guard {
                 let for_audit = if config.redact {
                     redactor.clone()
                 } else {
-                    Arc::new(Redactor::new(&config.secrets).0)
+                    let own = Arc::new(Shared::new(&config.secrets).0);
+                    audit_redactor = Some(own.clone());
+                    own
                 };
                 Some(Auditor::start(a, session.clone(), for_audit)?)
             }
@@ -191,12 +197,23 @@ impl Guard {
         };
         Ok(Self {
             redactor,
+            audit_redactor,
             policy,
             audit,
             session,
             lists: Mutex::new(Pending::default()),
             warnings,
         })
+    }
+
+    /// Redacts `value` (labelled `name`) from now on, in what reaches the
+    /// client, our stderr and the audit log: a value learned while running
+    /// (an OAuth token).
+    pub fn add_secret(&self, name: &str, value: &SecretValue) {
+        self.redactor.add(name, value);
+        if let Some(a) = &self.audit_redactor {
+            a.add(name, value);
+        }
     }
 
     /// Start-up warnings (names only, never values), e.g. values too short to redact.
@@ -292,7 +309,7 @@ impl Guard {
 
     /// Whether the redactor is active (for tests and diagnostics).
     pub fn redacts(&self) -> bool {
-        self.redactor.is_active()
+        self.redactor.get().is_active()
     }
 }
 
@@ -468,7 +485,11 @@ impl Guard {
             // the tool name came from the client, but keep the rule: nothing
             // leaves the proxy holding a value
             let mut red = Vec::new();
-            if self.redactor.redact(&reply[start..], Mode::Json, &mut red) {
+            if self
+                .redactor
+                .get()
+                .redact(&reply[start..], Mode::Json, &mut red)
+            {
                 reply.truncate(start);
                 reply.extend_from_slice(&red);
             }
@@ -603,7 +624,7 @@ impl Guard {
     ) -> Verdict {
         let current: &[u8] = if rewritten { &s.tmp } else { line };
         let mode = if known_json { Mode::Json } else { Mode::Auto };
-        if self.redactor.redact(current, mode, &mut s.out) {
+        if self.redactor.get().redact(current, mode, &mut s.out) {
             Verdict::Rewritten
         } else if rewritten {
             std::mem::swap(&mut s.out, &mut s.tmp);
@@ -696,7 +717,7 @@ impl Guard {
 
     /// Decides a line of the server's stderr (redaction only; a JSON line stays JSON).
     pub fn stderr_line(&self, line: &[u8], s: &mut Scratch) -> Verdict {
-        if self.redactor.redact(line, Mode::Auto, &mut s.out) {
+        if self.redactor.get().redact(line, Mode::Auto, &mut s.out) {
             Verdict::Rewritten
         } else {
             Verdict::Original

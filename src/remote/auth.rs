@@ -64,6 +64,14 @@ pub fn refusal(resp: &Response) -> Option<Vec<HeaderValue>> {
     }
 }
 
+/// [`refusal`] of an answer to a request for `server`, only when the answer
+/// came from the server's origin: a GET redirected elsewhere that meets a
+/// 401 there is not the server's challenge (it would steer discovery).
+pub fn refusal_for(server: &Url, resp: &Response) -> Option<Vec<HeaderValue>> {
+    let here = super::endpoint::origin_of(resp.url()) == super::endpoint::origin_of(server);
+    refusal(resp).filter(|_| here)
+}
+
 /// `ours` plus the `Authorization` value (marked sensitive).
 fn with_authorization(ours: &HeaderMap, value: Option<&HeaderValue>) -> Option<HeaderMap> {
     let mut v = value?.clone();
@@ -105,7 +113,7 @@ pub async fn send(
                 transport: transport.clone(),
             })
             .await?;
-        let Some(challenges) = refusal(&resp) else {
+        let Some(challenges) = refusal_for(url, &resp) else {
             return Ok(resp);
         };
         if retried {
@@ -119,5 +127,30 @@ pub async fn send(
             return Ok(resp);
         }
         retried = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::ResponseBuilderExt as _;
+
+    fn answer(status: u16, from: &str) -> Response {
+        let r = http::Response::builder()
+            .status(status)
+            .url(Url::parse(from).expect("url"))
+            .header(header::WWW_AUTHENTICATE, r#"Bearer resource_metadata="x""#)
+            .body(Vec::<u8>::new())
+            .expect("response");
+        Response::from(r)
+    }
+
+    #[test]
+    fn only_the_servers_own_refusals_are_reported() {
+        let server = Url::parse("https://mcp.example.com/mcp").expect("url");
+        assert!(refusal_for(&server, &answer(401, "https://mcp.example.com/mcp")).is_some());
+        // a GET redirected to another origin met a 401 there
+        assert!(refusal_for(&server, &answer(401, "https://other.example.com/x")).is_none());
+        assert!(refusal_for(&server, &answer(200, "https://mcp.example.com/mcp")).is_none());
     }
 }

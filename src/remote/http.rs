@@ -256,7 +256,7 @@ fn check_redirect(verb: &Verb, from: &Url, to: &Url, status: StatusCode) -> Resu
 
 /// Whether `url`'s host is local (see [`is_local`]) or a private network
 /// address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
-fn is_private(url: &Url) -> bool {
+pub fn is_private(url: &Url) -> bool {
     if is_local(url) {
         return true;
     }

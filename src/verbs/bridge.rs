@@ -73,12 +73,29 @@ pub struct OAuthPlan {
 
 /// A `--client-secret` / `--private-key` reference (a value given there is
 /// refused without being echoed).
-fn reference(flag: &str, text: &str) -> Result<SecretRef, Error> {
+pub(super) fn reference(flag: &str, text: &str) -> Result<SecretRef, Error> {
     SecretRef::parse(text).map_err(|_| {
         Error::Usage(format!(
             "{flag} takes a reference (SCHEME://LOCATION, e.g. local://my-client-secret), never the value itself (what was given is not shown)"
         ))
     })
+}
+
+/// Whether the path of the URL template `url` holds `%{NAME}`: filled, it
+/// would name the grant (kept in the index, listed, sent as `resource`),
+/// so such a server gets no OAuth.
+pub fn placeholder_in_path(url: &str) -> bool {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    url[..end].contains("%{")
+}
+
+/// The URL the login hint names: the template without a query that holds
+/// `%{NAME}` (`login` fills nothing; grants are kept without the query).
+pub fn hint_url(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, query)) if query.contains("%{") => base.to_string(),
+        _ => url.to_string(),
+    }
 }
 
 /// The OAuth options as a plan for the server at `shown`.
@@ -103,7 +120,7 @@ pub fn oauth_plan(a: &crate::cli::OAuthArgs, shown: &str) -> Result<OAuthPlan, E
         ));
     }
     Ok(OAuthPlan {
-        shown: shown.to_string(),
+        shown: hint_url(shown),
         client_id: a.client_id.clone(),
         client_secret: a
             .client_secret
@@ -173,6 +190,8 @@ pub async fn authorizer(
             shown: plan.shown.clone(),
             client_id: plan.client_id.clone(),
             client_secret,
+            client_secret_ref: plan.client_secret.as_ref().map(|r| r.to_string()),
+            private_key_ref: plan.private_key.as_ref().map(|r| r.to_string()),
             private_key,
             client_metadata_url: plan.client_metadata_url.clone(),
             client_credentials: plan.client_credentials,
@@ -257,9 +276,10 @@ pub fn from_profile(p: &Profile, policy: Policy, run: ProfileRun) -> Result<Conn
         oauth: (!p
             .headers
             .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            && !placeholder_in_path(&url))
         .then(|| OAuthPlan {
-            shown: url.clone(),
+            shown: hint_url(&url),
             client_id: None,
             client_secret: None,
             private_key: None,
@@ -321,6 +341,8 @@ async fn bridge(
 ) -> Result<i32, Error> {
     let ep = remote::fill(&plan.url, &plan.headers, &resolved)?;
     let http = Http::new(plan.limits)?;
+    let guard = build_guard(&plan.guard, &resolved)?;
+    drop(resolved);
     let auth = match &plan.oauth {
         Some(o) => {
             let a = authorizer(
@@ -332,12 +354,12 @@ async fn bridge(
                 false,
             )
             .await?;
+            let g = guard.clone();
+            let a = a.with_learn(Arc::new(move |name, v| g.add_secret(name, v)));
             Some(remote::AuthHook(Arc::new(a)))
         }
         None => None,
     };
-    let guard = build_guard(&plan.guard, &resolved)?;
-    drop(resolved);
     for w in guard.warnings() {
         eprintln!("mcp-warden: warning: {w}");
     }

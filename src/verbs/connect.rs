@@ -102,6 +102,14 @@ fn oauth_for(
     shown: &str,
     own_header: bool,
 ) -> Result<Option<OAuthPlan>, Error> {
+    if super::bridge::placeholder_in_path(shown) {
+        if oauth_asked(&args.oauth) {
+            return Err(Error::Usage(
+                "OAuth needs a server URL without %{NAME} in its path (the path names the stored grant and is shown): put the value in a header or the query".into(),
+            ));
+        }
+        return Ok(None);
+    }
     if own_header {
         if oauth_asked(&args.oauth) {
             return Err(Error::Usage(

@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::bridge::{OAuthPlan, authorizer, oauth_plan, store_error};
 use super::{Error, block_on, data_paths, default_registry, parse_duration};
 use crate::cli::LoginArgs;
+use crate::oauth::shown;
 use crate::oauth::store::{Entry, TokenStore};
 use crate::remote::{Http, Limits};
 
@@ -84,9 +85,9 @@ fn authorize(url: reqwest::Url, oauth: OAuthPlan, limits: Limits) -> Result<i32,
     })??;
     eprintln!(
         "mcp-warden: authorized {origin} with {} as client {}; scope: {}; {}; refresh token: {}; stored in {}",
-        summary.issuer,
-        summary.client_id,
-        summary.scope.as_deref().unwrap_or("(none)"),
+        shown(&summary.issuer),
+        shown(&summary.client_id),
+        shown(summary.scope.as_deref().unwrap_or("(none)")),
         expiry(summary.expires_at),
         if summary.has_refresh { "yes" } else { "no" },
         summary.store
@@ -179,10 +180,10 @@ fn table(entries: &[Entry]) -> String {
         .iter()
         .map(|e| {
             [
-                e.key.resource.clone(),
-                e.key.issuer.clone(),
-                e.key.client_id.clone(),
-                e.scope.clone().unwrap_or_else(|| "-".into()),
+                shown(&e.key.resource),
+                shown(&e.key.issuer),
+                shown(&e.key.client_id),
+                shown(e.scope.as_deref().unwrap_or("-")),
                 expiry(e.expires_at),
                 if e.has_refresh { "yes" } else { "no" }.into(),
                 store_of(e),
@@ -212,4 +213,32 @@ fn table(entries: &[Entry]) -> String {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::store::{GrantKey, ServerEndpoints};
+
+    #[test]
+    fn the_list_shows_no_terminal_escapes_from_servers() {
+        let e = Entry {
+            key: GrantKey {
+                issuer: "https://as.example\u{1b}]0;pwned\u{7}".into(),
+                resource: "https://mcp.example/mcp".into(),
+                client_id: "client\u{1b}[2J".into(),
+            },
+            tokens_ref: "local://oauth-x".into(),
+            client_ref: None,
+            resource: None,
+            scope: Some("read\u{1b}[31m".into()),
+            expires_at: None,
+            has_refresh: false,
+            saved_at: 0,
+            endpoints: ServerEndpoints::default(),
+        };
+        let t = table(&[e]);
+        assert!(!t.contains('\u{1b}') && !t.contains('\u{7}'), "{t:?}");
+        assert!(t.contains("client[2J"), "{t}");
+    }
 }

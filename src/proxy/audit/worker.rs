@@ -27,7 +27,7 @@ use super::log::AuditLog;
 use super::record::{Clock, Record};
 use super::{AuditConfig, AuditError};
 use crate::proxy::message::IdKey;
-use crate::proxy::redact::{Mode, Redactor};
+use crate::proxy::redact::{Mode, Shared};
 use crate::proxy::track::{Entry, Pending};
 
 /// Events per batch before it is sent without waiting for the relay to idle.
@@ -219,7 +219,7 @@ impl Auditor {
     pub fn start(
         config: AuditConfig,
         session: String,
-        redactor: Arc<Redactor>,
+        redactor: Arc<Shared>,
     ) -> Result<Self, AuditError> {
         let log = AuditLog::open(&config.path, config.max_bytes, config.keep_files)?;
         let failures = Arc::new(AtomicU64::new(0));
@@ -348,7 +348,7 @@ impl Outcome<'static> {
 
 struct Worker {
     log: AuditLog,
-    redactor: Arc<Redactor>,
+    redactor: Arc<Shared>,
     server: String,
     session: String,
     record_arguments: bool,
@@ -653,6 +653,7 @@ impl Worker {
         rec.write(&mut self.buf);
         if self
             .redactor
+            .get()
             .redact(&self.buf, Mode::Json, &mut self.redacted)
         {
             self.log.append(&self.redacted);

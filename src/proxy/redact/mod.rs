@@ -19,6 +19,7 @@
 
 mod forms;
 mod rewrite;
+mod shared;
 mod views;
 mod wrapped;
 
@@ -30,6 +31,7 @@ use zeroize::Zeroizing;
 use crate::secret::SecretValue;
 
 pub use forms::MIN_SECRET_LEN;
+pub use shared::Shared;
 
 /// How a line is interpreted when it must be rewritten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
