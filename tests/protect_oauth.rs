@@ -668,3 +668,62 @@ fn an_import_whose_token_store_write_fails_takes_back_what_it_stored() {
     assert_no_token_bytes_but_the_cache(&world, &home, &seen);
     world.stop();
 }
+
+/// The `<hash>` of the cache mcp-remote left under `home`.
+fn cache_hash(home: &UserHome) -> String {
+    cache_files(home)
+        .keys()
+        .find_map(|p| {
+            let n = p.file_name()?.to_str()?;
+            n.strip_suffix("_tokens.json").map(str::to_string)
+        })
+        .expect("a tokens file")
+}
+
+#[test]
+fn a_cache_mcp_remote_is_refreshing_is_refused_until_it_quits() {
+    let mut world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    sign_in_with_mcp_remote(&world, &home);
+    let config = cursor_config(&home, &world.mcp_url);
+    let config_before = std::fs::read(&config).unwrap();
+    // A refresh under way: mcp-remote's lease names a live process.
+    let mut holder = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let lease = cache_dir(&home).join(format!("{}_refresh_in_progress.json", cache_hash(&home)));
+    std::fs::write(
+        &lease,
+        format!(
+            "{{\"pid\":{},\"nonce\":\"n-1\",\"at\":1764000000000}}",
+            holder.id()
+        ),
+    )
+    .unwrap();
+    let cache_before = cache_files(&home);
+
+    let run = warden(&home, "protect", &["--apply"], &mut seen);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains(&format!(
+            "mcp-remote (pid {}) is using this cache",
+            holder.id()
+        )) && err.contains("quit the client that runs it and run protect again"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), config_before);
+    assert_eq!(cache_files(&home), cache_before, "the cache changed");
+    assert_eq!(index(&home)["grants"].as_array().map_or(0, Vec::len), 0);
+
+    // The client quit: the lease is stale and the cache is imported.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let run = warden(&home, "protect", &["--apply"], &mut seen);
+    assert!(run.status.success(), "{}\n{}", text(&run), world.logs());
+    assert!(cache_files(&home).is_empty(), "{}", text(&run));
+    assert_eq!(index(&home)["grants"].as_array().map_or(0, Vec::len), 1);
+    assert_no_token_bytes(&world, &home, &seen);
+    world.stop();
+}

@@ -404,33 +404,61 @@ pub async fn forget(
 }
 
 /// Removes the imported files that still hold what was imported; one line
-/// per file left, with the reason.
+/// per file left, with the reason. Each file is first renamed to a private
+/// name, so what is checked is what is removed: mcp-remote replaces its
+/// files by rename, and a newer file renamed in meanwhile is not deleted.
 pub fn remove_files(files: &[FileRecord]) -> Vec<String> {
-    let mut left = Vec::new();
-    for f in files {
-        let now = std::fs::read(&f.path);
-        match now {
-            Ok(bytes) if sha256_hex(&bytes) == f.sha256 => {
-                if let Err(e) = std::fs::remove_file(&f.path) {
-                    left.push(format!(
-                        "{}: imported but not removed: {e}",
-                        f.path.display()
-                    ));
-                }
-            }
-            Ok(_) => left.push(format!(
-                "{}: changed since it was imported (is mcp-remote running?); left in place: the \
-                 token store holds the earlier tokens, remove the file once it is not needed",
-                f.path.display()
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => left.push(format!(
-                "{}: imported but not removed: {e}",
-                f.path.display()
-            )),
-        }
+    files.iter().filter_map(remove_file).collect()
+}
+
+fn remove_file(f: &FileRecord) -> Option<String> {
+    let shown = f.path.display();
+    let Some(hidden) = private_name(&f.path) else {
+        return Some(format!(
+            "{shown}: imported but not removed: not a file name"
+        ));
+    };
+    match std::fs::rename(&f.path, &hidden) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(format!("{shown}: imported but not removed: {e}")),
     }
-    left
+    let same = matches!(
+        mcp_remote::read_file(&hidden),
+        Ok(Some(now)) if sha256_hex(now.bytes.expose()) == f.sha256
+    );
+    if same {
+        return std::fs::remove_file(&hidden).err().map(|e| {
+            format!(
+                "{shown}: imported but not removed ({}): {e}",
+                hidden.display()
+            )
+        });
+    }
+    // Not what was imported: back under its name, unless a newer file is there now.
+    let back = std::fs::hard_link(&hidden, &f.path).and_then(|()| std::fs::remove_file(&hidden));
+    Some(match back {
+        Ok(()) => format!(
+            "{shown}: changed since it was imported (is mcp-remote running?); left in place: the \
+             token store holds the earlier tokens, remove the file once it is not needed"
+        ),
+        Err(e) => format!(
+            "{shown}: changed since it was imported and replaced again meanwhile; the version \
+             before is in {} ({e}): delete it once the client works",
+            hidden.display()
+        ),
+    })
+}
+
+/// A name beside `path` that mcp-remote does not use.
+fn private_name(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name()?);
+    name.push(format!(".mcp-warden-{}-{nanos}", std::process::id()));
+    Some(path.with_file_name(name))
 }
 
 /// A file restore writes back.
@@ -488,4 +516,59 @@ pub fn put_back(p: &PutBack) -> Result<(), String> {
     }
     crate::atomic_file::replace_with_mode(&p.path, p.bytes.expose(), p.mode)
         .map_err(|e| format!("cannot write {}: {e}", p.path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(path: &std::path::Path, bytes: &[u8]) -> FileRecord {
+        FileRecord {
+            path: path.to_path_buf(),
+            reference: "local://oauth-file-x".into(),
+            size: bytes.len() as u64,
+            mode: 0o600,
+            sha256: sha256_hex(bytes),
+        }
+    }
+
+    fn names(dir: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn only_the_bytes_imported_are_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let same = d.path().join("h_tokens.json");
+        let newer = d.path().join("h_client_info.json");
+        let link = d.path().join("h_x.json");
+        std::fs::write(&same, "imported").unwrap();
+        std::fs::write(&newer, "rotated").unwrap();
+        std::os::unix::fs::symlink(&same, &link).unwrap();
+        let left = remove_files(&[
+            record(&same, b"imported"),
+            record(&newer, b"imported"),
+            record(&link, b"imported"),
+        ]);
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(
+            left.iter()
+                .all(|l| l.contains("changed since it was imported")),
+            "{left:?}"
+        );
+        assert_eq!(std::fs::read(&newer).unwrap(), b"rotated");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(names(d.path()), ["h_client_info.json", "h_x.json"]);
+    }
 }

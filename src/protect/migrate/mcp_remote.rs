@@ -132,6 +132,7 @@ pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
         let first_with_tokens =
             tokens.is_none() && names.iter().any(|n| n == &format!("{prefix}tokens.json"));
         for name in names {
+            refuse_temp_file(&dir, &name)?;
             if rest.len() + 2 > MAX_FILES {
                 return Err(format!(
                     "{} holds more than {MAX_FILES} files for one server; tidy it first",
@@ -141,6 +142,9 @@ pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
             let Some(file) = read_file(&dir.join(&name))? else {
                 continue;
             };
+            if &name[prefix.len()..] == LEASE {
+                refuse_live_lease(&file)?;
+            }
             match &name[prefix.len()..] {
                 "tokens.json" if first_with_tokens => tokens = Some(file),
                 "client_info.json" if first_with_tokens => client = Some(file),
@@ -162,8 +166,55 @@ pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
     }))
 }
 
-/// A regular file (not a link) of at most [`MAX_FILE`] bytes; `None` for anything else.
-fn read_file(path: &Path) -> Result<Option<CacheFile>, String> {
+/// The refresh lease mcp-remote holds while it refreshes (`{pid, nonce, at}`).
+const LEASE: &str = "refresh_in_progress.json";
+
+/// What to tell a user whose mcp-remote is using the cache.
+const QUIT_FIRST: &str = "quit the client that runs it and run protect again";
+
+/// mcp-remote writes each file as `<file>.<pid>.<ms>.tmp`, then renames it:
+/// such a file is a write under way.
+fn refuse_temp_file(dir: &Path, name: &str) -> Result<(), String> {
+    if name.ends_with(".tmp") {
+        return Err(format!(
+            "mcp-remote is writing this cache now ({}); {QUIT_FIRST}",
+            dir.join(name).display()
+        ));
+    }
+    Ok(())
+}
+
+/// A lease naming a live process: that mcp-remote may rotate the refresh
+/// token and rewrite `tokens.json` while we import it.
+fn refuse_live_lease(file: &CacheFile) -> Result<(), String> {
+    #[derive(Deserialize)]
+    struct Lease {
+        pid: i64,
+    }
+    let Ok(lease) = serde_json::from_slice::<Lease>(file.bytes.expose()) else {
+        return Ok(());
+    };
+    match i32::try_from(lease.pid) {
+        Ok(pid) if pid > 0 && process_alive(pid) => Err(format!(
+            "mcp-remote (pid {pid}) is using this cache ({}); {QUIT_FIRST}",
+            file.path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a process with this id exists (as mcp-remote tells: signal 0,
+/// a permission refusal counting as alive).
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 sends nothing; it only checks the process.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// A regular file (not a link) of at most [`MAX_FILE`] bytes; `None` for
+/// anything else. The file opened must be the one looked at (same device
+/// and inode), and have one link.
+pub fn read_file(path: &Path) -> Result<Option<CacheFile>, String> {
     use std::io::Read;
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let shown = || path.display().to_string();
@@ -181,9 +232,13 @@ fn read_file(path: &Path) -> Result<Option<CacheFile>, String> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| format!("cannot read {}: {e}", shown()))?;
+    let looked = meta;
     let meta = file
         .metadata()
         .map_err(|e| format!("cannot read {}: {e}", shown()))?;
+    if !meta.file_type().is_file() || meta.dev() != looked.dev() || meta.ino() != looked.ino() {
+        return Err(format!("{} changed while it was read; run again", shown()));
+    }
     let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(meta.len() as usize));
     file.take(MAX_FILE + 1)
         .read_to_end(&mut bytes)
@@ -427,5 +482,57 @@ mod tests {
         let cache = read(d.path(), "h").unwrap().unwrap();
         let e = parse(&cache).err().unwrap();
         assert!(!e.contains("secret-canary"), "{e}");
+    }
+
+    #[test]
+    fn a_write_under_way_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let v1 = d.path().join(STORE_DIR);
+        write(&v1, "h_tokens.json", r#"{"access_token":"a"}"#);
+        write(
+            &v1,
+            "h_tokens.json.4242.1764000000000.tmp",
+            r#"{"access_token":"b"}"#,
+        );
+        let err = read(d.path(), "h").err().unwrap();
+        assert!(
+            err.contains("mcp-remote is writing this cache now"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_lease_of_a_live_process_is_refused_and_a_stale_one_read() {
+        let d = tempfile::tempdir().unwrap();
+        let v1 = d.path().join(STORE_DIR);
+        write(&v1, "h_tokens.json", r#"{"access_token":"a"}"#);
+        let me = std::process::id();
+        write(
+            &v1,
+            "h_refresh_in_progress.json",
+            &format!(r#"{{"pid":{me},"nonce":"x","at":1}}"#),
+        );
+        let err = read(d.path(), "h").err().unwrap();
+        assert!(
+            err.contains(&format!("mcp-remote (pid {me}) is using this cache")),
+            "{err}"
+        );
+        // pid_max is at most 2^22: this one cannot exist.
+        write(
+            &v1,
+            "h_refresh_in_progress.json",
+            r#"{"pid":2147483647,"nonce":"x","at":1}"#,
+        );
+        assert_eq!(read(d.path(), "h").unwrap().unwrap().files.len(), 2);
+    }
+
+    #[test]
+    fn links_and_devices_are_not_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, "x").unwrap();
+        assert!(read_file(&p).unwrap().is_some());
+        std::os::unix::fs::symlink("/dev/zero", d.path().join("z")).unwrap();
+        assert!(read_file(&d.path().join("z")).unwrap().is_none());
     }
 }
