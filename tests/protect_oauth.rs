@@ -727,3 +727,34 @@ fn a_cache_mcp_remote_is_refreshing_is_refused_until_it_quits() {
     assert_no_token_bytes(&world, &home, &seen);
     world.stop();
 }
+
+#[test]
+fn a_cache_naming_an_issuer_the_server_does_not_list_is_refused() {
+    let mut world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    sign_in_with_mcp_remote(&world, &home);
+    // A planted cache: both files name another authorization server.
+    for (path, (bytes, _)) in cache_files(&home) {
+        let mut v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("issuer".into(), "http://127.0.0.1:1/attacker".into());
+            std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        }
+    }
+    let config = cursor_config(&home, &world.mcp_url);
+    let config_before = std::fs::read(&config).unwrap();
+    let cache_before = cache_files(&home);
+    let run = warden(&home, "protect", &["--apply"], &mut seen);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("the cache names the issuer http://127.0.0.1:1/attacker, which")
+            && err.contains("protected resource metadata does not list"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), config_before);
+    assert_eq!(cache_files(&home), cache_before);
+    assert_eq!(index(&home)["grants"].as_array().map_or(0, Vec::len), 0);
+    world.stop();
+}

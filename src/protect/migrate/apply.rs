@@ -155,6 +155,7 @@ async fn endpoints(
         Some(i) => {
             let u = crate::oauth::http::url(i, "the issuer in mcp-remote's cache")
                 .map_err(|e| e.to_string())?;
+            check_issuer(http, server, i).await?;
             discovery::server_metadata(http, &u)
                 .await
                 .map_err(|e| e.to_string())?
@@ -186,6 +187,58 @@ async fn endpoints(
         scopes_supported: meta.scopes_supported.clone().unwrap_or_default(),
         iss_parameter_supported: meta.authorization_response_iss_parameter_supported,
     })
+}
+
+/// The issuer a cache names must be one the server's protected resource
+/// metadata lists, when it publishes any at a well-known location: a
+/// planted cache naming another issuer would send the server's tokens
+/// (and the user's refresh token) there.
+async fn check_issuer(http: &Http, server: &Url, issuer: &str) -> Result<(), String> {
+    let Some(listed) = resource_metadata(http, server).await? else {
+        return Ok(());
+    };
+    let same = |a: &str| a.trim_end_matches('/') == issuer.trim_end_matches('/');
+    if listed.authorization_servers.iter().any(|a| same(a)) {
+        return Ok(());
+    }
+    Err(format!(
+        "the cache names the issuer {issuer}, which {}'s protected resource metadata does not \
+         list; not imported",
+        crate::remote::endpoint::origin_of(server)
+    ))
+}
+
+/// The server's RFC 9728 metadata from its well-known locations
+/// (path-based first); `None` when it has none there.
+async fn resource_metadata(
+    http: &Http,
+    server: &Url,
+) -> Result<Option<discovery::ResourceMetadata>, String> {
+    let path = server.path().trim_end_matches('/');
+    let mut names = Vec::new();
+    if !path.is_empty() {
+        names.push(format!("/.well-known/oauth-protected-resource{path}"));
+    }
+    names.push("/.well-known/oauth-protected-resource".to_string());
+    for name in names {
+        let mut u = server.clone();
+        u.set_query(None);
+        u.set_fragment(None);
+        u.set_path(&name);
+        let a = crate::oauth::http::get(http, &u)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !a.status.is_success() {
+            continue;
+        }
+        return serde_json::from_slice(&a.body).map(Some).map_err(|_| {
+            format!(
+                "{}'s protected resource metadata is not valid JSON",
+                a.origin
+            )
+        });
+    }
+    Ok(None)
 }
 
 /// Imports `imp`'s cache: the issuer's endpoints found, an mcp-warden

@@ -114,6 +114,9 @@ fn version_key(name: &str) -> Vec<u64> {
 /// no folder holds a `<hash>_tokens.json`: the tokens come from the first
 /// folder that does, and so does the client registration.
 pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
+    if !trusted_dir(base)? {
+        return Ok(None);
+    }
     let prefix = format!("{hash}_");
     let mut tokens = None;
     let mut client = None;
@@ -122,6 +125,9 @@ pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
+        if !trusted_dir(&dir)? {
+            continue;
+        }
         let mut names: Vec<String> = entries
             .flatten()
             .take(100_000)
@@ -164,6 +170,43 @@ pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
         files,
         has_client,
     }))
+}
+
+/// Whether `dir` is a folder only the user running us could have filled:
+/// theirs, not writable by others (group-writable only for their own
+/// group). `false` when it is not there; an error naming the folder when
+/// another user could have planted files in it (an entry's
+/// `MCP_REMOTE_CONFIG_DIR` may point anywhere).
+fn trusted_dir(dir: &Path) -> Result<bool, String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => m,
+        Ok(_) => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    };
+    let (uid, gid) = own_ids();
+    let other_group = meta.mode() & 0o020 != 0 && meta.gid() != gid;
+    if meta.uid() != uid || meta.mode() & 0o002 != 0 || other_group {
+        return Err(format!(
+            "{} {} (mode {:04o}): its files may not be mcp-remote's; not imported (move the \
+             cache into a folder of your own)",
+            dir.display(),
+            if meta.uid() != uid {
+                format!("belongs to another user (uid {})", meta.uid())
+            } else {
+                "is writable by other users".into()
+            },
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(true)
+}
+
+/// The effective user and group ids of this process.
+fn own_ids() -> (u32, u32) {
+    // SAFETY: geteuid and getegid cannot fail and touch no memory.
+    unsafe { (libc::geteuid(), libc::getegid()) }
 }
 
 /// The refresh lease mcp-remote holds while it refreshes (`{pid, nonce, at}`).
@@ -245,6 +288,13 @@ pub fn read_file(path: &Path) -> Result<Option<CacheFile>, String> {
         .map_err(|e| format!("cannot read {}: {e}", shown()))?;
     if bytes.len() as u64 > MAX_FILE {
         return Err(format!("{}: larger than {MAX_FILE} bytes", shown()));
+    }
+    if meta.uid() != own_ids().0 {
+        return Err(format!(
+            "{} belongs to another user (uid {}); not imported",
+            shown(),
+            meta.uid()
+        ));
     }
     if meta.nlink() > 1 {
         return Err(format!(
@@ -349,11 +399,17 @@ pub fn parse(cache: &Cache) -> Result<Imported, String> {
     if c.client_id.is_empty() {
         return Err(format!("{} names no client_id", cf.path.display()));
     }
-    let issuer = t
-        .issuer
-        .clone()
-        .or_else(|| c.issuer.clone())
-        .filter(|i| !i.is_empty());
+    let named = |i: &Option<String>| i.clone().filter(|i| !i.is_empty());
+    if let (Some(a), Some(b)) = (named(&t.issuer), named(&c.issuer))
+        && a.trim_end_matches('/') != b.trim_end_matches('/')
+    {
+        return Err(format!(
+            "{} and {} name different issuers ({a} and {b}); not imported",
+            tf.path.display(),
+            cf.path.display()
+        ));
+    }
+    let issuer = named(&t.issuer).or_else(|| named(&c.issuer));
     let tokens = Tokens {
         access_token: t.access_token.clone(),
         token_type: t.token_type.clone().unwrap_or_else(|| "Bearer".into()),
@@ -534,5 +590,46 @@ mod tests {
         assert!(read_file(&p).unwrap().is_some());
         std::os::unix::fs::symlink("/dev/zero", d.path().join("z")).unwrap();
         assert!(read_file(&d.path().join("z")).unwrap().is_none());
+    }
+
+    #[test]
+    fn tokens_and_registration_of_different_issuers_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let v1 = d.path().join(STORE_DIR);
+        write(
+            &v1,
+            "h_tokens.json",
+            r#"{"access_token":"a","issuer":"https://as.example"}"#,
+        );
+        write(
+            &v1,
+            "h_client_info.json",
+            r#"{"client_id":"c","issuer":"https://attacker.example"}"#,
+        );
+        let cache = read(d.path(), "h").unwrap().unwrap();
+        let err = parse(&cache).err().unwrap();
+        assert!(err.contains("name different issuers"), "{err}");
+    }
+
+    #[test]
+    fn a_folder_or_file_another_user_could_plant_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let v1 = d.path().join(STORE_DIR);
+        write(&v1, "h_tokens.json", r#"{"access_token":"a"}"#);
+        std::fs::set_permissions(&v1, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = read(d.path(), "h").err().unwrap();
+        assert!(
+            err.contains("is writable by other users (mode 0777)"),
+            "{err}"
+        );
+        std::fs::set_permissions(&v1, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(read(d.path(), "h").unwrap().is_some());
+        // Another owner (the test runs as root in CI; as another user chown is refused).
+        let f = v1.join("h_tokens.json");
+        if std::os::unix::fs::chown(&f, Some(65534), None).is_ok() {
+            let err = read(d.path(), "h").err().unwrap();
+            assert!(err.contains("belongs to another user (uid 65534)"), "{err}");
+        }
     }
 }
