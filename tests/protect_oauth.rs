@@ -22,7 +22,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use common::oauth::{
-    Options, Transcript, UserHome, World, assert_no_token_bytes, bridge, mcp_remote_cache,
+    Browser, Options, Transcript, UserHome, World, assert_no_token_bytes, bridge, mcp_remote_cache,
     server_tools,
 };
 use serde_json::Value;
@@ -553,5 +553,208 @@ fn an_older_cache_without_an_issuer_is_imported_through_discovery() {
         "the issuer was not found from the server's resource metadata"
     );
     assert_no_token_bytes(&world, &home, &seen);
+    world.stop();
+}
+
+/// `mcp-warden login URL` for this user, through the plain-HTTP browser.
+fn warden_login(world: &World, home: &UserHome, seen: &mut Transcript) {
+    let mut c = home.with_browser(&world.browser(Browser::Http));
+    c.arg("login").arg(&world.mcp_url);
+    let out = home.run(c, LIMIT);
+    seen.output("login", &out);
+    assert!(out.status.success(), "{}\n{}", text(&out), world.logs());
+}
+
+/// The names in the local store (`secret ls --json`), nothing secret.
+fn local_names(home: &UserHome) -> Vec<String> {
+    let mut c = home.cmd();
+    c.args(["secret", "ls", "--json"]);
+    let out = home.run(c, LIMIT);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn an_existing_mcp_warden_login_for_the_server_is_not_overwritten_by_an_import() {
+    let mut world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    sign_in_with_mcp_remote(&world, &home);
+    warden_login(&world, &home, &mut seen);
+    let grants_before = index(&home)["grants"].clone();
+    let own_client = grants_before[0]["key"]["client_id"].clone();
+    let config = cursor_config(&home, &world.mcp_url);
+    let config_before = std::fs::read(&config).unwrap();
+    let cache_before = cache_files(&home);
+
+    let run = warden(&home, "protect", &["--apply"], &mut seen);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("already holds an mcp-warden login for")
+            && err.contains(&format!("run `mcp-warden logout {}` first", world.mcp_url)),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), config_before);
+    assert_eq!(cache_files(&home), cache_before, "the cache changed");
+    assert_eq!(index(&home)["grants"], grants_before, "the grants changed");
+    // mcp-warden's own registration is still the one connect uses.
+    let list = warden(&home, "login", &["--list", "--json"], &mut seen);
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains(own_client.as_str().unwrap()),
+        "{}",
+        text(&list)
+    );
+    let mut c = home.cmd();
+    c.arg("connect").arg(&world.mcp_url);
+    let b = bridge(c, &["whoami"], LIMIT);
+    seen.bridge("connect", &b);
+    assert_eq!(b.tools(), server_tools(), "{}\n{}", b.stderr, world.logs());
+    assert!(
+        !local_names(&home)
+            .iter()
+            .any(|n| n.starts_with("oauth-file-")),
+        "copies of the cache were stored"
+    );
+    assert_no_token_bytes_but_the_cache(&world, &home, &seen);
+    world.stop();
+}
+
+/// [`assert_no_token_bytes`] with mcp-remote's cache (left in place on
+/// purpose) moved aside for the check and put back.
+fn assert_no_token_bytes_but_the_cache(world: &World, home: &UserHome, seen: &Transcript) {
+    let dir = home.home.path().join(".mcp-auth");
+    let aside = home.warden.path().with_extension("aside");
+    std::fs::rename(&dir, &aside).unwrap();
+    assert_no_token_bytes(world, home, seen);
+    std::fs::rename(&aside, &dir).unwrap();
+}
+
+#[test]
+fn an_import_whose_token_store_write_fails_takes_back_what_it_stored() {
+    let mut world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    sign_in_with_mcp_remote(&world, &home);
+    let config = cursor_config(&home, &world.mcp_url);
+    let config_before = std::fs::read(&config).unwrap();
+    let cache_before = cache_files(&home);
+    // The token store's index cannot be locked: the copies, the registration
+    // and the tokens are written, then saving the grant fails.
+    let lock = home.warden.path().join("oauth").join("index.lock");
+    std::fs::create_dir_all(&lock).unwrap();
+
+    let run = warden(&home, "protect", &["--apply"], &mut seen);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("tasks: cannot import mcp-remote's OAuth cache: ")
+            && err.contains("nothing removed")
+            && !err.contains("could not be"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), config_before);
+    assert_eq!(cache_files(&home), cache_before, "the cache changed");
+    let names = local_names(&home);
+    assert!(
+        !names.iter().any(|n| n.starts_with("oauth-")),
+        "the failed import left {names:?} in the store"
+    );
+    std::fs::remove_dir(&lock).unwrap();
+    assert_no_token_bytes_but_the_cache(&world, &home, &seen);
+    world.stop();
+}
+
+/// The `<hash>` of the cache mcp-remote left under `home`.
+fn cache_hash(home: &UserHome) -> String {
+    cache_files(home)
+        .keys()
+        .find_map(|p| {
+            let n = p.file_name()?.to_str()?;
+            n.strip_suffix("_tokens.json").map(str::to_string)
+        })
+        .expect("a tokens file")
+}
+
+#[test]
+fn a_cache_mcp_remote_is_refreshing_is_refused_until_it_quits() {
+    let mut world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    sign_in_with_mcp_remote(&world, &home);
+    let config = cursor_config(&home, &world.mcp_url);
+    let config_before = std::fs::read(&config).unwrap();
+    // A refresh under way: mcp-remote's lease names a live process.
+    let mut holder = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let lease = cache_dir(&home).join(format!("{}_refresh_in_progress.json", cache_hash(&home)));
+    std::fs::write(
+        &lease,
+        format!(
+            "{{\"pid\":{},\"nonce\":\"n-1\",\"at\":1764000000000}}",
+            holder.id()
+        ),
+    )
+    .unwrap();
+    let cache_before = cache_files(&home);
+
+    let run = warden(&home, "protect", &["--apply"], &mut seen);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains(&format!(
+            "mcp-remote (pid {}) is using this cache",
+            holder.id()
+        )) && err.contains("quit the client that runs it and run protect again"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), config_before);
+    assert_eq!(cache_files(&home), cache_before, "the cache changed");
+    assert_eq!(index(&home)["grants"].as_array().map_or(0, Vec::len), 0);
+
+    // The client quit: the lease is stale and the cache is imported.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let run = warden(&home, "protect", &["--apply"], &mut seen);
+    assert!(run.status.success(), "{}\n{}", text(&run), world.logs());
+    assert!(cache_files(&home).is_empty(), "{}", text(&run));
+    assert_eq!(index(&home)["grants"].as_array().map_or(0, Vec::len), 1);
+    assert_no_token_bytes(&world, &home, &seen);
+    world.stop();
+}
+
+#[test]
+fn a_cache_naming_an_issuer_the_server_does_not_list_is_refused() {
+    let mut world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    sign_in_with_mcp_remote(&world, &home);
+    // A planted cache: both files name another authorization server.
+    for (path, (bytes, _)) in cache_files(&home) {
+        let mut v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("issuer".into(), "http://127.0.0.1:1/attacker".into());
+            std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        }
+    }
+    let config = cursor_config(&home, &world.mcp_url);
+    let config_before = std::fs::read(&config).unwrap();
+    let cache_before = cache_files(&home);
+    let run = warden(&home, "protect", &["--apply"], &mut seen);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("the cache names the issuer http://127.0.0.1:1/attacker, which")
+            && err.contains("protected resource metadata does not list"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), config_before);
+    assert_eq!(cache_files(&home), cache_before);
+    assert_eq!(index(&home)["grants"].as_array().map_or(0, Vec::len), 0);
     world.stop();
 }

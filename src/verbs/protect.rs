@@ -352,12 +352,15 @@ fn apply_one(ctx: &Ctx<'_>, prepared: &mut Prepared) -> Result<Vec<String>, Stri
     })
     .map_err(|e| e.to_string())??;
     prepared.set_exposures(exposures.into_iter());
-    let imported = import_caches(ctx, prepared)?;
-    let undo = |prepared: &Prepared| forget_grants(ctx, prepared);
+    let mut imported = Imported::default();
+    if let Err(e) = import_caches(ctx, prepared, &mut imported) {
+        undo(ctx, prepared, &imported);
+        return Err(e);
+    }
     let written = match protect::write_journal(ctx.paths.data_dir(), prepared) {
         Ok(w) => w,
         Err(e) => {
-            undo(prepared);
+            undo(ctx, prepared, &imported);
             return Err(e);
         }
     };
@@ -366,11 +369,11 @@ fn apply_one(ctx: &Ctx<'_>, prepared: &mut Prepared) -> Result<Vec<String>, Stri
         for p in written {
             let _ = std::fs::remove_file(p);
         }
-        undo(prepared);
+        undo(ctx, prepared, &imported);
         return Err(e);
     }
     let mut left = Vec::new();
-    if imported {
+    if imported.any {
         for r in &prepared.records {
             left.extend(import::remove_files(&r.files));
         }
@@ -378,42 +381,47 @@ fn apply_one(ctx: &Ctx<'_>, prepared: &mut Prepared) -> Result<Vec<String>, Stri
     Ok(left)
 }
 
+/// What this file's imports did so far.
+#[derive(Default)]
+struct Imported {
+    /// Some import has files to remove.
+    any: bool,
+    /// The copies of cache files stored (taken back with the grants).
+    written: Vec<String>,
+}
+
 /// Imports each entry's cache into the token store and notes it in the
-/// entry's journal record. On a failure, grants already saved for this
-/// file are forgotten again and nothing else changes.
-fn import_caches(ctx: &Ctx<'_>, prepared: &mut Prepared) -> Result<bool, String> {
+/// entry's journal record. On a failure the caller undoes the grants and
+/// copies already saved for this file.
+fn import_caches(
+    ctx: &Ctx<'_>,
+    prepared: &mut Prepared,
+    imported: &mut Imported,
+) -> Result<(), String> {
     let Some(http) = ctx.http else {
-        return Ok(false);
+        return Ok(());
     };
-    let mut any = false;
     for i in 0..prepared.plan.entries.len() {
         let Some(imp) = &prepared.plan.entries[i].import else {
             continue;
         };
         let server = prepared.plan.entries[i].server.clone();
-        let done = block_on(import::import(ctx.registry, ctx.paths, http, imp))
-            .map_err(|e| e.to_string())?;
-        match done {
-            Ok(d) => {
-                any |= !d.files.is_empty();
-                if let Some(r) = prepared.records.get_mut(i) {
-                    r.files = d.files;
-                    r.grant = d.grant;
-                }
-            }
-            Err(e) => {
-                forget_grants(ctx, prepared);
-                return Err(format!(
-                    "{server}: cannot import mcp-remote's OAuth cache: {e}"
-                ));
-            }
+        let d = block_on(import::import(ctx.registry, ctx.paths, http, imp))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{server}: cannot import mcp-remote's OAuth cache: {e}"))?;
+        imported.any |= !d.files.is_empty();
+        imported.written.extend(d.written);
+        if let Some(r) = prepared.records.get_mut(i) {
+            r.files = d.files;
+            r.grant = d.grant;
         }
     }
-    Ok(any)
+    Ok(())
 }
 
-/// Forgets the grants this file's imports saved (after a later step failed).
-fn forget_grants(ctx: &Ctx<'_>, prepared: &Prepared) {
+/// Takes back what this file's imports saved (after a later step failed):
+/// the grants are forgotten, the stored copies deleted.
+fn undo(ctx: &Ctx<'_>, prepared: &Prepared, imported: &Imported) {
     for g in prepared.records.iter().filter_map(|r| r.grant.as_ref()) {
         if let Ok(Err(e)) = block_on(import::forget(ctx.registry, ctx.paths, g)) {
             eprintln!(
@@ -421,6 +429,10 @@ fn forget_grants(ctx: &Ctx<'_>, prepared: &Prepared) {
                 g.resource
             );
         }
+    }
+    let left = block_on(import::delete_stored(ctx.registry, &imported.written));
+    for e in left.into_iter().flatten() {
+        eprintln!("mcp-warden: a stored copy could not be deleted: {e}");
     }
 }
 

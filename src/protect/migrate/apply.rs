@@ -29,7 +29,7 @@ use crate::oauth::store::{Entry, GrantKey, ServerEndpoints, TokenStore};
 use crate::paths::Paths;
 use crate::protect::journal::{FileRecord, GrantRecord};
 use crate::protect::plan::Secret;
-use crate::protect::store::store;
+use crate::protect::store::{Stored, store};
 use crate::reference::SecretRef;
 use crate::remote::Http;
 use crate::remote::http::Limits;
@@ -40,6 +40,8 @@ use crate::secret::SecretValue;
 #[derive(Default)]
 pub struct Done {
     pub files: Vec<FileRecord>,
+    /// The copies this import stored (deleted again when a later step fails).
+    pub written: Vec<String>,
     pub grant: Option<GrantRecord>,
 }
 
@@ -69,31 +71,77 @@ fn file_ref(prefix: &str, f: &CacheFile) -> Result<SecretRef, String> {
     SecretRef::parse(&name).map_err(|e| format!("{name}: {e}"))
 }
 
-/// Stores each file whole and reads it back.
-async fn keep_files(
+/// The cache files stored whole: their records, and the references this
+/// run wrote (a copy already there from an earlier run is not this run's
+/// to delete).
+pub struct Kept {
+    pub files: Vec<FileRecord>,
+    pub written: Vec<String>,
+}
+
+/// Stores each file whole and reads it back; on a failure the copies
+/// written so far are deleted again.
+async fn keep_files(registry: &Registry, prefix: &str, cache: &Cache) -> Result<Kept, String> {
+    let mut kept = Kept {
+        files: Vec::with_capacity(cache.files.len()),
+        written: Vec::new(),
+    };
+    for f in &cache.files {
+        if let Err(e) = keep_file(registry, prefix, f, &mut kept).await {
+            delete_stored(registry, &kept.written).await;
+            return Err(e);
+        }
+    }
+    Ok(kept)
+}
+
+async fn keep_file(
     registry: &Registry,
     prefix: &str,
-    cache: &Cache,
-) -> Result<Vec<FileRecord>, String> {
-    let mut out = Vec::with_capacity(cache.files.len());
-    for f in &cache.files {
-        let reference = file_ref(prefix, f)?;
-        let secret = Secret {
-            var: format!("the copy of {}", f.path.display()),
-            reference: reference.clone(),
-            value: SecretValue::from_slice(f.bytes.expose()),
-            masked: String::new(),
-        };
-        store(registry, &secret).await?;
-        out.push(FileRecord {
-            path: f.path.clone(),
-            reference: reference.to_string(),
-            size: f.bytes.len() as u64,
-            mode: f.mode,
-            sha256: sha256_hex(f.bytes.expose()),
-        });
+    f: &CacheFile,
+    kept: &mut Kept,
+) -> Result<(), String> {
+    let reference = file_ref(prefix, f)?;
+    let secret = Secret {
+        var: format!("the copy of {}", f.path.display()),
+        reference: reference.clone(),
+        value: SecretValue::from_slice(f.bytes.expose()),
+        masked: String::new(),
+    };
+    if store(registry, &secret).await? == Stored::Written {
+        kept.written.push(reference.to_string());
     }
-    Ok(out)
+    kept.files.push(FileRecord {
+        path: f.path.clone(),
+        reference: reference.to_string(),
+        size: f.bytes.len() as u64,
+        mode: f.mode,
+        sha256: sha256_hex(f.bytes.expose()),
+    });
+    Ok(())
+}
+
+/// Deletes stored values (copies, tokens, a registration; one already gone is fine); the
+/// references that could not be deleted, each with the reason.
+pub async fn delete_stored(registry: &Registry, refs: &[String]) -> Vec<String> {
+    let mut failed = Vec::new();
+    for text in refs {
+        let Ok(r) = SecretRef::parse(text) else {
+            failed.push(format!("{text}: not a reference"));
+            continue;
+        };
+        let res = match registry.get(r.scheme) {
+            Ok(b) => b.delete(&r).await,
+            Err(e) => Err(e),
+        };
+        match res {
+            Err(e) if e.kind != crate::backend::ErrorKind::NotFound => {
+                failed.push(format!("{text}: {e}"));
+            }
+            _ => {}
+        }
+    }
+    failed
 }
 
 /// The authorization server's endpoints: from the issuer's metadata, or
@@ -107,6 +155,7 @@ async fn endpoints(
         Some(i) => {
             let u = crate::oauth::http::url(i, "the issuer in mcp-remote's cache")
                 .map_err(|e| e.to_string())?;
+            check_issuer(http, server, i).await?;
             discovery::server_metadata(http, &u)
                 .await
                 .map_err(|e| e.to_string())?
@@ -140,7 +189,62 @@ async fn endpoints(
     })
 }
 
-/// Imports `imp`'s cache: files kept, grant saved and read back equal.
+/// The issuer a cache names must be one the server's protected resource
+/// metadata lists, when it publishes any at a well-known location: a
+/// planted cache naming another issuer would send the server's tokens
+/// (and the user's refresh token) there.
+async fn check_issuer(http: &Http, server: &Url, issuer: &str) -> Result<(), String> {
+    let Some(listed) = resource_metadata(http, server).await? else {
+        return Ok(());
+    };
+    let same = |a: &str| a.trim_end_matches('/') == issuer.trim_end_matches('/');
+    if listed.authorization_servers.iter().any(|a| same(a)) {
+        return Ok(());
+    }
+    Err(format!(
+        "the cache names the issuer {issuer}, which {}'s protected resource metadata does not \
+         list; not imported",
+        crate::remote::endpoint::origin_of(server)
+    ))
+}
+
+/// The server's RFC 9728 metadata from its well-known locations
+/// (path-based first); `None` when it has none there.
+async fn resource_metadata(
+    http: &Http,
+    server: &Url,
+) -> Result<Option<discovery::ResourceMetadata>, String> {
+    let path = server.path().trim_end_matches('/');
+    let mut names = Vec::new();
+    if !path.is_empty() {
+        names.push(format!("/.well-known/oauth-protected-resource{path}"));
+    }
+    names.push("/.well-known/oauth-protected-resource".to_string());
+    for name in names {
+        let mut u = server.clone();
+        u.set_query(None);
+        u.set_fragment(None);
+        u.set_path(&name);
+        let a = crate::oauth::http::get(http, &u)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !a.status.is_success() {
+            continue;
+        }
+        return serde_json::from_slice(&a.body).map(Some).map_err(|_| {
+            format!(
+                "{}'s protected resource metadata is not valid JSON",
+                a.origin
+            )
+        });
+    }
+    Ok(None)
+}
+
+/// Imports `imp`'s cache: the issuer's endpoints found, an mcp-warden
+/// login for the same server refused, files kept, grant saved and read
+/// back equal. On any failure after the first copy is stored, what this
+/// import wrote (copies, registration, grant) is taken out again.
 pub async fn import(
     registry: &Arc<Registry>,
     paths: &Paths,
@@ -153,7 +257,6 @@ pub async fn import(
         return shared(registry, paths, imp, &resource);
     };
     let parsed = mcp_remote::parse(cache)?;
-    let files = keep_files(registry, &imp.prefix, cache).await?;
     let ep = endpoints(http, &server, parsed.issuer.as_deref()).await?;
     let ts =
         TokenStore::open(paths, registry.clone(), Some(&imp.prefix)).map_err(|e| e.to_string())?;
@@ -163,8 +266,79 @@ pub async fn import(
         client_id: parsed.client.client_id.clone(),
     };
     let _lock = ts.lock(&key).await.map_err(|e| e.to_string())?;
+    let before = Before::read(&ts, &key).await?;
+    let kept = keep_files(registry, &imp.prefix, cache).await?;
+    if let Err(e) = save_grant(&ts, &key, &parsed, ep).await {
+        take_back(registry, &ts, &key, &before, &kept).await;
+        return Err(format!("{e}; nothing removed"));
+    }
+    Ok(Done {
+        files: kept.files,
+        written: kept.written,
+        grant: Some(GrantRecord {
+            issuer: key.issuer,
+            resource,
+            client_id: key.client_id,
+            prefix: imp.prefix.clone(),
+        }),
+    })
+}
+
+/// What the token store held for the grant's server before the import.
+struct Before {
+    /// A grant with exactly this key.
+    grant: bool,
+    /// A registration for this issuer and resource (same client).
+    client: bool,
+}
+
+impl Before {
+    /// Reads it, refusing a grant or registration of another client (or
+    /// issuer) for the same server: the import would overwrite that
+    /// registration (one per issuer and resource) and shadow that grant.
+    async fn read(ts: &TokenStore, key: &GrantKey) -> Result<Before, String> {
+        let entries = ts.entries().map_err(|e| e.to_string())?;
+        let refuse = |who: &str| {
+            format!(
+                "the token store ({}) already holds an mcp-warden login for {} ({who}); run \
+                 `mcp-warden logout {}` first, or leave this entry as it is",
+                ts.prefix(),
+                key.resource,
+                key.resource
+            )
+        };
+        if let Some(other) = entries
+            .iter()
+            .find(|e| e.key.resource == key.resource && e.key != *key)
+        {
+            return Err(refuse(&format!(
+                "client {} of {}",
+                other.key.client_id, other.key.issuer
+            )));
+        }
+        let client = ts
+            .client(&key.issuer, &key.resource)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(c) = client.as_ref().filter(|c| c.client_id != key.client_id) {
+            return Err(refuse(&format!("client {}", c.client_id)));
+        }
+        Ok(Before {
+            grant: entries.iter().any(|e| e.key == *key),
+            client: client.is_some(),
+        })
+    }
+}
+
+/// Saves the registration and tokens and reads both back by key.
+async fn save_grant(
+    ts: &TokenStore,
+    key: &GrantKey,
+    parsed: &mcp_remote::Imported,
+    ep: ServerEndpoints,
+) -> Result<(), String> {
     let client_ref = ts
-        .save_client(&key.issuer, &resource, &parsed.client)
+        .save_client(&key.issuer, &key.resource, &parsed.client)
         .await
         .map_err(|e| e.to_string())?;
     let entry = Entry {
@@ -180,33 +354,69 @@ pub async fn import(
     ts.save(entry, &parsed.tokens)
         .await
         .map_err(|e| e.to_string())?;
-    let back = ts.find(&resource).map_err(|e| e.to_string())?;
+    let back = ts
+        .entries()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|e| e.key == *key);
     let same_tokens = match &back {
-        Some(e) if e.key == key => {
-            ts.tokens(e).await.map_err(|e| e.to_string())? == Some(parsed.tokens.clone())
-        }
-        _ => false,
+        Some(e) => ts.tokens(e).await.map_err(|e| e.to_string())? == Some(parsed.tokens.clone()),
+        None => false,
     };
     let same_client = ts
-        .client(&key.issuer, &resource)
+        .client(&key.issuer, &key.resource)
         .await
         .map_err(|e| e.to_string())?
         == Some(parsed.client.clone());
     if !same_tokens || !same_client {
         return Err(format!(
-            "the token store ({}) reads back something else than was saved; nothing removed",
-            imp.prefix
+            "the token store ({}) reads back something else than was saved",
+            ts.prefix()
         ));
     }
-    Ok(Done {
-        files,
-        grant: Some(GrantRecord {
-            issuer: key.issuer,
-            resource,
-            client_id: key.client_id,
-            prefix: imp.prefix.clone(),
-        }),
-    })
+    Ok(())
+}
+
+/// Undoes a failed import: the grant (unless it was there before), the
+/// registration (unless it was there before) and the copies written.
+/// Whatever cannot be undone is said on stderr, by reference.
+async fn take_back(
+    registry: &Registry,
+    ts: &TokenStore,
+    key: &GrantKey,
+    before: &Before,
+    kept: &Kept,
+) {
+    if !before.grant {
+        let removed = ts.remove(key, !before.client).await;
+        let still = ts
+            .entries()
+            .map_or(true, |v| v.iter().any(|e| e.key == *key));
+        if let (true, Err(e)) = (still, removed) {
+            eprintln!(
+                "mcp-warden: {}: the partly imported grant could not be taken back: {e}",
+                key.resource
+            );
+        }
+        // Tokens written but never recorded in the index (the index write failed).
+        if let Ok(r) = ts.tokens_ref(key) {
+            for e in delete_stored(registry, &[r.to_string()]).await {
+                eprintln!("mcp-warden: the imported tokens could not be taken back: {e}");
+            }
+        }
+    }
+    if !before.client
+        && let Ok(r) = ts.client_ref(&key.issuer, &key.resource)
+    {
+        // `remove` forgets a registration only through a grant's entry: one saved
+        // without its grant is deleted here.
+        for e in delete_stored(registry, &[r.to_string()]).await {
+            eprintln!("mcp-warden: the imported registration could not be taken back: {e}");
+        }
+    }
+    for e in delete_stored(registry, &kept.written).await {
+        eprintln!("mcp-warden: a stored copy could not be deleted: {e}");
+    }
 }
 
 /// An entry whose cache another entry of this run imported: the grant must
@@ -247,33 +457,61 @@ pub async fn forget(
 }
 
 /// Removes the imported files that still hold what was imported; one line
-/// per file left, with the reason.
+/// per file left, with the reason. Each file is first renamed to a private
+/// name, so what is checked is what is removed: mcp-remote replaces its
+/// files by rename, and a newer file renamed in meanwhile is not deleted.
 pub fn remove_files(files: &[FileRecord]) -> Vec<String> {
-    let mut left = Vec::new();
-    for f in files {
-        let now = std::fs::read(&f.path);
-        match now {
-            Ok(bytes) if sha256_hex(&bytes) == f.sha256 => {
-                if let Err(e) = std::fs::remove_file(&f.path) {
-                    left.push(format!(
-                        "{}: imported but not removed: {e}",
-                        f.path.display()
-                    ));
-                }
-            }
-            Ok(_) => left.push(format!(
-                "{}: changed since it was imported (is mcp-remote running?); left in place: the \
-                 token store holds the earlier tokens, remove the file once it is not needed",
-                f.path.display()
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => left.push(format!(
-                "{}: imported but not removed: {e}",
-                f.path.display()
-            )),
-        }
+    files.iter().filter_map(remove_file).collect()
+}
+
+fn remove_file(f: &FileRecord) -> Option<String> {
+    let shown = f.path.display();
+    let Some(hidden) = private_name(&f.path) else {
+        return Some(format!(
+            "{shown}: imported but not removed: not a file name"
+        ));
+    };
+    match std::fs::rename(&f.path, &hidden) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(format!("{shown}: imported but not removed: {e}")),
     }
-    left
+    let same = matches!(
+        mcp_remote::read_file(&hidden),
+        Ok(Some(now)) if sha256_hex(now.bytes.expose()) == f.sha256
+    );
+    if same {
+        return std::fs::remove_file(&hidden).err().map(|e| {
+            format!(
+                "{shown}: imported but not removed ({}): {e}",
+                hidden.display()
+            )
+        });
+    }
+    // Not what was imported: back under its name, unless a newer file is there now.
+    let back = std::fs::hard_link(&hidden, &f.path).and_then(|()| std::fs::remove_file(&hidden));
+    Some(match back {
+        Ok(()) => format!(
+            "{shown}: changed since it was imported (is mcp-remote running?); left in place: the \
+             token store holds the earlier tokens, remove the file once it is not needed"
+        ),
+        Err(e) => format!(
+            "{shown}: changed since it was imported and replaced again meanwhile; the version \
+             before is in {} ({e}): delete it once the client works",
+            hidden.display()
+        ),
+    })
+}
+
+/// A name beside `path` that mcp-remote does not use.
+fn private_name(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name()?);
+    name.push(format!(".mcp-warden-{}-{nanos}", std::process::id()));
+    Some(path.with_file_name(name))
 }
 
 /// A file restore writes back.
@@ -331,4 +569,59 @@ pub fn put_back(p: &PutBack) -> Result<(), String> {
     }
     crate::atomic_file::replace_with_mode(&p.path, p.bytes.expose(), p.mode)
         .map_err(|e| format!("cannot write {}: {e}", p.path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(path: &std::path::Path, bytes: &[u8]) -> FileRecord {
+        FileRecord {
+            path: path.to_path_buf(),
+            reference: "local://oauth-file-x".into(),
+            size: bytes.len() as u64,
+            mode: 0o600,
+            sha256: sha256_hex(bytes),
+        }
+    }
+
+    fn names(dir: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn only_the_bytes_imported_are_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let same = d.path().join("h_tokens.json");
+        let newer = d.path().join("h_client_info.json");
+        let link = d.path().join("h_x.json");
+        std::fs::write(&same, "imported").unwrap();
+        std::fs::write(&newer, "rotated").unwrap();
+        std::os::unix::fs::symlink(&same, &link).unwrap();
+        let left = remove_files(&[
+            record(&same, b"imported"),
+            record(&newer, b"imported"),
+            record(&link, b"imported"),
+        ]);
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(
+            left.iter()
+                .all(|l| l.contains("changed since it was imported")),
+            "{left:?}"
+        );
+        assert_eq!(std::fs::read(&newer).unwrap(), b"rotated");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(names(d.path()), ["h_client_info.json", "h_x.json"]);
+    }
 }

@@ -114,6 +114,9 @@ fn version_key(name: &str) -> Vec<u64> {
 /// no folder holds a `<hash>_tokens.json`: the tokens come from the first
 /// folder that does, and so does the client registration.
 pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
+    if !trusted_dir(base)? {
+        return Ok(None);
+    }
     let prefix = format!("{hash}_");
     let mut tokens = None;
     let mut client = None;
@@ -122,6 +125,9 @@ pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
+        if !trusted_dir(&dir)? {
+            continue;
+        }
         let mut names: Vec<String> = entries
             .flatten()
             .take(100_000)
@@ -132,6 +138,7 @@ pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
         let first_with_tokens =
             tokens.is_none() && names.iter().any(|n| n == &format!("{prefix}tokens.json"));
         for name in names {
+            refuse_temp_file(&dir, &name)?;
             if rest.len() + 2 > MAX_FILES {
                 return Err(format!(
                     "{} holds more than {MAX_FILES} files for one server; tidy it first",
@@ -141,6 +148,9 @@ pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
             let Some(file) = read_file(&dir.join(&name))? else {
                 continue;
             };
+            if &name[prefix.len()..] == LEASE {
+                refuse_live_lease(&file)?;
+            }
             match &name[prefix.len()..] {
                 "tokens.json" if first_with_tokens => tokens = Some(file),
                 "client_info.json" if first_with_tokens => client = Some(file),
@@ -162,8 +172,92 @@ pub fn read(base: &Path, hash: &str) -> Result<Option<Cache>, String> {
     }))
 }
 
-/// A regular file (not a link) of at most [`MAX_FILE`] bytes; `None` for anything else.
-fn read_file(path: &Path) -> Result<Option<CacheFile>, String> {
+/// Whether `dir` is a folder only the user running us could have filled:
+/// theirs, not writable by others (group-writable only for their own
+/// group). `false` when it is not there; an error naming the folder when
+/// another user could have planted files in it (an entry's
+/// `MCP_REMOTE_CONFIG_DIR` may point anywhere).
+fn trusted_dir(dir: &Path) -> Result<bool, String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => m,
+        Ok(_) => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    };
+    let (uid, gid) = own_ids();
+    let other_group = meta.mode() & 0o020 != 0 && meta.gid() != gid;
+    if meta.uid() != uid || meta.mode() & 0o002 != 0 || other_group {
+        return Err(format!(
+            "{} {} (mode {:04o}): its files may not be mcp-remote's; not imported (move the \
+             cache into a folder of your own)",
+            dir.display(),
+            if meta.uid() != uid {
+                format!("belongs to another user (uid {})", meta.uid())
+            } else {
+                "is writable by other users".into()
+            },
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(true)
+}
+
+/// The effective user and group ids of this process.
+fn own_ids() -> (u32, u32) {
+    // SAFETY: geteuid and getegid cannot fail and touch no memory.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
+/// The refresh lease mcp-remote holds while it refreshes (`{pid, nonce, at}`).
+const LEASE: &str = "refresh_in_progress.json";
+
+/// What to tell a user whose mcp-remote is using the cache.
+const QUIT_FIRST: &str = "quit the client that runs it and run protect again";
+
+/// mcp-remote writes each file as `<file>.<pid>.<ms>.tmp`, then renames it:
+/// such a file is a write under way.
+fn refuse_temp_file(dir: &Path, name: &str) -> Result<(), String> {
+    if name.ends_with(".tmp") {
+        return Err(format!(
+            "mcp-remote is writing this cache now ({}); {QUIT_FIRST}",
+            dir.join(name).display()
+        ));
+    }
+    Ok(())
+}
+
+/// A lease naming a live process: that mcp-remote may rotate the refresh
+/// token and rewrite `tokens.json` while we import it.
+fn refuse_live_lease(file: &CacheFile) -> Result<(), String> {
+    #[derive(Deserialize)]
+    struct Lease {
+        pid: i64,
+    }
+    let Ok(lease) = serde_json::from_slice::<Lease>(file.bytes.expose()) else {
+        return Ok(());
+    };
+    match i32::try_from(lease.pid) {
+        Ok(pid) if pid > 0 && process_alive(pid) => Err(format!(
+            "mcp-remote (pid {pid}) is using this cache ({}); {QUIT_FIRST}",
+            file.path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a process with this id exists (as mcp-remote tells: signal 0,
+/// a permission refusal counting as alive).
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 sends nothing; it only checks the process.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// A regular file (not a link) of at most [`MAX_FILE`] bytes; `None` for
+/// anything else. The file opened must be the one looked at (same device
+/// and inode), and have one link.
+pub fn read_file(path: &Path) -> Result<Option<CacheFile>, String> {
     use std::io::Read;
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let shown = || path.display().to_string();
@@ -181,15 +275,26 @@ fn read_file(path: &Path) -> Result<Option<CacheFile>, String> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| format!("cannot read {}: {e}", shown()))?;
+    let looked = meta;
     let meta = file
         .metadata()
         .map_err(|e| format!("cannot read {}: {e}", shown()))?;
+    if !meta.file_type().is_file() || meta.dev() != looked.dev() || meta.ino() != looked.ino() {
+        return Err(format!("{} changed while it was read; run again", shown()));
+    }
     let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(meta.len() as usize));
     file.take(MAX_FILE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read {}: {e}", shown()))?;
     if bytes.len() as u64 > MAX_FILE {
         return Err(format!("{}: larger than {MAX_FILE} bytes", shown()));
+    }
+    if meta.uid() != own_ids().0 {
+        return Err(format!(
+            "{} belongs to another user (uid {}); not imported",
+            shown(),
+            meta.uid()
+        ));
     }
     if meta.nlink() > 1 {
         return Err(format!(
@@ -294,11 +399,17 @@ pub fn parse(cache: &Cache) -> Result<Imported, String> {
     if c.client_id.is_empty() {
         return Err(format!("{} names no client_id", cf.path.display()));
     }
-    let issuer = t
-        .issuer
-        .clone()
-        .or_else(|| c.issuer.clone())
-        .filter(|i| !i.is_empty());
+    let named = |i: &Option<String>| i.clone().filter(|i| !i.is_empty());
+    if let (Some(a), Some(b)) = (named(&t.issuer), named(&c.issuer))
+        && a.trim_end_matches('/') != b.trim_end_matches('/')
+    {
+        return Err(format!(
+            "{} and {} name different issuers ({a} and {b}); not imported",
+            tf.path.display(),
+            cf.path.display()
+        ));
+    }
+    let issuer = named(&t.issuer).or_else(|| named(&c.issuer));
     let tokens = Tokens {
         access_token: t.access_token.clone(),
         token_type: t.token_type.clone().unwrap_or_else(|| "Bearer".into()),
@@ -427,5 +538,98 @@ mod tests {
         let cache = read(d.path(), "h").unwrap().unwrap();
         let e = parse(&cache).err().unwrap();
         assert!(!e.contains("secret-canary"), "{e}");
+    }
+
+    #[test]
+    fn a_write_under_way_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let v1 = d.path().join(STORE_DIR);
+        write(&v1, "h_tokens.json", r#"{"access_token":"a"}"#);
+        write(
+            &v1,
+            "h_tokens.json.4242.1764000000000.tmp",
+            r#"{"access_token":"b"}"#,
+        );
+        let err = read(d.path(), "h").err().unwrap();
+        assert!(
+            err.contains("mcp-remote is writing this cache now"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_lease_of_a_live_process_is_refused_and_a_stale_one_read() {
+        let d = tempfile::tempdir().unwrap();
+        let v1 = d.path().join(STORE_DIR);
+        write(&v1, "h_tokens.json", r#"{"access_token":"a"}"#);
+        let me = std::process::id();
+        write(
+            &v1,
+            "h_refresh_in_progress.json",
+            &format!(r#"{{"pid":{me},"nonce":"x","at":1}}"#),
+        );
+        let err = read(d.path(), "h").err().unwrap();
+        assert!(
+            err.contains(&format!("mcp-remote (pid {me}) is using this cache")),
+            "{err}"
+        );
+        // pid_max is at most 2^22: this one cannot exist.
+        write(
+            &v1,
+            "h_refresh_in_progress.json",
+            r#"{"pid":2147483647,"nonce":"x","at":1}"#,
+        );
+        assert_eq!(read(d.path(), "h").unwrap().unwrap().files.len(), 2);
+    }
+
+    #[test]
+    fn links_and_devices_are_not_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, "x").unwrap();
+        assert!(read_file(&p).unwrap().is_some());
+        std::os::unix::fs::symlink("/dev/zero", d.path().join("z")).unwrap();
+        assert!(read_file(&d.path().join("z")).unwrap().is_none());
+    }
+
+    #[test]
+    fn tokens_and_registration_of_different_issuers_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let v1 = d.path().join(STORE_DIR);
+        write(
+            &v1,
+            "h_tokens.json",
+            r#"{"access_token":"a","issuer":"https://as.example"}"#,
+        );
+        write(
+            &v1,
+            "h_client_info.json",
+            r#"{"client_id":"c","issuer":"https://attacker.example"}"#,
+        );
+        let cache = read(d.path(), "h").unwrap().unwrap();
+        let err = parse(&cache).err().unwrap();
+        assert!(err.contains("name different issuers"), "{err}");
+    }
+
+    #[test]
+    fn a_folder_or_file_another_user_could_plant_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let v1 = d.path().join(STORE_DIR);
+        write(&v1, "h_tokens.json", r#"{"access_token":"a"}"#);
+        std::fs::set_permissions(&v1, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = read(d.path(), "h").err().unwrap();
+        assert!(
+            err.contains("is writable by other users (mode 0777)"),
+            "{err}"
+        );
+        std::fs::set_permissions(&v1, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(read(d.path(), "h").unwrap().is_some());
+        // Another owner (the test runs as root in CI; as another user chown is refused).
+        let f = v1.join("h_tokens.json");
+        if std::os::unix::fs::chown(&f, Some(65534), None).is_ok() {
+            let err = read(d.path(), "h").err().unwrap();
+            assert!(err.contains("belongs to another user (uid 65534)"), "{err}");
+        }
     }
 }

@@ -16,7 +16,7 @@ pub mod apply;
 pub mod mcp_remote;
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub use mcp_remote::Cache;
@@ -48,6 +48,9 @@ pub struct Caches {
     /// Where tokens go (a reference prefix).
     pub prefix: String,
     taken: RefCell<HashSet<PathBuf>>,
+    /// The server each taken cache is for (as the token store keys it: the
+    /// canonical resource, without the URL's query), with its URL.
+    servers: RefCell<HashMap<String, String>>,
     /// Caches that could not be read, with the reason (reported once).
     pub problems: RefCell<Vec<String>>,
 }
@@ -59,6 +62,7 @@ impl Caches {
             env_dir,
             prefix: prefix.to_string(),
             taken: RefCell::new(HashSet::new()),
+            servers: RefCell::new(HashMap::new()),
             problems: RefCell::new(Vec::new()),
         }
     }
@@ -75,6 +79,10 @@ impl Caches {
         }
         match mcp_remote::read(&base, &hash) {
             Ok(Some(c)) => {
+                if let Err(e) = self.one_cache_per_server(url) {
+                    self.problems.borrow_mut().push(e);
+                    return None;
+                }
                 self.taken.borrow_mut().insert(key);
                 Some(Some(c))
             }
@@ -82,6 +90,27 @@ impl Caches {
             Err(e) => {
                 self.problems.borrow_mut().push(e);
                 None
+            }
+        }
+    }
+
+    /// Notes the server `url`'s cache is for; refuses a second cache for
+    /// the same server under another URL (`?workspace=a` and `?workspace=b`:
+    /// two accounts, one grant in the token store, the second would win).
+    fn one_cache_per_server(&self, url: &str) -> Result<(), String> {
+        let server = reqwest::Url::parse(url)
+            .map(|u| crate::oauth::discovery::canonical_resource(&u))
+            .unwrap_or_else(|_| url.to_string());
+        let mut servers = self.servers.borrow_mut();
+        match servers.get(&server) {
+            Some(first) if first != url => Err(format!(
+                "the caches of {first} and {url} are for one server ({server}), which the \
+                 token store keeps one grant for: only {first}'s is imported, {url}'s stays \
+                 with mcp-remote and its entry unchanged"
+            )),
+            _ => {
+                servers.insert(server, url.to_string());
+                Ok(())
             }
         }
     }
@@ -127,4 +156,48 @@ pub fn unimportable(client: &str) -> String {
         "cannot import: {why}; revoke the tokens and log in with `mcp-warden login URL` (after \
          pointing the entry at `mcp-warden connect URL`)"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plant(home: &Path, url: &str, client: &str) {
+        let dir = home.join(".mcp-auth").join(mcp_remote::STORE_DIR);
+        std::fs::create_dir_all(&dir).unwrap();
+        let h = mcp_remote::url_hash(url);
+        std::fs::write(
+            dir.join(format!("{h}_tokens.json")),
+            r#"{"access_token":"a"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("{h}_client_info.json")),
+            format!(r#"{{"client_id":"{client}"}}"#),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn two_caches_for_one_server_under_different_queries_import_one() {
+        let d = tempfile::tempdir().unwrap();
+        let work = "https://mcp.example/mcp?workspace=work";
+        let personal = "https://mcp.example/mcp?workspace=personal";
+        plant(d.path(), work, "c-work");
+        plant(d.path(), personal, "c-personal");
+        let c = Caches::new(d.path(), None, "local://");
+        assert!(matches!(c.take(work, None), Some(Some(_))));
+        assert!(
+            matches!(c.take(work, None), Some(None)),
+            "the same cache again: shared"
+        );
+        assert!(c.take(personal, None).is_none());
+        let problems = c.problems.borrow();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].contains("are for one server (https://mcp.example/mcp)")
+                && problems[0].contains(&format!("{personal}'s stays with mcp-remote")),
+            "{problems:?}"
+        );
+    }
 }
