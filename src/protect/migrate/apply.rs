@@ -156,7 +156,7 @@ async fn endpoints(
             let u = crate::oauth::http::url(i, "the issuer in mcp-remote's cache")
                 .map_err(|e| e.to_string())?;
             check_issuer(http, server, i).await?;
-            discovery::server_metadata(http, &u)
+            discovery::server_metadata(http, &u, server)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| {
@@ -345,6 +345,9 @@ async fn save_grant(
         key: key.clone(),
         tokens_ref: String::new(),
         client_ref: Some(client_ref),
+        // mcp-remote does not record the resource it asked for: a refresh
+        // sends the server's own (the grant key's)
+        resource: None,
         scope: parsed.tokens.scope.clone(),
         expires_at: parsed.tokens.expires_at,
         has_refresh: parsed.tokens.refresh_token.is_some(),
@@ -429,7 +432,7 @@ fn shared(
 ) -> Result<Done, String> {
     let ts =
         TokenStore::open(paths, registry.clone(), Some(&imp.prefix)).map_err(|e| e.to_string())?;
-    match ts.find(resource).map_err(|e| e.to_string())? {
+    match ts.find(resource, None).map_err(|e| e.to_string())? {
         Some(_) => Ok(Done::default()),
         None => Err(
             "its mcp-remote cache is another entry's, whose import did not finish; fix that one \

@@ -436,6 +436,8 @@ pub fn parse(cache: &Cache) -> Result<Imported, String> {
         redirect_uris: c.redirect_uris.clone(),
         registration_access_token: c.registration_access_token.clone(),
         registration_client_uri: c.registration_client_uri.clone(),
+        client_secret_ref: None,
+        private_key_ref: None,
         source: ClientSource::Imported,
     };
     Ok(Imported {
