@@ -321,11 +321,19 @@ impl Authorizer {
             return Ok(());
         }
         st.loaded = true;
-        let Some(entry) = self.store.find(&self.resource_key).map_err(store_err)? else {
+        let Some(entry) = self.find_grant()? else {
             return Ok(());
         };
         st.current = self.stored(entry).await?;
         Ok(())
+    }
+
+    /// The newest stored grant for this server, of the `--client-id`
+    /// client when one is named.
+    fn find_grant(&self) -> Result<Option<Entry>, OAuthError> {
+        self.store
+            .find(&self.resource_key, self.s.client_id.as_deref())
+            .map_err(store_err)
     }
 
     /// The grant of a stored `entry` (None: its tokens are gone).
@@ -362,14 +370,14 @@ impl Authorizer {
         st: &mut State,
         adopt: bool,
     ) -> Result<Option<super::store::RefreshLock>, OAuthError> {
-        let before = self.store.find(&self.resource_key).map_err(store_err)?;
+        let before = self.find_grant()?;
         let wait = self.s.login_timeout + TURN_SLACK;
         let turn = self
             .store
             .lock_waiting(&self.turn_key(), wait)
             .await
             .map_err(store_err)?;
-        let after = self.store.find(&self.resource_key).map_err(store_err)?;
+        let after = self.find_grant()?;
         if adopt
             && let Some(e) = after.filter(|a| Some(a) != before.as_ref())
             && let Some(cur) = self.stored(e).await?
@@ -724,7 +732,6 @@ impl Authorizer {
         &self,
         f: &Found,
         redirect_uri: &str,
-        scope: Option<&str>,
     ) -> Result<(ClientAuth, Option<String>), OAuthError> {
         let ep = endpoints_of(f);
         if let Some(c) = self.pre_registered(&ep) {
@@ -761,7 +768,7 @@ impl Authorizer {
                 return Ok((client_auth_of(&c), Some(r.to_string())));
             }
         }
-        let reg = identity::register(&self.http, &f.server, redirect_uri, scope).await?;
+        let reg = identity::register(&self.http, &f.server, redirect_uri).await?;
         let kept = registered_client(&reg);
         let r = self.keep_client(f, &kept).await?;
         Ok((
@@ -833,9 +840,7 @@ impl Authorizer {
         })?;
         let scope = joined(scopes);
         let listener = Listener::bind(self.registered_port(f).await).await?;
-        let (client, client_ref) = self
-            .identify(f, &listener.redirect_uri, scope.as_deref())
-            .await?;
+        let (client, client_ref) = self.identify(f, &listener.redirect_uri).await?;
         let pkce =
             Pkce::new().ok_or_else(|| OAuthError::new(Kind::Io, "no randomness for PKCE"))?;
         let url = self.authorization_url(

@@ -77,12 +77,14 @@ fn wanted_method(m: &ServerMetadata) -> Method {
         .unwrap_or(Method::Basic)
 }
 
-/// Registers a native client for `redirect_uri` (RFC 7591).
+/// Registers a native client for `redirect_uri` (RFC 7591). No `scope` is
+/// sent: a server may limit the client to the scopes registered, and the
+/// client must stay free to ask for more later (step-up on
+/// `insufficient_scope`); each authorization request names its scopes.
 pub async fn register(
     http: &Http,
     m: &ServerMetadata,
     redirect_uri: &str,
-    scope: Option<&str>,
 ) -> Result<Registered, OAuthError> {
     let endpoint = m.registration_endpoint.as_deref().ok_or_else(|| {
         OAuthError::new(
@@ -95,7 +97,7 @@ pub async fn register(
     })?;
     let url = oh::url(endpoint, "the registration endpoint")?;
     let method = wanted_method(m);
-    let mut doc = serde_json::json!({
+    let doc = serde_json::json!({
         "client_name": CLIENT_NAME,
         "application_type": "native",
         "redirect_uris": [redirect_uri],
@@ -103,9 +105,6 @@ pub async fn register(
         "response_types": ["code"],
         "token_endpoint_auth_method": method.as_str(),
     });
-    if let Some(s) = scope.filter(|s| !s.is_empty()) {
-        doc["scope"] = serde_json::Value::String(s.to_string());
-    }
     let body = Zeroizing::new(serde_json::to_vec(&doc).unwrap_or_default());
     let a = oh::post(
         http,

@@ -303,12 +303,18 @@ impl TokenStore {
         Ok(self.read_index()?.grants)
     }
 
-    /// The newest grant for `resource`.
-    pub fn find(&self, resource: &str) -> Result<Option<Entry>, StoreError> {
+    /// The newest grant for `resource`; with `client_id`, only a grant
+    /// made for that client (another client's tokens are never its).
+    pub fn find(
+        &self,
+        resource: &str,
+        client_id: Option<&str>,
+    ) -> Result<Option<Entry>, StoreError> {
         Ok(self
             .entries()?
             .into_iter()
             .filter(|e| e.key.resource == resource)
+            .filter(|e| client_id.is_none_or(|c| e.key.client_id == c))
             .max_by_key(|e| e.saved_at))
     }
 
@@ -659,7 +665,7 @@ mod tests {
             "{}",
             saved.tokens_ref
         );
-        let found = s.find("https://mcp.example/mcp").unwrap().unwrap();
+        let found = s.find("https://mcp.example/mcp", None).unwrap().unwrap();
         assert_eq!(found, saved);
         let t = s.tokens(&found).await.unwrap().unwrap();
         assert_eq!(t.access_token, ACCESS);
@@ -688,8 +694,23 @@ mod tests {
         s.save(entry(), &tokens("first")).await.unwrap();
         s.save(entry(), &tokens("second")).await.unwrap();
         assert_eq!(s.entries().unwrap().len(), 1);
-        let e = s.find(&key().resource).unwrap().unwrap();
+        let e = s.find(&key().resource, None).unwrap().unwrap();
         assert_eq!(s.tokens(&e).await.unwrap().unwrap().access_token, "second");
+    }
+
+    #[tokio::test]
+    async fn a_named_client_finds_only_its_own_grant() {
+        let d = tempfile::tempdir().unwrap();
+        let s = store(d.path());
+        s.save(entry(), &tokens("first")).await.unwrap();
+        let other = key().client_id;
+        assert_eq!(
+            s.find(&key().resource, Some(&other))
+                .unwrap()
+                .map(|e| e.key),
+            Some(key())
+        );
+        assert!(s.find(&key().resource, Some("another")).unwrap().is_none());
     }
 
     #[tokio::test]

@@ -57,7 +57,8 @@ async fn kept_client(
 ) -> Result<(), Error> {
     let store = TokenStore::open(paths, registry, p.oauth.token_store.as_deref())
         .map_err(|e| super::bridge::store_error(&e))?;
-    let Ok(Some(entry)) = store.find(&grant_resource(&p.url, true)) else {
+    let Ok(Some(entry)) = store.find(&grant_resource(&p.url, true), p.oauth.client_id.as_deref())
+    else {
         return Ok(());
     };
     let Ok(Some(c)) = store.client(&entry.key.issuer, &entry.key.resource).await else {
