@@ -544,16 +544,8 @@ pub async fn put_back_plan(
                 f.path.display()
             ));
         }
-        match std::fs::read(&f.path) {
-            Ok(now) if sha256_hex(&now) == f.sha256 => continue,
-            Ok(_) => {
-                return Err(format!(
-                    "{} exists with other content (written since protect?); left alone",
-                    f.path.display()
-                ));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("cannot read {}: {e}", f.path.display())),
+        if present(f)? {
+            continue;
         }
         out.push(PutBack {
             path: f.path.clone(),
@@ -562,6 +554,24 @@ pub async fn put_back_plan(
         });
     }
     Ok(out)
+}
+
+/// Whether `f` is already back with the bytes imported; an error when
+/// something else is at its path (other bytes, a link, a folder: written
+/// since protect, left alone). Read bounded, never through a link.
+fn present(f: &FileRecord) -> Result<bool, String> {
+    let shown = f.path.display();
+    let other =
+        || format!("{shown} exists with other content (written since protect?); left alone");
+    match mcp_remote::read_bounded(&f.path)? {
+        Some(now) if sha256_hex(&now.bytes) == f.sha256 => Ok(true),
+        Some(_) => Err(other()),
+        None => match std::fs::symlink_metadata(&f.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(format!("cannot read {shown}: {e}")),
+            Ok(_) => Err(other()),
+        },
+    }
 }
 
 /// Writes a file back atomically with its mode (its folder created 0700 when gone).
@@ -626,5 +636,29 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(names(d.path()), ["h_client_info.json", "h_x.json"]);
+    }
+
+    #[test]
+    fn restore_reads_what_is_there_bounded_and_never_through_a_link() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("h_tokens.json");
+        let r = record(&path, b"imported");
+        assert!(!present(&r).unwrap());
+        std::fs::write(&path, "imported").unwrap();
+        assert!(present(&r).unwrap());
+        std::fs::write(&path, "other").unwrap();
+        assert!(
+            present(&r)
+                .unwrap_err()
+                .contains("exists with other content")
+        );
+        // an endless device behind a link is neither read nor replaced
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        assert!(
+            present(&r)
+                .unwrap_err()
+                .contains("exists with other content")
+        );
     }
 }

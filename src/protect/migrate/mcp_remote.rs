@@ -254,10 +254,17 @@ fn process_alive(pid: i32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// A regular file (not a link) of at most [`MAX_FILE`] bytes; `None` for
-/// anything else. The file opened must be the one looked at (same device
-/// and inode), and have one link.
-pub fn read_file(path: &Path) -> Result<Option<CacheFile>, String> {
+/// A regular file's bytes and metadata, read without following a symlink
+/// and never more than [`MAX_FILE`] bytes.
+pub struct Bounded {
+    pub bytes: zeroize::Zeroizing<Vec<u8>>,
+    meta: std::fs::Metadata,
+}
+
+/// Reads `path` when it is a regular file (None: not there, or a link,
+/// folder or device), bounded and without following links; an error names
+/// the file.
+pub fn read_bounded(path: &Path) -> Result<Option<Bounded>, String> {
     use std::io::Read;
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let shown = || path.display().to_string();
@@ -289,6 +296,18 @@ pub fn read_file(path: &Path) -> Result<Option<CacheFile>, String> {
     if bytes.len() as u64 > MAX_FILE {
         return Err(format!("{}: larger than {MAX_FILE} bytes", shown()));
     }
+    Ok(Some(Bounded { bytes, meta }))
+}
+
+/// A regular file (not a link) of at most [`MAX_FILE`] bytes; `None` for
+/// anything else. The file opened must be the one looked at (same device
+/// and inode), and have one link.
+pub fn read_file(path: &Path) -> Result<Option<CacheFile>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let shown = || path.display().to_string();
+    let Some(Bounded { bytes, meta }) = read_bounded(path)? else {
+        return Ok(None);
+    };
     if meta.uid() != own_ids().0 {
         return Err(format!(
             "{} belongs to another user (uid {}); not imported",
