@@ -73,6 +73,9 @@ struct Tally {
     imported: usize,
     /// Plaintext files the imports removed (or would remove).
     imported_files: Vec<String>,
+    /// Of those, files left in place after the import (changed meanwhile,
+    /// or not removable): their tokens are still on disk.
+    left_files: usize,
 }
 
 pub fn protect(args: ProtectArgs) -> Result<i32, Error> {
@@ -119,9 +122,9 @@ pub fn protect(args: ProtectArgs) -> Result<i32, Error> {
     eprintln!("{}", summary(&t, args.apply));
     if args.apply {
         rotation_note(&t.moved);
-        import_note(&t.imported_files);
+        import_note(t.imported_files.len(), t.left_files);
     }
-    Ok(i32::from(t.failed + t.refused > 0))
+    Ok(i32::from(t.failed + t.refused + t.left_files > 0))
 }
 
 /// What every file of one protect run shares.
@@ -188,6 +191,7 @@ fn protect_file(run: &mut Run<'_>, location: Location, t: &mut Tally) -> Result<
                 eprintln!("mcp-warden: {shown}: {}: {}", e.server, e.summary);
             }
             count_imports(&prepared, t, run.home, true);
+            t.left_files += left.len();
             for l in left {
                 eprintln!("mcp-warden: {l}");
             }
@@ -248,16 +252,22 @@ fn report_caches(c: &Caches, found: &[Location], home: Option<&std::path::Path>,
     }
 }
 
-/// After importing: the tokens sat in plaintext files; say which are gone.
-fn import_note(files: &[String]) {
-    if files.is_empty() {
+/// After importing: the tokens sat in plaintext files; say which are gone
+/// (and how many are still there, each named above).
+fn import_note(files: usize, left: usize) {
+    if files == 0 {
         return;
     }
+    let removed = files.saturating_sub(left);
     eprintln!(
-        "mcp-warden: {} plaintext OAuth file(s) imported and removed (kept whole in the store for \
-         `mcp-warden restore`); their tokens were readable on disk until now: `mcp-warden login URL` \
-         gets fresh ones and `mcp-warden logout URL` revokes them",
-        files.len()
+        "mcp-warden: {removed} plaintext OAuth file(s) imported and removed (kept whole in the store \
+         for `mcp-warden restore`){}; their tokens were readable on disk until now: `mcp-warden \
+         login URL` gets fresh ones and `mcp-warden logout URL` revokes them",
+        if left > 0 {
+            format!(", {left} imported but left on disk (named above; exit status 1)")
+        } else {
+            String::new()
+        }
     );
 }
 
