@@ -107,6 +107,8 @@ impl Current {
 #[derive(Default)]
 struct State {
     loaded: bool,
+    /// A failed read of the stored grant was said (once per process).
+    load_failure_said: bool,
     current: Option<Current>,
     /// New authorizations made after refusals, recently.
     authorizations: Budget,
@@ -320,11 +322,13 @@ impl Authorizer {
         if st.loaded {
             return Ok(());
         }
-        st.loaded = true;
+        // loaded only once read: a backend that failed is asked again next time
         let Some(entry) = self.find_grant()? else {
+            st.loaded = true;
             return Ok(());
         };
         st.current = self.stored(entry).await?;
+        st.loaded = true;
         Ok(())
     }
 
@@ -490,15 +494,18 @@ impl Authorizer {
         match token::request(&self.http, &ep, &cur.client, params).await {
             Ok(g) => {
                 let asked = cur.tokens.scope.clone();
-                let t = tokens_of(g, asked.as_deref(), Some(&rt));
-                cur.entry = self
-                    .store
-                    .save(cur.entry.clone(), &t)
-                    .await
-                    .map_err(store_err)?;
-                cur.tokens = t;
+                // in use from now on, even if it cannot be kept: the old
+                // refresh token may be spent (rotation)
+                cur.tokens = tokens_of(g, asked.as_deref(), Some(&rt));
                 cur.came(Origin::Refreshed);
+                match self.store.save(cur.entry.clone(), &cur.tokens).await {
+                    Ok(e) => cur.entry = e,
+                    Err(e) => self.unsaved(&e),
+                }
                 Ok(Refresh::Done)
+            }
+            Err(e) if token::gone(&e) == Some(token::Gone::Client) && self.given(cur).await? => {
+                Err(self.credentials_refused(cur, &e))
             }
             Err(e) if token::gone(&e).is_some() => {
                 self.forget_refresh(cur, &e).await?;
@@ -506,6 +513,50 @@ impl Authorizer {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether the grant's client was given by the user (`--client-id`, now
+    /// or at login) rather than registered: a refusal of its credentials
+    /// says nothing about the grant.
+    async fn given(&self, cur: &Current) -> Result<bool, OAuthError> {
+        if self.s.client_id.as_deref() == Some(cur.client.client_id.as_str()) {
+            return Ok(true);
+        }
+        let k = &cur.entry.key;
+        let kept = self
+            .store
+            .client(&k.issuer, &k.resource)
+            .await
+            .map_err(store_err)?;
+        Ok(kept.is_some_and(|c| {
+            c.client_id == cur.client.client_id && c.source == ClientSource::PreRegistered
+        }))
+    }
+
+    /// A pre-registered client's credentials refused: the tokens are kept
+    /// (the refresh token is still good once the secret is right).
+    fn credentials_refused(&self, cur: &Current, e: &OAuthError) -> OAuthError {
+        OAuthError::new(
+            Kind::Denied,
+            format!(
+                "{} refused the credentials of client {} ({}): check --client-secret or \
+                 --private-key; the stored tokens are kept",
+                super::shown(&cur.entry.endpoints.issuer),
+                super::shown(&cur.client.client_id),
+                e.code.as_deref().unwrap_or("invalid_client")
+            ),
+        )
+    }
+
+    /// A refreshed grant the store would not take: it serves this process
+    /// (kept in memory), and the line says the next start signs in again.
+    fn unsaved(&self, e: &super::store::StoreError) {
+        (self.s.report)(&format!(
+            "{}: the refreshed tokens could not be stored ({e}); this bridge keeps using them, \
+             but the next start may need `mcp-warden login {}`",
+            self.origin(),
+            self.s.shown
+        ));
     }
 
     /// A refresh refused for good: say so, and keep the grant without its
@@ -915,8 +966,10 @@ impl Authorizer {
         let mut st = self.state.lock().await;
         if let Err(e) = self.load(&mut st).await {
             // a server that never asks for OAuth must not fail on the store
-            // (loaded once: said once); a 401 meets the error again
-            (self.s.report)(&format!("{e}; going on without stored OAuth tokens"));
+            // (said once; read again each time); a 401 meets the error again
+            if !std::mem::replace(&mut st.load_failure_said, true) {
+                (self.s.report)(&format!("{e}; going on without stored OAuth tokens"));
+            }
             return Ok(None);
         }
         if st.current.is_none() {
@@ -1167,12 +1220,20 @@ impl Authorizer {
             (cur.tokens.refresh_token.as_ref(), "refresh_token"),
             (Some(&cur.tokens.access_token), "access_token"),
         ];
+        let mut said = Vec::new();
         for (t, hint) in toks {
             let Some(t) = t else { continue };
             let what = hint.replace('_', " ");
             let real_issuer = &cur.entry.endpoints.issuer;
             match super::revoke::revoke(&self.http, ep, real_issuer, &cur.client, t, hint).await {
                 Ok(()) => revoked.push(what),
+                // with the refresh token revoked, a refused access token
+                // (RFC 7009 allows `unsupported_token_type`) only expires
+                Err(e) if hint == "access_token" && revoked.len() == 1 => {
+                    said.push(format!(
+                        "could not revoke the access token ({e}); it stays valid until it expires"
+                    ));
+                }
                 Err(e) => {
                     let kind = e.kind;
                     let line = format!("could not revoke the {what}: {e}");
@@ -1180,9 +1241,11 @@ impl Authorizer {
                 }
             }
         }
-        let mut said = Vec::new();
         if !revoked.is_empty() {
-            said.push(format!("revoked the {} at {issuer}", revoked.join(" and ")));
+            said.insert(
+                0,
+                format!("revoked the {} at {issuer}", revoked.join(" and ")),
+            );
         }
         Revoked { said, failed }
     }
@@ -1191,7 +1254,9 @@ impl Authorizer {
 /// The `resource` a refresh of `e` sends: the one the grant was asked for
 /// (a grant kept before it was recorded: the server URL).
 fn refresh_resource(e: &Entry, send: bool) -> Option<&str> {
-    send.then(|| e.resource.as_deref().unwrap_or(&e.key.resource))
+    // the key's resource may end in `#query-<hash>` (never sent)
+    let server = e.key.resource.split('#').next().unwrap_or_default();
+    send.then(|| e.resource.as_deref().unwrap_or(server))
 }
 
 /// [`Authorizer::due`] for a token expiring at `exp`, saved at `saved`, at `now`.

@@ -144,19 +144,23 @@ pub async fn delete_stored(registry: &Registry, refs: &[String]) -> Vec<String> 
     failed
 }
 
+/// Where an imported grant is refreshed: the authorization server's
+/// endpoints, and the RFC 8707 `resource` mcp-remote asked for (the
+/// protected resource metadata's, as the MCP SDK does; `None` without one).
+struct Authority {
+    endpoints: ServerEndpoints,
+    resource: Option<String>,
+}
+
 /// The authorization server's endpoints: from the issuer's metadata, or
 /// (no issuer in the cache) by discovery from the server.
-async fn endpoints(
-    http: &Http,
-    server: &Url,
-    issuer: Option<&str>,
-) -> Result<ServerEndpoints, String> {
-    let meta = match issuer {
+async fn endpoints(http: &Http, server: &Url, issuer: Option<&str>) -> Result<Authority, String> {
+    let (meta, resource) = match issuer {
         Some(i) => {
-            let u = crate::oauth::http::url(i, "the issuer in mcp-remote's cache")
+            let u = crate::oauth::http::named(i, "the issuer in mcp-remote's cache", server)
                 .map_err(|e| e.to_string())?;
-            check_issuer(http, server, i).await?;
-            discovery::server_metadata(http, &u, server)
+            let listed = check_issuer(http, server, i).await?;
+            let meta = discovery::server_metadata(http, &u, server)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| {
@@ -164,17 +168,19 @@ async fn endpoints(
                         "{} publishes no OAuth or OpenID Connect metadata, so its token endpoint is unknown",
                         crate::remote::endpoint::origin_of(&u)
                     )
-                })?
+                })?;
+            (meta, listed.map(|m| m.resource))
         }
         None => {
             // The server asked mcp-remote for authorization: a 2025-03-26 server counts.
-            discovery::discover(http, server, None, true)
+            let found = discovery::discover(http, server, None, true)
                 .await
-                .map_err(|e| e.to_string())?
-                .server
+                .map_err(|e| e.to_string())?;
+            let resource = (!found.legacy).then(|| found.resource.clone());
+            (found.server, resource)
         }
     };
-    Ok(ServerEndpoints {
+    let endpoints = ServerEndpoints {
         issuer: meta.issuer.clone(),
         authorization_endpoint: meta.authorization_endpoint.clone(),
         token_endpoint: meta.token_endpoint.clone(),
@@ -186,6 +192,10 @@ async fn endpoints(
             .unwrap_or_default(),
         scopes_supported: meta.scopes_supported.clone().unwrap_or_default(),
         iss_parameter_supported: meta.authorization_response_iss_parameter_supported,
+    };
+    Ok(Authority {
+        endpoints,
+        resource,
     })
 }
 
@@ -193,13 +203,18 @@ async fn endpoints(
 /// metadata lists, when it publishes any at a well-known location: a
 /// planted cache naming another issuer would send the server's tokens
 /// (and the user's refresh token) there.
-async fn check_issuer(http: &Http, server: &Url, issuer: &str) -> Result<(), String> {
+/// Returns the metadata it checked against.
+async fn check_issuer(
+    http: &Http,
+    server: &Url,
+    issuer: &str,
+) -> Result<Option<discovery::ResourceMetadata>, String> {
     let Some(listed) = resource_metadata(http, server).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let same = |a: &str| a.trim_end_matches('/') == issuer.trim_end_matches('/');
     if listed.authorization_servers.iter().any(|a| same(a)) {
-        return Ok(());
+        return Ok(Some(listed));
     }
     Err(format!(
         "the cache names the issuer {issuer}, which {}'s protected resource metadata does not \
@@ -252,12 +267,14 @@ pub async fn import(
     imp: &Import,
 ) -> Result<Done, String> {
     let server = Url::parse(&imp.url).map_err(|_| "the server URL is not a URL".to_string())?;
-    let resource = discovery::canonical_resource(&server);
+    // the key `connect URL` looks the grant up by (the entry keeps the URL as written)
+    let resource = discovery::grant_resource(&server, true);
     let Some(cache) = &imp.cache else {
         return shared(registry, paths, imp, &resource);
     };
     let parsed = mcp_remote::parse(cache)?;
-    let ep = endpoints(http, &server, parsed.issuer.as_deref()).await?;
+    let authority = endpoints(http, &server, parsed.issuer.as_deref()).await?;
+    let ep = authority.endpoints;
     let ts =
         TokenStore::open(paths, registry.clone(), Some(&imp.prefix)).map_err(|e| e.to_string())?;
     let key = GrantKey {
@@ -266,9 +283,9 @@ pub async fn import(
         client_id: parsed.client.client_id.clone(),
     };
     let _lock = ts.lock(&key).await.map_err(|e| e.to_string())?;
-    let before = Before::read(&ts, &key).await?;
+    let before = Before::read(&ts, &key, &imp.url).await?;
     let kept = keep_files(registry, &imp.prefix, cache).await?;
-    if let Err(e) = save_grant(&ts, &key, &parsed, ep).await {
+    if let Err(e) = save_grant(&ts, &key, &parsed, ep, authority.resource).await {
         take_back(registry, &ts, &key, &before, &kept).await;
         return Err(format!("{e}; nothing removed"));
     }
@@ -286,31 +303,26 @@ pub async fn import(
 
 /// What the token store held for the grant's server before the import.
 struct Before {
-    /// A grant with exactly this key.
-    grant: bool,
     /// A registration for this issuer and resource (same client).
     client: bool,
 }
 
 impl Before {
-    /// Reads it, refusing a grant or registration of another client (or
-    /// issuer) for the same server: the import would overwrite that
-    /// registration (one per issuer and resource) and shadow that grant.
-    async fn read(ts: &TokenStore, key: &GrantKey) -> Result<Before, String> {
+    /// Reads it, refusing any grant for the same server (even of this very
+    /// client: `connect` may have rotated its refresh token since, and the
+    /// cache's older tokens would overwrite it, or a failed import delete
+    /// it) and a registration of another client (one per issuer and
+    /// resource).
+    async fn read(ts: &TokenStore, key: &GrantKey, url: &str) -> Result<Before, String> {
         let entries = ts.entries().map_err(|e| e.to_string())?;
         let refuse = |who: &str| {
             format!(
-                "the token store ({}) already holds an mcp-warden login for {} ({who}); run \
-                 `mcp-warden logout {}` first, or leave this entry as it is",
+                "the token store ({}) already holds an mcp-warden login for {url} ({who}); run \
+                 `mcp-warden logout {url}` first, or leave this entry as it is",
                 ts.prefix(),
-                key.resource,
-                key.resource
             )
         };
-        if let Some(other) = entries
-            .iter()
-            .find(|e| e.key.resource == key.resource && e.key != *key)
-        {
+        if let Some(other) = entries.iter().find(|e| e.key.resource == key.resource) {
             return Err(refuse(&format!(
                 "client {} of {}",
                 other.key.client_id, other.key.issuer
@@ -324,7 +336,6 @@ impl Before {
             return Err(refuse(&format!("client {}", c.client_id)));
         }
         Ok(Before {
-            grant: entries.iter().any(|e| e.key == *key),
             client: client.is_some(),
         })
     }
@@ -336,6 +347,7 @@ async fn save_grant(
     key: &GrantKey,
     parsed: &mcp_remote::Imported,
     ep: ServerEndpoints,
+    asked: Option<String>,
 ) -> Result<(), String> {
     let client_ref = ts
         .save_client(&key.issuer, &key.resource, &parsed.client)
@@ -345,9 +357,8 @@ async fn save_grant(
         key: key.clone(),
         tokens_ref: String::new(),
         client_ref: Some(client_ref),
-        // mcp-remote does not record the resource it asked for: a refresh
-        // sends the server's own (the grant key's)
-        resource: None,
+        // what mcp-remote asked for, so a refresh asks for the same
+        resource: asked,
         scope: parsed.tokens.scope.clone(),
         expires_at: parsed.tokens.expires_at,
         has_refresh: parsed.tokens.refresh_token.is_some(),
@@ -390,7 +401,7 @@ async fn take_back(
     before: &Before,
     kept: &Kept,
 ) {
-    if !before.grant {
+    {
         let removed = ts.remove(key, !before.client).await;
         let still = ts
             .entries()

@@ -99,7 +99,7 @@ impl Caches {
     /// two accounts, one grant in the token store, the second would win).
     fn one_cache_per_server(&self, url: &str) -> Result<(), String> {
         let server = reqwest::Url::parse(url)
-            .map(|u| crate::oauth::discovery::canonical_resource(&u))
+            .map(|u| crate::oauth::discovery::grant_resource(&u, true))
             .unwrap_or_else(|_| url.to_string());
         let mut servers = self.servers.borrow_mut();
         match servers.get(&server) {
@@ -179,24 +179,29 @@ mod tests {
     }
 
     #[test]
-    fn two_caches_for_one_server_under_different_queries_import_one() {
+    fn caches_under_different_queries_are_different_grants_but_one_server_twice_is_refused() {
         let d = tempfile::tempdir().unwrap();
         let work = "https://mcp.example/mcp?workspace=work";
         let personal = "https://mcp.example/mcp?workspace=personal";
+        let shouted = "https://MCP.example/mcp?workspace=work";
         plant(d.path(), work, "c-work");
         plant(d.path(), personal, "c-personal");
+        plant(d.path(), shouted, "c-shouted");
         let c = Caches::new(d.path(), None, "local://");
         assert!(matches!(c.take(work, None), Some(Some(_))));
         assert!(
             matches!(c.take(work, None), Some(None)),
             "the same cache again: shared"
         );
-        assert!(c.take(personal, None).is_none());
+        assert!(
+            matches!(c.take(personal, None), Some(Some(_))),
+            "another workspace: its own grant, as `connect` keys it"
+        );
+        assert!(c.take(shouted, None).is_none());
         let problems = c.problems.borrow();
         assert_eq!(problems.len(), 1);
         assert!(
-            problems[0].contains("are for one server (https://mcp.example/mcp)")
-                && problems[0].contains(&format!("{personal}'s stays with mcp-remote")),
+            problems[0].contains(&format!("{shouted}'s stays with mcp-remote")),
             "{problems:?}"
         );
     }
