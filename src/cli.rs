@@ -20,6 +20,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Say on stderr what mcp-warden does (backends, locations, timings, files read,
+    /// pins, the command started, OAuth URLs; never a secret value): -v info, -vv debug,
+    /// -vvv trace. MCP_WARDEN_LOG=info|debug|trace does the same without a flag.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ pub mod atomic_file;
 pub mod backend;
 pub mod cli;
 pub mod clients;
+pub mod diag;
 pub mod exit;
 pub mod govern;
 pub mod harden;

@@ -22,7 +22,10 @@ fn main() {
     }));
     let args: Vec<OsString> = std::env::args_os().collect();
     let code = match parse(&args) {
-        Ok(cli) => match std::panic::catch_unwind(|| verbs::dispatch(cli)) {
+        Ok(cli) => match std::panic::catch_unwind(|| {
+            mcp_warden::diag::init(cli.verbose);
+            verbs::dispatch(cli)
+        }) {
             Ok(Ok(code)) => code,
             Ok(Err(e)) => {
                 eprintln!("mcp-warden: {e}");
@@ -38,10 +41,15 @@ fn main() {
 /// Parses argv; on failure prints one line (or help/version) and returns the exit code.
 fn parse(args: &[OsString]) -> Result<Cli, i32> {
     let normalized;
-    let args = if args.get(1).is_some_and(|a| a == "run") {
-        match verbs::run::normalize(&args[2..]) {
+    let verb = verb_index(args);
+    let args = if args.get(verb).is_some_and(|a| a == "run") {
+        match verbs::run::normalize(&args[verb + 1..]) {
             Ok(rest) => {
-                normalized = args[..2].iter().cloned().chain(rest).collect::<Vec<_>>();
+                normalized = args[..=verb]
+                    .iter()
+                    .cloned()
+                    .chain(rest)
+                    .collect::<Vec<_>>();
                 &normalized
             }
             Err(e) => {
@@ -68,6 +76,18 @@ fn parse(args: &[OsString]) -> Result<Cli, i32> {
             Code::Usage.as_i32()
         }
     })
+}
+
+/// Where the verb is: after the program name and any `-v`/`--verbose` before it.
+fn verb_index(args: &[OsString]) -> usize {
+    let verbose = |a: &&OsString| {
+        a.to_str().is_some_and(|t| {
+            t == "--verbose"
+                || t.strip_prefix('-')
+                    .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b == b'v'))
+        })
+    };
+    1 + args.iter().skip(1).take_while(verbose).count()
 }
 
 /// One line for a clap error, without echoing what the user typed: a value,

@@ -3,7 +3,9 @@
 //! Owns grouping references by backend (each backend gets all of its
 //! references at once, so it can batch), de-duplicating identical fetches,
 //! the per-reference timeout, applying selectors, and checking that each value
-//! can live in an environment variable. Must not start processes or print.
+//! can live in an environment variable. Must not start processes or print;
+//! its diagnostics (`-v`: which backend answered each reference, in how
+//! long) go through `tracing` and name references, never values.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -95,6 +97,23 @@ impl Backends for Registry {
     }
 }
 
+/// `-v`: one line per reference a backend was asked for (the reference as
+/// given, never the value), with the time the backend's batch took.
+fn report_fetched(
+    scheme: Scheme,
+    refs: &[SecretRef],
+    out: &[Result<SecretValue, BackendError>],
+    took: Duration,
+) {
+    for (r, result) in refs.iter().zip(out) {
+        let outcome = if result.is_ok() { "fetched" } else { "failed" };
+        tracing::info!(
+            "{r}: {outcome} by the {scheme} backend in {}",
+            crate::diag::ms(took)
+        );
+    }
+}
+
 /// Resolves every request concurrently; each backend call is bounded by `timeout`.
 /// Returns all values in request order, or the first failure.
 pub async fn resolve(
@@ -131,7 +150,13 @@ pub async fn resolve(
                 }
             }
             Ok(backend) => {
+                tracing::debug!(
+                    "asking the {scheme} backend for {} reference(s), timeout {}",
+                    refs.len(),
+                    humantime::format_duration(timeout)
+                );
                 tasks.spawn(async move {
+                    let started = std::time::Instant::now();
                     let out = match tokio::time::timeout(timeout, backend.fetch(&refs)).await {
                         Ok(v) => v,
                         Err(_) => refs
@@ -148,6 +173,7 @@ pub async fn resolve(
                             })
                             .collect(),
                     };
+                    report_fetched(scheme, &refs, &out, started.elapsed());
                     (idxs, out)
                 });
             }

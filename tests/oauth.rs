@@ -255,6 +255,35 @@ fn login_stores_tokens_that_a_headless_connect_then_uses() {
 }
 
 #[test]
+fn a_verbose_login_names_the_discovery_steps_never_a_token_or_code() {
+    let world = World::start(Options::default());
+    let home = UserHome::new();
+    let mut seen = Transcript::default();
+    let mut c = home.with_browser(&world.browser(Browser::Http));
+    c.env("MCP_WARDEN_LOG", "trace")
+        .args(["-vv", "login"])
+        .arg(&world.mcp_url);
+    let out = home.run(c, LIMIT);
+    seen.output("login -vv", &out);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{}\n{}", text(&out), world.logs());
+    for needle in [
+        "info: oauth: discovering how http://127.0.0.1:",
+        "debug: oauth: protected resource metadata: GET http://127.0.0.1:",
+        "info: oauth: the resource metadata names the authorization server ",
+        "debug: oauth: authorization server metadata: GET ",
+        "info: oauth: registering mcp-warden as a client at ",
+        "info: oauth: authorization code flow with PKCE; waiting for the redirect to http://127.0.0.1:",
+        "info: oauth: token request (authorization_code) to ",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    }
+    assert!(err.contains(&world.issuer), "{err}");
+    // Every token, code and registration the provider issued: nowhere.
+    assert_no_token_bytes(&world, &home, &seen);
+}
+
+#[test]
 fn an_expired_access_token_is_refreshed_and_the_rotated_refresh_token_kept() {
     let world = World::start(Options {
         access_ttl: Some(2),

@@ -324,6 +324,44 @@ fn write_new_versions_and_expose_metadata_never_values() {
     );
 }
 
+#[test]
+fn verbose_run_names_the_server_and_mount_never_the_value_or_token() {
+    let home = Home::new();
+    let m = kv_mount(2);
+    let value = format!("{CANARY}-{}", unique("diag"));
+    bao(&[
+        "kv",
+        "put",
+        &format!("{m}/diag"),
+        &format!("password={value}"),
+    ]);
+    // A token of its own (not "root"), so its absence from the output means something.
+    let token = bao(&["token", "create", "-field=token", "-ttl=10m"]);
+    let token = token.trim();
+    let o = warden(&home)
+        .env("VAULT_TOKEN", token)
+        .env("MCP_WARDEN_LOG", "trace")
+        .args(["-vv", "run", &format!("P=vault://{m}/diag#password"), "--"])
+        .args(["sh", "-c", "printf '%s' \"${#P}\""])
+        .output()
+        .expect("run");
+    let (out, err) = (common::output::stdout(&o), stderr(&o));
+    assert!(o.status.success(), "{err}");
+    assert_eq!(out, value.len().to_string());
+    for needle in [
+        format!("info: vault://{m}/diag: fetched by the vault backend in "),
+        format!("debug: vault://{m}/diag: vault at {}, mount {m}/", addr()),
+        format!("debug: vault at {}: session ready (with a token)", addr()),
+        "info: starting /".to_string(),
+    ] {
+        assert!(err.contains(&needle), "{needle:?} not in:\n{err}");
+    }
+    for text in [&out, &err] {
+        assert!(!text.contains(&value), "the value leaked: {text}");
+        assert!(!text.contains(token), "the token leaked: {text}");
+    }
+}
+
 // --- auth ----------------------------------------------------------------------
 
 /// A policy allowing only `read` on one KV v2 mount; returns its name.

@@ -64,6 +64,12 @@ pub fn before_run(
         });
     }
     let Opened { observed, files } = pin::open(&p.command, &p.args, path_var, cwd)?;
+    tracing::info!(
+        "@{}: checking its pin ({mode:?}{}): {}",
+        p.name,
+        if update { ", re-recording" } else { "" },
+        describe(&observed)
+    );
     let notes = if update {
         vec![rerecord(cfg, p, &observed)?]
     } else {
@@ -88,6 +94,11 @@ pub fn before_connect(
     update: bool,
 ) -> Result<Vec<String>, GovernError> {
     let url = p.url.as_deref().unwrap_or_default();
+    tracing::info!(
+        "@{}: checking the pin of its url and headers ({mode:?}{})",
+        p.name,
+        if update { ", re-recording" } else { "" }
+    );
     if update {
         pin::write(
             &cfg.path,

@@ -62,8 +62,20 @@ pub fn build(plan: &GuardPlan, resolved: &[Resolved]) -> Result<Option<Arc<Guard
     let redact = plan.redact && !resolved.is_empty();
     let policy = plan.allow_tools.is_some() || !plan.deny_tools.is_empty();
     if !redact && plan.audit.is_none() && !policy {
+        tracing::info!(
+            "proxy: not needed (nothing to redact, audit or police); the server gets our stdio"
+        );
         return Ok(None);
     }
+    tracing::info!(
+        "proxy: starting on the server's stdio: redaction {}, audit log {}, tools allowed {:?}, denied {:?}",
+        if redact { "on" } else { "off" },
+        plan.audit
+            .as_ref()
+            .map_or("off".to_string(), |a| a.path.display().to_string()),
+        plan.allow_tools.as_deref().unwrap_or(&["*".to_string()]),
+        plan.deny_tools
+    );
     let audit = plan.audit.as_ref().map(|a| {
         let mut cfg = AuditConfig::new(a.path.clone(), plan.label.clone());
         cfg.record_arguments = a.arguments;

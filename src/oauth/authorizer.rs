@@ -891,6 +891,10 @@ impl Authorizer {
         })?;
         let scope = joined(scopes);
         let listener = Listener::bind(self.registered_port(f).await).await?;
+        tracing::info!(
+            "oauth: authorization code flow with PKCE; waiting for the redirect to {}",
+            listener.redirect_uri
+        );
         let (client, client_ref) = self.identify(f, &listener.redirect_uri).await?;
         let pkce =
             Pkce::new().ok_or_else(|| OAuthError::new(Kind::Io, "no randomness for PKCE"))?;

@@ -106,6 +106,15 @@ pub async fn discover(
     resource_metadata: Option<&str>,
     refused: bool,
 ) -> Result<Found, OAuthError> {
+    tracing::info!(
+        "oauth: discovering how {} authorizes ({})",
+        origin_of(server),
+        if refused {
+            "it answered 401"
+        } else {
+            "ahead of time"
+        }
+    );
     let Some(prm) = resource_metadata_of(http, server, resource_metadata).await? else {
         if !refused {
             return Err(OAuthError::new(
@@ -116,6 +125,10 @@ pub async fn discover(
                 ),
             ));
         }
+        tracing::info!(
+            "oauth: {} publishes no protected resource metadata; trying the 2025-03-26 fallbacks",
+            origin_of(server)
+        );
         return legacy(http, server).await;
     };
     check_resource(server, &prm.resource)?;
@@ -133,6 +146,10 @@ pub async fn discover(
         "the authorization server in the resource metadata",
         server,
     )?;
+    tracing::info!(
+        "oauth: the resource metadata names the authorization server {}",
+        oh::bare(&issuer_url)
+    );
     let meta = server_metadata(http, &issuer_url, server)
         .await?
         .ok_or_else(|| {
@@ -167,7 +184,17 @@ async fn resource_metadata_of(
         )?],
         None => well_known(server, "oauth-protected-resource", true),
     };
+    let how = if from_challenge.is_some() {
+        "the URL in its 401 challenge"
+    } else {
+        "a /.well-known/oauth-protected-resource URL"
+    };
     for u in candidates {
+        // The path is not shown: it may hold the MCP server's own path.
+        tracing::debug!(
+            "oauth: protected resource metadata: GET {} ({how})",
+            origin_of(&u)
+        );
         let a = oh::get(http, &u).await?;
         if let Some(m) = json::<ResourceMetadata>(&a, "protected resource metadata")? {
             return Ok(Some(m));
@@ -278,6 +305,7 @@ pub async fn server_metadata(
     server: &Url,
 ) -> Result<Option<ServerMetadata>, OAuthError> {
     for u in metadata_urls(issuer) {
+        tracing::debug!("oauth: authorization server metadata: GET {}", oh::bare(&u));
         let a = oh::get(http, &u).await?;
         if let Some(m) = json::<ServerMetadata>(&a, "authorization server metadata")? {
             if !same_issuer(&m.issuer, issuer.as_str()) {
@@ -290,10 +318,26 @@ pub async fn server_metadata(
                 ));
             }
             check_server(&m, &a.origin, server)?;
+            report_endpoints(&m);
             return Ok(Some(m));
         }
     }
     Ok(None)
+}
+
+/// `-v`: the endpoints the authorization server published (URLs without a query).
+fn report_endpoints(m: &ServerMetadata) {
+    let show = |e: Option<&String>| {
+        e.and_then(|t| Url::parse(t).ok())
+            .map_or("none".to_string(), |u| oh::bare(&u))
+    };
+    tracing::info!(
+        "oauth: authorization server {}: authorization endpoint {}, token endpoint {}, registration endpoint {}",
+        super::shown(&m.issuer),
+        show(m.authorization_endpoint.as_ref()),
+        show(Some(&m.token_endpoint)),
+        show(m.registration_endpoint.as_ref())
+    );
 }
 
 fn same_issuer(a: &str, b: &str) -> bool {

@@ -83,6 +83,13 @@ fn unreachable(f: h::Failure) -> OAuthError {
     OAuthError::new(Kind::Unreachable, f.0)
 }
 
+/// `u` for diagnostics: scheme, host, port and path; never a user, a query
+/// or a fragment. Only for URLs an authorization server published (its
+/// issuer, endpoints): an MCP server's own URL may carry a secret in its path.
+pub fn bare(u: &Url) -> String {
+    format!("{}{}", origin_of(u), u.path())
+}
+
 /// GET `u` (JSON accepted).
 pub async fn get(http: &Http, u: &Url) -> Result<Answer, OAuthError> {
     let mut t = HeaderMap::new();

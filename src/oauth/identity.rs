@@ -97,6 +97,11 @@ pub async fn register(
     })?;
     let url = oh::url(endpoint, "the registration endpoint")?;
     let method = wanted_method(m);
+    tracing::info!(
+        "oauth: registering mcp-warden as a client at {} ({})",
+        oh::bare(&url),
+        method.as_str()
+    );
     let doc = serde_json::json!({
         "client_name": CLIENT_NAME,
         "application_type": "native",

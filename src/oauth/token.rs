@@ -231,6 +231,12 @@ pub async fn request(
     mut params: Params,
 ) -> Result<Granted, OAuthError> {
     let url = oh::url(&ep.token_endpoint, "the token endpoint")?;
+    // The grant type names the step; no other parameter is shown (codes, verifiers, tokens).
+    let grant = params
+        .iter()
+        .find(|(k, _)| *k == "grant_type")
+        .map_or("?", |(_, v)| v.as_str());
+    tracing::info!("oauth: token request ({grant}) to {}", oh::bare(&url));
     let headers = authenticate(client, &ep.issuer, &mut params)?;
     let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let body = oh::form(&pairs);

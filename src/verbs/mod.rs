@@ -12,6 +12,7 @@ mod bridge;
 pub mod completions;
 pub mod connect;
 pub mod doctor;
+mod first_run;
 pub mod headers;
 pub mod inventory;
 pub mod login;
@@ -200,6 +201,15 @@ pub fn discover(d: &crate::cli::Discover) -> Result<crate::scan::discover::Found
             Error::Usage(e.to_string())
         }
     })?;
+    tracing::info!(
+        "{} mode: {} config file(s) to read, {} unreadable entries",
+        found.mode,
+        found.locations.len(),
+        found.problems.len()
+    );
+    for l in &found.locations {
+        tracing::debug!("found {} ({})", l.path.display(), l.client);
+    }
     if let Some(p) = found.projects.as_ref().filter(|p| p.over_limit > 0) {
         eprintln!(
             "mcp-warden: {} more project folders are known than the {MAX_ROOTS} followed; \
@@ -279,7 +289,8 @@ pub fn entry_parsers() -> crate::govern::entry::Parsers<'static> {
 /// Dispatches a parsed command line. Returns the process exit code.
 pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
     use crate::cli::Command;
-    match cli.command {
+    let watch = first_run::Watch::before();
+    let out = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Connect(args) => connect::run(args),
         Command::Login(args) => login::run(args),
@@ -294,5 +305,7 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
         Command::Protect(args) => protect::protect(args),
         Command::Restore(args) => protect::restore(args),
         Command::Completions { shell } => completions::run(shell),
-    }
+    };
+    watch.after();
+    out
 }

@@ -72,6 +72,8 @@ impl Home {
         let mut c = Command::new(bin_path());
         c.env("MCP_WARDEN_HOME", self.path())
             .env("MCP_WARDEN_KEY_STORE", "file")
+            // Diagnostics a developer turned on must not change what tests see.
+            .env_remove("MCP_WARDEN_LOG")
             .env_remove("VAULT_TYPE")
             .env_remove("VAULT_REGION")
             .env_remove("VAULT_PROFILE")
@@ -86,6 +88,7 @@ impl Home {
         let mut c = std::process::Command::new(bin_path());
         c.env("MCP_WARDEN_HOME", self.path())
             .env("MCP_WARDEN_KEY_STORE", "file")
+            .env_remove("MCP_WARDEN_LOG")
             .env_remove("VAULT_TYPE");
         c
     }

@@ -249,6 +249,13 @@ async fn fetch_all(
                 let group_refs: Vec<&SecretRef> = members.iter().map(|&i| &unique[i]).collect();
                 let values = match sdk.group(&scope).await {
                     Ok(group) => {
+                        tracing::debug!(
+                            "aws {}: {} reference(s), {}, {}",
+                            service.title(),
+                            group_refs.len(),
+                            group.scope_text(),
+                            group.endpoint(service)
+                        );
                         let work = async {
                             match service {
                                 Service::SecretsManager => {

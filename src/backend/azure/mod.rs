@@ -122,6 +122,7 @@ impl AzureBackend {
         for (i, r) in refs.iter().enumerate() {
             match self.target(r) {
                 Ok(t) => {
+                    tracing::debug!("{r}: azure key vault {}", t.vault);
                     let key = (t.vault.to_string(), t.name.clone(), t.version.clone());
                     wanted
                         .entry(key)

@@ -105,6 +105,7 @@ impl GcpBackend {
         for (i, r) in refs.iter().enumerate() {
             match self.target(r) {
                 Ok(t) => {
+                    tracing::debug!("{r}: gcp {} at {}", t.version_name(), t.endpoint);
                     groups
                         .entry(t.endpoint.to_string())
                         .or_default()

@@ -213,6 +213,10 @@ impl Backend for KeyringBackend {
                 refs.iter().map(Location::of).collect();
             let wanted: Vec<Option<Location>> =
                 parsed.iter().map(|p| p.as_ref().ok().cloned()).collect();
+            tracing::debug!(
+                "keyring: {} item(s) from the OS credential store",
+                refs.len()
+            );
             let read = self
                 .call(move |c, prompting| read_all(c, &wanted, prompting))
                 .await;

@@ -192,6 +192,11 @@ impl Backend for LocalBackend {
             // File and keychain I/O run off the async thread, so the resolver's
             // timeout holds even if the disk or D-Bus stalls.
             let job = tokio::task::spawn_blocking(move || {
+                tracing::debug!(
+                    "local store {}, {}",
+                    backend.paths.store().display(),
+                    key::locate(&backend.paths)
+                );
                 // One decryption serves every reference of the run.
                 let contents = match backend.open() {
                     Ok(c) => c,

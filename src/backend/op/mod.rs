@@ -124,10 +124,11 @@ impl OpBackend {
         let mut groups: BTreeMap<(Via, ItemKey), Vec<Member>> = BTreeMap::new();
         for (i, r) in refs.iter().enumerate() {
             match self.target(r) {
-                Ok(t) => groups
-                    .entry((self.via(&t), t.key.clone()))
-                    .or_default()
-                    .push((i, t)),
+                Ok(t) => {
+                    let via = self.via(&t);
+                    tracing::debug!("{r}: 1password through {via:?}");
+                    groups.entry((via, t.key.clone())).or_default().push((i, t))
+                }
                 Err(e) => results[i] = Some(Err(e)),
             }
         }

@@ -165,6 +165,14 @@ impl Inner {
             if s.login.is_some() {
                 self.hold(Arc::new(lease::LoginToken { session: s.clone() }));
             }
+            tracing::debug!(
+                "vault at {addr}: session ready ({})",
+                if s.login.is_some() {
+                    "logged in"
+                } else {
+                    "with a token"
+                }
+            );
             Ok(s)
         })
         .await
@@ -215,6 +223,15 @@ impl Inner {
             args: &t.args,
         };
         let m = self.mount(&s, &t).await.map_err(|f| at(r, f))?;
+        tracing::debug!(
+            "{r}: vault at {}{}, mount {} ({:?})",
+            t.addr,
+            t.namespace
+                .as_deref()
+                .map_or(String::new(), |n| format!(", namespace {n}")),
+            m.path,
+            m.engine
+        );
         let (value, lease) = kv::read(&s, &m, &req).await.map_err(|f| at(r, f))?;
         if let Some(l) = lease {
             self.hold(Arc::new(lease::VaultLease {

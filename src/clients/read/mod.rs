@@ -61,6 +61,24 @@ fn claude_user_file_keep(path: &[&str]) -> bool {
 /// unexpected shape is skipped; a top level that is not a mapping is a
 /// [`ReadError::Shape`].
 pub fn parse(location: Location, bytes: &[u8]) -> Result<ConfigFile, ReadError> {
+    let path = tracing::enabled!(tracing::Level::INFO).then(|| location.path.clone());
+    let client = location.client;
+    let read = parse_file(location, bytes);
+    if let Some(path) = path {
+        match &read {
+            Ok(f) => tracing::info!(
+                "read {} ({client}, {} bytes): {} server entries",
+                path.display(),
+                bytes.len(),
+                f.servers.len()
+            ),
+            Err(_) => tracing::info!("read {} ({client}): not usable", path.display()),
+        }
+    }
+    read
+}
+
+fn parse_file(location: Location, bytes: &[u8]) -> Result<ConfigFile, ReadError> {
     let limit = max_bytes(&location);
     if u64::try_from(bytes.len()).map_or(true, |n| n > limit) {
         return Err(ReadError::TooLarge { limit });

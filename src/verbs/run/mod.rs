@@ -98,6 +98,27 @@ impl StopSignals {
     }
 }
 
+/// `-v`: what starts, as the command line has it (before --expand-args, so
+/// no value), and the names of the variables injected.
+fn report_start(
+    launcher: &Launcher,
+    command: &[std::ffi::OsString],
+    prepared: &Prepared,
+    resolved: &[Resolved],
+) {
+    let how = match launcher {
+        Launcher::Exec => "replacing mcp-warden (--exec: no proxy)",
+        Launcher::Supervise { .. } => "as a supervised child",
+    };
+    tracing::info!(
+        "starting {} with argv {:?}, {how}",
+        prepared.program_path().display(),
+        command
+    );
+    let names: Vec<&str> = resolved.iter().map(|r| r.var.as_str()).collect();
+    tracing::info!("injecting into its environment: {}", names.join(", "));
+}
+
 /// Everything after resolving: start the server and wait for it.
 async fn serve(
     plan: RunPlan,
@@ -116,6 +137,7 @@ async fn serve(
         Some(files) => Prepared::pinned(&command, env, files)?,
         None => Prepared::new(&command, env)?,
     };
+    report_start(&plan.launcher, &plan.command, &prepared, &resolved);
     let (guard_plan, grace) = match plan.launcher {
         Launcher::Exec => {
             keeper.before_exec().await;
