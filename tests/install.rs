@@ -151,4 +151,29 @@ fn npm_without_install_scripts_runs_through_the_launcher() {
         "not the launcher"
     );
     behaves_like_the_reference(&bin);
+    // Node >= 22.15 replaces itself with the binary: no Node stays behind as
+    // the server's parent. Older Node (the system's 20) stays as the parent.
+    let node24 = common::service_env("MCP_WARDEN_TEST_NODE22");
+    assert_ne!(parent_of_server(&bin, Path::new(&node24)), "node");
+    let node20 = common::service_env("MCP_WARDEN_TEST_NODE");
+    assert_eq!(parent_of_server(&bin, Path::new(&node20)), "node");
+}
+
+/// The name of the process a server started through `bin` (with `node`'s
+/// folder first on PATH) has as its parent: `run --exec` replaces mcp-warden
+/// with the server, so that is whatever started mcp-warden.
+fn parent_of_server(bin: &Path, node: &Path) -> String {
+    let node_dir = node.parent().expect("node's folder");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![node_dir.to_path_buf()];
+    dirs.extend(std::env::split_paths(&path));
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = run_ok(
+        Command::new(bin)
+            .args(["run", "--exec", "--", "sh", "-c", "cat /proc/$PPID/comm"])
+            .env("PATH", std::env::join_paths(dirs).expect("PATH"))
+            .env("MCP_WARDEN_HOME", home.path())
+            .env("MCP_WARDEN_KEY_STORE", "file"),
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

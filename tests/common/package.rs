@@ -57,10 +57,17 @@ fn package(dist: &Path, args: &[&str]) -> PathBuf {
 }
 
 /// The Linux x86_64 wheel (the build is cargo's, shared: only the first test
-/// to get here compiles) and the binary inside it.
+/// to get here compiles) and the binary inside it. One maturin at a time:
+/// two at once race on the binary in the shared target directory.
 pub fn build_wheel() -> Dist {
     let dir = tempfile::tempdir().expect("tempdir");
+    let lock_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
+    let lock = std::fs::File::create(lock_dir.join("mcp-warden-package-test.lock"))
+        .expect("create the wheel build lock");
+    lock.lock().expect("take the wheel build lock");
     let wheel = package(dir.path(), &["wheel", "x86_64-unknown-linux-gnu"]);
+    drop(lock);
     let binary = dir.path().join("bin/mcp-warden");
     let binary_arg = binary.to_str().expect("utf-8 temp path");
     package(
@@ -111,6 +118,7 @@ pub fn max_glibc(binary: &Path) -> (u32, u32) {
     let out = run_ok(Command::new("objdump").arg("-T").arg(binary));
     let text = String::from_utf8_lossy(&out.stdout);
     text.split_whitespace()
+        .map(|w| w.trim_matches(['(', ')']))
         .filter_map(|w| w.strip_prefix("GLIBC_"))
         .filter_map(|v| {
             let mut parts = v.split('.');
