@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "mcp-warden",
-    version,
+    version = crate::version::text(),
     propagate_version = true,
     max_term_width = 100
 )]

@@ -26,3 +26,4 @@ pub mod scan;
 pub mod secret;
 pub mod template;
 pub mod verbs;
+pub mod version;

@@ -22,6 +22,7 @@ pub mod env;
 pub mod expected;
 pub mod oauth;
 pub mod output;
+pub mod package;
 pub mod process;
 pub mod remote;
 
