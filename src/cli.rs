@@ -767,7 +767,9 @@ compared before the config is touched. --secret VAR=REF uses an existing referen
 belongs on the command line: a VAR=... that is not a reference is refused without being shown.\n\n\
 Without --apply nothing is asked, stored or written: a unified diff shows the entry to be added. \
 An entry of the same name is refused unless --replace (the old entry, which must hold no \
-plaintext secret, is kept in the journal). `mcp-warden restore --apply` removes an added entry \
+plaintext secret, is kept in the journal). --profile declares [servers.NAME] in the user config \
+(the command, args and the references as env), pins what the command runs now (as `mcp-warden pin \
+@NAME`) and writes an entry running `mcp-warden run @NAME`. `mcp-warden restore --apply` removes an added entry \
 (or puts the replaced one back) and names the stored secrets it leaves in their backend.\n\n\
 EXIT STATUS: 0; 64 usage (bad VAR or reference, no command); 65 an unusable value (empty, \
 not UTF-8); 69 backend unreachable; 74 the store or journal unusable; 77 permission denied by the \
@@ -823,6 +825,11 @@ pub struct AddArgs {
     #[arg(long)]
     pub replace: bool,
 
+    /// Declare the server as a profile instead ([servers.NAME] in the user config, its command
+    /// pinned now, before it is ever handed a secret) and write a `run @NAME` entry.
+    #[arg(long, conflicts_with = "url")]
+    pub profile: bool,
+
     /// Use the client configs under this home directory instead of yours
     /// (environment overrides such as XDG_CONFIG_HOME are then ignored).
     #[arg(long, value_name = "DIR")]
@@ -872,8 +879,9 @@ pub enum AddScope {
 original entry back byte for byte, newest protect first, with the file mode it had then (never a \
 looser one than it has now). Files of an imported mcp-remote OAuth cache are written back first, \
 byte for byte with their modes, and the imported grant is forgotten from the token store (not \
-revoked). An entry edited since protect is left alone and reported. Without \
---apply: a diff (values masked). The secrets stay in their backend.\n\n\
+revoked). An entry `mcp-warden add` wrote is removed (a replaced one put back), and the \
+secrets add stored are named, left in their backend. An entry edited since is left alone and \
+reported. Without --apply: a diff (values masked). The secrets stay in their backend.\n\n\
 EXIT STATUS: 0; 1 when some entry could not be restored; 64 usage."
 )]
 pub struct RestoreArgs {

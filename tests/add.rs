@@ -486,3 +486,60 @@ fn a_remote_server_goes_through_connect() {
     assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
     assert!(stderr(&out).contains("plain http"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_profile_is_declared_pinned_and_run_by_name() {
+    let node = service_env("MCP_WARDEN_TEST_NODE");
+    let everything = service_env("MCP_WARDEN_TEST_EVERYTHING");
+    let s = setup();
+    let path = s.file(".cursor/mcp.json");
+    put(&path, "{\"mcpServers\": {}}\n", 0o600);
+    let value = format!("{CANARY}-{}", unique("profile"));
+    let args = [
+        "--client",
+        "cursor",
+        "everything",
+        "--profile",
+        "--secret",
+        "GITHUB_TOKEN",
+        "--",
+        &node,
+        &everything,
+        "stdio",
+    ];
+    let out = s.add(&args, &value);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("+[servers.everything]"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("would pin"), "{}", stderr(&out));
+    let config = s.warden.path().join("config.toml");
+    assert!(!config.exists(), "a dry run declares nothing");
+
+    let mut apply = args.to_vec();
+    apply.insert(4, "--apply");
+    let out = s.add(&apply, &value);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("@everything pinned"),
+        "{}",
+        stderr(&out)
+    );
+    let argv = entry_argv(&path, "mcpServers", "everything");
+    assert_eq!(argv[1..], ["run", "@everything"]);
+    let toml = std::fs::read_to_string(&config).unwrap();
+    assert!(toml.contains("[servers.everything.pinned]"), "{toml}");
+    assert!(
+        toml.contains("GITHUB_TOKEN = \"local://cursor/everything/GITHUB_TOKEN\""),
+        "{toml}"
+    );
+    let text = session(&s, &argv);
+    assert!(!text.contains(&value));
+    assert!(text.contains("[REDACTED:GITHUB_TOKEN]"), "{text}");
+    s.nowhere(&value);
+    // The name is taken now: nothing is declared twice.
+    let out = s.add(&apply, &value);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+}

@@ -6,6 +6,10 @@
 //! stored and read back, existing references checked readable, and only
 //! then the journal and the file are written.
 //!
+//! With `--profile` the server is declared as a profile in the user config
+//! (`govern::declare`), its command pinned as `pin @NAME` would (hashed
+//! before any secret is stored), and the entry runs `mcp-warden run @NAME`.
+//!
 //! Owns parsing `--secret` / `--from-file`, the order of work and what is
 //! printed; never prints or echoes a value (a `VAR=...` that is not a
 //! reference is refused without being shown).
@@ -17,6 +21,8 @@ use super::{Error, block_on_backends, parse_duration};
 use crate::backend::{ErrorKind, Registry};
 use crate::cli::{AddArgs, AddScope};
 use crate::clients::{Location, OsFamily, catalog};
+use crate::govern::pin_check::{PinError, describe, rerecord};
+use crate::govern::{declare, pin, profile};
 use crate::protect::add::{self as adding, AddError, Added, NewEntry, WriteError};
 use crate::protect::naming::{NameParts, Target};
 use crate::protect::plan::{Secret, connect_argv_for_add};
@@ -59,6 +65,8 @@ pub struct AddPlan {
     warden: String,
     apply: bool,
     replace: bool,
+    /// Declare a pinned profile and write `run @NAME`.
+    profile: bool,
     timeout: Duration,
     /// For showing paths.
     home: Option<PathBuf>,
@@ -80,10 +88,75 @@ pub fn run(args: AddArgs) -> Result<i32, Error> {
     for w in &added.warnings {
         eprintln!("mcp-warden: {}: warning: {w}", plan.shown());
     }
+    let profile = plan.profile.then(|| profile_plan(&plan)).transpose()?;
     if !plan.apply {
+        if let Some(p) = &profile {
+            show_profile(p)?;
+        }
         return dry_run(&plan, &added);
     }
-    apply(&plan, &mut added)
+    apply(&plan, &mut added, profile.as_ref())
+}
+
+/// `--profile`: the profile to declare and what its command runs now.
+struct ProfilePlan {
+    declared: declare::Declared,
+    observed: pin::Observed,
+}
+
+fn profile_plan(plan: &AddPlan) -> Result<ProfilePlan, Error> {
+    let Launch::Command(command) = &plan.launch else {
+        return Err(Error::Usage(
+            "--profile takes a command after --, not --url".into(),
+        ));
+    };
+    let config = profile::config_path().ok_or_else(|| {
+        Error::Config(
+            "cannot find a config directory: set MCP_WARDEN_CONFIG or MCP_WARDEN_HOME".into(),
+        )
+    })?;
+    let env: Vec<(String, String)> = plan
+        .secrets
+        .iter()
+        .map(|s| (s.var.clone(), s.reference.to_string()))
+        .collect();
+    let declared = declare::plan(&config, &plan.name, command, &env)?;
+    // What runs is hashed now, before the profile is ever handed a secret.
+    let cwd = super::current_dir()?;
+    let path_var = std::env::var_os("PATH");
+    let observed = pin::observe(&command[0], &command[1..], path_var.as_deref(), &cwd)
+        .map_err(|e| Error::from(PinError::from(e)))?;
+    if !observed.gaps.is_empty() {
+        return Err(Error::Config(format!(
+            "cannot pin @{}: {}",
+            plan.name,
+            observed.gaps.join("; ")
+        )));
+    }
+    Ok(ProfilePlan { declared, observed })
+}
+
+/// The profile's diff and what would be pinned.
+fn show_profile(p: &ProfilePlan) -> Result<(), Error> {
+    let masker = mask::Masker::new(crate::clients::Format::Toml, std::iter::empty());
+    super::write_stdout(&diff::unified(
+        &p.declared.path.display().to_string(),
+        p.declared.before.as_bytes(),
+        p.declared.after.as_bytes(),
+        &masker,
+    ))?;
+    eprintln!("mcp-warden: would pin {}", describe(&p.observed));
+    Ok(())
+}
+
+/// Declares the profile and pins it (after the secrets are stored, before
+/// the entry is written).
+fn declare_and_pin(plan: &AddPlan, p: &ProfilePlan) -> Result<(), Error> {
+    declare::write(&p.declared)?;
+    let cfg = profile::load(&p.declared.path)?;
+    let prof = cfg.get(&plan.name)?;
+    eprintln!("mcp-warden: {}", rerecord(&cfg, prof, &p.observed)?);
+    Ok(())
 }
 
 impl AddPlan {
@@ -135,6 +208,7 @@ impl AddPlan {
             warden: warden_path(args.warden.as_ref())?,
             apply: args.apply,
             replace: args.replace,
+            profile: args.profile,
             timeout,
         })
     }
@@ -153,6 +227,10 @@ impl AddPlan {
             .collect();
         let mut argv = vec![self.warden.clone()];
         match &self.launch {
+            Launch::Command(_) if self.profile => {
+                argv.push("run".into());
+                argv.push(format!("@{}", self.name));
+            }
             Launch::Command(command) => {
                 argv.push("run".into());
                 argv.extend(assignments);
@@ -407,7 +485,7 @@ fn dry_run(plan: &AddPlan, added: &Added) -> Result<i32, Error> {
 }
 
 /// Reads and stores the values, checks the existing references, then writes.
-fn apply(plan: &AddPlan, added: &mut Added) -> Result<i32, Error> {
+fn apply(plan: &AddPlan, added: &mut Added, profile: Option<&ProfilePlan>) -> Result<i32, Error> {
     let registry = super::default_registry(plan.timeout)?;
     let mut secrets = Vec::new();
     for s in &plan.secrets {
@@ -431,6 +509,9 @@ fn apply(plan: &AddPlan, added: &mut Added) -> Result<i32, Error> {
     }
     let stored = block_on_backends(&registry, store_all(&registry, plan, &secrets))??;
     added.record.stored = stored.clone();
+    if let Some(p) = profile {
+        declare_and_pin(plan, p)?;
+    }
     let data = super::data_paths()?;
     let shown = plan.shown();
     if let Err(e) = adding::write(data.data_dir(), added) {
