@@ -53,6 +53,8 @@ pub enum Command {
     Protect(ProtectArgs),
     /// Put back the entries protect rewrote, with the values from their backend (dry run by default).
     Restore(RestoreArgs),
+    /// Add a new server to a client's config, already protected (dry run by default).
+    Add(AddArgs),
     /// Print HTTP headers holding secrets from a backend as a JSON map (Claude Code headersHelper).
     Headers(HeadersArgs),
     /// Every MCP server, its credentials, their age and pin state, across clients.
@@ -755,6 +757,127 @@ pub enum RemoteStyleArg {
     HeadersHelper,
 }
 
+/// `add --client CLIENT NAME [--secret VAR[=REF]]... -- COMMAND [ARGS...]`
+/// or `add --client CLIENT NAME --url URL [-H 'Name: TEMPLATE']... [--secret VAR[=REF]]...`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Writes one entry into the client's config in the shape `protect` writes: \
+`mcp-warden run VAR=REF... -- COMMAND ARGS...` (with --url: `mcp-warden connect URL VAR=REF... \
+--header='Name: ...%{VAR}...'`), so the server receives each secret in its environment (or its \
+request headers) and never from the file.\n\n\
+SECRETS: --secret VAR asks for VAR's value with a no-echo prompt on a terminal, else reads it \
+from stdin (one secret only), or from a file with --from-file VAR=PATH; the value is stored under \
+--to and --name-template (as protect names it, e.g. local://cursor/NAME/VAR), read back and \
+compared before the config is touched. --secret VAR=REF uses an existing reference \
+(SCHEME://LOCATION); it is parsed, never stored, and with --apply checked readable. A value never \
+belongs on the command line: a VAR=... that is not a reference is refused without being shown.\n\n\
+Without --apply nothing is asked, stored or written: a unified diff shows the entry to be added. \
+An entry of the same name is refused unless --replace (the old entry, which must hold no \
+plaintext secret, is kept in the journal). --profile declares [servers.NAME] in the user config \
+(the command, args and the references as env), pins what the command runs now (as `mcp-warden pin \
+@NAME`) and writes an entry running `mcp-warden run @NAME`. `mcp-warden restore --apply` removes an added entry \
+(or puts the replaced one back) and names the stored secrets it leaves in their backend.\n\n\
+EXIT STATUS: 0; 64 usage (bad VAR or reference, no command); 65 an unusable value (empty, \
+not UTF-8); 69 backend unreachable; 74 the store or journal unusable; 77 permission denied by the \
+backend; 78 configuration (an entry of that name exists, the file cannot be edited safely, a \
+reference not found)."
+)]
+pub struct AddArgs {
+    /// Whose config gets the entry: claude-desktop, claude-code, cursor, vscode, windsurf,
+    /// gemini-cli (or gemini), codex, cline, roo-code, kiro, ...
+    #[arg(long, value_name = "CLIENT")]
+    pub client: String,
+
+    /// user: the client's own config file; project: its project file (.mcp.json,
+    /// .vscode/mcp.json, .cursor/mcp.json, ...) in --project-dir.
+    #[arg(long, value_enum, default_value_t = AddScope::User)]
+    pub scope: AddScope,
+
+    /// The project folder for --scope project (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+
+    /// The new entry's name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// A secret the server receives: VAR (its value asked for, or read from stdin) or VAR=REF
+    /// (an existing reference). Repeatable.
+    #[arg(long = "secret", value_name = "VAR[=REF]")]
+    pub secrets: Vec<String>,
+
+    /// Read VAR's value from a file instead (VAR=PATH; the file is not changed).
+    #[arg(long = "from-file", value_name = "VAR=PATH")]
+    pub from_file: Vec<String>,
+
+    /// A remote server (Streamable HTTP or HTTP+SSE) reached through `mcp-warden connect`.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// A request header for --url: 'Name: TEMPLATE', %{VAR} standing for a secret (repeatable).
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "NAME: TEMPLATE",
+        requires = "url"
+    )]
+    pub headers: Vec<String>,
+
+    /// Write the entry (and store the secrets); without it, a dry run printing a diff.
+    #[arg(long)]
+    pub apply: bool,
+
+    /// Replace an existing entry of that name.
+    #[arg(long)]
+    pub replace: bool,
+
+    /// Declare the server as a profile instead ([servers.NAME] in the user config, its command
+    /// pinned now, before it is ever handed a secret) and write a `run @NAME` entry.
+    #[arg(long, conflicts_with = "url")]
+    pub profile: bool,
+
+    /// Use the client configs under this home directory instead of yours
+    /// (environment overrides such as XDG_CONFIG_HOME are then ignored).
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Where prompted values go: SCHEME://PREFIX[?PARAMS], as for protect.
+    #[arg(long, default_value = "local://", value_name = "REF-PREFIX")]
+    pub to: String,
+
+    /// Name of each stored secret under --to, from {client}, {project}, {server}, {var},
+    /// {scope}, as for protect.
+    #[arg(
+        long,
+        default_value = crate::protect::naming::DEFAULT_TEMPLATE,
+        value_name = "TEMPLATE"
+    )]
+    pub name_template: String,
+
+    /// The mcp-warden command written into the config (default: this executable's absolute path).
+    #[arg(long, value_name = "PATH")]
+    pub warden: Option<PathBuf>,
+
+    /// Per-secret backend timeout, e.g. 10s.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// The server's command line, after `--` (not with --url).
+    #[arg(
+        last = true,
+        value_name = "COMMAND",
+        allow_hyphen_values = true,
+        conflicts_with = "url"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AddScope {
+    User,
+    Project,
+}
+
 /// `restore [FILE...]`
 #[derive(Debug, Args)]
 #[command(
@@ -762,8 +885,9 @@ pub enum RemoteStyleArg {
 original entry back byte for byte, newest protect first, with the file mode it had then (never a \
 looser one than it has now). Files of an imported mcp-remote OAuth cache are written back first, \
 byte for byte with their modes, and the imported grant is forgotten from the token store (not \
-revoked). An entry edited since protect is left alone and reported. Without \
---apply: a diff (values masked). The secrets stay in their backend.\n\n\
+revoked). An entry `mcp-warden add` wrote is removed (a replaced one put back), and the \
+secrets add stored are named, left in their backend. An entry edited since is left alone and \
+reported. Without --apply: a diff (values masked). The secrets stay in their backend.\n\n\
 EXIT STATUS: 0; 1 when some entry could not be restored; 64 usage."
 )]
 pub struct RestoreArgs {

@@ -116,7 +116,7 @@ fn usage_line(e: &clap::Error) -> String {
         | ErrorKind::TooFewValues
         | ErrorKind::WrongNumberOfValues => about("wrong number of values for"),
         ErrorKind::InvalidSubcommand => {
-            "unknown command (not shown); see `mcp-warden --help` (run, connect, pin, secret, audit, scan, protect, restore, headers, inventory, doctor, completions)".into()
+            "unknown command (not shown); see `mcp-warden --help` (run, connect, pin, secret, audit, scan, protect, restore, add, headers, inventory, doctor, completions)".into()
         }
         ErrorKind::MissingRequiredArgument
         | ErrorKind::MissingSubcommand

@@ -4,14 +4,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
 
 use common::output::strings;
-use common::{CANARY, Home, bin_path, copy_tree, service_env, services_env};
+use common::{CANARY, Home, bin_path, copy_tree, service_env, services_env, snapshot};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -63,24 +62,6 @@ impl Setup {
     fn file(&self, rel: &str) -> PathBuf {
         self.home().join(rel)
     }
-}
-
-/// Every file under `dir` by relative path.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                walk(root, &e.path(), out);
-            } else {
-                let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 fn assert_no_token(what: &str, text: &[u8]) {

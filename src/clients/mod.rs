@@ -11,6 +11,7 @@ pub mod edit;
 pub mod model;
 pub mod projects;
 pub mod read;
+pub mod shape;
 
 pub use model::{
     ConfigFile, Format, Located, Location, OsFamily, ReadError, Scope, Server, ServerField,

@@ -15,6 +15,7 @@
 //! same types through [`profile::load`] and [`pin::observe`]/[`pin::compare`].
 
 pub mod assign;
+pub mod declare;
 pub mod entry;
 mod hash_cache;
 pub mod interp;

@@ -298,10 +298,13 @@ pub fn load(path: &Path) -> Result<Config, GovernError> {
         Err(e) => return Err(GovernError::io(path)(e)),
     };
     refuse_world_writable(path)?;
-    let src = Src {
-        file: path,
-        text: &text,
-    };
+    load_text(path, &text)
+}
+
+/// Parses and checks `text` as the user config at `path` (the file itself
+/// is not read: `add --profile` checks the text it is about to write).
+pub fn load_text(path: &Path, text: &str) -> Result<Config, GovernError> {
+    let src = Src { file: path, text };
     let doc = src.parse()?;
     let root = Table::new(&src, doc.as_table(), "the top level");
     root.only(&["defaults", "servers"], |_| None)?;
@@ -344,7 +347,7 @@ pub fn load(path: &Path) -> Result<Config, GovernError> {
     Ok(Config {
         path: path.to_path_buf(),
         exists: true,
-        text: text.clone(),
+        text: text.to_string(),
         defaults,
         servers,
     })

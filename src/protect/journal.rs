@@ -7,7 +7,9 @@
 //! after storing, to tell a rotation), the file's mode, and the entry's text
 //! as protect wrote it; for an imported OAuth cache, each removed file by
 //! path, size, mode, SHA-256 and the reference its bytes went to, and the
-//! grant saved (issuer, resource, client: no token). Owns the record format
+//! grant saved (issuer, resource, client: no token); for an entry `add`
+//! wrote, that it was added (restore removes it) and the references it
+//! stored values under. Owns the record format
 //! and its storage; knows nothing of backends.
 
 use std::path::{Path, PathBuf};
@@ -87,6 +89,13 @@ pub struct Record {
     /// The grant the import saved in the token store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant: Option<GrantRecord>,
+    /// `add` wrote this entry where none was: restore removes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub added: bool,
+    /// References `add` stored new values under (restore leaves them in
+    /// their backend and names them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stored: Vec<String>,
 }
 
 /// A file protect removed, its bytes kept whole under `reference`.

@@ -11,9 +11,11 @@
 //! secret and read it back; write the journal (no plaintext); check the
 //! file is unchanged since it was read; replace it atomically. Running
 //! protect again changes nothing: the rewritten entries hold no plaintext.
-//! Owns planning, the journal and the order; the verbs print, the clients
-//! editor edits, the backends store.
+//! `add` (a new entry, written already protected) shares the editor, the
+//! journal and restore. Owns planning, the journal and the order; the verbs
+//! print, the clients editor edits, the backends store.
 
+pub mod add;
 pub mod diff;
 mod entry;
 pub mod exposure;

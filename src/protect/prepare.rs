@@ -190,6 +190,8 @@ fn journal_record(
         mode: None,
         files: Vec::new(),
         grant: None,
+        added: false,
+        stored: Vec::new(),
     })
 }
 

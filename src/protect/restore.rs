@@ -6,7 +6,8 @@
 //! (else it is reported and left alone); one already back to its original is
 //! just dropped from the journal. An entry whose protect imported an OAuth
 //! cache also gets its files back (read from the store, checked against
-//! their hashes) and its imported grant forgotten. Owns rebuilding text
+//! their hashes) and its imported grant forgotten. An entry `add` wrote is
+//! removed (the secrets it stored stay in their backend). Owns rebuilding text
 //! from journal records; writing and printing are the caller's.
 
 use std::collections::BTreeMap;
@@ -33,6 +34,10 @@ pub struct FileRestore {
     /// Entries that could not be restored, with the reason.
     pub problems: Vec<(String, String)>,
     pub restored_entries: Vec<String>,
+    /// Entries `add` wrote, removed.
+    pub removed_entries: Vec<String>,
+    /// References `add` stored values under for the entries undone (they stay).
+    pub left_stored: Vec<String>,
     /// Files an import removed, to write back before the config.
     pub put_back: Vec<PutBack>,
     /// Grants imports saved, to forget once the file is restored.
@@ -54,6 +59,8 @@ impl FileRestore {
             done: Vec::new(),
             problems: Vec::new(),
             restored_entries: Vec::new(),
+            removed_entries: Vec::new(),
+            left_stored: Vec::new(),
             put_back: Vec::new(),
             grants: Vec::new(),
             format: None,
@@ -195,7 +202,12 @@ async fn plan_file(
                 text = next;
                 fr.secrets.extend(secrets);
                 fr.done.push(jpath);
-                fr.restored_entries.push(r.server.clone());
+                fr.left_stored.extend(r.stored.iter().cloned());
+                if r.added {
+                    fr.removed_entries.push(r.server.clone());
+                } else {
+                    fr.restored_entries.push(r.server.clone());
+                }
                 // Records go newest first: the oldest restored one says how the file was.
                 mode = r.mode.or(mode);
             }
@@ -223,6 +235,9 @@ enum Step {
 
 async fn restore_entry(registry: &Registry, r: &Record, text: &[u8]) -> Result<Step, String> {
     let format = format_of(&r.format).ok_or_else(|| format!("unknown format {:?}", r.format))?;
+    if r.added {
+        return remove_added(format, r, text);
+    }
     let span =
         super::entry_span(format, text, &r.entry).map_err(|e| format!("entry not found: {e}"))?;
     let here = String::from_utf8_lossy(&text[span.clone()]).into_owned();
@@ -244,6 +259,23 @@ async fn restore_entry(registry: &Registry, r: &Record, text: &[u8]) -> Result<S
     Ok(Step::Restored {
         text: next,
         secrets: original.secrets,
+    })
+}
+
+/// An entry `add` wrote is removed, if it still reads as written; one
+/// already gone leaves nothing to do.
+fn remove_added(format: Format, r: &Record, text: &[u8]) -> Result<Step, String> {
+    let Ok(span) = super::entry_span(format, text, &r.entry) else {
+        return Ok(Step::AlreadyOriginal);
+    };
+    if text.get(span) != Some(r.protected.as_bytes()) {
+        return Err("the entry changed since add wrote it; left alone (remove it by hand)".into());
+    }
+    let next = super::add::remove(format, text, &r.entry)
+        .map_err(|e| format!("the added entry cannot be removed: {e}"))?;
+    Ok(Step::Restored {
+        text: next,
+        secrets: Vec::new(),
     })
 }
 

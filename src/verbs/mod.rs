@@ -3,10 +3,12 @@
 //!
 //! Owns the edge error type that `main` prints as one line and maps to an exit
 //! code, and the helpers every verb shares (the runtime, the data directory,
-//! the config files selected by the shared options, reading `run`'s options).
+//! the config files selected by the shared options, reading `run`'s options,
+//! reading a secret value from a file, a no-echo prompt or stdin).
 //! Verbs never call each other: what two verbs share lives here or below.
 //! Verbs may print; the layers below them must not.
 
+pub mod add;
 pub mod audit;
 mod bridge;
 pub mod completions;
@@ -28,6 +30,8 @@ use crate::exit::{Code, ExitStatus};
 use crate::launch::LaunchError;
 use crate::reference::ParseError;
 use crate::resolve::{ResolveError, ResolveFailure};
+use crate::secret::SecretValue;
+use std::io::{IsTerminal, Read};
 
 /// Everything a verb can fail with, as one line for the user.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +109,83 @@ impl Error {
             other => other.exit_code().as_i32(),
         }
     }
+}
+
+/// Writes `text` to stdout (a closed pipe is not an error).
+pub fn write_stdout(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Io(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Values larger than this are refused: they are not secrets, and env vars cap out well below.
+pub const MAX_VALUE: u64 = 1 << 20;
+
+/// A value from a file (at most [`MAX_VALUE`] bytes, kept as it is).
+pub fn read_value_file(path: &std::path::Path) -> Result<SecretValue, Error> {
+    let io = |e: std::io::Error| Error::Io(format!("cannot read {}: {e}", path.display()));
+    // Read at most one byte past the limit into a buffer that never reallocates.
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_VALUE as usize + 1));
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_VALUE + 1).read_to_end(&mut buf))
+        .map_err(io)?;
+    if buf.len() as u64 > MAX_VALUE {
+        return Err(Error::Usage(format!(
+            "{} is over {MAX_VALUE} bytes; not a secret",
+            path.display()
+        )));
+    }
+    Ok(SecretValue::from_slice(&buf))
+}
+
+/// A value from a no-echo prompt on a terminal (`LABEL (input hidden): `,
+/// asked twice), else all of stdin (one trailing newline dropped unless
+/// `keep_newline`).
+pub fn read_value(label: &str, keep_newline: bool) -> Result<SecretValue, Error> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let first = zeroize::Zeroizing::new(
+            rpassword::prompt_password(format!("{label} (input hidden): "))
+                .map_err(|e| Error::Io(format!("cannot prompt: {e}")))?,
+        );
+        let again = zeroize::Zeroizing::new(
+            rpassword::prompt_password("Again: ")
+                .map_err(|e| Error::Io(format!("cannot prompt: {e}")))?,
+        );
+        if *first != *again {
+            return Err(Error::Usage(
+                "the two entries differ; nothing was stored".into(),
+            ));
+        }
+        return Ok(SecretValue::from_slice(first.as_bytes()));
+    }
+    // Sized for the largest accepted value so the buffer never reallocates
+    // (a reallocation would leave an unzeroized copy behind).
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_VALUE as usize + 1));
+    stdin
+        .lock()
+        .take(MAX_VALUE + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::Io(format!("cannot read stdin: {e}")))?;
+    if buf.len() as u64 > MAX_VALUE {
+        return Err(Error::Usage(format!(
+            "stdin is over {MAX_VALUE} bytes; not a secret"
+        )));
+    }
+    if !keep_newline {
+        let len = buf.len();
+        if buf.ends_with(b"\r\n") {
+            buf.truncate(len - 2);
+        } else if buf.ends_with(b"\n") {
+            buf.truncate(len - 1);
+        }
+    }
+    Ok(SecretValue::from_slice(&buf))
 }
 
 /// Runs `work` to completion on a current-thread runtime: one thread keeps
@@ -292,6 +373,7 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
     let watch = first_run::Watch::before();
     let out = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Add(args) => add::run(args),
         Command::Connect(args) => connect::run(args),
         Command::Login(args) => login::run(args),
         Command::Logout(args) => logout::run(args),

@@ -7,7 +7,6 @@
 //!
 //! Owns presentation and the per-file order of work; never prints a value.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,13 +32,7 @@ fn registry(timeout: Duration) -> Result<(Arc<Registry>, Paths), Error> {
 }
 
 fn out(text: &str) -> Result<(), Error> {
-    let mut o = std::io::stdout().lock();
-    match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::Io(format!("cannot write to stdout: {e}")))
-        }
-        _ => Ok(()),
-    }
+    super::write_stdout(text)
 }
 
 fn warden_path(given: Option<&PathBuf>) -> Result<String, Error> {
@@ -498,7 +491,7 @@ pub fn restore(args: RestoreArgs) -> Result<i32, Error> {
                     &fr.masker(),
                 ))?;
             }
-            restored += fr.restored_entries.len();
+            restored += fr.restored_entries.len() + fr.removed_entries.len();
             continue;
         }
         if let Err(e) = fr.put_back.iter().try_for_each(import::put_back) {
@@ -532,7 +525,11 @@ pub fn restore(args: RestoreArgs) -> Result<i32, Error> {
         for s in &fr.restored_entries {
             eprintln!("mcp-warden: {shown}: {s}: restored");
         }
-        restored += fr.restored_entries.len();
+        for s in &fr.removed_entries {
+            eprintln!("mcp-warden: {shown}: {s}: removed (it was written by `mcp-warden add`)");
+        }
+        left_stored_note(&fr.left_stored);
+        restored += fr.restored_entries.len() + fr.removed_entries.len();
     }
     let verb = if args.apply {
         "restored"
@@ -549,4 +546,15 @@ pub fn restore(args: RestoreArgs) -> Result<i32, Error> {
         }
     );
     Ok(i32::from(failed > 0))
+}
+
+/// The secrets `add` stored for entries restore removed: they stay in their
+/// backend (another entry or profile may use them); say where.
+fn left_stored_note(refs: &[String]) {
+    for r in refs {
+        eprintln!(
+            "mcp-warden: {r}: left in its backend (stored by `mcp-warden add`); \
+             `mcp-warden secret rm {r}` deletes it"
+        );
+    }
 }

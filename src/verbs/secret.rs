@@ -1,10 +1,10 @@
 //! `secret set|get|ls|rm|info`: manage secrets on the local store or any
 //! writable backend.
 //!
-//! Owns reading a value safely (stdin, a no-echo prompt, or a file — never
-//! argv) and presenting metadata. Values reach stdout only through `get`.
+//! Reads a value safely (stdin, a no-echo prompt, or a file — never argv:
+//! the readers in `verbs/mod.rs`, shared with `add`) and presents metadata. Values reach stdout only through `get`.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::time::SystemTime;
 
 use super::{Error, block_on_backends};
@@ -13,10 +13,6 @@ use crate::backend::{Registry, SecretInfo, Settings, WriteOutcome};
 use crate::cli::SecretCommand;
 use crate::reference::{Scheme, SecretRef};
 use crate::resolve::{ResolveError, fetch_one};
-use crate::secret::SecretValue;
-
-/// Values larger than this are refused: they are not secrets, and env vars cap out well below.
-const MAX_VALUE: u64 = 1 << 20;
 
 fn registry() -> Result<Registry, Error> {
     Ok(Registry::new(Settings {
@@ -52,8 +48,8 @@ pub fn run(cmd: SecretCommand) -> Result<i32, Error> {
             let r = target(&t)?;
             no_selector(&r, "set")?;
             let value = match from_file {
-                Some(path) => read_file(&path)?,
-                None => read_value(keep_newline)?,
+                Some(path) => super::read_value_file(&path)?,
+                None => super::read_value("Value", keep_newline)?,
             };
             if value.is_empty() {
                 return Err(Error::Usage("refusing to store an empty value".into()));
@@ -191,63 +187,4 @@ fn info() -> Result<i32, Error> {
         Some(p) => Err(Error::Config(p)),
         None => Ok(0),
     }
-}
-
-fn read_file(path: &std::path::Path) -> Result<SecretValue, Error> {
-    let io = |e: std::io::Error| Error::Io(format!("cannot read {}: {e}", path.display()));
-    // Read at most one byte past the limit into a buffer that never reallocates.
-    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_VALUE as usize + 1));
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_VALUE + 1).read_to_end(&mut buf))
-        .map_err(io)?;
-    if buf.len() as u64 > MAX_VALUE {
-        return Err(Error::Usage(format!(
-            "{} is over {MAX_VALUE} bytes; not a secret",
-            path.display()
-        )));
-    }
-    Ok(SecretValue::from_slice(&buf))
-}
-
-/// From a no-echo prompt on a terminal, else all of stdin.
-fn read_value(keep_newline: bool) -> Result<SecretValue, Error> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        let first = zeroize::Zeroizing::new(
-            rpassword::prompt_password("Value (input hidden): ")
-                .map_err(|e| Error::Io(format!("cannot prompt: {e}")))?,
-        );
-        let again = zeroize::Zeroizing::new(
-            rpassword::prompt_password("Again: ")
-                .map_err(|e| Error::Io(format!("cannot prompt: {e}")))?,
-        );
-        if *first != *again {
-            return Err(Error::Usage(
-                "the two entries differ; nothing was stored".into(),
-            ));
-        }
-        return Ok(SecretValue::from_slice(first.as_bytes()));
-    }
-    // Sized for the largest accepted value so the buffer never reallocates
-    // (a reallocation would leave an unzeroized copy behind).
-    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_VALUE as usize + 1));
-    stdin
-        .lock()
-        .take(MAX_VALUE + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::Io(format!("cannot read stdin: {e}")))?;
-    if buf.len() as u64 > MAX_VALUE {
-        return Err(Error::Usage(format!(
-            "stdin is over {MAX_VALUE} bytes; not a secret"
-        )));
-    }
-    if !keep_newline {
-        let len = buf.len();
-        if buf.ends_with(b"\r\n") {
-            buf.truncate(len - 2);
-        } else if buf.ends_with(b"\n") {
-            buf.truncate(len - 1);
-        }
-    }
-    Ok(SecretValue::from_slice(&buf))
 }

@@ -3,7 +3,8 @@
 //! configs ([`classify_project_file`]) and which project folder such a file
 //! belongs to ([`project_root`]), which config files sit at a project's root
 //! ([`project_files`]), and where clients record the project folders
-//! they were used in ([`project_records`]).
+//! they were used in ([`project_records`]), and the file a new entry of a
+//! client goes to ([`user_config`], [`project_config`]).
 //!
 //! Paths are built from an injected home and environment, so tests and
 //! `scan --home DIR` can point at a fixture home and any OS's path set. Only
@@ -109,10 +110,12 @@ fn dir_var(env: EnvLookup<'_>, name: &str) -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
 }
 
-/// Collects candidates; keeps the existing ones, each path once.
+/// Collects candidates; keeps the existing ones (every named one when
+/// `keep_missing`), each path once.
 struct Found {
     locations: Vec<Location>,
     seen: HashSet<PathBuf>,
+    keep_missing: bool,
 }
 
 impl Found {
@@ -120,6 +123,7 @@ impl Found {
         Self {
             locations: Vec::new(),
             seen: HashSet::new(),
+            keep_missing: false,
         }
     }
 
@@ -139,7 +143,8 @@ impl Found {
     }
 
     fn push(&mut self, location: Location) {
-        if location.path.is_file() && self.seen.insert(location.path.clone()) {
+        if (self.keep_missing || location.path.is_file()) && self.seen.insert(location.path.clone())
+        {
             self.locations.push(location);
         }
     }
@@ -185,6 +190,58 @@ pub fn machine_locations(
         paths::system(&r, env, &mut f);
     }
     f.locations
+}
+
+/// VS Code's legacy place for servers (`settings.json` `mcp.servers`): a
+/// new entry goes to its `mcp.json` instead.
+fn legacy_settings(l: &Location) -> bool {
+    l.client.starts_with("vscode") && name_of(&l.path) == "settings.json"
+}
+
+/// The user-level config file a new entry of `client` goes to under `home`:
+/// the first of the client's user files that exists, else the first one it
+/// reads (to be created). `None` for a client this catalog does not know.
+pub fn user_config(
+    home: &Path,
+    os: OsFamily,
+    env: EnvLookup<'_>,
+    client: &str,
+) -> Option<Location> {
+    let r = Roots::new(home, os, env);
+    let mut f = Found::new();
+    f.keep_missing = true;
+    paths::anthropic(&r, env, &mut f);
+    paths::editors(&r, env, &mut f);
+    paths::google(&r, &mut f);
+    paths::codex(&r, env, &mut f);
+    paths::copilot(&r, env, &mut f);
+    paths::other_clients(&r, env, &mut f);
+    let mine: Vec<Location> = f
+        .locations
+        .into_iter()
+        .filter(|l| l.client == client && l.scope == Scope::User && !legacy_settings(l))
+        .collect();
+    mine.iter()
+        .find(|l| l.path.is_file())
+        .or(mine.first())
+        .cloned()
+}
+
+/// The project-level config file of `client` at the project `root`
+/// (`.mcp.json`, `.vscode/mcp.json`, `.cursor/mcp.json`, ...), existing or
+/// not. `None` when the client keeps no project file.
+pub fn project_config(root: &Path, client: &str) -> Option<Location> {
+    project::root_files().find_map(|suffix| {
+        let rel: PathBuf = suffix.iter().collect();
+        let (c, scope, format) = classify_project_file(&rel)?;
+        let location = Location {
+            client: c,
+            scope,
+            path: root.join(rel),
+            format,
+        };
+        (c == client && scope == Scope::Project && !legacy_settings(&location)).then_some(location)
+    })
 }
 
 /// Continue's block folder inside a project: its own entries only.

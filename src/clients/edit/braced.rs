@@ -4,7 +4,7 @@
 //! Two layouts: one member per line (whole lines go and come, the closing
 //! brace on its own line) and inline (members and their separators only).
 
-use super::layout::{Container, Member};
+use super::layout::{Container, Member, reindent};
 use super::text::{self, Patch};
 use super::{EditError, Format};
 
@@ -51,6 +51,14 @@ pub(super) fn plan(
         out.push(p);
         return Ok(());
     }
+    if c.doc.format == Format::Json
+        && b.n() == 0
+        && removes.is_empty()
+        && inserts.iter().any(|m| m.value.contains('\n'))
+    {
+        out.push(b.opened(inserts));
+        return Ok(());
+    }
     if b.line_mode() {
         b.lines(out)
     } else {
@@ -65,6 +73,29 @@ impl Braced<'_, '_> {
 
     fn removed(&self, i: usize) -> bool {
         self.removes.contains(&i)
+    }
+
+    /// An empty container given multi-line members: one member per line,
+    /// one indentation step in from the line of its opening brace.
+    fn opened(&self, inserts: &[Member]) -> Patch {
+        let (c, t) = (self.c, self.t);
+        let base = text::indent_of(t, self.open);
+        let indent = format!("{base}{}", text::indent_unit(t));
+        let mut s = String::from("{");
+        for (j, m) in inserts.iter().enumerate() {
+            s.push_str(c.doc.nl);
+            s.push_str(&indent);
+            s.push_str(&m.key);
+            s.push_str(c.kv_sep);
+            s.push_str(&reindent(&m.value, c.doc.nl, &indent));
+            if j + 1 < inserts.len() {
+                s.push(',');
+            }
+        }
+        s.push_str(c.doc.nl);
+        s.push_str(base);
+        s.push('}');
+        c.patch(self.open..self.close + 1, s)
     }
 
     /// The comma right after member `i`, if any.
@@ -125,7 +156,8 @@ impl Braced<'_, '_> {
             let sep = c.kv_sep_of(i);
             let mut s = String::new();
             for m in here {
-                s.push_str(&format!("{indent}{}{sep}{},{}", m.key, m.value, c.doc.nl));
+                let value = reindent(&m.value, c.doc.nl, indent);
+                s.push_str(&format!("{indent}{}{sep}{value},{}", m.key, c.doc.nl));
             }
             let at = text::line_start(t, self.bounds[i].0);
             out.push(c.patch(at..at, s));
@@ -168,10 +200,8 @@ impl Braced<'_, '_> {
             } else {
                 ""
             };
-            s.push_str(&format!(
-                "{indent}{}{sep}{}{comma}{}",
-                m.key, m.value, c.doc.nl
-            ));
+            let value = reindent(&m.value, c.doc.nl, &indent);
+            s.push_str(&format!("{indent}{}{sep}{value}{comma}{}", m.key, c.doc.nl));
         }
         let at = text::line_start(t, self.close);
         out.push(c.patch(at..at, s));

@@ -88,6 +88,12 @@ pub(super) fn plan(
                     return Err(exists());
                 }
                 seen_keys.push((node as *const Node, key.as_str()));
+                if let Value::Object(members) = value
+                    && doc.format != Format::Json
+                {
+                    patches.push(plan_object(doc, pointer, key, members, before.is_some())?);
+                    continue;
+                }
                 let before = match before {
                     Some(b) => Some(tree::find_key(entries, b, pointer)?.ok_or_else(|| {
                         EditError::NoSuchSibling {
@@ -168,6 +174,9 @@ fn plan_set(doc: Doc<'_>, node: &Node, pointer: &str, value: &Value) -> Result<P
         .span
         .clone()
         .ok_or_else(|| unsupported("replacing a whole TOML table"))?;
+    if matches!(value, Value::Object(_)) {
+        return Err(unsupported("replacing a value with an object"));
+    }
     match &node.kind {
         Kind::Map { .. } => Err(unsupported("replacing a whole object or mapping")),
         Kind::Alias => Err(unsupported("the target is a YAML alias")),
@@ -197,6 +206,7 @@ fn render_value(doc: Doc<'_>, value: &Value, like: Option<&Node>, in_flow: bool)
                 .unwrap_or(default_style(doc.format));
             render_scalar(doc.format, s, style, in_flow)
         }
+        Value::Object(members) => render_json_object(doc, members),
         Value::StringArray(items) => match like.map(|n| (&n.kind, n.span.clone())) {
             Some((Kind::Seq { items: old, layout }, Some(span))) => match layout {
                 SeqLayout::Block if !items.is_empty() => {
@@ -215,6 +225,115 @@ fn render_value(doc: Doc<'_>, value: &Value, like: Option<&Node>, in_flow: bool)
                 format!("[{}]", elems.join(", "))
             }
         },
+    }
+}
+
+/// A JSON object one member per line, each one indentation step in; lines
+/// after the first are relative to the member it becomes (the container
+/// planner indents them to that member's column).
+fn render_json_object(doc: Doc<'_>, members: &[(String, Value)]) -> String {
+    if members.is_empty() {
+        return "{}".to_owned();
+    }
+    let unit = text::indent_unit(doc.text);
+    let deeper = format!("{}{unit}", doc.nl);
+    let mut out = String::from("{");
+    for (i, (key, value)) in members.iter().enumerate() {
+        out.push_str(doc.nl);
+        out.push_str(&unit);
+        out.push_str(&json::render_str(key));
+        out.push_str(": ");
+        out.push_str(&render_value(doc, value, None, false).replace(doc.nl, &deeper));
+        if i + 1 < members.len() {
+            out.push(',');
+        }
+    }
+    out.push_str(doc.nl);
+    out.push('}');
+    out
+}
+
+/// Lines after the first of a rendered value, moved to `indent`.
+pub(super) fn reindent(value: &str, nl: &str, indent: &str) -> String {
+    if indent.is_empty() || !value.contains(nl) {
+        return value.to_owned();
+    }
+    value.replace(nl, &format!("{nl}{indent}"))
+}
+
+/// Inserting a whole object into TOML: new tables at the end of the
+/// document (JSON goes through the container planners); YAML is refused.
+fn plan_object(
+    doc: Doc<'_>,
+    pointer: &str,
+    key: &str,
+    members: &[(String, Value)],
+    placed: bool,
+) -> Result<Patch, EditError> {
+    let unsupported = |reason| EditError::Unsupported {
+        pointer: pointer.to_owned(),
+        reason,
+    };
+    if doc.format == Format::Yaml {
+        return Err(unsupported(
+            "adding a whole object is supported in JSON and TOML files only",
+        ));
+    }
+    if placed {
+        return Err(unsupported("a new TOML table goes at the end of the file"));
+    }
+    let mut path = tree::tokens(pointer)?;
+    path.push(key.to_owned());
+    let mut tables = String::new();
+    render_toml_tables(doc, &path, members, &mut tables);
+    let t = doc.text;
+    let lead = if t.is_empty() {
+        ""
+    } else if t.ends_with('\n') {
+        doc.nl
+    } else if doc.nl == "\r\n" {
+        "\r\n\r\n"
+    } else {
+        "\n\n"
+    };
+    Ok(Patch {
+        range: t.len()..t.len(),
+        text: format!("{lead}{tables}"),
+        pointer: pointer.to_owned(),
+    })
+}
+
+/// `[a.b]` with its plain members, then each object member as its own table
+/// (a blank line between tables); no header for a table of tables only.
+fn render_toml_tables(
+    doc: Doc<'_>,
+    path: &[String],
+    members: &[(String, Value)],
+    out: &mut String,
+) {
+    let is_table = |v: &Value| matches!(v, Value::Object(_));
+    let plain: Vec<_> = members.iter().filter(|(_, v)| !is_table(v)).collect();
+    if !plain.is_empty() || members.is_empty() {
+        if !out.is_empty() {
+            out.push_str(doc.nl);
+        }
+        let header: Vec<String> = path.iter().map(|k| toml::render_key(k)).collect();
+        out.push_str(&format!("[{}]{}", header.join("."), doc.nl));
+        for (k, v) in plain {
+            out.push_str(&format!(
+                "{} = {}{}",
+                toml::render_key(k),
+                render_value(doc, v, None, true),
+                doc.nl
+            ));
+        }
+    }
+    for (k, v) in members {
+        if let Value::Object(inner) = v {
+            let mut sub = path.to_vec();
+            sub.push(k.clone());
+            render_toml_tables(doc, &sub, inner, out);
+        }
     }
 }
 

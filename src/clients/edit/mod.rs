@@ -45,6 +45,12 @@ use tree::Node;
 pub enum Value {
     String(String),
     StringArray(Vec<String>),
+    /// A new object / table / mapping with these members in order; only for
+    /// [`Edit::Insert`] into JSON (written one member per line, indented one
+    /// step deeper than the member it becomes) and TOML (written as new
+    /// `[a.b]` tables at the end of the document; a member whose members are
+    /// all objects gets no header of its own). YAML is refused.
+    Object(Vec<(String, Value)>),
 }
 
 /// Values may be secrets: `Debug` shows their shape only.
@@ -53,6 +59,7 @@ impl fmt::Debug for Value {
         match self {
             Self::String(s) => write!(f, "String(<{} bytes>)", s.len()),
             Self::StringArray(v) => write!(f, "StringArray(<{} items>)", v.len()),
+            Self::Object(m) => write!(f, "Object(<{} members>)", m.len()),
         }
     }
 }
@@ -153,6 +160,42 @@ pub fn apply(format: Format, original: &[u8], edits: &[Edit]) -> Result<Vec<u8>,
     bytes.extend_from_slice(bom);
     bytes.extend_from_slice(out.as_bytes());
     Ok(bytes)
+}
+
+/// The edit that adds member `key` = `value` to the object, table or
+/// mapping at `pointer`, creating the containers missing on the way (the
+/// servers container of a file that has none yet).
+pub fn insert_nested(
+    format: Format,
+    original: &[u8],
+    pointer: &str,
+    key: &str,
+    value: Value,
+) -> Result<Edit, EditError> {
+    let (_, text) = text::split_bom(original)?;
+    let root = parse(format, text)?;
+    let tokens = tree::tokens(pointer)?;
+    let path = |n: usize| -> String {
+        tokens[..n]
+            .iter()
+            .map(|t| format!("/{}", tree::escape_token(t)))
+            .collect()
+    };
+    let mut depth = tokens.len();
+    while depth > 0 && tree::resolve(&root, &path(depth)).is_err() {
+        depth -= 1;
+    }
+    let (mut key, mut value) = (key.to_owned(), value);
+    for token in tokens[depth..].iter().rev() {
+        value = Value::Object(vec![(key, value)]);
+        key = token.clone();
+    }
+    Ok(Edit::Insert {
+        pointer: path(depth),
+        key,
+        value,
+        before: None,
+    })
 }
 
 /// Byte range (in `bytes`, BOM included) of the value at `pointer`: for a

@@ -1076,3 +1076,109 @@ proptest! {
         prop_assert_eq!(String::from_utf8_lossy(&restored), doc);
     }
 }
+
+fn entry_object() -> Value {
+    Value::Object(vec![
+        ("command".to_owned(), Value::String("/bin/w".to_owned())),
+        (
+            "args".to_owned(),
+            Value::StringArray(vec!["run".to_owned(), "A=local://a".to_owned()]),
+        ),
+    ])
+}
+
+fn ins_obj(pointer: &str, key: &str, value: Value) -> Edit {
+    Edit::Insert {
+        pointer: pointer.to_owned(),
+        key: key.to_owned(),
+        value,
+        before: None,
+    }
+}
+
+#[test]
+fn whole_entries_are_added_in_the_siblings_layout() {
+    let json =
+        "{\n    // mine\n    \"mcpServers\": {\n        \"a\": {\"command\": \"x\"}\n    }\n}\n";
+    let out = apply(
+        Format::Json,
+        json.as_bytes(),
+        &[ins_obj("/mcpServers", "n", entry_object())],
+    );
+    assert_eq!(
+        String::from_utf8(out.unwrap()).unwrap(),
+        "{\n    // mine\n    \"mcpServers\": {\n        \"a\": {\"command\": \"x\"},\n        \
+         \"n\": {\n            \"command\": \"/bin/w\",\n            \"args\": [\"run\", \
+         \"A=local://a\"]\n        }\n    }\n}\n"
+    );
+    let empty = "{\"mcpServers\": {}}\n";
+    let out = apply(
+        Format::Json,
+        empty.as_bytes(),
+        &[ins_obj("/mcpServers", "n", entry_object())],
+    );
+    assert_eq!(
+        String::from_utf8(out.unwrap()).unwrap(),
+        "{\"mcpServers\": {\n  \"n\": {\n    \"command\": \"/bin/w\",\n    \"args\": [\"run\", \
+         \"A=local://a\"]\n  }\n}}\n"
+    );
+    let bare = "{\n}\n";
+    let nested = Value::Object(vec![("n".to_owned(), entry_object())]);
+    let out = apply(
+        Format::Json,
+        bare.as_bytes(),
+        &[ins_obj("", "mcpServers", nested.clone())],
+    );
+    let text = String::from_utf8(out.unwrap()).unwrap();
+    assert!(
+        text.starts_with("{\n  \"mcpServers\": {\n    \"n\": {\n      \"command\""),
+        "{text}"
+    );
+    let toml = "# codex\nmodel = \"o3\"\n\n[mcp_servers.a]\ncommand = \"x\"\n";
+    let tables = "[mcp_servers.n]\ncommand = \"/bin/w\"\nargs = [\"run\", \"A=local://a\"]\n";
+    let out = apply(
+        Format::Toml,
+        toml.as_bytes(),
+        &[ins_obj("/mcp_servers", "n", entry_object())],
+    );
+    assert_eq!(
+        String::from_utf8(out.unwrap()).unwrap(),
+        format!("{toml}\n{tables}")
+    );
+    let plain = "model = \"o3\"";
+    let out = apply(
+        Format::Toml,
+        plain.as_bytes(),
+        &[ins_obj("", "mcp_servers", nested)],
+    );
+    assert_eq!(
+        String::from_utf8(out.unwrap()).unwrap(),
+        format!("{plain}\n\n{tables}")
+    );
+    let out = apply(
+        Format::Toml,
+        toml.as_bytes(),
+        &[ins_obj("/mcp_servers", "n b", entry_object())],
+    );
+    assert!(
+        String::from_utf8(out.unwrap())
+            .unwrap()
+            .contains("[mcp_servers.\"n b\"]\n")
+    );
+    assert!(
+        apply(
+            Format::Yaml,
+            b"a: {}\n",
+            &[ins_obj("/a", "n", entry_object())]
+        )
+        .is_err()
+    );
+    assert!(
+        apply(
+            Format::Json,
+            json.as_bytes(),
+            &[ins_obj("/mcpServers", "a", entry_object())]
+        )
+        .is_err()
+    );
+}

@@ -332,6 +332,11 @@ impl Plain {
         match value {
             Value::String(s) => Plain::Str(s.clone()),
             Value::StringArray(v) => Plain::Seq(v.iter().cloned().map(Plain::Str).collect()),
+            Value::Object(m) => Plain::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Plain::from_value(v)))
+                    .collect(),
+            ),
         }
     }
 

@@ -2,6 +2,8 @@
 //! headers become `%{VAR}` templates where secrets were found (every other
 //! `%{` escaped as `%%{`), and each secret becomes a variable to store.
 //!
+//! Also checks the URL and header templates `add` is given ([`for_add`]).
+//!
 //! Pure: decides variable names and templates; stores nothing, edits nothing.
 //! What cannot be written as a template is an error naming the reason.
 
@@ -130,6 +132,37 @@ fn as_connect_reads(
     crate::remote::fill(url, &parsed, &stand_ins)
         .map(drop)
         .map_err(refused)
+}
+
+/// The `connect` arguments for a remote server `add` writes, from the URL
+/// and `Name: TEMPLATE` header lines as given (each `%{VAR}` naming one of
+/// `vars`), read exactly as connect will read them at every start.
+pub fn for_add(
+    url: &str,
+    headers: &[String],
+    assignments: Vec<String>,
+    vars: &[String],
+) -> Result<Vec<String>, String> {
+    check_url(url)?;
+    let refused = |e: crate::remote::RemoteError| format!("connect would refuse it: {e}");
+    let mut parsed = Vec::with_capacity(headers.len());
+    for (n, line) in headers.iter().enumerate() {
+        parsed.push(crate::remote::parse_header(n + 1, line).map_err(refused)?);
+    }
+    let stand_ins: Vec<crate::resolve::Resolved> = vars
+        .iter()
+        .map(|v| crate::resolve::Resolved {
+            var: v.clone(),
+            value: crate::secret::SecretValue::from_string("x".to_string()),
+        })
+        .collect();
+    crate::remote::fill(url, &parsed, &stand_ins).map_err(refused)?;
+    let t = Templates {
+        url: url.to_string(),
+        headers: headers.to_vec(),
+        moved: Vec::new(),
+    };
+    Ok(argv(&t, assignments, false))
 }
 
 /// The `connect` arguments (after the command): URL, then references, then

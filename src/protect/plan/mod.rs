@@ -23,6 +23,7 @@ use crate::scan::finding::Finding;
 use crate::scan::server_findings;
 use crate::secret::SecretValue;
 
+pub use connect::for_add as connect_argv_for_add;
 pub use server::shell_quote;
 
 /// One secret to store before any config points at it.
