@@ -39,6 +39,8 @@ fn verbose_run_names_backend_reference_and_timing_never_the_value() {
             "sh",
             "-c",
             "printf '%s' \"${#TOKEN}\"",
+            // an entry not yet protected: a key in the arguments
+            "sk-argv-canary-0d41c2",
         ])
         .output()
         .expect("run");
@@ -50,7 +52,7 @@ fn verbose_run_names_backend_reference_and_timing_never_the_value() {
         "info: local://diag-token: fetched by the local backend in ",
         "debug: local store ",
         "info: starting /",
-        "[\"sh\", \"-c\",",
+        "with 3 argument(s), as a supervised child",
         "injecting into its environment: TOKEN",
         "info: proxy: starting on the server's stdio: redaction on",
     ] {
@@ -62,6 +64,7 @@ fn verbose_run_names_backend_reference_and_timing_never_the_value() {
     );
     assert_absent("stderr", &err, &secret);
     assert_absent("stdout", &out, &secret);
+    assert_absent("stderr", &err, "sk-argv-canary-0d41c2");
 }
 
 #[test]

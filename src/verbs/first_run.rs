@@ -4,8 +4,9 @@
 //!
 //! Owns noticing the creation (no store before the verb ran, one after) and
 //! the note's text, printed once on stderr, never on stdout (`run` and
-//! `connect` give stdout to MCP). Not a verb: `dispatch` wraps every verb with
-//! it, so no verb has to know. Must not read the store or the key.
+//! `connect` give stdout to MCP). Not a verb: `dispatch` wraps the verbs a
+//! person runs in a terminal with it (not `run` or `connect`, which a client
+//! starts), so no verb has to know. Must not read the store or the key.
 
 use crate::backend::local::key::{self, KeyLocation};
 use crate::paths::Paths;

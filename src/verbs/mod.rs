@@ -370,7 +370,12 @@ pub fn entry_parsers() -> crate::govern::entry::Parsers<'static> {
 /// Dispatches a parsed command line. Returns the process exit code.
 pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
     use crate::cli::Command;
-    let watch = first_run::Watch::before();
+    // Not for `run` and `connect`: a client starts them, their stderr goes to
+    // its log, they may outlive another command that creates the store, and
+    // `run --exec` never returns. `login` (OAuth tokens) and `secret`,
+    // `protect`, `add` are what a person runs in a terminal.
+    let long_running = matches!(cli.command, Command::Run(_) | Command::Connect(_));
+    let watch = (!long_running).then(first_run::Watch::before);
     let out = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Add(args) => add::run(args),
@@ -388,6 +393,8 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
         Command::Restore(args) => protect::restore(args),
         Command::Completions { shell } => completions::run(shell),
     };
-    watch.after();
+    if let Some(w) = watch {
+        w.after();
+    }
     out
 }

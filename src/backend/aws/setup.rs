@@ -426,6 +426,8 @@ fn credentials_kind(e: &CredentialsError) -> CredentialsKind {
 /// `https://user:pw@host/` -> `https://host/`: an endpoint in a message never
 /// carries credentials.
 fn strip_userinfo(url: &str) -> String {
+    // nor its query or fragment (a proxy may take a token there)
+    let url = url.split(['?', '#']).next().unwrap_or_default();
     let (scheme, rest) = match url.find("://") {
         Some(i) => (&url[..i + 3], &url[i + 3..]),
         None => ("", url),
@@ -449,6 +451,10 @@ mod tests {
             "http://127.0.0.1:5000"
         );
         assert_eq!(strip_userinfo("https://u:p@host/x@y"), "https://host/x@y");
+        assert_eq!(
+            strip_userinfo("https://proxy/sm?token=t0k#f"),
+            "https://proxy/sm"
+        );
     }
 
     #[test]

@@ -98,8 +98,9 @@ impl StopSignals {
     }
 }
 
-/// `-v`: what starts, as the command line has it (before --expand-args, so
-/// no value), and the names of the variables injected.
+/// `-v`: what starts (the program and how many arguments: an unprotected
+/// entry may still carry a key in its arguments, and this line goes to the
+/// client's log unredacted), and the names of the variables injected.
 fn report_start(
     launcher: &Launcher,
     command: &[std::ffi::OsString],
@@ -111,9 +112,9 @@ fn report_start(
         Launcher::Supervise { .. } => "as a supervised child",
     };
     tracing::info!(
-        "starting {} with argv {:?}, {how}",
+        "starting {} with {} argument(s), {how}",
         prepared.program_path().display(),
-        command
+        command.len().saturating_sub(1)
     );
     let names: Vec<&str> = resolved.iter().map(|r| r.var.as_str()).collect();
     tracing::info!("injecting into its environment: {}", names.join(", "));
