@@ -373,7 +373,15 @@ fn an_existing_entry_is_refused_without_replace_and_replaced_with_it() {
 fn a_dry_run_shows_the_entry_and_changes_nothing() {
     let s = setup();
     let path = s.file(".cursor/mcp.json");
-    put(&path, "{\n  \"mcpServers\": {}\n}\n", 0o644);
+    // a neighbour still holding a plaintext key: shown as context, masked
+    let neighbour = "ghp_N8bq2ZrT5vLx0WcJ7yHd4KsP1mQe6AuF3gRi";
+    put(
+        &path,
+        &format!(
+            "{{\n  \"mcpServers\": {{\n    \"old\": {{\n      \"command\": \"x\",\n      \"env\": {{ \"GITHUB_TOKEN\": \"{neighbour}\" }}\n    }}\n  }}\n}}\n"
+        ),
+        0o644,
+    );
     let before = (snapshot(s.home()), snapshot(s.warden.path()));
     let value = format!("{CANARY}-{}", unique("dry"));
     let out = s.add(
@@ -390,6 +398,10 @@ fn a_dry_run_shows_the_entry_and_changes_nothing() {
         stderr(&out)
     );
     assert!(!diff.contains(CANARY) && !stderr(&out).contains(CANARY));
+    assert!(
+        !diff.contains(neighbour) && !stderr(&out).contains(neighbour),
+        "another entry's plaintext key must be masked in the diff: {diff}"
+    );
     assert_eq!((snapshot(s.home()), snapshot(s.warden.path())), before);
 }
 
@@ -402,6 +414,7 @@ fn values_never_go_on_the_command_line() {
         format!("T={CANARY}"),
         "T=ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d".to_string(),
         format!("T=nope://{CANARY}"),
+        format!("T={CANARY}://x"),
         CANARY.to_string(),
     ] {
         let out = s.add(
@@ -412,6 +425,45 @@ fn values_never_go_on_the_command_line() {
         assert!(!stderr(&out).contains(CANARY) && !stderr(&out).contains("ghp_"));
         assert_eq!(stdout(&out), "");
     }
+    // a value mistaken for a file name, dry run and --apply
+    for apply in [false, true] {
+        let mut args = vec!["--client", "cursor", "gh", "--from-file"];
+        let bad = format!("T={CANARY}");
+        args.push(&bad);
+        if apply {
+            args.push("--apply");
+        }
+        args.extend(["--", "srv"]);
+        let out = s.add(&args, "");
+        assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+        assert!(!stderr(&out).contains(CANARY), "{}", stderr(&out));
+    }
+    // a literal token in a header or the URL of a remote server
+    for (url, header) in [
+        (
+            "https://api.example.com/mcp",
+            "Authorization: Bearer sk-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        ),
+        (
+            "https://api.example.com/mcp?api_key=sk-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            "X-Team: blue",
+        ),
+    ] {
+        let out = s.add(
+            &[
+                "--client", "cursor", "api", "--url", url, "-H", header, "--apply",
+            ],
+            "",
+        );
+        assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("looks like a plaintext secret (not shown)")
+                && !stderr(&out).contains("9f8e7d6c5b4a"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
     // A reference that does not resolve stops --apply before the file is touched.
     let out = s.add(
         &[

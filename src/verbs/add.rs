@@ -423,7 +423,8 @@ fn existing_reference(var: &str, text: &str) -> Result<SecretRef, Error> {
     if !text.contains("://") {
         return Err(not_shown());
     }
-    SecretRef::parse(text).map_err(|e| Error::Usage(format!("--secret {var}=...: {e}")))
+    // the parser's message may quote part of the text (an unknown scheme)
+    SecretRef::parse(text).map_err(|_| not_shown())
 }
 
 /// Where a new value of `var` is stored: `--to` and `--name-template`.
@@ -455,10 +456,22 @@ fn warden_path(given: Option<&PathBuf>) -> Result<String, Error> {
         .ok_or_else(|| Error::Usage("--warden must be a UTF-8 path".into()))
 }
 
+/// A masker for a diff of `bytes`: every plaintext secret the file holds
+/// already (another entry's key shown as context is masked, as in protect).
+fn masker_for(location: &Location, bytes: &[u8]) -> mask::Masker {
+    let found = crate::clients::read::parse(location.clone(), bytes)
+        .map(|cfg| crate::scan::secret_texts(&cfg))
+        .unwrap_or_default();
+    mask::Masker::new(
+        location.format,
+        found.into_iter().map(|(t, m)| (t, m.display())),
+    )
+}
+
 /// The diff the write would make, and what would be asked and stored.
 fn dry_run(plan: &AddPlan, added: &Added) -> Result<i32, Error> {
     let shown = plan.shown();
-    let masker = mask::Masker::new(added.location.format, std::iter::empty());
+    let masker = masker_for(&added.location, &added.original);
     super::write_stdout(&diff::unified(&shown, &added.original, &added.new, &masker))?;
     for s in &plan.secrets {
         let how = match &s.source {
@@ -466,6 +479,13 @@ fn dry_run(plan: &AddPlan, added: &Added) -> Result<i32, Error> {
                 "would be asked for (or read from stdin) and stored as {}",
                 s.reference
             ),
+            // a value mistaken for a path must not be printed
+            Source::File(p) if !p.is_file() => {
+                return Err(Error::Usage(format!(
+                    "--from-file {}=...: no such file (the text is not shown)",
+                    s.var
+                )));
+            }
             Source::File(p) => format!(
                 "would be read from {} and stored as {}",
                 p.display(),

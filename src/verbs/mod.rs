@@ -128,7 +128,17 @@ pub const MAX_VALUE: u64 = 1 << 20;
 
 /// A value from a file (at most [`MAX_VALUE`] bytes, kept as it is).
 pub fn read_value_file(path: &std::path::Path) -> Result<SecretValue, Error> {
-    let io = |e: std::io::Error| Error::Io(format!("cannot read {}: {e}", path.display()));
+    // a value mistaken for a path (`--from-file VAR=$TOKEN`) must not be
+    // printed: a path that is not a file is not shown
+    let io = |e: std::io::Error| {
+        if path.is_file() {
+            Error::Io(format!("cannot read {}: {e}", path.display()))
+        } else {
+            Error::Usage(
+                "the file to read the value from does not exist (its name is not shown)".into(),
+            )
+        }
+    };
     // Read at most one byte past the limit into a buffer that never reallocates.
     let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(MAX_VALUE as usize + 1));
     std::fs::File::open(path)

@@ -149,6 +149,7 @@ pub fn for_add(
     for (n, line) in headers.iter().enumerate() {
         parsed.push(crate::remote::parse_header(n + 1, line).map_err(refused)?);
     }
+    no_literal_secret(url, headers)?;
     let stand_ins: Vec<crate::resolve::Resolved> = vars
         .iter()
         .map(|v| crate::resolve::Resolved {
@@ -163,6 +164,31 @@ pub fn for_add(
         moved: Vec::new(),
     };
     Ok(argv(&t, assignments, false))
+}
+
+/// Refuses a URL or header that already holds what scan would flag as a
+/// plaintext secret: `add` writes only references (`%{VAR}` with
+/// `--secret VAR`). The text found is never shown.
+fn no_literal_secret(url: &str, headers: &[String]) -> Result<(), String> {
+    use crate::scan::detect::{Field, scan_value};
+    if !scan_value(Field::Url, url).is_empty() {
+        return Err(
+            "the URL holds what looks like a plaintext secret (not shown): write it as %{VAR} \
+             and give --secret VAR"
+                .into(),
+        );
+    }
+    for line in headers {
+        let (name, value) = line.split_once(':').unwrap_or((line.as_str(), ""));
+        let name = name.trim();
+        if !scan_value(Field::Header { name }, value.trim()).is_empty() {
+            return Err(format!(
+                "the header {name} holds what looks like a plaintext secret (not shown): write \
+                 it as '{name}: ... %{{VAR}}' and give --secret VAR"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The `connect` arguments (after the command): URL, then references, then
