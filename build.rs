@@ -59,7 +59,9 @@ fn git_head() -> Option<String> {
     }
     let git_dir = PathBuf::from(git(&dir, &["rev-parse", "--absolute-git-dir"])?);
     let common = git(&dir, &["rev-parse", "--git-common-dir"]).map(|c| dir.join(c));
-    let mut watched = vec![git_dir.join("HEAD")];
+    // HEAD's reflog is appended to at every commit, checkout, reset or
+    // rebase, also when the branch itself is only in packed-refs.
+    let mut watched = vec![git_dir.join("HEAD"), git_dir.join("logs").join("HEAD")];
     if let Some(common) = common {
         watched.push(common.join("packed-refs"));
         if let Some(head_ref) = git(&dir, &["symbolic-ref", "-q", "HEAD"]) {

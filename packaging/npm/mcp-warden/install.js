@@ -3,11 +3,30 @@
 // Only under npm on Unix: yarn and pnpm write shims that run the bin file
 // with node, and Windows uses .cmd shims. Never fails the install: if
 // anything goes wrong the JavaScript launcher stays and still works.
+// The binary is staged under a fresh name created exclusively (a hard link,
+// or a copy that refuses an existing path), so a file or symlink planted at
+// that name is never written through; then renamed over the launcher.
 "use strict";
 
 const fs = require("fs");
 const path = require("path");
 const { binaryPath } = require("./platform.js");
+
+// Creates `staged` as a new file holding `bin`: a hard link, or a copy on
+// another file system. Fails if anything appears at `staged` meanwhile.
+function stage(bin, staged) {
+  try {
+    fs.unlinkSync(staged); // a leftover (or planted) entry: the name, never its target
+  } catch (err) {
+    if (err.code !== "ENOENT") throw err;
+  }
+  try {
+    fs.linkSync(bin, staged);
+  } catch (err) {
+    if (err.code === "EEXIST") throw err;
+    fs.copyFileSync(bin, staged, fs.constants.COPYFILE_EXCL);
+  }
+}
 
 function optimize() {
   const agent = process.env.npm_config_user_agent || "";
@@ -16,13 +35,18 @@ function optimize() {
   if (bin instanceof Error) return bin.message;
   const launcher = path.join(__dirname, "bin", "mcp-warden");
   const staged = `${launcher}.tmp-${process.pid}`;
+  stage(bin, staged);
   try {
-    fs.linkSync(bin, staged);
-  } catch {
-    fs.copyFileSync(bin, staged); // another file system: a copy
+    fs.chmodSync(staged, 0o755);
+    fs.renameSync(staged, launcher);
+  } catch (err) {
+    try {
+      fs.unlinkSync(staged);
+    } catch {
+      // already gone
+    }
+    throw err;
   }
-  fs.chmodSync(staged, 0o755);
-  fs.renameSync(staged, launcher);
   return null;
 }
 
