@@ -445,7 +445,7 @@ fn values_never_go_on_the_command_line() {
             "Authorization: Bearer sk-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0",
         ),
         (
-            "https://api.example.com/mcp?api_key=sk-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            "https://api.example.com/mcp?api_key=Zk3pQ9vX2mLr8TfWq4Hn7Bc2Ty5U",
             "X-Team: blue",
         ),
     ] {
@@ -458,7 +458,8 @@ fn values_never_go_on_the_command_line() {
         assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
         assert!(
             stderr(&out).contains("looks like a plaintext secret (not shown)")
-                && !stderr(&out).contains("9f8e7d6c5b4a"),
+                && !stderr(&out).contains("9f8e7d6c5b4a")
+                && !stderr(&out).contains("Zk3pQ9vX2mLr8"),
             "{}",
             stderr(&out)
         );

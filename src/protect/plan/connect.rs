@@ -181,7 +181,20 @@ fn no_literal_secret(url: &str, headers: &[String]) -> Result<(), String> {
     for line in headers {
         let (name, value) = line.split_once(':').unwrap_or((line.as_str(), ""));
         let name = name.trim();
-        if !scan_value(Field::Header { name }, value.trim()).is_empty() {
+        let lower = name.to_ascii_lowercase();
+        // a credential header with no %{VAR} in it is a literal credential
+        let credential = [
+            "authorization",
+            "cookie",
+            "key",
+            "token",
+            "secret",
+            "password",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+            && !value.contains("%{");
+        if credential || !scan_value(Field::Header { name }, value.trim()).is_empty() {
             return Err(format!(
                 "the header {name} holds what looks like a plaintext secret (not shown): write \
                  it as '{name}: ... %{{VAR}}' and give --secret VAR"
