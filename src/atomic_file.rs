@@ -22,6 +22,26 @@ pub fn replace(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> {
 
 /// Replaces `path` with `bytes`, giving the new file `mode` whatever the old one had.
 pub fn replace_with_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let (tmp, dir) = written_beside(path, bytes, mode)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// Creates `path` with `bytes` and `mode`, failing with `AlreadyExists`
+/// (and leaving it untouched) when something is at `path`, even if it
+/// appeared a moment ago.
+pub fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let (tmp, dir) = written_beside(path, bytes, mode)?;
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// A temp file beside `path` holding `bytes`, fsynced, with `mode`; and the folder.
+fn written_beside<'a>(
+    path: &'a Path,
+    bytes: &[u8],
+    mode: u32,
+) -> io::Result<(tempfile::NamedTempFile, &'a Path)> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -38,8 +58,7 @@ pub fn replace_with_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    Ok((tmp, dir))
 }
 
 /// Creates `dir` and its parents with mode 0700 where they do not exist.
@@ -77,5 +96,21 @@ mod tests {
         );
         // No temp files left behind.
         assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn create_new_never_replaces_a_file_that_is_there() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("mcp.json");
+        create_new(&p, b"first", 0o600).unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let e = create_new(&p, b"second", 0o600).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&p).unwrap(), b"first");
+        let left: Vec<_> = fs::read_dir(d.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "no temp file left behind");
     }
 }

@@ -324,8 +324,13 @@ fn create(target: &Path, bytes: &[u8]) -> Result<(), String> {
         crate::atomic_file::create_private_dir(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
+    let appeared = || "the file appeared while mcp-warden ran; run it again".to_string();
     if std::fs::symlink_metadata(target).is_ok() {
-        return Err("the file appeared while mcp-warden ran; run it again".into());
+        return Err(appeared());
     }
-    crate::atomic_file::replace(target, bytes, 0o600).map_err(|e| e.to_string())
+    // no clobbering: the client may create the file between the check and the write
+    crate::atomic_file::create_new(target, bytes, 0o600).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => appeared(),
+        _ => e.to_string(),
+    })
 }
