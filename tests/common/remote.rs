@@ -15,8 +15,24 @@ use serde_json::Value;
 
 use super::{service_env, wait_until};
 
-/// A free TCP port on 127.0.0.1 (a tiny race with the next bind; fine here).
+/// A free TCP port on 127.0.0.1 for a server a test starts next. Picked at
+/// random below the kernel's ephemeral range (32768-60999 here): a port
+/// from `bind(0)` is handed out again to any test's `bind(0)` or outgoing
+/// connection the moment it is released, so another server could take it
+/// before ours binds (seen under load). A bounded number of tries.
 pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    const LOW: u16 = 20_000;
+    const SPAN: u64 = 12_000;
+    for _ in 0..500 {
+        // RandomState is seeded per process and per call: enough spread here
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let port = LOW + (h.finish() % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
