@@ -24,22 +24,11 @@ use common::oauth::{
     Bridge, Browser, Options, Transcript, UserHome, World, assert_no_token_bytes, bridge,
     server_tools,
 };
+use common::output::{stderr, text};
 use serde_json::Value;
 
 /// The most any one mcp-warden run may take here (a Chromium sign-in is ~4 s).
 const LIMIT: Duration = Duration::from_secs(90);
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// `mcp-warden login URL` with `browser` (none: no BROWSER, no desktop).
 fn login(home: &UserHome, world: &World, browser: Option<Browser>, extra: &[&str]) -> Output {

@@ -25,17 +25,10 @@ use common::oauth::{
     Browser, Options, Transcript, UserHome, World, assert_no_token_bytes, bridge, mcp_remote_cache,
     server_tools,
 };
+use common::output::text;
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(90);
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// The folder mcp-remote 0.15.1 keeps its caches in, under `home`.
 fn cache_dir(home: &UserHome) -> PathBuf {

@@ -205,7 +205,7 @@ impl AddPlan {
             name: args.name,
             secrets,
             launch,
-            warden: warden_path(args.warden.as_ref())?,
+            warden: super::warden_path(args.warden.as_ref())?,
             apply: args.apply,
             replace: args.replace,
             profile: args.profile,
@@ -438,22 +438,6 @@ fn new_reference(var: &str, n: &Naming<'_>) -> Result<SecretRef, Error> {
             scope: n.scope,
         })
         .map_err(Error::Usage)
-}
-
-fn warden_path(given: Option<&PathBuf>) -> Result<String, Error> {
-    let p = match given {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()
-            .and_then(std::fs::canonicalize)
-            .map_err(|e| {
-                Error::Config(format!(
-                    "cannot tell where mcp-warden is ({e}); pass --warden PATH"
-                ))
-            })?,
-    };
-    p.to_str()
-        .map(str::to_string)
-        .ok_or_else(|| Error::Usage("--warden must be a UTF-8 path".into()))
 }
 
 /// A masker for a diff of `bytes`: every plaintext secret the file holds

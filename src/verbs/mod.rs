@@ -123,6 +123,24 @@ pub fn write_stdout(text: &str) -> Result<(), Error> {
     }
 }
 
+/// The mcp-warden a rewritten entry runs: `--warden PATH`, else this
+/// executable (canonical). `protect` and `add` write it into configs.
+pub(super) fn warden_path(given: Option<&std::path::PathBuf>) -> Result<String, Error> {
+    let p = match given {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()
+            .and_then(std::fs::canonicalize)
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot tell where mcp-warden is ({e}); pass --warden PATH"
+                ))
+            })?,
+    };
+    p.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::Usage("--warden must be a UTF-8 path".into()))
+}
+
 /// Values larger than this are refused: they are not secrets, and env vars cap out well below.
 pub const MAX_VALUE: u64 = 1 << 20;
 

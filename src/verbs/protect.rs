@@ -35,22 +35,6 @@ fn out(text: &str) -> Result<(), Error> {
     super::write_stdout(text)
 }
 
-fn warden_path(given: Option<&PathBuf>) -> Result<String, Error> {
-    let p = match given {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()
-            .and_then(std::fs::canonicalize)
-            .map_err(|e| {
-                Error::Config(format!(
-                    "cannot tell where mcp-warden is ({e}); pass --warden PATH"
-                ))
-            })?,
-    };
-    p.to_str()
-        .map(str::to_string)
-        .ok_or_else(|| Error::Usage("--warden must be a UTF-8 path".into()))
-}
-
 /// Counts for the summary line, and the references moved (for the rotation note).
 #[derive(Default)]
 struct Tally {
@@ -74,7 +58,7 @@ struct Tally {
 pub fn protect(args: ProtectArgs) -> Result<i32, Error> {
     let timeout = parse_duration("--timeout", &args.timeout)?;
     let target = Target::new(&args.to, &args.name_template).map_err(Error::Usage)?;
-    let warden = warden_path(args.warden.as_ref())?;
+    let warden = super::warden_path(args.warden.as_ref())?;
     let found = discover(&args.discover)?;
     let home = found.home.clone();
     let (registry, paths) = registry(timeout)?;

@@ -18,6 +18,11 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Both streams, stdout first, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!("{}\n{}", stdout(o), stderr(o))
+}
+
 /// Asserts success (showing the exit code and stderr when not); returns stdout.
 pub fn ok(o: Output) -> String {
     assert!(
