@@ -148,9 +148,19 @@ impl World {
         path
     }
 
-    /// The browser log's entries.
+    /// The browser log's entries once the browser has exited (its last
+    /// entry is `exit`). mcp-warden goes on as soon as the redirect reaches
+    /// it, so the browser may still be writing its `done` step: wait for it,
+    /// bounded by the browser script's own 90 s deadline.
     pub fn browser_steps(&self) -> Vec<Value> {
-        json_lines(&self.browser_log)
+        let end = Instant::now() + Duration::from_secs(100);
+        loop {
+            let steps = json_lines(&self.browser_log);
+            if steps.iter().any(|s| s.get("exit").is_some()) || Instant::now() >= end {
+                return steps;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The MCP server's request log.
