@@ -132,6 +132,21 @@ pub struct RunArgs {
     #[arg(long)]
     pub expand_args: bool,
 
+    /// Secretless: NAME (also given as NAME=REF) gets a placeholder of the same shape; a
+    /// loopback egress proxy swaps the real value in only for requests to these hosts
+    /// (repeatable; REF?body=1 swaps in request bodies too). See docs/secretless.md.
+    #[arg(long, value_name = "NAME=HOST[:PORT][,HOST...]")]
+    pub secretless: Vec<String>,
+
+    /// With --secretless: `strict` (default) lets the server reach only the bound hosts and
+    /// --egress-allow ones; `open` passes other hosts through as plain tunnels.
+    #[arg(long, value_name = "strict|open")]
+    pub egress: Option<String>,
+
+    /// With --secretless: one more host the server may reach (inspected; no value swapped in).
+    #[arg(long = "egress-allow", value_name = "HOST[:PORT]")]
+    pub egress_allow: Vec<String>,
+
     /// Per-reference timeout, e.g. 10s, 1500ms [default: 10s, or the profile's; it may only lower it].
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,

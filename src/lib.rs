@@ -11,6 +11,7 @@ pub mod backend;
 pub mod cli;
 pub mod clients;
 pub mod diag;
+pub mod egress;
 pub mod exit;
 pub mod govern;
 pub mod harden;

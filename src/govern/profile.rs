@@ -86,6 +86,12 @@ pub struct Profile {
     pub pass_env: Vec<String>,
     pub clean_env: bool,
     pub audit_arguments: bool,
+    /// Secretless variables and the hosts their values go to (`run --secretless`).
+    pub secretless: Vec<crate::egress::Secretless>,
+    /// `egress = "strict" | "open"` (with `secretless`).
+    pub egress: Option<crate::egress::Mode>,
+    /// `egress_allow`: more hosts the server may reach (with `secretless`).
+    pub egress_allow: Vec<crate::egress::host::HostPort>,
     /// `[defaults]` narrowed by this server's own settings.
     pub policy: Policy,
     pub pinned: Option<Recorded>,
@@ -168,6 +174,9 @@ const SERVER_KEYS: &[&str] = &[
     "pass_env",
     "clean_env",
     "audit_arguments",
+    "secretless",
+    "egress",
+    "egress_allow",
     "pinned",
     "audit",
     "redact",
@@ -387,6 +396,7 @@ fn server(
     }
     let mut policy = defaults.clone();
     policy.set(&l);
+    let secretless = secretless(&t, &env)?;
     let pinned = match t.table("pinned")? {
         None => None,
         Some(p) => Some(pin::parse_recorded(
@@ -410,9 +420,55 @@ fn server(
         pass_env: t.str_list("pass_env")?.unwrap_or_default(),
         clean_env: t.bool("clean_env")?.unwrap_or(false),
         audit_arguments: t.bool("audit_arguments")?.unwrap_or(false),
+        secretless,
+        egress: egress_mode(&t)?,
+        egress_allow: egress_allow(&t)?,
         policy,
         pinned,
     })
+}
+
+/// `secretless = { VAR = ["host", ...] }`: each VAR must be in `env`.
+fn secretless(
+    t: &Table<'_, '_>,
+    env: &[(String, String)],
+) -> Result<Vec<crate::egress::Secretless>, GovernError> {
+    let mut out = Vec::new();
+    for (var, hosts) in t.list_map("secretless")?.unwrap_or_default() {
+        if !env.iter().any(|(v, _)| *v == var) {
+            return Err(t.err(
+                "secretless",
+                format!("`secretless.{var}` in {}: {var} is not in `env`", t.name),
+            ));
+        }
+        let s = crate::egress::Secretless::new(&var, hosts.iter().map(String::as_str))
+            .map_err(|e| t.err("secretless", format!("`secretless` in {}: {e}", t.name)))?;
+        out.push(s);
+    }
+    Ok(out)
+}
+
+fn egress_mode(t: &Table<'_, '_>) -> Result<Option<crate::egress::Mode>, GovernError> {
+    let Some(s) = t.str("egress")? else {
+        return Ok(None);
+    };
+    crate::egress::Mode::parse(&s).map(Some).ok_or_else(|| {
+        t.err(
+            "egress",
+            format!("`egress` in {} must be \"strict\" or \"open\"", t.name),
+        )
+    })
+}
+
+fn egress_allow(t: &Table<'_, '_>) -> Result<Vec<crate::egress::host::HostPort>, GovernError> {
+    t.str_list("egress_allow")?
+        .unwrap_or_default()
+        .iter()
+        .map(|h| {
+            crate::egress::host::HostPort::parse(h)
+                .map_err(|e| t.err("egress_allow", format!("`egress_allow` in {}: {e}", t.name)))
+        })
+        .collect()
 }
 
 /// A local server (`command`, `args`) or a remote one (`url`, `headers`): one of the two.

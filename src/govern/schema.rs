@@ -11,6 +11,8 @@ use toml_edit::{Item, TableLike, Value};
 
 use super::GovernError;
 
+/// One entry of a table of string lists: the key and its strings.
+pub type NamedList = (String, Vec<String>);
 /// One parsed file: its path and text, for positions.
 pub(crate) struct Src<'a> {
     pub file: &'a Path,
@@ -168,6 +170,30 @@ impl<'s, 'a> Table<'s, 'a> {
                     ));
                 }
             }
+        }
+        Ok(Some(out))
+    }
+
+    /// A table whose values are lists of strings (a single string is a
+    /// one-element list), in file order.
+    pub fn list_map(&self, key: &str) -> Result<Option<Vec<NamedList>>, GovernError> {
+        let Some(t) = self.table(key)? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for (k, v) in t.iter() {
+            let list = match v.as_value() {
+                Some(Value::String(s)) => Some(vec![s.value().clone()]),
+                Some(Value::Array(a)) => a.iter().map(|x| x.as_str().map(str::to_string)).collect(),
+                _ => None,
+            };
+            let Some(list) = list else {
+                return Err(self.src.err(
+                    self.src.key_span(t, k),
+                    format!("`{key}.{k}` in {} must be a list of strings", self.name),
+                ));
+            };
+            out.push((k.to_string(), list));
         }
         Ok(Some(out))
     }

@@ -176,3 +176,36 @@ pub fn relay(guard: Arc<Guard>, argv0: String) -> RelayFactory {
         Box::new(ProxyRelay(handle)) as Box<dyn StdioRelay>
     })
 }
+
+/// The egress proxy's reports, into this run's audit log.
+struct AuditRecorder(Arc<Guard>);
+
+impl crate::egress::Recorder for AuditRecorder {
+    fn exchange(&self, e: &crate::egress::Exchange<'_>) {
+        self.0.audit_egress(proxy::EgressSeen {
+            kind: match e.outcome {
+                crate::egress::Outcome::Forwarded => "egress",
+                crate::egress::Outcome::Blocked => "egress_blocked",
+                crate::egress::Outcome::Direct => "egress_direct",
+            },
+            host: e.host.to_string(),
+            port: e.port,
+            method: e.method.to_string(),
+            path: e.path.to_string(),
+            status: e.status,
+            request_bytes: e.request_bytes,
+            response_bytes: e.response_bytes,
+            vars: e.vars.iter().map(|v| v.to_string()).collect(),
+            detail: e.detail.map(str::to_string),
+            at: std::time::SystemTime::now(),
+        });
+    }
+}
+
+/// Where the egress proxy's reports go: the guard's audit log, else nowhere.
+pub fn egress_recorder(guard: Option<&Arc<Guard>>) -> Arc<dyn crate::egress::Recorder> {
+    match guard {
+        Some(g) => Arc::new(AuditRecorder(g.clone())),
+        None => Arc::new(crate::egress::Discard),
+    }
+}

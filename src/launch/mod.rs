@@ -158,6 +158,9 @@ pub enum LaunchError {
     /// The proxy could not be set up (its audit log).
     #[error("{0}")]
     GuardIo(String),
+    /// Secretless mode could not start (a placeholder, the CA, the bundle, the listener).
+    #[error(transparent)]
+    Egress(crate::egress::EgressError),
 }
 
 impl ExitStatus for LaunchError {
@@ -171,6 +174,7 @@ impl ExitStatus for LaunchError {
             }
             LaunchError::Changed(_) => Code::NoPerm,
             LaunchError::GuardIo(_) => Code::IoErr,
+            LaunchError::Egress(e) => e.exit_code(),
         }
     }
 }

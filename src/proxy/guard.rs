@@ -279,6 +279,11 @@ impl Guard {
         });
     }
 
+    /// Records a request through the secretless egress proxy.
+    pub fn audit_egress(&self, e: crate::proxy::EgressSeen) {
+        self.event(|| Event::Egress(e));
+    }
+
     /// Records every request still waiting as `unanswered`.
     pub(crate) fn finish_pending(&self) {
         self.event(|| Event::Unanswered);

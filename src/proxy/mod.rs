@@ -79,6 +79,7 @@ mod relay;
 mod track;
 
 pub use audit::AuditConfig;
+pub use audit::worker::EgressSeen;
 pub use guard::{Guard, Scratch, Verdict};
 pub use relay::{RelayHandle, ServerOut, start};
 

@@ -22,6 +22,12 @@ pub(crate) struct Record<'a> {
     pub pid: Option<u32>,
     pub from: Option<&'a str>,
     pub method: Option<&'a str>,
+    /// An egress request's destination host, port and path (no query).
+    pub host: Option<&'a str>,
+    pub port: Option<u16>,
+    pub path: Option<&'a str>,
+    /// Variables an egress request carried (swapped in, or blocked for).
+    pub vars: Option<&'a [&'a str]>,
     /// Raw JSON, written canonically.
     pub id: Option<&'a [u8]>,
     pub tool: Option<&'a str>,
@@ -74,6 +80,20 @@ impl Obj<'_> {
         }
     }
 
+    fn list(&mut self, k: &str, v: Option<&[&str]>) {
+        if let Some(list) = v {
+            self.key(k);
+            self.out.push(b'[');
+            for (i, f) in list.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                write_str(f, self.out);
+            }
+            self.out.push(b']');
+        }
+    }
+
     fn json(&mut self, k: &str, v: Option<&[u8]>) {
         if let Some(v) = v {
             self.key(k);
@@ -96,6 +116,10 @@ impl Record<'_> {
         o.int("pid", self.pid);
         o.str("from", self.from);
         o.str("method", self.method);
+        o.str("host", self.host);
+        o.int("port", self.port);
+        o.str("path", self.path);
+        o.list("vars", self.vars);
         o.json("id", self.id);
         o.str("tool", self.tool);
         o.str("args_sha256", self.args_sha256);
@@ -115,17 +139,7 @@ impl Record<'_> {
         o.str("detail", self.detail);
         o.int("exit_code", self.exit_code);
         o.int("signal", self.signal);
-        if let Some(list) = self.overrides {
-            o.key("overrides");
-            o.out.push(b'[');
-            for (i, f) in list.iter().enumerate() {
-                if i > 0 {
-                    o.out.push(b',');
-                }
-                write_str(f, o.out);
-            }
-            o.out.push(b']');
-        }
+        o.list("overrides", self.overrides);
         out.push(b'}');
     }
 }

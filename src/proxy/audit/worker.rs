@@ -131,6 +131,24 @@ pub(crate) struct ResponseSeen {
     pub at: Instant,
 }
 
+/// A request through the egress proxy (`egress`), or one it refused
+/// (`egress_blocked`). Names variables, never values.
+#[derive(Debug)]
+pub struct EgressSeen {
+    /// `egress`, `egress_blocked` or `egress_direct`.
+    pub kind: &'static str,
+    pub host: String,
+    pub port: u16,
+    pub method: String,
+    pub path: String,
+    pub status: Option<u16>,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    pub vars: Vec<String>,
+    pub detail: Option<String>,
+    pub at: SystemTime,
+}
+
 /// What the relay hands the worker.
 #[derive(Debug)]
 pub(crate) enum Event {
@@ -164,6 +182,8 @@ pub(crate) enum Event {
     },
     /// Every request still waiting is recorded as `unanswered`.
     Unanswered,
+    /// A request of the child's through the secretless egress proxy.
+    Egress(EgressSeen),
     Exit {
         code: Option<i32>,
         signal: Option<i32>,
@@ -472,6 +492,7 @@ impl Worker {
             } => self.violation(from, detail, bytes, at),
             Event::Start { argv0, pid, at } => self.start(&argv0, pid, at),
             Event::Unanswered => self.unanswered(),
+            Event::Egress(e) => self.egress(&e),
             Event::HttpStatus { id, status } => {
                 if let Some(k) = IdKey::of(id.as_bytes())
                     && let Some(e) = self.table(Side::Client).get_mut(&k)
@@ -610,6 +631,26 @@ impl Worker {
             from: Some(from.name()),
             detail: Some(detail),
             bytes: Some(bytes),
+            ..Default::default()
+        };
+        self.write(&rec);
+    }
+
+    fn egress(&mut self, e: &EgressSeen) {
+        let ts = self.clock.format(e.at);
+        let vars: Vec<&str> = e.vars.iter().map(String::as_str).collect();
+        let rec = Record {
+            ts: ts.as_str(),
+            kind: e.kind,
+            method: Some(e.method.as_str()).filter(|m| !m.is_empty()),
+            host: Some(&e.host),
+            port: Some(e.port),
+            path: Some(e.path.as_str()).filter(|p| !p.is_empty()),
+            vars: Some(&vars),
+            http_status: e.status,
+            request_bytes: Some(e.request_bytes),
+            response_bytes: Some(e.response_bytes),
+            detail: e.detail.as_deref(),
             ..Default::default()
         };
         self.write(&rec);

@@ -9,6 +9,7 @@
 //! runs and revokes them when it ends, when nothing starts, or when a signal
 //! stops the run while resolving. Prints nothing on stdout.
 
+mod egress;
 mod plan;
 mod profile;
 
@@ -122,40 +123,83 @@ fn report_start(
 
 /// Everything after resolving: start the server and wait for it.
 async fn serve(
-    plan: RunPlan,
+    mut plan: RunPlan,
     resolved: Result<Vec<Resolved>, ResolveFailure>,
     keeper: &Keeper,
 ) -> Result<i32, Error> {
     let resolved = resolved?;
-    let env = plan.env.build(std::env::vars_os(), &resolved);
-    let command = if plan.expand_args {
-        crate::launch::args::expand(&plan.command, &resolved)
-            .map_err(crate::launch::LaunchError::from)?
-    } else {
-        plan.command.clone()
-    };
-    let prepared = match plan.pinned {
-        Some(files) => Prepared::pinned(&command, env, files)?,
-        None => Prepared::new(&command, env)?,
-    };
-    report_start(&plan.launcher, &plan.command, &prepared, &resolved);
-    let (guard_plan, grace) = match plan.launcher {
+    let (guard_plan, grace) = match &plan.launcher {
         Launcher::Exec => {
+            let prepared = prepare(&mut plan, &resolved, Vec::new())?;
+            report_start(&plan.launcher, &plan.command, &prepared, &resolved);
             keeper.before_exec().await;
             return Err(Error::Launch(exec::exec(prepared)));
         }
-        Launcher::Supervise { guard, grace } => (guard, grace),
+        Launcher::Supervise { guard, grace } => (guard.clone(), *grace),
     };
+    // The guard redacts the real values, which a secretless server never holds.
     let guard = guard::build(&guard_plan, &resolved)?;
-    drop(resolved);
+    let (egress, values) = secretless(&plan, resolved, guard.as_ref()).await?;
+    let extra_env = egress.as_ref().map(|e| e.child_env()).unwrap_or_default();
+    let prepared = prepare(&mut plan, &values, extra_env)?;
+    report_start(&plan.launcher, &plan.command, &prepared, &values);
+    drop(values);
     for w in guard.iter().flat_map(|g| g.warnings()) {
         eprintln!("mcp-warden: warning: {w}");
     }
     let argv0 = prepared.argv0.to_string_lossy().into_owned();
     let relay = guard.clone().map(|g| guard::relay(g, argv0));
-    let exit = supervise(prepared, relay, grace).await?;
+    let exit = supervise(prepared, relay, grace).await;
+    // The proxy stops and its CA bundle is removed whatever the outcome.
+    drop(egress);
+    let exit = exit?;
     if let Some(g) = &guard {
         g.audit_exit(exit.code, exit.signal);
     }
     Ok(exit.exit_code())
+}
+
+/// Starts the egress proxy when the plan has secretless variables; the
+/// values for the child then hold their placeholders.
+async fn secretless(
+    plan: &RunPlan,
+    resolved: Vec<Resolved>,
+    guard: Option<&Arc<crate::proxy::Guard>>,
+) -> Result<(Option<crate::egress::Egress>, Vec<Resolved>), Error> {
+    if !plan.egress.is_active() {
+        return Ok((None, resolved));
+    }
+    let started = crate::egress::start(
+        plan.egress.clone(),
+        resolved,
+        guard::egress_recorder(guard),
+        &plan.paths.data_dir().join("run"),
+    )
+    .await
+    .map_err(|e| Error::Launch(crate::launch::LaunchError::Egress(e)))?;
+    Ok((Some(started.egress), started.child_values))
+}
+
+/// The child's environment and command line from `values` (plus the egress
+/// proxy's variables, which win), and what runs.
+fn prepare(
+    plan: &mut RunPlan,
+    values: &[Resolved],
+    extra_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<Prepared, Error> {
+    let mut env = plan.env.build(std::env::vars_os(), values);
+    if !extra_env.is_empty() {
+        env.retain(|(k, _)| !extra_env.iter().any(|(e, _)| e == k));
+        env.extend(extra_env);
+    }
+    let command = if plan.expand_args {
+        crate::launch::args::expand(&plan.command, values)
+            .map_err(crate::launch::LaunchError::from)?
+    } else {
+        plan.command.clone()
+    };
+    Ok(match plan.pinned.take() {
+        Some(files) => Prepared::pinned(&command, env, files)?,
+        None => Prepared::new(&command, env)?,
+    })
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::super::{Error, data_paths, parse_duration};
+use super::egress::EgressArgs;
 use crate::cli::{GuardArgs, RunArgs};
 use crate::govern::GovernError;
 use crate::govern::assign::{requests, vault_scheme};
@@ -44,6 +45,8 @@ pub struct RunPlan {
     pub launcher: Launcher,
     /// The files a profile's pin verified, held open: run exactly these.
     pub pinned: Option<Pinned>,
+    /// Secretless variables and the egress proxy's rules (inactive when none).
+    pub egress: crate::egress::EgressPlan,
 }
 
 /// How the server is started.
@@ -145,7 +148,9 @@ pub fn plain(args: RunArgs) -> Result<RunPlan, Error> {
         &args.vault_params,
         shared.scheme,
     )?;
-    let requests = requests(&wrapper.rewrite(&args.assignments)?, shared.scheme)?;
+    let mut requests = requests(&wrapper.rewrite(&args.assignments)?, shared.scheme)?;
+    let egress = EgressArgs::parse(&args.secretless, args.egress.as_deref(), &args.egress_allow)?
+        .plan(&mut requests, args.exec)?;
     let g = &args.guard;
     let launcher = if args.exec {
         Launcher::Exec
@@ -178,6 +183,7 @@ pub fn plain(args: RunArgs) -> Result<RunPlan, Error> {
         },
         launcher,
         pinned: None,
+        egress,
         command: args.command,
     })
 }

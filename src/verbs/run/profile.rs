@@ -11,6 +11,7 @@
 use std::ffi::OsString;
 
 use super::super::{Error, current_dir};
+use super::egress::EgressArgs;
 use super::plan::{Launcher, RunPlan, Shared, positive};
 use crate::cli::RunArgs;
 use crate::govern::GovernError;
@@ -167,6 +168,10 @@ fn remote(
         (args.expand_args, "--expand-args"),
         (args.clean_env, "--clean-env"),
         (!args.pass_env.is_empty(), "--pass-env"),
+        (!args.secretless.is_empty(), "--secretless"),
+        (args.egress.is_some(), "--egress"),
+        (!args.egress_allow.is_empty(), "--egress-allow"),
+        (!p.secretless.is_empty(), "secretless"),
     ];
     if let Some((_, flag)) = local_only.iter().find(|(set, _)| *set) {
         return Err(Error::Usage(format!(
@@ -204,7 +209,7 @@ pub fn plan(args: RunArgs) -> Result<Planned, Error> {
         &args.vault_params,
         shared.scheme,
     )?;
-    let requests = pair_requests(
+    let mut requests = pair_requests(
         p.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         shared.scheme,
     )?;
@@ -228,6 +233,9 @@ pub fn plan(args: RunArgs) -> Result<Planned, Error> {
     for note in &checked.notes {
         eprintln!("mcp-warden: {note}");
     }
+    let egress = EgressArgs::parse(&args.secretless, args.egress.as_deref(), &args.egress_allow)?
+        .with_profile(p)
+        .plan(&mut requests, args.exec)?;
     let launcher = if args.exec {
         Launcher::Exec
     } else {
@@ -267,5 +275,6 @@ pub fn plan(args: RunArgs) -> Result<Planned, Error> {
         },
         launcher,
         pinned: checked.files,
+        egress,
     })))
 }
