@@ -299,6 +299,14 @@ fn answer_body(
     let status = parts.status.as_u16();
     let body = SwapBody::new(body, StreamSwap::to_placeholder(ctx.swapper.clone()));
     let received = Counter::from(body.bytes_counter());
+    let trailers = ctx.clone();
+    let body = body.map_frame(move |frame| match frame.into_trailers() {
+        Ok(mut t) => {
+            mask_headers(&trailers, &mut t);
+            http_body::Frame::trailers(t)
+        }
+        Err(data) => data,
+    });
     let record = seen_record(seen);
     let on_end = move || {
         let vars = ctx.names(&record.swapped);
@@ -379,7 +387,11 @@ fn blocked(ctx: &Ctx, target: &Target, seen: &Seen, vars: &[usize]) -> Response<
 }
 
 /// 502: the destination could not be reached (or its certificate failed).
+/// The cause is masked: whatever an error quotes, the child sees placeholders.
 fn unreachable(ctx: &Ctx, target: &Target, seen: &Seen, why: &str, sent: u64) -> Response<Body> {
+    let mut masked = why.as_bytes().to_vec();
+    ctx.swapper.to_placeholder(&mut masked);
+    let why = &*String::from_utf8_lossy(&masked);
     let names = ctx.names(&seen.swapped);
     ctx.recorder.exchange(&Exchange {
         outcome: Outcome::Forwarded,

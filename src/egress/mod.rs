@@ -257,7 +257,7 @@ impl Egress {
             .map(|v| (OsString::from(v), url.clone()))
             .chain(CA_VARS.iter().map(|v| (OsString::from(v), bundle.clone())))
             .collect();
-        // Nothing bypasses the proxy; Node >= 22.21 / 24 honours the proxy
+        // Nothing bypasses the proxy; recent Node (24, late 22) honours the proxy
         // variables in fetch and http(s) only when told to.
         env.push(("NO_PROXY".into(), "".into()));
         env.push(("no_proxy".into(), "".into()));

@@ -1,5 +1,5 @@
 //! Noticing a server that goes around the proxy: a program that ignores the
-//! proxy variables (Node's `fetch` before 22.21 / 24 without
+//! proxy variables (Node 20's `fetch`, or a Node without
 //! `NODE_USE_ENV_PROXY`, raw sockets, some SDKs) connects to its API
 //! directly, sends the placeholder and fails. Linux only: every second, the
 //! TCP connections of mcp-warden's descendants are read from `/proc`, and a
@@ -59,7 +59,7 @@ fn report(ctx: &Ctx, remote: SocketAddr) {
     ctx.said.once(format!("direct {remote}"), || {
         format!(
             "the server connected to {remote} directly, not through the egress proxy: it ignores HTTPS_PROXY \
-             (Node's fetch before 22.21 / 24 does); what it sends there carries only placeholders and will be refused"
+             (Node 20's fetch does; Node 24 honours it); what it sends there carries only placeholders and will be refused"
         )
     });
 }
