@@ -165,11 +165,13 @@ fn rewrite(
     strip_hop_by_hop(&mut parts.headers, upgrade);
     parts.headers.remove(header::HOST);
     if !target.bound.is_empty() {
-        // Answers are re-masked as they stream: they must not be compressed.
+        // Answers are re-masked as they stream: they must not be compressed
+        // (nor WebSocket messages, by permessage-deflate).
         parts.headers.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("identity"),
         );
+        parts.headers.remove(header::SEC_WEBSOCKET_EXTENSIONS);
     }
     parts.version = http::Version::HTTP_11;
     Uri::builder()
@@ -253,8 +255,15 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
             headers.remove(name);
         }
     }
+    // HTTP/2 allows `te: trailers` (gRPC needs it), nothing else.
+    let trailers = headers
+        .get(header::TE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
     for name in HOP_BY_HOP {
         headers.remove(name);
+    }
+    if trailers {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
     }
     if upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));

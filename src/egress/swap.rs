@@ -183,7 +183,8 @@ impl Swapper {
 }
 
 /// Replacement across chunk boundaries: holds back at most `longest - 1`
-/// bytes (a possible start of a value the next chunk completes).
+/// bytes, and only the end of a chunk that is the start of a value the next
+/// chunk may complete.
 pub struct StreamSwap {
     swapper: Arc<Swapper>,
     direction: Direction,
@@ -225,17 +226,36 @@ impl StreamSwap {
         }
     }
 
-    /// Takes the next chunk; returns what can be passed on now.
+    /// Takes the next chunk; returns what can be passed on now. Only a tail
+    /// that could still become a value is held back, so a stream of small
+    /// messages (server-sent events, WebSocket frames) is never delayed by
+    /// bytes that cannot be part of one.
     pub fn push(&mut self, chunk: &[u8]) -> Bytes {
-        let total = self.held.len() + chunk.len();
-        let keep = self.swapper.longest.saturating_sub(1);
-        self.run(chunk, total.saturating_sub(keep))
+        self.run(chunk, false)
     }
 
     /// Ends the stream: returns everything held back, replaced.
     pub fn finish(&mut self) -> Bytes {
-        let total = self.held.len();
-        self.run(&[], total)
+        self.run(&[], true)
+    }
+
+    /// The length of the longest end of `buf` that is the start (not all) of
+    /// a value this stream replaces.
+    fn partial_tail(&self, buf: &[u8]) -> usize {
+        let patterns = self.swapper.bindings.iter().map(|b| match self.direction {
+            Direction::ToReal => b.placeholder.expose(),
+            Direction::ToPlaceholder => b.real.expose(),
+        });
+        let mut keep = 0;
+        for p in patterns {
+            let Some(&first) = p.first() else { continue };
+            let from = buf.len().saturating_sub(p.len() - 1);
+            let found = (from..buf.len())
+                .find(|&i| buf[i] == first && p.starts_with(&buf[i..]))
+                .map_or(0, |i| buf.len() - i);
+            keep = keep.max(found);
+        }
+        keep
     }
 
     /// How many values were replaced so far.
@@ -248,13 +268,19 @@ impl StreamSwap {
         self.held.len()
     }
 
-    /// Joins the held bytes and `chunk`, replaces matches starting before
-    /// `limit`, and emits through `limit` or the end of the last match.
-    fn run(&mut self, chunk: &[u8], limit: usize) -> Bytes {
+    /// Joins the held bytes and `chunk`, replaces matches starting before the
+    /// held-back tail (none at the end), and emits through that point or the
+    /// end of the last match.
+    fn run(&mut self, chunk: &[u8], at_end: bool) -> Bytes {
         // Sized exactly, so it never reallocates and leaves an unzeroized copy.
         let mut buf = Zeroizing::new(Vec::with_capacity(self.held.len() + chunk.len()));
         buf.extend_from_slice(&self.held);
         buf.extend_from_slice(chunk);
+        let limit = if at_end {
+            buf.len()
+        } else {
+            buf.len() - self.partial_tail(&buf)
+        };
         let permitted = &self.permitted;
         let permit = |i: usize| permitted.get(i).copied().unwrap_or(false);
         let (done, end) = self
@@ -484,6 +510,23 @@ mod tests {
             assert_eq!(out, want.as_bytes(), "cut at {cut}");
             assert_eq!(st.swapped(), 2);
         }
+    }
+
+    /// Small messages that cannot be the start of a value pass at once;
+    /// only a possible start is held.
+    #[test]
+    fn only_a_possible_start_is_held_back() {
+        let s = swapper();
+        let mut st = StreamSwap::to_placeholder(s);
+        assert_eq!(&st.push(b"data: {\"n\":1}\n\n")[..], b"data: {\"n\":1}\n\n");
+        assert_eq!(st.held(), 0);
+        let start = &REAL_A.as_bytes()[..6];
+        let out = st.push(&[b"x=", start].concat());
+        assert_eq!(&out[..], b"x=");
+        assert_eq!(st.held(), 6);
+        // Not a value after all: released with the next chunk.
+        assert_eq!(&st.push(b"!")[..], [start, b"!"].concat().as_slice());
+        assert_eq!(st.held(), 0);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! plain tunnels to hosts that are not intercepted.
 //!
 //! Owns copying both ways until either side closes, and the one record per
-//! tunnel. Must not inspect or change the bytes: what a tunnel carries is
-//! not swapped or masked (said in docs/secretless.md).
+//! tunnel. An upgraded connection's answers are masked (real values become
+//! placeholders); nothing else is inspected or changed: what the child sends
+//! through a tunnel is not swapped (said in docs/secretless.md).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +15,12 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Ctx;
 use super::forward::{SeenRecord, Target, mask_headers, plain, strip_hop_by_hop};
 use super::record::{Exchange, Outcome};
+use super::swap::{StreamSwap, Swapper};
 use super::upstream::{Body, BoxError};
 
 /// Time to open a TCP connection for a plain tunnel.
@@ -36,14 +39,14 @@ pub fn upgraded(
     let (mut parts, _) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers, true);
     mask_headers(&ctx, &mut parts.headers);
+    let swapper = ctx.swapper.clone();
     tokio::spawn(async move {
         let joined = async {
             let (c, s) = tokio::try_join!(child, server)?;
-            let (mut c, mut s) = (TokioIo::new(c), TokioIo::new(s));
-            Ok::<_, BoxError>(tokio::io::copy_bidirectional(&mut c, &mut s).await?)
+            join_masked(TokioIo::new(c), TokioIo::new(s), swapper).await
         };
         let (bytes, detail) = match joined.await {
-            Ok(b) => (b, "upgraded (not inspected)".to_string()),
+            Ok(b) => (b, "upgraded (answers masked)".to_string()),
             Err(e) => (
                 (0, 0),
                 format!("upgrade ended: {}", super::forward::root_cause(&*e)),
@@ -69,6 +72,48 @@ pub fn upgraded(
             .map_err(|never| -> BoxError { match never {} })
             .boxed(),
     )
+}
+
+/// Joins an upgraded connection: the child's bytes go to the destination as
+/// they are; the destination's come back with every real value replaced by
+/// its placeholder (a WebSocket echoing the credential shows the placeholder).
+/// Returns the bytes each way.
+async fn join_masked<C, S>(
+    child: C,
+    server: S,
+    swapper: Arc<Swapper>,
+) -> Result<(u64, u64), BoxError>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut child_in, mut child_out) = tokio::io::split(child);
+    let (mut server_in, mut server_out) = tokio::io::split(server);
+    let up = async {
+        let n = tokio::io::copy(&mut child_in, &mut server_out).await?;
+        let _ = server_out.shutdown().await;
+        Ok::<u64, std::io::Error>(n)
+    };
+    let down = async {
+        let mut swap = StreamSwap::to_placeholder(swapper);
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut n = 0u64;
+        loop {
+            let got = server_in.read(&mut buf).await?;
+            let out = if got == 0 {
+                swap.finish()
+            } else {
+                swap.push(&buf[..got])
+            };
+            child_out.write_all(&out).await?;
+            n += out.len() as u64;
+            if got == 0 {
+                let _ = child_out.shutdown().await;
+                return Ok::<u64, std::io::Error>(n);
+            }
+        }
+    };
+    Ok(tokio::try_join!(up, down)?)
 }
 
 /// Open mode: `host:port` is not intercepted; the child's bytes pass as they are.
