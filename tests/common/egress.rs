@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -143,6 +143,17 @@ impl Fixture {
     /// `mcp-warden run <run_args> -- <lang's server>` driven by the official
     /// Python client through `calls`.
     pub fn session(&self, run_args: &[String], lang: Lang, calls: &[Value]) -> Session {
+        self.session_env(run_args, lang, calls, &[])
+    }
+
+    /// [`Fixture::session`] with `extra` variables set for mcp-warden (and so its child).
+    pub fn session_env(
+        &self,
+        run_args: &[String],
+        lang: Lang,
+        calls: &[Value],
+        extra: &[(&str, &Path)],
+    ) -> Session {
         let mut c = Command::new(service_env("MCP_WARDEN_TEST_PYTHON"));
         c.arg(service_env("MCP_WARDEN_TEST_MCP_SESSION"))
             .args(["--timeout", "150"]);
@@ -156,6 +167,7 @@ impl Fixture {
             .arg("--")
             .args(lang.command());
         self.env(&mut c);
+        c.envs(extra.iter().copied());
         let child = c
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -444,10 +456,14 @@ impl Live {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no answer to {method} within 30 s"));
+            let line = match self.lines.recv_timeout(left) {
+                Ok(line) => line,
+                Err(RecvTimeoutError::Timeout) => panic!("no answer to {method} within 30 s"),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "mcp-warden closed its stdout before answering {method}; stderr: {}",
+                    self.stderr()
+                ),
+            };
             let Ok(v) = serde_json::from_str::<Value>(&line) else {
                 continue;
             };
