@@ -324,7 +324,9 @@ fn strict_mode_reaches_only_bound_and_allowed_hosts(lang: Lang) {
         .collect();
     assert_eq!(blocked.len(), 2, "{lang:?}: {:?}", fx.audit());
     assert!(
-        blocked.iter().all(|r| r.get("reason").is_some()),
+        blocked
+            .iter()
+            .all(|r| r["detail"].as_str().is_some_and(|d| d.contains("strict"))),
         "{blocked:?}"
     );
 }

@@ -378,7 +378,7 @@ fn blocked(ctx: &Ctx, target: &Target, seen: &Seen, vars: &[usize]) -> Response<
         detail: Some("placeholder for another host"),
     });
     let list = names.join(", ");
-    ctx.said.once(format!("foreign {} {list}", target.authority()), || {
+    ctx.said.each(|| {
         format!(
             "blocked {} to {}: it carried the placeholder of {list}, whose value goes only to {} (audit: egress_blocked)",
             seen.method,

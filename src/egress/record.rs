@@ -51,11 +51,28 @@ impl Recorder for Discard {
     fn exchange(&self, _: &Exchange<'_>) {}
 }
 
-/// Stderr lines said once per key (a refused host is named once, not per request).
+/// Blocked requests named one by one on stderr, at most this many; the
+/// audit log has every one.
+const MAX_BLOCK_LINES: usize = 100;
+
+/// Stderr lines: said once per key (a refused host is named once, not per
+/// request), or once per blocked request up to [`MAX_BLOCK_LINES`].
 #[derive(Default)]
-pub struct Said(Mutex<HashSet<String>>);
+pub struct Said(Mutex<HashSet<String>>, std::sync::atomic::AtomicUsize);
 
 impl Said {
+    /// Prints `line` for one blocked request, while under the limit.
+    pub fn each(&self, line: impl FnOnce() -> String) {
+        use std::sync::atomic::Ordering;
+        match self.1.fetch_add(1, Ordering::Relaxed) {
+            n if n < MAX_BLOCK_LINES => eprintln!("mcp-warden: secretless: {}", line()),
+            MAX_BLOCK_LINES => eprintln!(
+                "mcp-warden: secretless: more blocked requests; from now on only in the audit log"
+            ),
+            _ => {}
+        }
+    }
+
     /// Prints `line` on stderr unless `key` was already said.
     pub fn once(&self, key: String, line: impl FnOnce() -> String) {
         let first = self

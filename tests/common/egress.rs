@@ -195,7 +195,7 @@ impl Fixture {
     pub fn audit_of(&self, kind: &str) -> Vec<Value> {
         self.audit()
             .into_iter()
-            .filter(|r| r["kind"] == kind)
+            .filter(|r| r["type"] == kind)
             .collect()
     }
 
