@@ -118,6 +118,10 @@ pub async fn forward(
             ));
         }
     };
+    if !target.bound.is_empty() && is_encoded(resp.headers()) {
+        let why = "answered with a compressed body although asked not to (it could not be masked)";
+        return Ok(unreachable(&ctx, &target, &seen, why, sent.get()));
+    }
     if let (Some(child), true) = (
         child_upgrade,
         resp.status() == StatusCode::SWITCHING_PROTOCOLS,
@@ -164,15 +168,13 @@ fn rewrite(
     ctx.swapper.to_real(&mut pq, &|i| target.may_receive(i));
     strip_hop_by_hop(&mut parts.headers, upgrade);
     parts.headers.remove(header::HOST);
-    if !target.bound.is_empty() {
-        // Answers are re-masked as they stream: they must not be compressed
-        // (nor WebSocket messages, by permessage-deflate).
-        parts.headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("identity"),
-        );
-        parts.headers.remove(header::SEC_WEBSOCKET_EXTENSIONS);
-    }
+    // Answers are re-masked as they stream: they must not be compressed
+    // (nor WebSocket messages, by permessage-deflate).
+    parts.headers.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    parts.headers.remove(header::SEC_WEBSOCKET_EXTENSIONS);
     parts.version = http::Version::HTTP_11;
     Uri::builder()
         .scheme(if target.tls { "https" } else { "http" })
@@ -270,6 +272,14 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
     } else {
         headers.remove(header::UPGRADE);
     }
+}
+
+/// An answer whose body is not identity-encoded (masking cannot see into it).
+fn is_encoded(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity") && !v.is_empty())
 }
 
 fn is_upgrade(headers: &HeaderMap) -> bool {

@@ -18,6 +18,9 @@ pub struct HostPort {
     pub host: String,
     /// `None`: the default port of the scheme used.
     pub port: Option<u16>,
+    /// Written `http://HOST[:PORT]`: plain HTTP there, never HTTPS. Without
+    /// it, HTTPS only: a value never crosses plain HTTP unless asked.
+    pub plain: bool,
 }
 
 /// Why a host did not parse (the text is a host, never a secret).
@@ -29,13 +32,18 @@ pub struct HostError {
 }
 
 impl HostPort {
-    /// Parses `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 literal.
+    /// Parses `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6
+    /// literal, each optionally after `http://` (plain HTTP).
     pub fn parse(text: &str) -> Result<HostPort, HostError> {
         let err = |why| HostError {
             text: text.to_string(),
             why,
         };
-        let (host, port) = split_port(text).ok_or_else(|| err("bad port"))?;
+        let (plain, rest) = match text.strip_prefix("http://") {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (host, port) = split_port(rest).ok_or_else(|| err("bad port"))?;
         let host = normalize(host);
         if host.is_empty() {
             return Err(err("empty host"));
@@ -43,12 +51,16 @@ impl HostPort {
         if host.parse::<IpAddr>().is_err() && !is_dns_name(&host) {
             return Err(err("a host name has letters, digits, '-' and '.' only"));
         }
-        Ok(HostPort { host, port })
+        Ok(HostPort { host, port, plain })
     }
 
-    /// Whether a connection to `host:port` is to this destination.
-    pub fn matches(&self, host: &str, port: u16, default_port: u16) -> bool {
-        self.port.unwrap_or(default_port) == port && same_host(&self.host, host)
+    /// Whether a connection to `host:port` (through CONNECT when `tls`, else
+    /// plain HTTP) is to this destination.
+    pub fn matches(&self, host: &str, port: u16, tls: bool) -> bool {
+        let default_port = if self.plain { 80 } else { 443 };
+        self.plain != tls
+            && self.port.unwrap_or(default_port) == port
+            && same_host(&self.host, host)
     }
 }
 
@@ -59,9 +71,10 @@ impl fmt::Display for HostPort {
         } else {
             self.host.clone()
         };
+        let scheme = if self.plain { "http://" } else { "" };
         match self.port {
-            Some(p) => write!(f, "{host}:{p}"),
-            None => f.write_str(&host),
+            Some(p) => write!(f, "{scheme}{host}:{p}"),
+            None => write!(f, "{scheme}{host}"),
         }
     }
 }
@@ -119,15 +132,26 @@ mod tests {
     fn hosts_ports_and_literals() {
         let h = HostPort::parse("API.GitHub.com.").unwrap();
         assert_eq!((h.host.as_str(), h.port), ("api.github.com", None));
-        assert!(h.matches("api.github.com", 443, 443));
-        assert!(h.matches("API.github.com.", 443, 443));
-        assert!(!h.matches("api.github.com", 8443, 443));
-        assert!(!h.matches("evil.api.github.com", 443, 443));
+        assert!(h.matches("api.github.com", 443, true));
+        assert!(h.matches("API.github.com.", 443, true));
+        assert!(!h.matches("api.github.com", 8443, true));
+        assert!(!h.matches("evil.api.github.com", 443, true));
         let p = HostPort::parse("127.0.0.1:8443").unwrap();
-        assert!(p.matches("127.0.0.1", 8443, 443));
-        assert!(!p.matches("127.0.0.1", 443, 443));
+        assert!(p.matches("127.0.0.1", 8443, true));
+        assert!(!p.matches("127.0.0.1", 443, true));
+        // A port alone never means plain HTTP; http:// does, and only that.
+        assert!(!p.matches("127.0.0.1", 8443, false));
+        let plain = HostPort::parse("http://127.0.0.1:8080").unwrap();
+        assert!(plain.matches("127.0.0.1", 8080, false));
+        assert!(!plain.matches("127.0.0.1", 8080, true));
+        assert!(
+            HostPort::parse("http://intranet")
+                .unwrap()
+                .matches("intranet", 80, false)
+        );
+        assert_eq!(plain.to_string(), "http://127.0.0.1:8080");
         let v6 = HostPort::parse("[::1]:9000").unwrap();
-        assert!(v6.matches("[0:0::1]", 9000, 443));
+        assert!(v6.matches("[0:0::1]", 9000, true));
         assert_eq!(v6.to_string(), "[::1]:9000");
         assert_eq!(HostPort::parse("::1").unwrap().port, None);
     }

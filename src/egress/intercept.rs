@@ -21,6 +21,8 @@ use super::record::{Exchange, Outcome};
 const HANDSHAKE: Duration = Duration::from_secs(30);
 /// An HTTP/1.1 connection waiting this long for its next request is closed.
 const IDLE: Duration = Duration::from_secs(300);
+/// Requests one HTTP/2 connection of the child's may have open at once.
+const MAX_STREAMS: u32 = 64;
 
 /// Serves the child's connection to `target` once the proxy answered 200.
 pub async fn serve(ctx: Arc<Ctx>, target: Target, on: OnUpgrade) {
@@ -47,7 +49,12 @@ pub async fn serve(ctx: Arc<Ctx>, target: Target, on: OnUpgrade) {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(IDLE);
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS)
+        .keep_alive_interval(Some(IDLE / 2))
+        .keep_alive_timeout(Duration::from_secs(20));
     let _ = builder
         .serve_connection_with_upgrades(TokioIo::new(tls), service)
         .await;

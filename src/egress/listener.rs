@@ -42,16 +42,15 @@ pub async fn serve(ctx: Arc<Ctx>, listener: TcpListener) {
             }
         };
         let ctx = ctx.clone();
-        tokio::spawn(async move {
-            connection(ctx, stream).await;
-            drop(permit);
-        });
+        tokio::spawn(connection(ctx, stream, Arc::new(permit)));
     }
 }
 
-async fn connection(ctx: Arc<Ctx>, stream: TcpStream) {
+/// One connection of the child's. Its slot is held until the connection and
+/// whatever its CONNECT became (an intercepted session, a tunnel) have ended.
+async fn connection(ctx: Arc<Ctx>, stream: TcpStream, slot: Slot) {
     let _ = stream.set_nodelay(true);
-    let service = hyper::service::service_fn(move |req| request(ctx.clone(), req));
+    let service = hyper::service::service_fn(move |req| request(ctx.clone(), req, slot.clone()));
     let _ = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEAD)
@@ -60,10 +59,17 @@ async fn connection(ctx: Arc<Ctx>, stream: TcpStream) {
         .await;
 }
 
+/// A connection slot, shared by the tasks serving one connection.
+type Slot = Arc<tokio::sync::OwnedSemaphorePermit>;
+
 /// One request to the proxy itself.
-async fn request(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn request(
+    ctx: Arc<Ctx>,
+    req: Request<Incoming>,
+    slot: Slot,
+) -> Result<Response<Body>, Infallible> {
     if req.method() == Method::CONNECT {
-        return Ok(connect(ctx, req));
+        return Ok(connect(ctx, req, slot));
     }
     let uri = req.uri();
     let (Some("http"), Some(host)) = (uri.scheme_str(), uri.host()) else {
@@ -91,7 +97,7 @@ async fn request(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>
 }
 
 /// `CONNECT host:port`: answered 200 and then served, or refused.
-fn connect(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body> {
+fn connect(ctx: Arc<Ctx>, mut req: Request<Incoming>, slot: Slot) -> Response<Body> {
     let Some((host, port)) = req
         .uri()
         .authority()
@@ -106,7 +112,10 @@ fn connect(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body> {
     match ctx.plan.route(&host, port, true) {
         Route::Refuse => return tunnel::refused(&ctx, &host, port, "CONNECT"),
         Route::Tunnel => {
-            tokio::spawn(tunnel::pass_through(ctx, host, port, on));
+            tokio::spawn(async move {
+                tunnel::pass_through(ctx, host, port, on).await;
+                drop(slot);
+            });
         }
         Route::Intercept { bound } => {
             let target = Target {
@@ -115,7 +124,10 @@ fn connect(ctx: Arc<Ctx>, mut req: Request<Incoming>) -> Response<Body> {
                 tls: true,
                 bound,
             };
-            tokio::spawn(intercept::serve(ctx, target, on));
+            tokio::spawn(async move {
+                intercept::serve(ctx, target, on).await;
+                drop(slot);
+            });
         }
     }
     Response::new(super::empty())

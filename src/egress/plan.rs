@@ -103,12 +103,10 @@ impl EgressPlan {
     }
 
     /// The route to `host:port`, reached through `CONNECT` (`tls`) or as a
-    /// plain-HTTP request. A value is bound to plain HTTP only where the user
-    /// named the port: `api.example.com` alone never sends it unencrypted.
+    /// plain-HTTP request. A value goes over plain HTTP only to a host
+    /// written `http://HOST[:PORT]`.
     pub fn route(&self, host: &str, port: u16, tls: bool) -> Route {
-        let default_port = if tls { 443 } else { 80 };
-        let listed =
-            |h: &HostPort| h.matches(host, port, default_port) && (tls || h.port.is_some());
+        let listed = |h: &HostPort| h.matches(host, port, tls);
         let bound: Vec<usize> = self
             .secretless
             .iter()
@@ -116,12 +114,7 @@ impl EgressPlan {
             .filter(|(_, s)| s.hosts.iter().any(listed))
             .map(|(i, _)| i)
             .collect();
-        if !bound.is_empty()
-            || self
-                .extra
-                .iter()
-                .any(|h| h.matches(host, port, default_port))
-        {
+        if !bound.is_empty() || self.extra.iter().any(listed) {
             return Route::Intercept { bound };
         }
         match self.mode {
@@ -177,12 +170,17 @@ mod tests {
             plan.route("127.0.0.1", 8443, true),
             Route::Intercept { bound: vec![1] }
         );
-        // Plain HTTP carries a value only to a port the user named.
-        assert_eq!(
-            plan.route("127.0.0.1", 8443, false),
-            Route::Intercept { bound: vec![1] }
-        );
+        // Plain HTTP carries a value only where the user wrote http://.
+        assert_eq!(plan.route("127.0.0.1", 8443, false), Route::Refuse);
         assert_eq!(plan.route("api.github.com", 80, false), Route::Refuse);
+        plan.secretless
+            .push(Secretless::parse("P=http://127.0.0.1:8080").unwrap());
+        assert_eq!(
+            plan.route("127.0.0.1", 8080, false),
+            Route::Intercept { bound: vec![2] }
+        );
+        assert_eq!(plan.route("127.0.0.1", 8080, true), Route::Refuse);
+        plan.secretless.pop();
         assert_eq!(
             plan.route("pypi.org", 443, true),
             Route::Intercept { bound: vec![] }

@@ -25,6 +25,8 @@ type Pool = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle pooled connections are closed after this.
 const IDLE: Duration = Duration::from_secs(90);
+/// Idle connections kept per destination.
+const MAX_IDLE_PER_HOST: usize = 16;
 
 pub struct Upstream {
     any: Pool,
@@ -84,6 +86,7 @@ fn pool(tls: rustls::ClientConfig, http2: bool) -> Pool {
     };
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(IDLE)
+        .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
         .pool_timer(hyper_util::rt::TokioTimer::new())
         .build(https)
 }
