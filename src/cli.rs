@@ -45,6 +45,9 @@ pub enum Command {
     /// Manage secrets: set, get, ls, rm, info.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Store a new value for a secret (or have the provider rotate it), read it back, and
+    /// list the profiles and client entries that use it.
+    Rotate(RotateArgs),
     /// Show and filter the audit log of tool calls.
     Audit(AuditArgs),
     /// Find plaintext secrets in MCP client configs, never printing them.
@@ -80,11 +83,14 @@ Everything after `--` goes to the server untouched; no shell is involved.\n\n\
 PROFILES: `run @NAME` starts [servers.NAME] of the user config (MCP_WARDEN_CONFIG, else \
 $MCP_WARDEN_HOME/config.toml, else ~/.config/mcp-warden/config.toml); no NAME=REF or `--` with it. \
 Its pin is checked before any secret is fetched. A project's .mcp-warden.toml and these options may \
-only narrow its policy; --insecure-* flags weaken it for one run and are recorded in the audit log.\n\n\
+only narrow its policy; --insecure-* flags weaken it for one run and are recorded in the audit log. \
+Under rotation = \"warn\" or \"enforce\", each secret's age is read from backend metadata (never \
+its value) before anything starts.\n\n\
 EXIT STATUS: the server's own code, or 128+N when signal N killed it. Otherwise 64 usage, \
 65 bad secret data, 69 backend unreachable or timed out, 77 permission denied by the backend, or \
 refused by the pin policy (the command does not match its pin, or is unpinned under \
-pin = \"required\" / --pin-required, or a pinned file changed before the start), 78 configuration (e.g. secret not found, a profile error at \
+pin = \"required\" / --pin-required, or a pinned file changed before the start), or by \
+rotation = \"enforce\" (a static secret older than the profile's rotate_after), 78 configuration (e.g. secret not found, a profile error at \
 file:line), 126/127 command not executable/not found."
 )]
 pub struct RunArgs {
@@ -116,6 +122,10 @@ pub struct RunArgs {
     /// With @PROFILE: skip pin checks (recorded in the audit log).
     #[arg(long)]
     pub insecure_no_pin: bool,
+
+    /// With @PROFILE: start although a secret is overdue under rotation = "enforce" (recorded).
+    #[arg(long)]
+    pub insecure_no_rotation: bool,
 
     /// With @PROFILE: drop its tool allow/deny lists; only this command line's apply (recorded).
     #[arg(long)]
@@ -541,6 +551,42 @@ pub enum SecretCommand {
     },
     /// Show where the local store and its key live.
     Info,
+}
+
+/// `rotate REF`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The new value comes from stdin, a no-echo prompt (asked twice), or --from-file; \
+never from argv. It is written as the secret's new version (local store, aws-sm://, aws-ssm://, \
+vault:// KV, gcp://, azure://, keyring://, op://: whatever `secret set` writes to) and read back \
+and compared before mcp-warden says it is done. With --provider the backend rotates the secret \
+itself (AWS Secrets Manager RotateSecret, with the rotation Lambda configured on the secret); \
+mcp-warden then checks the new version reads back. The value is never printed.\n\n\
+Then every profile of the user config and every client entry that uses the reference is listed, \
+so you know which servers to restart (a running server keeps the value it started with).\n\n\
+EXIT STATUS: 0; 64 usage; 65 the value read back differs; 69 backend unreachable; 77 denied \
+by the backend; 78 configuration (e.g. the backend cannot write or rotate)."
+)]
+pub struct RotateArgs {
+    /// Local name or reference of the secret to rotate (a Vault #field writes that field).
+    pub target: String,
+    /// Read the new value from this file, byte for byte.
+    #[arg(long, value_name = "PATH", conflicts_with = "provider")]
+    pub from_file: Option<PathBuf>,
+    /// Keep a trailing newline read from stdin (stripped by default).
+    #[arg(long, conflicts_with = "provider")]
+    pub keep_newline: bool,
+    /// Let the backend rotate the secret with its own mechanism (aws-sm: RotateSecret).
+    #[arg(long)]
+    pub provider: bool,
+    /// Do not look for the profiles and client entries that use it.
+    #[arg(long)]
+    pub no_users: bool,
+    #[command(flatten)]
+    pub discover: Discover,
+    /// Per-call backend timeout, e.g. 10s (a provider rotation may take longer: 60s).
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -1,7 +1,7 @@
 //! mcp-warden: takes long-lived secrets out of MCP server configurations.
 //!
 //! Dependencies point one way:
-//! `main/cli -> verbs -> (govern, protect, launch) -> (resolve, proxy, remote, scan) ->
+//! `main/cli -> verbs -> (govern, protect, launch) -> (resolve, rotation, proxy, remote, scan) ->
 //! (backend, clients) -> (reference, secret, template, exit, atomic_file, paths)`;
 //! docs/ARCHITECTURE.md describes each folder.
 
@@ -23,6 +23,7 @@ pub mod proxy;
 pub mod reference;
 pub mod remote;
 pub mod resolve;
+pub mod rotation;
 pub mod scan;
 pub mod secret;
 pub mod template;

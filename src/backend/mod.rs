@@ -198,6 +198,15 @@ pub trait Backend: Send + Sync {
         Box::pin(async move { Err(BackendError::unsupported(r, "metadata")) })
     }
 
+    /// Has the provider rotate the secret with its own mechanism (AWS Secrets
+    /// Manager's RotateSecret); returns the new version id when it names one.
+    fn rotate<'a>(
+        &'a self,
+        r: &'a SecretRef,
+    ) -> BoxFuture<'a, Result<Option<String>, BackendError>> {
+        Box::pin(async move { Err(BackendError::unsupported(r, "rotating by itself")) })
+    }
+
     /// Hands over the leases and login tokens obtained since the last call
     /// (dynamic secrets, tokens from a login), for the caller to renew and revoke.
     fn held(&self) -> Vec<Arc<dyn Lease>> {

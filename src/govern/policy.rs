@@ -1,7 +1,7 @@
 //! The policy a profile runs under, and how sources combine: narrowing only.
 //!
-//! Owns [`Policy`] (audit, redaction, pin mode, tool allow/deny globs,
-//! timeout), [`Layer`] (what one source says: `[defaults]`, a server table,
+//! Owns [`Policy`] (audit, redaction, pin mode, rotation mode, tool
+//! allow/deny globs, timeout), [`Layer`] (what one source says: `[defaults]`, a server table,
 //! a project file, the command line), [`Policy::narrow`] (which refuses any
 //! weakening and says which `--insecure-*` flag would allow it), and
 //! [`Insecure`] (the explicit overrides). Must not read files or print.
@@ -45,12 +45,43 @@ impl fmt::Display for PinMode {
     }
 }
 
+/// What an overdue static secret does to `run`. Ordered: `Report < Warn < Enforce`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RotationMode {
+    /// Only `inventory` says so.
+    Report,
+    /// `run` prints one line per overdue reference on stderr and starts.
+    Warn,
+    /// `run` refuses to start (77).
+    Enforce,
+}
+
+impl RotationMode {
+    pub fn parse(s: &str) -> Option<RotationMode> {
+        match s {
+            "report" => Some(RotationMode::Report),
+            "warn" => Some(RotationMode::Warn),
+            "enforce" => Some(RotationMode::Enforce),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationMode::Report => "report",
+            RotationMode::Warn => "warn",
+            RotationMode::Enforce => "enforce",
+        }
+    }
+}
+
 /// The effective policy of one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     pub audit: bool,
     pub redact: bool,
     pub pin: PinMode,
+    pub rotation: RotationMode,
     /// `None`: every tool not denied is allowed.
     pub allow_tools: Option<Vec<String>>,
     pub deny_tools: Vec<String>,
@@ -66,6 +97,7 @@ impl Default for Policy {
             audit: true,
             redact: true,
             pin: PinMode::Warn,
+            rotation: RotationMode::Report,
             allow_tools: None,
             deny_tools: Vec::new(),
             timeout: Duration::from_secs(10),
@@ -79,6 +111,7 @@ pub struct Layer {
     pub audit: Option<bool>,
     pub redact: Option<bool>,
     pub pin: Option<PinMode>,
+    pub rotation: Option<RotationMode>,
     pub allow_tools: Option<Vec<String>>,
     pub deny_tools: Vec<String>,
     pub timeout: Option<Duration>,
@@ -93,6 +126,10 @@ pub enum Weakening {
         from: PinMode,
         to: PinMode,
     },
+    Rotation {
+        from: RotationMode,
+        to: RotationMode,
+    },
     /// An allowed-tool glob not within the allow list being narrowed.
     AllowTool(String),
 }
@@ -104,6 +141,7 @@ impl Weakening {
             Weakening::Audit => "--insecure-no-audit",
             Weakening::Redact => "--insecure-no-redact",
             Weakening::Pin { .. } => "--insecure-no-pin",
+            Weakening::Rotation { .. } => "--insecure-no-rotation",
             Weakening::AllowTool(_) => "--insecure-no-tool-policy",
         }
     }
@@ -117,6 +155,12 @@ impl fmt::Display for Weakening {
             Weakening::Pin { from, to } => write!(
                 f,
                 "lowers pin from {from:?} to {to:?}",
+                from = from.as_str(),
+                to = to.as_str()
+            ),
+            Weakening::Rotation { from, to } => write!(
+                f,
+                "lowers rotation from {from:?} to {to:?}",
                 from = from.as_str(),
                 to = to.as_str()
             ),
@@ -160,6 +204,9 @@ impl Policy {
         if let Some(p) = layer.pin {
             self.pin = p;
         }
+        if let Some(r) = layer.rotation {
+            self.rotation = r;
+        }
         if let Some(a) = &layer.allow_tools {
             self.allow_tools = Some(a.clone());
         }
@@ -200,6 +247,14 @@ impl Policy {
             Some(p) => self.pin = p,
             None => {}
         }
+        match layer.rotation {
+            Some(r) if r < self.rotation => weak.push(Weakening::Rotation {
+                from: self.rotation,
+                to: r,
+            }),
+            Some(r) => self.rotation = r,
+            None => {}
+        }
         if let Some(allow) = &layer.allow_tools {
             let outside: Vec<&String> = match &self.allow_tools {
                 None => Vec::new(),
@@ -228,12 +283,13 @@ pub struct Insecure {
     pub no_audit: bool,
     pub no_redact: bool,
     pub no_pin: bool,
+    pub no_rotation: bool,
     pub no_tool_policy: bool,
 }
 
 impl Insecure {
     pub fn any(&self) -> bool {
-        self.no_audit || self.no_redact || self.no_pin || self.no_tool_policy
+        self.no_audit || self.no_redact || self.no_pin || self.no_rotation || self.no_tool_policy
     }
 
     /// Whether this override permits `w`.
@@ -242,6 +298,7 @@ impl Insecure {
             Weakening::Audit => self.no_audit,
             Weakening::Redact => self.no_redact,
             Weakening::Pin { .. } => self.no_pin,
+            Weakening::Rotation { .. } => self.no_rotation,
             Weakening::AllowTool(_) => self.no_tool_policy,
         }
     }
@@ -252,6 +309,7 @@ impl Insecure {
             (self.no_audit, "--insecure-no-audit"),
             (self.no_redact, "--insecure-no-redact"),
             (self.no_pin, "--insecure-no-pin"),
+            (self.no_rotation, "--insecure-no-rotation"),
             (self.no_tool_policy, "--insecure-no-tool-policy"),
         ]
         .into_iter()
@@ -269,6 +327,9 @@ impl Insecure {
         }
         if self.no_pin {
             p.pin = PinMode::Off;
+        }
+        if self.no_rotation {
+            p.rotation = RotationMode::Report;
         }
         if self.no_tool_policy {
             p.allow_tools = None;
@@ -296,6 +357,23 @@ mod tests {
         });
         assert_eq!(w.len(), 3, "{w:?}");
         assert_eq!(p, Policy::default());
+        p.narrow(&Layer {
+            rotation: Some(RotationMode::Enforce),
+            ..Layer::default()
+        });
+        let w = p.narrow(&Layer {
+            rotation: Some(RotationMode::Warn),
+            ..Layer::default()
+        });
+        assert_eq!(
+            w,
+            vec![Weakening::Rotation {
+                from: RotationMode::Enforce,
+                to: RotationMode::Warn
+            }]
+        );
+        assert_eq!(p.rotation, RotationMode::Enforce, "the stronger mode wins");
+        p.rotation = RotationMode::Report;
         let w = p.narrow(&Layer {
             pin: Some(PinMode::Required),
             deny_tools: vec!["delete_*".into()],

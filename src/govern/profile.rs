@@ -18,7 +18,7 @@ use toml_edit::TableLike;
 
 use super::GovernError;
 use super::pin::{self, Recorded};
-use super::policy::{Layer, PinMode, Policy, Weakening};
+use super::policy::{Layer, PinMode, Policy, RotationMode, Weakening};
 use super::schema::{Src, Table};
 use crate::reference::{Scheme, SecretRef};
 use crate::resolve::Request;
@@ -158,6 +158,7 @@ const POLICY_KEYS: &[&str] = &[
     "audit",
     "redact",
     "pin",
+    "rotation",
     "allow_tools",
     "deny_tools",
     "timeout",
@@ -181,6 +182,7 @@ const SERVER_KEYS: &[&str] = &[
     "audit",
     "redact",
     "pin",
+    "rotation",
     "allow_tools",
     "deny_tools",
     "timeout",
@@ -221,6 +223,21 @@ fn globs(t: &Table<'_, '_>, key: &str) -> Result<Option<Vec<String>>, GovernErro
     Ok(v)
 }
 
+fn rotation_mode(t: &Table<'_, '_>) -> Result<Option<RotationMode>, GovernError> {
+    let Some(s) = t.str("rotation")? else {
+        return Ok(None);
+    };
+    RotationMode::parse(&s).map(Some).ok_or_else(|| {
+        t.err(
+            "rotation",
+            format!(
+                "`rotation` in {} must be \"report\", \"warn\" or \"enforce\"",
+                t.name
+            ),
+        )
+    })
+}
+
 /// The policy keys of a table.
 fn layer(t: &Table<'_, '_>) -> Result<Layer, GovernError> {
     let pin = match t.str("pin")? {
@@ -239,6 +256,7 @@ fn layer(t: &Table<'_, '_>) -> Result<Layer, GovernError> {
         audit: t.bool("audit")?,
         redact: t.bool("redact")?,
         pin,
+        rotation: rotation_mode(t)?,
         allow_tools: globs(t, "allow_tools")?,
         deny_tools: globs(t, "deny_tools")?.unwrap_or_default(),
         timeout: duration(t, "timeout", "10s")?,
@@ -266,6 +284,7 @@ fn weak_key(w: &Weakening) -> &'static str {
         Weakening::Audit => "audit",
         Weakening::Redact => "redact",
         Weakening::Pin { .. } => "pin",
+        Weakening::Rotation { .. } => "rotation",
         Weakening::AllowTool(_) => "allow_tools",
     }
 }
@@ -324,6 +343,7 @@ pub fn load_text(path: &Path, text: &str) -> Result<Config, GovernError> {
         audit: false,
         redact: false,
         pin: PinMode::Off,
+        rotation: RotationMode::Report,
         allow_tools: None,
         deny_tools: Vec::new(),
         timeout: Duration::MAX,

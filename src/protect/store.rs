@@ -1,11 +1,12 @@
 //! Storing and verifying: each secret is written to its backend (unless the
-//! same value is already there), read back and compared, before any config
+//! same value is already there), read back and compared (`rotation::store_verified`), before any config
 //! points at it. Refuses to overwrite a different value under the same name.
 //! Then notes the backend's metadata, so a later rotation can be told.
 //!
 //! Talks to backends only; never to config files. Errors name references, never values.
 
 use crate::backend::{ErrorKind, Registry};
+
 use crate::resolve::{ResolveError, fetch_one};
 
 use super::plan::Secret;
@@ -22,7 +23,6 @@ pub enum Stored {
 /// Stores and verifies `secret`. One line of error text on failure.
 pub async fn store(registry: &Registry, secret: &Secret) -> Result<Stored, String> {
     let r = &secret.reference;
-    let backend = registry.get(r.scheme).map_err(|e| e.to_string())?;
     match fetch_one(registry, r).await {
         Ok(existing) if existing == secret.value => return Ok(Stored::AlreadyThere),
         Ok(_) => {
@@ -33,41 +33,14 @@ pub async fn store(registry: &Registry, secret: &Secret) -> Result<Stored, Strin
         Err(ResolveError::Backend { source, .. }) if source.kind == ErrorKind::NotFound => {}
         Err(e) => return Err(format!("cannot check {r}: {e}")),
     }
-    let write_ref = write_target(r)?;
-    backend
-        .write(&write_ref, &secret.value)
-        .await
-        .map_err(|e| format!("cannot store {}: {e}", secret.var))?;
-    match fetch_one(registry, r).await {
-        Ok(v) if v == secret.value => Ok(Stored::Written),
-        Ok(_) => Err(format!(
-            "{r} reads back a different value than was written; config left unchanged"
-        )),
-        Err(e) => Err(format!(
-            "{r} cannot be read back after writing ({e}); config left unchanged"
-        )),
+    use crate::rotation::StoreError;
+    match crate::rotation::store_verified(registry, r, &secret.value).await {
+        Ok(_) => Ok(Stored::Written),
+        Err(e @ (StoreError::Target(_) | StoreError::Backend(_))) => {
+            Err(format!("cannot store {}: {e}", secret.var))
+        }
+        Err(e) => Err(format!("{e}; config left unchanged")),
     }
-}
-
-/// What to write to: the reference itself, or for a Vault field selector
-/// (`#value`) the secret with `?field=value`, which stores the text in that field.
-fn write_target(r: &crate::reference::SecretRef) -> Result<crate::reference::SecretRef, String> {
-    if r.scheme != crate::reference::Scheme::Vault || r.selector.is_none() {
-        return Ok(r.clone());
-    }
-    let text = r.to_string();
-    let (base, field) = text
-        .rsplit_once('#')
-        .ok_or_else(|| format!("{r}: no field to write"))?;
-    let field = field.trim_start_matches('/');
-    if field.is_empty() || field.contains(['/', '.', '[']) {
-        return Err(format!(
-            "{r}: protect writes one top-level Vault field (e.g. #value)"
-        ));
-    }
-    let sep = if base.contains('?') { '&' } else { '?' };
-    crate::reference::SecretRef::parse(&format!("{base}{sep}field={field}"))
-        .map_err(|e| e.to_string())
 }
 
 /// What the backend says about `r` right after it was stored (its change

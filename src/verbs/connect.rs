@@ -57,6 +57,7 @@ fn profile_plan(args: ConnectArgs) -> Result<ConnectPlan, Error> {
         audit: args.no_audit.then_some(false),
         redact: None,
         pin: None,
+        rotation: None,
         allow_tools: (!args.allow_tool.is_empty()).then(|| args.allow_tool.clone()),
         deny_tools: args.deny_tool.clone(),
         timeout: Some(positive("--timeout", &args.timeout)?),
@@ -73,6 +74,23 @@ fn profile_plan(args: ConnectArgs) -> Result<ConnectPlan, Error> {
         eprintln!("mcp-warden: {note}");
     }
     let paths = data_paths()?;
+    let refs = p.references();
+    let gate = super::rotation_gate::Gate {
+        name: &name,
+        mode: policy.rotation,
+        rotate_after: p.rotate_after,
+        requests: &refs,
+    };
+    super::rotation_gate::check(
+        &gate,
+        crate::backend::Settings {
+            paths: paths.clone(),
+            aws_region: None,
+            aws_profile: None,
+            timeout: policy.timeout,
+            cloud: Default::default(),
+        },
+    )?;
     let mut plan = from_profile(
         p,
         policy,

@@ -21,9 +21,12 @@ pub mod login;
 pub mod logout;
 pub mod pin;
 pub mod protect;
+pub mod rotate;
+mod rotation_gate;
 pub mod run;
 pub mod scan;
 pub mod secret;
+mod servers;
 
 use crate::backend::BackendError;
 use crate::exit::{Code, ExitStatus};
@@ -55,6 +58,9 @@ pub enum Error {
     /// OAuth: discovery, authorization, tokens.
     #[error(transparent)]
     OAuth(#[from] crate::oauth::OAuthError),
+    /// Storing a new value and reading it back (`rotate`).
+    #[error(transparent)]
+    Store(#[from] crate::rotation::StoreError),
     /// Profiles and pins (78 config, 77 refused by the pin policy, 64 usage).
     #[error(transparent)]
     Govern(#[from] crate::govern::GovernError),
@@ -82,6 +88,7 @@ impl ExitStatus for Error {
             Error::Launch(e) => e.exit_code(),
             Error::Remote(e) => e.exit_code(),
             Error::Govern(e) => e.exit_code(),
+            Error::Store(e) => e.exit_code(),
             Error::OAuth(e) => e.exit_code(),
             Error::Io(_) => Code::IoErr,
             Error::Data(_) => Code::DataErr,
@@ -412,6 +419,7 @@ pub fn dispatch(cli: crate::cli::Cli) -> Result<i32, Error> {
         Command::Logout(args) => logout::run(args),
         Command::Pin(args) => pin::run(args),
         Command::Secret(cmd) => secret::run(cmd),
+        Command::Rotate(args) => rotate::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Headers(args) => headers::run(args),

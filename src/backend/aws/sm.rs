@@ -4,7 +4,8 @@
 //! Owns the Secrets Manager calls: BatchGetSecretValue for two or more plain
 //! references of one group (up to 20 a call), GetSecretValue for the rest and
 //! for whatever a batch did not answer; CreateSecret/PutSecretValue,
-//! DeleteSecret, ListSecrets, DescribeSecret. Must not decode values beyond
+//! DeleteSecret, ListSecrets, DescribeSecret, RotateSecret (only for a secret
+//! with rotation configured). Must not decode values beyond
 //! "is it UTF-8": JSON selection is the resolver's.
 
 use std::sync::Arc;
@@ -216,6 +217,54 @@ impl Backend for SmBackend {
             })
         })
     }
+
+    fn rotate<'a>(
+        &'a self,
+        r: &'a SecretRef,
+    ) -> BoxFuture<'a, Result<Option<String>, BackendError>> {
+        Box::pin(rotate(&self.sdk, r))
+    }
+}
+
+/// RotateSecret, for a secret whose rotation (a Lambda) is configured;
+/// returns the version the rotation creates. Without one, AWS has nothing to
+/// run: refused before the call, saying how to store a new value instead.
+async fn rotate(sdk: &Sdk, r: &SecretRef) -> Result<Option<String>, BackendError> {
+    let group = sdk.group_for(r, SERVICE, SCOPE_PARAMS).await?;
+    let d = group
+        .sm()
+        .describe_secret()
+        .secret_id(&r.location)
+        .send()
+        .await
+        .map_err(|e| {
+            from_sdk(
+                &e,
+                &group,
+                action("secretsmanager:DescribeSecret", "secret"),
+            )
+            .at(r)
+        })?;
+    let configured = d.rotation_enabled == Some(true)
+        || d.rotation_lambda_arn
+            .as_deref()
+            .is_some_and(|a| !a.is_empty());
+    if !configured {
+        return Err(BackendError::new(
+            ErrorKind::Unsupported,
+            r,
+            "the secret has no rotation configured (a rotation Lambda); store a new value with \
+             `mcp-warden rotate REF` without --provider",
+        ));
+    }
+    let out = group
+        .sm()
+        .rotate_secret()
+        .secret_id(&r.location)
+        .send()
+        .await
+        .map_err(|e| from_sdk(&e, &group, action("secretsmanager:RotateSecret", "secret")).at(r))?;
+    Ok(out.version_id)
 }
 
 pub(super) fn check_scope_params(

@@ -5,14 +5,17 @@
 //! Owns the order of that work: refuse what does not go with a profile,
 //! settle the policy (a weakening needs its `--insecure-*` override, which is
 //! recorded in the audit log before it takes effect), check the pin and keep
-//! the files it hashed open for launch. Prints the one-line warnings of the
+//! the files it hashed open for launch; before it, the rotation gate
+//! (metadata only: an overdue secret warns or refuses). Prints the one-line warnings of the
 //! project file and of overrides.
 
 use std::ffi::OsString;
 
+use super::super::rotation_gate::{self, Gate};
 use super::super::{Error, current_dir};
 use super::egress::EgressArgs;
 use super::plan::{Launcher, RunPlan, Shared, positive};
+use crate::backend::Settings;
 use crate::cli::RunArgs;
 use crate::govern::GovernError;
 use crate::govern::assign::pair_requests;
@@ -27,6 +30,7 @@ fn insecure(args: &RunArgs) -> Insecure {
         no_audit: args.insecure_no_audit,
         no_redact: args.insecure_no_redact,
         no_pin: args.insecure_no_pin,
+        no_rotation: args.insecure_no_rotation,
         no_tool_policy: args.insecure_no_tool_policy,
     }
 }
@@ -38,7 +42,7 @@ fn asked_by(args: &RunArgs, w: &Weakening) -> String {
         Weakening::Audit => "--no-audit".into(),
         Weakening::Redact if args.exec => "--exec (no proxy, so no redaction)".into(),
         Weakening::Redact => "--no-redact".into(),
-        Weakening::Pin { .. } => "this command line".into(),
+        Weakening::Pin { .. } | Weakening::Rotation { .. } => "this command line".into(),
         Weakening::AllowTool(g) => format!("--allow-tool {g}"),
     }
 }
@@ -50,6 +54,7 @@ fn cli_layer(args: &RunArgs, shared: &Shared) -> Layer {
         audit: (g.no_audit || args.exec).then_some(false),
         redact: (g.no_redact || args.exec).then_some(false),
         pin: args.pin_required.then_some(PinMode::Required),
+        rotation: None,
         allow_tools: (!g.allow_tool.is_empty()).then(|| g.allow_tool.clone()),
         deny_tools: g.deny_tool.clone(),
         timeout: shared.timeout,
@@ -217,6 +222,22 @@ pub fn plan(args: RunArgs) -> Result<Planned, Error> {
     let g = &args.guard;
     let label = g.name.clone().unwrap_or_else(|| name.clone());
     record_overrides(&args, &shared, &name, &label)?;
+    let gate = Gate {
+        name: &name,
+        mode: policy.rotation,
+        rotate_after: p.rotate_after,
+        requests: &requests,
+    };
+    rotation_gate::check(
+        &gate,
+        Settings {
+            paths: shared.paths.clone(),
+            aws_region: args.vault_region.clone().filter(|s| !s.is_empty()),
+            aws_profile: args.vault_profile.clone().filter(|s| !s.is_empty()),
+            timeout,
+            cloud: wrapper.cloud.clone(),
+        },
+    )?;
     if p.url.is_some() {
         return remote(&args, &shared, &cfg, p, policy, label);
     }
