@@ -18,6 +18,7 @@ pub mod producers;
 #[path = "../../src/scan/detect/fakes.rs"]
 pub mod fakes;
 
+pub mod egress;
 pub mod env;
 pub mod expected;
 pub mod oauth;

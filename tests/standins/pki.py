@@ -3,7 +3,8 @@
 
     pki.py tls DIR          -> DIR/ca.pem, DIR/server.pem, DIR/server-key.pem
                                (a private CA and a server certificate for
-                               127.0.0.1, ::1 and localhost)
+                               127.0.0.1, 127.0.0.2, ::1 and localhost; the
+                               CA's key is never written)
     pki.py rsa DIR NAME     -> DIR/NAME-key.pem (PKCS#8), DIR/NAME-pub.pem
     pki.py client DIR NAME  -> DIR/NAME.pem: a self-signed client certificate
                                and its RSA key in one file (as Azure's
@@ -67,6 +68,8 @@ def tls(d: str) -> None:
     sans = [
         x509.DNSName("localhost"),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        # a second loopback host for tests/secretless.rs (one API per host)
+        x509.IPAddress(ipaddress.ip_address("127.0.0.2")),
         x509.IPAddress(ipaddress.ip_address("::1")),
     ]
     srv = cert("localhost", srv_key.public_key(), ca_name, ca_key, False, sans)
