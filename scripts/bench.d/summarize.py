@@ -399,7 +399,58 @@ def oauth() -> None:
     print()
 
 
-for section in (startup, rss, memory, aws, relay, mcp, scan, connect, keyring, oauth):
+def pct(xs: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ys = sorted(xs)
+    return ys[min(len(ys) - 1, max(0, round(q / 100 * len(ys) + 0.5) - 1))]
+
+
+def egress_runs() -> dict[str, dict[str, list[float]]]:
+    """egress.<variant>.<round>.json pooled per variant: latencies (µs) and MB/s."""
+    pooled: dict[str, dict[str, list[float]]] = {}
+    order = {"direct": 0, "proxied": 1}
+    for f in sorted(D.glob("egress.*.*.json"), key=lambda f: (order.get(f.name.split(".")[1], 2), f.name)):
+        variant = f.name.split(".")[1]
+        r = json.loads(f.read_text())
+        v = pooled.setdefault(variant, {"reused_us": [], "new_us": [], "mb_s": []})
+        v["reused_us"] += r["reused_us"]
+        v["new_us"] += r["new_us"]
+        v["mb_s"] += [r["download_bytes"] / 1e6 / s for s in r["download_s"]]
+    return pooled
+
+
+def egress() -> None:
+    runs = egress_runs()
+    if "direct" not in runs:
+        return
+    versions = (D / "egress.versions.txt").read_text().split() if (D / "egress.versions.txt").exists() else []
+    print(f"## egress (issue 18): secretless mode's egress proxy, {' '.join(versions)}\n")
+    base = runs["direct"]
+    print("| variant | reused conn. p50 | p99 | added p50 | added p99 | new conn. p50 | p99 | added p50 | added p99 "
+          "| 100 MiB download (median) | ratio to direct |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, v in runs.items():
+        cells = []
+        for k in ("reused_us", "new_us"):
+            p50, p99 = pct(v[k], 50), pct(v[k], 99)
+            d50, d99 = p50 - pct(base[k], 50), p99 - pct(base[k], 99)
+            cells += [f"{p50:.0f} µs", f"{p99:.0f} µs", f"{d50:+.0f} µs", f"{d99:+.0f} µs"]
+        tp = statistics.median(v["mb_s"])
+        cells += [f"{tp:.1f} MB/s ({len(v['mb_s'])} runs)", f"{tp / statistics.median(base['mb_s']):.2f}×"]
+        print(f"| {name} ({len(v['reused_us'])} + {len(v['new_us'])} requests) | " + " | ".join(cells) + " |")
+    print()
+    for name in [n for n in runs if n != "direct"]:
+        v = runs[name]
+        a = (pct(v["reused_us"], 50) - pct(base["reused_us"], 50)) / 1e3
+        b = (pct(v["new_us"], 50) - pct(base["new_us"], 50)) / 1e3
+        c = statistics.median(v["mb_s"]) / statistics.median(base["mb_s"])
+        print(f"- {name}: target added p50 on a reused connection ≤ 0.5 ms: {a:.3f} ms → {ok(a <= 0.5)}")
+        print(f"- {name}: target added p50 on a new connection ≤ 3 ms: {b:.3f} ms → {ok(b <= 3)}")
+        print(f"- {name}: target 100 MiB download ≥ 70 % of direct: {c * 100:.0f} % → {ok(c >= 0.7)}")
+    print()
+
+
+for section in (startup, rss, memory, aws, relay, mcp, scan, connect, keyring, oauth, egress):
     try:
         section()
     except Exception as e:  # a half-finished section must not hide the others
