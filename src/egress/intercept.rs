@@ -53,6 +53,7 @@ pub async fn serve(ctx: Arc<Ctx>, target: Target, on: OnUpgrade) {
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(MAX_STREAMS)
+        .adaptive_window(true)
         .keep_alive_interval(Some(IDLE / 2))
         .keep_alive_timeout(Duration::from_secs(20));
     let _ = builder

@@ -234,6 +234,27 @@ impl StreamSwap {
         self.run(chunk, false)
     }
 
+    /// [`push`](Self::push) for a chunk already in a `Bytes`: when nothing is
+    /// held and the chunk holds no value, it is passed on as it is (a slice,
+    /// no copy), keeping back only a tail that could start a value.
+    pub fn push_bytes(&mut self, chunk: Bytes) -> Bytes {
+        if !self.held.is_empty() || self.automaton().is_match(&chunk[..]) {
+            return self.push(&chunk);
+        }
+        let keep = self.partial_tail(&chunk);
+        if keep > 0 {
+            self.held = Zeroizing::new(chunk[chunk.len() - keep..].to_vec());
+        }
+        chunk.slice(..chunk.len() - keep)
+    }
+
+    fn automaton(&self) -> &AhoCorasick {
+        match self.direction {
+            Direction::ToReal => &self.swapper.placeholders,
+            Direction::ToPlaceholder => &self.swapper.reals,
+        }
+    }
+
     /// Ends the stream: returns everything held back, replaced.
     pub fn finish(&mut self) -> Bytes {
         self.run(&[], true)
@@ -367,7 +388,7 @@ impl<B> SwapBody<B> {
     fn take(&mut self, frame: Frame<Bytes>) {
         match frame.into_data() {
             Ok(data) => {
-                let out = self.swap.push(&data);
+                let out = self.swap.push_bytes(data);
                 self.emit(out);
             }
             Err(trailers) => {
@@ -510,6 +531,26 @@ mod tests {
             assert_eq!(out, want.as_bytes(), "cut at {cut}");
             assert_eq!(st.swapped(), 2);
         }
+    }
+
+    /// A chunk without a value passes as the same bytes (no copy); one with
+    /// a value, or after a held tail, is swapped as by `push`.
+    #[test]
+    fn push_bytes_passes_clean_chunks_through() {
+        let s = swapper();
+        let mut st = StreamSwap::to_placeholder(s);
+        let clean = Bytes::from_static(b"nothing to see here");
+        let out = st.push_bytes(clean.clone());
+        assert_eq!(out.as_ptr(), clean.as_ptr(), "not copied");
+        let start = &REAL_A.as_bytes()[..5];
+        let out = st.push_bytes(Bytes::from([b"ab", start].concat()));
+        assert_eq!(&out[..], b"ab");
+        let rest = Bytes::from(format!("{}!", &REAL_A[5..]).into_bytes());
+        let out = st.push_bytes(rest);
+        assert_eq!(&out[..], format!("{HOLD_A}!").as_bytes());
+        let out = st.push_bytes(Bytes::from(format!("x{REAL_B}y").into_bytes()));
+        assert_eq!(&out[..], format!("x{HOLD_B}y").as_bytes());
+        assert_eq!(st.swapped(), 2);
     }
 
     /// Small messages that cannot be the start of a value pass at once;

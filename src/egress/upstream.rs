@@ -87,6 +87,7 @@ fn pool(tls: rustls::ClientConfig, http2: bool) -> Pool {
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(IDLE)
         .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
+        .http2_adaptive_window(true)
         .pool_timer(hyper_util::rt::TokioTimer::new())
         .build(https)
 }
