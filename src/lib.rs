@@ -27,5 +27,6 @@ pub mod rotation;
 pub mod scan;
 pub mod secret;
 pub mod template;
+pub mod token_prefixes;
 pub mod verbs;
 pub mod version;

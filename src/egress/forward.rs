@@ -52,10 +52,38 @@ impl Target {
 }
 
 /// What the request looked like before it was changed, for its record.
-struct Seen {
-    method: String,
-    path: String,
-    swapped: Vec<usize>,
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    /// The secretless variables swapped in (indices).
+    pub swapped: Vec<usize>,
+}
+
+impl Seen {
+    /// Its `egress` record once forwarded: the answer's status (`None`: no
+    /// answer), the bytes each way, and how it ended when not plainly.
+    pub fn record(
+        &self,
+        ctx: &Ctx,
+        target: &Target,
+        status: Option<u16>,
+        bytes: (u64, u64),
+        detail: Option<&str>,
+    ) {
+        let vars = ctx.names(&self.swapped);
+        ctx.recorder.exchange(&Exchange {
+            outcome: Outcome::Forwarded,
+            host: &target.host,
+            port: target.port,
+            method: &self.method,
+            path: &self.path,
+            status,
+            request_bytes: bytes.0,
+            response_bytes: bytes.1,
+            vars: &vars,
+            detail,
+        });
+    }
 }
 
 /// Serves one request of the child's.
@@ -126,13 +154,7 @@ pub async fn forward(
         child_upgrade,
         resp.status() == StatusCode::SWITCHING_PROTOCOLS,
     ) {
-        return Ok(super::tunnel::upgraded(
-            ctx,
-            target,
-            seen_record(seen),
-            child,
-            resp,
-        ));
+        return Ok(super::tunnel::upgraded(ctx, target, seen, child, resp));
     }
     Ok(answer_body(ctx, target, seen, sent, resp))
 }
@@ -326,21 +348,14 @@ fn answer_body(
         }
         Err(data) => data,
     });
-    let record = seen_record(seen);
     let on_end = move || {
-        let vars = ctx.names(&record.swapped);
-        ctx.recorder.exchange(&Exchange {
-            outcome: Outcome::Forwarded,
-            host: &target.host,
-            port: target.port,
-            method: &record.method,
-            path: &record.path,
-            status: Some(status),
-            request_bytes: sent.get(),
-            response_bytes: received.get(),
-            vars: &vars,
-            detail: None,
-        });
+        seen.record(
+            &ctx,
+            &target,
+            Some(status),
+            (sent.get(), received.get()),
+            None,
+        );
     };
     Response::from_parts(parts, OnEnd::new(body, on_end).boxed())
 }
@@ -354,21 +369,6 @@ pub fn mask_headers(ctx: &Ctx, headers: &mut HeaderMap) {
         {
             *value = v;
         }
-    }
-}
-
-/// What [`Seen`] keeps for the record once the request is sent.
-pub struct SeenRecord {
-    pub method: String,
-    pub path: String,
-    pub swapped: Vec<usize>,
-}
-
-fn seen_record(seen: Seen) -> SeenRecord {
-    SeenRecord {
-        method: seen.method,
-        path: seen.path,
-        swapped: seen.swapped,
     }
 }
 
@@ -411,19 +411,7 @@ fn unreachable(ctx: &Ctx, target: &Target, seen: &Seen, why: &str, sent: u64) ->
     let mut masked = why.as_bytes().to_vec();
     ctx.swapper.to_placeholder(&mut masked);
     let why = &*String::from_utf8_lossy(&masked);
-    let names = ctx.names(&seen.swapped);
-    ctx.recorder.exchange(&Exchange {
-        outcome: Outcome::Forwarded,
-        host: &target.host,
-        port: target.port,
-        method: &seen.method,
-        path: &seen.path,
-        status: None,
-        request_bytes: sent,
-        response_bytes: 0,
-        vars: &names,
-        detail: Some(why),
-    });
+    seen.record(ctx, target, None, (sent, 0), Some(why));
     ctx.said
         .once(format!("unreachable {}", target.authority()), || {
             format!("cannot reach {}: {why}", target.authority())

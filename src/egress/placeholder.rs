@@ -21,40 +21,6 @@ pub const MIN_RANDOM: usize = 16;
 /// the real value or a taken value.
 const TRIES: usize = 16;
 
-/// Token prefixes kept verbatim; the longest one the value starts with wins.
-const PREFIXES: &[&str] = &[
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "glpat-",
-    "xoxb-",
-    "xoxp-",
-    "xoxa-",
-    "xoxr-",
-    "xapp-",
-    "sk-ant-api03-",
-    "sk-ant-",
-    "sk-proj-",
-    "sk-live_",
-    "sk_live_",
-    "sk_test_",
-    "rk_live_",
-    "pk_live_",
-    "sk-",
-    "AKIA",
-    "ASIA",
-    "AIza",
-    "hf_",
-    "npm_",
-    "pypi-",
-    "dop_v1_",
-    "shpat_",
-    "SG.",
-];
-
 const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const DIGITS: &[u8] = b"0123456789";
@@ -115,7 +81,7 @@ pub fn make(real: &[u8], taken: &[&[u8]]) -> Result<SecretValue, PlaceholderErro
 
 /// Length of the longest known prefix `real` starts with (0 if none).
 fn prefix_len(real: &[u8]) -> usize {
-    PREFIXES
+    crate::token_prefixes::TOKEN_PREFIXES
         .iter()
         .filter(|p| real.starts_with(p.as_bytes()))
         .map(|p| p.len())

@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Ctx;
-use super::forward::{SeenRecord, Target, mask_headers, plain, strip_hop_by_hop};
+use super::forward::{Seen, Target, mask_headers, plain, strip_hop_by_hop};
 use super::record::{Exchange, Outcome};
 use super::swap::{StreamSwap, Swapper};
 use super::upstream::{Body, BoxError};
@@ -31,7 +31,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn upgraded(
     ctx: Arc<Ctx>,
     target: Arc<Target>,
-    seen: SeenRecord,
+    seen: Seen,
     child: OnUpgrade,
     mut resp: Response<Incoming>,
 ) -> Response<Body> {
@@ -52,19 +52,7 @@ pub fn upgraded(
                 format!("upgrade ended: {}", super::forward::root_cause(&*e)),
             ),
         };
-        let vars = ctx.names(&seen.swapped);
-        ctx.recorder.exchange(&Exchange {
-            outcome: Outcome::Forwarded,
-            host: &target.host,
-            port: target.port,
-            method: &seen.method,
-            path: &seen.path,
-            status: Some(101),
-            request_bytes: bytes.0,
-            response_bytes: bytes.1,
-            vars: &vars,
-            detail: Some(&detail),
-        });
+        seen.record(&ctx, &target, Some(101), bytes, Some(&detail));
     });
     Response::from_parts(
         parts,

@@ -30,34 +30,11 @@ pub fn vault_scheme(vault_type: Option<&str>) -> Result<Scheme, GovernError> {
     }
 }
 
-/// Well-known token prefixes: a "reference" starting with one is a pasted value.
-const TOKEN_PREFIXES: &[&str] = &[
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "glpat-",
-    "xoxb-",
-    "xoxp-",
-    "xoxa-",
-    "xapp-",
-    "sk-",
-    "sk_live_",
-    "rk_live_",
-    "AKIA",
-    "ASIA",
-    "hf_",
-    "npm_",
-    "pypi-",
-    "dop_v1_",
-    "shpat_",
-    "SG.",
-];
-
 fn looks_like_a_value(reference: &str) -> bool {
-    !reference.contains("://") && TOKEN_PREFIXES.iter().any(|p| reference.starts_with(p))
+    !reference.contains("://")
+        && crate::token_prefixes::TOKEN_PREFIXES
+            .iter()
+            .any(|p| reference.starts_with(p))
 }
 
 /// Splits `NAME=REF` arguments into resolve requests.

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use zeroize::Zeroizing;
@@ -194,20 +195,7 @@ impl Backend for SmBackend {
     fn describe<'a>(&'a self, r: &'a SecretRef) -> BoxFuture<'a, Result<SecretInfo, BackendError>> {
         Box::pin(async move {
             let group = self.sdk.group_for(r, SERVICE, READ_PARAMS).await?;
-            let d = group
-                .sm()
-                .describe_secret()
-                .secret_id(&r.location)
-                .send()
-                .await
-                .map_err(|e| {
-                    from_sdk(
-                        &e,
-                        &group,
-                        action("secretsmanager:DescribeSecret", "secret"),
-                    )
-                    .at(r)
-                })?;
+            let d = describe_secret(&group, r).await?;
             Ok(SecretInfo {
                 name: d.name.clone().unwrap_or_else(|| r.location.clone()),
                 created: system_time(d.created_date.as_ref()),
@@ -226,25 +214,26 @@ impl Backend for SmBackend {
     }
 }
 
-/// RotateSecret, for a secret whose rotation (a Lambda) is configured;
-/// returns the version the rotation creates. Without one, AWS has nothing to
-/// run: refused before the call, saying how to store a new value instead.
-async fn rotate(sdk: &Sdk, r: &SecretRef) -> Result<Option<String>, BackendError> {
-    let group = sdk.group_for(r, SERVICE, SCOPE_PARAMS).await?;
-    let d = group
+/// DescribeSecret for `r` (no value in the answer).
+async fn describe_secret(
+    group: &Group,
+    r: &SecretRef,
+) -> Result<DescribeSecretOutput, BackendError> {
+    group
         .sm()
         .describe_secret()
         .secret_id(&r.location)
         .send()
         .await
-        .map_err(|e| {
-            from_sdk(
-                &e,
-                &group,
-                action("secretsmanager:DescribeSecret", "secret"),
-            )
-            .at(r)
-        })?;
+        .map_err(|e| from_sdk(&e, group, action("secretsmanager:DescribeSecret", "secret")).at(r))
+}
+
+/// RotateSecret, for a secret whose rotation (a Lambda) is configured;
+/// returns the version the rotation creates. Without one, AWS has nothing to
+/// run: refused before the call, saying how to store a new value instead.
+async fn rotate(sdk: &Sdk, r: &SecretRef) -> Result<Option<String>, BackendError> {
+    let group = sdk.group_for(r, SERVICE, SCOPE_PARAMS).await?;
+    let d = describe_secret(&group, r).await?;
     let configured = d.rotation_enabled == Some(true)
         || d.rotation_lambda_arn
             .as_deref()
