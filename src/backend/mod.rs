@@ -10,9 +10,11 @@ pub mod aws;
 pub mod azure;
 pub mod file;
 pub mod gcp;
+pub mod github_app;
 pub mod keyring;
 pub mod lease;
 pub mod local;
+pub mod mint;
 pub mod names;
 pub mod op;
 pub mod registry;
@@ -30,6 +32,7 @@ use crate::reference::{Scheme, SecretRef};
 use crate::secret::SecretValue;
 
 pub use lease::Lease;
+pub use mint::{MintSpec, Minted};
 pub use registry::{CloudSettings, Registry, Settings};
 
 /// A boxed future, so `dyn Backend` stays object-safe.
@@ -210,6 +213,12 @@ pub trait Backend: Send + Sync {
     /// Hands over the leases and login tokens obtained since the last call
     /// (dynamic secrets, tokens from a login), for the caller to renew and revoke.
     fn held(&self) -> Vec<Arc<dyn Lease>> {
+        Vec::new()
+    }
+
+    /// Hands over what a minting backend made since the last call: scope
+    /// and expiry of each credential, never the credential.
+    fn minted(&self) -> Vec<Minted> {
         Vec::new()
     }
 }

@@ -71,6 +71,10 @@ pub const BUILT: &[Scheme] = &[
     Scheme::AzureKv,
     Scheme::Keyring,
     Scheme::Op,
+    Scheme::GithubApp,
+    Scheme::AwsSts,
+    Scheme::GcpToken,
+    Scheme::AzureToken,
 ];
 
 pub struct Registry {
@@ -84,6 +88,10 @@ pub struct Registry {
     azure: OnceLock<Arc<dyn Backend>>,
     keyring: OnceLock<Arc<dyn Backend>>,
     op: OnceLock<Arc<dyn Backend>>,
+    github_app: OnceLock<Arc<dyn Backend>>,
+    aws_sts: OnceLock<Arc<dyn Backend>>,
+    gcp_token: OnceLock<Arc<dyn Backend>>,
+    azure_token: OnceLock<Arc<dyn Backend>>,
 }
 
 impl Registry {
@@ -98,6 +106,10 @@ impl Registry {
             azure: OnceLock::new(),
             keyring: OnceLock::new(),
             op: OnceLock::new(),
+            github_app: OnceLock::new(),
+            aws_sts: OnceLock::new(),
+            gcp_token: OnceLock::new(),
+            azure_token: OnceLock::new(),
         }
     }
 
@@ -134,6 +146,18 @@ impl Registry {
             Scheme::Op => self
                 .op
                 .get_or_init(|| Arc::new(super::op::OpBackend::new(s))),
+            Scheme::GithubApp => self
+                .github_app
+                .get_or_init(|| Arc::new(super::github_app::GithubAppBackend::new(s))),
+            Scheme::AwsSts => self
+                .aws_sts
+                .get_or_init(|| Arc::new(super::aws::sts::StsBackend::new(s))),
+            Scheme::GcpToken => self
+                .gcp_token
+                .get_or_init(|| Arc::new(super::gcp::token::TokenBackend::new(s))),
+            Scheme::AzureToken => self
+                .azure_token
+                .get_or_init(|| Arc::new(super::azure::token::TokenBackend::new(s))),
         };
         Ok(b.clone())
     }
@@ -144,7 +168,21 @@ impl Registry {
     /// to the caller to renew and revoke.
     pub fn held(&self) -> Vec<Arc<dyn Lease>> {
         let mut out = Vec::new();
-        for b in [
+        for b in self.built() {
+            out.extend(b.held());
+        }
+        out
+    }
+
+    /// What the minting backends made so far (scope and expiry, never a
+    /// value), handed over to the caller.
+    pub fn minted(&self) -> Vec<super::Minted> {
+        self.built().flat_map(|b| b.minted()).collect()
+    }
+
+    /// Every backend built so far.
+    fn built(&self) -> impl Iterator<Item = &Arc<dyn Backend>> {
+        let single = [
             &self.local,
             &self.file,
             &self.vault,
@@ -152,16 +190,13 @@ impl Registry {
             &self.azure,
             &self.keyring,
             &self.op,
-        ] {
-            if let Some(b) = b.get() {
-                out.extend(b.held());
-            }
-        }
-        if let Some(aws) = self.aws.get() {
-            out.extend(aws.sm.held());
-            out.extend(aws.ssm.held());
-        }
-        out
+            &self.github_app,
+            &self.aws_sts,
+            &self.gcp_token,
+            &self.azure_token,
+        ];
+        let aws = self.aws.get().into_iter().flat_map(|a| [&a.sm, &a.ssm]);
+        single.into_iter().filter_map(OnceLock::get).chain(aws)
     }
 }
 

@@ -26,10 +26,25 @@ pub enum Scheme {
     AzureKv,
     Keyring,
     Op,
+    /// Mints a GitHub App installation token.
+    GithubApp,
+    /// Mints AWS STS session credentials (AssumeRole).
+    AwsSts,
+    /// Mints a Google access token for an impersonated service account.
+    GcpToken,
+    /// Mints an Entra access token for one resource scope.
+    AzureToken,
 }
 
+/// The variables an `aws-sts://` reference fills, in this order.
+pub const AWS_STS_VARS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
 impl Scheme {
-    pub const ALL: [Scheme; 9] = [
+    pub const ALL: [Scheme; 13] = [
         Scheme::Local,
         Scheme::File,
         Scheme::AwsSm,
@@ -39,7 +54,29 @@ impl Scheme {
         Scheme::AzureKv,
         Scheme::Keyring,
         Scheme::Op,
+        Scheme::GithubApp,
+        Scheme::AwsSts,
+        Scheme::GcpToken,
+        Scheme::AzureToken,
     ];
+
+    /// A minting scheme asks its provider for a new short-lived credential at
+    /// every fetch instead of reading a stored value.
+    pub fn mints(self) -> bool {
+        matches!(
+            self,
+            Scheme::GithubApp | Scheme::AwsSts | Scheme::GcpToken | Scheme::AzureToken
+        )
+    }
+
+    /// The variables one reference of this scheme fills (`NAME_*=REF`); empty
+    /// when it fills one. Its value is then a JSON object with these keys.
+    pub fn yields(self) -> &'static [&'static str] {
+        match self {
+            Scheme::AwsSts => AWS_STS_VARS,
+            _ => &[],
+        }
+    }
 
     /// The canonical scheme name as written in a reference.
     pub fn as_str(self) -> &'static str {
@@ -53,6 +90,10 @@ impl Scheme {
             Scheme::AzureKv => "azure-kv",
             Scheme::Keyring => "keyring",
             Scheme::Op => "op",
+            Scheme::GithubApp => "github-app",
+            Scheme::AwsSts => "aws-sts",
+            Scheme::GcpToken => "gcp-token",
+            Scheme::AzureToken => "azure-token",
         }
     }
 

@@ -25,6 +25,7 @@ mod error;
 mod setup;
 mod sm;
 mod ssm;
+pub mod sts;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

@@ -14,6 +14,7 @@ mod api;
 mod challenge;
 mod identity;
 mod target;
+pub mod token;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -16,6 +16,7 @@ mod crc32c;
 mod foreign;
 mod refusal;
 mod target;
+pub mod token;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
