@@ -324,7 +324,7 @@ pub fn execute(plan: ConnectPlan) -> Result<i32, Error> {
 /// The guard `run` would put on a child, built for this connection (always
 /// present: the bridge's lines always pass it).
 fn build_guard(plan: &GuardPlan, resolved: &[Resolved]) -> Result<Arc<Guard>, Error> {
-    match guard_launch::build(plan, resolved)? {
+    match guard_launch::build(plan, resolved, Vec::new())? {
         Some(g) => Ok(g),
         None => Guard::new(GuardConfig::default())
             .map(Arc::new)
