@@ -10,13 +10,12 @@
 //! stops the run while resolving. Prints nothing on stdout.
 
 mod egress;
-mod minted;
 mod plan;
 mod profile;
 
 use std::sync::Arc;
 
-use super::{Error, block_on};
+use super::{Error, block_on, minted};
 use crate::backend::lease::{Keeper, Report};
 use crate::backend::{Registry, Settings};
 use crate::cli::RunArgs;
@@ -130,7 +129,8 @@ async fn serve(
     keeper: &Keeper,
 ) -> Result<i32, Error> {
     let resolved = resolved?;
-    let held = minted::held(registry.minted(), &plan.requests, &plan.egress);
+    let held_by_proxy = |var: &str| plan.egress.secretless.iter().any(|s| s.var == var);
+    let held = minted::held(registry.minted(), &plan.requests, &held_by_proxy);
     let (guard_plan, grace) = match &plan.launcher {
         Launcher::Exec => {
             let prepared = prepare(&mut plan, &resolved, Vec::new())?;

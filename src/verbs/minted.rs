@@ -1,8 +1,8 @@
-//! Minted credentials in a run (`github-app://`, `aws-sts://`, `gcp-token://`,
-//! `azure-token://`): which variables each fills, the line at start saying
-//! how long it lives, what the proxy records and checks at expiry, and — in
-//! secretless mode — minting it anew ahead of its expiry and handing the new
-//! value to the egress proxy.
+//! Minted credentials in a run or a connection (`github-app://`,
+//! `aws-sts://`, `gcp-token://`, `azure-token://`): which variables each
+//! fills, the line at start saying how long it lives, what the proxy records
+//! and checks at expiry, and — in `run`'s secretless mode — minting it anew
+//! ahead of its expiry and handing the new value to the egress proxy.
 //!
 //! Owns that schedule and its one-line reports. Must not print a value,
 //! start anything or decide where a value may go (egress does).
@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::backend::lease::renew_after;
 use crate::backend::{Minted, Registry};
-use crate::egress::{Egress, EgressPlan};
+use crate::egress::Egress;
 use crate::proxy::{Credential, Guard};
 use crate::resolve::{Request, resolve};
 
@@ -43,8 +43,13 @@ impl Held {
     }
 }
 
-/// Pairs what the backends minted with the variables of `requests`.
-pub fn held(minted: Vec<Minted>, requests: &[Request], egress: &EgressPlan) -> Vec<Held> {
+/// Pairs what the backends minted with the variables of `requests`;
+/// `secretless` says which variables the egress proxy holds.
+pub fn held(
+    minted: Vec<Minted>,
+    requests: &[Request],
+    secretless: &dyn Fn(&str) -> bool,
+) -> Vec<Held> {
     let mut out: Vec<Held> = Vec::new();
     for m in minted {
         let mine: Vec<&Request> = requests
@@ -56,7 +61,7 @@ pub fn held(minted: Vec<Minted>, requests: &[Request], egress: &EgressPlan) -> V
         }
         let secretless = mine
             .iter()
-            .filter(|r| egress.secretless.iter().any(|s| s.var == r.var))
+            .filter(|r| secretless(&r.var))
             .map(|r| (*r).clone())
             .collect();
         out.push(Held {
