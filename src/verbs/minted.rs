@@ -197,3 +197,68 @@ async fn refresh(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::MintSpec;
+    use crate::reference::{Scheme, SecretRef};
+
+    fn minted(r: &str, secs: u64) -> Minted {
+        Minted {
+            reference: SecretRef::parse(r).unwrap(),
+            spec: MintSpec {
+                what: "AWS STS session (AssumeRole)",
+                scope: "role r".into(),
+                lifetime: Duration::from_secs(secs),
+            },
+            expires: SystemTime::now() + Duration::from_secs(secs),
+        }
+    }
+
+    #[test]
+    fn a_credential_is_paired_with_every_variable_it_fills() {
+        let requests = crate::govern::assign::requests(
+            &[
+                "AWS_*=aws-sts://arn:aws:iam::1:role/r".into(),
+                "OTHER=local://x".into(),
+            ],
+            Scheme::Local,
+        )
+        .unwrap();
+        let m = vec![minted("aws-sts://arn:aws:iam::1:role/r", 900)];
+        let only_key = |v: &str| v == "AWS_ACCESS_KEY_ID";
+        let held = held(m.clone(), &requests, &only_key);
+        assert_eq!(held.len(), 1);
+        let note = held[0].note();
+        assert_eq!(note.vars.len(), 3);
+        // one of three variables secretless: the other two still expire
+        assert!(!note.refreshed);
+        assert_eq!(held[0].secretless.len(), 1);
+        let all = |v: &str| v.starts_with("AWS_");
+        assert!(super::held(m, &requests, &all)[0].note().refreshed);
+        let none = super::held(
+            vec![minted("aws-sts://arn:aws:iam::1:role/other", 900)],
+            &requests,
+            &all,
+        );
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn refreshes_come_two_thirds_through_and_retries_are_bounded() {
+        let m = minted("gcp-token://a@p.iam.gserviceaccount.com", 90);
+        let wait = next(&m) - tokio::time::Instant::now();
+        assert!(
+            wait > Duration::from_secs(55) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+        let h = Held {
+            minted: minted("gcp-token://a@p.iam.gserviceaccount.com", 0),
+            vars: vec!["T".into()],
+            secretless: Vec::new(),
+        };
+        let wait = retry(&h, "test") - tokio::time::Instant::now();
+        assert!(wait <= Duration::from_secs(1), "{wait:?}");
+    }
+}
