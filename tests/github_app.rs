@@ -208,9 +208,10 @@ fn failed(ran: &Ran, code: i32, needles: &[&str]) -> String {
     let err = ran.stderr();
     assert_eq!(ran.out.status.code(), Some(code), "stderr: {err}");
     assert!(ran.token.is_none(), "the child must not have run");
+    // -vv lines carry a time (`mcp-warden: +1.5ms debug: ...`); the error does not.
     let errors: Vec<&str> = err
         .lines()
-        .filter(|l| l.starts_with("mcp-warden:"))
+        .filter(|l| l.starts_with("mcp-warden:") && !l.starts_with("mcp-warden: +"))
         .collect();
     assert_eq!(errors.len(), 1, "one error line: {err}");
     for n in needles {
