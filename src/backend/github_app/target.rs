@@ -204,7 +204,8 @@ fn api(text: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Result<Url, 
         return rest::base_url(DEFAULT_API, "the default API");
     };
     let url = rest::base_url(text, "?api=")?;
-    if url.scheme() == "http" && !env(ALLOW_LOOPBACK_ENV).is_some_and(|v| v.trim() == "1") {
+    let allowed = env(ALLOW_LOOPBACK_ENV).is_some_and(|v| v.trim() == "1");
+    if url.scheme() == "http" && !allowed {
         return Err(format!(
             "?api= names plain http ({}); the App's JWT may not cross unencrypted: use \
              https, or set {ALLOW_LOOPBACK_ENV}=1 for a local test endpoint",
