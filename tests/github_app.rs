@@ -228,6 +228,11 @@ fn a_minted_token_works_only_on_the_listed_repositories() {
     let ran =
         g.run(&g.reference("&repositories=alpha,beta&permissions=contents:read,issues:write"));
     let token = succeeded(&ran);
+    assert!(
+        ran.audit.contains("\"start\""),
+        "the audit log was written (so its leak check means something): {}",
+        ran.audit
+    );
     let used = g.use_token(&token, &["alpha", "beta", "gamma"]);
     assert_eq!(used["listed"], json!(["alpha", "beta"]));
     assert_eq!(
