@@ -204,6 +204,7 @@ fn api(text: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Result<Url, 
         return rest::base_url(DEFAULT_API, "the default API");
     };
     let url = rest::base_url(text, "?api=")?;
+    trusted_host(&url, env)?;
     let allowed = env(ALLOW_LOOPBACK_ENV).is_some_and(|v| v.trim() == "1");
     if url.scheme() == "http" && !allowed {
         return Err(format!(
@@ -213,6 +214,39 @@ fn api(text: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Result<Url, 
         ));
     }
     Ok(url)
+}
+
+/// Lists the GitHub Enterprise Server hosts `?api=` may name (comma-separated).
+pub(crate) const HOSTS_ENV: &str = "MCP_WARDEN_GITHUB_API_HOSTS";
+
+/// The App's JWT (ten minutes of the App's power) goes only to GitHub
+/// (`api.github.com`, `api.SUBDOMAIN.ghe.com`), loopback, or a host the user
+/// listed in [`HOSTS_ENV`]: a reference in a project's shared config must not
+/// be able to send it elsewhere.
+fn trusted_host(url: &Url, env: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare == "localhost"
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let github = host == "api.github.com"
+        || host
+            .strip_prefix("api.")
+            .and_then(|h| h.strip_suffix(".ghe.com"))
+            .is_some_and(|sub| !sub.is_empty() && !sub.contains('.'));
+    let listed = env(HOSTS_ENV).is_some_and(|v| {
+        v.split(',')
+            .any(|h| h.trim().eq_ignore_ascii_case(&host) && !h.trim().is_empty())
+    });
+    if loopback || github || listed {
+        return Ok(());
+    }
+    Err(format!(
+        "?api= names {host}, which is not GitHub's API; the App's JWT goes only to \
+         api.github.com, api.*.ghe.com, loopback, or a GitHub Enterprise Server host listed \
+         in {HOSTS_ENV} (comma-separated)"
+    ))
 }
 
 #[cfg(test)]
@@ -231,7 +265,7 @@ mod tests {
     fn a_full_reference_reads() {
         let t = parse_text(
             "github-app://123/456?key=local://gh-key&repositories=alpha,beta.js\
-             &permissions=contents:read,issues:write&api=https://ghe.example/api/v3",
+             &permissions=contents:read,issues:write&api=https://api.corp.ghe.com/api/v3",
         )
         .unwrap();
         assert_eq!(
@@ -242,7 +276,7 @@ mod tests {
         assert_eq!(t.repositories, ["alpha", "beta.js"]);
         assert_eq!(t.permissions["contents"], "read");
         assert_eq!(t.permissions["issues"], "write");
-        assert_eq!(t.api.as_str(), "https://ghe.example/api/v3/");
+        assert_eq!(t.api.as_str(), "https://api.corp.ghe.com/api/v3/");
         assert!(!t.public_api());
         let t = parse_text("github-app://1/2?key=local://k").unwrap();
         assert!(t.repositories.is_empty() && t.permissions.is_empty());
@@ -306,6 +340,33 @@ mod tests {
         }
         let t = parse_text("github-app://1/2?key=local://k&repositories=a,A,b").unwrap();
         assert_eq!(t.repositories, ["a", "b"]);
+    }
+
+    #[test]
+    fn the_jwt_goes_only_to_github_loopback_or_listed_hosts() {
+        let e = parse_text("github-app://1/2?key=local://k&api=https://ghe.example/api/v3")
+            .unwrap_err();
+        assert!(e.contains(HOSTS_ENV), "{e}");
+        for ok in [
+            "https://api.github.com",
+            "https://api.octo.ghe.com",
+            "https://127.0.0.1:8443/api/v3",
+            "https://[::1]:8443",
+        ] {
+            let text = format!("github-app://1/2?key=local://k&api={ok}");
+            assert!(parse_text(&text).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://api.github.com.evil.example",
+            "https://api.a.b.ghe.com",
+        ] {
+            let text = format!("github-app://1/2?key=local://k&api={bad}");
+            assert!(parse_text(&text).is_err(), "{bad}");
+        }
+        let listed = |k: &str| (k == HOSTS_ENV).then(|| "other.example, GHE.example".to_string());
+        let r = SecretRef::parse("github-app://1/2?key=local://k&api=https://ghe.example/api/v3")
+            .unwrap();
+        assert!(parse(&r, &listed).is_ok());
     }
 
     #[test]
