@@ -15,10 +15,11 @@
 mod common;
 mod standins;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::Home;
+use common::egress::{Lang, Live, clear_ambient};
 use serde_json::{Value, json};
 use standins::{Pki, Silent, StandIn, clean_cloud_env, closed_port};
 
@@ -497,4 +498,172 @@ fn server_errors_are_retried_and_silence_times_out() {
         closed_port()
     );
     failed(&g.run(&closed), 69, &["cannot reach the GitHub API"]);
+}
+
+// --- long sessions ------------------------------------------------------------------
+
+/// Requests the loop below makes, at most, and how long it may take.
+const LOOP_CALLS: usize = 120;
+const LOOP_LIMIT: Duration = Duration::from_secs(90);
+
+impl Gh {
+    /// `mcp-warden run --audit-log F <args> -- egress_server.py` (the official
+    /// Python SDK and httpx, reading GITHUB_TOKEN) on pipes, handshake done.
+    fn live(&self, args: &[String]) -> (Live, PathBuf) {
+        let work = self.home.path().join("work");
+        let audit = work.join("session-audit.jsonl");
+        let mut c = self.home.std_cmd();
+        clear_ambient(&mut c);
+        c.env("SSL_CERT_FILE", self.pki.ca())
+            .env("EGRESS_TOKEN_VAR", "GITHUB_TOKEN")
+            .env_remove("MCP_WARDEN_ALLOW_LOOPBACK_ENDPOINTS")
+            .args(["run", "--audit-log"])
+            .arg(&audit)
+            .args(args)
+            .arg("--")
+            .args(Lang::Python.command());
+        (Live::start(c, &work.join("session-stderr.log")), audit)
+    }
+
+    /// Every token the stand-in minted.
+    fn minted(&self) -> Vec<String> {
+        self.si
+            .log()
+            .into_iter()
+            .filter(|e| e["kind"] == "minted")
+            .filter_map(|e| e["token"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// The canary search of a session: no minted token (nor the key) in `texts`.
+    fn no_minted_token_in(&self, texts: &[&str]) {
+        let minted = self.minted();
+        assert!(!minted.is_empty(), "nothing was minted");
+        for t in texts {
+            for s in minted.iter().chain(&self.secrets) {
+                assert!(!t.contains(s.as_str()), "a secret leaked: {t}");
+            }
+        }
+    }
+
+    /// `GET /repos/octo-org/alpha` with the server's token, through its tool.
+    fn repo_status(&self, live: &mut Live) -> Value {
+        let url = format!("{}/repos/{ACCOUNT}/alpha", self.si.url());
+        live.call("call", json!({"url": url}))["status"].clone()
+    }
+}
+
+fn records(audit: &Path, kind: &str) -> Vec<Value> {
+    common::output::json_lines(&std::fs::read_to_string(audit).unwrap_or_default())
+        .into_iter()
+        .filter(|r| r["type"] == kind)
+        .collect()
+}
+
+#[test]
+fn under_secretless_the_token_is_minted_anew_and_a_request_loop_outlives_each_one() {
+    // Tokens live 9 s: mcp-warden mints a new one 6 s into each.
+    let g = Gh::new(|cfg| cfg["token_lifetime"] = json!(9));
+    let reference = g.reference("&repositories=alpha&permissions=contents:read");
+    let (mut live, audit) = g.live(&[
+        "--secretless".into(),
+        format!("GITHUB_TOKEN={}", g.si.host()),
+        format!("GITHUB_TOKEN={reference}"),
+    ]);
+    let env = live.call("env", json!({}));
+    let held = env["value"].as_str().expect("value").to_string();
+    assert!(held.starts_with("ghs_") && held.len() == 40, "{env}");
+    let start = Instant::now();
+    let mut calls = 0;
+    // Past the end of the second token's life: two refreshes at least.
+    while start.elapsed() < Duration::from_secs(21) {
+        assert!(
+            calls < LOOP_CALLS && start.elapsed() < LOOP_LIMIT,
+            "loop bound"
+        );
+        let status = g.repo_status(&mut live);
+        assert_eq!(
+            status,
+            200,
+            "request {calls} at {:?} failed",
+            start.elapsed()
+        );
+        calls += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(live.close(Duration::from_secs(20)), Some(0));
+    let stderr = live.stderr();
+    let minted = g.minted().len();
+    assert!(minted >= 3, "{minted} tokens minted in 21 s of 9 s tokens");
+    assert!(
+        stderr.contains("secretless mode mints a new one ahead of expiry"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot refresh"), "{stderr}");
+    let start_rec = &records(&audit, "start")[0]["credentials"][0];
+    assert_eq!(start_rec["vars"], json!(["GITHUB_TOKEN"]));
+    assert_eq!(start_rec["refresh"], "secretless");
+    assert_eq!(start_rec["kind"], "GitHub App installation token");
+    let refreshed = records(&audit, "credential_refreshed");
+    assert_eq!(refreshed.len(), minted - 1, "one record per new token");
+    assert!(refreshed[0]["credentials"][0]["expires"].is_string());
+    // The server only ever held its placeholder: the stand-in never saw it.
+    assert!(!g.si.log().iter().any(|e| e.to_string().contains(&held)));
+    g.no_minted_token_in(&[
+        &stderr,
+        &std::fs::read_to_string(&audit).unwrap_or_default(),
+    ]);
+}
+
+#[test]
+fn without_secretless_a_tool_call_after_expiry_is_answered_with_an_error() {
+    let g = Gh::new(|cfg| cfg["token_lifetime"] = json!(6));
+    let reference = g.reference("&repositories=alpha&permissions=contents:read");
+    let started = Instant::now();
+    let (mut live, audit) = g.live(&[format!("GITHUB_TOKEN={reference}")]);
+    let stderr = live.stderr();
+    assert!(
+        stderr.contains(
+            "GITHUB_TOKEN: GitHub App installation token (repositories alpha; contents:read"
+        ) && stderr.contains("expires in")
+            && stderr.contains("--secretless"),
+        "{stderr}"
+    );
+    assert_eq!(g.repo_status(&mut live), 200);
+    std::thread::sleep(Duration::from_secs(7).saturating_sub(started.elapsed()));
+    let url = format!("{}/repos/{ACCOUNT}/alpha", g.si.url());
+    let answer = live.request(
+        "tools/call",
+        json!({"name": "call", "arguments": {"url": url}}),
+    );
+    assert_eq!(answer["error"]["code"], -32001, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("GITHUB_TOKEN") && message.contains("expired at"),
+        "{message}"
+    );
+    // Only tool calls are answered for the server: the session itself goes on.
+    let list = live.request("tools/list", json!({}));
+    assert!(list["result"]["tools"].is_array(), "{list}");
+    assert_eq!(live.close(Duration::from_secs(20)), Some(0));
+    let stderr = live.stderr();
+    let start_rec = &records(&audit, "start")[0]["credentials"][0];
+    assert_eq!(start_rec["refresh"], "none");
+    assert!(
+        start_rec["scope"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("alpha")
+    );
+    let expired: Vec<Value> = records(&audit, "request")
+        .into_iter()
+        .filter(|r| r["outcome"] == "credential_expired")
+        .collect();
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert_eq!(expired[0]["error_code"], -32001);
+    assert_eq!(expired[0]["tool"], "call");
+    g.no_minted_token_in(&[
+        &stderr,
+        &std::fs::read_to_string(&audit).unwrap_or_default(),
+    ]);
 }

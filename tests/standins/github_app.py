@@ -185,6 +185,8 @@ class App:
             granted = dict(have)
         tok = "ghs_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
         expires = time.time() + float(self.cfg.get("token_lifetime", 3600))
+        # for the tests' canary search (this log is read over the control API only)
+        self.state.record("minted", token=tok)
         self.tokens[tok] = {
             "installation": iid,
             "account": inst["account"],

@@ -227,7 +227,8 @@ mod tests {
             s.scope,
             "all repositories of the installation; the App's permissions"
         );
-        let s = spec_of("github-app://1/2?key=local://k&api=https://api.corp.ghe.com/api/v3").unwrap();
+        let s =
+            spec_of("github-app://1/2?key=local://k&api=https://api.corp.ghe.com/api/v3").unwrap();
         assert!(s.scope.ends_with("(at api.corp.ghe.com)"), "{}", s.scope);
     }
 
