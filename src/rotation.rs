@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 use crate::backend::{BackendError, ErrorKind, Registry, SecretInfo, WriteOutcome};
 use crate::exit::{Code, ExitStatus};
 use crate::reference::{Scheme, SecretRef};
-use crate::resolve::{ResolveError, fetch_one};
+use crate::resolve::{Request, ResolveError, fetch_one};
 use crate::secret::SecretValue;
 
 /// The rotation limit of a profile with `rotation = "warn"|"enforce"` and no
@@ -46,6 +46,27 @@ pub fn changed(info: &SecretInfo) -> Option<SystemTime> {
 /// How long ago the value last changed, as of `now`.
 pub fn age(info: &SecretInfo, now: SystemTime) -> Option<Duration> {
     changed(info).and_then(|c| now.duration_since(c).ok())
+}
+
+/// `requests` followed by the stored secrets their minting references read
+/// (`key=`, `session-policy=`, `external-id=`), each as its own request
+/// named `VAR (key=)`: a minted credential is new at every start, but the
+/// App key or the policy behind it is long-lived and has an age.
+pub fn with_nested(requests: Vec<Request>) -> Vec<Request> {
+    let nested: Vec<Request> = requests
+        .iter()
+        .flat_map(|r| {
+            crate::backend::mint::nested(&r.reference)
+                .into_iter()
+                .map(|(param, reference)| Request {
+                    var: format!("{} ({param}=)", r.var),
+                    reference,
+                })
+        })
+        .collect();
+    let mut out = requests;
+    out.extend(nested);
+    out
 }
 
 /// One `describe` per distinct secret of `refs`, all concurrently, each

@@ -43,12 +43,37 @@ impl Minted {
     }
 }
 
+/// The longest a minted credential is taken to live.
+const MAX_LIFE: Duration = Duration::from_secs(24 * 3600);
+
+/// Parameters of minting references that hold references to stored secrets.
+const NESTED: &[&str] = &["key", "session-policy", "external-id"];
+
+/// The stored secrets a minting reference reads (`key=`, `session-policy=`,
+/// `external-id=`), with their parameter: long-lived, so their age counts.
+pub fn nested(r: &SecretRef) -> Vec<(&'static str, SecretRef)> {
+    if !r.scheme.mints() {
+        return Vec::new();
+    }
+    NESTED
+        .iter()
+        .filter_map(|k| {
+            let inner = SecretRef::parse(r.param(k)?).ok()?;
+            (!inner.scheme.mints()).then_some((*k, inner))
+        })
+        .collect()
+}
+
 /// What a backend minted since the caller last took it.
 #[derive(Debug, Default)]
 pub struct MintLog(Mutex<Vec<Minted>>);
 
 impl MintLog {
-    pub fn record(&self, m: Minted) {
+    /// Keeps `m`, its expiry brought within now .. now + 24 h (a provider's
+    /// nonsense must not overflow a timer or a date).
+    pub fn record(&self, mut m: Minted) {
+        let now = SystemTime::now();
+        m.expires = m.expires.clamp(now, now + MAX_LIFE);
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push(m);
     }
 
@@ -124,6 +149,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d, Duration::from_secs(1200));
+    }
+
+    #[test]
+    fn nested_stored_secrets_are_found() {
+        let r =
+            SecretRef::parse("github-app://1/2?key=vault://secret/gh%23private_key&repositories=a")
+                .unwrap();
+        let n = nested(&r);
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].0, "key");
+        assert_eq!(n[0].1.to_string(), "vault://secret/gh#private_key");
+        assert!(nested(&SecretRef::parse("local://x?key=local://y").unwrap()).is_empty());
     }
 
     #[test]

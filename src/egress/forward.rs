@@ -338,7 +338,7 @@ fn answer_body(
     strip_hop_by_hop(&mut parts.headers, false);
     mask_headers(&ctx, &mut parts.headers);
     let status = parts.status.as_u16();
-    let body = SwapBody::new(body, StreamSwap::to_placeholder(ctx.swapper()));
+    let body = SwapBody::new(body, StreamSwap::masking(ctx.swap.clone()));
     let received = Counter::from(body.bytes_counter());
     let trailers = ctx.clone();
     let body = body.map_frame(move |frame| match frame.into_trailers() {

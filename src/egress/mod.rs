@@ -266,9 +266,8 @@ impl Egress {
     pub fn refresh(&self, var: &str, value: &SecretValue) -> Result<(), EgressError> {
         self.swap.refresh(var, value).map_err(|e| match e {
             swap::SwapError::LengthMismatch { .. } => EgressError::Swap(format!(
-                "the new value for {var} is not as long as the placeholder the server holds \
-                 ({} bytes); it cannot be swapped in",
-                value.len()
+                "the provider's new credential for {var} is not as long as the placeholder \
+                 the server holds, so it cannot be swapped in"
             )),
             other => EgressError::Swap(other.to_string()),
         })

@@ -252,6 +252,9 @@ impl SwapCell {
 /// chunk may complete.
 pub struct StreamSwap {
     swapper: Arc<Swapper>,
+    /// Where masking reads the current substitutions before each chunk, so a
+    /// long answer (a stream, a WebSocket) also masks values minted after it began.
+    source: Option<Arc<SwapCell>>,
     direction: Direction,
     permitted: Vec<bool>,
     held: Zeroizing<Vec<u8>>,
@@ -281,9 +284,18 @@ impl StreamSwap {
         Self::new(swapper, Direction::ToPlaceholder, all)
     }
 
+    /// Real values to placeholders, every binding, as `cell` holds them
+    /// when each chunk arrives.
+    pub fn masking(cell: Arc<SwapCell>) -> Self {
+        let mut s = Self::to_placeholder(cell.current());
+        s.source = Some(cell);
+        s
+    }
+
     fn new(swapper: Arc<Swapper>, direction: Direction, permitted: Vec<bool>) -> Self {
         Self {
             swapper,
+            source: None,
             direction,
             permitted,
             held: Zeroizing::new(Vec::new()),
@@ -368,6 +380,12 @@ impl StreamSwap {
     /// end of the last match.
     fn run(&mut self, chunk: &[u8], at_end: bool) -> Bytes {
         // Sized exactly, so it never reallocates and leaves an unzeroized copy.
+        if let Some(cell) = &self.source {
+            // Values only ever join (same length as before), so what is held
+            // back stays a possible start of one.
+            self.swapper = cell.current();
+            self.permitted = vec![true; self.swapper.bindings.len() + self.swapper.retired.len()];
+        }
         let mut buf = Zeroizing::new(Vec::with_capacity(self.held.len() + chunk.len()));
         buf.extend_from_slice(&self.held);
         buf.extend_from_slice(chunk);
@@ -599,6 +617,23 @@ mod tests {
         assert!(matches!(short, Err(SwapError::LengthMismatch { .. })));
         let unknown = cell.refresh("NOPE", &SecretValue::from_slice(new_a.as_bytes()));
         assert!(matches!(unknown, Err(SwapError::Unknown { .. })));
+    }
+
+    #[test]
+    fn a_stream_begun_before_a_refresh_masks_the_new_value_too() {
+        let cell = Arc::new(SwapCell::new(owned_swapper()));
+        let mut stream = StreamSwap::masking(cell.clone());
+        let first = stream.push(b"event: a\n").to_vec();
+        let new_a = "ghp_NEWnewNEWnewNEWnewNEWnew0123456789";
+        cell.refresh("GITHUB_TOKEN", &SecretValue::from_slice(new_a.as_bytes()))
+            .unwrap();
+        let mut out = first;
+        out.extend_from_slice(&stream.push(format!("data: {new_a} {REAL_A}\n").as_bytes()));
+        out.extend_from_slice(&stream.finish());
+        assert_eq!(
+            out,
+            format!("event: a\ndata: {HOLD_A} {HOLD_A}\n").as_bytes()
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::Ctx;
 use super::forward::{Seen, Target, mask_headers, plain, strip_hop_by_hop};
 use super::record::{Exchange, Outcome};
-use super::swap::{StreamSwap, Swapper};
+use super::swap::{StreamSwap, SwapCell};
 use super::upstream::{Body, BoxError};
 
 /// Time to open a TCP connection for a plain tunnel.
@@ -39,7 +39,7 @@ pub fn upgraded(
     let (mut parts, _) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers, true);
     mask_headers(&ctx, &mut parts.headers);
-    let swapper = ctx.swapper();
+    let swapper = ctx.swap.clone();
     tokio::spawn(async move {
         let joined = async {
             let (c, s) = tokio::try_join!(child, server)?;
@@ -69,7 +69,7 @@ pub fn upgraded(
 async fn join_masked<C, S>(
     child: C,
     server: S,
-    swapper: Arc<Swapper>,
+    swapper: Arc<SwapCell>,
 ) -> Result<(u64, u64), BoxError>
 where
     C: AsyncRead + AsyncWrite + Unpin,
@@ -83,7 +83,7 @@ where
         Ok::<u64, std::io::Error>(n)
     };
     let down = async {
-        let mut swap = StreamSwap::to_placeholder(swapper);
+        let mut swap = StreamSwap::masking(swapper);
         let mut buf = vec![0u8; 16 * 1024];
         let mut n = 0u64;
         loop {

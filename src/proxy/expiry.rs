@@ -33,7 +33,7 @@ pub struct Credential {
 pub struct Expiry {
     at: SystemTime,
     vars: String,
-    reference: String,
+    what: String,
 }
 
 impl Expiry {
@@ -46,7 +46,7 @@ impl Expiry {
             .map(|c| Expiry {
                 at: c.expires,
                 vars: c.vars.join(", "),
-                reference: c.reference.clone(),
+                what: c.what.clone(),
             })
     }
 
@@ -61,7 +61,7 @@ impl Expiry {
              cannot work with it any more: restart the server to mint a new one, or run it \
              with --secretless so mcp-warden refreshes it",
             self.vars,
-            self.reference,
+            self.what,
             humantime::format_rfc3339_seconds(self.at)
         )
     }

@@ -90,10 +90,13 @@ pub struct Guard {
     /// `tools/list` requests whose answers the policy filters.
     lists: Mutex<Pending>,
     warnings: Vec<String>,
-    /// Short-lived credentials the server holds (for the start record).
-    credentials: Vec<Credential>,
+    /// Short-lived credentials the server holds (the start record; a
+    /// refresh updates one, a refresh that cannot continue marks it unrefreshed).
+    credentials: Mutex<Vec<Credential>>,
     /// When the first of them that nothing refreshes expires.
-    expiry: Option<Expiry>,
+    expiry: Mutex<Option<Expiry>>,
+    /// The server was started with short-lived credentials.
+    minted: bool,
 }
 
 impl std::fmt::Debug for Guard {
@@ -208,8 +211,9 @@ impl Guard {
             session,
             lists: Mutex::new(Pending::default()),
             warnings,
-            expiry: Expiry::of(&config.credentials),
-            credentials: config.credentials,
+            expiry: Mutex::new(Expiry::of(&config.credentials)),
+            minted: !config.credentials.is_empty(),
+            credentials: Mutex::new(config.credentials),
         })
     }
 
@@ -245,10 +249,22 @@ impl Guard {
             argv0: argv0.into(),
             pid,
             at: SystemTime::now(),
-            credentials: (!self.credentials.is_empty())
-                .then(|| super::expiry::to_json(&self.credentials)),
+            credentials: self
+                .minted
+                .then(|| super::expiry::to_json(&lock(&self.credentials))),
         });
         self.flush_audit();
+    }
+
+    /// `c` (matched by its reference) as it is now: minted anew (a new
+    /// expiry), or no longer refreshed (a tool call after it expires is
+    /// answered with an error).
+    pub fn update_credential(&self, c: &Credential) {
+        let mut all = lock(&self.credentials);
+        if let Some(slot) = all.iter_mut().find(|x| x.reference == c.reference) {
+            *slot = c.clone();
+        }
+        *lock(&self.expiry) = Expiry::of(&all);
     }
 
     /// Records that mcp-warden minted `c` anew (secretless refresh).
@@ -323,7 +339,7 @@ impl Guard {
     }
 
     fn inspects_client(&self) -> bool {
-        self.audit.is_some() || self.policy.is_active()
+        self.audit.is_some() || self.policy.is_active() || self.minted
     }
 
     fn inspects_server(&self) -> bool {
@@ -498,14 +514,16 @@ impl Guard {
             r.args = call.arguments.map(<[u8]>::to_vec);
             r
         };
-        let expired = self.expiry.as_ref().filter(|e| e.passed(SystemTime::now()));
+        let expired = lock(&self.expiry)
+            .clone()
+            .filter(|e| e.passed(SystemTime::now()));
         if expired.is_none() && self.policy.allows(tool) {
             self.event(|| Event::Request(request(id)));
             return ClientAction::Keep;
         }
         let start = reply.len();
         if let (Some(id), true) = (id, keyed) {
-            match expired {
+            match &expired {
                 Some(e) => e.write_error(id, reply),
                 None => message::write_denial(id, tool, reply),
             }
@@ -522,7 +540,7 @@ impl Guard {
             }
         }
         let reply_bytes = (reply.len() - start) as u64;
-        let (outcome, code) = match expired {
+        let (outcome, code) = match &expired {
             Some(_) => ("credential_expired", EXPIRED_CODE),
             None => ("denied", message::DENIED_CODE),
         };

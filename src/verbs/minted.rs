@@ -112,6 +112,22 @@ pub fn report_start(held: &[Held], watched: bool, now: SystemTime) {
     }
 }
 
+/// A refresh that cannot go on: the credential is left to expire.
+enum Failure {
+    /// Worth another try (the provider did not answer, refused for now).
+    Again(String),
+    /// Will not work however often it is tried (the new value cannot be swapped in).
+    Final(String),
+}
+
+/// No refresh sooner than this after the previous one.
+const MIN_GAP: Duration = Duration::from_secs(2);
+/// A new credential must live at least this long to be taken.
+const MIN_LIFE: Duration = Duration::from_secs(3);
+/// Sleeps are cut into slices this long and the wall clock read again, so a
+/// machine that slept does not refresh late.
+const SLICE: Duration = Duration::from_secs(30);
+
 /// Mints the secretless credentials anew ahead of their expiry, for as long
 /// as it is polled (the run drops it when the server exits). Never returns.
 pub async fn keep_fresh(
@@ -121,70 +137,108 @@ pub async fn keep_fresh(
     guard: Option<Arc<Guard>>,
     timeout: Duration,
 ) -> std::convert::Infallible {
-    held.retain(|h| !h.secretless.is_empty());
-    let (Some(egress), false) = (egress, held.is_empty()) else {
+    held.retain(|h| h.refreshed());
+    let Some(egress) = egress.filter(|_| !held.is_empty()) else {
         return std::future::pending::<std::convert::Infallible>().await;
     };
-    let mut due: Vec<tokio::time::Instant> = held.iter().map(|h| next(&h.minted)).collect();
+    let mut due: Vec<Option<SystemTime>> = held.iter().map(|h| Some(next(&h.minted))).collect();
     loop {
-        let Some((i, at)) = due.iter().copied().enumerate().min_by_key(|(_, at)| *at) else {
+        let Some((i, at)) = due
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| d.map(|d| (i, d)))
+            .min_by_key(|(_, d)| *d)
+        else {
             return std::future::pending::<std::convert::Infallible>().await;
         };
-        tokio::time::sleep_until(at).await;
-        due[i] = match refresh(registry, &mut held[i], egress, guard.as_deref(), timeout).await {
-            Ok(()) => next(&held[i].minted),
-            Err(line) => retry(&held[i], &line),
+        let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait.min(SLICE)).await;
+            continue;
+        }
+        let h = &mut held[i];
+        due[i] = match refresh(registry, h, egress, guard.as_deref(), timeout).await {
+            Ok(()) => Some(next(&h.minted)),
+            Err(f) => retry(h, f, guard.as_deref()),
         };
     }
 }
 
-/// When to mint `m` anew: two thirds of the way through its life.
-fn next(m: &Minted) -> tokio::time::Instant {
-    tokio::time::Instant::now() + renew_after(m.left(SystemTime::now()))
+/// When to mint `m` anew: two thirds of the way through its life, never
+/// sooner than [`MIN_GAP`] from now.
+fn next(m: &Minted) -> SystemTime {
+    SystemTime::now() + renew_after(m.left(SystemTime::now())).max(MIN_GAP)
 }
 
 /// After a failed refresh: one line, and the next try (half the time left,
-/// at least 1 s, at most a minute).
-fn retry(h: &Held, line: &str) -> tokio::time::Instant {
+/// between 1 s and a minute), or none once the credential has expired or
+/// the failure is final; then the proxy answers tool calls after its expiry.
+fn retry(h: &Held, failure: Failure, guard: Option<&Guard>) -> Option<SystemTime> {
     let left = h.minted.left(SystemTime::now());
-    let wait = (left / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let (line, again) = match failure {
+        Failure::Again(line) => (line, !left.is_zero()),
+        Failure::Final(line) => (line, false),
+    };
     let state = if left.is_zero() {
         "the current one has expired".to_string()
     } else {
         format!("the current one expires in {}", human(left))
     };
+    if again {
+        let wait = (left / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        eprintln!(
+            "mcp-warden: cannot refresh {}: {line}; {state}; trying again in {}",
+            h.vars.join(", "),
+            human(wait)
+        );
+        return Some(SystemTime::now() + wait);
+    }
     eprintln!(
-        "mcp-warden: cannot refresh {}: {line}; {state}; trying again in {}",
-        h.vars.join(", "),
-        human(wait)
+        "mcp-warden: cannot refresh {}: {line}; {state}; no more tries: the server's tool \
+         calls are answered with an error once it has expired (restart the server)",
+        h.vars.join(", ")
     );
-    tokio::time::Instant::now() + wait
+    if let Some(g) = guard {
+        let mut note = h.note();
+        note.refreshed = false;
+        g.update_credential(&note);
+    }
+    None
 }
 
-/// Mints `h` anew and swaps the new value into the proxy (and the redactor).
+/// Mints `h` anew and swaps the new value into the proxy, then the redactor.
 async fn refresh(
     registry: &Registry,
     h: &mut Held,
     egress: &Egress,
     guard: Option<&Guard>,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let values = resolve(registry, &h.secretless, timeout)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failure::Again(e.to_string()))?;
     let reference = h.minted.reference.clone();
     let minted = registry
         .minted()
         .into_iter()
         .rfind(|m| m.reference == reference)
-        .ok_or_else(|| format!("{reference}: the backend said nothing of what it minted"))?;
+        .ok_or_else(|| {
+            Failure::Again(format!(
+                "{reference}: the backend said nothing of what it minted"
+            ))
+        })?;
+    if minted.left(SystemTime::now()) < MIN_LIFE {
+        return Err(Failure::Again(format!(
+            "{reference}: the provider handed out a credential that expires at once"
+        )));
+    }
     for v in &values {
+        egress
+            .refresh(&v.var, &v.value)
+            .map_err(|e| Failure::Final(e.to_string()))?;
         if let Some(g) = guard {
             g.add_secret(&v.var, &v.value);
         }
-        egress
-            .refresh(&v.var, &v.value)
-            .map_err(|e| e.to_string())?;
     }
     h.minted = minted;
     tracing::info!(
@@ -193,6 +247,7 @@ async fn refresh(
         human(h.minted.left(SystemTime::now()))
     );
     if let Some(g) = guard {
+        g.update_credential(&h.note());
         g.audit_refreshed(&h.note());
     }
     Ok(())
@@ -246,19 +301,27 @@ mod tests {
     }
 
     #[test]
-    fn refreshes_come_two_thirds_through_and_retries_are_bounded() {
+    fn refreshes_come_two_thirds_through_and_retries_stop_at_expiry() {
         let m = minted("gcp-token://a@p.iam.gserviceaccount.com", 90);
-        let wait = next(&m) - tokio::time::Instant::now();
+        let wait = next(&m).duration_since(SystemTime::now()).unwrap();
         assert!(
             wait > Duration::from_secs(55) && wait <= Duration::from_secs(60),
             "{wait:?}"
         );
-        let h = Held {
-            minted: minted("gcp-token://a@p.iam.gserviceaccount.com", 0),
+        let soon = minted("gcp-token://a@p.iam.gserviceaccount.com", 1);
+        assert!(next(&soon).duration_since(SystemTime::now()).unwrap() > Duration::from_secs(1));
+        let held = |secs| Held {
+            minted: minted("gcp-token://a@p.iam.gserviceaccount.com", secs),
             vars: vec!["T".into()],
             secretless: Vec::new(),
         };
-        let wait = retry(&h, "test") - tokio::time::Instant::now();
-        assert!(wait <= Duration::from_secs(1), "{wait:?}");
+        let again = retry(&held(300), Failure::Again("x".into()), None).unwrap();
+        let wait = again.duration_since(SystemTime::now()).unwrap();
+        assert!(
+            wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+        assert!(retry(&held(0), Failure::Again("x".into()), None).is_none());
+        assert!(retry(&held(300), Failure::Final("x".into()), None).is_none());
     }
 }

@@ -59,10 +59,11 @@ pub fn check(gate: &Gate<'_>, settings: Settings) -> Result<(), Error> {
     let limit = gate.rotate_after.unwrap_or(DEFAULT_ROTATE_AFTER);
     let timeout = settings.timeout;
     let registry = Registry::new(settings);
-    let refs: Vec<_> = gate.requests.iter().map(|r| r.reference.clone()).collect();
+    let requests = rotation::with_nested(gate.requests.to_vec());
+    let refs: Vec<_> = requests.iter().map(|r| r.reference.clone()).collect();
     let described =
         block_on_backends(&registry, rotation::describe_all(&registry, &refs, timeout))?;
-    let pairs = gate.requests.iter().map(|r| (r.var.as_str(), &r.reference));
+    let pairs = requests.iter().map(|r| (r.var.as_str(), &r.reference));
     let late = rotation::overdue(pairs, &described, limit, SystemTime::now());
     let lines: Vec<String> = late.iter().map(|o| line(gate, limit, o)).collect();
     if lines.is_empty() {

@@ -154,7 +154,10 @@ pub fn profile_row(config: &Config, p: &Profile, rotate: Option<Duration>) -> Ro
             Posture::VaultWrapped
         },
         plaintext: 0,
-        refs: refs.into_iter().map(RefRow::new).collect(),
+        refs: crate::rotation::with_nested(refs)
+            .into_iter()
+            .map(RefRow::new)
+            .collect(),
         owner: p.owner.clone(),
         rotate_after: p.rotate_after.or(rotate),
     }
@@ -230,7 +233,10 @@ pub fn rows_of(
                 unpinned: runner::unpinned(&posture::argv(s)),
                 posture: posture::posture(s, &findings),
                 plaintext: findings.len(),
-                refs: refs.into_iter().map(RefRow::new).collect(),
+                refs: crate::rotation::with_nested(refs)
+                    .into_iter()
+                    .map(RefRow::new)
+                    .collect(),
                 owner: profile.and_then(|p| p.owner.clone()),
                 rotate_after: profile.and_then(|p| p.rotate_after).or(rotate),
             }

@@ -106,6 +106,13 @@ fn take_body(requests: &mut [Request], var: &str) -> Result<bool, Error> {
             "--secretless {var}: {var} is not injected; give {var}=REF as well"
         ))
     })?;
+    if !r.reference.scheme.yields().is_empty() {
+        return Err(Error::Usage(format!(
+            "--secretless {var}: {}:// credentials sign requests with their secret, which a \
+             placeholder cannot do; run this server without --secretless for {var}",
+            r.reference.scheme
+        )));
+    }
     let mut body = false;
     let mut bad = None;
     r.reference.params.retain(|(k, v)| {
