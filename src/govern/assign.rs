@@ -87,12 +87,80 @@ pub fn pair_requests<'a>(
         }
         let reference = SecretRef::parse_or_bare(reference, default_scheme)
             .map_err(|e| GovernError::Usage(format!("{var}: {e}")))?;
-        out.push(Request {
-            var: var.to_string(),
-            reference,
-        });
+        for req in expand(var, reference)? {
+            if out.iter().any(|r| r.var == req.var) {
+                return Err(GovernError::Usage(format!("{} is assigned twice", req.var)));
+            }
+            out.push(req);
+        }
     }
     Ok(out)
+}
+
+/// One assignment -> its requests. `PREFIX*=REF` fills every variable the
+/// reference yields whose name starts with `PREFIX` (`AWS_*=aws-sts://...`:
+/// the three AWS variables, each the field of that name, from one fetch). A
+/// reference that yields several variables must be written that way or
+/// name its field (`#AWS_ACCESS_KEY_ID`).
+pub fn expand(var: &str, reference: SecretRef) -> Result<Vec<Request>, GovernError> {
+    let yields = reference.scheme.yields();
+    let Some(prefix) = var.strip_suffix('*') else {
+        if !yields.is_empty() && reference.selector.is_none() {
+            return Err(GovernError::Usage(format!(
+                "{var}: {}:// fills {}; write {}=REF to set them all, or pick one with #NAME",
+                reference.scheme,
+                yields.join(", "),
+                common_prefix(yields)
+            )));
+        }
+        return Ok(vec![Request {
+            var: var.to_string(),
+            reference,
+        }]);
+    };
+    if yields.is_empty() || reference.selector.is_some() {
+        return Err(GovernError::Usage(format!(
+            "{var}: a NAME* assignment needs a reference that fills several variables \
+             (aws-sts://), without a #selector"
+        )));
+    }
+    let picked: Vec<Request> = yields
+        .iter()
+        .filter(|n| n.starts_with(prefix))
+        .map(|n| Request {
+            var: (*n).to_string(),
+            reference: SecretRef {
+                selector: Some(crate::reference::Selector::DotPath(vec![
+                    crate::reference::Segment::Key((*n).to_string()),
+                ])),
+                ..reference.clone()
+            },
+        })
+        .collect();
+    if picked.is_empty() {
+        return Err(GovernError::Usage(format!(
+            "{var}: {}:// fills {}, none of which starts with {prefix:?}",
+            reference.scheme,
+            yields.join(", ")
+        )));
+    }
+    Ok(picked)
+}
+
+/// `AWS_*` for the AWS trio: the longest shared start of `names`, then `*`.
+fn common_prefix(names: &[&str]) -> String {
+    let first = names.first().copied().unwrap_or_default();
+    let mut len = first.len();
+    for n in names {
+        len = len.min(
+            first
+                .bytes()
+                .zip(n.bytes())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
+    }
+    format!("{}*", &first[..len])
 }
 
 #[cfg(test)]
@@ -118,6 +186,53 @@ mod tests {
         assert!(!e.to_string().contains("canary"), "{e}");
         let e = pair_requests([("T", "ghp_canaryCANARY123")], Scheme::Local).unwrap_err();
         assert!(!e.to_string().contains("canary"), "{e}");
+    }
+
+    #[test]
+    fn a_star_fills_every_variable_a_reference_yields_from_one_fetch() {
+        let r = requests(
+            &["AWS_*=aws-sts://arn:aws:iam::1:role/r?duration=15m".into()],
+            Scheme::Local,
+        )
+        .unwrap();
+        let vars: Vec<&str> = r.iter().map(|x| x.var.as_str()).collect();
+        assert_eq!(vars, crate::reference::AWS_STS_VARS);
+        assert_eq!(
+            r[2].reference.to_string(),
+            "aws-sts://arn:aws:iam::1:role/r?duration=15m#AWS_SESSION_TOKEN"
+        );
+        assert_eq!(
+            r[0].reference.without_selector(),
+            r[1].reference.without_selector()
+        );
+        let one = requests(&["AWS_SESSION_*=aws-sts://arn:r".into()], Scheme::Local).unwrap();
+        assert_eq!(one.len(), 1);
+    }
+
+    #[test]
+    fn several_variable_references_must_be_starred_or_selected() {
+        let e = requests(&["K=aws-sts://arn:r".into()], Scheme::Local).unwrap_err();
+        assert!(e.to_string().contains("write AWS_*=REF"), "{e}");
+        let ok = requests(
+            &["K=aws-sts://arn:r#AWS_ACCESS_KEY_ID".into()],
+            Scheme::Local,
+        );
+        assert!(ok.is_ok());
+        for bad in [
+            "K_*=local://x",
+            "X_*=aws-sts://arn:r",
+            "AWS_*=aws-sts://arn:r#AWS_SESSION_TOKEN",
+        ] {
+            assert!(requests(&[bad.into()], Scheme::Local).is_err(), "{bad}");
+        }
+        let twice = requests(
+            &[
+                "AWS_*=aws-sts://arn:r".into(),
+                "AWS_SESSION_TOKEN=local://t".into(),
+            ],
+            Scheme::Local,
+        );
+        assert!(twice.unwrap_err().to_string().contains("twice"));
     }
 
     #[test]

@@ -117,13 +117,10 @@ impl Profile {
         self.env
             .iter()
             .filter_map(|(var, r)| {
-                SecretRef::parse_or_bare(r, Scheme::Local)
-                    .ok()
-                    .map(|reference| Request {
-                        var: var.clone(),
-                        reference,
-                    })
+                let reference = SecretRef::parse_or_bare(r, Scheme::Local).ok()?;
+                super::assign::expand(var, reference).ok()
             })
+            .flatten()
             .collect()
     }
 }
