@@ -184,11 +184,15 @@ impl StsBackend {
                 ));
             }
         };
+        let left = expires
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
         tracing::debug!(
-            "aws-sts: assumed {} ({}, {})",
+            "aws-sts: assumed {} ({}, {}); expires in {}s",
             r.location,
             group.scope_text(),
-            group.endpoint(Service::Sts)
+            group.endpoint(Service::Sts),
+            left.as_secs()
         );
         self.log.record(Minted {
             reference: r.clone(),
