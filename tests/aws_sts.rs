@@ -222,7 +222,10 @@ fn no_credential_reaches_output_or_audit_log() {
     let calls = assumed(&arn);
     let c = &calls[0];
     let log = std::fs::read_to_string(&audit).unwrap_or_default();
-    assert!(log.contains("\"start\"") || !log.is_empty(), "no audit log written");
+    assert!(
+        log.contains("\"start\"") || !log.is_empty(),
+        "no audit log written"
+    );
     none_leak(
         &[
             c["secret_access_key"].as_str().unwrap(),
