@@ -596,6 +596,8 @@ pub enum Outcome {
     ToolError,
     Denied,
     Cancelled,
+    /// Answered by mcp-warden because a short-lived credential had expired.
+    CredentialExpired,
 }
 
 /// `audit`: show the audit log.

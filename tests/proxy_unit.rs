@@ -78,6 +78,7 @@ async fn proxies_a_real_child_process() {
             allow_tools: vec![],
             deny_tools: vec!["delete_*".into()],
             audit: Some(AuditConfig::new(audit_path.clone(), "fake")),
+            credentials: vec![],
         })
         .expect("guard"),
     );

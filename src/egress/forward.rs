@@ -161,11 +161,11 @@ pub async fn forward(
 
 /// The variables whose placeholder the request carries anywhere it is looked at.
 fn carried_placeholders(ctx: &Ctx, uri: &Uri, headers: &HeaderMap) -> Vec<usize> {
-    let mut found = ctx.swapper.placeholders_in(uri.to_string().as_bytes());
+    let mut found = ctx.swapper().placeholders_in(uri.to_string().as_bytes());
     for value in headers.values() {
-        found.extend(ctx.swapper.placeholders_in(value.as_bytes()));
+        found.extend(ctx.swapper().placeholders_in(value.as_bytes()));
         if let Some(decoded) = basic_credentials(value) {
-            found.extend(ctx.swapper.placeholders_in(&decoded));
+            found.extend(ctx.swapper().placeholders_in(&decoded));
         }
     }
     found.sort_unstable();
@@ -187,7 +187,7 @@ fn rewrite(
         .map_or("/", |p| p.as_str())
         .as_bytes()
         .to_vec();
-    ctx.swapper.to_real(&mut pq, &|i| target.may_receive(i));
+    ctx.swapper().to_real(&mut pq, &|i| target.may_receive(i));
     strip_hop_by_hop(&mut parts.headers, upgrade);
     parts.headers.remove(header::HOST);
     // Answers are re-masked as they stream: they must not be compressed
@@ -210,7 +210,7 @@ fn swap_headers(ctx: &Ctx, target: &Target, headers: &mut HeaderMap) {
     let permit = |i: usize| target.may_receive(i);
     for value in headers.values_mut() {
         let mut bytes = zeroize::Zeroizing::new(value.as_bytes().to_vec());
-        let here = ctx.swapper.to_real(&mut bytes, &permit);
+        let here = ctx.swapper().to_real(&mut bytes, &permit);
         if !here.is_empty()
             && let Ok(v) = HeaderValue::from_bytes(&bytes)
         {
@@ -245,7 +245,7 @@ fn swap_basic(
     permit: &dyn Fn(usize) -> bool,
 ) -> Option<HeaderValue> {
     let mut decoded = zeroize::Zeroizing::new(basic_credentials(value)?);
-    if ctx.swapper.to_real(&mut decoded, permit).is_empty() {
+    if ctx.swapper().to_real(&mut decoded, permit).is_empty() {
         return None;
     }
     let encoded =
@@ -322,7 +322,7 @@ fn request_body(ctx: &Ctx, target: &Target, body: Incoming) -> SwapBody<Incoming
     let permitted: Vec<bool> = (0..ctx.plan.secretless.len())
         .map(|i| target.may_receive(i) && ctx.plan.secretless[i].body)
         .collect();
-    SwapBody::new(body, StreamSwap::to_real(ctx.swapper.clone(), permitted))
+    SwapBody::new(body, StreamSwap::to_real(ctx.swapper(), permitted))
 }
 
 /// The destination's answer for the child: real values in headers and body
@@ -338,7 +338,7 @@ fn answer_body(
     strip_hop_by_hop(&mut parts.headers, false);
     mask_headers(&ctx, &mut parts.headers);
     let status = parts.status.as_u16();
-    let body = SwapBody::new(body, StreamSwap::to_placeholder(ctx.swapper.clone()));
+    let body = SwapBody::new(body, StreamSwap::to_placeholder(ctx.swapper()));
     let received = Counter::from(body.bytes_counter());
     let trailers = ctx.clone();
     let body = body.map_frame(move |frame| match frame.into_trailers() {
@@ -364,7 +364,7 @@ fn answer_body(
 pub fn mask_headers(ctx: &Ctx, headers: &mut HeaderMap) {
     for value in headers.values_mut() {
         let mut bytes = value.as_bytes().to_vec();
-        if ctx.swapper.to_placeholder(&mut bytes) > 0
+        if ctx.swapper().to_placeholder(&mut bytes) > 0
             && let Ok(v) = HeaderValue::from_bytes(&bytes)
         {
             *value = v;
@@ -409,7 +409,7 @@ fn blocked(ctx: &Ctx, target: &Target, seen: &Seen, vars: &[usize]) -> Response<
 /// The cause is masked: whatever an error quotes, the child sees placeholders.
 fn unreachable(ctx: &Ctx, target: &Target, seen: &Seen, why: &str, sent: u64) -> Response<Body> {
     let mut masked = why.as_bytes().to_vec();
-    ctx.swapper.to_placeholder(&mut masked);
+    ctx.swapper().to_placeholder(&mut masked);
     let why = &*String::from_utf8_lossy(&masked);
     seen.record(ctx, target, None, (sent, 0), Some(why));
     ctx.said

@@ -38,15 +38,16 @@ pub use plan::{EgressPlan, Mode, Route, Secretless};
 pub use record::{Discard, Exchange, Outcome, Recorder};
 
 use crate::resolve::Resolved;
+use crate::secret::SecretValue;
 use ca::Authority;
 use record::Said;
-use swap::{Binding, Swapper};
+use swap::{Binding, SwapCell, Swapper};
 use upstream::{Body, BoxError, Upstream};
 
 /// What every proxy task shares.
 pub(crate) struct Ctx {
     plan: EgressPlan,
-    swapper: Arc<Swapper>,
+    swap: Arc<SwapCell>,
     authority: Authority,
     upstream: Upstream,
     recorder: Arc<dyn Recorder>,
@@ -54,6 +55,11 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// The substitutions as they are now (a refresh replaces them whole).
+    fn swapper(&self) -> Arc<Swapper> {
+        self.swap.current()
+    }
+
     /// The names of secretless variables `indices`.
     fn names(&self, indices: &[usize]) -> Vec<&str> {
         indices
@@ -118,6 +124,8 @@ impl crate::exit::ExitStatus for EgressError {
 /// The running proxy. Dropping it stops the listener and removes the bundle.
 pub struct Egress {
     addr: SocketAddr,
+    /// What [`Egress::refresh`] replaces.
+    swap: Arc<SwapCell>,
     bundle: bundle::Bundle,
     task: tokio::task::JoinHandle<()>,
     /// The scan for connections around the proxy (Linux).
@@ -157,9 +165,12 @@ pub async fn start(
         plan.mode.as_str(),
         bundle.path().display()
     );
+    let swap = Arc::new(SwapCell::new(
+        Swapper::new(bindings).map_err(|e| EgressError::Swap(e.to_string()))?,
+    ));
     let ctx = Arc::new(Ctx {
         plan,
-        swapper: Arc::new(Swapper::new(bindings).map_err(|e| EgressError::Swap(e.to_string()))?),
+        swap: swap.clone(),
         authority,
         upstream,
         recorder,
@@ -173,6 +184,7 @@ pub async fn start(
     Ok(Started {
         egress: Egress {
             addr,
+            swap,
             bundle,
             task,
             watcher,
@@ -248,6 +260,20 @@ const CA_VARS: [&str; 10] = [
 ];
 
 impl Egress {
+    /// From now on requests carry `value` for secretless variable `var` (a
+    /// credential minted anew); the value it replaces stays masked in
+    /// answers. It must be as long as the placeholder the child holds.
+    pub fn refresh(&self, var: &str, value: &SecretValue) -> Result<(), EgressError> {
+        self.swap.refresh(var, value).map_err(|e| match e {
+            swap::SwapError::LengthMismatch { .. } => EgressError::Swap(format!(
+                "the new value for {var} is not as long as the placeholder the server holds \
+                 ({} bytes); it cannot be swapped in",
+                value.len()
+            )),
+            other => EgressError::Swap(other.to_string()),
+        })
+    }
+
     /// The variables the child needs (they win over inherited ones).
     pub fn child_env(&self) -> Vec<(OsString, OsString)> {
         let url = OsString::from(format!("http://{}", self.addr));

@@ -49,13 +49,18 @@ pub enum SwapError {
     LengthMismatch { var: String },
     #[error("the placeholder or real value for {var} is empty")]
     Empty { var: String },
+    #[error("{var} is not a secretless variable")]
+    Unknown { var: String },
     #[error("cannot build the substitution automaton: {0}")]
     Automaton(#[from] aho_corasick::BuildError),
 }
 
 /// Both substitution automata over a run's bindings (leftmost-longest).
+/// Values a refresh replaced stay in `retired`: still masked in answers
+/// (they are valid until they expire), never put into a request.
 pub struct Swapper {
     bindings: Vec<Binding>,
+    retired: Vec<Binding>,
     placeholders: AhoCorasick,
     reals: AhoCorasick,
     longest: usize,
@@ -80,7 +85,11 @@ impl Swapper {
     /// Builds the automata. Every binding's placeholder and real value must be
     /// non-empty and of the same length.
     pub fn new(bindings: Vec<Binding>) -> Result<Swapper, SwapError> {
-        for b in &bindings {
+        Self::with_retired(bindings, Vec::new())
+    }
+
+    fn with_retired(bindings: Vec<Binding>, retired: Vec<Binding>) -> Result<Swapper, SwapError> {
+        for b in bindings.iter().chain(&retired) {
             if b.placeholder.is_empty() || b.real.is_empty() {
                 return Err(SwapError::Empty { var: b.var.clone() });
             }
@@ -88,20 +97,54 @@ impl Swapper {
                 return Err(SwapError::LengthMismatch { var: b.var.clone() });
             }
         }
-        let build = |pick: fn(&Binding) -> &[u8]| {
+        let build = |of: &mut dyn Iterator<Item = &[u8]>| {
             AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
-                .build(bindings.iter().map(pick))
+                .build(of)
         };
-        let placeholders = build(|b| b.placeholder.expose())?;
-        let reals = build(|b| b.real.expose())?;
+        let placeholders = build(&mut bindings.iter().map(|b| b.placeholder.expose()))?;
+        let reals = build(&mut bindings.iter().chain(&retired).map(|b| b.real.expose()))?;
         let longest = bindings.iter().map(|b| b.real.len()).max().unwrap_or(0);
         Ok(Swapper {
             bindings,
+            retired,
             placeholders,
             reals,
             longest,
         })
+    }
+
+    /// The same bindings with `var`'s real value now `real` (a credential
+    /// minted anew); the value it replaces is kept as retired (the last two
+    /// per variable). The new value must be as long as the placeholder.
+    pub fn refreshed(&self, var: &str, real: &SecretValue) -> Result<Swapper, SwapError> {
+        let mut bindings = self.bindings.clone();
+        let Some(b) = bindings.iter_mut().find(|b| b.var == var) else {
+            return Err(SwapError::Unknown { var: var.into() });
+        };
+        if real.len() != b.placeholder.len() {
+            return Err(SwapError::LengthMismatch { var: var.into() });
+        }
+        let old = std::mem::replace(&mut b.real, real.clone());
+        let mut retired: Vec<Binding> = self.retired.clone();
+        if let Some(first) = retired.iter().position(|r| r.var == var)
+            && retired.iter().filter(|r| r.var == var).count() >= 2
+        {
+            retired.remove(first);
+        }
+        retired.push(Binding {
+            var: var.into(),
+            placeholder: b.placeholder.clone(),
+            real: old,
+        });
+        Self::with_retired(bindings, retired)
+    }
+
+    /// The binding behind match `i` of the real-value automaton.
+    fn of_real(&self, i: usize) -> &Binding {
+        self.bindings
+            .get(i)
+            .unwrap_or_else(|| &self.retired[i - self.bindings.len()])
     }
 
     /// The bindings' variable names, in binding order.
@@ -170,15 +213,37 @@ impl Swapper {
             if !permit(i) {
                 continue;
             }
-            let b = &self.bindings[i];
             let with = match direction {
-                Direction::ToReal => b.real.expose(),
-                Direction::ToPlaceholder => b.placeholder.expose(),
+                Direction::ToReal => self.bindings[i].real.expose(),
+                Direction::ToPlaceholder => self.of_real(i).placeholder.expose(),
             };
             bytes[start..start + with.len()].copy_from_slice(with);
             done.push(i);
         }
         (done, end)
+    }
+}
+
+/// The run's current [`Swapper`], replaced whole when a credential is
+/// minted anew; each request works on the one it started with.
+#[derive(Debug)]
+pub struct SwapCell(std::sync::RwLock<Arc<Swapper>>);
+
+impl SwapCell {
+    pub fn new(swapper: Swapper) -> Self {
+        Self(std::sync::RwLock::new(Arc::new(swapper)))
+    }
+
+    pub fn current(&self) -> Arc<Swapper> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Puts `real` in `var`'s binding (see [`Swapper::refreshed`]).
+    pub fn refresh(&self, var: &str, real: &SecretValue) -> Result<(), SwapError> {
+        let mut slot = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let next = slot.refreshed(var, real)?;
+        *slot = Arc::new(next);
+        Ok(())
     }
 }
 
@@ -212,7 +277,7 @@ impl StreamSwap {
 
     /// Real values to placeholders, every binding.
     pub fn to_placeholder(swapper: Arc<Swapper>) -> Self {
-        let all = vec![true; swapper.bindings.len()];
+        let all = vec![true; swapper.bindings.len() + swapper.retired.len()];
         Self::new(swapper, Direction::ToPlaceholder, all)
     }
 
@@ -263,10 +328,19 @@ impl StreamSwap {
     /// The length of the longest end of `buf` that is the start (not all) of
     /// a value this stream replaces.
     fn partial_tail(&self, buf: &[u8]) -> usize {
-        let patterns = self.swapper.bindings.iter().map(|b| match self.direction {
-            Direction::ToReal => b.placeholder.expose(),
-            Direction::ToPlaceholder => b.real.expose(),
-        });
+        let retired = match self.direction {
+            Direction::ToReal => &[][..],
+            Direction::ToPlaceholder => &self.swapper.retired[..],
+        };
+        let patterns = self
+            .swapper
+            .bindings
+            .iter()
+            .chain(retired)
+            .map(|b| match self.direction {
+                Direction::ToReal => b.placeholder.expose(),
+                Direction::ToPlaceholder => b.real.expose(),
+            });
         let mut keep = 0;
         for p in patterns {
             let Some(&first) = p.first() else { continue };
@@ -470,18 +544,20 @@ mod tests {
     const HOLD_B: &str = "sk-placeholdr-ccccccccccccccc";
 
     fn swapper() -> Arc<Swapper> {
+        Arc::new(owned_swapper())
+    }
+
+    fn owned_swapper() -> Swapper {
         let bind = |var: &str, placeholder: &str, real: &str| Binding {
             var: var.into(),
             placeholder: SecretValue::from_slice(placeholder.as_bytes()),
             real: SecretValue::from_slice(real.as_bytes()),
         };
-        Arc::new(
-            Swapper::new(vec![
-                bind("GITHUB_TOKEN", HOLD_A, REAL_A),
-                bind("OPENAI_KEY", HOLD_B, REAL_B),
-            ])
-            .unwrap(),
-        )
+        Swapper::new(vec![
+            bind("GITHUB_TOKEN", HOLD_A, REAL_A),
+            bind("OPENAI_KEY", HOLD_B, REAL_B),
+        ])
+        .unwrap()
     }
 
     #[test]
@@ -494,6 +570,35 @@ mod tests {
         assert_eq!(s.to_placeholder(&mut text), 1);
         assert_eq!(text, format!("Bearer {HOLD_A} and {HOLD_B}").as_bytes());
         assert_eq!(s.vars().collect::<Vec<_>>(), ["GITHUB_TOKEN", "OPENAI_KEY"]);
+    }
+
+    #[test]
+    fn a_refresh_swaps_in_the_new_value_and_still_masks_the_old_ones() {
+        let cell = SwapCell::new(owned_swapper());
+        let new_a = "ghp_NEWnewNEWnewNEWnewNEWnew0123456789";
+        let newer_a = "ghp_NEXTnextNEXTnextNEXTnext0123456789";
+        cell.refresh("GITHUB_TOKEN", &SecretValue::from_slice(new_a.as_bytes()))
+            .unwrap();
+        let s = cell.current();
+        let mut text = format!("Bearer {HOLD_A}").into_bytes();
+        s.to_real(&mut text, &|_| true);
+        assert_eq!(text, format!("Bearer {new_a}").as_bytes());
+        let mut answer = format!("{REAL_A} {new_a}").into_bytes();
+        assert_eq!(s.to_placeholder(&mut answer), 2);
+        assert_eq!(answer, format!("{HOLD_A} {HOLD_A}").as_bytes());
+        let mut stream = StreamSwap::to_placeholder(s.clone());
+        let mut out = stream.push(&REAL_A.as_bytes()[..10]).to_vec();
+        out.extend_from_slice(&stream.push(&REAL_A.as_bytes()[10..]));
+        out.extend_from_slice(&stream.finish());
+        assert_eq!(out, HOLD_A.as_bytes());
+        cell.refresh("GITHUB_TOKEN", &SecretValue::from_slice(newer_a.as_bytes()))
+            .unwrap();
+        // two retired values are kept per variable
+        assert_eq!(cell.current().retired.len(), 2);
+        let short = cell.refresh("GITHUB_TOKEN", &SecretValue::from_slice(b"ghp_short"));
+        assert!(matches!(short, Err(SwapError::LengthMismatch { .. })));
+        let unknown = cell.refresh("NOPE", &SecretValue::from_slice(new_a.as_bytes()));
+        assert!(matches!(unknown, Err(SwapError::Unknown { .. })));
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn upgraded(
     let (mut parts, _) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers, true);
     mask_headers(&ctx, &mut parts.headers);
-    let swapper = ctx.swapper.clone();
+    let swapper = ctx.swapper();
     tokio::spawn(async move {
         let joined = async {
             let (c, s) = tokio::try_join!(child, server)?;

@@ -57,11 +57,17 @@ impl StdioRelay for ProxyRelay {
 }
 
 /// Builds the guard, or `None` when nothing needs to sit on the child's stdio
-/// (no redaction, no audit, no policy): then the child inherits ours.
-pub fn build(plan: &GuardPlan, resolved: &[Resolved]) -> Result<Option<Arc<Guard>>, LaunchError> {
+/// (no redaction, no audit, no policy, no credential that expires
+/// unrefreshed): then the child inherits ours.
+pub fn build(
+    plan: &GuardPlan,
+    resolved: &[Resolved],
+    credentials: Vec<proxy::Credential>,
+) -> Result<Option<Arc<Guard>>, LaunchError> {
     let redact = plan.redact && !resolved.is_empty();
     let policy = plan.allow_tools.is_some() || !plan.deny_tools.is_empty();
-    if !redact && plan.audit.is_none() && !policy {
+    let expires = credentials.iter().any(|c| !c.refreshed);
+    if !redact && plan.audit.is_none() && !policy && !expires {
         tracing::info!(
             "proxy: not needed (nothing to redact, audit or police); the server gets our stdio"
         );
@@ -100,6 +106,7 @@ pub fn build(plan: &GuardPlan, resolved: &[Resolved]) -> Result<Option<Arc<Guard
         allow_tools,
         deny_tools,
         audit,
+        credentials,
     })
     .map_err(|e| match e.exit_code() {
         crate::exit::Code::Usage => LaunchError::GuardUsage(e.to_string()),

@@ -38,6 +38,7 @@ use serde::de::IgnoredAny;
 use sha2::{Digest, Sha256};
 
 use super::audit::worker::{Auditor, Event, RequestSeen, ResponseSeen, Short, Side};
+use super::expiry::{Credential, EXPIRED_CODE, Expiry};
 use super::message::{self, IdKey, scan};
 use super::policy::ToolPolicy;
 use super::redact::{Mode, Shared};
@@ -89,6 +90,10 @@ pub struct Guard {
     /// `tools/list` requests whose answers the policy filters.
     lists: Mutex<Pending>,
     warnings: Vec<String>,
+    /// Short-lived credentials the server holds (for the start record).
+    credentials: Vec<Credential>,
+    /// When the first of them that nothing refreshes expires.
+    expiry: Option<Expiry>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -203,6 +208,8 @@ impl Guard {
             session,
             lists: Mutex::new(Pending::default()),
             warnings,
+            expiry: Expiry::of(&config.credentials),
+            credentials: config.credentials,
         })
     }
 
@@ -237,6 +244,17 @@ impl Guard {
         self.event(|| Event::Start {
             argv0: argv0.into(),
             pid,
+            at: SystemTime::now(),
+            credentials: (!self.credentials.is_empty())
+                .then(|| super::expiry::to_json(&self.credentials)),
+        });
+        self.flush_audit();
+    }
+
+    /// Records that mcp-warden minted `c` anew (secretless refresh).
+    pub fn audit_refreshed(&self, c: &Credential) {
+        self.event(|| Event::Refreshed {
+            credentials: super::expiry::to_json(std::slice::from_ref(c)),
             at: SystemTime::now(),
         });
         self.flush_audit();
@@ -480,13 +498,17 @@ impl Guard {
             r.args = call.arguments.map(<[u8]>::to_vec);
             r
         };
-        if self.policy.allows(tool) {
+        let expired = self.expiry.as_ref().filter(|e| e.passed(SystemTime::now()));
+        if expired.is_none() && self.policy.allows(tool) {
             self.event(|| Event::Request(request(id)));
             return ClientAction::Keep;
         }
         let start = reply.len();
         if let (Some(id), true) = (id, keyed) {
-            message::write_denial(id, tool, reply);
+            match expired {
+                Some(e) => e.write_error(id, reply),
+                None => message::write_denial(id, tool, reply),
+            }
             // the tool name came from the client, but keep the rule: nothing
             // leaves the proxy holding a value
             let mut red = Vec::new();
@@ -500,9 +522,15 @@ impl Guard {
             }
         }
         let reply_bytes = (reply.len() - start) as u64;
+        let (outcome, code) = match expired {
+            Some(_) => ("credential_expired", EXPIRED_CODE),
+            None => ("denied", message::DENIED_CODE),
+        };
         self.event(|| Event::Denied {
             req: request(id.filter(|_| keyed)),
             reply_bytes,
+            outcome,
+            code,
         });
         ClientAction::Deny
     }

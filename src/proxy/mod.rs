@@ -19,6 +19,7 @@
 //!     allow_tools: vec![],
 //!     deny_tools: vec!["delete_*".into()],
 //!     audit: Some(AuditConfig::new(proxy::audit::default_path("/data".as_ref()), "github")),
+//!     credentials: vec![],
 //! })?);
 //! for w in guard.warnings() { eprintln!("mcp-warden: {w}"); }
 //! guard.audit_start("npx", child.id().unwrap_or(0));
@@ -70,6 +71,7 @@
 //!   not filtered (the calls themselves are still denied).
 
 pub mod audit;
+pub mod expiry;
 pub mod framing;
 mod guard;
 pub mod message;
@@ -80,6 +82,7 @@ mod track;
 
 pub use audit::AuditConfig;
 pub use audit::worker::EgressSeen;
+pub use expiry::Credential;
 pub use guard::{Guard, Scratch, Verdict};
 pub use relay::{RelayHandle, ServerOut, start};
 
@@ -99,6 +102,9 @@ pub struct GuardConfig {
     pub deny_tools: Vec<String>,
     /// `None` with `--no-audit`.
     pub audit: Option<AuditConfig>,
+    /// Short-lived credentials among the values: recorded at start; a tool
+    /// call after one expired (unless refreshed) is answered with an error.
+    pub credentials: Vec<Credential>,
 }
 
 impl Default for GuardConfig {
@@ -109,6 +115,7 @@ impl Default for GuardConfig {
             allow_tools: Vec::new(),
             deny_tools: Vec::new(),
             audit: None,
+            credentials: Vec::new(),
         }
     }
 }

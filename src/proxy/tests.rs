@@ -39,6 +39,7 @@ fn guard_with(
             a.record_arguments = record_arguments;
             a
         }),
+        credentials: vec![],
     };
     Arc::new(Guard::new(cfg).expect("guard"))
 }

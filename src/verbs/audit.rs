@@ -35,6 +35,7 @@ pub fn run(args: AuditArgs) -> Result<i32, Error> {
                 Outcome::ToolError => "tool_error",
                 Outcome::Denied => "denied",
                 Outcome::Cancelled => "cancelled",
+                Outcome::CredentialExpired => "credential_expired",
             }
             .to_string()
         }),

@@ -323,8 +323,12 @@ pub fn execute(plan: ConnectPlan) -> Result<i32, Error> {
 
 /// The guard `run` would put on a child, built for this connection (always
 /// present: the bridge's lines always pass it).
-fn build_guard(plan: &GuardPlan, resolved: &[Resolved]) -> Result<Arc<Guard>, Error> {
-    match guard_launch::build(plan, resolved)? {
+fn build_guard(
+    plan: &GuardPlan,
+    resolved: &[Resolved],
+    credentials: Vec<proxy::Credential>,
+) -> Result<Arc<Guard>, Error> {
+    match guard_launch::build(plan, resolved, credentials)? {
         Some(g) => Ok(g),
         None => Guard::new(GuardConfig::default())
             .map(Arc::new)
@@ -341,7 +345,11 @@ async fn bridge(
 ) -> Result<i32, Error> {
     let ep = remote::fill(&plan.url, &plan.headers, &resolved)?;
     let http = Http::new(plan.limits)?;
-    let guard = build_guard(&plan.guard, &resolved)?;
+    // Minted credentials in headers or the URL: nothing replaces them in a
+    // connection, so a tool call after one expired is answered with an error.
+    let held = super::minted::held(registry.minted(), &plan.requests, &|_| false);
+    let guard = build_guard(&plan.guard, &resolved, super::minted::credentials(&held))?;
+    super::minted::report_start(&held, true, std::time::SystemTime::now());
     drop(resolved);
     let auth = match &plan.oauth {
         Some(o) => {

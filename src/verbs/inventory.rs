@@ -136,10 +136,11 @@ fn table(rows: &[Row], home: Option<&std::path::Path>) -> String {
                 .map_or(String::new(), |o| format!("  owner {o}"))
         );
         for x in &r.refs {
-            let age = match (&x.age, &x.error) {
-                (Some(a), _) => days(*a),
-                (None, Some(e)) => format!("age unknown ({e})"),
-                (None, None) => "age unknown".into(),
+            let age = match (&x.age, &x.error, &x.short_lived) {
+                (_, _, Some(s)) => short_lived(s),
+                (Some(a), _, _) => days(*a),
+                (None, Some(e), None) => format!("age unknown ({e})"),
+                (None, None, None) => "age unknown".into(),
             };
             let flag = if x.overdue { "  OVERDUE" } else { "" };
             let exposed = if x.exposed.is_some() {
@@ -160,6 +161,11 @@ fn table(rows: &[Row], home: Option<&std::path::Path>) -> String {
         .filter(|x| x.overdue)
         .count();
     let refs: usize = rows.iter().map(|r| r.refs.len()).sum();
+    let short = rows
+        .iter()
+        .flat_map(|r| &r.refs)
+        .filter(|x| x.short_lived.is_some())
+        .count();
     let exposed = rows
         .iter()
         .flat_map(|r| &r.refs)
@@ -167,15 +173,30 @@ fn table(rows: &[Row], home: Option<&std::path::Path>) -> String {
         .count();
     let _ = writeln!(
         out,
-        "{} servers, {} references ({} overdue, {} exposed), {} unpinned, {} with plaintext secrets",
+        "{} servers, {} references ({} short-lived, {} overdue, {} exposed), {} unpinned, {} with plaintext secrets",
         rows.len(),
         refs,
+        short,
         overdue,
         exposed,
         rows.iter().filter(|r| r.unpinned.is_some()).count(),
         rows.iter().filter(|r| r.plaintext > 0).count()
     );
     out
+}
+
+/// `short-lived: GitHub App installation token (repositories a; contents:read), 1h, minted at each start`
+fn short_lived(s: &crate::backend::MintSpec) -> String {
+    let scope = if s.scope.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", s.scope)
+    };
+    format!(
+        "short-lived: {}{scope}, lives {}, minted at each start",
+        s.what,
+        humantime::format_duration(s.lifetime)
+    )
 }
 
 fn runner_or_image(launches: &str) -> bool {
@@ -234,6 +255,11 @@ fn json_report(rows: &[Row]) -> String {
                     "overdue": x.overdue,
                     "exposed_since": secs(x.exposed.as_ref().map(|e| e.since)),
                     "error": x.error,
+                    "short_lived": x.short_lived.as_ref().map(|s| json!({
+                        "kind": s.what,
+                        "scope": s.scope,
+                        "lifetime_seconds": s.lifetime.as_secs(),
+                    })),
                 })).collect::<Vec<_>>(),
             })
         })

@@ -19,6 +19,7 @@ pub mod headers;
 pub mod inventory;
 pub mod login;
 pub mod logout;
+mod minted;
 pub mod pin;
 pub mod protect;
 pub mod rotate;

@@ -37,6 +37,8 @@ pub struct RefRow {
     pub error: Option<String>,
     /// Moved out of a plaintext config by `protect` and not rotated since.
     pub exposed: Option<Exposed>,
+    /// A minting reference: what it mints at each start (no age to keep).
+    pub short_lived: Option<crate::backend::MintSpec>,
 }
 
 /// One server.
@@ -160,13 +162,20 @@ pub fn profile_row(config: &Config, p: &Profile, rotate: Option<Duration>) -> Ro
 
 impl RefRow {
     fn new(r: Request) -> Self {
+        let minted = crate::backend::mint::spec(&r.reference);
+        let (short_lived, error) = match minted {
+            Some(Ok(spec)) => (Some(spec), None),
+            Some(Err(e)) => (None, Some(e.message)),
+            None => (None, None),
+        };
         Self {
+            short_lived,
             var: r.var,
             reference: r.reference,
             changed: None,
             age: None,
             overdue: false,
-            error: None,
+            error,
             exposed: None,
         }
     }

@@ -46,6 +46,13 @@ const AMBIENT: [&str; 14] = [
     "EGRESS_TOKEN_VAR",
 ];
 
+/// Removes the test's own proxy and CA settings from `c` ([`AMBIENT`]).
+pub fn clear_ambient(c: &mut Command) {
+    for k in AMBIENT {
+        c.env_remove(k);
+    }
+}
+
 /// A GitHub-shaped token, `ghp_` and 36 random alphanumerics, new per call.
 pub fn real_token() -> String {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -130,9 +137,7 @@ impl Fixture {
     /// this home, a key file, upstream TLS verified against the test CA, its
     /// own TMPDIR, and no ambient proxy or CA setting.
     pub fn env(&self, c: &mut Command) {
-        for k in AMBIENT {
-            c.env_remove(k);
-        }
+        clear_ambient(c);
         c.env("MCP_WARDEN_HOME", self.home.path())
             .env("MCP_WARDEN_KEY_STORE", "file")
             .env_remove("MCP_WARDEN_LOG")

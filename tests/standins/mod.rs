@@ -64,6 +64,21 @@ impl Pki {
         (self.dir.join(format!("{name}-key.pem")), public)
     }
 
+    /// An RSA pair whose private key is PKCS#1 (`BEGIN RSA PRIVATE KEY`, as
+    /// GitHub hands out App keys): (private key PEM path, public key PEM text).
+    pub fn rsa_pkcs1(&self, name: &str) -> (PathBuf, String) {
+        run_py(&[
+            &script("pki.py"),
+            "rsa",
+            &self.dir.to_string_lossy(),
+            name,
+            "pkcs1",
+        ]);
+        let public =
+            std::fs::read_to_string(self.dir.join(format!("{name}-pub.pem"))).expect("pub");
+        (self.dir.join(format!("{name}-key.pem")), public)
+    }
+
     /// A client certificate: (cert+key PEM path, certificate PEM text).
     pub fn client(&self, name: &str) -> (PathBuf, String) {
         run_py(&[
@@ -93,7 +108,7 @@ pub struct StandIn {
 }
 
 impl StandIn {
-    /// Starts `gcp_sm.py` or `azure_kv.py` with `config`, over TLS with `pki`'s certificate.
+    /// Starts `gcp_sm.py`, `azure_kv.py`, `github_app.py`, ... with `config`, over TLS with `pki`'s certificate.
     pub fn start(kind: &str, config: &Value, pki: &Pki, work: &Path) -> StandIn {
         let cfg = work.join(format!("{kind}-config.json"));
         std::fs::write(&cfg, serde_json::to_vec(config).expect("json")).expect("config");

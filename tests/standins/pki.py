@@ -5,7 +5,10 @@
                                (a private CA and a server certificate for
                                127.0.0.1, 127.0.0.2, ::1 and localhost; the
                                CA's key is never written)
-    pki.py rsa DIR NAME     -> DIR/NAME-key.pem (PKCS#8), DIR/NAME-pub.pem
+    pki.py rsa DIR NAME [pkcs1]
+                            -> DIR/NAME-key.pem (PKCS#8, or PKCS#1 "BEGIN RSA
+                               PRIVATE KEY" as GitHub hands out App keys),
+                               DIR/NAME-pub.pem
     pki.py client DIR NAME  -> DIR/NAME.pem: a self-signed client certificate
                                and its RSA key in one file (as Azure's
                                AZURE_CLIENT_CERTIFICATE_PATH holds them),
@@ -78,9 +81,15 @@ def tls(d: str) -> None:
     write(os.path.join(d, "server-key.pem"), pem_key(srv_key))
 
 
-def rsa_pair(d: str, name: str) -> None:
+def rsa_pair(d: str, name: str, form: str = "pkcs8") -> None:
     k = key()
-    write(os.path.join(d, f"{name}-key.pem"), pem_key(k))
+    if form == "pkcs1":
+        private = k.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    else:
+        private = pem_key(k)
+    write(os.path.join(d, f"{name}-key.pem"), private)
     pub = k.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     write(os.path.join(d, f"{name}-pub.pem"), pub)
 
@@ -98,7 +107,7 @@ if __name__ == "__main__":
     if cmd == "tls":
         tls(d)
     elif cmd == "rsa":
-        rsa_pair(d, sys.argv[3])
+        rsa_pair(d, sys.argv[3], *sys.argv[4:5])
     elif cmd == "client":
         client(d, sys.argv[3])
     else:

@@ -47,6 +47,8 @@ pub(crate) struct Record<'a> {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub overrides: Option<&'a [&'a str]>,
+    /// Short-lived credentials (raw JSON array): kind, scope, expiry; never a value.
+    pub credentials: Option<&'a [u8]>,
 }
 
 struct Obj<'a> {
@@ -140,6 +142,7 @@ impl Record<'_> {
         o.int("exit_code", self.exit_code);
         o.int("signal", self.signal);
         o.list("overrides", self.overrides);
+        o.json("credentials", self.credentials);
         out.push(b'}');
     }
 }

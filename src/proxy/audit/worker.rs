@@ -163,6 +163,9 @@ pub(crate) enum Event {
     Denied {
         req: RequestSeen,
         reply_bytes: u64,
+        /// "denied" (policy) or "credential_expired".
+        outcome: &'static str,
+        code: i64,
     },
     Violation {
         from: Side,
@@ -173,6 +176,13 @@ pub(crate) enum Event {
     Start {
         argv0: String,
         pid: u32,
+        at: SystemTime,
+        /// The short-lived credentials the server holds (JSON array).
+        credentials: Option<Vec<u8>>,
+    },
+    /// A credential minted anew while the server runs (JSON array of one).
+    Refreshed {
+        credentials: Vec<u8>,
         at: SystemTime,
     },
     /// The HTTP status a client request got from a remote server.
@@ -483,14 +493,25 @@ impl Worker {
             Event::Request(r) => self.request(r),
             Event::Response(r) => self.response(r),
             Event::Cancel { from, id } => self.cancel(from, id.as_bytes()),
-            Event::Denied { req, reply_bytes } => self.denied(req, reply_bytes),
+            Event::Denied {
+                req,
+                reply_bytes,
+                outcome,
+                code,
+            } => self.denied(req, reply_bytes, outcome, code),
             Event::Violation {
                 from,
                 detail,
                 bytes,
                 at,
             } => self.violation(from, detail, bytes, at),
-            Event::Start { argv0, pid, at } => self.start(&argv0, pid, at),
+            Event::Start {
+                argv0,
+                pid,
+                at,
+                credentials,
+            } => self.start(&argv0, pid, at, credentials.as_deref()),
+            Event::Refreshed { credentials, at } => self.refreshed(&credentials, at),
             Event::Unanswered => self.unanswered(),
             Event::Egress(e) => self.egress(&e),
             Event::HttpStatus { id, status } => {
@@ -577,11 +598,11 @@ impl Worker {
         }
     }
 
-    fn denied(&mut self, req: RequestSeen, reply_bytes: u64) {
+    fn denied(&mut self, req: RequestSeen, reply_bytes: u64, outcome: &'static str, code: i64) {
         let e = self.entry(req);
         let o = Outcome {
-            outcome: "denied",
-            error_code: Some(crate::proxy::message::DENIED_CODE),
+            outcome,
+            error_code: Some(code),
             result_type: None,
             response_bytes: Some(reply_bytes),
             end: Some(e.start),
@@ -656,7 +677,7 @@ impl Worker {
         self.write(&rec);
     }
 
-    fn start(&mut self, argv0: &str, pid: u32, at: SystemTime) {
+    fn start(&mut self, argv0: &str, pid: u32, at: SystemTime, credentials: Option<&[u8]>) {
         let ts = self.clock.format(at);
         let rec = Record {
             ts: ts.as_str(),
@@ -664,6 +685,19 @@ impl Worker {
             argv0: Some(argv0),
             pid: Some(pid),
             version: Some(env!("CARGO_PKG_VERSION")),
+            credentials,
+            ..Default::default()
+        };
+        self.write(&rec);
+        self.flush();
+    }
+
+    fn refreshed(&mut self, credentials: &[u8], at: SystemTime) {
+        let ts = self.clock.format(at);
+        let rec = Record {
+            ts: ts.as_str(),
+            kind: "credential_refreshed",
+            credentials: Some(credentials),
             ..Default::default()
         };
         self.write(&rec);

@@ -15,7 +15,7 @@ mod profile;
 
 use std::sync::Arc;
 
-use super::{Error, block_on};
+use super::{Error, block_on, minted};
 use crate::backend::lease::{Keeper, Report};
 use crate::backend::{Registry, Settings};
 use crate::cli::RunArgs;
@@ -64,7 +64,7 @@ fn execute(plan: RunPlan) -> Result<i32, Error> {
         let report: Report = Arc::new(|line| eprintln!("mcp-warden: {line}"));
         let keeper = Keeper::start(registry.held(), plan.timeout, report);
         let outcome = match resolved {
-            Ok(resolved) => serve(plan, resolved, &keeper).await,
+            Ok(resolved) => serve(plan, resolved, &registry, &keeper).await,
             Err(sig) => Ok(128 + sig),
         };
         keeper.release().await;
@@ -125,20 +125,24 @@ fn report_start(
 async fn serve(
     mut plan: RunPlan,
     resolved: Result<Vec<Resolved>, ResolveFailure>,
+    registry: &Registry,
     keeper: &Keeper,
 ) -> Result<i32, Error> {
     let resolved = resolved?;
+    let held_by_proxy = |var: &str| plan.egress.secretless.iter().any(|s| s.var == var);
+    let held = minted::held(registry.minted(), &plan.requests, &held_by_proxy);
     let (guard_plan, grace) = match &plan.launcher {
         Launcher::Exec => {
             let prepared = prepare(&mut plan, &resolved, Vec::new())?;
             report_start(&plan.launcher, &plan.command, &prepared, &resolved);
+            minted::report_start(&held, false, std::time::SystemTime::now());
             keeper.before_exec().await;
             return Err(Error::Launch(exec::exec(prepared)));
         }
         Launcher::Supervise { guard, grace } => (guard.clone(), *grace),
     };
     // The guard redacts the real values, which a secretless server never holds.
-    let guard = guard::build(&guard_plan, &resolved)?;
+    let guard = guard::build(&guard_plan, &resolved, minted::credentials(&held))?;
     let (egress, values) = secretless(&plan, resolved, guard.as_ref()).await?;
     let extra_env = egress.as_ref().map(|e| e.child_env()).unwrap_or_default();
     let prepared = prepare(&mut plan, &values, extra_env)?;
@@ -147,9 +151,14 @@ async fn serve(
     for w in guard.iter().flat_map(|g| g.warnings()) {
         eprintln!("mcp-warden: warning: {w}");
     }
+    minted::report_start(&held, guard.is_some(), std::time::SystemTime::now());
     let argv0 = prepared.argv0.to_string_lossy().into_owned();
     let relay = guard.clone().map(|g| guard::relay(g, argv0));
-    let exit = supervise(prepared, relay, grace).await;
+    let fresh = minted::keep_fresh(registry, held, egress.as_ref(), guard.clone(), plan.timeout);
+    let exit = tokio::select! {
+        exit = supervise(prepared, relay, grace) => exit,
+        never = fresh => match never {},
+    };
     // The proxy stops and its CA bundle is removed whatever the outcome.
     drop(egress);
     let exit = exit?;
