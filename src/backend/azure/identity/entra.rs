@@ -194,6 +194,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn token_answers_carry_their_expiry() {
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        let t = access_token(br#"{"access_token":"a","expires_in":1800}"#).unwrap();
+        let left = t
+            .expires
+            .unwrap()
+            .duration_since(SystemTime::now())
+            .unwrap();
+        assert!(left > Duration::from_secs(1790) && left <= Duration::from_secs(1800));
+        let t =
+            access_token(br#"{"access_token":"a","expires_in":"60","expires_on":"1"}"#).unwrap();
+        assert!(t.expires.unwrap() > SystemTime::now());
+        let t = access_token(br#"{"accessToken":"a","expires_on":2000000000}"#).unwrap();
+        assert_eq!(
+            t.expires,
+            Some(UNIX_EPOCH + Duration::from_secs(2_000_000_000))
+        );
+        let t = access_token(br#"{"accessToken":"a","expiresOn":"2030-01-01 00:00:00"}"#).unwrap();
+        assert_eq!(t.expires, None);
+        assert!(access_token(br#"{"access_token":""}"#).is_none());
+    }
+
+    #[test]
     fn form_fields_are_encoded() {
         let mut b = Zeroizing::new(Vec::new());
         field(&mut b, "a", b"x y&z=1");
