@@ -305,3 +305,79 @@ fn a_closed_endpoint_is_69_naming_it() {
     );
     none_leak(&[CANARY, &source_secret()], &[("stderr", &line)]);
 }
+
+/// A moto of its own that checks signatures and IAM policies after the
+/// first `no_auth` calls (the fixtures); killed on drop.
+struct AuthMoto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl AuthMoto {
+    fn start(no_auth: usize) -> AuthMoto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = StdCommand::new(python())
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", no_auth.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let moto = AuthMoto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let up = common::wait_until(std::time::Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "moto with auth did not start on {port}");
+        moto
+    }
+}
+
+impl Drop for AuthMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn access_denied_is_77_and_shows_no_key() {
+    let moto = AuthMoto::start(3);
+    // An IAM user whose only policy allows S3: AssumeRole is implicitly denied.
+    let py = r#"
+import json, sys, boto3
+iam = boto3.client("iam", region_name="us-east-1", endpoint_url=sys.argv[1],
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+iam.create_user(UserName="u")
+k = iam.create_access_key(UserName="u")["AccessKey"]
+iam.put_user_policy(UserName="u", PolicyName="p", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+print(json.dumps([k["AccessKeyId"], k["SecretAccessKey"]]))
+"#;
+    let out = StdCommand::new(python())
+        .args(["-c", py, &moto.url])
+        .output()
+        .expect("fixtures");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let keys: Vec<String> = serde_json::from_slice(&out.stdout).expect("keys");
+    let home = Home::new();
+    let (_, arn) = role("sts-denied");
+    let o = warden(&home)
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", &keys[0])
+        .env("AWS_SECRET_ACCESS_KEY", &keys[1])
+        .args(["-vv", "run", "--exec", "--timeout", "20s"])
+        .arg(format!("AWS_*=aws-sts://{arn}"))
+        .args(["--", "true"])
+        .output()
+        .expect("run");
+    let err = fails_vv(o, 77, &["sts:AssumeRole", &arn]);
+    none_leak(&[&keys[1]], &[("stderr", &err)]);
+}
