@@ -81,7 +81,8 @@ pub struct Registry {
     settings: Settings,
     local: OnceLock<Arc<dyn Backend>>,
     file: OnceLock<Arc<dyn Backend>>,
-    /// Both AWS backends, built together: they share one SDK configuration cache.
+    /// The AWS backends (aws-sm, aws-ssm, aws-sts), built together: they share
+    /// one SDK configuration cache.
     aws: OnceLock<super::aws::AwsBackends>,
     vault: OnceLock<Arc<dyn Backend>>,
     gcp: OnceLock<Arc<dyn Backend>>,
@@ -89,7 +90,6 @@ pub struct Registry {
     keyring: OnceLock<Arc<dyn Backend>>,
     op: OnceLock<Arc<dyn Backend>>,
     github_app: OnceLock<Arc<dyn Backend>>,
-    aws_sts: OnceLock<Arc<dyn Backend>>,
     gcp_token: OnceLock<Arc<dyn Backend>>,
     azure_token: OnceLock<Arc<dyn Backend>>,
 }
@@ -107,7 +107,6 @@ impl Registry {
             keyring: OnceLock::new(),
             op: OnceLock::new(),
             github_app: OnceLock::new(),
-            aws_sts: OnceLock::new(),
             gcp_token: OnceLock::new(),
             azure_token: OnceLock::new(),
         }
@@ -149,9 +148,7 @@ impl Registry {
             Scheme::GithubApp => self
                 .github_app
                 .get_or_init(|| Arc::new(super::github_app::GithubAppBackend::new(s))),
-            Scheme::AwsSts => self
-                .aws_sts
-                .get_or_init(|| Arc::new(super::aws::sts::StsBackend::new(s))),
+            Scheme::AwsSts => &self.aws.get_or_init(|| super::aws::AwsBackends::new(s)).sts,
             Scheme::GcpToken => self
                 .gcp_token
                 .get_or_init(|| Arc::new(super::gcp::token::TokenBackend::new(s))),
@@ -191,11 +188,14 @@ impl Registry {
             &self.keyring,
             &self.op,
             &self.github_app,
-            &self.aws_sts,
             &self.gcp_token,
             &self.azure_token,
         ];
-        let aws = self.aws.get().into_iter().flat_map(|a| [&a.sm, &a.ssm]);
+        let aws = self
+            .aws
+            .get()
+            .into_iter()
+            .flat_map(|a| [&a.sm, &a.ssm, &a.sts]);
         single.into_iter().filter_map(OnceLock::get).chain(aws)
     }
 }

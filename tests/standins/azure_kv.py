@@ -19,6 +19,8 @@ no official emulator exists. It implements, as documented:
   workload identity tokens.
 - Managed identity: IMDS (`/metadata/identity/oauth2/token`, `Metadata: true`)
   and App Service (`/msi/token`, `X-IDENTITY-HEADER`), on the plain listener too.
+- Azure Resource Manager `GET /subscriptions` (one subscription), which takes
+  only tokens issued for ARM's audience: what `azure-token://` tests call.
 
 Roles: "user" may get and list, "officer" may also set and delete, "none"
 nothing (403 ForbiddenByRbac). Its fidelity is proven by the tests that drive
@@ -38,6 +40,7 @@ from urllib.parse import unquote
 from common import Handler, State, injected, jwt_header, load_public_key, serve, verify_jwt, cert_thumbprints
 
 RESOURCE = "https://vault.azure.net"
+ARM = "https://management.azure.com"
 SECRET = re.compile(r"^/secrets/([^/]+)(?:/([^/]*))?/?$")
 VERSIONS = re.compile(r"^/secrets/([^/]+)/versions/?$")
 DELETED = re.compile(r"^/deletedsecrets/([^/]+)/?$")
@@ -136,7 +139,24 @@ class App:
         else:
             return refuse(401, "invalid_client", "AADSTS7000218: The request body must contain client_assertion or client_secret.")
         tok = self.issue(f"app:{client_id}", client.get("role", "user"), scope)
-        h.send_json(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
+        life = int(self.cfg.get("expires_in", 3599))
+        h.send_json(200, {"token_type": "Bearer", "expires_in": life, "ext_expires_in": life, "access_token": tok})
+
+    def arm(self, h: Handler, query: dict) -> None:
+        """Azure Resource Manager `GET /subscriptions?api-version=`: accepts only
+        a token issued for ARM's audience (scope https://management.azure.com/.default)."""
+        auth = h.headers.get("authorization", "")
+        info = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+        self.state.record("arm", identity=info and info["identity"], scope=info and info["scope"])
+        if "api-version" not in query:
+            return h.send_json(400, {"error": {"code": "MissingApiVersionParameter", "message": "The api-version query parameter (?api-version=) is required for all requests."}})
+        if info is None:
+            return h.send_json(401, {"error": {"code": "AuthenticationFailed", "message": "Authentication failed. The 'Authorization' header is missing or invalid."}})
+        if info["expired"]:
+            return h.send_json(401, {"error": {"code": "ExpiredAuthenticationToken", "message": "The access token expiry UTC time is earlier than current UTC time."}})
+        if info["scope"].rstrip("/") not in (ARM + "/.default", ARM + "//.default"):
+            return h.send_json(401, {"error": {"code": "InvalidAuthenticationTokenAudience", "message": "The access token has been obtained for wrong audience or resource. It should exactly match one of the allowed audiences 'https://management.azure.com/'."}})
+        h.send_json(200, {"value": [{"id": "/subscriptions/sub-1", "subscriptionId": "sub-1", "displayName": "standin", "state": "Enabled"}], "count": {"type": "Total", "value": 1}})
 
     def managed_token(self, h: Handler, query: dict, kind: str) -> None:
         self.state.record("managed", via=kind, client_id=query.get("client_id"))
@@ -168,6 +188,8 @@ class App:
             return self.managed_token(h, query, "imds")
         if path == "/msi/token" and method == "GET":
             return self.managed_token(h, query, "appservice")
+        if path == "/subscriptions" and method == "GET":
+            return self.arm(h, query)
         if path.startswith("/secrets") or path.startswith("/deletedsecrets"):
             return self.vault(h, method, path, query)
         h.send_json(404, {"error": {"code": "NotFound", "message": f"no route {method} {path}"}})

@@ -14,7 +14,9 @@ official emulator exists. It implements, as documented:
   authorized-user refresh tokens.
 - Self-signed service-account JWTs used directly as bearer tokens (AIP-4111).
 - STS token exchange (`POST /v1/token`) for workload identity federation and
-  IAM Credentials `generateAccessToken` for impersonation.
+  IAM Credentials `generateAccessToken` for impersonation (scope, lifetime,
+  delegation chain checked) and `GET /tokeninfo?access_token=` (who a token
+  is for, its scopes).
 - The metadata server (plain HTTP listener; `Metadata-Flavor: Google`).
 
 Its fidelity is proven by the tests that drive it with Google's official
@@ -73,10 +75,12 @@ class App:
         self.ports: dict = {}
 
     # --- tokens -------------------------------------------------------------
-    def issue(self, identity: str) -> str:
+    def issue(self, identity: str, scopes: list | None = None, expires: float | None = None) -> str:
         expired = self.state.take_expiry()
         tok = "ya29.standin-" + secrets.token_urlsafe(24)
-        self.tokens[tok] = {"identity": identity, "expired": expired}
+        self.tokens[tok] = {"identity": identity, "expired": expired, "scopes": scopes}
+        if expires is not None:
+            self.tokens[tok]["expires"] = expires
         return tok
 
     def token_answer(self, identity: str) -> dict:
@@ -139,14 +143,48 @@ class App:
         })
 
     def impersonate(self, h: Handler, target: str) -> None:
+        """IAM Credentials v1 projects.serviceAccounts.generateAccessToken, as
+        documented: body {scope: [..] (required), lifetime: "Ns" (default
+        3600s; above 1h only with the lifetime-extension org policy, at most
+        43200s), delegates: ["projects/-/serviceAccounts/EMAIL", ..]}. Every
+        link of caller > delegates... > target needs getAccessToken on the next."""
         who, why = self.caller(h)
-        self.state.record("impersonate", target=target, source=who)
+        body = h.json_body() or {}
+        scope = body.get("scope") or []
+        delegates = [d.rsplit("/", 1)[-1] for d in body.get("delegates") or []]
+        lifetime = body.get("lifetime", "3600s")
+        self.state.record("impersonate", target=target, source=who, scope=scope, lifetime=lifetime, delegates=delegates)
         if who is None:
             return error(h, 401, "UNAUTHENTICATED", why)
-        if who not in self.cfg.get("impersonation", {}).get(target, []):
-            return error(h, 403, "PERMISSION_DENIED", f"Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).")
-        expire = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        h.send_json(200, {"accessToken": self.issue(target), "expireTime": expire})
+        if not scope or not all(isinstance(x, str) for x in scope):
+            return error(h, 400, "INVALID_ARGUMENT", "Scope required.")
+        m = re.fullmatch(r"(\d+)(?:\.\d+)?s", str(lifetime))
+        limit = 43200 if self.cfg.get("extended_lifetime") else 3600
+        if not m or not 1 <= int(m.group(1)) <= limit:
+            return error(h, 400, "INVALID_ARGUMENT", f"The lifetime must be between 1s and {limit}s.")
+        if target not in self.keys and target not in self.cfg.get("impersonation", {}):
+            return error(h, 404, "NOT_FOUND", f"Requested entity was not found.")
+        chain = [who, *delegates, target]
+        allowed = self.cfg.get("impersonation", {})
+        for a, b in zip(chain, chain[1:]):
+            if a not in allowed.get(b, []):
+                return error(h, 403, "PERMISSION_DENIED", "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).")
+        seconds = int(m.group(1))
+        exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+        tok = self.issue(target, scopes=scope, expires=exp.timestamp())
+        h.send_json(200, {"accessToken": tok, "expireTime": exp.strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+    def tokeninfo(self, h: Handler, query: dict) -> None:
+        """oauth2.googleapis.com/tokeninfo?access_token=T: who a token is for."""
+        info = self.tokens.get(query.get("access_token", ""))
+        self.state.record("tokeninfo", known=info is not None)
+        if info is None or info["expired"] or info.get("expires", 1e18) < time.time():
+            return h.send_json(400, {"error": "invalid_token", "error_description": "Invalid Value"})
+        h.send_json(200, {
+            "email": info["identity"],
+            "scope": " ".join(info.get("scopes") or []),
+            "expires_in": str(int(info.get("expires", time.time() + 3599) - time.time())),
+        })
 
     def metadata(self, h: Handler, path: str) -> None:
         flavor = {"metadata-flavor": "Google"}
@@ -177,6 +215,8 @@ class App:
             return self.oauth_token(h)
         if path == "/v1/token" and method == "POST":
             return self.sts(h)
+        if path == "/tokeninfo":
+            return self.tokeninfo(h, query)
         m = IMPERSONATE.match(path)
         if m and method == "POST":
             return self.impersonate(h, m.group(1))

@@ -10,6 +10,9 @@ stand-in speaks what Microsoft's clients speak.
     disable NAME VERSION
     list                                   names, one a line
     delete NAME                            soft delete, waits for it
+    token SCOPE                            credential.get_token(SCOPE), then ARM
+                                           GET /subscriptions with it; prints
+                                           {"arm": answer, "expires_in": s}
 
 azure-identity's ClientSecretCredential gets the token from the stand-in's
 Entra endpoint (OpenID discovery, client credentials); azure-keyvault-secrets
@@ -19,7 +22,11 @@ vault host is loopback). Trust: REQUESTS_CA_BUNDLE names the test's private CA.
 
 import argparse
 import datetime
+import json
 import sys
+import time
+
+import requests
 
 from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
@@ -40,6 +47,13 @@ def main():
     cred = ClientSecretCredential(
         a.tenant, a.client_id, a.client_secret, authority=a.authority, disable_instance_discovery=True
     )
+    if a.cmd == "token":
+        (scope,) = a.args
+        t = cred.get_token(scope)
+        r = requests.get(f"{a.vault}/subscriptions", params={"api-version": "2022-12-01"},
+                         headers={"Authorization": f"Bearer {t.token}"}, timeout=10)
+        print(json.dumps({"status": r.status_code, "arm": r.json(), "expires_in": int(t.expires_on - time.time())}))
+        return
     c = SecretClient(vault_url=a.vault, credential=cred, verify_challenge_resource=False)
     ts = lambda e: datetime.datetime.fromtimestamp(e, datetime.timezone.utc) if e else None  # noqa: E731
     if a.cmd == "set":

@@ -6,6 +6,9 @@ stand-in speaks what Google's clients speak.
     sdk_gcp.py ... get PROJECT SECRET [VERSION]    (value to stdout)
     sdk_gcp.py ... disable PROJECT SECRET VERSION
     sdk_gcp.py ... list PROJECT                    (secret ids, one a line)
+    sdk_gcp.py ... impersonate TARGET SCOPES LIFETIME_S [DELEGATES]
+                   (google.auth.impersonated_credentials: prints the token's
+                   tokeninfo JSON: email, scope; commas separate lists)
 
 The service account key's token_uri points at the stand-in: google-auth signs
 its JWT assertion and exchanges it there (the RS256 signature is checked),
@@ -16,6 +19,11 @@ Trust: REQUESTS_CA_BUNDLE names the test's private CA.
 import argparse
 import sys
 
+import json
+import urllib.parse
+import urllib.request
+
+import google.auth.impersonated_credentials
 import google.auth.transport.requests
 import google.oauth2.credentials
 from google.api_core.client_options import ClientOptions
@@ -43,6 +51,25 @@ def client(a):
     )
 
 
+def impersonate(a):
+    target, scopes, lifetime, *rest = a.args
+    sa = service_account.Credentials.from_service_account_file(a.key_file, scopes=[SCOPE])
+    creds = google.auth.impersonated_credentials.Credentials(
+        source_credentials=sa,
+        target_principal=target,
+        target_scopes=scopes.split(","),
+        delegates=rest[0].split(",") if rest else None,
+        lifetime=int(lifetime),
+        iam_endpoint_override=f"{a.endpoint}/v1/projects/-/serviceAccounts/{target}:generateAccessToken",
+    )
+    creds.refresh(google.auth.transport.requests.Request())
+    q = urllib.parse.urlencode({"access_token": creds.token})
+    with urllib.request.urlopen(f"{a.endpoint}/tokeninfo?{q}", timeout=10) as r:
+        info = json.load(r)
+    info["expiry_in"] = int((creds.expiry - creds.expiry.now()).total_seconds()) if creds.expiry else None
+    print(json.dumps(info))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--endpoint", required=True)
@@ -50,6 +77,8 @@ def main():
     ap.add_argument("cmd")
     ap.add_argument("args", nargs="*")
     a = ap.parse_args()
+    if a.cmd == "impersonate":
+        return impersonate(a)
     c = client(a)
     if a.cmd == "put":
         project, secret = a.args

@@ -1,5 +1,6 @@
 //! AWS Secrets Manager (`aws-sm://`) and Systems Manager Parameter Store
-//! (`aws-ssm://`), through the official SDK.
+//! (`aws-ssm://`), through the official SDK; STS session credentials
+//! (`aws-sts://`, AssumeRole) minted with the same configuration.
 //!
 //! Owns: reading AWS references (name or ARN, `?region=&profile=` and the
 //! version parameters), the per-process cache of SDK configurations (one per
@@ -19,7 +20,8 @@
 //! credentials even when `AWS_ACCESS_KEY_ID` is set (as `aws --profile` does);
 //! without one the SDK's default chain applies (environment, profiles, SSO,
 //! `credential_process`, web identity, ECS, IMDS). Endpoints follow the SDK's
-//! `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL_SSM`.
+//! `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL_SSM`,
+//! `AWS_ENDPOINT_URL_STS`.
 
 mod error;
 mod setup;
@@ -40,10 +42,13 @@ use crate::secret::SecretValue;
 
 pub(crate) use setup::Sdk;
 
-/// The two AWS backends, sharing one SDK configuration cache.
+/// The AWS backends, sharing one SDK configuration cache (and so one
+/// credentials chain).
 pub struct AwsBackends {
     pub sm: Arc<dyn Backend>,
     pub ssm: Arc<dyn Backend>,
+    /// `aws-sts://`: mints with the same configuration and credentials.
+    pub sts: Arc<dyn Backend>,
 }
 
 impl AwsBackends {
@@ -52,7 +57,8 @@ impl AwsBackends {
         let sdk = Arc::new(Sdk::new(settings));
         Self {
             sm: Arc::new(sm::SmBackend::new(sdk.clone())),
-            ssm: Arc::new(ssm::SsmBackend::new(sdk)),
+            ssm: Arc::new(ssm::SsmBackend::new(sdk.clone())),
+            sts: Arc::new(sts::StsBackend::new(sdk)),
         }
     }
 }
@@ -62,6 +68,7 @@ impl AwsBackends {
 pub(crate) enum Service {
     SecretsManager,
     Ssm,
+    Sts,
 }
 
 impl Service {
@@ -70,6 +77,7 @@ impl Service {
         match self {
             Service::SecretsManager => "AWS Secrets Manager",
             Service::Ssm => "AWS SSM Parameter Store",
+            Service::Sts => "AWS STS",
         }
     }
 
@@ -78,6 +86,7 @@ impl Service {
         match self {
             Service::SecretsManager => "AWS_ENDPOINT_URL_SECRETS_MANAGER",
             Service::Ssm => "AWS_ENDPOINT_URL_SSM",
+            Service::Sts => "AWS_ENDPOINT_URL_STS",
         }
     }
 
@@ -86,6 +95,8 @@ impl Service {
         match self {
             Service::SecretsManager => "secretsmanager",
             Service::Ssm => "ssm",
+            // A role ARN is an IAM one.
+            Service::Sts => "iam",
         }
     }
 }
@@ -263,6 +274,8 @@ async fn fetch_all(
                                     sm::fetch_group(&group, &group_refs).await
                                 }
                                 Service::Ssm => ssm::fetch_group(&group, &group_refs).await,
+                                // Minting never goes through here (sts.rs fetches).
+                                Service::Sts => Vec::new(),
                             }
                         };
                         // The SDK's own timeouts fire first; this bounds everything else.

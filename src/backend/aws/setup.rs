@@ -47,6 +47,7 @@ pub(crate) struct Group {
     timeout: Duration,
     sm: OnceLock<aws_sdk_secretsmanager::Client>,
     ssm: OnceLock<aws_sdk_ssm::Client>,
+    sts: OnceLock<aws_sdk_sts::Client>,
 }
 
 impl Sdk {
@@ -129,6 +130,7 @@ impl Sdk {
             timeout,
             sm: OnceLock::new(),
             ssm: OnceLock::new(),
+            sts: OnceLock::new(),
         }))
     }
 
@@ -204,6 +206,7 @@ impl Sdk {
             &[
                 crate::reference::Scheme::AwsSm,
                 crate::reference::Scheme::AwsSsm,
+                crate::reference::Scheme::AwsSts,
             ],
         );
         let text = |v: crate::secret::SecretValue, what: &str| {
@@ -247,6 +250,7 @@ impl Group {
             timeout: Duration::from_secs(9),
             sm: OnceLock::new(),
             ssm: OnceLock::new(),
+            sts: OnceLock::new(),
         }
     }
 
@@ -265,6 +269,15 @@ impl Group {
                 .retry_classifier(ThrottlingAnd5xxOnly)
                 .build();
             aws_sdk_ssm::Client::from_conf(conf)
+        })
+    }
+
+    pub fn sts(&self) -> &aws_sdk_sts::Client {
+        self.sts.get_or_init(|| {
+            let conf = aws_sdk_sts::config::Builder::from(&self.config)
+                .retry_classifier(ThrottlingAnd5xxOnly)
+                .build();
+            aws_sdk_sts::Client::from_conf(conf)
         })
     }
 

@@ -7,8 +7,9 @@
 //! (`secret set` adds a version, `rm` soft-deletes, `ls`, metadata for
 //! `inventory`). Credentials are the `DefaultAzureCredential` chain
 //! ([`identity`]); the calls are the documented REST API ([`api`]) with its
-//! bearer challenge ([`challenge`]). Must not apply selectors, print, or put a
-//! token or value into an error.
+//! bearer challenge ([`challenge`]). `azure-token://` ([`token`]) mints with
+//! the same chain. Must not apply selectors, print, or put a token or value
+//! into an error.
 
 mod api;
 mod challenge;
@@ -61,7 +62,10 @@ impl AzureBackend {
             clients: OnceLock::new(),
             auth: Arc::new(Auth::new(
                 &settings.cloud,
-                super::registry::credential_fetcher(settings, &[Scheme::AzureKv]),
+                super::registry::credential_fetcher(
+                    settings,
+                    &[Scheme::AzureKv, Scheme::AzureToken],
+                ),
             )),
             scopes: Mutex::new(BTreeMap::new()),
         }

@@ -24,6 +24,10 @@ use crate::backend::rest::{
 };
 use crate::secret::SecretValue;
 
+/// The services this module calls, as messages name them.
+pub(crate) const SECRET_MANAGER: &str = "GCP Secret Manager";
+pub(crate) const IAM_CREDENTIALS: &str = "GCP IAM Credentials";
+
 /// List pages are bounded: 50 × 250 secrets.
 const MAX_PAGES: usize = 50;
 const PAGE_SIZE: &str = "250";
@@ -36,6 +40,12 @@ pub(crate) struct Action {
     /// What is addressed, e.g. "secret version".
     pub noun: &'static str,
 }
+
+/// IAM Credentials `generateAccessToken` (impersonation).
+pub(crate) const GET_ACCESS_TOKEN: Action = Action {
+    permission: "iam.serviceAccounts.getAccessToken",
+    noun: "service account",
+};
 
 pub(crate) const ACCESS: Action = Action {
     permission: "secretmanager.versions.access",
@@ -68,6 +78,8 @@ const DELETE: Action = Action {
 
 /// One endpoint and one credential: every call of a group.
 pub(crate) struct Api<'a> {
+    /// The service's name for messages: [`SECRET_MANAGER`] or [`IAM_CREDENTIALS`].
+    pub service: &'static str,
     pub http: &'a Http,
     pub endpoint: &'a Url,
     pub auth: &'a Auth,
@@ -77,14 +89,14 @@ pub(crate) struct Api<'a> {
 impl Api<'_> {
     fn peer(&self) -> Peer {
         Peer {
-            service: "GCP Secret Manager",
+            service: self.service,
             host: host_of(self.endpoint),
         }
     }
 
     /// Calls `METHOD {endpoint}v1/{path}`; a 401 gets one fresh token and one
     /// more try. Returns the 2xx answer, or the failure the answer means.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -413,7 +425,10 @@ pub(crate) fn status_fail(
         ),
         (401, _) | (_, Some("UNAUTHENTICATED")) => Fail::new(
             ErrorKind::Denied,
-            format!("Secret Manager refused the access token of {identity}{said}"),
+            format!(
+                "{} refused the access token of {identity}{said}",
+                peer.service
+            ),
         ),
         (400, Some("FAILED_PRECONDITION")) => Fail::new(
             ErrorKind::Config,
@@ -481,7 +496,7 @@ mod tests {
     #[test]
     fn errors_map_to_kinds_and_quote_only_the_message() {
         let peer = Peer {
-            service: "GCP Secret Manager",
+            service: SECRET_MANAGER,
             host: "h".into(),
         };
         let f = |status, body: &str| {

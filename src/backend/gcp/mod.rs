@@ -7,8 +7,9 @@
 //! side (`secret set` adds a version and creates the secret when missing;
 //! `rm`, `ls`, metadata for `inventory`). Credentials are Google's ADC, through
 //! the official `google-cloud-auth` crate ([`auth`]); the calls are the
-//! documented REST API ([`api`]). Must not apply selectors, print, or put a
-//! token or value into an error.
+//! documented REST API ([`api`]). `gcp-token://` ([`token`]) mints with the
+//! same credentials. Must not apply selectors, print, or put a token or value
+//! into an error.
 
 mod api;
 mod auth;
@@ -68,7 +69,10 @@ impl GcpBackend {
         let mut map = self.auths.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(source.clone())
             .or_insert_with(|| {
-                let stored = super::registry::credential_fetcher(&self.settings, &[Scheme::GcpSm]);
+                let stored = super::registry::credential_fetcher(
+                    &self.settings,
+                    &[Scheme::GcpSm, Scheme::GcpToken],
+                );
                 Arc::new(Auth::new(source, stored, &env))
             })
             .clone()
@@ -131,6 +135,7 @@ impl GcpBackend {
                 let auth = auth.clone();
                 async move {
                     let api = Api {
+                        service: api::SECRET_MANAGER,
                         http,
                         endpoint: &t.endpoint,
                         auth: &auth,
@@ -162,6 +167,7 @@ impl GcpBackend {
 
     fn api<'a>(&'a self, t: &'a Target, auth: &'a Auth) -> Result<Api<'a>, Fail> {
         Ok(Api {
+            service: api::SECRET_MANAGER,
             http: self.http()?,
             endpoint: &t.endpoint,
             auth,

@@ -221,6 +221,21 @@ pub(crate) fn endpoint(
     }
 }
 
+/// The public IAM Credentials endpoint (`gcp-token://`).
+pub(crate) const IAM_DEFAULT_ENDPOINT: &str = "https://iamcredentials.googleapis.com/";
+/// gcloud's override for it, honoured as for Secret Manager.
+pub(crate) const IAM_ENDPOINT_ENV: &str = "CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS";
+
+/// The IAM Credentials base URL: [`IAM_ENDPOINT_ENV`] (https, or http to
+/// loopback, as [`ENDPOINT_ENV`]) else the public one. A reference cannot
+/// choose it, so there is no plain-http opt-in to check.
+pub(crate) fn iam_endpoint(env: &dyn Fn(&str) -> Option<String>) -> Result<Url, String> {
+    match env(IAM_ENDPOINT_ENV).filter(|v| !v.trim().is_empty()) {
+        Some(v) => Ok(strip_version(rest::base_url(&v, IAM_ENDPOINT_ENV)?)),
+        None => rest::base_url(IAM_DEFAULT_ENDPOINT, "the default endpoint"),
+    }
+}
+
 /// gcloud overrides may end in `v1/`; the API paths add it themselves.
 fn strip_version(mut url: Url) -> Url {
     if let Some(p) = url.path().strip_suffix("v1/").map(str::to_string) {

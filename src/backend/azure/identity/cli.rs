@@ -15,7 +15,6 @@ use zeroize::Zeroizing;
 use super::Attempt;
 use crate::backend::ErrorKind;
 use crate::backend::rest::{Fail, one_line};
-use crate::secret::SecretValue;
 
 /// The most `az` may print: its token JSON is a few KiB.
 const MAX_STDOUT: usize = 1 << 20;
@@ -86,7 +85,7 @@ pub(crate) async fn token(
     resource: &str,
     tenant: Option<&str>,
     deadline: Instant,
-) -> Result<SecretValue, Attempt> {
+) -> Result<super::entra::Token, Attempt> {
     let Some(az) = find_az() else {
         return Err(Attempt::Unavailable(
             "Azure CLI: `az` is not on PATH".into(),

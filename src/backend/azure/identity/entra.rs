@@ -65,7 +65,7 @@ pub(crate) async fn token(
     scope: &str,
     grant: Grant<'_>,
     who: &str,
-) -> Result<SecretValue, Fail> {
+) -> Result<Token, Fail> {
     let url = token_url(ctx.authority, tenant)?;
     let mut body = Zeroizing::new(Vec::with_capacity(4096));
     field(&mut body, "client_id", client_id.as_bytes());
@@ -111,17 +111,45 @@ pub(crate) async fn token(
     Err(refusal(a.status, &a.body, who, &peer))
 }
 
+/// An access token and when it expires, where the answer says.
+#[derive(Clone)]
+pub(crate) struct Token {
+    pub value: SecretValue,
+    pub expires: Option<std::time::SystemTime>,
+}
+
 /// The access token of a JSON token answer (`access_token`, or the Azure
-/// CLI's `accessToken`), as a secret.
-pub(crate) fn access_token(body: &[u8]) -> Option<SecretValue> {
+/// CLI's `accessToken`), as a secret, with its expiry: `expires_in` seconds
+/// (Entra, managed identity), else `expires_on` in Unix seconds (managed
+/// identity, the Azure CLI since 2.54); numbers or numeric strings.
+pub(crate) fn access_token(body: &[u8]) -> Option<Token> {
     #[derive(serde::Deserialize)]
     struct Tok {
         #[serde(alias = "accessToken")]
         access_token: Option<String>,
+        expires_in: Option<Value>,
+        expires_on: Option<Value>,
     }
     let t: Tok = serde_json::from_slice(body).ok()?;
-    let t = Zeroizing::new(t.access_token?);
-    (!t.is_empty()).then(|| SecretValue::from_slice(t.as_bytes()))
+    let number = |v: &Option<Value>| -> Option<i64> {
+        match v.as_ref()? {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    };
+    let expires = match (number(&t.expires_in), number(&t.expires_on)) {
+        (Some(secs), _) => u64::try_from(secs).ok().and_then(|s| {
+            std::time::SystemTime::now().checked_add(std::time::Duration::from_secs(s))
+        }),
+        (None, Some(on)) => crate::backend::rest::unix_time(on),
+        (None, None) => None,
+    };
+    let value = Zeroizing::new(t.access_token?);
+    (!value.is_empty()).then(|| Token {
+        value: SecretValue::from_slice(value.as_bytes()),
+        expires,
+    })
 }
 
 /// Entra's error answer as one line: `error` and the first line of `error_description`.
@@ -164,6 +192,29 @@ fn refusal(status: u16, body: &[u8], who: &str, peer: &Peer) -> Fail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_answers_carry_their_expiry() {
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        let t = access_token(br#"{"access_token":"a","expires_in":1800}"#).unwrap();
+        let left = t
+            .expires
+            .unwrap()
+            .duration_since(SystemTime::now())
+            .unwrap();
+        assert!(left > Duration::from_secs(1790) && left <= Duration::from_secs(1800));
+        let t =
+            access_token(br#"{"access_token":"a","expires_in":"60","expires_on":"1"}"#).unwrap();
+        assert!(t.expires.unwrap() > SystemTime::now());
+        let t = access_token(br#"{"accessToken":"a","expires_on":2000000000}"#).unwrap();
+        assert_eq!(
+            t.expires,
+            Some(UNIX_EPOCH + Duration::from_secs(2_000_000_000))
+        );
+        let t = access_token(br#"{"accessToken":"a","expiresOn":"2030-01-01 00:00:00"}"#).unwrap();
+        assert_eq!(t.expires, None);
+        assert!(access_token(br#"{"access_token":""}"#).is_none());
+    }
 
     #[test]
     fn form_fields_are_encoded() {

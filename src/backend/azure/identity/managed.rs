@@ -166,7 +166,7 @@ pub(crate) async fn token(
     client_id: Option<&str>,
     resource: &str,
     who: &str,
-) -> Result<SecretValue, Attempt> {
+) -> Result<super::entra::Token, Attempt> {
     let call = call_for(ctx, ep, client_id, resource);
     let is_imds = matches!(ep, Endpoint::Imds { .. });
     let headers = headers(&call, is_imds)?;

@@ -33,6 +33,8 @@ use crate::backend::rest::{self, Fail, Http};
 use crate::backend::{CloudSettings, ErrorKind};
 use crate::secret::SecretValue;
 
+pub(crate) use entra::Token;
+
 /// The Entra authority of Azure's public cloud.
 const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com/";
 
@@ -212,14 +214,21 @@ impl Auth {
         self.acquire(&mut st, scope, ctx).await.map(Some)
     }
 
-    async fn acquire(&self, st: &mut State, scope: &str, ctx: &Ctx<'_>) -> Result<Bearer, Fail> {
-        let token = match &st.credential {
+    /// A new token for `scope`, never from or into the cache (for
+    /// `azure-token://`, which mints at every fetch); the credential is
+    /// chosen once as for every other token.
+    pub async fn mint(&self, scope: &str, ctx: &Ctx<'_>) -> Result<Token, Fail> {
+        let mut st = self.state.lock().await;
+        self.fresh(&mut st, scope, ctx).await
+    }
+
+    /// A token for `scope` from the chosen credential, choosing it first.
+    async fn fresh(&self, st: &mut State, scope: &str, ctx: &Ctx<'_>) -> Result<Token, Fail> {
+        match &st.credential {
             Some(c) => match get(c, scope, ctx).await {
-                Ok(t) => t,
-                Err(Attempt::Failed(f)) => return Err(f),
-                Err(Attempt::Unavailable(why)) => {
-                    return Err(Fail::new(ErrorKind::Config, why));
-                }
+                Ok(t) => Ok(t),
+                Err(Attempt::Failed(f)) => Err(f),
+                Err(Attempt::Unavailable(why)) => Err(Fail::new(ErrorKind::Config, why)),
             },
             None => {
                 let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
@@ -228,9 +237,13 @@ impl Auth {
                     None => choose(&self.cloud, &env, scope, ctx).await?,
                 };
                 st.credential = Some(c);
-                t
+                Ok(t)
             }
-        };
+        }
+    }
+
+    async fn acquire(&self, st: &mut State, scope: &str, ctx: &Ctx<'_>) -> Result<Bearer, Fail> {
+        let token = self.fresh(st, scope, ctx).await?.value;
         st.generation += 1;
         let b = Bearer {
             token,
@@ -250,7 +263,7 @@ impl Auth {
         env: Env<'_>,
         scope: &str,
         ctx: &Ctx<'_>,
-    ) -> Result<(Credential, SecretValue), Fail> {
+    ) -> Result<(Credential, Token), Fail> {
         let tenant = self
             .cloud
             .azure_tenant_id
@@ -292,7 +305,7 @@ pub(crate) fn authority(env: Env<'_>) -> Result<Url, Fail> {
 }
 
 /// One token from `c`.
-async fn get(c: &Credential, scope: &str, ctx: &Ctx<'_>) -> Result<SecretValue, Attempt> {
+async fn get(c: &Credential, scope: &str, ctx: &Ctx<'_>) -> Result<Token, Attempt> {
     let resource = scope.trim_end_matches("/.default");
     match c {
         Credential::ClientSecret {
@@ -430,7 +443,7 @@ async fn choose(
     env: Env<'_>,
     scope: &str,
     ctx: &Ctx<'_>,
-) -> Result<(Credential, SecretValue), Fail> {
+) -> Result<(Credential, Token), Fail> {
     let mut tried = Vec::new();
     for kind in allowed(env)? {
         let c = match candidate(kind, cloud, env) {
