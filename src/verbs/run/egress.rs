@@ -183,4 +183,21 @@ mod tests {
         );
         assert!(plan(&["GH=a.com"], Some("wide"), &[], false).is_err());
     }
+
+    #[test]
+    fn signing_credentials_cannot_be_secretless() {
+        let args = EgressArgs::parse(
+            &["AWS_SECRET_ACCESS_KEY=sts.amazonaws.com".into()],
+            None,
+            &[],
+        )
+        .unwrap();
+        let mut requests = crate::govern::assign::requests(
+            &["AWS_*=aws-sts://arn:aws:iam::1:role/r".into()],
+            Scheme::Local,
+        )
+        .unwrap();
+        let e = args.plan(&mut requests, false).unwrap_err().to_string();
+        assert!(e.contains("sign requests"), "{e}");
+    }
 }
