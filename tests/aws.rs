@@ -11,16 +11,17 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::process::Command as StdCommand;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use common::env::{aws_isolated, moto_env};
+use common::moto::AuthMoto;
 use common::output::{fails, json_lines, ok, stderr, stdout};
 use common::process::pipe;
-use common::{CANARY, Home, service_env, unique, wait_until};
+use common::{CANARY, Home, service_env, unique};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -421,52 +422,6 @@ fn not_found_is_78_and_names_the_reference() {
         .expect("run");
     let line = fails(o, 78, &["B", &name]);
     assert!(!line.contains(CANARY));
-}
-
-/// A moto of our own with SigV4 checking after the fixtures, killed on drop.
-struct AuthMoto {
-    child: Child,
-    url: String,
-}
-
-impl AuthMoto {
-    fn start(no_auth_actions: usize) -> AuthMoto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = StdCommand::new(python())
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", no_auth_actions.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto");
-        let moto = AuthMoto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let up = wait_until(Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        assert!(up, "moto with auth did not start on {port}");
-        moto
-    }
-}
-
-impl Drop for AuthMoto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -19,6 +19,7 @@ use std::process::{Command as StdCommand, Output};
 
 use assert_cmd::Command;
 use common::env::moto_env;
+use common::moto::AuthMoto;
 use common::output::{fails, ok, stderr, stdout};
 use common::{CANARY, Home, service_env, unique};
 use serde_json::Value;
@@ -82,18 +83,6 @@ fn role(tag: &str) -> (String, String) {
 
 const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
 
-/// The seconds in `-vv`'s "expires in Ns" line for aws-sts.
-fn expires_in(err: &str) -> u64 {
-    let line = err
-        .lines()
-        .find(|l| l.contains("aws-sts: assumed"))
-        .unwrap_or_else(|| panic!("no aws-sts debug line in:\n{err}"));
-    let tail = &line[line.find("expires in ").expect("expires in") + "expires in ".len()..];
-    tail.trim_end_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .unwrap_or_else(|_| panic!("{line}"))
-}
-
 /// Like `fails`, for `-vv` runs (several lines): the exit code, each needle
 /// in stderr, nothing on stdout; returns stderr.
 fn fails_vv(o: Output, code: i32, needles: &[&str]) -> String {
@@ -138,7 +127,7 @@ fn assume_role_mints_keys_moto_accepts_with_the_asked_policy_and_lifetime() {
         )),
         "{who}"
     );
-    let left = expires_in(&err);
+    let left = expires_in_of(&err);
     assert!((20 * 60 - 30..=20 * 60).contains(&left), "{left}s left");
     let calls = assumed(&arn);
     assert_eq!(calls.len(), 1, "{calls:?}");
@@ -174,7 +163,7 @@ fn default_lifetime_is_an_hour_without_policy_and_selectors_pick_each_key() {
         .expect("run");
     let err = stderr(&o);
     let out = ok(o);
-    let left = expires_in(&err);
+    let left = expires_in_of(&err);
     assert!((3600 - 30..=3600).contains(&left), "{left}s left");
     let calls = assumed(&arn);
     assert_eq!(
@@ -306,47 +295,6 @@ fn a_closed_endpoint_is_69_naming_it() {
     none_leak(&[CANARY, &source_secret()], &[("stderr", &line)]);
 }
 
-/// A moto of its own that checks signatures and IAM policies after the
-/// first `no_auth` calls (the fixtures); killed on drop.
-struct AuthMoto {
-    child: std::process::Child,
-    url: String,
-}
-
-impl AuthMoto {
-    fn start(no_auth: usize) -> AuthMoto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = StdCommand::new(python())
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
-            .arg(port.to_string())
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", no_auth.to_string())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start moto");
-        let moto = AuthMoto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let up = common::wait_until(std::time::Duration::from_secs(20), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        assert!(up, "moto with auth did not start on {port}");
-        moto
-    }
-}
-
-impl Drop for AuthMoto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn access_denied_is_77_and_shows_no_key() {
     let moto = AuthMoto::start(3);
@@ -380,4 +328,9 @@ print(json.dumps([k["AccessKeyId"], k["SecretAccessKey"]]))
         .expect("run");
     let err = fails_vv(o, 77, &["sts:AssumeRole", &arn]);
     none_leak(&[&keys[1]], &[("stderr", &err)]);
+}
+
+/// The lifetime in this backend's `-vv` line.
+fn expires_in_of(err: &str) -> u64 {
+    common::output::expires_in(err, "aws-sts: assumed")
 }

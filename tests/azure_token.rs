@@ -106,17 +106,6 @@ except urllib.error.HTTPError as e:
     print(json.dumps({"status": e.code, "arm": json.load(e)}))
 "#;
 
-fn expires_in(err: &str) -> u64 {
-    let line = err
-        .lines()
-        .find(|l| l.contains("azure-token: minted"))
-        .unwrap_or_else(|| panic!("no azure-token debug line in:\n{err}"));
-    let tail = &line[line.find("expires in ").expect("expires in") + "expires in ".len()..];
-    tail.trim_end_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .unwrap_or_else(|_| panic!("{line}"))
-}
-
 fn answer(o: &Output) -> Value {
     assert!(o.status.success(), "{}", stderr(o));
     serde_json::from_str(stdout(o).trim()).expect("child json")
@@ -154,7 +143,7 @@ fn azure_identity_and_mcp_warden_get_the_same_kind_of_token_and_arm_takes_both()
     let got = answer(&o);
     assert_eq!(got["status"], 200, "{got}");
     assert_eq!(got["arm"], sdk["arm"]);
-    let left = expires_in(&err);
+    let left = expires_in_of(&err);
     assert!((1770..=1800).contains(&left), "{left}");
     // Both asked the token endpoint the same: client credentials for the scope.
     let reqs = az.token_requests();
@@ -236,4 +225,9 @@ fn bad_references_are_refused_before_any_request() {
         assert!(err.contains(needle), "{needle:?} not in {err}");
     }
     assert!(az.token_requests().is_empty());
+}
+
+/// The lifetime in this backend's `-vv` line.
+fn expires_in_of(err: &str) -> u64 {
+    common::output::expires_in(err, "azure-token: minted")
 }

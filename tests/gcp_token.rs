@@ -132,17 +132,6 @@ q = urllib.parse.urlencode({"access_token": os.environ["TOK"]})
 print(urllib.request.urlopen(sys.argv[1] + "/tokeninfo?" + q, context=ctx, timeout=10).read().decode())
 "#;
 
-fn expires_in(err: &str) -> u64 {
-    let line = err
-        .lines()
-        .find(|l| l.contains("gcp-token: minted"))
-        .unwrap_or_else(|| panic!("no gcp-token debug line in:\n{err}"));
-    let tail = &line[line.find("expires in ").expect("expires in") + "expires in ".len()..];
-    tail.trim_end_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .unwrap_or_else(|_| panic!("{line}"))
-}
-
 #[test]
 fn google_auth_impersonated_credentials_get_their_token_from_the_stand_in() {
     let g = Gcp::new(|_| {});
@@ -180,7 +169,7 @@ fn mcp_warden_mints_the_token_google_auth_would_with_scopes_and_lifetime() {
     assert_eq!(info["scope"], format!("{RO} {EMAIL}"));
     let left: u64 = info["expires_in"].as_str().unwrap().parse().unwrap();
     assert!((1170..=1200).contains(&left), "{left}");
-    assert!((1170..=1200).contains(&expires_in(&err)), "{err}");
+    assert!((1170..=1200).contains(&expires_in_of(&err)), "{err}");
     let imp = g.impersonations();
     assert_eq!(imp.len(), 1);
     assert_eq!(imp[0]["source"], SA);
@@ -262,4 +251,9 @@ fn bad_references_are_refused_before_any_request() {
         assert!(err.contains(needle), "{needle:?} not in {err}");
     }
     assert!(g.impersonations().is_empty());
+}
+
+/// The lifetime in this backend's `-vv` line.
+fn expires_in_of(err: &str) -> u64 {
+    common::output::expires_in(err, "gcp-token: minted")
 }

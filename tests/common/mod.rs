@@ -21,6 +21,7 @@ pub mod fakes;
 pub mod egress;
 pub mod env;
 pub mod expected;
+pub mod moto;
 pub mod oauth;
 pub mod output;
 pub mod package;

@@ -68,3 +68,16 @@ pub fn strings(v: &Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// The seconds of the `-vv` line holding `marker` ("gcp-token: minted"):
+/// `... expires in Ns`.
+pub fn expires_in(err: &str, marker: &str) -> u64 {
+    let line = err
+        .lines()
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no {marker:?} line in:\n{err}"));
+    let tail = &line[line.find("expires in ").expect("expires in") + "expires in ".len()..];
+    tail.trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap_or_else(|_| panic!("{line}"))
+}
