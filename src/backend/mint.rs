@@ -73,7 +73,15 @@ impl MintLog {
     /// nonsense must not overflow a timer or a date).
     pub fn record(&self, mut m: Minted) {
         let now = SystemTime::now();
-        m.expires = m.expires.clamp(now, now + MAX_LIFE);
+        let most = (m.spec.lifetime * 2).clamp(Duration::from_secs(3600), MAX_LIFE);
+        if m.expires > now + most {
+            tracing::warn!(
+                "{}: the provider's expiry is beyond {}; taken as that",
+                m.reference,
+                humantime::format_duration(most)
+            );
+        }
+        m.expires = m.expires.clamp(now, now + most);
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push(m);
     }
 

@@ -200,6 +200,21 @@ impl SecretRef {
     }
 }
 
+/// Parameters of minting references that name a stored credential.
+const CREDENTIAL_PARAMS: &[&str] = &["key", "session-policy", "external-id"];
+/// Shown instead of such a parameter when it is not a reference: it may be
+/// a pasted key, and references are printed in errors and the audit log.
+const HIDDEN: &str = "(not-a-reference:not-shown)";
+
+impl SecretRef {
+    /// Whether parameter `k` = `v` is never displayed.
+    fn hides(&self, k: &str, v: &str) -> bool {
+        self.scheme.mints()
+            && CREDENTIAL_PARAMS.contains(&k)
+            && (!v.contains("://") || SecretRef::parse(v).is_err())
+    }
+}
+
 /// Finds `SCHEME://`. Returns the scheme and the byte offset after `://`.
 fn split_scheme(input: &str) -> Result<Option<(Scheme, usize)>, ParseError> {
     let Some(idx) = input.find("://") else {
@@ -375,6 +390,7 @@ impl fmt::Display for SecretRef {
         write!(f, "{}://{}", self.scheme, enc(&self.location, escapes))?;
         for (i, (k, v)) in self.params.iter().enumerate() {
             let sep = if i == 0 { '?' } else { '&' };
+            let v = if self.hides(k, v) { HIDDEN } else { v.as_str() };
             write!(
                 f,
                 "{sep}{}={}",

@@ -222,3 +222,19 @@ fn an_escaped_slash_in_an_op_name_is_refused_not_split() {
     assert_eq!(r.location, "V/a?b/f");
     assert_eq!(SecretRef::parse("local://a%2Fb").unwrap().location, "a/b");
 }
+
+#[test]
+fn a_pasted_credential_in_a_minting_parameter_is_never_displayed() {
+    let r = SecretRef::parse(
+        "aws-sts://arn:aws:iam::1:role/r?external-id=CANARYsecret123&session-policy=local://p",
+    )
+    .unwrap();
+    let shown = r.to_string();
+    assert!(!shown.contains("CANARY"), "{shown}");
+    assert!(shown.contains("session-policy=local://p"), "{shown}");
+    let r = SecretRef::parse("github-app://1/2?key=local://gh-app-key").unwrap();
+    assert_eq!(r.to_string(), "github-app://1/2?key=local://gh-app-key");
+    // Other schemes' parameters are shown as written.
+    let r = SecretRef::parse("local://x?key=abc").unwrap();
+    assert_eq!(r.to_string(), "local://x?key=abc");
+}

@@ -318,6 +318,14 @@ where
                  stored at ?session-policy="
             ),
         ),
+        // AWS's validation messages may quote what was sent (the policy): the code only.
+        Some(code @ "ValidationError") => Fail::new(
+            ErrorKind::BadData,
+            format!(
+                "AWS STS refused the request ({code}); check the role ARN, ?duration= and the \
+                 session policy (at most 2048 characters, printable ASCII and Latin-1)"
+            ),
+        ),
         _ => from_sdk(e, group, ACTION),
     }
 }

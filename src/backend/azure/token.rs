@@ -21,6 +21,8 @@ use crate::secret::SecretValue;
 const WHAT: &str = "Entra access token";
 /// Entra decides a token's lifetime (60 to 90 minutes by default).
 const TYPICAL_LIFETIME: Duration = Duration::from_secs(3600);
+/// What an answer without a readable expiry is taken to live.
+const UNKNOWN_LIFETIME: Duration = Duration::from_secs(300);
 
 pub struct TokenBackend {
     /// The credential chain, HTTP clients and authority of `azure-kv://`.
@@ -98,10 +100,12 @@ impl TokenBackend {
             .mint(&r.location, &ctx)
             .await
             .map_err(|f| f.at(r))?;
-        // An answer without an expiry (an old Azure CLI): Entra's usual hour.
+        // An answer without a readable expiry (an old Azure CLI, a cached token):
+        // take it as short-lived, so a refresh or the expired-call answer comes early
+        // rather than late.
         let expires = token
             .expires
-            .unwrap_or_else(|| SystemTime::now() + TYPICAL_LIFETIME);
+            .unwrap_or_else(|| SystemTime::now() + UNKNOWN_LIFETIME);
         tracing::debug!(
             "azure-token: minted for {} ({}); expires in {}s",
             r.location,

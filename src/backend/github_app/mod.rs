@@ -156,7 +156,12 @@ fn asked_scope(t: &Target) -> String {
     } else {
         permission_list(&t.permissions)
     };
-    with_host(t, format!("{repos}; {perms}"))
+    // Names come from the server's answer: no control characters reach a terminal.
+    let scope: String = format!("{repos}; {perms}")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    with_host(t, scope)
 }
 
 /// The scope GitHub says it granted; what was asked where the answer is silent.
