@@ -79,6 +79,11 @@ file:///run/secrets/token, aws-sm://prod/db?region=eu-west-1#password, aws-ssm:/
 keyring://SERVICE/ACCOUNT (the OS keychain). \
 \"op://Private/GitHub Deploy/token\" (1Password's own syntax). \
 A bare name (no scheme) means --vault-type's backend, or local:// when none is set.\n\n\
+MINTED: github-app://APP_ID/INSTALLATION_ID?key=REF&repositories=a&permissions=contents:read, \
+'AWS_*=aws-sts://ROLE_ARN?duration=15m&session-policy=REF' (NAME_* fills every variable it \
+yields), gcp-token://SA_EMAIL?lifetime=1h, azure-token://SCOPE: a new short-lived credential at \
+every start, said on stderr with its scope and expiry. Under --secretless it is minted anew ahead \
+of expiry; otherwise a tool call after it expired is answered with an error.\n\n\
 Everything after `--` goes to the server untouched; no shell is involved.\n\n\
 PROFILES: `run @NAME` starts [servers.NAME] of the user config (MCP_WARDEN_CONFIG, else \
 $MCP_WARDEN_HOME/config.toml, else ~/.config/mcp-warden/config.toml); no NAME=REF or `--` with it. \
