@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use common::{CANARY, Home, print_vars};
 use serde_json::{Value, json};
-use standins::{Canned, Pki, Silent, StandIn, clean_cloud_env, closed_port};
+use standins::{Canned, Pki, Silent, StandIn, clean_cloud_env, closed_port, service_account_file};
 
 const SA: &str = "reader@proj-1.iam.gserviceaccount.com";
 const PROJECT: &str = "proj-1";
@@ -44,16 +44,8 @@ impl Gcp {
         tweak(&mut cfg);
         let sm = StandIn::start("gcp_sm", &cfg, &pki, &home.path().join("work"));
         let key_file = home.path().join("work/sa.json");
-        let sa = json!({
-            "type": "service_account",
-            "project_id": PROJECT,
-            "private_key_id": "key-1",
-            "private_key": std::fs::read_to_string(&key).expect("key"),
-            "client_email": SA,
-            "client_id": "1",
-            "token_uri": format!("{}/token", sm.url()),
-        });
-        std::fs::write(&key_file, sa.to_string()).expect("key file");
+        let pem = std::fs::read_to_string(&key).expect("key");
+        service_account_file(&key_file, SA, PROJECT, &pem, &format!("{}/token", sm.url()));
         Gcp {
             home,
             sm,

@@ -20,7 +20,7 @@ use assert_cmd::Command;
 use common::output::{stderr, stdout};
 use common::{CANARY, Home};
 use serde_json::{Value, json};
-use standins::{Pki, StandIn, clean_cloud_env, python};
+use standins::{Pki, StandIn, clean_cloud_env, python, service_account_file};
 
 /// The source identity: its key file is ADC.
 const SA: &str = "runner@proj-1.iam.gserviceaccount.com";
@@ -55,16 +55,8 @@ impl Gcp {
         let iam = StandIn::start("gcp_sm", &cfg, &pki, &work);
         let private_key = std::fs::read_to_string(&key).expect("key");
         let key_file = work.join("sa.json");
-        let sa = json!({
-            "type": "service_account",
-            "project_id": "proj-1",
-            "private_key_id": "key-1",
-            "private_key": private_key,
-            "client_email": SA,
-            "client_id": "1",
-            "token_uri": format!("{}/token", iam.url()),
-        });
-        std::fs::write(&key_file, sa.to_string()).expect("key file");
+        let token_uri = format!("{}/token", iam.url());
+        service_account_file(&key_file, SA, "proj-1", &private_key, &token_uri);
         Gcp {
             home,
             iam,

@@ -366,3 +366,24 @@ fn read_request(s: &mut TcpStream) {
         }
     }
 }
+
+/// Writes a Google service-account key file at `path` for `email` in
+/// `project`, its private key `private_key` (PEM), tokens from `token_uri`.
+pub fn service_account_file(
+    path: &Path,
+    email: &str,
+    project: &str,
+    private_key: &str,
+    token_uri: &str,
+) {
+    let sa = serde_json::json!({
+        "type": "service_account",
+        "project_id": project,
+        "private_key_id": "key-1",
+        "private_key": private_key,
+        "client_email": email,
+        "client_id": "1",
+        "token_uri": token_uri,
+    });
+    std::fs::write(path, sa.to_string()).expect("key file");
+}
