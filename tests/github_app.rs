@@ -617,9 +617,8 @@ fn under_secretless_the_token_is_minted_anew_and_a_request_loop_outlives_each_on
 
 #[test]
 fn without_secretless_a_tool_call_after_expiry_is_answered_with_an_error() {
-    let g = Gh::new(|cfg| cfg["token_lifetime"] = json!(6));
+    let g = Gh::new(|cfg| cfg["token_lifetime"] = json!(15));
     let reference = g.reference("&repositories=alpha&permissions=contents:read");
-    let started = Instant::now();
     let (mut live, audit) = g.live(&[format!("GITHUB_TOKEN={reference}")]);
     let stderr = live.stderr();
     assert!(
@@ -630,7 +629,16 @@ fn without_secretless_a_tool_call_after_expiry_is_answered_with_an_error() {
         "{stderr}"
     );
     assert_eq!(g.repo_status(&mut live), 200);
-    std::thread::sleep(Duration::from_secs(7).saturating_sub(started.elapsed()));
+    // Until the expiry the start record names (to the second) has passed.
+    let expires = records(&audit, "start")[0]["credentials"][0]["expires"]
+        .as_str()
+        .and_then(|t| humantime::parse_rfc3339(t).ok())
+        .expect("the start record's expiry");
+    let wait = (expires + Duration::from_secs(2))
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    assert!(wait < Duration::from_secs(20), "{wait:?}");
+    std::thread::sleep(wait);
     let url = format!("{}/repos/{ACCOUNT}/alpha", g.si.url());
     let answer = live.request(
         "tools/call",
