@@ -11,6 +11,7 @@ pub mod azure;
 pub mod file;
 pub mod gcp;
 pub mod github_app;
+pub(crate) mod jws;
 pub mod keyring;
 pub mod lease;
 pub mod local;

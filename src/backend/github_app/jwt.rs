@@ -8,9 +8,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::{rand, signature};
+use aws_lc_rs::signature;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64URL};
+use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
 use crate::backend::ErrorKind;
@@ -46,26 +46,8 @@ pub(crate) fn sign(pem: &SecretValue, app_id: &str) -> Result<Zeroizing<String>,
         "exp": now + AHEAD_SECS,
         "iss": app_id,
     });
-    let signing_input = format!(
-        "{}.{}",
-        B64URL.encode(header.to_string()),
-        B64URL.encode(claims.to_string())
-    );
-    let mut sig = vec![0u8; pair.public_modulus_len()];
-    pair.sign(
-        &signature::RSA_PKCS1_SHA256,
-        &rand::SystemRandom::new(),
-        signing_input.as_bytes(),
-        &mut sig,
-    )
-    .map_err(|_| config("signing the App JWT with the private key failed"))?;
-    let mut jwt = Zeroizing::new(String::with_capacity(
-        signing_input.len() + 1 + sig.len() * 4 / 3 + 4,
-    ));
-    jwt.push_str(&signing_input);
-    jwt.push('.');
-    B64URL.encode_string(&sig, &mut jwt);
-    Ok(jwt)
+    crate::backend::jws::rs256(&pair, &header, &claims)
+        .map_err(|_| config("signing the App JWT with the private key failed"))
 }
 
 /// The RSA key in `pem`.
@@ -137,6 +119,7 @@ fn decode_pem(text: &[u8]) -> Result<(Form, Zeroizing<Vec<u8>>), Fail> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 
     #[test]
     fn non_keys_are_refused_without_quoting_them() {

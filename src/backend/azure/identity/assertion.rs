@@ -93,27 +93,11 @@ pub(crate) fn sign(path: &Path, client_id: &str, aud: &str) -> Result<Zeroizing<
         "nbf": now,
         "exp": now + LIFETIME_SECS,
     });
-    let signing_input = format!(
-        "{}.{}",
-        B64URL.encode(header.to_string()),
-        B64URL.encode(claims.to_string())
-    );
-    let mut sig = vec![0u8; pair.public_modulus_len()];
-    pair.sign(
-        &signature::RSA_PKCS1_SHA256,
-        &rand::SystemRandom::new(),
-        signing_input.as_bytes(),
-        &mut sig,
-    )
-    .map_err(|_| {
+    crate::backend::jws::rs256(&pair, &header, &claims).map_err(|_| {
         config(format!(
             "AZURE_CLIENT_CERTIFICATE_PATH {shown}: signing failed"
         ))
-    })?;
-    Ok(Zeroizing::new(format!(
-        "{signing_input}.{}",
-        B64URL.encode(sig)
-    )))
+    })
 }
 
 /// The federated token in `path` (`AZURE_FEDERATED_TOKEN_FILE`), read fresh.
